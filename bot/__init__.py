@@ -1,0 +1,75 @@
+"""Jembatan: the Flask application factory.
+
+`create_app(test_config=None)` builds the app from the environment (or from the dict a
+test hands in), applies migrations, and registers only the webhooks whose secrets are
+configured: an endpoint that cannot verify signatures is not served at all.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g
+
+from bot.config import check_config, load_config, load_dotenv_if_present, resolve_redis_url
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask app. `test_config` replaces settings from the environment."""
+    if test_config is None:
+        load_dotenv_if_present()
+    app = Flask(__name__)
+    config = load_config()
+    if test_config is not None:
+        config.update(test_config)
+    check_config(config)
+    app.config.update(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from bot.migrations import apply_migrations
+    from bot.storage import open_database
+
+    db = open_database(app.config["DATABASE_PATH"])
+    try:
+        apply_migrations(db)
+    finally:
+        db.conn.close()
+
+    from bot.web import gateway, health, twilio
+
+    app.register_blueprint(health.bp)
+    if app.config.get("TWILIO_AUTH_TOKEN"):
+        app.register_blueprint(twilio.bp)
+    else:
+        app.logger.warning("TWILIO_AUTH_TOKEN unset: /twilio/* webhooks are not served")
+    if app.config.get("ANDROID_GATEWAY_SIGNING_KEY"):
+        app.register_blueprint(gateway.bp)
+    else:
+        app.logger.warning("ANDROID_GATEWAY_SIGNING_KEY unset: /gateway/android is not served")
+    app.teardown_appcontext(_close_db)
+    return app
+
+
+def get_db():
+    """The request's database connection (opened on first use, closed at teardown)."""
+    if "db" not in g:
+        from bot.storage import open_database
+
+        g.db = open_database(current_app.config["DATABASE_PATH"])
+    return g.db
+
+
+def get_redis():
+    """The app's Redis client, or None when no Redis is configured or embedded."""
+    if "jembatan.redis" not in current_app.extensions:
+        from bot.queueing import connect_redis
+
+        url = resolve_redis_url(current_app.config)
+        current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
+    return current_app.extensions["jembatan.redis"]
+
+
+def _close_db(exc=None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.conn.close()

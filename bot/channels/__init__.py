@@ -1,0 +1,29 @@
+"""Provider adapters: turn an inbound payload into our terms, send one outbox row.
+
+No domain logic lives here. `send_outbox_row` picks the adapter by the row's channel.
+"""
+
+from __future__ import annotations
+
+from bot.channels.base import PermanentSendError, RetryableSendError, SendResult
+
+
+def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult:
+    """Send one outbox row through its channel's provider; raise a *SendError on failure."""
+    channel = row["channel"]
+    if channel == "android_sms":
+        from bot.channels import android_gateway
+
+        return android_gateway.send_message(config, row)
+    if channel == "twilio_sms":
+        from bot.channels import twilio_sms
+
+        return twilio_sms.send_message(config, row)
+    if channel == "twilio_whatsapp":
+        from bot.channels import twilio_whatsapp
+
+        return twilio_whatsapp.send_message(config, row, contact)
+    raise PermanentSendError("unknown_channel", f"no adapter for channel {channel!r}")
+
+
+__all__ = ["PermanentSendError", "RetryableSendError", "SendResult", "send_outbox_row"]

@@ -1,0 +1,106 @@
+"""The village hub's Android phone ("SMS Gateway for Android", local server mode).
+
+Inbound SMS arrive as signed webhooks (`sms:received`); we send by `POST /messages` on
+the phone. We supply the message `id` ourselves (`jbt-<outbox id>`): the gateway answers
+409 to a second message with the same id, so a resend after a crashed worker can never
+text the farmer twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+
+import requests
+
+from bot.channels.base import PermanentSendError, RetryableSendError, SendResult, classify_http_failure
+
+#: Gateway delivery events and the outbox provider status each maps to.
+EVENT_STATUS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
+
+
+def gateway_message_id(outbox_id: int) -> str:
+    """Our id for an outbox row on the gateway (≤36 characters as the API requires)."""
+    return f"jbt-{outbox_id}"
+
+
+def outbox_id_from_message_id(message_id: str) -> int | None:
+    """The outbox row a gateway message id belongs to, if it is one of ours."""
+    if message_id and message_id.startswith("jbt-") and message_id[4:].isdigit():
+        return int(message_id[4:])
+    return None
+
+
+def compute_signature(signing_key: str, body: bytes, timestamp: str) -> str:
+    """Lower-case hex HMAC-SHA256 of raw body + timestamp text, as the gateway signs."""
+    return hmac.new(signing_key.encode(), body + timestamp.encode(), hashlib.sha256).hexdigest()
+
+
+def verify_signature(
+    signing_key: str, body: bytes, timestamp: str | None, signature: str | None,
+    now: datetime, max_skew_seconds: int,
+) -> str | None:
+    """Return None when the webhook is authentic and fresh, else the reason it is not."""
+    if not timestamp or not signature:
+        return "missing_signature"
+    try:
+        sent_at = int(timestamp)
+    except ValueError:
+        return "bad_timestamp"
+    if abs(now.timestamp() - sent_at) > max_skew_seconds:
+        # A replayed (or very late) webhook: refuse it rather than act twice on old news.
+        return "stale_timestamp"
+    expected = compute_signature(signing_key, body, timestamp)
+    if not hmac.compare_digest(expected, signature.strip().lower()):
+        return "bad_signature"
+    return None
+
+
+def send_message(config: dict, row: dict) -> SendResult:
+    """`POST /messages` on the gateway phone for one outbox row."""
+    base = config.get("ANDROID_GATEWAY_URL")
+    if not base:
+        raise PermanentSendError("not_configured", "ANDROID_GATEWAY_URL unset")
+    message_id = gateway_message_id(row["id"])
+    payload = {
+        "id": message_id,
+        "textMessage": {"text": row["body"]},
+        "phoneNumbers": [row["phone"]],
+        "withDeliveryReport": True,
+    }
+    if row.get("expires_at"):
+        payload["validUntil"] = row["expires_at"]
+    auth = None
+    if config.get("ANDROID_GATEWAY_USER"):
+        auth = (config["ANDROID_GATEWAY_USER"], config.get("ANDROID_GATEWAY_PASSWORD") or "")
+    try:
+        response = requests.post(
+            f"{base.rstrip('/')}/messages",
+            json=payload,
+            auth=auth,
+            timeout=config.get("PROVIDER_TIMEOUT_SECONDS", 10),
+        )
+    except requests.exceptions.RequestException as exc:
+        # The hub phone is off, out of Wi-Fi, or rebooting: try again later.
+        raise RetryableSendError("network", type(exc).__name__) from exc
+    if response.status_code == 409:
+        # Already accepted under our id (a previous attempt whose answer we never saw).
+        return SendResult(message_id, "accepted", {"duplicate": True})
+    if response.status_code in (200, 201, 202):
+        data = _json(response)
+        return SendResult(data.get("id") or message_id, (data.get("state") or "Pending").lower())
+    data = _json(response)
+    if response.status_code == 503:
+        raise RetryableSendError("http_503", data.get("message", "queue limits exceeded"))
+    raise classify_http_failure(
+        response.status_code, f"http_{response.status_code}", data.get("message", response.text[:200])
+    )
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        data = response.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

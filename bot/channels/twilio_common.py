@@ -1,0 +1,59 @@
+"""Shared Twilio REST client set-up and error classification for SMS and WhatsApp."""
+
+from __future__ import annotations
+
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from bot.channels.base import (
+    PermanentSendError,
+    RetryableSendError,
+    SendError,
+    classify_http_failure,
+)
+
+# Twilio error codes worth another try later (PROVIDERS.md). 30003 (handset unreachable)
+# only a few times: a phone that is off for a day will not come back by hammering it.
+RETRYABLE_TWILIO_CODES = {20429: None, 30001: None, 30003: 3, 30008: None}
+PERMANENT_TWILIO_CODES = {21211, 21610, 21614, 21635, 30005, 30006, 30007, 63014, 63016, 63021}
+
+
+def twilio_client(config: dict) -> Client:
+    """A Twilio REST client with a timeout, pointed at `TWILIO_API_BASE_URL`."""
+    sid, token = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN")
+    if not sid or not token:
+        raise PermanentSendError("not_configured", "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN unset")
+    # The SDK's default HTTP client has no timeout at all; a hung connection would pin
+    # a worker forever.
+    http = TwilioHttpClient(timeout=config.get("PROVIDER_TIMEOUT_SECONDS", 10))
+    client = Client(sid, token, http_client=http)
+    client.api.base_url = config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com"
+    return client
+
+
+def create_message(config: dict, **params) -> tuple[str, str]:
+    """`messages.create(**params)`; return (sid, status) or raise a classified SendError."""
+    import requests
+
+    client = twilio_client(config)
+    try:
+        message = client.messages.create(**params)
+    except requests.exceptions.RequestException as exc:
+        # Connection refused, reset or timed out: the provider may be back in a minute.
+        raise RetryableSendError("network", type(exc).__name__) from exc
+    except TwilioRestException as exc:
+        raise classify_twilio_error(exc.status, exc.code, exc.msg) from exc
+    except TwilioException as exc:
+        status = getattr(exc, "status", 500)
+        raise classify_twilio_error(status, getattr(exc, "code", None), str(exc)) from exc
+    return message.sid, message.status or "queued"
+
+
+def classify_twilio_error(status: int, code: int | None, message: str) -> SendError:
+    """Decide whether a Twilio failure is worth retrying (see PROVIDERS.md)."""
+    if code in RETRYABLE_TWILIO_CODES:
+        return RetryableSendError(str(code), message, max_attempts=RETRYABLE_TWILIO_CODES[code])
+    if code in PERMANENT_TWILIO_CODES:
+        return PermanentSendError(str(code), message)
+    return classify_http_failure(status, str(code or f"http_{status}"), message)

@@ -1,0 +1,166 @@
+"""The `jembatan` command: run the bot, talk to it, parse texts, operate the outbox.
+
+A Flask CLI group around `create_app`, so every command sees the same configuration as
+the web app. Each command's docstring is its `--help`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from bot import create_app, get_db, get_redis
+
+
+@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+def main() -> None:
+    """Jembatan: the SMS and WhatsApp bridge between village sellers and city buyers."""
+
+
+@main.command("migrate")
+@with_appcontext
+def migrate_command() -> None:
+    """Apply pending database migrations (the Procfile's release step)."""
+    from bot.migrations import apply_migrations
+
+    applied = apply_migrations(get_db())
+    click.echo(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
+
+
+@main.command("parse")
+@click.argument("text")
+def parse_command(text: str) -> None:
+    """Print how TEXT is understood, as one JSON object; `-` reads one message per line."""
+    from conversations.parse import parse
+
+    lines = sys.stdin.read().splitlines() if text == "-" else [text]
+    for line in lines:
+        click.echo(json.dumps(parse(line), ensure_ascii=False))
+
+
+@main.command("chat")
+@click.option("--from", "sender", required=True, help="Sender phone, e.g. +6281234567890")
+@click.argument("text")
+@with_appcontext
+def chat_command(sender: str, text: str) -> None:
+    """Send TEXT as if SENDER texted the bot; print the reply and every message it caused.
+
+    Takes exactly the path a webhook takes (store, dedupe, dialog, outbox, RQ), with the
+    reply shown here instead of sent to a phone.
+    """
+    from bot.inbound import accept_inbound_message
+    from bot.phones import InvalidPhoneNumber, normalize_phone
+    from bot.storage import utcnow
+
+    try:
+        phone = normalize_phone(sender)
+    except InvalidPhoneNumber as exc:
+        raise click.BadParameter(f"not a phone number: {sender}") from exc
+    db = get_db()
+    last_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+    response, _ = accept_inbound_message(
+        db, current_app.config, get_redis(), channel="simulator",
+        provider_id=f"sim-{uuid.uuid4().hex}", phone=phone, body=text, raw={"simulator": True},
+        now=utcnow(), reply_inline=True,
+    )
+    click.echo(f"> {text}")
+    click.echo(f"< {response.reply if response else '(no reply yet: left for the sweep)'}")
+    for row in db.query("SELECT * FROM outbox WHERE id > ? ORDER BY id", [last_id]):
+        if response and row["id"] == response.reply_outbox_id:
+            continue
+        click.echo(f"  outbox #{row['id']} -> {row['phone']} via {row['channel']} "
+                   f"[{row['status']}]: {row['body']}")
+
+
+@main.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Run one outbox/inbox sweep now (what the worker does every 30 seconds)."""
+    from bot.delivery import sweep
+
+    report = sweep(get_db(), current_app.config, get_redis())
+    click.echo(json.dumps(report.__dict__))
+
+
+@main.command("up")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--web-workers", default=2, show_default=True, type=int)
+@with_appcontext
+def up_command(host: str, port: int, web_workers: int) -> None:
+    """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.
+
+    Stops all of it on Ctrl-C. With REDIS_URL unset, the embedded Redis's URL is written
+    next to the database so `jembatan chat` and other commands find the same Redis.
+    """
+    from bot.config import embedded_redis_url_file
+    from bot.redis_server import RedisServer, free_port
+
+    config = current_app.config
+    env = dict(os.environ)
+    redis_server = None
+    url_file = embedded_redis_url_file(config)
+    if config.get("REDIS_URL"):
+        redis_url = config["REDIS_URL"]
+    else:
+        data_dir = Path(config["DATABASE_PATH"]).parent / "redis"
+        redis_server = RedisServer(data_dir, free_port()).start()
+        redis_url = redis_server.url
+        url_file.write_text(redis_url)
+        click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
+    env["REDIS_URL"] = redis_url
+    env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
+    bin_dir = Path(sys.executable).parent
+    children = [
+        subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", str(web_workers),
+                          "--bind", f"{host}:{port}", "--access-logfile", "-",
+                          "bot:create_app()"], env=env),
+        subprocess.Popen([str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
+                          "--worker-class", "bot.worker.Worker", "--maintenance-interval", "30",
+                          "--worker-ttl", "60", "replies", "default", "broadcasts"], env=env),
+    ]
+    base = config.get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
+    click.echo(f"Jembatan is up on http://{host}:{port}")
+    click.echo(f"  Twilio messages webhook:  {base}/twilio/messages"
+               + ("" if config.get("TWILIO_AUTH_TOKEN") else "  (off: set TWILIO_AUTH_TOKEN)"))
+    click.echo(f"  Twilio status callback:   {base}/twilio/status")
+    click.echo(f"  Android gateway webhook:  {base}/gateway/android"
+               + ("" if config.get("ANDROID_GATEWAY_SIGNING_KEY")
+                  else "  (off: set ANDROID_GATEWAY_SIGNING_KEY)"))
+    click.echo(f"  Health:                   http://{host}:{port}/healthz")
+    click.echo('  Try it:  .venv/bin/jembatan chat --from +6281234567890 "DAFTAR Siti, Sukamaju"')
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis_server is not None:
+            redis_server.stop()
+            url_file.unlink(missing_ok=True)
+    if not stopping:
+        sys.exit("a child process exited; everything was stopped")

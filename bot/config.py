@@ -1,0 +1,126 @@
+"""Settings from the environment, with the stable names from DESIGN.md section 7.
+
+The settings are a plain dict so that tests (and `create_app(test_config)`) can hand in
+their own; nothing reads `os.environ` after `load_config` except the RQ jobs, which
+call it again in their own process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Every environment variable the application reads, with its default. The README's
+#: configuration table mirrors this dict; a test keeps them in step.
+ENV_DEFAULTS: dict[str, str | None] = {
+    "DATABASE_PATH": "var/jembatan.db",
+    "REDIS_URL": None,
+    "TWILIO_ACCOUNT_SID": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_API_BASE_URL": "https://api.twilio.com",
+    "TWILIO_SMS_FROM": None,
+    "TWILIO_WHATSAPP_FROM": None,
+    "TWILIO_MESSAGING_SERVICE_SID": None,
+    "TWILIO_WHATSAPP_TEMPLATE_SID": None,
+    "PUBLIC_BASE_URL": None,
+    "ANDROID_GATEWAY_URL": None,
+    "ANDROID_GATEWAY_USER": None,
+    "ANDROID_GATEWAY_PASSWORD": None,
+    "ANDROID_GATEWAY_SIGNING_KEY": None,
+    "XENDIT_API_BASE_URL": "https://api.xendit.co",
+    "XENDIT_SECRET_KEY": None,
+    "XENDIT_CALLBACK_TOKEN": None,
+    "PAYOUT_PROVIDER": "manual",
+    "DEFAULT_LOCALE": "id",
+    "DEFAULT_TIMEZONE": "Asia/Jakarta",
+    "SMS_CHANNEL": None,
+    "PROVIDER_TIMEOUT_SECONDS": "10",
+    "GATEWAY_MAX_CLOCK_SKEW_SECONDS": "300",
+    "DIALOG_TIMEOUT_MINUTES": "30",
+    "OUTBOX_MAX_ATTEMPTS": "10",
+    "OUTBOX_RETRY_BASE_SECONDS": "15",
+}
+
+_INT_SETTINGS = {
+    "PROVIDER_TIMEOUT_SECONDS",
+    "GATEWAY_MAX_CLOCK_SKEW_SECONDS",
+    "DIALOG_TIMEOUT_MINUTES",
+    "OUTBOX_MAX_ATTEMPTS",
+    "OUTBOX_RETRY_BASE_SECONDS",
+}
+
+
+def load_dotenv_if_present(path: str | os.PathLike = ".env") -> None:
+    """Read a development `.env` file into the environment (never overriding real vars)."""
+    if Path(path).exists():
+        from dotenv import load_dotenv
+
+        load_dotenv(path, override=False)
+
+
+def load_config(environ: dict | None = None) -> dict:
+    """Return the settings dict built from `environ` (default: the process environment).
+
+    Empty strings count as unset, so `TWILIO_AUTH_TOKEN=` in a deploy script does not
+    silently turn into an empty signing key.
+    """
+    environ = os.environ if environ is None else environ
+    config: dict = {}
+    for name, default in ENV_DEFAULTS.items():
+        value = environ.get(name) or default
+        if name in _INT_SETTINGS and value is not None:
+            value = int(value)
+        config[name] = value
+    return config
+
+
+def sms_channel(config: dict) -> str | None:
+    """Which transport carries outbound SMS that is not a reply to a gateway message.
+
+    `SMS_CHANNEL` may name `android` or `twilio`; otherwise the Android gateway wins when
+    configured, because Indonesian SIMs reach basic phones more reliably than an
+    international sender.
+    """
+    chosen = config.get("SMS_CHANNEL")
+    if chosen in ("android", "twilio"):
+        return "android_sms" if chosen == "android" else "twilio_sms"
+    if config.get("ANDROID_GATEWAY_URL"):
+        return "android_sms"
+    if config.get("TWILIO_ACCOUNT_SID") and (
+        config.get("TWILIO_SMS_FROM") or config.get("TWILIO_MESSAGING_SERVICE_SID")
+    ):
+        return "twilio_sms"
+    return None
+
+
+class ConfigError(RuntimeError):
+    """The settings contradict each other; the app refuses to start rather than guess."""
+
+
+def check_config(config: dict) -> None:
+    """Refuse combinations that would silently accept forged traffic."""
+    if config.get("TWILIO_ACCOUNT_SID") and not config.get("TWILIO_AUTH_TOKEN"):
+        raise ConfigError(
+            "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is not: the Twilio webhook "
+            "cannot verify signatures. Set the token (or unset the SID)."
+        )
+    if config.get("ANDROID_GATEWAY_URL") and not config.get("ANDROID_GATEWAY_SIGNING_KEY"):
+        raise ConfigError(
+            "ANDROID_GATEWAY_URL is set but ANDROID_GATEWAY_SIGNING_KEY is not: gateway "
+            "webhooks could not be verified. Set the key from the app's webhook settings."
+        )
+
+
+def embedded_redis_url_file(config: dict) -> Path:
+    """Where `jembatan up` writes the embedded Redis URL, beside the database."""
+    return Path(config["DATABASE_PATH"]).parent / "redis.url"
+
+
+def resolve_redis_url(config: dict) -> str | None:
+    """`REDIS_URL`, else the embedded Redis that `jembatan up` started, else None."""
+    if config.get("REDIS_URL"):
+        return config["REDIS_URL"]
+    path = embedded_redis_url_file(config)
+    if path.exists():
+        return path.read_text().strip() or None
+    return None

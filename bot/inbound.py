@@ -1,0 +1,56 @@
+"""The one path every inbound message takes: store first, then respond, then enqueue.
+
+Webhooks and the simulator both call `accept_inbound_message`, so what a person sees in
+`jembatan chat` is exactly what a farmer's phone would get.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.queueing import enqueue_deliveries, schedule_sweep
+from bot.services import inbox, outbox
+from bot.storage import transaction
+from conversations.engine import Response, respond_to_inbound
+
+log = logging.getLogger(__name__)
+
+
+def accept_inbound_message(
+    db: sqlite_utils.Database,
+    config: dict,
+    redis_connection,
+    *,
+    channel: str,
+    provider_id: str,
+    phone: str,
+    body: str,
+    raw: dict | None,
+    now: datetime,
+    reply_inline: bool,
+) -> tuple[Response | None, bool]:
+    """Store the message (idempotently), handle it, and hand resulting messages to RQ.
+
+    Returns (response, is_new). A repeat of a stored message returns (None, False) and
+    does nothing else. If handling crashes, the stored message waits for the sweep and
+    (None, True) is returned: the sender is never silently dropped, only answered later.
+    """
+    with transaction(db):
+        inbound_id, is_new = inbox.store_inbound(
+            db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now
+        )
+    if not is_new:
+        return None, False
+    try:
+        response = respond_to_inbound(db, inbound_id, config, now, reply_inline=reply_inline)
+    except Exception:
+        log.exception("inbound %s left for the sweep", inbound_id)
+        return None, True
+    if response is not None and response.outbox_ids:
+        rows = [outbox.get_outbox_row(db, i) for i in response.outbox_ids]
+        if enqueue_deliveries(redis_connection, db, rows, now):
+            schedule_sweep(redis_connection, now)
+    return response, True

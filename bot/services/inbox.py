@@ -1,0 +1,78 @@
+"""The durable inbox: every inbound message is stored before anything acts on it."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.storage import to_db_time
+
+#: After this many failed processing attempts a message gets the apology reply instead.
+MAX_PROCESSING_ATTEMPTS = 3
+
+
+def store_inbound(
+    db: sqlite_utils.Database,
+    *,
+    channel: str,
+    provider_id: str,
+    phone: str,
+    body: str,
+    raw: dict | None,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Insert the message unless (channel, provider_id) is already stored.
+
+    Returns (inbound id, True) for a new message and (existing id, False) for a repeat,
+    so a webhook retried by the provider has no second effect.
+    """
+    cursor = db.execute(
+        """
+        INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT(channel, provider_id) DO NOTHING
+        """,
+        [channel, provider_id, phone, body, json.dumps(raw or {}, ensure_ascii=False),
+         to_db_time(now)],
+    )
+    if cursor.rowcount:
+        return cursor.lastrowid, True
+    existing = db.execute(
+        "SELECT id FROM inbound WHERE channel = ? AND provider_id = ?", [channel, provider_id]
+    ).fetchone()
+    return existing[0], False
+
+
+def get_inbound(db: sqlite_utils.Database, inbound_id: int) -> dict:
+    """The inbound row with `inbound_id`."""
+    return next(db.query("SELECT * FROM inbound WHERE id = ?", [inbound_id]))
+
+
+def mark_processed(db: sqlite_utils.Database, inbound_id: int, contact_id: int, now: datetime) -> None:
+    """Record that the message has had its effect (in the same transaction as the effect)."""
+    db.execute(
+        "UPDATE inbound SET status = 'processed', contact_id = ?, processed_at = ? WHERE id = ?",
+        [contact_id, to_db_time(now), inbound_id],
+    )
+
+
+def record_processing_failure(db: sqlite_utils.Database, inbound_id: int, error: str) -> int:
+    """Count a crashed processing attempt (outside the rolled-back transaction); return the count."""
+    db.execute(
+        "UPDATE inbound SET attempts = attempts + 1, error = ? WHERE id = ?",
+        [error[:500], inbound_id],
+    )
+    return db.execute("SELECT attempts FROM inbound WHERE id = ?", [inbound_id]).fetchone()[0]
+
+
+def unprocessed_inbound_ids(db: sqlite_utils.Database, older_than: datetime, limit: int = 500) -> list[int]:
+    """Messages stored before `older_than` that nothing has processed (a crash, a restart)."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM inbound WHERE status = 'new' AND received_at < ? ORDER BY id LIMIT ?",
+            [to_db_time(older_than), limit],
+        ).fetchall()
+    ]

@@ -1,0 +1,249 @@
+"""The transactional outbox: every outgoing message is a row, written with its cause.
+
+Rows move `pending -> sending -> sent`, or to `failed` (permanent error, or retries
+exhausted) or `expired` (too late to be useful). Delivery claims a row atomically, so a
+job queued twice sends once, and a row with a provider id is never sent again. Within
+one recipient, channel and lane, rows go out strictly in id order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from bot.storage import from_db_time, to_db_time
+
+#: How long a worker may hold a claimed row before the sweep assumes it died.
+LEASE = timedelta(seconds=120)
+#: A row enqueued this long ago without progress is enqueued again by the sweep.
+ENQUEUE_GRACE = timedelta(seconds=60)
+
+# Provider statuses by rank: a status callback may only move a row forward.
+# Twilio's and the Android gateway's vocabularies share this ladder.
+_STATUS_RANK = {
+    "twiml": 0, "accepted": 1, "queued": 1, "scheduled": 1, "pending": 1, "processed": 2,
+    "sending": 2, "sent": 3, "delivered": 4, "undelivered": 4, "failed": 4, "read": 5,
+    "canceled": 4,
+}
+_FAILED_PROVIDER_STATUSES = {"undelivered", "failed", "canceled"}
+
+
+def queue_message(
+    db: sqlite_utils.Database,
+    *,
+    phone: str,
+    channel: str,
+    body: str,
+    kind: str,
+    now: datetime,
+    contact_id: int | None = None,
+    lane: str = "conversation",
+    reply_id: str | None = None,
+    inbound_id: int | None = None,
+    expires_at: datetime | None = None,
+    not_before: datetime | None = None,
+    sent_inline: bool = False,
+) -> int:
+    """Write one outgoing message; call it inside the transaction that caused it.
+
+    `sent_inline` records a reply that goes back in the webhook's own response (TwiML),
+    so it is kept for the record but never handed to a worker.
+    """
+    stamp = to_db_time(now)
+    cursor = db.execute(
+        """
+        INSERT INTO outbox (contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
+            status, provider_status, next_attempt_at, expires_at, created_at, sent_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
+            "sent" if sent_inline else "pending",
+            "twiml" if sent_inline else None,
+            to_db_time(not_before or now), to_db_time(expires_at), stamp,
+            stamp if sent_inline else None,
+        ],
+    )
+    return cursor.lastrowid
+
+
+def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:
+    """The outbox row, or None."""
+    rows = list(db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
+    return rows[0] if rows else None
+
+
+def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> dict | None:
+    """Take the row for sending, or return None if it is not ours to send now.
+
+    Not ours: already sent/failed/claimed, not yet due, or an earlier message to the same
+    recipient on the same lane is still waiting (order per recipient is kept).
+    """
+    cursor = db.execute(
+        """
+        UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = :now,
+               lease_until = :lease
+         WHERE id = :id AND status = 'pending' AND provider_id IS NULL
+           AND next_attempt_at <= :now
+           AND NOT EXISTS (
+               SELECT 1 FROM outbox AS earlier
+                WHERE earlier.phone = outbox.phone AND earlier.channel = outbox.channel
+                  AND earlier.lane = outbox.lane AND earlier.id < outbox.id
+                  AND earlier.status IN ('pending', 'sending'))
+        """,
+        {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + LEASE)},
+    )
+    if not cursor.rowcount:
+        return None
+    return get_outbox_row(db, outbox_id)
+
+
+def record_sent(
+    db: sqlite_utils.Database, outbox_id: int, provider_id: str, provider_status: str,
+    now: datetime, details: dict | None = None,
+) -> None:
+    """The provider accepted the row: store its id so it is never sent again."""
+    details = details or {}
+    db.execute(
+        """
+        UPDATE outbox SET status = 'sent', provider_id = ?, provider_status = ?, sent_at = ?,
+               lease_until = NULL, error_code = NULL, error_message = NULL,
+               template_sid = ?, template_variables = ?
+         WHERE id = ?
+        """,
+        [provider_id, provider_status, to_db_time(now), details.get("template_sid"),
+         details.get("template_variables"), outbox_id],
+    )
+
+
+def record_permanent_failure(
+    db: sqlite_utils.Database, outbox_id: int, code: str, message: str, now: datetime
+) -> None:
+    """Give up on the row, keeping why (shown to coordinators)."""
+    db.execute(
+        "UPDATE outbox SET status = 'failed', error_code = ?, error_message = ?, "
+        "lease_until = NULL WHERE id = ?",
+        [code, message[:500], outbox_id],
+    )
+
+
+def record_retryable_failure(
+    db: sqlite_utils.Database, outbox_id: int, code: str, message: str, now: datetime,
+    *, max_attempts: int, base_delay_seconds: float,
+) -> datetime | None:
+    """Schedule another try with exponential backoff; fail the row when tries run out.
+
+    Returns when the next attempt is due, or None if the row is now failed.
+    """
+    attempts = db.execute("SELECT attempts FROM outbox WHERE id = ?", [outbox_id]).fetchone()[0]
+    if attempts >= max_attempts:
+        record_permanent_failure(db, outbox_id, code, f"gave up after {attempts} tries: {message}", now)
+        return None
+    delay = min(base_delay_seconds * (2 ** (attempts - 1)), 3600)
+    due = now + timedelta(seconds=delay)
+    db.execute(
+        "UPDATE outbox SET status = 'pending', next_attempt_at = ?, error_code = ?, "
+        "error_message = ?, lease_until = NULL, enqueued_at = NULL WHERE id = ?",
+        [to_db_time(due), code, message[:500], outbox_id],
+    )
+    return due
+
+
+def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool:
+    """Mark a claimed row expired if its validity passed (a stale price is worse than none)."""
+    expires_at = from_db_time(row.get("expires_at"))
+    if expires_at is None or expires_at > now:
+        return False
+    db.execute(
+        "UPDATE outbox SET status = 'expired', lease_until = NULL WHERE id = ?", [row["id"]]
+    )
+    return True
+
+
+def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
+    """The next pending row for the same recipient, channel and lane (to send after `row`)."""
+    found = db.execute(
+        "SELECT id FROM outbox WHERE phone = ? AND channel = ? AND lane = ? AND id > ? "
+        "AND status = 'pending' ORDER BY id LIMIT 1",
+        [row["phone"], row["channel"], row["lane"], row["id"]],
+    ).fetchone()
+    return found[0] if found else None
+
+
+def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetime) -> None:
+    """Remember that a delivery job was handed to Redis for these rows."""
+    db.executemany(
+        "UPDATE outbox SET enqueued_at = ? WHERE id = ?",
+        [(to_db_time(now), outbox_id) for outbox_id in outbox_ids],
+    )
+
+
+def release_expired_leases(db: sqlite_utils.Database, now: datetime) -> list[int]:
+    """Put rows whose worker died mid-delivery back to pending; return their ids."""
+    stamp = to_db_time(now)
+    ids = [
+        row[0]
+        for row in db.execute(
+            "SELECT id FROM outbox WHERE status = 'sending' AND lease_until < ?", [stamp]
+        ).fetchall()
+    ]
+    if ids:
+        db.executemany(
+            "UPDATE outbox SET status = 'pending', lease_until = NULL, enqueued_at = NULL "
+            "WHERE id = ? AND status = 'sending'",
+            [(i,) for i in ids],
+        )
+    return ids
+
+
+def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000) -> list[dict]:
+    """Pending rows that are due and not (recently) handed to a worker: the sweep's work."""
+    return list(
+        db.query(
+            """
+            SELECT id, lane FROM outbox
+             WHERE status = 'pending' AND next_attempt_at <= :now
+               AND (enqueued_at IS NULL OR enqueued_at < :grace)
+             ORDER BY id LIMIT :limit
+            """,
+            {"now": to_db_time(now), "grace": to_db_time(now - ENQUEUE_GRACE), "limit": limit},
+        )
+    )
+
+
+def apply_provider_status(
+    db: sqlite_utils.Database, channel: str, provider_id: str, status: str,
+    error_code: str | None, now: datetime,
+) -> bool:
+    """Move a sent row's provider status forward (never backwards). True if it changed."""
+    status = (status or "").lower()
+    row = db.execute(
+        "SELECT id, provider_status FROM outbox WHERE channel = ? AND provider_id = ?",
+        [channel, provider_id],
+    ).fetchone()
+    if row is None or status not in _STATUS_RANK:
+        return False
+    if _STATUS_RANK[status] <= _STATUS_RANK.get(row[1] or "", -1):
+        return False
+    if status in _FAILED_PROVIDER_STATUSES:
+        db.execute(
+            "UPDATE outbox SET provider_status = ?, status = 'failed', error_code = ? WHERE id = ?",
+            [status, error_code, row[0]],
+        )
+    else:
+        db.execute("UPDATE outbox SET provider_status = ? WHERE id = ?", [status, row[0]])
+    return True
+
+
+def record_delivery_event(
+    db: sqlite_utils.Database, channel: str, provider_id: str, status: str,
+    error_code: str | None, raw: str, now: datetime,
+) -> bool:
+    """Store a status callback once; False if this (id, status) was already seen."""
+    cursor = db.execute(
+        "INSERT INTO delivery_events (channel, provider_id, status, error_code, raw, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [channel, provider_id, status, error_code, raw, to_db_time(now)],
+    )
+    return bool(cursor.rowcount)

@@ -1,0 +1,92 @@
+"""Twilio webhooks: inbound SMS/WhatsApp (`/twilio/messages`) and status callbacks.
+
+Both verify `X-Twilio-Signature` against the URL Twilio called (`PUBLIC_BASE_URL` behind
+a proxy) and every POST parameter, never a whitelist: Twilio adds parameters without
+notice. A forged request gets 403 and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, Response, abort, current_app, request
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot import get_db, get_redis
+from bot.channels.twilio_sms import sms_body
+from bot.inbound import accept_inbound_message
+from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.services import outbox
+from bot.storage import transaction, utcnow
+
+bp = Blueprint("twilio", __name__, url_prefix="/twilio")
+
+
+def signed_url() -> str:
+    """The URL Twilio signed: our public base URL when behind a proxy, else the request's."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if not base:
+        return request.url
+    query = request.query_string.decode()
+    return base.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def _require_signature() -> None:
+    validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not validator.validate(signed_url(), request.form, signature):
+        abort(403)
+
+
+def _twiml(text: str | None) -> Response:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return Response(str(response), mimetype="text/xml")
+
+
+@bp.post("/messages")
+def inbound_message():
+    """An SMS or WhatsApp message from Twilio; the reply goes back as TwiML."""
+    _require_signature()
+    form = request.form
+    sid, sender = form.get("MessageSid"), form.get("From")
+    if not sid or not sender:
+        abort(400, "MessageSid and From are required")
+    channel = "twilio_whatsapp" if sender.lower().startswith("whatsapp:") else "twilio_sms"
+    try:
+        phone = normalize_phone(sender)
+    except InvalidPhoneNumber:
+        abort(400, "From is not a phone number")
+    raw = {key: form.getlist(key) if len(form.getlist(key)) > 1 else form[key] for key in form}
+    response, _ = accept_inbound_message(
+        get_db(), current_app.config, get_redis(), channel=channel, provider_id=sid, phone=phone,
+        body=form.get("Body", ""), raw=raw, now=utcnow(), reply_inline=True,
+    )
+    if response is None or response.reply is None:
+        # A repeat of a message we already answered, or one left for the sweep (whose
+        # reply then goes out through the REST API): an empty TwiML answer.
+        return _twiml(None)
+    text = sms_body(response.reply) if channel == "twilio_sms" else response.reply
+    return _twiml(text)
+
+
+@bp.post("/status")
+def status_callback():
+    """Delivery status for a message we sent; a status never moves backwards."""
+    _require_signature()
+    form = request.form
+    sid, status = form.get("MessageSid") or form.get("SmsSid"), form.get("MessageStatus")
+    if not sid or not status:
+        abort(400, "MessageSid and MessageStatus are required")
+    recipient = form.get("To", "")
+    channel = "twilio_whatsapp" if recipient.lower().startswith("whatsapp:") else "twilio_sms"
+    error_code = form.get("ErrorCode") or None
+    db = get_db()
+    now = utcnow()
+    with transaction(db):
+        if outbox.record_delivery_event(db, channel, sid, status.lower(), error_code,
+                                        json.dumps(form.to_dict()), now):
+            outbox.apply_provider_status(db, channel, sid, status, error_code, now)
+    return Response(status=204)

@@ -1,0 +1,221 @@
+"""Dispatch one inbound text to exactly one reply.
+
+Order: global commands (BERHENTI/STOP, MULAI, BATAL, BAHASA, BANTUAN) beat everything;
+then the open dialog's handlers for its current state; then commands that start a flow;
+then a helpful fallback (suggestion, welcome for strangers, "not understood").
+`respond_to_inbound` wraps it: one transaction stores the effect, the reply (an outbox
+row) and the inbound row's "processed" mark together.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlite_utils
+
+from bot.services import contacts, dialogs, inbox, outbox
+from bot.storage import transaction
+from conversations.dialog import END, Turn
+from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
+from conversations.i18n import normalize_locale
+from conversations.parse import keyword_for, parse
+from conversations.replies import REPLIES, render
+
+log = logging.getLogger(__name__)
+
+GLOBAL_COMMANDS = ("help", "cancel", "language", "stop", "start")
+#: Where each inbound channel's reply goes back out.
+REPLY_CHANNEL = {
+    "twilio_sms": "twilio_sms",
+    "twilio_whatsapp": "twilio_whatsapp",
+    "android_sms": "android_sms",
+    "simulator": "simulator",
+}
+
+
+@dataclass
+class Response:
+    """What handling an inbound message produced."""
+
+    reply: str | None
+    reply_outbox_id: int | None
+    # Outbox rows a worker must deliver (the reply too, unless it went back inline).
+    outbox_ids: list[int] = field(default_factory=list)
+
+
+def handle_text(
+    db: sqlite_utils.Database, contact: dict, text: str, now: datetime, settings: dict
+) -> Turn:
+    """Run one message through the dispatch order and return the finished turn."""
+    turn = Turn(db=db, contact=contact, text=text, command=parse(text), now=now, settings=settings)
+    name = turn.command.get("command")
+    dialog = dialogs.load_dialog(db, contact["id"])
+    expired = dialog is not None and dialog["expires_at"] <= now
+    if expired:
+        dialogs.clear_dialog(db, contact["id"])
+        dialog = None
+
+    if name in GLOBAL_COMMANDS:
+        _run_global(turn, name, dialog)
+    elif dialog is not None and _continue_dialog(turn, dialog):
+        pass
+    elif name in FLOW_BY_ENTRY_COMMAND:
+        _start_flow(turn, name)
+    elif expired and name in ("unknown", "empty"):
+        turn.reply("dialog.restart")
+    else:
+        _fallback(turn)
+    return turn
+
+
+def _save_state(turn: Turn, flow_name: str, state: str) -> None:
+    if state == END:
+        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        return
+    timeout = timedelta(minutes=turn.settings.get("DIALOG_TIMEOUT_MINUTES", 30))
+    dialogs.save_dialog(
+        turn.db, turn.contact["id"], flow_name, state, turn.data, turn.now + timeout, turn.now
+    )
+
+
+def _continue_dialog(turn: Turn, dialog: dict) -> bool:
+    """Let the open dialog's current state take the message; False if none of it matches
+    and the message is a command that should run instead (it abandons the dialog)."""
+    flow = FLOW_BY_NAME.get(dialog["flow"])
+    if flow is None or dialog["state"] not in flow.states:
+        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        return False
+    turn.data = dialog["data"]
+    for handler in flow.states[dialog["state"]]:
+        if handler.matches(turn):
+            _save_state(turn, flow.name, flow.run_handler(handler, turn, dialog["state"]))
+            return True
+    if turn.command.get("command") in FLOW_BY_ENTRY_COMMAND:
+        return False
+    _save_state(turn, flow.name, flow.run_handler(flow.fallback, turn, dialog["state"]))
+    return True
+
+
+def _start_flow(turn: Turn, command: str) -> None:
+    flow = FLOW_BY_ENTRY_COMMAND[command]
+    if flow.roles is not None and turn.contact.get("role") not in flow.roles:
+        turn.reply("not_registered" if not turn.contact.get("role") else "not_available",
+                   keyword=keyword_for(command, turn.locale))
+        return
+    turn.data = {}
+    handler = flow.entry[command]
+    _save_state(turn, flow.name, flow.run_handler(handler, turn, None))
+
+
+def _run_global(turn: Turn, name: str, dialog: dict | None) -> None:
+    contact_id = turn.contact["id"]
+    if name == "help":
+        _help(turn)
+    elif name == "cancel":
+        if dialog is None:
+            turn.reply("dialog.nothing_to_cancel")
+        else:
+            dialogs.clear_dialog(turn.db, contact_id)
+            turn.reply("dialog.cancelled")
+    elif name == "language":
+        language = turn.command.get("language")
+        if language is None:
+            turn.reply("language.ask")
+        else:
+            contacts.set_locale(turn.db, contact_id, language)
+            turn.contact["locale"] = language
+            turn.reply("language.set")
+    elif name == "stop":
+        # Opting out also leaves any half-finished question: STOP means "leave me be".
+        contacts.set_opted_out(turn.db, contact_id, True)
+        dialogs.clear_dialog(turn.db, contact_id)
+        turn.reply("stop.done")
+    elif name == "start":
+        contacts.set_opted_out(turn.db, contact_id, False)
+        turn.reply("start.done")
+
+
+def _help(turn: Turn) -> None:
+    topic = turn.command.get("topic")
+    if topic:
+        reply_id = f"help.{topic}"
+        if reply_id in REPLIES:
+            turn.reply(reply_id)
+        else:
+            turn.reply("help.topic_unknown", topic=keyword_for(topic, turn.locale))
+        return
+    role = turn.contact.get("role")
+    turn.reply({"seller": "help.seller", "buyer": "help.buyer"}.get(role, "help.unregistered"))
+
+
+def _fallback(turn: Turn) -> None:
+    command = turn.command.get("command")
+    registered = bool(turn.contact.get("role"))
+    if command == "empty":
+        turn.reply("empty" if registered else "welcome")
+    elif command == "unknown" and turn.command.get("suggestion"):
+        turn.reply("unknown.suggest", keyword=keyword_for(turn.command["suggestion"], turn.locale))
+    elif command == "unknown":
+        turn.reply("unknown" if registered else "welcome")
+    elif not registered:
+        turn.reply("not_registered")
+    else:
+        turn.reply("not_available", keyword=keyword_for(command, turn.locale))
+
+
+def respond_to_inbound(
+    db: sqlite_utils.Database, inbound_id: int, settings: dict, now: datetime,
+    *, reply_inline: bool = False,
+) -> Response | None:
+    """Process one stored inbound message: effect, reply and "processed" mark, atomically.
+
+    Returns None if the message was already processed (a duplicate, or a sweep racing
+    the webhook). On a crash the transaction rolls back, the attempt is counted, and the
+    message stays for the sweep; after too many crashes the sender gets an apology
+    instead of silence.
+    """
+    try:
+        with transaction(db):
+            row = inbox.get_inbound(db, inbound_id)
+            if row["status"] != "new":
+                return None
+            contact = contacts.get_or_create_contact(db, row["phone"], now)
+            contacts.record_inbound_activity(db, contact["id"], row["channel"], now)
+            turn = handle_text(db, contact, row["body"], now, settings)
+            if turn.reply_id is None:
+                turn.reply("unknown")
+            body = render(turn.reply_id, turn.locale, **turn.reply_values)
+            return _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
+    except Exception as exc:
+        log.exception("processing inbound %s failed", inbound_id)
+        attempts = inbox.record_processing_failure(db, inbound_id, repr(exc))
+        if attempts < inbox.MAX_PROCESSING_ATTEMPTS:
+            raise
+        return _apologise(db, inbound_id, settings, now, reply_inline)
+
+
+def _store_reply(db, row, contact, reply_id, body, now, reply_inline) -> Response:
+    channel = REPLY_CHANNEL[row["channel"]]
+    inline = reply_inline or channel == "simulator"
+    outbox_id = outbox.queue_message(
+        db, phone=row["phone"], channel=channel, body=body, kind="reply", now=now,
+        contact_id=contact["id"], reply_id=reply_id, inbound_id=row["id"], sent_inline=inline,
+    )
+    inbox.mark_processed(db, row["id"], contact["id"], now)
+    return Response(body, outbox_id, [] if inline else [outbox_id])
+
+
+def _apologise(db, inbound_id, settings, now, reply_inline) -> Response | None:
+    """Give up on a message that keeps crashing: mark it failed and say sorry once."""
+    with transaction(db):
+        row = inbox.get_inbound(db, inbound_id)
+        if row["status"] != "new":
+            return None
+        contact = contacts.get_or_create_contact(db, row["phone"], now)
+        locale = normalize_locale(contact.get("locale") or settings.get("DEFAULT_LOCALE"))
+        body = render("error.internal", locale)
+        response = _store_reply(db, row, contact, "error.internal", body, now, reply_inline)
+        db.execute("UPDATE inbound SET status = 'failed' WHERE id = ?", [inbound_id])
+        return response

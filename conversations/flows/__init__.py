@@ -1,0 +1,22 @@
+"""Every dialog the bot knows, and which command starts which one."""
+
+from __future__ import annotations
+
+from conversations.dialog import Flow, InvalidFlow
+from conversations.flows.registration import REGISTRATION
+
+FLOWS: tuple[Flow, ...] = (REGISTRATION,)
+
+
+def _entry_table(flows: tuple[Flow, ...]) -> dict[str, Flow]:
+    table: dict[str, Flow] = {}
+    for flow in flows:
+        for command in flow.entry:
+            if command in table:
+                raise InvalidFlow(f"{command!r} starts both {table[command].name} and {flow.name}")
+            table[command] = flow
+    return table
+
+
+FLOW_BY_NAME: dict[str, Flow] = {flow.name: flow for flow in FLOWS}
+FLOW_BY_ENTRY_COMMAND: dict[str, Flow] = _entry_table(FLOWS)

@@ -1,0 +1,98 @@
+"""Gettext catalogs from `locales/`, and Indonesian-style formatting of money, amounts and times.
+
+Catalogs are compiled from the `.po` sources in memory the first time a process needs
+them (and again if a `.po` file changes), so nobody ever edits or commits a `.mo` file
+and a fresh checkout needs no build step. `pybabel compile` still works for tools that
+want `.mo` files; see docs/TRANSLATING.md.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+SUPPORTED_LOCALES = ("id", "en")
+DEFAULT_LOCALE = "id"
+
+# Babel locale used for numbers per reply language: English replies still go to people
+# in Indonesia, so they get Indonesian separators and "Rp" (en_ID), not "IDR12,000.00".
+_BABEL_LOCALE = {"id": "id_ID", "en": "en_ID"}
+
+# Cache of compiled catalogs: (locale) -> (po mtime, translations). A pure cache.
+_compiled: dict[str, tuple[float, gettext.NullTranslations]] = {}
+
+
+def catalog_path(locale: str) -> Path:
+    """Path of the `.po` source for `locale`."""
+    return LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+
+
+def load_translations(locale: str) -> gettext.NullTranslations:
+    """Return the gettext translations for `locale`, compiled from its `.po` file."""
+    path = catalog_path(locale)
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return gettext.NullTranslations()
+    cached = _compiled.get(locale)
+    if cached and cached[0] == mtime:
+        return cached[1]
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    translations = gettext.GNUTranslations(buffer)
+    _compiled[locale] = (mtime, translations)
+    return translations
+
+
+def normalize_locale(locale: str | None) -> str:
+    """Map anything to a supported reply language, defaulting to Indonesian."""
+    return locale if locale in SUPPORTED_LOCALES else DEFAULT_LOCALE
+
+
+def format_money(amount: int, locale: str = DEFAULT_LOCALE) -> str:
+    """`12000` -> `Rp12.000` (integer rupiah only: money is never a float)."""
+    if not isinstance(amount, int):
+        raise TypeError("money is an int number of rupiah")
+    return format_currency(
+        amount,
+        "IDR",
+        format="¤#,##0",
+        currency_digits=False,
+        locale=_BABEL_LOCALE[normalize_locale(locale)],
+    )
+
+
+def format_number(value: int | Decimal, locale: str = DEFAULT_LOCALE) -> str:
+    """`1500000` -> `1.500.000`, `Decimal("2.5")` -> `2,5` in Indonesian style."""
+    return format_decimal(value, locale=_BABEL_LOCALE[normalize_locale(locale)])
+
+
+def format_local_time(moment: datetime, timezone: str, pattern: str = "dd/MM HH.mm") -> str:
+    """`14.30 WIB` style time for a person in `timezone` (WIB/WITA/WIT named, others by offset)."""
+    zone = ZoneInfo(timezone)
+    local = moment.astimezone(zone)
+    text = format_datetime(local, pattern, locale="id_ID")
+    return f"{text} {zone_abbreviation(timezone)}"
+
+
+def zone_abbreviation(timezone: str) -> str:
+    """The Indonesian name of a time zone: WIB, WITA or WIT (else the IANA name)."""
+    return {
+        "Asia/Jakarta": "WIB",
+        "Asia/Pontianak": "WIB",
+        "Asia/Makassar": "WITA",
+        "Asia/Jayapura": "WIT",
+    }.get(timezone, timezone)

@@ -1,0 +1,142 @@
+"""Shared fixtures: a real Redis, a fresh app on a temporary SQLite file, signed requests.
+
+Nothing here mocks our own code. Providers are local HTTP servers (pytest-httpserver)
+speaking their protocol; the app reaches them through the configured base URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from rq import Queue, SimpleWorker
+from twilio.request_validator import RequestValidator
+
+from bot import create_app
+from bot.channels.android_gateway import compute_signature
+from bot.queueing import QUEUES
+from bot.redis_server import RedisServer, free_port
+from bot.storage import open_database
+from tests.providers import FakeAndroidGateway, FakeTwilio
+
+TWILIO_SID = "AC" + "0" * 32
+TWILIO_TOKEN = "test-auth-token"
+GATEWAY_KEY = "gateway-signing-key"
+PUBLIC_BASE_URL = "https://jembatan.example.org"
+
+
+@pytest.fixture(scope="session")
+def shared_redis(tmp_path_factory):
+    """One real redis-server for the session (no persistence); tests flush it."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"), free_port(), persistent=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(shared_redis):
+    connection = redis_lib.Redis.from_url(shared_redis.url)
+    connection.flushall()
+    yield shared_redis.url
+    connection.flushall()
+
+
+@pytest.fixture
+def fake_twilio(httpserver):
+    provider = FakeTwilio()
+    provider.install(httpserver, TWILIO_SID)
+    return provider
+
+
+@pytest.fixture
+def fake_gateway(httpserver):
+    provider = FakeAndroidGateway()
+    provider.install(httpserver)
+    return provider
+
+
+def make_settings(tmp_path: Path, redis_url: str | None, provider_url: str) -> dict:
+    """Settings for one test: its own database, the local providers, fast retries."""
+    return {
+        "DATABASE_PATH": str(tmp_path / "jembatan.db"),
+        "REDIS_URL": redis_url,
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_API_BASE_URL": provider_url,
+        "TWILIO_SMS_FROM": "Jembatan",
+        "TWILIO_WHATSAPP_FROM": "+14155238886",
+        "TWILIO_MESSAGING_SERVICE_SID": "MG" + "1" * 32,
+        "TWILIO_WHATSAPP_TEMPLATE_SID": "HX" + "2" * 32,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "ANDROID_GATEWAY_URL": provider_url,
+        "ANDROID_GATEWAY_USER": "sms",
+        "ANDROID_GATEWAY_PASSWORD": "secret",
+        "ANDROID_GATEWAY_SIGNING_KEY": GATEWAY_KEY,
+        "OUTBOX_RETRY_BASE_SECONDS": 0,
+        "PROVIDER_TIMEOUT_SECONDS": 3,
+    }
+
+
+@pytest.fixture
+def settings(tmp_path, redis_url, httpserver, monkeypatch):
+    """The test's settings, also exported to the environment for RQ jobs."""
+    values = make_settings(tmp_path, redis_url, httpserver.url_for("").rstrip("/"))
+    for key, value in values.items():
+        monkeypatch.setenv(key, str(value))
+    return values
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app):
+    database = open_database(app.config["DATABASE_PATH"])
+    yield database
+    database.conn.close()
+
+
+def twilio_post(client, path: str, params: dict, token: str = TWILIO_TOKEN, signature=None):
+    """POST form `params` to `path` signed exactly as Twilio signs (URL + sorted params)."""
+    url = PUBLIC_BASE_URL + path
+    if signature is None:
+        signature = RequestValidator(token).compute_signature(url, params)
+    return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+
+
+def gateway_post(client, event: dict, key: str = GATEWAY_KEY, timestamp: int | None = None,
+                 signature: str | None = None):
+    """POST a gateway webhook event signed as the Android app signs it."""
+    body = json.dumps(event).encode()
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    if signature is None:
+        signature = compute_signature(key, body, stamp)
+    return client.post("/gateway/android", data=body, content_type="application/json",
+                       headers={"X-Timestamp": stamp, "X-Signature": signature})
+
+
+def sms_received(message_id: str, phone: str, text: str) -> dict:
+    """An `sms:received` event exactly as the gateway sends it."""
+    return {
+        "id": f"evt-{message_id}", "webhookId": "jembatan", "deviceId": "hub-phone-1",
+        "event": "sms:received",
+        "payload": {"messageId": message_id, "message": text, "phoneNumber": phone,
+                    "simNumber": 1, "receivedAt": "2026-11-28T09:41:31.000+07:00"},
+    }
+
+
+def run_worker(redis_url: str) -> None:
+    """Run a burst RQ worker in this process until the queues are empty."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    queues = [Queue(name, connection=connection) for name in QUEUES]
+    SimpleWorker(queues, connection=connection).work(burst=True)

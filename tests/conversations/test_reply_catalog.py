@@ -1,0 +1,59 @@
+"""Every SMS-bound text, rendered with realistic values in every language, fits one GSM-7 SMS."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from babel.messages.pofile import read_po
+
+from conversations.i18n import SUPPORTED_LOCALES, catalog_path
+from conversations.replies import BRAND_PREFIX, REPLIES, SMS_LIMIT, render
+
+
+def gsm_septets(text: str) -> int:
+    """Septets `text` takes in GSM-7; raises UnicodeEncodeError if it needs UCS-2."""
+    import gsm0338  # noqa: F401  (registers the codec)
+
+    return len(text.encode("gsm03.38"))
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def catalog(locale: str):
+    with catalog_path(locale).open("rb") as handle:
+        return read_po(handle, locale=locale)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.parametrize("reply_id", sorted(r for r, spec in REPLIES.items() if spec.sms))
+def test_sms_reply_is_gsm7_and_one_segment(reply_id, locale):
+    text = render(reply_id, locale, **REPLIES[reply_id].example)
+    septets = gsm_septets(BRAND_PREFIX + text)
+    assert septets <= SMS_LIMIT, f"{reply_id} [{locale}] is {septets} septets with the brand: {text}"
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_catalog_is_complete_and_has_no_orphans(locale):
+    entries = {m.id: m.string for m in catalog(locale) if m.id}
+    missing = sorted(set(REPLIES) - {k for k, v in entries.items() if v})
+    orphans = sorted(set(entries) - set(REPLIES))
+    assert not missing, f"{locale} lacks texts for {missing}"
+    assert not orphans, f"{locale} has texts for unknown ids {orphans}"
+
+
+@pytest.mark.parametrize("reply_id", sorted(REPLIES))
+def test_translations_take_the_same_values(reply_id):
+    texts = {loc: {m.id: m.string for m in catalog(loc)}[reply_id] for loc in SUPPORTED_LOCALES}
+    names = {loc: placeholders(text) for loc, text in texts.items()}
+    assert len({frozenset(n) for n in names.values()}) == 1, names
+    assert placeholders(texts["id"]) <= set(REPLIES[reply_id].example), (
+        f"{reply_id}: example values must cover every placeholder")
+
+
+def test_gsm_check_catches_unicode_and_escapes():
+    with pytest.raises(UnicodeEncodeError):
+        gsm_septets("Harga \u201ccabai\u201d")
+    assert gsm_septets("[x]") == 5  # brackets cost two septets each

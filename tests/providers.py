@@ -1,0 +1,95 @@
+"""Local HTTP servers that speak the providers' protocols, for tests and demos.
+
+Each fake records every request it receives and answers from a script, so a test can
+say "500, 500, then accept" and then assert on exactly what was sent.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+
+from werkzeug import Request, Response
+
+
+@dataclass
+class ScriptedProvider:
+    """Base: a queue of scripted answers (status or callable), default `accept`."""
+
+    script: list = field(default_factory=list)
+    requests: list = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    delay: float = 0.0
+
+    def next_answer(self):
+        with self.lock:
+            return self.script.pop(0) if self.script else None
+
+
+class FakeTwilio(ScriptedProvider):
+    """Twilio's Messages API: `POST /2010-04-01/Accounts/<sid>/Messages.json`."""
+
+    _sids = itertools.count(1)
+
+    def install(self, httpserver, account_sid: str) -> None:
+        httpserver.expect_request(
+            f"/2010-04-01/Accounts/{account_sid}/Messages.json", method="POST"
+        ).respond_with_handler(self.handle)
+
+    def handle(self, request: Request) -> Response:
+        params = request.form.to_dict()
+        self.requests.append(params)
+        if self.delay:
+            time.sleep(self.delay)
+        answer = self.next_answer()
+        if isinstance(answer, tuple):  # (http status, twilio error code)
+            status, code = answer
+            return Response(json.dumps({"code": code, "message": f"error {code}", "status": status,
+                                        "more_info": ""}), status=status,
+                            content_type="application/json")
+        if isinstance(answer, int):
+            return Response(json.dumps({"message": "boom", "status": answer}), status=answer,
+                            content_type="application/json")
+        sid = f"SM{next(self._sids):032d}"
+        return Response(json.dumps({
+            "sid": sid, "status": "queued", "to": params.get("To"), "from": params.get("From"),
+            "body": params.get("Body"), "account_sid": "AC", "num_segments": "1",
+        }), status=201, content_type="application/json")
+
+    @property
+    def sent(self) -> list[dict]:
+        """Requests that were accepted (the texts a phone would actually get)."""
+        return self.requests
+
+
+class FakeAndroidGateway(ScriptedProvider):
+    """The phone's local API: `POST /messages`, answering 409 to a repeated id."""
+
+    def install(self, httpserver) -> None:
+        self.accepted: dict[str, dict] = {}
+        httpserver.expect_request("/messages", method="POST").respond_with_handler(self.handle)
+
+    def handle(self, request: Request) -> Response:
+        payload = request.get_json()
+        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization")})
+        if self.delay:
+            time.sleep(self.delay)
+        answer = self.next_answer()
+        if isinstance(answer, int):
+            return Response(json.dumps({"code": answer, "message": "scripted failure"}),
+                            status=answer, content_type="application/json")
+        with self.lock:
+            if payload.get("id") in self.accepted:
+                return Response(json.dumps({"code": 409, "message": "Message with such ID already exists"}),
+                                status=409, content_type="application/json")
+            self.accepted[payload["id"]] = payload
+        body = {"id": payload["id"], "state": "Pending", "deviceId": "dev1",
+                "recipients": [{"phoneNumber": p, "state": "Pending"} for p in payload["phoneNumbers"]]}
+        return Response(json.dumps(body), status=202, content_type="application/json")
+
+    def texts_to(self, phone: str) -> list[str]:
+        """Texts the phone accepted for `phone`, in order."""
+        return [m["textMessage"]["text"] for m in self.accepted.values() if phone in m["phoneNumbers"]]
