@@ -8,8 +8,9 @@ configured: an endpoint that cannot verify signatures is not served at all.
 from __future__ import annotations
 
 import logging
+import threading
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 
 from bot.config import check_config, load_config, load_dotenv_if_present, resolve_redis_url
 
@@ -46,17 +47,24 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(gateway.bp)
     else:
         app.logger.warning("ANDROID_GATEWAY_SIGNING_KEY unset: /gateway/android is not served")
-    app.teardown_appcontext(_close_db)
+    app.extensions["jembatan.db_local"] = threading.local()
     return app
 
 
 def get_db():
-    """The request's database connection (opened on first use, closed at teardown)."""
-    if "db" not in g:
+    """This thread's database connection for the app, opened once and then reused.
+
+    Opening a SQLite connection costs PRAGMAs, and closing the last one checkpoints the
+    WAL; on the webhook path both cost more than the work itself, so each worker thread
+    keeps one connection for its lifetime.
+    """
+    local = current_app.extensions["jembatan.db_local"]
+    db = getattr(local, "db", None)
+    if db is None:
         from bot.storage import open_database
 
-        g.db = open_database(current_app.config["DATABASE_PATH"])
-    return g.db
+        db = local.db = open_database(current_app.config["DATABASE_PATH"])
+    return db
 
 
 def get_redis():
@@ -67,9 +75,3 @@ def get_redis():
         url = resolve_redis_url(current_app.config)
         current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
     return current_app.extensions["jembatan.redis"]
-
-
-def _close_db(exc=None) -> None:
-    db = g.pop("db", None)
-    if db is not None:
-        db.conn.close()

@@ -52,7 +52,7 @@ def deliver_outbox_message(
                            config["OUTBOX_MAX_ATTEMPTS"])
         with transaction(db):
             retry_at = outbox.record_retryable_failure(
-                db, outbox_id, exc.code, exc.message, utcnow(),
+                db, outbox_id, exc.code, exc.message, now,
                 max_attempts=max_attempts,
                 base_delay_seconds=config.get("OUTBOX_RETRY_BASE_SECONDS", 15),
             )
@@ -61,12 +61,12 @@ def deliver_outbox_message(
         return DeliveryOutcome("retry" if retry_at else "failed", retry_at, following)
     except PermanentSendError as exc:
         with transaction(db):
-            outbox.record_permanent_failure(db, outbox_id, exc.code, exc.message, utcnow())
+            outbox.record_permanent_failure(db, outbox_id, exc.code, exc.message, now)
             following = outbox.next_in_line(db, row)
         log.warning("outbox %s: failed permanently %s %s", outbox_id, exc.code, exc.message)
         return DeliveryOutcome("failed", next_outbox_id=following)
     with transaction(db):
-        outbox.record_sent(db, outbox_id, result.provider_id, result.provider_status, utcnow(),
+        outbox.record_sent(db, outbox_id, result.provider_id, result.provider_status, now,
                            result.details)
         following = outbox.next_in_line(db, row)
     return DeliveryOutcome("sent", next_outbox_id=following)

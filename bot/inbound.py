@@ -38,17 +38,21 @@ def accept_inbound_message(
     does nothing else. If handling crashes, the stored message waits for the sweep and
     (None, True) is returned: the sender is never silently dropped, only answered later.
     """
+    # One commit for the common case: the stored message and its effects. Processing runs
+    # in a savepoint, so if it fails the message itself still commits and waits for the
+    # sweep; if the process dies before the commit, we never answered 200, and the
+    # provider posts the message again.
     with transaction(db):
         inbound_id, is_new = inbox.store_inbound(
             db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now
         )
-    if not is_new:
-        return None, False
-    try:
-        response = respond_to_inbound(db, inbound_id, config, now, reply_inline=reply_inline)
-    except Exception:
-        log.exception("inbound %s left for the sweep", inbound_id)
-        return None, True
+        if not is_new:
+            return None, False
+        try:
+            response = respond_to_inbound(db, inbound_id, config, now, reply_inline=reply_inline)
+        except Exception:
+            log.exception("inbound %s left for the sweep", inbound_id)
+            return None, True
     if response is not None and response.outbox_ids:
         rows = [outbox.get_outbox_row(db, i) for i in response.outbox_ids]
         if enqueue_deliveries(redis_connection, db, rows, now):

@@ -118,7 +118,16 @@ def m001_backbone(db: sqlite_utils.Database) -> None:
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
-    """Apply pending migrations; return the names of those applied."""
-    pending = [m.name for m in migrations.pending(db)]
-    migrations.apply(db)
+    """Apply pending migrations; return the names of those applied.
+
+    Several processes start at once (gunicorn workers, the RQ worker), so the check and
+    the changes run under one write lock: the first process migrates, the others wait
+    and then find nothing pending.
+    """
+    from bot.storage import transaction
+
+    with transaction(db):
+        pending = [m.name for m in migrations.pending(db)]
+        if pending:
+            migrations.apply(db)
     return pending

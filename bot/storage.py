@@ -8,7 +8,9 @@ before they write go through `transaction()`, which takes the write lock up fron
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,25 +35,83 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
+#: How long a writer waits for another process's write transaction before giving up.
+WRITE_LOCK_TIMEOUT = 30.0
+_savepoints = itertools.count()
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """Run the block in one write transaction, committed at the end or rolled back on error.
 
-    Nested use joins the outer transaction, so a service function can demand atomicity
-    without knowing whether its caller already holds one.
+    Nested use becomes a savepoint inside the outer transaction: an error rolls back the
+    inner block only, so a caller can keep what it wrote before (the stored inbound
+    message) when processing fails.
     """
     conn = db.conn
     if conn.in_transaction:
-        yield db
+        name = f"sp_{next(_savepoints)}"
+        conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield db
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+            raise
+        else:
+            conn.execute(f"RELEASE {name}")
         return
-    conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(conn)
     try:
         yield db
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
     else:
         conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Take the write lock, waiting in short steps while another process holds it.
+
+    SQLite's own busy handler sleeps at least a millisecond per try, longer than a whole
+    webhook transaction here; polling from 0.1 ms upwards keeps two web workers from
+    idling on each other.
+    """
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        delay, deadline = 0.0001, time.monotonic() + WRITE_LOCK_TIMEOUT
+        while True:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.005)
+    finally:
+        conn.execute("PRAGMA busy_timeout = 30000")
+
+
+def fetch_one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:
+    """The first row of a query as a dict, or None (no savepoint: cheap on hot paths)."""
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([c[0] for c in cursor.description], row, strict=True))
+
+
+def fetch_all(db: sqlite_utils.Database, sql: str, params=()) -> list[dict]:
+    """All rows of a query as dicts."""
+    cursor = db.conn.execute(sql, params)
+    names = [c[0] for c in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def utcnow() -> datetime:

@@ -7,7 +7,10 @@ can render every one of them in every language and hold it to one GSM-7 SMS.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
+
+import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
 from conversations.i18n import DEFAULT_LOCALE, load_translations, normalize_locale
 
@@ -76,12 +79,73 @@ def render(reply_id: str, locale: str = DEFAULT_LOCALE, **values: object) -> str
     """Return the text for `reply_id` in `locale`, filled with `values`.
 
     A text missing from the requested catalog falls back to Indonesian, the complete
-    default; a missing id everywhere is a programming error and raises.
+    default; a missing id everywhere is a programming error and raises. Values people
+    typed (names, villages, products) are made GSM-7-safe, and for SMS-bound replies the
+    longest value is shortened until the whole text fits one segment with the brand.
     """
-    if reply_id not in REPLIES:
+    spec = REPLIES.get(reply_id)
+    if spec is None:
         raise UnknownReply(reply_id)
+    template = _template(reply_id, locale)
+    safe = {k: gsm_safe(v) if isinstance(v, str) else v for k, v in values.items()}
+    text = template.format(**safe)
+    budget = SMS_LIMIT - len(BRAND_PREFIX)
+    while spec.sms and septets(text) > budget:
+        longest = max((k for k, v in safe.items() if isinstance(v, str) and len(v) > 4),
+                      key=lambda k: len(safe[k]), default=None)
+        if longest is None:
+            break  # nothing left to shorten: the catalog test catches such a template
+        overflow = septets(text) - budget
+        safe[longest] = safe[longest][: max(len(safe[longest]) - overflow - 3, 1)] + "..."
+        text = template.format(**safe)
+    return text
+
+
+def _template(reply_id: str, locale: str) -> str:
     for candidate in (normalize_locale(locale), DEFAULT_LOCALE):
         template = load_translations(candidate).gettext(reply_id)
         if template != reply_id:
-            return template.format(**values)
+            return template
     raise UnknownReply(f"{reply_id} has no text in any catalog")
+
+
+# Characters people's phones produce that have a plain GSM-7 twin.
+_GSM_TWINS = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
+    "\u2026": "...", "\u00a0": " ", "`": "'",
+})
+
+
+def is_gsm(char: str) -> bool:
+    """True if `char` is in the GSM 03.38 alphabet (basic set or extension)."""
+    try:
+        char.encode("gsm03.38")
+    except (UnicodeEncodeError, ValueError):
+        return False
+    return True
+
+
+def gsm_safe(value: str) -> str:
+    """`value` with every character a GSM-7 SMS can carry: accents dropped where the
+    plain letter is needed, curly quotes straightened, emoji and control characters removed."""
+    result = []
+    for char in value.translate(_GSM_TWINS):
+        if char.isprintable() and is_gsm(char):
+            result.append(char)
+            continue
+        for part in unicodedata.normalize("NFKD", char):
+            if part.isprintable() and is_gsm(part):
+                result.append(part)
+    return " ".join("".join(result).split())
+
+
+_ESCAPED = frozenset("{}[]~^|\\")
+
+
+def septets(text: str) -> int:
+    """How many GSM-7 septets `text` takes (escaped characters count two)."""
+    if text.isascii() and "`" not in text:
+        # Plain ASCII (the usual case) maps one to one except the escaped characters;
+        # skipping the codec keeps rendering off the webhook's hot path.
+        return len(text) + sum(1 for char in text if char in _ESCAPED)
+    return len(text.encode("gsm03.38"))

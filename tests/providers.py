@@ -25,8 +25,13 @@ class ScriptedProvider:
     delay: float = 0.0
 
     def next_answer(self):
+        """The next scripted answer; a float means "answer normally, after that many seconds"."""
         with self.lock:
-            return self.script.pop(0) if self.script else None
+            answer = self.script.pop(0) if self.script else None
+        if isinstance(answer, float):
+            time.sleep(answer)
+            return None
+        return answer
 
 
 class FakeTwilio(ScriptedProvider):

@@ -6,25 +6,27 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.storage import to_db_time
+from bot.storage import fetch_one, to_db_time
 
 
 def get_contact(db: sqlite_utils.Database, contact_id: int) -> dict:
     """The contact row with `contact_id` (KeyError if absent)."""
-    rows = list(db.query("SELECT * FROM contacts WHERE id = ?", [contact_id]))
-    if not rows:
+    row = fetch_one(db, "SELECT * FROM contacts WHERE id = ?", [contact_id])
+    if row is None:
         raise KeyError(contact_id)
-    return rows[0]
+    return row
 
 
 def find_contact_by_phone(db: sqlite_utils.Database, phone: str) -> dict | None:
     """The contact with this E.164 number, or None."""
-    rows = list(db.query("SELECT * FROM contacts WHERE phone = ?", [phone]))
-    return rows[0] if rows else None
+    return fetch_one(db, "SELECT * FROM contacts WHERE phone = ?", [phone])
 
 
 def get_or_create_contact(db: sqlite_utils.Database, phone: str, now: datetime) -> dict:
     """Return the contact for `phone`, creating an unregistered one on first contact."""
+    existing = find_contact_by_phone(db, phone)
+    if existing is not None:
+        return existing
     db.execute(
         "INSERT INTO contacts (phone, created_at) VALUES (?, ?) ON CONFLICT(phone) DO NOTHING",
         [phone, to_db_time(now)],

@@ -11,15 +11,14 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.storage import from_db_time, to_db_time
+from bot.storage import fetch_one, from_db_time, to_db_time
 
 
 def load_dialog(db: sqlite_utils.Database, contact_id: int) -> dict | None:
     """The contact's dialog row (`flow`, `state`, `data` decoded, `expires_at` datetime)."""
-    rows = list(db.query("SELECT * FROM dialogs WHERE contact_id = ?", [contact_id]))
-    if not rows:
+    row = fetch_one(db, "SELECT * FROM dialogs WHERE contact_id = ?", [contact_id])
+    if row is None:
         return None
-    row = rows[0]
     row["data"] = json.loads(row["data"])
     row["expires_at"] = from_db_time(row["expires_at"])
     return row

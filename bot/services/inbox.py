@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.storage import to_db_time
+from bot.storage import fetch_one, to_db_time, transaction
 
 #: After this many failed processing attempts a message gets the apology reply instead.
 MAX_PROCESSING_ATTEMPTS = 3
@@ -47,7 +47,7 @@ def store_inbound(
 
 def get_inbound(db: sqlite_utils.Database, inbound_id: int) -> dict:
     """The inbound row with `inbound_id`."""
-    return next(db.query("SELECT * FROM inbound WHERE id = ?", [inbound_id]))
+    return fetch_one(db, "SELECT * FROM inbound WHERE id = ?", [inbound_id])
 
 
 def mark_processed(db: sqlite_utils.Database, inbound_id: int, contact_id: int, now: datetime) -> None:
@@ -59,12 +59,13 @@ def mark_processed(db: sqlite_utils.Database, inbound_id: int, contact_id: int, 
 
 
 def record_processing_failure(db: sqlite_utils.Database, inbound_id: int, error: str) -> int:
-    """Count a crashed processing attempt (outside the rolled-back transaction); return the count."""
-    db.execute(
-        "UPDATE inbound SET attempts = attempts + 1, error = ? WHERE id = ?",
-        [error[:500], inbound_id],
-    )
-    return db.execute("SELECT attempts FROM inbound WHERE id = ?", [inbound_id]).fetchone()[0]
+    """Count a crashed processing attempt (outside the rolled-back work); return the count."""
+    with transaction(db):
+        db.execute(
+            "UPDATE inbound SET attempts = attempts + 1, error = ? WHERE id = ?",
+            [error[:500], inbound_id],
+        )
+        return db.execute("SELECT attempts FROM inbound WHERE id = ?", [inbound_id]).fetchone()[0]
 
 
 def unprocessed_inbound_ids(db: sqlite_utils.Database, older_than: datetime, limit: int = 500) -> list[int]:

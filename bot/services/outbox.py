@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from bot.storage import from_db_time, to_db_time
+from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: How long a worker may hold a claimed row before the sweep assumes it died.
 LEASE = timedelta(seconds=120)
@@ -70,8 +70,7 @@ def queue_message(
 
 def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:
     """The outbox row, or None."""
-    rows = list(db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
-    return rows[0] if rows else None
+    return fetch_one(db, "SELECT * FROM outbox WHERE id = ?", [outbox_id])
 
 
 def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> dict | None:
@@ -173,10 +172,11 @@ def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
 
 def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetime) -> None:
     """Remember that a delivery job was handed to Redis for these rows."""
-    db.executemany(
-        "UPDATE outbox SET enqueued_at = ? WHERE id = ?",
-        [(to_db_time(now), outbox_id) for outbox_id in outbox_ids],
-    )
+    with transaction(db):
+        db.conn.executemany(
+            "UPDATE outbox SET enqueued_at = ? WHERE id = ?",
+            [(to_db_time(now), outbox_id) for outbox_id in outbox_ids],
+        )
 
 
 def release_expired_leases(db: sqlite_utils.Database, now: datetime) -> list[int]:
@@ -189,7 +189,7 @@ def release_expired_leases(db: sqlite_utils.Database, now: datetime) -> list[int
         ).fetchall()
     ]
     if ids:
-        db.executemany(
+        db.conn.executemany(
             "UPDATE outbox SET status = 'pending', lease_until = NULL, enqueued_at = NULL "
             "WHERE id = ? AND status = 'sending'",
             [(i,) for i in ids],
@@ -199,16 +199,15 @@ def release_expired_leases(db: sqlite_utils.Database, now: datetime) -> list[int
 
 def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000) -> list[dict]:
     """Pending rows that are due and not (recently) handed to a worker: the sweep's work."""
-    return list(
-        db.query(
-            """
-            SELECT id, lane FROM outbox
-             WHERE status = 'pending' AND next_attempt_at <= :now
-               AND (enqueued_at IS NULL OR enqueued_at < :grace)
-             ORDER BY id LIMIT :limit
-            """,
-            {"now": to_db_time(now), "grace": to_db_time(now - ENQUEUE_GRACE), "limit": limit},
-        )
+    return fetch_all(
+        db,
+        """
+        SELECT id, lane FROM outbox
+         WHERE status = 'pending' AND next_attempt_at <= :now
+           AND (enqueued_at IS NULL OR enqueued_at < :grace)
+         ORDER BY id LIMIT :limit
+        """,
+        {"now": to_db_time(now), "grace": to_db_time(now - ENQUEUE_GRACE), "limit": limit},
     )
 
 

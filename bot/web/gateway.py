@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from bot import get_db, get_redis
 from bot.channels.android_gateway import EVENT_STATUS, verify_signature

@@ -57,3 +57,16 @@ def test_gsm_check_catches_unicode_and_escapes():
     with pytest.raises(UnicodeEncodeError):
         gsm_septets("Harga \u201ccabai\u201d")
     assert gsm_septets("[x]") == 5  # brackets cost two septets each
+
+
+def test_typed_values_are_made_gsm_safe():
+    from conversations.replies import gsm_safe
+
+    assert gsm_safe("Siti \u201cAminah\u201d \U0001F600") == 'Siti "Aminah"'
+    assert gsm_safe("Désa Ćilacap\u200b\x07") == "Désa Cilacap"  # é is GSM, Ć is not
+
+
+def test_long_values_are_shortened_to_fit_one_sms():
+    text = render("register.done", "id", name="A" * 60, village="Desa " * 12)
+    assert gsm_septets(BRAND_PREFIX + text) <= SMS_LIMIT
+    assert "..." in text and text.startswith("Terima kasih, ")

@@ -1,0 +1,137 @@
+"""Benchmark the full Twilio webhook path against a bare Flask endpoint, side by side.
+
+Starts, under gunicorn, (1) Jembatan with a temporary SQLite file and a real Redis, and
+(2) a bare Flask app returning the same TwiML; then drives each with the same signed
+`POST /twilio/messages` requests (every one a new MessageSid, so each is stored, parsed,
+answered and written to the outbox) and prints messages/s and p50/p99 latency for both,
+and the ratio.
+
+    .venv/bin/python bench/webhook.py --requests 3000 --concurrency 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bot.redis_server import RedisServer, free_port  # noqa: E402
+
+TOKEN = "bench-token"
+TEXTS = ["BANTUAN", "DAFTAR Siti, Sukamaju", "halo", "BAHASA en", "STOP", "MULAI", "BATAL",
+         "JAUL cabai 50kg 12rb"]
+
+
+def start_gunicorn(app: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning", app],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+            return process
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"{app} did not start")
+
+
+def drive(port: int, total: int, concurrency: int, prefix: str) -> tuple[float, list[float]]:
+    """Send `total` signed requests with `concurrency` keep-alive connections."""
+    url = f"http://127.0.0.1:{port}/twilio/messages"
+    validator = RequestValidator(TOKEN)
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(total))
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = []
+        for n in counter:
+            phone = f"+62812{(n % 5000):07d}"
+            params = {"MessageSid": f"SM{prefix}{n:030d}", "AccountSid": "AC" + "0" * 32,
+                      "From": phone, "To": "+14155550100", "Body": TEXTS[n % len(TEXTS)],
+                      "NumMedia": "0"}
+            body = urlencode(params)
+            headers = {"Content-Type": "application/x-www-form-urlencoded",
+                       "X-Twilio-Signature": validator.compute_signature(url, params)}
+            start = time.perf_counter()
+            conn.request("POST", "/twilio/messages", body, headers)
+            response = conn.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - start)
+            if response.status != 200:
+                raise RuntimeError(f"HTTP {response.status}")
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started, latencies
+
+
+def report(name: str, elapsed: float, latencies: list[float]) -> float:
+    rate = len(latencies) / elapsed
+    quantiles = statistics.quantiles(latencies, n=100)
+    print(f"{name:<22} {rate:8.0f} msg/s   p50 {quantiles[49] * 1000:6.2f} ms   "
+          f"p99 {quantiles[98] * 1000:6.2f} ms   ({len(latencies)} requests)")
+    return rate
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for each app")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
+    redis_server = RedisServer(workdir / "redis", free_port(), persistent=False).start()
+    env = dict(os.environ, DATABASE_PATH=str(workdir / "bench.db"), REDIS_URL=redis_server.url,
+               TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+               PYTHONPATH=str(ROOT))
+    ports = {"jembatan": free_port(), "bare": free_port()}
+    processes = [
+        start_gunicorn("bot:create_app()", ports["jembatan"], args.workers, env),
+        start_gunicorn("bench.bare_app:app", ports["bare"], args.workers, env),
+    ]
+    try:
+        # Warm up both (imports, first SQLite pages), then measure in alternation.
+        drive(ports["jembatan"], 200, args.concurrency, "w")
+        drive(ports["bare"], 200, args.concurrency, "w")
+        print(f"{args.requests} signed POST /twilio/messages, concurrency {args.concurrency}, "
+              f"{args.workers} gunicorn workers each, {os.cpu_count()} cores")
+        full = report("full webhook path", *drive(ports["jembatan"], args.requests, args.concurrency, "a"))
+        bare = report("bare Flask TwiML", *drive(ports["bare"], args.requests, args.concurrency, "b"))
+        print(f"ratio full/bare: {full / bare:.0%}  (target >= 40%)")
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait()
+        redis_server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,202 @@
+"""Command keywords and the small vocabulary the parser needs, per language, as data.
+
+``KEYWORDS[language]`` maps a keyword (upper case, as shown to people) to the canonical
+English command name. Every keyword of every language is accepted whatever the user's
+reply language is; the language only decides which keyword we *show*
+(:func:`keyword_for`). The first keyword listed for a command in a language is the one
+shown; later ones are aliases.
+
+Two commands have no keyword of their own and are reached through another one
+(:data:`DERIVED_COMMANDS`): ``cancel_order`` is ``BATAL`` with an order code, and
+``publish_price`` is ``HARGA`` with an amount.
+
+Aliases beyond the design table (decisions): ``UNREG`` (the customary opt-out word of
+Indonesian SMS services) for stop, ``IYA`` for YA, ``TDK`` for TIDAK, ``REKENING`` for
+REK, ``RECEIVE`` for RECEIVED.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "COMMANDS",
+    "DERIVED_COMMANDS",
+    "KEYWORDS",
+    "KEYWORDS_BY_COMMAND",
+    "LANGUAGES",
+    "keyword_for",
+]
+
+KEYWORDS: dict[str, dict[str, str]] = {
+    "id": {
+        "DAFTAR": "register",
+        "DAFTAR PEMBELI": "register_buyer",
+        "BANTUAN": "help",
+        "BATAL": "cancel",
+        "BAHASA": "language",
+        "BERHENTI": "stop",
+        "UNREG": "stop",
+        "MULAI": "start",
+        "JUAL": "sell",
+        "STOK": "stock",
+        "HAPUS": "delete",
+        "HARGA": "price",
+        "LANGGAN": "subscribe",
+        "YA": "accept",
+        "IYA": "accept",
+        "TIDAK": "decline",
+        "TDK": "decline",
+        "KIRIM": "ship",
+        "SALDO": "balance",
+        "REK": "account",
+        "REKENING": "account",
+        "TARIK": "withdraw",
+        "PIN": "pin",
+        "CARI": "search",
+        "PESAN": "order",
+        "TERIMA": "receive",
+        "STATUS": "status",
+        "SIARAN": "broadcast",
+        "SIARAN STATUS": "broadcast_status",
+        "BAYAR": "pay",
+    },
+    "en": {
+        "REGISTER": "register",
+        "REGISTER BUYER": "register_buyer",
+        "HELP": "help",
+        "CANCEL": "cancel",
+        "LANGUAGE": "language",
+        "STOP": "stop",
+        "UNSUBSCRIBE": "stop",
+        "START": "start",
+        "SELL": "sell",
+        "STOCK": "stock",
+        "DELETE": "delete",
+        "PRICE": "price",
+        "SUBSCRIBE": "subscribe",
+        "YES": "accept",
+        "NO": "decline",
+        "SHIP": "ship",
+        "BALANCE": "balance",
+        "ACCOUNT": "account",
+        "WITHDRAW": "withdraw",
+        "PIN": "pin",
+        "SEARCH": "search",
+        "ORDER": "order",
+        "RECEIVED": "receive",
+        "RECEIVE": "receive",
+        "STATUS": "status",
+        "BROADCAST": "broadcast",
+        "BROADCAST STATUS": "broadcast_status",
+        "PAY": "pay",
+    },
+}
+
+LANGUAGES: tuple[str, ...] = tuple(KEYWORDS)
+DEFAULT_LANGUAGE = "id"
+
+# command reached through another command's keyword -> that command
+DERIVED_COMMANDS: dict[str, str] = {"cancel_order": "cancel", "publish_price": "price"}
+
+
+def _by_command() -> dict[str, dict[str, tuple[str, ...]]]:
+    table: dict[str, dict[str, list[str]]] = {}
+    for language, keywords in KEYWORDS.items():
+        for keyword, command in keywords.items():
+            table.setdefault(command, {lang: [] for lang in KEYWORDS})[language].append(keyword)
+    for derived, base in DERIVED_COMMANDS.items():
+        table[derived] = table[base]
+    return {
+        command: {lang: tuple(words) for lang, words in per_lang.items()}
+        for command, per_lang in table.items()
+    }
+
+
+#: command -> language -> keywords (display keyword first), e.g.
+#: ``KEYWORDS_BY_COMMAND["sell"] == {"id": ("JUAL",), "en": ("SELL",)}``.
+KEYWORDS_BY_COMMAND: dict[str, dict[str, tuple[str, ...]]] = _by_command()
+
+#: Every command :func:`conversations.parse.parse` can return, besides
+#: ``"unknown"`` and ``"empty"``.
+COMMANDS: tuple[str, ...] = tuple(KEYWORDS_BY_COMMAND)
+
+
+def keyword_for(command: str, language: str = DEFAULT_LANGUAGE) -> str:
+    """The keyword to show for ``command`` in ``language``: ``("sell", "en")`` -> ``"SELL"``.
+
+    ``language`` may be a locale (``"en_US"``, ``"id-ID"``); an unsupported language
+    falls back to Indonesian. An unknown command raises ``KeyError``.
+    """
+    per_language = KEYWORDS_BY_COMMAND[command]
+    lang = language[:2].lower() if language else DEFAULT_LANGUAGE
+    words = per_language.get(lang) or per_language[DEFAULT_LANGUAGE]
+    return words[0]
+
+
+# --- vocabulary used inside arguments --------------------------------------------------
+
+#: values accepted after BAHASA / LANGUAGE
+LANGUAGE_NAMES: dict[str, str] = {
+    **dict.fromkeys(("id", "ind", "indo", "indonesia", "indonesian"), "id"),
+    **dict.fromkeys(("en", "eng", "english", "inggris"), "en"),
+}
+
+#: words after TARIK / WITHDRAW that mean "everything"
+ALL_WORDS: frozenset[str] = frozenset({"semua", "semuanya", "seluruh", "seluruhnya", "all"})
+
+#: first-two-word phrases that start with a keyword but are not commands
+#: ("Terima kasih" is "thank you", "no rek" is "account number")
+NOT_COMMANDS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("terima", "kasih"),
+        ("terima", "kasi"),
+        ("terima", "kasihh"),
+        ("no", "rek"),
+        ("no", "rekening"),
+        ("no", "hp"),
+        ("no", "telp"),
+        ("no", "telepon"),
+        ("no", "wa"),
+    }
+)
+
+#: words allowed between the two words of a two-word keyword: "DAFTAR sebagai PEMBELI"
+KEYWORD_CONNECTORS: frozenset[str] = frozenset({"sebagai", "jadi", "as", "a"})
+
+#: Indonesian suffixes that turn a keyword into an ordinary word ("batalkan",
+#: "harganya"): such a first word gets a suggestion, never an action
+KEYWORD_SUFFIXES: tuple[str, ...] = ("nya", "kan", "lah", "an", "in")
+
+#: words that obviously mean a command without being a keyword: suggestion only
+SYNONYM_SUGGESTIONS: dict[str, str] = {"beli": "order", "buy": "order", "jualan": "sell"}
+
+#: words inside a JUAL message that belong to neither product nor numbers
+SELL_FILLERS: frozenset[str] = frozenset(
+    {"harga", "seharga", "rp", "idr", "@", "x", "per", "sebanyak", "jumlah", "total",
+     "dengan", "price", "at", "qty", "-", "/", "="}
+)
+
+#: words that end a product name in HARGA / CARI / LANGGAN questions
+#: ("harga cabai berapa?", "harga cabai sekarang")
+QUESTION_FILLERS: frozenset[str] = frozenset(
+    {"berapa", "brp", "brapa", "sekarang", "skrg", "skrang", "dong", "ya", "kak", "pak",
+     "bu", "kah", "hari", "ini", "today", "now", "please", "tolong", "?", "-"}
+)
+
+#: words that start a place (CARI) or market (HARGA) after a product: "cabai di Bandung"
+PLACE_WORDS: frozenset[str] = frozenset({"di", "dekat", "sekitar", "daerah", "in", "near", "at"})
+
+#: words that start a market name and are part of it: "HARGA cabai Pasar Induk"
+MARKET_WORDS: frozenset[str] = frozenset({"pasar", "market"})
+
+#: words that separate name and village / business and city when there is no comma
+REGISTER_SEPARATORS: frozenset[str] = frozenset({"dari", "desa", "from"})
+REGISTER_BUYER_SEPARATORS: frozenset[str] = frozenset({"dari", "di", "kota", "from", "in"})
+
+#: leading words dropped from a village / city ("Desa Sukamaju" -> "Sukamaju")
+PLACE_PREFIXES: frozenset[str] = frozenset({"desa", "ds", "kota", "kab", "kabupaten"})
+
+#: leading words dropped from an account holder name ("a.n. Siti" -> "Siti")
+ACCOUNT_NAME_PREFIXES: frozenset[str] = frozenset({"a.n", "a.n.", "an", "an.", "a/n", "atas"})
+
+#: leading words dropped from LANGGAN / SUBSCRIBE ("LANGGAN harga cabai")
+SUBSCRIBE_FILLERS: frozenset[str] = frozenset({"harga", "price", "prices", "info"})

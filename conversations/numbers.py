@@ -1,0 +1,346 @@
+"""Indonesian numbers, money and units, as people type them in SMS.
+
+Everything here works on ``decimal.Decimal`` and returns money as ``int`` rupiah; no
+float ever touches an amount. Floats appear only at the very edge, in
+:func:`json_number`, because the parse output must be JSON.
+
+Number rules (Indonesian locale: dot groups thousands, comma is the decimal mark)
+----------------------------------------------------------------------------------
+* ``12000`` -> 12000.
+* A dot followed by exactly three digits is a thousands separator: ``12.000`` -> 12000,
+  ``1.000.000`` -> 1000000. Any other dot is a decimal point: ``1.5`` -> 1.5.
+  For money a decimal only makes sense with a multiplier suffix (``1.5 juta``); a bare
+  ``12.5`` would be fractional rupiah and is rejected.
+* A comma is the decimal mark: ``2,5`` -> 2.5, ``1,5jt`` -> 1500000; mixed
+  ``1.234,5`` -> 1234.5.
+* **Decision:** a comma followed by exactly three digits and no multiplier suffix
+  (``1,000`` / ``12,000``) is rejected as ambiguous. By the Indonesian rule it would be
+  1 and 12, but people with English-locale phones write thousands that way, and reading
+  ``1,000 kg`` as one kilo (or ``TARIK 12,000`` as twelve rupiah) is a thousand-fold
+  error on stock or money. Rejecting it makes the dialog ask again instead of guessing.
+  With a suffix the comma is unambiguous: ``1,250jt`` -> 1250000.
+* Numbers with more than 15 integer digits are rejected (no real quantity or amount is
+  that large, and it keeps Decimal arithmetic exact).
+
+Money
+-----
+Optional ``Rp`` / ``Rp.`` / ``IDR`` prefix (with or without a space), optional suffix
+``rb``/``ribu``/``rebu``/``k`` (x1000), ``jt``/``juta`` (x1000000),
+``miliar``/``milyar`` (x10^9), optional ``,-`` tail (``Rp 12.000,-``). The result must
+be a whole number of rupiah, otherwise it is rejected (``None``).
+
+Units
+-----
+Weight is normalised to kg: gram/gr/g = 0.001, ons = 0.1, kuintal/kwintal/kw = 100,
+ton = 1000 (plus English spellings: kilo, grams, quintal, tonne...). Count units keep
+their canonical Indonesian name and are never converted to weight: liter (l, ltr, lt),
+ikat, karung, buah (bh), lembar (lbr), pcs, paket, botol, bungkus (bks).
+**Decision:** a few more count units village sellers use daily are accepted as well:
+ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+__all__ = [
+    "COUNT_UNITS",
+    "KG",
+    "MONEY_SUFFIXES",
+    "UNIT_ALIASES",
+    "NumberToken",
+    "convert_price",
+    "interpret_number",
+    "json_number",
+    "parse_money",
+    "parse_price",
+    "parse_quantity",
+    "scan_number_token",
+    "squeeze_numbers",
+    "unit_of",
+]
+
+KG = "kg"
+
+_ONE = Decimal(1)
+
+# alias -> factor to kg. Canonical weight unit is always "kg".
+_WEIGHT_ALIASES: dict[str, Decimal] = {
+    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms"), _ONE),
+    **dict.fromkeys(("g", "gr", "grm", "gram", "grams"), Decimal("0.001")),
+    "ons": Decimal("0.1"),
+    **dict.fromkeys(("kuintal", "kwintal", "kw", "quintal", "quintals"), Decimal(100)),
+    **dict.fromkeys(("ton", "tons", "tonne", "tonnes"), Decimal(1000)),
+}
+
+# canonical count unit -> aliases (the canonical name is an alias of itself).
+COUNT_UNITS: dict[str, tuple[str, ...]] = {
+    "liter": ("liter", "liters", "litre", "litres", "ltr", "lt", "l"),
+    "ikat": ("ikat", "bunch", "bundle", "bundles"),
+    "karung": ("karung", "krg", "sack", "sacks"),
+    "buah": ("buah", "bh"),
+    "lembar": ("lembar", "lbr", "sheet", "sheets"),
+    "pcs": ("pcs", "pc", "piece", "pieces"),
+    "paket": ("paket", "pkt", "pack", "packs", "package"),
+    "botol": ("botol", "btl", "bottle", "bottles"),
+    "bungkus": ("bungkus", "bks"),
+    "ekor": ("ekor",),
+    "butir": ("butir",),
+    "sisir": ("sisir",),
+    "tandan": ("tandan",),
+    "kotak": ("kotak", "dus", "kardus", "box", "boxes"),
+}
+
+# alias -> (canonical unit, factor to the canonical unit)
+UNIT_ALIASES: dict[str, tuple[str, Decimal]] = {
+    **{alias: (KG, factor) for alias, factor in _WEIGHT_ALIASES.items()},
+    **{alias: (unit, _ONE) for unit, aliases in COUNT_UNITS.items() for alias in aliases},
+}
+
+MONEY_SUFFIXES: dict[str, Decimal] = {
+    **dict.fromkeys(("rb", "rbu", "ribu", "rebu", "k"), Decimal(1_000)),
+    **dict.fromkeys(("jt", "jta", "juta"), Decimal(1_000_000)),
+    **dict.fromkeys(("miliar", "milyar"), Decimal(1_000_000_000)),
+}
+
+_MAX_INT_DIGITS = 15
+
+_NUM = r"[0-9]+(?:[.,][0-9]+)*"
+# One token, already lower-cased and without spaces: [@][rp|idr]NUMBER[tail][/per]
+_TOKEN_RE = re.compile(
+    rf"(?P<at>@)?(?P<rp>rp|idr)?(?P<num>{_NUM})(?P<tail>[a-z]+)?(?:/(?P<per>[a-z]+))?"
+)
+_THOUSANDS_RE = re.compile(r"[0-9]+(?:\.[0-9]{3})+")
+_THOUSANDS_DECIMAL_RE = re.compile(r"[0-9]+(?:\.[0-9]{3})+,[0-9]+")
+_DECIMAL_RE = re.compile(r"[0-9]+[.,][0-9]+")
+
+# squeeze_numbers(): glue what people space apart so each amount is one token.
+def _alternation(words: Iterable[str]) -> str:
+    # longest first, so "kg" is not matched as "k" + "g"
+    return "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+
+
+_WORD_END = r"(?![^\W\d_])"  # not followed by a letter: "k" must not match "kali"
+_UNIT_WORDS = _alternation(UNIT_ALIASES)
+_SUFFIX_WORDS = _alternation(MONEY_SUFFIXES)
+_RUPIAH_TAIL_RE = re.compile(r"(?<=[0-9])[,.]-+")  # "Rp 12.000,-"
+_RP_GAP_RE = re.compile(r"\b(rp|idr)\.?\s*(?=[0-9])", re.IGNORECASE)
+_NUMBER_WORD_GAP_RE = re.compile(
+    rf"(?<=[0-9])\s+(?=(?:{_SUFFIX_WORDS}|{_UNIT_WORDS}){_WORD_END})", re.IGNORECASE
+)
+_PER_UNIT_RE = re.compile(
+    rf"([0-9](?:{_SUFFIX_WORDS})?)\s*(?:/|\bper\b)\s*(?=(?:{_UNIT_WORDS}){_WORD_END})",
+    re.IGNORECASE,
+)
+_AT_RE = re.compile(r"\s*@\s*")
+
+
+def squeeze_numbers(text: str) -> str:
+    """Glue amounts into single tokens, keeping case: ``"Rp 12.000 / kg"`` ->
+    ``"Rp12.000/kg"``, ``"50 kg"`` -> ``"50kg"``, ``"12 rb per ikat"`` -> ``"12rb/ikat"``,
+    ``"50kg@12rb"`` -> ``"50kg @12rb"``.
+    """
+    text = _RUPIAH_TAIL_RE.sub("", text)
+    text = _RP_GAP_RE.sub(r"\1", text)
+    text = _NUMBER_WORD_GAP_RE.sub("", text)
+    text = _PER_UNIT_RE.sub(r"\1/", text)
+    if "@" in text:
+        text = _AT_RE.sub(" @", text)
+    return text
+
+
+def interpret_number(digits: str, *, suffix: bool = False) -> Decimal | None:
+    """Read digits with Indonesian separators (see module docstring) into a Decimal.
+
+    ``suffix`` says a multiplier word follows (``rb``, ``jt``...), which makes a comma
+    followed by three digits unambiguous. Returns ``None`` for malformed or ambiguous
+    input.
+    """
+    if "," in digits:
+        if "." in digits:
+            if not _THOUSANDS_DECIMAL_RE.fullmatch(digits):
+                return None
+            plain = digits.replace(".", "").replace(",", ".")
+        else:
+            if not _DECIMAL_RE.fullmatch(digits):
+                return None
+            if not suffix and len(digits) - digits.index(",") == 4:
+                return None  # "1,000": English thousands or Indonesian decimal? Ask.
+            plain = digits.replace(",", ".")
+    elif "." in digits:
+        if _THOUSANDS_RE.fullmatch(digits):
+            plain = digits.replace(".", "")
+        elif _DECIMAL_RE.fullmatch(digits):
+            plain = digits
+        else:
+            return None
+    else:
+        plain = digits
+    integer_part = plain.split(".", 1)[0]
+    if len(integer_part.lstrip("0")) > _MAX_INT_DIGITS:
+        return None
+    try:
+        return Decimal(plain)
+    except InvalidOperation:  # pragma: no cover - the regexes above only let digits through
+        return None
+
+
+def unit_of(word: str) -> tuple[str, Decimal] | None:
+    """``"kw"`` -> ``("kg", Decimal(100))``; ``"bh"`` -> ``("buah", 1)``; else ``None``."""
+    return UNIT_ALIASES.get(word.lower())
+
+
+@dataclass(frozen=True, slots=True)
+class NumberToken:
+    """One number-bearing token, classified.
+
+    kind:
+      ``"num"``   a bare number (``50``, ``12.000``): quantity or price by position;
+      ``"qty"``   a number with a unit (``50kg``);
+      ``"money"`` a number with a money marker: ``Rp``, ``@``, a suffix (``rb``, ``jt``),
+                  or a per-unit tail (``12000/kg``);
+      ``"bad"``   looks like a number but cannot be read safely (``1,000``,
+                  ``Rp5kg``, ``12rb/xyz``, ``1/2kg``, ``3x``).
+    value: the number with any money suffix applied (``1,5jt`` -> 1500000), not yet
+      converted by the unit factor. ``None`` only for ``"bad"``.
+    unit / factor: canonical unit and its factor for ``"qty"`` (the written unit) or
+      for ``"money"`` with a per-unit tail (the unit after ``/``).
+    money: ``True`` when a money marker was present (``"money"`` and money-looking
+      ``"bad"`` tokens), so a bad price never lands in the quantity slot.
+    """
+
+    kind: str
+    value: Decimal | None
+    unit: str | None = None
+    factor: Decimal = _ONE
+    money: bool = False
+
+
+_BAD = NumberToken("bad", None)
+_BAD_MONEY = NumberToken("bad", None, money=True)
+
+
+def scan_number_token(token: str) -> NumberToken | None:
+    """Classify one whitespace-free, lower-cased token; ``None`` if it is a word.
+
+    Anything that starts with a digit is a number of some kind (possibly ``"bad"``).
+    """
+    m = _TOKEN_RE.fullmatch(token)
+    if m is None:
+        # "1/2kg", "3x": starts like a number but is not one we can read. Calling it a
+        # word would put it in a product name; calling it bad makes the dialog ask.
+        return _BAD if "0" <= token[:1] <= "9" else None
+    at, rp, num, tail, per = m.group("at", "rp", "num", "tail", "per")
+    marked = bool(at or rp or per)
+    multiplier = _ONE
+    unit: tuple[str, Decimal] | None = None
+    if tail is not None:
+        if tail in MONEY_SUFFIXES:
+            multiplier = MONEY_SUFFIXES[tail]
+            marked = True
+        elif tail in UNIT_ALIASES:
+            if marked:
+                return _BAD_MONEY  # "Rp5kg", "50kg/kg": neither a price nor a quantity
+            unit = UNIT_ALIASES[tail]
+        else:
+            return _BAD_MONEY if marked else _BAD  # "12meter", "Rp5x"
+    value = interpret_number(num, suffix=tail in MONEY_SUFFIXES)
+    if value is None:
+        return _BAD_MONEY if marked else _BAD
+    if unit is not None:
+        return NumberToken("qty", value, unit[0], unit[1])
+    if not marked:
+        return NumberToken("num", value)
+    value *= multiplier
+    if per is not None:
+        per_unit = UNIT_ALIASES.get(per)
+        if per_unit is None:
+            return _BAD_MONEY
+        return NumberToken("money", value, per_unit[0], per_unit[1], money=True)
+    return NumberToken("money", value, money=True)
+
+
+def _squeeze(text: str) -> str:
+    """Free text -> one lower-case token: ``"Rp 12.000 / kg"`` -> ``"rp12.000/kg"``."""
+    return squeeze_numbers(text.strip()).lower()
+
+
+def _whole_rupiah(value: Decimal) -> int | None:
+    if value != value.to_integral_value():
+        return None  # fractional rupiah: never round money silently
+    return int(value)
+
+
+def parse_money(text: str) -> int | None:
+    """Read an amount of money: ``"Rp 12.000"``, ``"12rb"``, ``"1,5jt"`` -> int rupiah.
+
+    Returns ``None`` for anything that is not exactly one whole-rupiah amount (including
+    prices with a unit such as ``"12rb/kg"``; use :func:`parse_price` for those).
+    """
+    tok = scan_number_token(_squeeze(text))
+    if tok is None or tok.kind not in ("num", "money") or tok.unit is not None:
+        return None
+    assert tok.value is not None
+    return _whole_rupiah(tok.value)
+
+
+def convert_price(amount: Decimal | int, factor: Decimal) -> int | None:
+    """Price per written unit -> price per canonical unit, in whole rupiah.
+
+    ``convert_price(2500000, Decimal(100))`` (2,5jt per kuintal) -> 25000 per kg.
+    ``None`` when the result is not a whole number of rupiah (``Rp1.500/ton``): we do
+    not round money; the dialog asks for the price per kg instead.
+    """
+    return _whole_rupiah(Decimal(amount) / factor)
+
+
+def parse_price(text: str) -> tuple[int, str] | None:
+    """Read a price with an optional unit, normalised to the canonical unit.
+
+    ``"12rb/kg"`` -> ``(12000, "kg")``; ``"2,5jt/kw"`` -> ``(25000, "kg")``;
+    ``"3rb per ikat"`` -> ``(3000, "ikat")``; ``"12000"`` -> ``(12000, "")``.
+    """
+    tok = scan_number_token(_squeeze(text))
+    if tok is None or tok.kind not in ("num", "money"):
+        return None
+    assert tok.value is not None
+    if tok.unit is None:
+        amount = _whole_rupiah(tok.value)
+        return None if amount is None else (amount, "")
+    amount = convert_price(tok.value, tok.factor)
+    return None if amount is None else (amount, tok.unit)
+
+
+def parse_quantity(text: str) -> tuple[Decimal, str] | None:
+    """Read a quantity with an optional unit, weight normalised to kg.
+
+    ``"2 kwintal"`` -> ``(Decimal("200"), "kg")``; ``"2,5 ons"`` -> ``(Decimal("0.25"),
+    "kg")``; ``"50 ikat"`` -> ``(Decimal("50"), "ikat")``. A bare number gives an empty
+    unit: ``"50"`` -> ``(Decimal("50"), "")``. Money (``"12rb"``) and unreadable input
+    give ``None``.
+    """
+    tok = scan_number_token(_squeeze(text))
+    if tok is None or tok.value is None:
+        return None
+    if tok.kind == "num":
+        return tok.value, ""
+    if tok.kind == "qty":
+        assert tok.unit is not None
+        return tok.value * tok.factor, tok.unit
+    return None
+
+
+_THOUSANDTH = Decimal("0.001")
+
+
+def json_number(value: Decimal) -> int | float:
+    """Decimal -> ``int`` when integral, else ``float`` rounded half-up to 3 decimals."""
+    if value == value.to_integral_value():
+        return int(value)
+    rounded = value.quantize(_THOUSANDTH, rounding=ROUND_HALF_UP)
+    if rounded == rounded.to_integral_value():
+        return int(rounded)
+    return float(rounded)

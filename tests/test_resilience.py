@@ -1,0 +1,192 @@
+"""Nothing lost, nothing twice: Redis stopped for real, a worker killed mid-delivery,
+processing that crashes. Each test asserts the end state at the provider and in SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import redis as redis_lib
+from rq import Queue
+
+from bot import create_app
+from bot.delivery import sweep
+from bot.redis_server import RedisServer, free_port
+from bot.services.outbox import LEASE
+from bot.storage import from_db_time, to_db_time, utcnow
+from tests.conftest import gateway_post, run_worker, sms_received, twilio_post
+
+PHONES = ["+6281234567890", "+6285711112222", "+6281399998888"]
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis this test may stop and restart (no persistence: a restart loses everything)."""
+    server = RedisServer(tmp_path / "own-redis", free_port(), persistent=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_on_own_redis(settings, own_redis, monkeypatch):
+    monkeypatch.setenv("REDIS_URL", own_redis.url)
+    return create_app(dict(settings, REDIS_URL=own_redis.url))
+
+
+def kill_process_tree(pid: int) -> None:
+    """SIGKILL a process and its children (RQ runs each job in a forked work horse that
+    starts its own session, so killing the process group is not enough)."""
+    children = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if parent == pid:
+                children.append(int(entry))
+    for child in children:
+        kill_process_tree(child)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def backdate_inbound(db, seconds: int) -> None:
+    """Let time pass for stored messages (the sweep only takes ones older than its grace)."""
+    for row in list(db.query("SELECT id, received_at FROM inbound")):
+        earlier = from_db_time(row["received_at"]) - timedelta(seconds=seconds)
+        db.execute("UPDATE inbound SET received_at = ? WHERE id = ?", [to_db_time(earlier), row["id"]])
+
+
+def outbox_rows(db):
+    return list(db.query("SELECT * FROM outbox ORDER BY id"))
+
+
+def test_redis_down_inbound_still_answered_then_sweep_delivers_once(
+    app_on_own_redis, own_redis, db, fake_gateway
+):
+    client = app_on_own_redis.test_client()
+    own_redis.stop()
+
+    for n, phone in enumerate(PHONES):
+        response = gateway_post(client, sms_received(f"down-{n}", phone, "DAFTAR Siti, Sukamaju"))
+        assert response.status_code == 200 and response.get_json()["status"] == "stored"
+    # WhatsApp through Twilio is answered inline even with Redis gone.
+    answer = twilio_post(client, "/twilio/messages", {
+        "MessageSid": "SM" + "c" * 32, "From": "whatsapp:+6281122223333", "To": "whatsapp:+1415",
+        "Body": "BANTUAN"})
+    assert answer.status_code == 200 and "<Message>Perintah:" in answer.get_data(as_text=True)
+
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["redis"].startswith("error") and health.get_json()["status"] == "degraded"
+    waiting = [r for r in outbox_rows(db) if r["channel"] == "android_sms"]
+    assert len(waiting) == 3
+    assert {(r["status"], r["enqueued_at"]) for r in waiting} == {("pending", None)}
+    assert fake_gateway.requests == []
+
+    own_redis.start()  # empty: the restart lost everything
+    connection = redis_lib.Redis.from_url(own_redis.url)
+    Queue("default", connection=connection).enqueue("bot.jobs.sweep_job")
+    run_worker(own_redis.url)
+    recipients = [phone for m in fake_gateway.accepted.values() for phone in m["phoneNumbers"]]
+    assert sorted(recipients) == sorted(PHONES)
+
+    # Another sweep (and a duplicate job) change nothing.
+    Queue("default", connection=connection).enqueue("bot.jobs.sweep_job")
+    for row in outbox_rows(db):
+        Queue("replies", connection=connection).enqueue("bot.jobs.deliver_outbox_job", row["id"])
+    run_worker(own_redis.url)
+    assert len(fake_gateway.requests) == 3
+    assert {r["status"] for r in outbox_rows(db)} == {"sent"}
+    # The sweep also put the next sweep on the schedule.
+    assert connection.zcard("rq:scheduled:default") >= 1
+
+
+def test_killed_worker_mid_delivery_is_delivered_after_the_sweep_not_twice(
+    app_on_own_redis, own_redis, db, fake_gateway, settings
+):
+    fake_gateway.script = [4.0]  # the phone takes 4 s to answer the first request
+    env = dict(os.environ)
+    worker = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--url", own_redis.url,
+         "--worker-class", "bot.worker.Worker", "replies", "default", "broadcasts"],
+        env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        client = app_on_own_redis.test_client()
+        gateway_post(client, sms_received("kill-1", PHONES[0], "DAFTAR Siti, Sukamaju"))
+        deadline = time.monotonic() + 20
+        while not fake_gateway.requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert fake_gateway.requests, "the worker never reached the gateway"
+        kill_process_tree(worker.pid)  # mid-request, before the answer
+        worker.wait()
+    finally:
+        if worker.poll() is None:
+            kill_process_tree(worker.pid)
+    (row,) = outbox_rows(db)
+    assert row["status"] == "sending"
+    # The phone finishes accepting the SMS the dead worker asked for.
+    deadline = time.monotonic() + 10
+    while not fake_gateway.accepted and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    # Before the lease runs out the sweep leaves it alone (the worker might be alive).
+    connection = redis_lib.Redis.from_url(own_redis.url)
+    assert sweep(db, app_on_own_redis.config, connection).released == 0
+    report = sweep(db, app_on_own_redis.config, connection, now=utcnow() + LEASE + timedelta(seconds=1))
+    assert report.released == 1 and report.enqueued == 1
+    run_worker(own_redis.url)
+
+    (row,) = outbox_rows(db)
+    assert row["status"] == "sent"
+    assert len(fake_gateway.requests) == 2  # the resend carried the same id ...
+    assert len(fake_gateway.accepted) == 1  # ... so the phone sent one SMS
+
+
+def test_processing_crash_leaves_the_message_for_the_sweep(client, db, app, redis_url, fake_gateway):
+    # A real storage failure, injected in SQLite itself: the outbox refuses rows for a while.
+    db.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox "
+               "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    response = gateway_post(client, sms_received("crash-1", PHONES[0], "DAFTAR Siti, Sukamaju"))
+    assert response.status_code == 200
+    (inbound,) = db.query("SELECT * FROM inbound")
+    assert (inbound["status"], inbound["attempts"]) == ("new", 1)
+    assert db.execute("SELECT COUNT(*) FROM contacts WHERE role = 'seller'").fetchone()[0] == 0
+
+    db.execute("DROP TRIGGER outbox_down")
+    connection = redis_lib.Redis.from_url(redis_url)
+    assert sweep(db, app.config, connection).reprocessed == 0  # the webhook may still be on it
+    backdate_inbound(db, seconds=31)
+    report = sweep(db, app.config, connection)
+    assert report.reprocessed == 1
+    run_worker(redis_url)
+    assert fake_gateway.texts_to(PHONES[0]) == [
+        "Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
+        "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"]
+
+
+def test_message_that_keeps_crashing_gets_one_apology(client, db, app, redis_url, fake_gateway):
+    db.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox WHEN NEW.reply_id != "
+               "'error.internal' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    gateway_post(client, sms_received("crash-2", PHONES[1], "DAFTAR Siti, Sukamaju"))
+    connection = redis_lib.Redis.from_url(redis_url)
+    backdate_inbound(db, seconds=31)
+    sweep(db, app.config, connection)
+    sweep(db, app.config, connection)
+    run_worker(redis_url)
+    (inbound,) = db.query("SELECT * FROM inbound")
+    assert (inbound["status"], inbound["attempts"]) == ("failed", 3)
+    assert fake_gateway.texts_to(PHONES[1]) == [
+        "Maaf, ada gangguan saat memproses pesan Anda. Silakan kirim lagi beberapa saat lagi."]
+    sweep(db, app.config, connection)
+    run_worker(redis_url)
+    assert len(fake_gateway.requests) == 1
