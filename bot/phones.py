@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -9,6 +11,7 @@ class InvalidPhoneNumber(ValueError):
     """The text is not a phone number we can deliver to."""
 
 
+@lru_cache(maxsize=4096)
 def normalize_phone(text: str, region: str = "ID") -> str:
     """Return `text` as E.164 (`+6281234567890`).
 

@@ -123,7 +123,10 @@ def to_db_time(moment: datetime | None) -> str | None:
     """Format an aware datetime for storage: fixed-width UTC text that sorts correctly."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    m = moment.astimezone(UTC)
+    # Same text as strftime(TIME_FORMAT), built directly: this runs several times per message.
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+            f"{m.second:02d}.{m.microsecond:06d}Z")
 
 
 def from_db_time(text: str | None) -> datetime | None:

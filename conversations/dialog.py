@@ -45,6 +45,8 @@ class Turn:
     data: dict = field(default_factory=dict)
     reply_id: str | None = None
     reply_values: dict = field(default_factory=dict)
+    # Messages to other people caused by this one: (contact row, reply id, values).
+    notifications: list = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -56,6 +58,11 @@ class Turn:
         if self.reply_id is not None:
             raise ReplyAlreadyGiven(f"{self.reply_id} then {reply_id}")
         self.reply_id, self.reply_values = reply_id, values
+
+    def notify(self, contact: dict, reply_id: str, **values: Any) -> None:
+        """Also tell `contact` something (in their language, on their channel), in the
+        same transaction as this message's effect."""
+        self.notifications.append((contact, reply_id, values))
 
 
 @dataclass(frozen=True)

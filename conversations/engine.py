@@ -20,6 +20,7 @@ from bot.storage import transaction
 from conversations.dialog import END, Turn
 from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
 from conversations.i18n import normalize_locale
+from conversations.notify import queue_notification
 from conversations.parse import keyword_for, parse
 from conversations.replies import REPLIES, render
 
@@ -187,7 +188,11 @@ def respond_to_inbound(
             if turn.reply_id is None:
                 turn.reply("unknown")
             body = render(turn.reply_id, turn.locale, **turn.reply_values)
-            return _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
+            response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
+            for contact, reply_id, values in turn.notifications:
+                response.outbox_ids.append(
+                    queue_notification(db, settings, contact, reply_id, now, **values))
+            return response
     except Exception as exc:
         log.exception("processing inbound %s failed", inbound_id)
         attempts = inbox.record_processing_failure(db, inbound_id, repr(exc))

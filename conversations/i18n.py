@@ -1,8 +1,8 @@
 """Gettext catalogs from `locales/`, and Indonesian-style formatting of money, amounts and times.
 
 Catalogs are compiled from the `.po` sources in memory the first time a process needs
-them (and again if a `.po` file changes), so nobody ever edits or commits a `.mo` file
-and a fresh checkout needs no build step. `pybabel compile` still works for tools that
+them, so nobody ever edits or commits a `.mo` file and a fresh checkout needs no build
+step. A process keeps what it compiled: restart it after editing a `.po` file. `pybabel compile` still works for tools that
 want `.mo` files; see docs/TRANSLATING.md.
 """
 
@@ -12,6 +12,7 @@ import gettext
 import io
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,8 +29,6 @@ DEFAULT_LOCALE = "id"
 # in Indonesia, so they get Indonesian separators and "Rp" (en_ID), not "IDR12,000.00".
 _BABEL_LOCALE = {"id": "id_ID", "en": "en_ID"}
 
-# Cache of compiled catalogs: (locale) -> (po mtime, translations). A pure cache.
-_compiled: dict[str, tuple[float, gettext.NullTranslations]] = {}
 
 
 def catalog_path(locale: str) -> Path:
@@ -37,24 +36,18 @@ def catalog_path(locale: str) -> Path:
     return LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
 
 
+@cache
 def load_translations(locale: str) -> gettext.NullTranslations:
     """Return the gettext translations for `locale`, compiled from its `.po` file."""
     path = catalog_path(locale)
-    try:
-        mtime = path.stat().st_mtime
-    except FileNotFoundError:
+    if not path.exists():
         return gettext.NullTranslations()
-    cached = _compiled.get(locale)
-    if cached and cached[0] == mtime:
-        return cached[1]
     with path.open("rb") as handle:
         catalog = read_po(handle, locale=locale)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
-    translations = gettext.GNUTranslations(buffer)
-    _compiled[locale] = (mtime, translations)
-    return translations
+    return gettext.GNUTranslations(buffer)
 
 
 def normalize_locale(locale: str | None) -> str:

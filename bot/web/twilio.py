@@ -7,10 +7,12 @@ notice. A forged request gets 403 and nothing is stored.
 
 from __future__ import annotations
 
+import hmac
 import json
+from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot import get_db, get_redis
@@ -35,15 +37,25 @@ def signed_url() -> str:
 def _require_signature() -> None:
     validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
     signature = request.headers.get("X-Twilio-Signature", "")
-    if not signature or not validator.validate(signed_url(), request.form, signature):
-        abort(403)
+    algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+    url = signed_url()
+    # The common case first: one HMAC over the URL as we know it. `validate` then also
+    # tries the URL with and without an explicit port, as Twilio's own backends differ.
+    if signature and (
+        hmac.compare_digest(validator.compute_signature(url, request.form, algorithm), signature)
+        or validator.validate(url, request.form, signature, algorithm)
+    ):
+        return
+    abort(403)
 
 
 def _twiml(text: str | None) -> Response:
-    response = MessagingResponse()
-    if text:
-        response.message(text)
-    return Response(str(response), mimetype="text/xml")
+    """TwiML with one <Message> (or none), as `MessagingResponse` would write it."""
+    if not text:
+        return Response(str(MessagingResponse()), mimetype="text/xml")
+    body = (f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}'
+            "</Message></Response>")
+    return Response(body, mimetype="text/xml")
 
 
 @bp.post("/messages")

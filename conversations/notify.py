@@ -1,0 +1,43 @@
+"""Messages to someone other than the sender: rendered in the recipient's language and
+queued in the outbox on the channel that reaches them, inside the caller's transaction.
+
+Used by dialogs (`Turn.notify`: the buyer hears that the seller accepted) and by jobs
+(an order expired, a payout arrived).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.config import sms_channel
+from bot.services import outbox
+from conversations.i18n import normalize_locale
+from conversations.replies import render
+
+
+def channel_for_contact(contact: dict, settings: dict) -> str:
+    """How to reach a contact unprompted: WhatsApp if they ever wrote on it (the template
+    covers the 24-hour rule), else the SMS transport they last used, else the default one."""
+    if contact.get("last_whatsapp_at"):
+        return "twilio_whatsapp"
+    if contact.get("sms_channel"):
+        return contact["sms_channel"]
+    return sms_channel(settings) or "android_sms"
+
+
+def queue_notification(
+    db: sqlite_utils.Database, settings: dict, contact: dict, reply_id: str, now: datetime,
+    *, lane: str = "conversation", expires_at: datetime | None = None,
+    not_before: datetime | None = None, **values: object,
+) -> int:
+    """Render `reply_id` for `contact` and write it to the outbox; return the row id."""
+    locale = normalize_locale(contact.get("locale") or settings.get("DEFAULT_LOCALE"))
+    body = render(reply_id, locale, **values)
+    return outbox.queue_message(
+        db, phone=contact["phone"], channel=channel_for_contact(contact, settings), body=body,
+        kind="broadcast" if lane == "broadcast" else "notification", now=now,
+        contact_id=contact["id"], lane=lane, reply_id=reply_id, expires_at=expires_at,
+        not_before=not_before,
+    )

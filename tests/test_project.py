@@ -1,0 +1,58 @@
+"""The project's promises about itself: README documents every setting, the Procfile runs
+real things, the .pot template matches the declared replies, .ci/run runs the README's
+test command."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from bot.config import ENV_DEFAULTS
+from conversations.replies import REPLIES
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def readme_commands() -> list[str]:
+    """The shell commands in the README's 'Two commands' section."""
+    section = README.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```(?:sh|bash)\n(.+?)\n```", section, re.S)
+
+
+def test_readme_documents_every_setting():
+    missing = [name for name in ENV_DEFAULTS if f"`{name}`" not in README]
+    assert not missing, f"README lacks {missing}"
+
+
+def test_readme_has_exactly_two_commands_and_ci_runs_the_test_one():
+    commands = readme_commands()
+    assert len(commands) == 2, commands
+    run, test = commands
+    assert "jembatan up" in run and "pytest" in test
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test.strip() in ci.replace(" -q", ""), "CI must run the README's test command"
+
+
+def test_procfile_processes():
+    processes = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
+    assert set(processes) == {"release", "web", "worker"}
+    assert shlex.split(processes["release"]) == ["jembatan", "migrate"]
+    assert "'bot:create_app()'" in processes["web"]
+    worker = shlex.split(processes["worker"])
+    assert "--with-scheduler" in worker and worker[worker.index("--worker-class") + 1] == "bot.worker.Worker"
+    assert worker[-3:] == ["replies", "default", "broadcasts"]
+    from bot.worker import Worker  # importable, as rq will import it
+
+    assert Worker
+
+
+def test_pot_template_matches_declared_replies():
+    with (ROOT / "locales" / "messages.pot").open("rb") as handle:
+        ids = {m.id for m in read_po(handle) if m.id}
+    assert ids == set(REPLIES), "run the pybabel extract command in docs/TRANSLATING.md"
