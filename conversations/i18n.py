@@ -1,9 +1,9 @@
 """Gettext catalogs from `locales/`, and Indonesian-style formatting of money, amounts and times.
 
-Catalogs are compiled from the `.po` sources in memory the first time a process needs
-them, so nobody ever edits or commits a `.mo` file and a fresh checkout needs no build
-step. A process keeps what it compiled: restart it after editing a `.po` file. `pybabel compile` still works for tools that
-want `.mo` files; see docs/TRANSLATING.md.
+Catalogs are compiled from the `.po` sources in memory the first time a process
+needs them, so nobody ever edits or commits a `.mo` file and a fresh checkout needs no
+build step. A process keeps what it compiled: restart it after editing a `.po` file.
+`pybabel compile` still works for tools that want `.mo` files; see docs/TRANSLATING.md.
 """
 
 from __future__ import annotations
