@@ -118,11 +118,10 @@ def main() -> None:
                TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
                PYTHONPATH=str(ROOT))
     ports = {"jembatan": free_port(), "bare": free_port()}
-    processes = [
-        start_gunicorn("bot:create_app()", ports["jembatan"], args.workers, env),
-        start_gunicorn("bench.bare_app:app", ports["bare"], args.workers, env),
-    ]
+    processes: list[subprocess.Popen] = []
     try:
+        processes.append(start_gunicorn("bot:create_app()", ports["jembatan"], args.workers, env))
+        processes.append(start_gunicorn("bench.bare_app:app", ports["bare"], args.workers, env))
         # Warm up both (imports, first SQLite pages), then measure in alternation.
         drive(ports["jembatan"], 200, args.concurrency, "w")
         drive(ports["bare"], 200, args.concurrency, "w")
