@@ -159,3 +159,24 @@ def test_status_callback_must_be_signed(client, db):
 
 def test_status_callback_malformed(client):
     assert twilio_post(client, "/twilio/status", {"AccountSid": TWILIO_SID}).status_code == 400
+
+
+def test_signature_over_the_request_url_without_public_base_url(settings):
+    from twilio.request_validator import RequestValidator
+
+    from tests.conftest import TWILIO_TOKEN
+
+    app = create_app(dict(settings, PUBLIC_BASE_URL=None))
+    params = inbound_params(sid="SM" + "d" * 32, body="BANTUAN")
+    url = "http://localhost/twilio/messages?source=wa"
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, params)
+    response = app.test_client().post("/twilio/messages?source=wa", data=params,
+                                      headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    assert "<Message>Jembatan: Perintah:" in response.get_data(as_text=True)
+
+
+def test_reply_text_is_escaped_in_twiml(client):
+    response = twilio_post(client, "/twilio/messages",
+                           inbound_params(body="DAFTAR Siti & Budi, <Sukamaju>"))
+    assert "Siti &amp; Budi dari &lt;Sukamaju&gt;" in response.get_data(as_text=True)
