@@ -36,9 +36,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     finally:
         db.conn.close()
 
-    from bot.web import gateway, health, twilio
+    from bot.web import api, gateway, health, twilio
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
     if app.config.get("TWILIO_AUTH_TOKEN"):
         app.register_blueprint(twilio.bp)
     else:
@@ -47,6 +48,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.register_blueprint(gateway.bp)
     else:
         app.logger.warning("ANDROID_GATEWAY_SIGNING_KEY unset: /gateway/android is not served")
+    if app.config.get("XENDIT_CALLBACK_TOKEN"):
+        from bot.web import payouts
+
+        app.register_blueprint(payouts.bp)
     app.extensions["jembatan.db_local"] = threading.local()
     return app
 

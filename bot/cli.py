@@ -164,3 +164,13 @@ def up_command(host: str, port: int, web_workers: int) -> None:
             url_file.unlink(missing_ok=True)
     if not stopping:
         sys.exit("a child process exited; everything was stopped")
+
+
+# Command groups that live in their own modules.
+from bot.cli_broadcasts import register as _register_broadcasts  # noqa: E402
+from bot.cli_catalog import register as _register_catalog  # noqa: E402
+from bot.cli_money import register as _register_money  # noqa: E402
+
+_register_broadcasts(main)
+_register_catalog(main)
+_register_money(main)

@@ -14,6 +14,7 @@ from pathlib import Path
 #: configuration table mirrors this dict; a test keeps them in step.
 ENV_DEFAULTS: dict[str, str | None] = {
     "DATABASE_PATH": "var/jembatan.db",
+    "MEDIA_DIR": None,  # unset: media/ beside DATABASE_PATH (bot.media.media_dir)
     "REDIS_URL": None,
     "TWILIO_ACCOUNT_SID": None,
     "TWILIO_AUTH_TOKEN": None,
@@ -31,6 +32,9 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "XENDIT_SECRET_KEY": None,
     "XENDIT_CALLBACK_TOKEN": None,
     "PAYOUT_PROVIDER": "manual",
+    "COOPERATIVE_FEE_BPS": "0",
+    "PAYOUT_MIN_AMOUNT": "10000",
+    "PAYOUT_DAILY_MAX": "5000000",
     "DEFAULT_LOCALE": "id",
     "DEFAULT_TIMEZONE": "Asia/Jakarta",
     "SMS_CHANNEL": None,
@@ -39,6 +43,12 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "DIALOG_TIMEOUT_MINUTES": "30",
     "OUTBOX_MAX_ATTEMPTS": "10",
     "OUTBOX_RETRY_BASE_SECONDS": "15",
+    "QUIET_HOURS": "21:00-06:00",
+    "PRICE_BROADCAST_TTL_HOURS": "6",
+    "BROADCAST_RATE_TWILIO_SMS": "1",
+    "BROADCAST_RATE_TWILIO_WHATSAPP": "10",
+    "BROADCAST_RATE_ANDROID_SMS": "0.5",
+    "BROADCAST_BATCH_SIZE": "100",
 }
 
 _INT_SETTINGS = {
@@ -47,6 +57,11 @@ _INT_SETTINGS = {
     "DIALOG_TIMEOUT_MINUTES",
     "OUTBOX_MAX_ATTEMPTS",
     "OUTBOX_RETRY_BASE_SECONDS",
+    "COOPERATIVE_FEE_BPS",
+    "PAYOUT_MIN_AMOUNT",
+    "PAYOUT_DAILY_MAX",
+    "PRICE_BROADCAST_TTL_HOURS",
+    "BROADCAST_BATCH_SIZE",
 }
 
 
@@ -109,6 +124,18 @@ def check_config(config: dict) -> None:
             "ANDROID_GATEWAY_URL is set but ANDROID_GATEWAY_SIGNING_KEY is not: gateway "
             "webhooks could not be verified. Set the key from the app's webhook settings."
         )
+    provider = config.get("PAYOUT_PROVIDER") or "manual"
+    if provider not in ("manual", "xendit"):
+        raise ConfigError(f"PAYOUT_PROVIDER is {provider!r}: use manual or xendit.")
+    if provider == "xendit" and not (
+        config.get("XENDIT_SECRET_KEY") and config.get("XENDIT_CALLBACK_TOKEN")
+    ):
+        raise ConfigError(
+            "PAYOUT_PROVIDER=xendit needs XENDIT_SECRET_KEY (to create payouts) and "
+            "XENDIT_CALLBACK_TOKEN (to trust the callbacks that settle them)."
+        )
+    if not 0 <= int(config.get("COOPERATIVE_FEE_BPS") or 0) <= 10000:
+        raise ConfigError("COOPERATIVE_FEE_BPS is basis points: 0 (no fee) to 10000 (100%).")
 
 
 def embedded_redis_url_file(config: dict) -> Path:

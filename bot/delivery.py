@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
 from bot.channels import PermanentSendError, RetryableSendError, send_outbox_row
-from bot.services import contacts, inbox, outbox
+from bot.services import broadcasts, contacts, inbox, outbox
 from bot.storage import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -28,12 +29,14 @@ class DeliveryOutcome:
 
 
 def deliver_outbox_message(
-    db: sqlite_utils.Database, config: dict, outbox_id: int, now: datetime | None = None
+    db: sqlite_utils.Database, config: dict, outbox_id: int, now: datetime | None = None,
+    before_send: Callable[[dict], None] | None = None,
 ) -> DeliveryOutcome:
     """Send one outbox row if it is due and not yet sent; record what the provider said.
 
     Safe to call any number of times for the same row: only the call that claims the
-    row sends it, and a row with a provider id is never claimed again.
+    row sends it, and a row with a provider id is never claimed again. `before_send(row)`
+    runs after the claim and before the provider call (broadcast pacing waits there).
     """
     now = now or utcnow()
     with transaction(db):
@@ -43,6 +46,8 @@ def deliver_outbox_message(
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
         contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None
+    if before_send is not None:
+        before_send(row)
     # The provider call happens outside any transaction: SQLite must not stay locked
     # for the seconds a provider may take.
     try:
@@ -90,9 +95,11 @@ def sweep(
     1. Rows claimed by a worker that died are put back to pending (their lease expired).
     2. Inbound messages nobody processed get processed now (their replies then go out
        through the outbox, since the webhook that could have answered inline is gone).
-    3. Every due, pending row not recently enqueued is enqueued.
+    3. Every due, pending row not recently enqueued is enqueued (this is also how
+       broadcast rows held back by quiet hours go out in the morning).
+    4. Broadcasts whose planning never finished are planned again.
     """
-    from bot.queueing import enqueue_deliveries
+    from bot.queueing import enqueue_broadcast_planning, enqueue_deliveries
     from conversations.engine import respond_to_inbound
 
     now = now or utcnow()
@@ -107,4 +114,6 @@ def sweep(
             log.exception("sweep could not process inbound %s", inbound_id)
     due = outbox.due_unqueued(db, now)
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
+    for broadcast_id in broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE):
+        redis_ok = enqueue_broadcast_planning(redis_connection, broadcast_id) and redis_ok
     return SweepReport(len(released), reprocessed, len(due) if redis_ok else 0, redis_ok)

@@ -117,6 +117,352 @@ def m001_backbone(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_catalog(db: sqlite_utils.Database) -> None:
+    """Products with synonyms (seeded from bot/data/products.csv), listings, reference
+    prices (append-only), price subscriptions, and photos sent with listings."""
+    db.execute(
+        """
+        CREATE TABLE products (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,           -- canonical, lower case: 'cabai'
+            source TEXT NOT NULL,                -- catalogue, coordinator, seller (new, unreviewed)
+            created_by INTEGER REFERENCES contacts(id),
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE product_names (
+            name TEXT PRIMARY KEY,               -- lower case; includes the canonical name
+            product_id INTEGER NOT NULL REFERENCES products(id),
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX product_names_product ON product_names (product_id)")
+    db.execute(
+        """
+        CREATE TABLE listings (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,           -- 'C7': no 0/O, 1/I/L; never reused
+            seller_id INTEGER NOT NULL REFERENCES contacts(id),
+            product_id INTEGER NOT NULL REFERENCES products(id),
+            product_text TEXT NOT NULL,          -- the product as the seller wrote it
+            quantity_milli INTEGER NOT NULL,     -- thousandths of `unit` (grams for kg)
+            unit TEXT NOT NULL,                  -- kg, liter, ikat, buah, ...
+            price INTEGER NOT NULL,              -- rupiah per unit
+            status TEXT NOT NULL DEFAULT 'active',  -- active, withdrawn
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            withdrawn_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX listings_seller ON listings (seller_id, status, id)")
+    db.execute("CREATE INDEX listings_catalog ON listings (status, product_id, id)")
+    db.execute(
+        """
+        CREATE TABLE reference_prices (
+            id INTEGER PRIMARY KEY,
+            product_id INTEGER NOT NULL REFERENCES products(id),
+            price INTEGER NOT NULL,              -- rupiah per unit
+            unit TEXT NOT NULL,
+            market TEXT,
+            recorded_by INTEGER REFERENCES contacts(id),
+            recorded_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX reference_prices_latest ON reference_prices (product_id, recorded_at)")
+    db.execute(
+        """
+        CREATE TABLE subscriptions (
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            product_id INTEGER NOT NULL REFERENCES products(id),
+            source TEXT NOT NULL,                -- command (LANGGAN), listing (JUAL)
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (contact_id, product_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX subscriptions_product ON subscriptions (product_id, contact_id)")
+    db.execute(
+        """
+        CREATE TABLE media (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            inbound_id INTEGER NOT NULL REFERENCES inbound(id),
+            media_index INTEGER NOT NULL,        -- N of the provider's MediaUrlN
+            listing_id INTEGER REFERENCES listings(id),  -- NULL while a JUAL dialog is open
+            provider_url TEXT NOT NULL,
+            declared_type TEXT,                  -- MediaContentTypeN
+            content_type TEXT,                   -- as downloaded
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending, stored, refused, failed
+            file_name TEXT,                      -- inside MEDIA_DIR
+            size_bytes INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            enqueued_at TEXT,
+            error TEXT,
+            created_at TEXT NOT NULL,
+            stored_at TEXT,
+            UNIQUE (inbound_id, media_index)
+        )
+        """
+    )
+    db.execute("CREATE INDEX media_listing ON media (listing_id, status)")
+    db.execute("CREATE INDEX media_due ON media (status, next_attempt_at)")
+
+    from bot.services.products import seed_catalogue
+    from bot.storage import utcnow
+
+    seed_catalogue(db, utcnow())
+
+
+@migrations()
+def m003_ledger(db: sqlite_utils.Database) -> None:
+    """The money ledger (double-entry, append-only), payout accounts, PINs and payouts.
+
+    The ledger's rules are also enforced here, by the database itself, so no code path
+    (a bug, a hand-typed SQL statement) can break them: entries are non-zero integers;
+    a transaction header is written after its entries and only if they sum to zero
+    (entries point at it with a deferred foreign key, checked at COMMIT); entries cannot
+    join a posted transaction; seller accounts never go below zero; nothing is updated
+    or deleted. See bot/services/ledger.py for the accounts and flows.
+    """
+    db.execute(
+        """
+        CREATE TABLE ledger_accounts (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,           -- 'system:cash', 'seller:42:available'
+            kind TEXT NOT NULL,                  -- available, in_transit, paid_out,
+                                                 -- buyer_receivables, cash, cooperative_fees
+            contact_id INTEGER REFERENCES contacts(id),  -- the seller; NULL for system accounts
+            normal_side TEXT NOT NULL CHECK (normal_side IN ('debit', 'credit'))
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE payouts (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,           -- shown to people: 'T7K2' (no 0/O, 1/I/L)
+            reference TEXT NOT NULL UNIQUE,      -- provider reference_id and Idempotency-key
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount > 0),
+            channel TEXT NOT NULL,               -- BCA, DANA, ... (copied: a later REK change
+            account_number TEXT NOT NULL,        --   never redirects a payout in flight)
+            account_holder_name TEXT NOT NULL,
+            provider TEXT NOT NULL,              -- manual, xendit
+            status TEXT NOT NULL DEFAULT 'pending',
+            provider_payout_id TEXT,             -- Xendit's disb-... id
+            provider_status TEXT,                -- as the provider last said it
+            provider_reference TEXT,             -- manual: the coordinator's transfer reference
+            failure_code TEXT,                   -- provider code or coordinator's reason
+            submit_attempts INTEGER NOT NULL DEFAULT 0,
+            next_submit_at TEXT,                 -- automatic providers: when to (re)submit
+            submit_lease_until TEXT,             -- a worker is submitting it until then
+            enqueued_at TEXT,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            settled_at TEXT                      -- reached succeeded/failed/cancelled
+        )
+        """
+    )
+    db.execute("CREATE INDEX payouts_seller ON payouts (seller_contact_id, created_at)")
+    db.execute("CREATE INDEX payouts_status ON payouts (status, provider, next_submit_at)")
+    db.execute(
+        """
+        CREATE TABLE payout_events (
+            id INTEGER PRIMARY KEY,
+            payout_id INTEGER NOT NULL REFERENCES payouts(id),
+            event TEXT NOT NULL,                 -- accepted, requested, succeeded, failed, ...
+            from_status TEXT NOT NULL,
+            to_status TEXT NOT NULL,
+            outcome TEXT NOT NULL,               -- applied, repeated (no effect)
+            source TEXT NOT NULL,                -- sms, cli, xendit, xendit_callback
+            detail TEXT,                         -- JSON: provider payload, reference, reason
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX payout_events_payout ON payout_events (payout_id, id)")
+    db.execute(
+        """
+        CREATE TABLE ledger_transactions (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- order_receipt, buyer_payment, withdrawal,
+                                                 -- payout_succeeded, payout_returned, payout_reversed
+            idempotency_key TEXT NOT NULL UNIQUE,  -- 'order_receipt:P12': posting twice is a no-op
+            order_ref TEXT,
+            payout_id INTEGER REFERENCES payouts(id),
+            seller_contact_id INTEGER REFERENCES contacts(id),  -- the seller it concerns, if any
+            memo TEXT,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX ledger_transactions_order ON ledger_transactions (order_ref)")
+    db.execute("CREATE INDEX ledger_transactions_payout ON ledger_transactions (payout_id)")
+    db.execute(
+        """
+        CREATE TABLE ledger_entries (
+            id INTEGER PRIMARY KEY,
+            transaction_id INTEGER NOT NULL
+                REFERENCES ledger_transactions(id) DEFERRABLE INITIALLY DEFERRED,
+            account_id INTEGER NOT NULL REFERENCES ledger_accounts(id),
+            amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount <> 0),
+            created_at TEXT NOT NULL             -- the transaction's time ("paid this month")
+        )
+        """
+    )
+    db.execute("CREATE INDEX ledger_entries_account ON ledger_entries (account_id, created_at)")
+    db.execute("CREATE INDEX ledger_entries_transaction ON ledger_entries (transaction_id)")
+    db.execute(
+        """
+        CREATE TRIGGER ledger_entries_only_before_posting BEFORE INSERT ON ledger_entries
+        WHEN EXISTS (SELECT 1 FROM ledger_transactions WHERE id = NEW.transaction_id)
+        BEGIN
+            SELECT RAISE(ABORT, 'ledger: entries cannot be added to a posted transaction');
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER ledger_transactions_balanced AFTER INSERT ON ledger_transactions
+        WHEN (SELECT COUNT(*) FROM ledger_entries WHERE transaction_id = NEW.id) < 2
+          OR (SELECT SUM(amount) FROM ledger_entries WHERE transaction_id = NEW.id) <> 0
+        BEGIN
+            SELECT RAISE(ABORT, 'ledger: a transaction needs two or more entries summing to zero');
+        END
+        """
+    )
+    db.execute(
+        """
+        CREATE TRIGGER ledger_seller_accounts_not_negative AFTER INSERT ON ledger_transactions
+        WHEN EXISTS (
+            SELECT 1 FROM ledger_accounts a
+             WHERE a.contact_id IS NOT NULL
+               AND a.id IN (SELECT account_id FROM ledger_entries WHERE transaction_id = NEW.id)
+               AND (SELECT SUM(amount) FROM ledger_entries WHERE account_id = a.id)
+                   * (CASE a.normal_side WHEN 'debit' THEN 1 ELSE -1 END) < 0)
+        BEGIN
+            SELECT RAISE(ABORT, 'ledger: a seller account would go below zero');
+        END
+        """
+    )
+    for table in ("ledger_entries", "ledger_transactions", "ledger_accounts"):
+        for action in ("update", "delete"):
+            db.execute(
+                f"""
+                CREATE TRIGGER {table}_no_{action} BEFORE {action.upper()} ON {table}
+                BEGIN
+                    SELECT RAISE(ABORT, 'ledger: {table} is append-only');
+                END
+                """
+            )
+    db.execute(
+        """
+        CREATE TABLE payout_accounts (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            channel TEXT NOT NULL,               -- BCA, BRI, DANA, OVO, ...
+            account_number TEXT NOT NULL,        -- digits; e-wallets: the phone, 08...
+            account_holder_name TEXT NOT NULL,   -- must match the bank's record exactly
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE seller_pins (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            pin_hash TEXT NOT NULL,              -- scrypt$n$r$p$salt$hash, never the PIN
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations()
+def m004_broadcasts(db: sqlite_utils.Database) -> None:
+    """Coordinators' audit trail, villages' time zones, named groups and broadcasts."""
+    db.execute("ALTER TABLE contacts ADD COLUMN coordinator_region TEXT")
+    db.execute(
+        """
+        CREATE TABLE coordinator_actions (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER REFERENCES contacts(id),  -- NULL when done from the CLI
+            actor TEXT NOT NULL,                  -- phone, or 'cli'
+            action TEXT NOT NULL,
+            details TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE villages (
+            name TEXT PRIMARY KEY COLLATE NOCASE,
+            province TEXT,
+            timezone TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE contact_groups (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE contact_group_members (
+            group_id INTEGER NOT NULL REFERENCES contact_groups(id) ON DELETE CASCADE,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            PRIMARY KEY (group_id, contact_id)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE broadcasts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                   -- announcement, price
+            group_name TEXT NOT NULL,
+            text TEXT NOT NULL,                   -- as the coordinator wrote it
+            texts TEXT,                           -- JSON {locale: text} when rendered per language
+            created_by TEXT NOT NULL,             -- phone, or 'cli'
+            status TEXT NOT NULL DEFAULT 'planning',  -- planning, planned
+            created_at TEXT NOT NULL,
+            expires_at TEXT,                      -- stale after this (price updates)
+            planned_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE broadcast_recipients (
+            broadcast_id INTEGER NOT NULL REFERENCES broadcasts(id),
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            status TEXT NOT NULL,                 -- queued, skipped (opted out), expired
+            outbox_id INTEGER REFERENCES outbox(id),
+            PRIMARY KEY (broadcast_id, contact_id)
+        )
+        """
+    )
+    db.execute("ALTER TABLE outbox ADD COLUMN broadcast_id INTEGER REFERENCES broadcasts(id)")
+    db.execute("CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status)")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

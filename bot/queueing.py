@@ -33,31 +33,51 @@ def connect_redis(url: str) -> redis.Redis:
 
 def enqueue_deliveries(
     connection: redis.Redis | None, db: sqlite_utils.Database, rows: list[dict], now: datetime,
-    delay: timedelta | None = None,
+    delay: timedelta | None = None, batch_size: int = 100,
 ) -> bool:
-    """Enqueue a delivery job per outbox row (`id`, `lane`). False if Redis was unreachable."""
+    """Enqueue delivery jobs for outbox rows (`id`, `lane`). False if Redis was unreachable.
+
+    Conversation rows get a job each on the `replies` queue; broadcast rows go in batches
+    of `batch_size` to the `broadcasts` queue, where one job paces through a batch.
+    """
     if not rows or connection is None:
         return not rows
     try:
-        by_queue: dict[str, list] = {}
-        for row in rows:
-            by_queue.setdefault(LANE_QUEUE.get(row["lane"], "replies"), []).append(row["id"])
-        for name, ids in by_queue.items():
+        conversation = [row["id"] for row in rows if row["lane"] != "broadcast"]
+        broadcast = [row["id"] for row in rows if row["lane"] == "broadcast"]
+        jobs = [("replies", "bot.jobs.deliver_outbox_job", (i,)) for i in conversation]
+        jobs += [("broadcasts", "bot.jobs.deliver_outbox_batch_job", (broadcast[i:i + batch_size],))
+                 for i in range(0, len(broadcast), batch_size)]
+        for name in ("replies", "broadcasts"):
             queue = Queue(name, connection=connection)
+            mine = [(function, args) for queue_name, function, args in jobs if queue_name == name]
             if delay:
-                for outbox_id in ids:
-                    queue.enqueue_in(delay, "bot.jobs.deliver_outbox_job", outbox_id)
-            else:
+                for function, args in mine:
+                    queue.enqueue_in(delay, function, *args)
+            elif mine:
                 queue.enqueue_many([
-                    Queue.prepare_data("bot.jobs.deliver_outbox_job", (outbox_id,),
-                                       result_ttl=0, failure_ttl=86400)
-                    for outbox_id in ids
+                    Queue.prepare_data(function, args, result_ttl=0, failure_ttl=86400)
+                    for function, args in mine
                 ])
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unreachable, %d outbox rows wait for the sweep: %s", len(rows), exc)
         return False
     outbox.mark_enqueued(db, [row["id"] for row in rows], now)
     return True
+
+
+def enqueue_broadcast_planning(connection: redis.Redis | None, broadcast_id: int) -> bool:
+    """Hand a broadcast's fan-out to a worker; False if Redis was unreachable (the sweep
+    plans it later)."""
+    if connection is None:
+        return False
+    try:
+        Queue("broadcasts", connection=connection).enqueue(
+            "bot.jobs.plan_broadcast_job", broadcast_id, result_ttl=3600, failure_ttl=86400)
+        return True
+    except redis.exceptions.RedisError as exc:
+        log.warning("could not enqueue planning of broadcast %s: %s", broadcast_id, exc)
+        return False
 
 
 def schedule_sweep(connection: redis.Redis, now: datetime) -> bool:
@@ -81,3 +101,44 @@ def schedule_sweep(connection: redis.Redis, now: datetime) -> bool:
     except redis.exceptions.RedisError as exc:
         log.warning("could not schedule the sweep: %s", exc)
         return False
+
+
+def enqueue_jobs(connection: redis.Redis | None, jobs: list[tuple[str, tuple]]) -> bool:
+    """Enqueue (function path, args) jobs on the `default` queue; False if Redis was
+    unreachable. Callers only use this for work the sweep also finds on its own."""
+    if connection is None or not jobs:
+        return not jobs
+    try:
+        queue = Queue("default", connection=connection)
+        for function, args in jobs:
+            queue.enqueue(function, *args, result_ttl=3600, failure_ttl=86400)
+    except redis.exceptions.RedisError as exc:
+        log.warning("Redis unreachable, %d jobs wait for the sweep: %s", len(jobs), exc)
+        return False
+    return True
+
+
+def enqueue_payout_submissions(
+    connection: redis.Redis | None, db: sqlite_utils.Database, payout_ids: list[int],
+    now: datetime, delay: timedelta | None = None,
+) -> bool:
+    """Hand payouts to `submit_payout_job` (after `delay`); False if Redis was unreachable.
+    The payout row is the truth: the sweep re-enqueues any that a lost job left behind."""
+    from bot.services import payouts
+
+    if connection is None or not payout_ids:
+        return not payout_ids
+    try:
+        queue = Queue("default", connection=connection)
+        for payout_id in payout_ids:
+            if delay:
+                queue.enqueue_in(delay, "bot.jobs.submit_payout_job", payout_id,
+                                 result_ttl=3600, failure_ttl=86400)
+            else:
+                queue.enqueue("bot.jobs.submit_payout_job", payout_id, result_ttl=3600,
+                              failure_ttl=86400)
+    except redis.exceptions.RedisError as exc:
+        log.warning("Redis unreachable, %d payouts wait for the sweep: %s", len(payout_ids), exc)
+        return False
+    payouts.mark_enqueued(db, payout_ids, now)
+    return True

@@ -70,7 +70,14 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             conn.execute("ROLLBACK")
         raise
     else:
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A failed COMMIT (a deferred foreign key, as the ledger uses) leaves the
+            # transaction open; roll it back so the connection is usable again.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:

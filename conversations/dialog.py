@@ -43,10 +43,16 @@ class Turn:
     now: datetime
     settings: dict
     data: dict = field(default_factory=dict)
+    # Photos and other media the message carried (`bot.services.media.inbound_media`).
+    media: list = field(default_factory=list)
     reply_id: str | None = None
     reply_values: dict = field(default_factory=dict)
     # Messages to other people caused by this one: (contact row, reply id, values).
     notifications: list = field(default_factory=list)
+    # The message carried a secret (a PIN): its stored text is blanked after handling.
+    sensitive: bool = False
+    # RQ jobs to run after the commit (e.g. submit a payout): (function path, args).
+    jobs: list = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -58,6 +64,15 @@ class Turn:
         if self.reply_id is not None:
             raise ReplyAlreadyGiven(f"{self.reply_id} then {reply_id}")
         self.reply_id, self.reply_values = reply_id, values
+
+    def mark_sensitive(self) -> None:
+        """This message is a secret (a PIN): do not keep its text in the inbound table."""
+        self.sensitive = True
+
+    def enqueue(self, function: str, *args: Any) -> None:
+        """Run `function` (a dotted path in bot.jobs) in a worker once this message's
+        transaction has committed (the sweep catches up if Redis is down)."""
+        self.jobs.append((function, args))
 
     def notify(self, contact: dict, reply_id: str, **values: Any) -> None:
         """Also tell `contact` something (in their language, on their channel), in the
@@ -157,3 +172,11 @@ def match_any_text(turn: Turn) -> bool:
 def match_command(*names: str) -> Callable[[Turn], bool]:
     """Matches when the parsed command is one of `names`."""
     return lambda turn: turn.command.get("command") in names
+
+
+def _no_dialog(turn: Turn) -> str:
+    raise InvalidTransition("this flow never opens a dialog, so it has nothing to fall back to")
+
+
+#: The fallback of flows that answer at once and never open a dialog (it never runs).
+NO_DIALOG = Handler("no_dialog", lambda turn: False, _no_dialog, (END,))

@@ -2,7 +2,8 @@
 
 Order: global commands (BERHENTI/STOP, MULAI, BATAL, BAHASA, BANTUAN) beat everything;
 then the open dialog's handlers for its current state; then commands that start a flow;
-then a helpful fallback (suggestion, welcome for strangers, "not understood").
+then a seller's photo without a command (it joins the listing just created); then a
+helpful fallback (suggestion, welcome for strangers, "not understood").
 `respond_to_inbound` wraps it: one transaction stores the effect, the reply (an outbox
 row) and the inbound row's "processed" mark together.
 """
@@ -15,11 +16,13 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from bot.services import contacts, dialogs, inbox, outbox
+from bot.services import contacts, dialogs, inbox, media, outbox
 from bot.storage import transaction
 from conversations.dialog import END, Turn
 from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
+from conversations.flows.selling import attach_recent_photo
 from conversations.i18n import normalize_locale
+from conversations.money import might_be_a_pin
 from conversations.notify import queue_notification
 from conversations.parse import keyword_for, parse
 from conversations.replies import REPLIES, render
@@ -44,13 +47,19 @@ class Response:
     reply_outbox_id: int | None
     # Outbox rows a worker must deliver (the reply too, unless it went back inline).
     outbox_ids: list[int] = field(default_factory=list)
+    # Media (photos) the message brought, to download in a job after the commit.
+    media_ids: list[int] = field(default_factory=list)
+    # RQ jobs the message caused, to enqueue after the commit: (function path, args).
+    jobs: list[tuple[str, tuple]] = field(default_factory=list)
 
 
 def handle_text(
-    db: sqlite_utils.Database, contact: dict, text: str, now: datetime, settings: dict
+    db: sqlite_utils.Database, contact: dict, text: str, now: datetime, settings: dict,
+    media_items: list | None = None,
 ) -> Turn:
     """Run one message through the dispatch order and return the finished turn."""
-    turn = Turn(db=db, contact=contact, text=text, command=parse(text), now=now, settings=settings)
+    turn = Turn(db=db, contact=contact, text=text, command=parse(text), now=now, settings=settings,
+                media=media_items or [])
     name = turn.command.get("command")
     dialog = dialogs.load_dialog(db, contact["id"])
     expired = dialog is not None and dialog["expires_at"] <= now
@@ -64,6 +73,9 @@ def handle_text(
         pass
     elif name in FLOW_BY_ENTRY_COMMAND:
         _start_flow(turn, name)
+    elif (turn.media and name in ("unknown", "empty") and not turn.command.get("suggestion")
+          and contact.get("role") == "seller"):
+        attach_recent_photo(turn)
     elif expired and name in ("unknown", "empty"):
         turn.reply("dialog.restart")
     else:
@@ -184,14 +196,19 @@ def respond_to_inbound(
                 return None
             contact = contacts.get_or_create_contact(db, row["phone"], now)
             contacts.record_inbound_activity(db, contact["id"], row["channel"], now)
-            turn = handle_text(db, contact, row["body"], now, settings)
+            turn = handle_text(db, contact, row["body"], now, settings, media.inbound_media(row))
             if turn.reply_id is None:
                 turn.reply("unknown")
             body = render(turn.reply_id, turn.locale, **turn.reply_values)
             response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
+            if turn.media:
+                response.media_ids = media.pending_media_ids(db, row["id"])
             for contact, reply_id, values in turn.notifications:
                 response.outbox_ids.append(
                     queue_notification(db, settings, contact, reply_id, now, **values))
+            if turn.sensitive or might_be_a_pin(turn):
+                inbox.redact_inbound(db, row["id"])
+            response.jobs = list(turn.jobs)
             return response
     except Exception as exc:
         log.exception("processing inbound %s failed", inbound_id)

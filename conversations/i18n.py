@@ -89,3 +89,13 @@ def zone_abbreviation(timezone: str) -> str:
         "Asia/Makassar": "WITA",
         "Asia/Jayapura": "WIT",
     }.get(timezone, timezone)
+
+
+def format_quantity(quantity: int | Decimal, unit: str, locale: str = DEFAULT_LOCALE) -> str:
+    """`Decimal("2.5"), "kg"` -> `2,5 kg`: how stock is echoed back to sellers."""
+    return f"{format_number(quantity, locale)} {unit}"
+
+
+def format_unit_price(price: int, unit: str, locale: str = DEFAULT_LOCALE) -> str:
+    """`12000, "kg"` -> `Rp12.000/kg`: a price per unit, as sellers write it."""
+    return f"{format_money(price, locale)}/{unit}"

@@ -11,20 +11,10 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.config import sms_channel
 from bot.services import outbox
+from bot.services.outbox import channel_for_contact
 from conversations.i18n import normalize_locale
 from conversations.replies import render
-
-
-def channel_for_contact(contact: dict, settings: dict) -> str:
-    """How to reach a contact unprompted: WhatsApp if they ever wrote on it (the template
-    covers the 24-hour rule), else the SMS transport they last used, else the default one."""
-    if contact.get("last_whatsapp_at"):
-        return "twilio_whatsapp"
-    if contact.get("sms_channel"):
-        return contact["sms_channel"]
-    return sms_channel(settings) or "android_sms"
 
 
 def queue_notification(

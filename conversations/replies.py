@@ -7,18 +7,10 @@ can render every one of them in every language and hold it to one GSM-7 SMS.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 
-import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
-
+from bot.sms import BRAND_PREFIX, SMS_LIMIT, gsm_safe, septets
 from conversations.i18n import DEFAULT_LOCALE, load_translations, normalize_locale
-
-#: One GSM-7 segment. Indonesian networks do not reliably join longer messages.
-SMS_LIMIT = 160
-#: Twilio SMS to Indonesia uses a registered alphanumeric sender, and the brand must
-#: appear in the text, so Twilio SMS bodies get this prefix; replies are budgeted for it.
-BRAND_PREFIX = "Jembatan: "
 
 
 def N_(reply_id: str) -> str:
@@ -70,6 +62,123 @@ _SPECS = [
     ReplySpec(N_("register.done"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
     ReplySpec(N_("register.already"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
     ReplySpec(N_("register.is_buyer"), {"name": "Warung Bu Tini"}),
+    # Selling, stock, reference prices, subscriptions and photos (issue 3).
+    ReplySpec(N_("help.sell")),
+    ReplySpec(N_("help.stock")),
+    ReplySpec(N_("help.delete")),
+    ReplySpec(N_("help.price")),
+    ReplySpec(N_("help.subscribe")),
+    ReplySpec(N_("sell.ask_product")),
+    ReplySpec(N_("sell.ask_quantity"), {"product": "cabai merah keriting"}),
+    ReplySpec(N_("sell.ask_quantity_in_unit"), {"product": "cabai merah keriting", "unit": "karung"}),
+    ReplySpec(N_("sell.ask_unit"), {"product": "cabai merah keriting", "quantity": "1.250,5"}),
+    ReplySpec(N_("sell.ask_price"), {"product": "cabai merah keriting", "unit": "karung"}),
+    ReplySpec(N_("sell.invalid_product")),
+    ReplySpec(N_("sell.invalid_quantity")),
+    ReplySpec(N_("sell.invalid_unit")),
+    ReplySpec(N_("sell.invalid_price"), {"unit": "karung"}),
+    ReplySpec(N_("sell.done"), {"product": "cabai merah keriting", "quantity": "1.250,5 kg",
+                                "price": "Rp125.000/kg", "code": "C289"}),
+    ReplySpec(N_("sell.done_photo"), {"product": "cabai merah keriting", "quantity": "1.250,5 kg",
+                                      "price": "Rp125.000/kg", "code": "C289"}),
+    ReplySpec(N_("stock.list"), {"items": "C7 cabai 50 kg Rp12.000/kg; K23 kangkung 30 ikat "
+                                          "Rp3.000/ikat; B4 beras 1.000 kg Rp11.500/kg"}),
+    ReplySpec(N_("stock.list_more"), {"items": "C7 cabai 50 kg Rp12.000/kg; K23 kangkung 30 ikat "
+                                               "Rp3.000/ikat", "more": 12}),
+    ReplySpec(N_("stock.empty")),
+    ReplySpec(N_("stock.updated"), {"code": "C289", "product": "cabai merah keriting",
+                                    "quantity": "1.250,5 kg"}),
+    ReplySpec(N_("stock.wrong_unit"), {"code": "C289", "unit": "karung"}),
+    ReplySpec(N_("stock.invalid")),
+    ReplySpec(N_("listing.unknown"), {"code": "C289"}),
+    ReplySpec(N_("listing.not_yours"), {"code": "C289"}),
+    ReplySpec(N_("listing.withdrawn"), {"code": "C289"}),
+    ReplySpec(N_("delete.done"), {"code": "C289", "product": "cabai merah keriting"}),
+    ReplySpec(N_("delete.missing")),
+    ReplySpec(N_("price.latest"), {"product": "cabai merah keriting", "price": "Rp125.000/kg",
+                                   "market": "Pasar Induk Caringin", "date": "28/11/2026 09.30 WITA"}),
+    ReplySpec(N_("price.latest_no_market"), {"product": "cabai merah keriting",
+                                             "price": "Rp125.000/kg", "date": "28/11/2026 09.30 WITA"}),
+    ReplySpec(N_("price.none"), {"product": "cabai merah keriting"}),
+    ReplySpec(N_("price.none_market"), {"product": "cabai merah keriting",
+                                        "market": "Pasar Induk Caringin"}),
+    ReplySpec(N_("price.missing")),
+    ReplySpec(N_("subscribe.done"), {"product": "cabai merah keriting"}),
+    ReplySpec(N_("subscribe.already"), {"product": "cabai merah keriting"}),
+    ReplySpec(N_("subscribe.opted_out"), {"product": "cabai merah keriting"}),
+    ReplySpec(N_("subscribe.missing")),
+    ReplySpec(N_("photo.attached"), {"code": "C289", "product": "cabai merah keriting"}),
+    ReplySpec(N_("photo.no_listing"), {"minutes": 10}),
+    ReplySpec(N_("photo.too_big")),
+    ReplySpec(N_("photo.wrong_type")),
+]
+
+# Money: balance, payout account, PIN, withdrawals, payout news and coordinators' BAYAR.
+# Examples are long but real: an eight-digit sum, the longest channel, a long holder name.
+_MONEY, _HOLDER = "Rp12.500.000", "Siti Aminah binti Abdullah Rahman"
+_ACCOUNT = {"channel": "SHOPEEPAY", "number": "0812...7890"}
+_PAYOUT = {"amount": _MONEY, "code": "T7K2", "channel": "SHOPEEPAY"}
+_SPECS += [
+    ReplySpec(N_("balance.summary"), {"available": _MONEY, "in_transit": "Rp1.500.000",
+                                      "paid_month": "Rp10.000.000"}),
+    ReplySpec(N_("account.show"), {**_ACCOUNT, "holder": _HOLDER}),
+    ReplySpec(N_("account.none")),
+    ReplySpec(N_("account.format")),
+    ReplySpec(N_("account.saved"), {**_ACCOUNT, "holder": _HOLDER}),
+    ReplySpec(N_("account.unknown_channel")),
+    ReplySpec(N_("account.invalid_number"), {"channel": "PERMATA", "digits": "10-16"}),
+    ReplySpec(N_("account.invalid_phone"), {"channel": "SHOPEEPAY"}),
+    ReplySpec(N_("account.invalid_name")),
+    ReplySpec(N_("account.same")),
+    ReplySpec(N_("account.confirm_change"), {**_ACCOUNT, "holder": _HOLDER}),
+    ReplySpec(N_("account.create_pin"), _ACCOUNT),
+    ReplySpec(N_("account.changed"), {**_ACCOUNT, "holder": _HOLDER}),
+    ReplySpec(N_("account.changed_notice"), _ACCOUNT),
+    ReplySpec(N_("pin.wrong"), {"attempts_left": 2}),
+    ReplySpec(N_("pin.wrong_old"), {"attempts_left": 2}),
+    ReplySpec(N_("pin.locked"), {"until": "28/11 10.30 WITA"}),
+    ReplySpec(N_("pin.still_locked"), {"until": "28/11 10.30 WITA"}),
+    ReplySpec(N_("pin.not_a_pin")),
+    ReplySpec(N_("pin.ask_new")),
+    ReplySpec(N_("pin.weak")),
+    ReplySpec(N_("pin.confirm")),
+    ReplySpec(N_("pin.mismatch")),
+    ReplySpec(N_("pin.set")),
+    ReplySpec(N_("pin.changed")),
+    ReplySpec(N_("pin.usage_set")),
+    ReplySpec(N_("pin.usage_change")),
+    ReplySpec(N_("pin.weak_command")),
+    ReplySpec(N_("withdraw.ask_amount"), {"available": _MONEY}),
+    ReplySpec(N_("withdraw.invalid_amount"), {"available": _MONEY}),
+    ReplySpec(N_("withdraw.no_account")),
+    ReplySpec(N_("withdraw.nothing"), {"available": "Rp9.500", "minimum": "Rp10.000"}),
+    ReplySpec(N_("withdraw.below_minimum"), {"minimum": "Rp10.000"}),
+    ReplySpec(N_("withdraw.insufficient"), {"available": _MONEY}),
+    ReplySpec(N_("withdraw.daily_limit"), {"limit": "Rp5.000.000", "remaining": "Rp4.500.000"}),
+    ReplySpec(N_("withdraw.confirm"), {**_ACCOUNT, "amount": _MONEY}),
+    ReplySpec(N_("withdraw.create_pin"), {**_ACCOUNT, "amount": _MONEY}),
+    ReplySpec(N_("withdraw.created"), {**_PAYOUT, "number": "0812...7890"}),
+    ReplySpec(N_("payout.new_request"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
+    ReplySpec(N_("payout.succeeded"), {**_ACCOUNT, "amount": _MONEY,
+                                       "ref": "disb-571f3644d2b4edf0745e9703"}),
+    ReplySpec(N_("payout.failed_account"), _PAYOUT),
+    ReplySpec(N_("payout.failed_rejected"), _PAYOUT),
+    ReplySpec(N_("payout.failed_ours"), _PAYOUT),
+    ReplySpec(N_("payout.cancelled"), _PAYOUT),
+    ReplySpec(N_("payout.reversed"), _PAYOUT),
+    ReplySpec(N_("pay.done"), {"code": "T7K2", "amount": _MONEY, "name": _HOLDER}),
+    ReplySpec(N_("pay.not_found"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.already_paid"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.closed"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.automatic"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.pending_list"), {"count": 12, "items": "T7K2 Siti Aminah Rp1.500.000; "
+                                       "TX9M Budi Santoso Rp250.000; T3PQ Wayan Sudarsana Rp12.500.000"}),
+    ReplySpec(N_("pay.none_pending")),
+    ReplySpec(N_("help.balance")),
+    ReplySpec(N_("help.account")),
+    ReplySpec(N_("help.withdraw")),
+    ReplySpec(N_("help.pin")),
+    ReplySpec(N_("help.pay")),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
@@ -107,45 +216,3 @@ def _template(reply_id: str, locale: str) -> str:
         if template != reply_id:
             return template
     raise UnknownReply(f"{reply_id} has no text in any catalog")
-
-
-# Characters people's phones produce that have a plain GSM-7 twin.
-_GSM_TWINS = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-",
-    "\u2026": "...", "\u00a0": " ", "`": "'",
-})
-
-
-def is_gsm(char: str) -> bool:
-    """True if `char` is in the GSM 03.38 alphabet (basic set or extension)."""
-    try:
-        char.encode("gsm03.38")
-    except (UnicodeEncodeError, ValueError):
-        return False
-    return True
-
-
-def gsm_safe(value: str) -> str:
-    """`value` with every character a GSM-7 SMS can carry: accents dropped where the
-    plain letter is needed, curly quotes straightened, emoji and control characters removed."""
-    result = []
-    for char in value.translate(_GSM_TWINS):
-        if char.isprintable() and is_gsm(char):
-            result.append(char)
-            continue
-        for part in unicodedata.normalize("NFKD", char):
-            if part.isprintable() and is_gsm(part):
-                result.append(part)
-    return " ".join("".join(result).split())
-
-
-_ESCAPED = frozenset("{}[]~^|\\")
-
-
-def septets(text: str) -> int:
-    """How many GSM-7 septets `text` takes (escaped characters count two)."""
-    if text.isascii() and "`" not in text:
-        # Plain ASCII (the usual case) maps one to one except the escaped characters;
-        # skipping the codec keeps rendering off the webhook's hot path.
-        return len(text) + sum(1 for char in text if char in _ESCAPED)
-    return len(text.encode("gsm03.38"))

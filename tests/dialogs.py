@@ -31,12 +31,12 @@ class Conversation:
         self.channel = channel
         self.now = datetime(2026, 11, 28, 2, 0, tzinfo=utcnow().tzinfo)
 
-    def send(self, phone: str, text: str) -> str:
-        """Deliver `text` from `phone`; return the one reply."""
+    def send(self, phone: str, text: str, raw: dict | None = None) -> str:
+        """Deliver `text` from `phone` (with the provider payload `raw`); return the one reply."""
         with transaction(self.db):
             inbound_id, _ = inbox.store_inbound(
                 self.db, channel=self.channel, provider_id=f"m{next(self._ids)}", phone=phone,
-                body=text, raw=None, now=self.now,
+                body=text, raw=raw, now=self.now,
             )
         response = respond_to_inbound(self.db, inbound_id, self.settings, self.now)
         replies = list(self.db.query(

@@ -79,7 +79,8 @@ class FakeAndroidGateway(ScriptedProvider):
 
     def handle(self, request: Request) -> Response:
         payload = request.get_json()
-        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization")})
+        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization"),
+                              "at": time.monotonic()})
         if self.delay:
             time.sleep(self.delay)
         answer = self.next_answer()
@@ -98,3 +99,57 @@ class FakeAndroidGateway(ScriptedProvider):
     def texts_to(self, phone: str) -> list[str]:
         """Texts the phone accepted for `phone`, in order."""
         return [m["textMessage"]["text"] for m in self.accepted.values() if phone in m["phoneNumbers"]]
+
+
+class FakeXendit(ScriptedProvider):
+    """Xendit Payouts v2: `POST /v2/payouts` and `GET /v2/payouts?reference_id=`.
+
+    Like Xendit, it keeps what it created under the Idempotency-key: a repeated key gets
+    the same payout back (or, with `duplicate_error`, Xendit's DUPLICATE_TRANSACTION_ERROR),
+    never a second payout. Scripted answers: an int is an error status (500 ->
+    SERVER_ERROR, 400 -> a validation error); a float delays the answer by that many
+    seconds (the payout is still created: a client timeout does not undo it).
+    """
+
+    _ids = itertools.count(1)
+
+    def install(self, httpserver) -> None:
+        self.created: dict[str, dict] = {}  # Idempotency-key -> payout object
+        self.duplicate_error = False
+        httpserver.expect_request("/v2/payouts", method="POST").respond_with_handler(self.handle)
+        httpserver.expect_request("/v2/payouts", method="GET").respond_with_handler(self.lookup)
+
+    def handle(self, request: Request) -> Response:
+        body = request.get_json()
+        key = request.headers.get("Idempotency-key")
+        self.requests.append({"json": body, "idempotency_key": key,
+                              "authorization": request.headers.get("Authorization"),
+                              "content_type": request.headers.get("Content-Type")})
+        answer = self.next_answer()
+        if isinstance(answer, int):
+            code = "SERVER_ERROR" if answer >= 500 else "RECIPIENT_ACCOUNT_NUMBER_ERROR"
+            return self._json({"error_code": code, "message": "scripted failure"}, answer)
+        with self.lock:
+            if key in self.created:
+                if self.duplicate_error:
+                    return self._json({"error_code": "DUPLICATE_TRANSACTION_ERROR",
+                                       "message": "Idempotency key has been used before"}, 409)
+                return self._json(self.created[key], 200)
+            payout = {"id": f"disb-{next(self._ids):025d}", "status": "ACCEPTED",
+                      "created": "2026-11-28T02:00:00Z", "estimated_arrival_time":
+                      "2026-11-28T02:30:00Z", "business_id": "5f27a14a9bf05c73dd040bc8", **body}
+            self.created[key] = payout
+        return self._json(payout, 200)
+
+    def lookup(self, request: Request) -> Response:
+        reference = request.args.get("reference_id")
+        return self._json([p for p in self.created.values() if p["reference_id"] == reference], 200)
+
+    @staticmethod
+    def _json(body, status: int) -> Response:
+        return Response(json.dumps(body), status=status, content_type="application/json")
+
+    @property
+    def payouts(self) -> list[dict]:
+        """Every payout Xendit holds (what would actually be paid)."""
+        return list(self.created.values())

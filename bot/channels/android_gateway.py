@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import datetime
+from functools import lru_cache
 
 import requests
 
@@ -75,7 +76,7 @@ def send_message(config: dict, row: dict) -> SendResult:
     if config.get("ANDROID_GATEWAY_USER"):
         auth = (config["ANDROID_GATEWAY_USER"], config.get("ANDROID_GATEWAY_PASSWORD") or "")
     try:
-        response = requests.post(
+        response = _session().post(
             f"{base.rstrip('/')}/messages",
             json=payload,
             auth=auth,
@@ -96,6 +97,12 @@ def send_message(config: dict, row: dict) -> SendResult:
     raise classify_http_failure(
         response.status_code, f"http_{response.status_code}", data.get("message", response.text[:200])
     )
+
+
+@lru_cache(maxsize=1)
+def _session() -> requests.Session:
+    """One HTTP session per process: keep-alive to the hub phone across a broadcast."""
+    return requests.Session()
 
 
 def _json(response: requests.Response) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -24,11 +26,17 @@ def twilio_client(config: dict) -> Client:
     sid, token = config.get("TWILIO_ACCOUNT_SID"), config.get("TWILIO_AUTH_TOKEN")
     if not sid or not token:
         raise PermanentSendError("not_configured", "TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN unset")
-    # The SDK's default HTTP client has no timeout at all; a hung connection would pin
-    # a worker forever.
-    http = TwilioHttpClient(timeout=config.get("PROVIDER_TIMEOUT_SECONDS", 10))
-    client = Client(sid, token, http_client=http)
-    client.api.base_url = config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com"
+    return _client(sid, token, config.get("TWILIO_API_BASE_URL") or "https://api.twilio.com",
+                   config.get("PROVIDER_TIMEOUT_SECONDS", 10))
+
+
+@lru_cache(maxsize=8)
+def _client(sid: str, token: str, base_url: str, timeout: float) -> Client:
+    # One client per process and settings: it keeps its HTTP connection pool, which
+    # matters when a worker sends a broadcast. The SDK's default HTTP client has no
+    # timeout at all; a hung connection would pin a worker forever.
+    client = Client(sid, token, http_client=TwilioHttpClient(timeout=timeout))
+    client.api.base_url = base_url
     return client
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.channels.base import PermanentSendError, SendResult
 from bot.channels.twilio_common import create_message
-from conversations.replies import BRAND_PREFIX
+from bot.sms import BRAND_PREFIX
 
 
 def sms_body(text: str) -> str:

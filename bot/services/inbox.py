@@ -77,3 +77,15 @@ def unprocessed_inbound_ids(db: sqlite_utils.Database, older_than: datetime, lim
             [to_db_time(older_than), limit],
         ).fetchall()
     ]
+
+
+def redact_inbound(db: sqlite_utils.Database, inbound_id: int) -> None:
+    """Blank a handled message's text because it was a secret (a PIN answer).
+
+    Deduplication needs only the channel and provider id, so nothing else depends on the
+    text once the message has had its effect (call in the same transaction).
+    """
+    db.execute(
+        "UPDATE inbound SET body = '[redacted]', raw = ? WHERE id = ?",
+        [json.dumps({"redacted": True}), inbound_id],
+    )

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from bot.config import sms_channel
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: How long a worker may hold a claimed row before the sweep assumes it died.
@@ -44,6 +45,7 @@ def queue_message(
     expires_at: datetime | None = None,
     not_before: datetime | None = None,
     sent_inline: bool = False,
+    broadcast_id: int | None = None,
 ) -> int:
     """Write one outgoing message; call it inside the transaction that caused it.
 
@@ -54,18 +56,28 @@ def queue_message(
     cursor = db.execute(
         """
         INSERT INTO outbox (contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
-            status, provider_status, next_attempt_at, expires_at, created_at, sent_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            status, provider_status, next_attempt_at, expires_at, created_at, sent_at, broadcast_id)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
             "sent" if sent_inline else "pending",
             "twiml" if sent_inline else None,
             to_db_time(not_before or now), to_db_time(expires_at), stamp,
-            stamp if sent_inline else None,
+            stamp if sent_inline else None, broadcast_id,
         ],
     )
     return cursor.lastrowid
+
+
+def channel_for_contact(contact: dict, settings: dict) -> str:
+    """How to reach a contact unprompted: WhatsApp if they ever wrote on it (the template
+    covers the 24-hour rule), else the SMS transport they last used, else the default one."""
+    if contact.get("last_whatsapp_at"):
+        return "twilio_whatsapp"
+    if contact.get("sms_channel"):
+        return contact["sms_channel"]
+    return sms_channel(settings) or "android_sms"
 
 
 def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:

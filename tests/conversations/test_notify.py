@@ -8,8 +8,9 @@ import pytest
 
 from bot.migrations import apply_migrations
 from bot.services import contacts, outbox
+from bot.services.outbox import channel_for_contact
 from bot.storage import open_database, to_db_time
-from conversations.notify import channel_for_contact, queue_notification
+from conversations.notify import queue_notification
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 

@@ -1,0 +1,139 @@
+"""Benchmark broadcast fan-out: planning for 100,000 recipients, and delivery throughput
+per worker with the rate limit lifted, each beside a baseline run in the same process.
+
+Planning = recipients + outbox rows written in batches and delivery jobs enqueued in a
+real Redis, until everything is queued; its baseline is inserting the same number of bare
+rows into SQLite. Delivery = real `rq worker` processes draining a broadcast against a
+local gateway server; its baseline is one process POSTing the same messages straight to
+that server.
+
+    .venv/bin/python bench/broadcast.py --recipients 100000 --deliver 10000 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import redis as redis_lib  # noqa: E402
+import requests  # noqa: E402
+
+from bench.fake_gateway import start_fake_gateway  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from bot.migrations import apply_migrations  # noqa: E402
+from bot.queueing import enqueue_deliveries  # noqa: E402
+from bot.redis_server import RedisServer, free_port  # noqa: E402
+from bot.services.broadcasts import create_broadcast, plan_broadcast  # noqa: E402
+from bot.storage import open_database, to_db_time, transaction, utcnow  # noqa: E402
+
+
+def add_sellers(db, count: int, village: str, offset: int) -> None:
+    stamp = to_db_time(utcnow())
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT INTO contacts (phone, role, name, village, sms_channel, created_at) "
+            "VALUES (?, 'seller', 'Penjual', ?, 'android_sms', ?)",
+            [(f"+6281{offset + n:09d}", village, stamp) for n in range(count)],
+        )
+
+
+def bench_planning(db, settings, connection, recipients: int) -> None:
+    add_sellers(db, recipients, "Sukamaju", 0)
+    broadcast_id = create_broadcast(db, group="sukamaju", text="Harga pupuk turun mulai Senin",
+                                    created_by="bench", now=utcnow())
+    start = time.perf_counter()
+    report = plan_broadcast(
+        db, settings, broadcast_id, utcnow(),
+        on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow(), batch_size=100))
+    planning = time.perf_counter() - start
+    jobs = redis_lib.Redis.from_url(settings["REDIS_URL"]).llen("rq:queue:broadcasts")
+
+    baseline_db = open_database(Path(settings["DATABASE_PATH"]).with_name("baseline.db"))
+    baseline_db.execute("CREATE TABLE rows (id INTEGER PRIMARY KEY, phone TEXT, body TEXT, at TEXT)")
+    start = time.perf_counter()
+    for offset in range(0, recipients, 1000):
+        with transaction(baseline_db):
+            baseline_db.conn.executemany(
+                "INSERT INTO rows (phone, body, at) VALUES (?, ?, ?)",
+                [(f"+6281{n:09d}", "Harga pupuk turun", to_db_time(utcnow()))
+                 for n in range(offset, min(offset + 1000, recipients))])
+    baseline = time.perf_counter() - start
+    print(f"planning:  {report.queued:,} recipients queued in {planning:.2f} s "
+          f"({report.queued / planning:,.0f}/s, {jobs:,} delivery jobs in Redis)   target <= 10 s")
+    print(f"  baseline: {recipients:,} bare SQLite inserts in {baseline:.2f} s; "
+          f"planning / baseline = {planning / baseline:.1f}x")
+    connection.flushall()
+
+
+def bench_delivery(db, settings, connection, count: int, workers: int, gateway_port: int,
+                   env: dict) -> None:
+    gateway = start_fake_gateway(gateway_port)
+    url = f"http://127.0.0.1:{gateway_port}/messages"
+
+    session = requests.Session()
+    start = time.perf_counter()
+    for n in range(count):
+        session.post(url, json={"id": f"base-{n}", "textMessage": {"text": "Harga pupuk turun"},
+                                "phoneNumbers": [f"+6282{n:09d}"], "withDeliveryReport": True},
+                     timeout=10)
+    baseline = time.perf_counter() - start
+    gateway.accepted = 0
+
+    add_sellers(db, count, "Makmur", 500_000)
+    broadcast_id = create_broadcast(db, group="makmur", text="Harga pupuk turun mulai Senin",
+                                    created_by="bench", now=utcnow())
+    plan_broadcast(db, settings, broadcast_id, utcnow(),
+                   on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow(),
+                                                            batch_size=100))
+    rq = str(Path(sys.executable).parent / "rq")
+    start = time.perf_counter()
+    processes = [subprocess.Popen([rq, "worker", "--burst", "--url", settings["REDIS_URL"],
+                                   "--worker-class", "bot.worker.Worker", "-q", "broadcasts"],
+                                  env=env, cwd=ROOT) for _ in range(workers)]
+    for process in processes:
+        process.wait()
+    elapsed = time.perf_counter() - start
+    rate = gateway.accepted / elapsed
+    print(f"delivery:  {gateway.accepted:,} messages by {workers} worker(s) in {elapsed:.2f} s = "
+          f"{rate:,.0f}/s ({rate / workers:,.0f}/s per worker)   target >= 500/s per worker")
+    print(f"  baseline: {count:,} direct POSTs from one process in {baseline:.2f} s = "
+          f"{count / baseline:,.0f}/s; delivery / baseline = {rate / (count / baseline):.0%}")
+    gateway.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--deliver", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="jembatan-bench-broadcast-"))
+    redis_server = RedisServer(workdir / "redis", free_port(), persistent=False).start()
+    gateway_port = free_port()
+    env = dict(os.environ, DATABASE_PATH=str(workdir / "bench.db"), REDIS_URL=redis_server.url,
+               ANDROID_GATEWAY_URL=f"http://127.0.0.1:{gateway_port}",
+               ANDROID_GATEWAY_SIGNING_KEY="bench", QUIET_HOURS="off",
+               BROADCAST_RATE_ANDROID_SMS="0", PYTHONPATH=str(ROOT))
+    settings = load_config(env)
+    try:
+        db = open_database(settings["DATABASE_PATH"])
+        apply_migrations(db)
+        connection = redis_lib.Redis.from_url(redis_server.url)
+        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+        bench_planning(db, settings, connection, args.recipients)
+        bench_delivery(db, settings, connection, args.deliver, args.workers, gateway_port, env)
+    finally:
+        redis_server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""`jembatan coordinator|group|village|broadcast …`: the coordinators' command line."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from bot import get_db, get_redis
+from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.storage import utcnow
+
+
+def _phone(value: str) -> str:
+    try:
+        return normalize_phone(value)
+    except InvalidPhoneNumber as exc:
+        raise click.BadParameter(f"not a phone number: {value}") from exc
+
+
+@click.group("coordinator")
+def coordinator_group() -> None:
+    """Grant, revoke and list coordinators."""
+
+
+@coordinator_group.command("add")
+@click.argument("phone")
+@click.option("--region", default=None, help="Area they coordinate, e.g. a village or district")
+@with_appcontext
+def coordinator_add(phone: str, region: str | None) -> None:
+    """Make PHONE a coordinator (recorded in the audit trail)."""
+    from bot.services.coordinators import grant_coordinator
+
+    contact = grant_coordinator(get_db(), _phone(phone), region, utcnow())
+    click.echo(f"{contact['phone']} is a coordinator" + (f" for {region}" if region else ""))
+
+
+@coordinator_group.command("remove")
+@click.argument("phone")
+@with_appcontext
+def coordinator_remove(phone: str) -> None:
+    """Take the coordinator role away from PHONE."""
+    from bot.services.coordinators import revoke_coordinator
+
+    if not revoke_coordinator(get_db(), _phone(phone), utcnow()):
+        raise click.ClickException(f"{phone} is not a coordinator")
+    click.echo(f"{_phone(phone)} is no longer a coordinator")
+
+
+@coordinator_group.command("list")
+@with_appcontext
+def coordinator_list() -> None:
+    """List coordinators."""
+    from bot.services.coordinators import list_coordinators
+
+    for contact in list_coordinators(get_db()):
+        click.echo(f"{contact['phone']}\t{contact['coordinator_region'] or '-'}\t{contact['name'] or ''}")
+
+
+@coordinator_group.command("log")
+@click.option("--limit", default=50, show_default=True)
+@with_appcontext
+def coordinator_log(limit: int) -> None:
+    """Show the newest coordinator actions (who, what, when)."""
+    from bot.services.coordinators import recent_actions
+
+    for action in recent_actions(get_db(), limit):
+        click.echo(f"{action['created_at']}\t{action['actor']}\t{action['action']}\t{action['details']}")
+
+
+@click.group("group")
+def group_group() -> None:
+    """Named broadcast groups."""
+
+
+@group_group.command("add")
+@click.argument("name")
+@click.argument("phones", nargs=-1, required=True)
+@with_appcontext
+def group_add(name: str, phones: tuple[str, ...]) -> None:
+    """Add PHONES to group NAME (created if new)."""
+    from bot.services.groups import add_to_group
+
+    added = add_to_group(get_db(), name, [_phone(p) for p in phones], utcnow())
+    click.echo(f"added {added} to {name.lower()}")
+
+
+@group_group.command("remove")
+@click.argument("name")
+@click.argument("phones", nargs=-1, required=True)
+@with_appcontext
+def group_remove(name: str, phones: tuple[str, ...]) -> None:
+    """Remove PHONES from group NAME."""
+    from bot.services.groups import remove_from_group
+
+    removed = remove_from_group(get_db(), name, [_phone(p) for p in phones])
+    click.echo(f"removed {removed} from {name.lower()}")
+
+
+@group_group.command("list")
+@with_appcontext
+def group_list() -> None:
+    """List named groups with their sizes."""
+    from bot.services.groups import group_sizes
+
+    for name, size in group_sizes(get_db()):
+        click.echo(f"{name}\t{size}")
+
+
+@click.group("village")
+def village_group() -> None:
+    """Villages: where they are (their province sets their time zone)."""
+
+
+@village_group.command("set")
+@click.argument("name")
+@click.option("--province", required=True, help='e.g. "Sulawesi Selatan"')
+@with_appcontext
+def village_set(name: str, province: str) -> None:
+    """Record the province of village NAME (WIB/WITA/WIT follows from it)."""
+    from bot.services.schedule import set_village_province
+
+    try:
+        zone = set_village_province(get_db(), name, province)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+    click.echo(f"{name}: {province} ({zone})")
+
+
+@click.group("broadcast")
+def broadcast_group() -> None:
+    """Send broadcasts and see how they went."""
+
+
+@broadcast_group.command("send")
+@click.option("--group", "group_name", required=True,
+              help="village, product, named group, semua/penjual, pembeli")
+@click.option("--text", required=True)
+@click.option("--allow-long", is_flag=True, help="allow text longer than one SMS")
+@with_appcontext
+def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
+    """Broadcast TEXT to a group; the fan-out runs in the worker."""
+    from bot.queueing import enqueue_broadcast_planning
+    from bot.services.broadcasts import BroadcastTooLong, create_broadcast
+    from bot.services.groups import UnknownGroup
+
+    try:
+        broadcast_id = create_broadcast(get_db(), group=group_name, text=text, created_by="cli",
+                                        now=utcnow(), allow_long=allow_long)
+    except UnknownGroup as exc:
+        raise click.ClickException(f"no group, village or product called {group_name!r}") from exc
+    except BroadcastTooLong as exc:
+        raise click.ClickException(
+            f"the text needs {exc.segments} SMS; shorten it or pass --allow-long") from exc
+    queued = enqueue_broadcast_planning(get_redis(), broadcast_id)
+    click.echo(f"broadcast {broadcast_id} created"
+               + ("" if queued else " (Redis unreachable: the sweep will plan it)"))
+
+
+@broadcast_group.command("status")
+@click.argument("broadcast_id", type=int)
+@with_appcontext
+def broadcast_status(broadcast_id: int) -> None:
+    """Counts for broadcast BROADCAST_ID: queued, sent, delivered, failed, skipped, expired."""
+    from bot.services.broadcasts import broadcast_report, get_broadcast
+
+    broadcast = get_broadcast(get_db(), broadcast_id)
+    if broadcast is None:
+        raise click.ClickException(f"no broadcast {broadcast_id}")
+    report = broadcast_report(get_db(), broadcast_id)
+    click.echo(json.dumps({"id": broadcast_id, "group": broadcast["group_name"],
+                           "status": broadcast["status"], **report}))
+
+
+@broadcast_group.command("plan")
+@click.argument("broadcast_id", type=int)
+@with_appcontext
+def broadcast_plan(broadcast_id: int) -> None:
+    """Plan BROADCAST_ID's fan-out here and now (normally the worker does it)."""
+    from bot.queueing import enqueue_deliveries
+    from bot.services.broadcasts import plan_broadcast
+
+    db, connection = get_db(), get_redis()
+    report = plan_broadcast(db, current_app.config, broadcast_id, utcnow(),
+                            on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow()))
+    click.echo(json.dumps(report.__dict__))
+
+
+def register(main: click.Group) -> None:
+    """Attach these command groups to the `jembatan` CLI."""
+    for command in (coordinator_group, group_group, village_group, broadcast_group):
+        main.add_command(command)

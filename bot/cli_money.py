@@ -1,0 +1,198 @@
+"""`jembatan payment|ledger|payout …`: the coordinators' and operators' money commands.
+
+- `payment record ORDER AMOUNT --ref REF`: a buyer paid for an order (reconciles receivables);
+- `ledger check`: verify every ledger invariant; exits 1 on any violation (cron, CI);
+- `payout list`, `payout paid CODE --ref REF`, `payout failed CODE --reason ...`: the
+  manual provider's work list and outcomes (the seller is told either way).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from bot import get_db, get_redis
+from bot.storage import utcnow
+
+#: `--reason` of `payout failed`: what went wrong, in words the seller's text is built on.
+FAILURE_REASONS = {
+    "account": "the account number or holder name is wrong",
+    "rejected": "the bank or e-wallet refused it",
+    "other": "we could not pay it (our side)",
+}
+
+
+def _rupiah(amount: int) -> str:
+    from conversations.i18n import format_money
+
+    return format_money(amount)
+
+
+def _deliver(outbox_ids: list[int]) -> None:
+    """Hand the messages an action caused to the workers (the sweep does it otherwise)."""
+    if not outbox_ids:
+        return
+    from bot.queueing import enqueue_deliveries
+    from bot.services import outbox
+
+    db = get_db()
+    enqueue_deliveries(get_redis(), db, [outbox.get_outbox_row(db, i) for i in outbox_ids], utcnow())
+
+
+@click.group("payment")
+def payment_group() -> None:
+    """Buyers' payments for received orders."""
+
+
+@payment_group.command("record")
+@click.argument("order_ref")
+@click.argument("amount")
+@click.option("--ref", "reference", required=True,
+              help="Bank transfer or receipt reference; recording the same one twice does nothing")
+@click.option("--note", default=None, help="Anything worth keeping (who paid, how)")
+@with_appcontext
+def payment_record(order_ref: str, amount: str, reference: str, note: str | None) -> None:
+    """Record that the buyer paid AMOUNT (`500000`, `Rp500.000`, `500rb`) for ORDER_REF."""
+    from bot.services import ledger
+    from conversations.numbers import parse_money
+
+    rupiah = parse_money(amount)
+    if rupiah is None or rupiah <= 0:
+        raise click.BadParameter(f"not an amount of rupiah: {amount}", param_hint="AMOUNT")
+    db = get_db()
+    try:
+        posting = ledger.record_buyer_payment(db, order_ref=order_ref, amount=rupiah,
+                                              reference=reference, now=utcnow(), note=note)
+    except ledger.LedgerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    owed = ledger.order_receivable(db, order_ref)
+    word = "recorded" if posting.created else "already recorded, nothing changed"
+    click.echo(f"{word}: {_rupiah(rupiah)} for order {order_ref} (ref {reference}); "
+               f"still owed {_rupiah(owed)}")
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The money ledger."""
+
+
+@ledger_group.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+@with_appcontext
+def ledger_check(as_json: bool) -> None:
+    """Verify every ledger invariant; exit 1 if any is violated."""
+    from bot.services.ledger import check_ledger
+
+    report = check_ledger(get_db())
+    if as_json:
+        click.echo(json.dumps({"ok": report.ok, "violations": report.violations,
+                               "figures": report.figures}))
+    else:
+        for name, value in report.figures.items():
+            click.echo(f"{name}: {value}")
+        for violation in report.violations:
+            click.echo(f"VIOLATION: {violation}", err=True)
+        click.echo("ledger OK" if report.ok else f"ledger BROKEN: {len(report.violations)} violations")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+@click.group("payout")
+def payout_group() -> None:
+    """Withdrawals on their way to sellers (the manual provider's work list)."""
+
+
+@payout_group.command("list")
+@click.option("--status", default="pending", show_default=True,
+              help="pending, submitted, processing, succeeded, failed, cancelled, reversed, or all")
+@with_appcontext
+def payout_list(status: str) -> None:
+    """List payouts, oldest first, with what a coordinator needs to pay them."""
+    from bot.services import payouts
+
+    statuses = None if status == "all" else tuple(s.strip() for s in status.split(","))
+    rows = payouts.list_payouts(get_db(), statuses)
+    if not rows:
+        click.echo(f"no {status} payouts")
+    for row in rows:
+        fields = [
+            row["code"], row["status"], row["provider"], _rupiah(row["amount"]),
+            f"{row['seller_name'] or '-'} ({row['seller_phone']})",
+            f"{row['channel']} {row['account_number']} a.n. {row['account_holder_name']}",
+            row["created_at"][:16].replace("T", " ") + " UTC",
+        ]
+        if row["status"] == "pending" and row["submit_attempts"]:
+            # An automatic payout the provider has not taken yet: show why.
+            fields.append(f"{row['submit_attempts']} tries, last: {row['last_error']}")
+        click.echo("\t".join(fields))
+
+
+def _manual_payout(code: str) -> dict:
+    from bot.services import payouts
+
+    payout = payouts.find_payout(get_db(), code)
+    if payout is None:
+        raise click.ClickException(f"no payout {code}")
+    if payout["provider"] in payouts.AUTOMATIC_PROVIDERS:
+        raise click.ClickException(
+            f"payout {payout['code']} goes through {payout['provider']}: its callbacks settle it")
+    return payout
+
+
+@payout_group.command("paid")
+@click.argument("code")
+@click.option("--ref", "reference", required=True, help="Your transfer or receipt reference")
+@with_appcontext
+def payout_paid(code: str, reference: str) -> None:
+    """Record that payout CODE was paid; the seller is told (with REF)."""
+    from bot.payouts.lifecycle import report_payout_event
+    from bot.services.payouts import IllegalPayoutTransition
+
+    payout = _manual_payout(code)
+    try:
+        reported = report_payout_event(get_db(), current_app.config, payout["id"], "succeeded",
+                                       utcnow(), source="cli", provider_reference=reference,
+                                       detail={"reference": reference})
+    except IllegalPayoutTransition as exc:
+        raise click.ClickException(f"{exc} (the money is back in the seller's balance)") from exc
+    _deliver(reported.outbox_ids)
+    if reported.change.applied:
+        click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
+    else:
+        click.echo(f"{payout['code']} was already paid; nothing changed")
+
+
+@payout_group.command("failed")
+@click.argument("code")
+@click.option("--reason", required=True, type=click.Choice(sorted(FAILURE_REASONS)),
+              help="account: number/name wrong; rejected: bank/e-wallet refused; other: our side")
+@click.option("--note", default=None, help="Details for the record (not sent to the seller)")
+@with_appcontext
+def payout_failed(code: str, reason: str, note: str | None) -> None:
+    """Record that payout CODE could not be paid: the money returns to the seller's
+    balance and they are told why."""
+    from bot.payouts.lifecycle import report_payout_event
+    from bot.services.payouts import IllegalPayoutTransition
+
+    payout = _manual_payout(code)
+    try:
+        reported = report_payout_event(get_db(), current_app.config, payout["id"], "failed",
+                                       utcnow(), source="cli", failure_code=reason,
+                                       detail={"reason": reason, "note": note})
+    except IllegalPayoutTransition as exc:
+        raise click.ClickException(str(exc)) from exc
+    _deliver(reported.outbox_ids)
+    if reported.change.applied:
+        click.echo(f"{payout['code']} failed ({FAILURE_REASONS[reason]}): "
+                   f"{_rupiah(payout['amount'])} is back in the seller's balance; they have been told")
+    else:
+        click.echo(f"{payout['code']} was already failed; nothing changed")
+
+
+def register(main: click.Group) -> None:
+    """Add the money command groups to the `jembatan` command."""
+    for group in (payment_group, ledger_group, payout_group):
+        main.add_command(group)

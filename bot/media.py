@@ -1,0 +1,137 @@
+"""Download the photos sellers send and keep them under MEDIA_DIR, for the catalog.
+
+Runs in an RQ job (`bot.jobs.download_media_job`), never in a webhook: the provider may
+take seconds. Like delivery, the network call happens outside any transaction and the
+database decides what the result means, so running the job twice is harmless.
+A refused photo (too big, not an image) gets the seller a short notice; a provider
+failure is retried with backoff, and the sweep re-enqueues downloads Redis lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import redis
+import sqlite_utils
+from rq import Queue
+
+from bot.channels.base import PermanentSendError, RetryableSendError
+from bot.channels.twilio_media import MediaRefused, fetch_media
+from bot.services import contacts, media
+from bot.storage import transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+#: The notice a seller gets when their photo is refused, per reason.
+REFUSAL_REPLIES = {"too_big": "photo.too_big", "wrong_type": "photo.wrong_type"}
+
+
+def media_dir(config: dict) -> Path:
+    """Where photos are stored: MEDIA_DIR, else `media/` beside the database file."""
+    configured = config.get("MEDIA_DIR")
+    return Path(configured) if configured else Path(config["DATABASE_PATH"]).parent / "media"
+
+
+@dataclass(frozen=True)
+class DownloadOutcome:
+    """What one attempt did: stored, refused, retry (at `retry_at`), failed or skipped;
+    `outbox_id` is a notice to the seller that must be delivered."""
+
+    status: str
+    retry_at: datetime | None = None
+    outbox_id: int | None = None
+
+
+def download_media(
+    db: sqlite_utils.Database, config: dict, media_id: int, now: datetime | None = None
+) -> DownloadOutcome:
+    """Fetch one pending media row from the provider and store it, or record why not."""
+    now = now or utcnow()
+    row = media.get_media(db, media_id)
+    if row is None or row["status"] != "pending":
+        return DownloadOutcome("skipped")
+    declared = (row["declared_type"] or "").split(";")[0].strip().lower()
+    try:
+        if declared and declared not in media.IMAGE_TYPES:
+            raise MediaRefused("wrong_type", declared)  # no need to fetch a video or a PDF
+        fetched = fetch_media(config, row["provider_url"], allowed_types=frozenset(media.IMAGE_TYPES),
+                              max_bytes=media.MAX_MEDIA_BYTES)
+    except MediaRefused as refusal:
+        return _refuse(db, config, row, refusal, now)
+    except (RetryableSendError, PermanentSendError) as exc:
+        with transaction(db):
+            retry_at = media.record_failure(
+                db, media_id, str(exc), now, retryable=isinstance(exc, RetryableSendError),
+                base_delay_seconds=config.get("OUTBOX_RETRY_BASE_SECONDS", 15),
+            )
+        log.info("media %s: %s, next try %s", media_id, exc, retry_at)
+        return DownloadOutcome("retry" if retry_at else "failed", retry_at)
+    file_name = f"{media_id}{media.IMAGE_TYPES[fetched.content_type]}"
+    _write_atomically(media_dir(config) / file_name, fetched.content)
+    with transaction(db):
+        stored = media.record_stored(db, media_id, file_name, fetched.content_type,
+                                     len(fetched.content), now)
+    return DownloadOutcome("stored" if stored else "skipped")
+
+
+def _refuse(db, config, row, refusal: MediaRefused, now) -> DownloadOutcome:
+    from conversations.notify import queue_notification
+
+    log.info("media %s refused: %s (%s)", row["id"], refusal.reason, refusal.content_type)
+    outbox_id = None
+    with transaction(db):
+        if media.record_refused(db, row["id"], refusal.reason, refusal.content_type) and (
+            refusal.reason in REFUSAL_REPLIES
+        ):
+            contact = contacts.get_contact(db, row["contact_id"])
+            outbox_id = queue_notification(db, config, contact, REFUSAL_REPLIES[refusal.reason], now)
+    return DownloadOutcome("refused", outbox_id=outbox_id)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a photo."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def enqueue_media_downloads(
+    connection: redis.Redis | None, db: sqlite_utils.Database, media_ids: list[int],
+    now: datetime, delay: timedelta | None = None,
+) -> bool:
+    """Hand download jobs to RQ; False (and the rows wait for the sweep) if Redis is down."""
+    if not media_ids or connection is None:
+        return not media_ids
+    try:
+        queue = Queue("default", connection=connection)
+        for media_id in media_ids:
+            if delay:
+                queue.enqueue_in(delay, "bot.jobs.download_media_job", media_id, failure_ttl=86400)
+            else:
+                queue.enqueue("bot.jobs.download_media_job", media_id, result_ttl=0,
+                              failure_ttl=86400)
+    except redis.exceptions.RedisError as exc:
+        log.warning("Redis unreachable, %d media downloads wait for the sweep: %s",
+                    len(media_ids), exc)
+        return False
+    with transaction(db):
+        media.mark_enqueued(db, media_ids, now)
+    return True
+
+
+def enqueue_due_downloads(connection: redis.Redis | None, db: sqlite_utils.Database,
+                          now: datetime) -> int:
+    """The sweep's part for media: enqueue due downloads nobody is working on."""
+    due = media.due_downloads(db, now)
+    return len(due) if enqueue_media_downloads(connection, db, due, now) else 0

@@ -1,0 +1,177 @@
+"""Broadcasts from coordinators: create (with a one-SMS check), plan the fan-out in batches,
+and report how it went.
+
+Planning writes one `broadcast_recipients` row per contact (primary key: broadcast +
+contact) together with that contact's outbox row, batch by batch, each batch in its own
+transaction. Planning again — a retried job, a second run — only picks up contacts that
+have no row yet, so nobody gets the same broadcast twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.services import outbox
+from bot.services.coordinators import record_action
+from bot.services.groups import resolve_group
+from bot.services.schedule import (
+    contact_timezone,
+    next_send_time,
+    parse_quiet_hours,
+    village_timezones,
+)
+from bot.sms import BRAND_PREFIX, gsm_safe, sms_segments
+from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
+
+
+class BroadcastTooLong(ValueError):
+    """The text needs more than one SMS; `segments` says how many."""
+
+    def __init__(self, segments: int):
+        super().__init__(f"text needs {segments} SMS segments")
+        self.segments = segments
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """What one planning run added."""
+
+    queued: int
+    skipped: int
+    expired: int
+
+
+def create_broadcast(
+    db: sqlite_utils.Database, *, group: str, text: str, created_by: str, now: datetime,
+    kind: str = "announcement", texts: dict[str, str] | None = None,
+    expires_at: datetime | None = None, allow_long: bool = False,
+    contact_id: int | None = None,
+) -> int:
+    """Record a broadcast to `group` (UnknownGroup if it means nothing); return its id.
+
+    `texts` gives the text per reply language (price updates are rendered per language);
+    without it everyone gets `text`. Text that needs more than one SMS (with the brand
+    prefix) is refused unless `allow_long`.
+    """
+    audience = resolve_group(db, group)
+    text = gsm_safe(text)
+    texts = {locale: gsm_safe(value) for locale, value in (texts or {}).items()}
+    if not allow_long:
+        segments = max(sms_segments(BRAND_PREFIX + t) for t in [text, *texts.values()])
+        if segments > 1:
+            raise BroadcastTooLong(segments)
+    with transaction(db):
+        cursor = db.execute(
+            "INSERT INTO broadcasts (kind, group_name, text, texts, created_by, created_at, "
+            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [kind, audience.label, text, json.dumps(texts) if texts else None, created_by,
+             to_db_time(now), to_db_time(expires_at)],
+        )
+        record_action(db, created_by, "broadcast.create",
+                      {"broadcast": cursor.lastrowid, "group": audience.label, "kind": kind,
+                       "text": text}, now, contact_id)
+        return cursor.lastrowid
+
+
+def get_broadcast(db: sqlite_utils.Database, broadcast_id: int) -> dict | None:
+    """The broadcast row, or None."""
+    return fetch_one(db, "SELECT * FROM broadcasts WHERE id = ?", [broadcast_id])
+
+
+def plan_broadcast(
+    db: sqlite_utils.Database, settings: dict, broadcast_id: int, now: datetime,
+    *, batch_size: int = 1000, on_batch: Callable[[list[dict]], None] | None = None,
+) -> PlanReport:
+    """Write recipients and outbox rows for everyone in the broadcast's group not yet
+    planned. `on_batch(rows)` gets each committed batch's outbox rows that are due now
+    (the rest wait for morning and the sweep)."""
+    broadcast = get_broadcast(db, broadcast_id)
+    audience = resolve_group(db, broadcast["group_name"])
+    texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
+    expires_at = from_db_time(broadcast["expires_at"])
+    quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
+    default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
+    default_locale = settings.get("DEFAULT_LOCALE") or "id"
+    zones = village_timezones(db)
+    queued = skipped = expired = 0
+    last_id = 0
+    while True:
+        due_now: list[dict] = []
+        with transaction(db):
+            batch = fetch_all(
+                db,
+                f"SELECT c.* FROM contacts c WHERE {audience.where} AND c.id > ? "
+                "AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = ? "
+                "AND r.contact_id = c.id) ORDER BY c.id LIMIT ?",
+                [*audience.params, last_id, broadcast_id, batch_size],
+            )
+            if not batch:
+                break
+            recipients = []
+            for contact in batch:
+                last_id = contact["id"]
+                if contact["opted_out"]:
+                    recipients.append((broadcast_id, contact["id"], "skipped", None))
+                    skipped += 1
+                    continue
+                zone = contact_timezone(contact, zones, default_zone)
+                send_at = next_send_time(now, zone, quiet)
+                if expires_at is not None and send_at >= expires_at:
+                    recipients.append((broadcast_id, contact["id"], "expired", None))
+                    expired += 1
+                    continue
+                body = texts.get(contact["locale"] or default_locale) or broadcast["text"]
+                channel = outbox.channel_for_contact(contact, settings)
+                outbox_id = outbox.queue_message(
+                    db, phone=contact["phone"], channel=channel, body=body, kind="broadcast",
+                    now=now, contact_id=contact["id"], lane="broadcast", expires_at=expires_at,
+                    not_before=send_at, broadcast_id=broadcast_id,
+                )
+                recipients.append((broadcast_id, contact["id"], "queued", outbox_id))
+                queued += 1
+                if send_at <= now:
+                    due_now.append({"id": outbox_id, "lane": "broadcast"})
+            db.conn.executemany("INSERT INTO broadcast_recipients VALUES (?, ?, ?, ?)", recipients)
+        if on_batch and due_now:
+            on_batch(due_now)
+    with transaction(db):
+        db.execute("UPDATE broadcasts SET status = 'planned', planned_at = ? WHERE id = ?",
+                   [to_db_time(now), broadcast_id])
+    return PlanReport(queued, skipped, expired)
+
+
+def unplanned_broadcasts(db: sqlite_utils.Database, older_than: datetime) -> list[int]:
+    """Broadcasts whose planning never finished (Redis was down, a worker died)."""
+    return [row[0] for row in db.execute(
+        "SELECT id FROM broadcasts WHERE status = 'planning' AND created_at < ? ORDER BY id",
+        [to_db_time(older_than)]).fetchall()]
+
+
+def broadcast_report(db: sqlite_utils.Database, broadcast_id: int) -> dict[str, int]:
+    """Counts for coordinators: queued, sent, delivered, failed, skipped (opted out), expired.
+
+    `sent` includes delivered; `delivered` relies on delivery receipts, which Indonesian
+    networks do not always send.
+    """
+    row = db.execute(
+        """
+        SELECT
+          SUM(r.status = 'skipped'),
+          SUM(r.status = 'expired' OR o.status = 'expired'),
+          SUM(o.status IN ('pending', 'sending')),
+          SUM(o.status = 'sent'),
+          SUM(o.status = 'sent' AND o.provider_status IN ('delivered', 'read')),
+          SUM(o.status = 'failed'),
+          COUNT(*)
+        FROM broadcast_recipients r LEFT JOIN outbox o ON o.id = r.outbox_id
+        WHERE r.broadcast_id = ?
+        """,
+        [broadcast_id],
+    ).fetchone()
+    names = ("skipped", "expired", "queued", "sent", "delivered", "failed", "recipients")
+    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}

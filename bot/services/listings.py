@@ -1,0 +1,227 @@
+"""Sellers' listings: what is on offer, how much, at what price per unit, under which code.
+
+Quantities are `Decimal` in this module's interface and integer milli-units in the
+database (`quantity_milli`: grams for kg, thousandths of an ikat...), so that stock can
+be compared and decremented exactly in SQL, without floats. Prices are `int` rupiah per
+unit. A listing is never deleted: `HAPUS` withdraws it (its code stays taken, so a code
+an order or a buyer once saw never points at something else).
+
+Codes are a letter and digits (`C7`, `K23`): short enough to type on a keypad,
+case-insensitive, and without look-alikes — no 0/O, 1/I/L — so what a seller reads
+off a screen is what they can type back. The letter is the first usable letter of the
+product (`cabai` -> C), `P` is left to order codes (`P12`). Numbers count up per letter
+in base 8 over the digits 2-9 (C2 ... C9, C22 ...).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import sqlite_utils
+
+from bot.storage import fetch_all, fetch_one, to_db_time
+
+CODE_LETTERS = "ABCDEFGHJKMNQRSTUVWXYZ"
+CODE_DIGITS = "23456789"
+#: The letter for products whose name has no usable letter ("ijo", "0lo"): J for jual.
+FALLBACK_CODE_LETTER = "J"
+MILLI = 1000
+#: Sanity bounds: anything bigger is a typo (or a test of the system), not stock.
+MAX_QUANTITY = Decimal(1_000_000)
+MAX_PRICE = 1_000_000_000
+
+
+class InvalidListing(ValueError):
+    """A quantity or price outside what a listing can hold."""
+
+
+def to_milli(quantity: Decimal) -> int:
+    """`Decimal("2.5")` -> 2500; refuses anything finer than a thousandth."""
+    milli = Decimal(quantity) * MILLI
+    if milli != milli.to_integral_value():
+        raise InvalidListing(f"quantity {quantity} is finer than 0.001")
+    return int(milli)
+
+
+def from_milli(milli: int) -> Decimal:
+    """2500 -> `Decimal("2.5")`, 50000 -> `Decimal("50")` (no trailing zeros)."""
+    value = Decimal(milli) / MILLI
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
+def valid_quantity(quantity: Decimal, *, allow_zero: bool = False) -> bool:
+    """A quantity a listing can hold: positive (or zero, for "sold out"), at most MAX_QUANTITY,
+    in thousandths."""
+    if quantity < 0 or (quantity == 0 and not allow_zero) or quantity > MAX_QUANTITY:
+        return False
+    return (quantity * MILLI) == (quantity * MILLI).to_integral_value()
+
+
+def valid_price(price: int) -> bool:
+    """A whole, positive number of rupiah up to MAX_PRICE."""
+    return isinstance(price, int) and 0 < price <= MAX_PRICE
+
+
+def code_number(n: int) -> str:
+    """1 -> "2", 8 -> "9", 9 -> "22": bijective base 8 over the digits 2-9."""
+    if n < 1:
+        raise ValueError(n)
+    digits = []
+    while n:
+        n, remainder = divmod(n - 1, len(CODE_DIGITS))
+        digits.append(CODE_DIGITS[remainder])
+    return "".join(reversed(digits))
+
+
+def code_letter(product_name: str) -> str:
+    """The first letter of the product name that codes may use (`cabai` -> `C`)."""
+    for char in product_name.upper():
+        if char in CODE_LETTERS:
+            return char
+    return FALLBACK_CODE_LETTER
+
+
+def normalize_code(code: str) -> str:
+    """What people type (`c7`, `#C-7`) -> the stored form (`C7`)."""
+    return code.strip().lstrip("#").replace("-", "").upper()
+
+
+def _new_code(db: sqlite_utils.Database, product_name: str) -> str:
+    letter = code_letter(product_name)
+    # Codes are never freed, so the count of codes with this letter names the next one;
+    # the loop only matters if someone inserted codes by hand.
+    n = db.execute("SELECT COUNT(*) FROM listings WHERE code >= ? AND code < ?",
+                   [letter, chr(ord(letter) + 1)]).fetchone()[0] + 1
+    while fetch_one(db, "SELECT 1 AS x FROM listings WHERE code = ?", [letter + code_number(n)]):
+        n += 1
+    return letter + code_number(n)
+
+
+def create_listing(
+    db: sqlite_utils.Database, *, seller_id: int, product: dict, product_text: str,
+    quantity: Decimal, unit: str, price: int, now: datetime,
+) -> dict:
+    """Record a new active listing (call inside a transaction); return its row."""
+    if not valid_quantity(quantity):
+        raise InvalidListing(f"quantity {quantity}")
+    if not valid_price(price):
+        raise InvalidListing(f"price {price!r}")
+    code = _new_code(db, product["name"])
+    stamp = to_db_time(now)
+    cursor = db.execute(
+        """
+        INSERT INTO listings (code, seller_id, product_id, product_text, quantity_milli, unit,
+                              price, status, created_at, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)
+        """,
+        [code, seller_id, product["id"], product_text, to_milli(quantity), unit, price, stamp,
+         stamp],
+    )
+    return get_listing(db, cursor.lastrowid)
+
+
+_SELECT = """
+    SELECT l.*, p.name AS product_name FROM listings l JOIN products p ON p.id = l.product_id
+"""
+
+
+def get_listing(db: sqlite_utils.Database, listing_id: int) -> dict:
+    """The listing with `listing_id` (plus `product_name`); KeyError if absent."""
+    row = fetch_one(db, _SELECT + " WHERE l.id = ?", [listing_id])
+    if row is None:
+        raise KeyError(listing_id)
+    return row
+
+
+def find_listing(db: sqlite_utils.Database, code: str) -> dict | None:
+    """The listing with this code, in any case, whoever owns it and whatever its status."""
+    return fetch_one(db, _SELECT + " WHERE l.code = ?", [normalize_code(code)])
+
+
+def seller_listings(db: sqlite_utils.Database, seller_id: int) -> list[dict]:
+    """The seller's active listings, most recent first."""
+    return fetch_all(
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' ORDER BY l.id DESC",
+        [seller_id],
+    )
+
+
+def latest_listing_since(db: sqlite_utils.Database, seller_id: int, since: datetime) -> dict | None:
+    """The seller's most recent active listing created at or after `since`, if any."""
+    return fetch_one(
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' AND l.created_at >= ? "
+        "ORDER BY l.id DESC LIMIT 1",
+        [seller_id, to_db_time(since)],
+    )
+
+
+def set_quantity(db: sqlite_utils.Database, listing_id: int, quantity: Decimal, now: datetime) -> dict:
+    """Set how much is left (zero means sold out; the listing stays, hidden from the catalog)."""
+    if not valid_quantity(quantity, allow_zero=True):
+        raise InvalidListing(f"quantity {quantity}")
+    db.execute("UPDATE listings SET quantity_milli = ?, updated_at = ? WHERE id = ?",
+               [to_milli(quantity), to_db_time(now), listing_id])
+    return get_listing(db, listing_id)
+
+
+def withdraw_listing(db: sqlite_utils.Database, listing_id: int, now: datetime) -> dict:
+    """Take the listing off the market for good (`HAPUS`)."""
+    stamp = to_db_time(now)
+    db.execute(
+        "UPDATE listings SET status = 'withdrawn', withdrawn_at = ?, updated_at = ? "
+        "WHERE id = ? AND status = 'active'",
+        [stamp, stamp, listing_id],
+    )
+    return get_listing(db, listing_id)
+
+
+def quantity_of(listing: dict) -> Decimal:
+    """The listing's quantity as a Decimal."""
+    return from_milli(listing["quantity_milli"])
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, with its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search_catalog(
+    db: sqlite_utils.Database, *, product_id: int | None = None, village: str | None = None,
+    q: str | None = None, limit: int = 20, offset: int = 0,
+) -> tuple[list[dict], int]:
+    """Active listings with stock, most recent first, as (page of rows, total matching).
+
+    `product_id` is an exact product (the caller resolves synonyms); `village` the
+    seller's village, any case; `q` free text matched, any case, against the product's
+    names, what the seller typed, and the seller's village. Rows carry `product_name`,
+    `seller_name` and `seller_village` — never the seller's phone.
+    """
+    where = ["l.status = 'active'", "l.quantity_milli > 0"]
+    params: list = []
+    if product_id is not None:
+        where.append("l.product_id = ?")
+        params.append(product_id)
+    if village:
+        where.append("c.village = ? COLLATE NOCASE")
+        params.append(" ".join(village.split()))
+    if q:
+        pattern = _like(" ".join(q.lower().split()))
+        where.append(
+            "(l.product_text LIKE ? ESCAPE '\\' OR c.village LIKE ? ESCAPE '\\' OR EXISTS "
+            "(SELECT 1 FROM product_names n WHERE n.product_id = l.product_id "
+            "AND n.name LIKE ? ESCAPE '\\'))"
+        )
+        params += [pattern, pattern, pattern]
+    condition = " AND ".join(where)
+    base = "FROM listings l JOIN products p ON p.id = l.product_id JOIN contacts c ON c.id = l.seller_id"
+    total = db.execute(f"SELECT COUNT(*) {base} WHERE {condition}", params).fetchone()[0]
+    rows = fetch_all(
+        db,
+        f"SELECT l.id, l.code, l.product_text, l.quantity_milli, l.unit, l.price, l.created_at, "
+        f"l.updated_at, p.name AS product_name, c.name AS seller_name, c.village AS seller_village "
+        f"{base} WHERE {condition} ORDER BY l.id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return rows, total

@@ -1,0 +1,237 @@
+"""Selling: `JUAL produk jumlah harga` in one message, or a short dialog that asks only
+for what is missing (product -> quantity -> unit -> price), plus the photos sent with it.
+
+An answer may carry more than was asked (`50kg 12rb` to "Berapa banyak?"): whatever it
+holds is taken, and only what is still missing is asked next. Values that cannot be read
+or make no sense (a price of 0, 3 million tons) are asked for again, never guessed.
+Photos sent with `JUAL`, during its dialog, or alone within `PHOTO_WINDOW` after a
+listing was created are attached to that listing (downloaded later by a job).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from bot.services import listings, media, products, subscriptions
+from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
+from conversations.i18n import format_number, format_quantity, format_unit_price
+from conversations.numbers import parse_price, parse_quantity, squeeze_numbers, unit_of
+from conversations.parse import parse
+
+#: A photo sent alone this soon after `JUAL` belongs to the listing just created.
+PHOTO_WINDOW = timedelta(minutes=10)
+
+ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE = "ask_product", "ask_quantity", "ask_unit", "ask_price"
+_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, END)
+
+
+def _quantity(value) -> Decimal | None:
+    """A parsed quantity (int/float from the parser, or stored text) as a valid Decimal."""
+    try:
+        quantity = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return quantity if listings.valid_quantity(quantity) else None
+
+
+def _product(value) -> str | None:
+    name = products.normalize_product_name(value) if isinstance(value, str) else ""
+    return name if products.valid_product_name(name) else None
+
+
+def _take(turn: Turn, fields: dict) -> None:
+    """Keep the readable, sensible values of a parse result for fields not known yet."""
+    data = turn.data
+    if "product" not in data and (product := _product(fields.get("product"))):
+        data["product"] = product
+    if "quantity" not in data and (quantity := _quantity(fields.get("quantity"))) is not None:
+        data["quantity"] = str(quantity)
+    if "unit" not in data and fields.get("unit"):
+        data["unit"] = fields["unit"]
+    price = fields.get("price")
+    if "price" not in data and isinstance(price, int) and listings.valid_price(price):
+        data["price"] = price
+
+
+def _collect_media(turn: Turn) -> bool:
+    """Record photos this message carried (they join the listing when it is created);
+    True if the message was only a photo, which answers no question."""
+    if not turn.media:
+        return False
+    ids = media.record_media(turn.db, turn.contact["id"], turn.media, turn.now)
+    known = turn.data.setdefault("media", [])
+    known.extend(i for i in ids if i not in known)
+    return not turn.text.strip()
+
+
+def _continue(turn: Turn) -> str:
+    """Ask for the next missing value, or create the listing when nothing is missing."""
+    data = turn.data
+    if "product" not in data:
+        turn.reply("sell.ask_product")
+        return ASK_PRODUCT
+    if "quantity" not in data:
+        if "unit" in data:
+            turn.reply("sell.ask_quantity_in_unit", product=data["product"], unit=data["unit"])
+        else:
+            turn.reply("sell.ask_quantity", product=data["product"])
+        return ASK_QUANTITY
+    if "unit" not in data:
+        turn.reply("sell.ask_unit", product=data["product"],
+                   quantity=format_number(Decimal(data["quantity"]), turn.locale))
+        return ASK_UNIT
+    if "price" not in data:
+        turn.reply("sell.ask_price", product=data["product"], unit=data["unit"])
+        return ASK_PRICE
+    _create_listing(turn)
+    return END
+
+
+def _create_listing(turn: Turn) -> None:
+    data, contact = turn.data, turn.contact
+    product, _ = products.resolve_product(turn.db, data["product"], turn.now,
+                                          contact_id=contact["id"])
+    listing = listings.create_listing(
+        turn.db, seller_id=contact["id"], product=product, product_text=data["product"],
+        quantity=Decimal(data["quantity"]), unit=data["unit"], price=data["price"], now=turn.now,
+    )
+    # Listing a product is the clearest sign of wanting its price news.
+    subscriptions.subscribe(turn.db, contact["id"], product["id"], turn.now, source="listing")
+    if data.get("media"):
+        media.attach_media(turn.db, data["media"], listing["id"])
+    turn.reply(
+        "sell.done_photo" if data.get("media") else "sell.done",
+        product=product["name"], code=listing["code"],
+        quantity=format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale),
+        price=format_unit_price(listing["price"], listing["unit"], turn.locale),
+    )
+
+
+def start_selling(turn: Turn) -> str:
+    """`JUAL …`: take what the message says, then ask for the rest."""
+    _collect_media(turn)
+    _take(turn, turn.command)
+    if "product" not in turn.data and turn.command.get("product"):
+        turn.reply("sell.invalid_product")  # written, but not a product name we can use
+        return ASK_PRODUCT
+    return _continue(turn)
+
+
+def take_product(turn: Turn) -> str:
+    """An answer to "Apa yang mau dijual?" (it may carry quantity and price too)."""
+    if _collect_media(turn):
+        return _continue(turn)  # a photo alone: keep it, ask the same question again
+    _take(turn, parse(f"JUAL {turn.text}"))
+    if "product" not in turn.data:
+        turn.reply("sell.invalid_product")
+        return ASK_PRODUCT
+    return _continue(turn)
+
+
+def take_quantity(turn: Turn) -> str:
+    """An answer to "Berapa banyak?": `50`, `50 kg`, `2,5 kw`, or `50kg 12rb`."""
+    if _collect_media(turn):
+        return _continue(turn)
+    read = parse_quantity(turn.text)
+    if read is not None:
+        fields = {"quantity": read[0], "unit": read[1] or None}
+    else:
+        fields = parse(f"JUAL {turn.text}")
+    quantity = _quantity(fields.get("quantity"))
+    if quantity is None:
+        turn.reply("sell.invalid_quantity")
+        return ASK_QUANTITY
+    unit = fields.get("unit")
+    if unit and turn.data.get("unit") not in (None, unit):
+        # The unit came from a price ("12rb/kg") and the answer names another one: the
+        # seller knows best what they sell, so the price is asked again per that unit.
+        turn.data.pop("price", None)
+        turn.data["unit"] = unit
+    _take(turn, {**fields, "quantity": str(quantity)})
+    return _continue(turn)
+
+
+def take_unit(turn: Turn) -> str:
+    """An answer to "Satuannya apa?": `kg`, `kw` (converted), `ikat`..."""
+    if _collect_media(turn):
+        return _continue(turn)
+    word = turn.text.strip(" .,!?").lower()
+    known = unit_of(word)
+    if known is None:
+        read = parse_quantity(turn.text)
+        if read is None or not read[1]:
+            turn.reply("sell.invalid_unit")
+            return ASK_UNIT
+        turn.data["quantity"], turn.data["unit"] = str(read[0]), read[1]
+    else:
+        unit, factor = known
+        turn.data["quantity"], turn.data["unit"] = str(Decimal(turn.data["quantity"]) * factor), unit
+    if _quantity(turn.data["quantity"]) is None:
+        del turn.data["quantity"]  # "kw" turned a fine number into too much
+        turn.reply("sell.invalid_quantity")
+        return ASK_QUANTITY
+    return _continue(turn)
+
+
+def _read_price(text: str, unit: str) -> int | None:
+    """`12rb`, `Rp 12.000`, `12rb/kg`, `harga 12 ribu saja` -> rupiah per `unit`."""
+    candidates = [text, *squeeze_numbers(text).split()]
+    for candidate in candidates:
+        read = parse_price(candidate)
+        if read is not None:
+            price, per = read
+            if per and per != unit:
+                return None  # "3rb/kg" for something sold per ikat: ask again
+            return price if listings.valid_price(price) else None
+    return None
+
+
+def take_price(turn: Turn) -> str:
+    """An answer to "Berapa harganya per kg?"."""
+    if _collect_media(turn):
+        return _continue(turn)
+    price = _read_price(turn.text, turn.data["unit"])
+    if price is None:
+        turn.reply("sell.invalid_price", unit=turn.data["unit"])
+        return ASK_PRICE
+    turn.data["price"] = price
+    return _continue(turn)
+
+
+def _is_bare_price(turn: Turn) -> bool:
+    return turn.command.get("command") == "publish_price" and "product" not in turn.command
+
+
+def ask_again(turn: Turn) -> str:
+    """Another command that starts nothing (`YA`, `STATUS`) while a question is open."""
+    return _continue(turn)
+
+
+def attach_recent_photo(turn: Turn) -> None:
+    """A photo with no command: it belongs to the listing created in the last minutes."""
+    since = turn.now - PHOTO_WINDOW
+    listing = listings.latest_listing_since(turn.db, turn.contact["id"], since)
+    if listing is None:
+        turn.reply("photo.no_listing", minutes=int(PHOTO_WINDOW.total_seconds() // 60))
+        return
+    media.record_media(turn.db, turn.contact["id"], turn.media, turn.now, listing_id=listing["id"])
+    turn.reply("photo.attached", code=listing["code"], product=listing["product_name"])
+
+
+SELLING = Flow(
+    name="selling",
+    entry={"sell": Handler("start", match_command("sell"), start_selling, _NEXT)},
+    states={
+        ASK_PRODUCT: (Handler("product", match_any_text, take_product, _NEXT),),
+        ASK_QUANTITY: (Handler("quantity", match_any_text, take_quantity, _NEXT),),
+        ASK_UNIT: (Handler("unit", match_any_text, take_unit, _NEXT),),
+        ASK_PRICE: (
+            Handler("price", match_any_text, take_price, _NEXT),
+            # "harga 12rb" starts with the HARGA keyword but answers the question
+            Handler("price_with_keyword", _is_bare_price, take_price, _NEXT),
+        ),
+    },
+    fallback=Handler("ask_again", lambda turn: True, ask_again, _NEXT),
+    roles=("seller",),
+)

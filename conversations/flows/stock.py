@@ -1,0 +1,118 @@
+"""A seller's own listings: `STOK` (list them), `STOK kode jumlah` (set what is left) and
+`HAPUS kode` (withdraw). Each is answered at once; nothing here asks a question.
+
+A code is looked up in any case; a code that exists but belongs to someone else gets a
+clear "not yours" (codes are public in the catalog, so hiding that they exist would
+protect nothing and confuse a seller who mistyped).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from bot.services import listings
+from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
+from conversations.i18n import format_quantity, format_unit_price
+from conversations.replies import BRAND_PREFIX, SMS_LIMIT, gsm_safe, render, septets
+
+
+def _own_listing(turn: Turn, code: str) -> dict | None:
+    """The sender's active listing with `code`, or None after replying why not."""
+    listing = listings.find_listing(turn.db, code)
+    if listing is None:
+        turn.reply("listing.unknown", code=listings.normalize_code(code))
+    elif listing["seller_id"] != turn.contact["id"]:
+        turn.reply("listing.not_yours", code=listing["code"])
+    elif listing["status"] != "active":
+        turn.reply("listing.withdrawn", code=listing["code"])
+    else:
+        return listing
+    return None
+
+
+def _line(listing: dict, locale: str) -> str:
+    quantity = format_quantity(listings.quantity_of(listing), listing["unit"], locale)
+    price = format_unit_price(listing["price"], listing["unit"], locale)
+    return f"{listing['code']} {listing['product_name']} {quantity} {price}"
+
+
+def _fits(reply_id: str, locale: str, *, items: str, **values) -> bool:
+    """True if the reply carries `items` whole (render() would shorten them to fit)."""
+    text = render(reply_id, locale, items=items, **values)
+    return gsm_safe(items) in text and septets(BRAND_PREFIX + text) <= SMS_LIMIT
+
+
+def list_stock(turn: Turn) -> None:
+    """Reply with the seller's active listings, most recent first, in one SMS: as many as
+    fit, then how many more there are."""
+    rows = listings.seller_listings(turn.db, turn.contact["id"])
+    if not rows:
+        turn.reply("stock.empty")
+        return
+    lines = [_line(row, turn.locale) for row in rows]
+    for shown in range(len(lines), 0, -1):
+        items = "; ".join(lines[:shown])
+        more = len(lines) - shown
+        if more == 0 and _fits("stock.list", turn.locale, items=items):
+            turn.reply("stock.list", items=items)
+            return
+        if more and _fits("stock.list_more", turn.locale, items=items, more=more):
+            turn.reply("stock.list_more", items=items, more=more)
+            return
+    # Not even one line fits (a very long product name): render() shortens it.
+    turn.reply("stock.list_more" if len(lines) > 1 else "stock.list", items=lines[0],
+               more=len(lines) - 1)
+
+
+def stock(turn: Turn) -> str:
+    """`STOK` lists; `STOK kode jumlah` sets the quantity left (0: sold out)."""
+    command = turn.command
+    if "listing" not in command and "quantity" not in command:
+        list_stock(turn)
+        return END
+    if command.get("missing"):
+        turn.reply("stock.invalid")
+        return END
+    listing = _own_listing(turn, command["listing"])
+    if listing is None:
+        return END
+    unit = command.get("unit")
+    if unit and unit != listing["unit"]:
+        turn.reply("stock.wrong_unit", code=listing["code"], unit=listing["unit"])
+        return END
+    try:
+        quantity = Decimal(str(command["quantity"]))
+    except (InvalidOperation, ValueError):
+        quantity = Decimal(-1)
+    if not listings.valid_quantity(quantity, allow_zero=True):
+        turn.reply("stock.invalid")
+        return END
+    listing = listings.set_quantity(turn.db, listing["id"], quantity, turn.now)
+    turn.reply("stock.updated", code=listing["code"], product=listing["product_name"],
+               quantity=format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale))
+    return END
+
+
+def delete(turn: Turn) -> str:
+    """`HAPUS kode`: withdraw the seller's listing from the catalog."""
+    if "listing" not in turn.command:
+        turn.reply("delete.missing")
+        return END
+    listing = _own_listing(turn, turn.command["listing"])
+    if listing is not None:
+        listings.withdraw_listing(turn.db, listing["id"], turn.now)
+        turn.reply("delete.done", code=listing["code"], product=listing["product_name"])
+    return END
+
+
+
+STOCK = Flow(
+    name="stock",
+    entry={
+        "stock": Handler("stock", match_command("stock"), stock, (END,)),
+        "delete": Handler("delete", match_command("delete"), delete, (END,)),
+    },
+    states={},
+    fallback=NO_DIALOG,
+    roles=("seller",),
+)

@@ -1,0 +1,519 @@
+"""Dialog tables for the money commands, in Indonesian and English: SALDO, REK, PIN,
+TARIK (right PIN, three wrong PINs and the lockout, BATAL mid-dialog, first PIN on the
+way, limits) and the coordinators' BAYAR. Exact texts, real SQLite, the real engine."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.services import ledger
+from tests.dialogs import BUDI, SITI, Conversation
+from tests.money import balance, credit, make_coordinator, payouts_of, seller_id
+
+PIN, NEW_PIN = "2580", "9613"
+COORDINATOR = "+6281377778888"
+
+
+@pytest.fixture
+def chat(tmp_path):
+    return Conversation(tmp_path)
+
+
+def registered(chat, locale="id", amount=1_250_000):
+    """Siti, registered in `locale`, credited `amount` by a received order."""
+    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
+    if locale == "en":
+        chat.send(SITI, "LANGUAGE en")
+    if amount:
+        credit(chat.db, seller_id(chat.db, SITI), amount, chat.now)
+    return chat
+
+
+def ready(chat, locale="id", amount=1_250_000):
+    """Registered, credited, with a DANA account and a PIN."""
+    registered(chat, locale, amount)
+    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
+    chat.send(SITI, f"PIN {PIN}")
+    return chat
+
+
+# --- SALDO -------------------------------------------------------------------------------
+
+
+def test_balance_in_indonesian(chat):
+    registered(chat, amount=0)
+    chat.play([(SITI, "SALDO", "Saldo Anda Rp0. Sedang dikirim Rp0. Sudah cair bulan ini Rp0. "
+                               "Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
+    credit(chat.db, seller_id(chat.db, SITI), 1_250_000, chat.now)
+    chat.play([(SITI, "saldo?", "Saldo Anda Rp1.250.000. Sedang dikirim Rp0. Sudah cair bulan ini "
+                                "Rp0. Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
+
+
+def test_balance_in_english_and_paid_out_this_month(chat):
+    ready(chat, "en")
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    chat.send(SITI, "WITHDRAW 500000")
+    chat.send(SITI, PIN)
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp500.000. Paid out this "
+                                 "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
+    code = payouts_of(chat.db, SITI)[0]["code"]
+    chat.send(COORDINATOR, f"BAYAR {code}")
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp0. Paid out this "
+                                 "month: Rp500.000. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
+    chat.advance(days=3)  # 1 December in Jakarta: a new month
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp0. Paid out this "
+                                 "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
+
+
+def test_money_commands_need_a_registered_seller(chat):
+    not_registered = ("Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR "
+                      "Siti, Sukamaju")
+    chat.play([(BUDI, text, not_registered) for text in ("SALDO", "TARIK 50rb", "REK", f"PIN {PIN}")])
+
+
+# --- REK ---------------------------------------------------------------------------------
+
+
+def test_first_account_is_saved_then_shown(chat):
+    registered(chat)
+    chat.play([
+        (SITI, "REK", "Anda belum punya rekening penarikan. Kirim: REK channel nomor nama. "
+                      "Contoh: REK DANA 081234567890 Siti Aminah"),
+        (SITI, "REK DANA", "Format: REK channel nomor nama. Contoh: REK DANA 081234567890 Siti "
+                           "Aminah atau REK BCA 1234567890 Siti Aminah"),
+        (SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah",
+         "Rekening disimpan: DANA 0812...7890 a.n. Siti Aminah. Untuk tarik dana: TARIK jumlah"),
+        (SITI, "rek", "Rekening penarikan Anda: DANA 0812...7890 a.n. Siti Aminah. Untuk mengganti: "
+                      "REK channel nomor nama"),
+        (SITI, "REK dana 081234567890 Siti Aminah",
+         "Rekening itu sudah tersimpan, tidak ada yang diubah. Ketik REK untuk melihatnya."),
+    ])
+
+
+def test_account_is_validated(chat):
+    registered(chat)
+    chat.play([
+        (SITI, "REK BANKKU 1234567890 Siti",
+         "Maaf, bank/e-wallet itu belum didukung. Pilih: BCA, BRI, BNI, MANDIRI, BSI, BTN, CIMB, "
+         "PERMATA, DANA, OVO, GOPAY, SHOPEEPAY, LINKAJA"),
+        (SITI, "REK BCA 12345 Siti",
+         "Maaf, nomor rekening BCA harus 10 angka. Periksa lagi lalu kirim: REK BCA nomor nama"),
+        (SITI, "REK CIMB 123 Siti",
+         "Maaf, nomor rekening CIMB harus 10-14 angka. Periksa lagi lalu kirim: REK CIMB nomor nama"),
+        (SITI, "REK OVO 12345 Siti",
+         "Maaf, nomor OVO adalah nomor HP yang terdaftar di OVO, mis. 081234567890. Kirim: REK OVO "
+         "nomor nama"),
+        (SITI, "REK GOPAY 0212345678 Siti",  # a Jakarta landline is not an e-wallet
+         "Maaf, nomor GOPAY adalah nomor HP yang terdaftar di GOPAY, mis. 081234567890. Kirim: REK "
+         "GOPAY nomor nama"),
+        (SITI, "REK BRI 123456789012345 S",
+         "Maaf, nama pemilik harus 2-50 huruf, sama persis seperti di bank/e-wallet. Contoh: REK "
+         "DANA 081234567890 Siti Aminah"),
+        (SITI, "REK BRI 1234-5678-9012-345 Siti Aminah",
+         "Rekening disimpan: BRI 1234...2345 a.n. Siti Aminah. Untuk tarik dana: TARIK jumlah"),
+    ])
+
+
+def test_changing_the_account_needs_the_pin_and_notifies(chat):
+    ready(chat)
+    chat.play([
+        (SITI, "REK BCA 1234567890 Siti Aminah",
+         "Ganti rekening ke BCA 12...7890 a.n. Siti Aminah? Balas dengan PIN Anda, atau BATAL."),
+        (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
+        (SITI, PIN, "Rekening diganti ke BCA 12...7890 a.n. Siti Aminah. Penarikan berikutnya "
+                    "dikirim ke sana."),
+    ])
+    (notice,) = chat.db.query("SELECT * FROM outbox WHERE reply_id = 'account.changed_notice'")
+    assert notice["phone"] == SITI and notice["kind"] == "notification"
+    assert notice["body"] == ("Pemberitahuan: rekening penarikan Anda diganti ke BCA 12...7890. "
+                              "Jika bukan Anda yang mengganti, segera hubungi koordinator.")
+
+
+def test_changing_the_account_cancelled_keeps_the_old_one(chat):
+    ready(chat, "en")
+    chat.play([
+        (SITI, "ACCOUNT BCA 1234567890 Siti Aminah",
+         "Change your account to BCA 12...7890 in the name of Siti Aminah? Reply with your PIN, "
+         "or CANCEL."),
+        (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
+        (SITI, "ACCOUNT", "Your payout account: DANA 0812...7890 in the name of Siti Aminah. To "
+                          "change it: ACCOUNT channel number name"),
+    ])
+
+
+def test_changing_the_account_without_a_pin_creates_one_first(chat):
+    registered(chat)
+    chat.send(SITI, "REK DANA 081234567890 Siti Aminah")
+    chat.play([
+        (SITI, "REK OVO 081234567890 Siti Aminah",
+         "Untuk mengganti rekening ke OVO 0812...7890, buat PIN dulu. Balas dengan PIN baru 4-6 "
+         "angka. Jangan beri tahu siapa pun."),
+        (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
+        (SITI, PIN, "Rekening diganti ke OVO 0812...7890 a.n. Siti Aminah. Penarikan berikutnya "
+                    "dikirim ke sana."),
+    ])
+
+
+# --- PIN ---------------------------------------------------------------------------------
+
+
+def test_pin_set_and_changed_in_indonesian(chat):
+    registered(chat)
+    chat.play([
+        (SITI, "PIN", "Buat PIN 4-6 angka untuk penarikan dengan: PIN baru. Contoh: PIN 2580"),
+        (SITI, "PIN 1234", "Maaf, PIN harus 4-6 angka dan tidak mudah ditebak (bukan 1234 atau "
+                           "1111). Coba lagi dengan PIN lain."),
+        (SITI, f"PIN {PIN}", "PIN disimpan. Jangan beri tahu siapa pun, termasuk petugas. Untuk "
+                             "mengganti: PIN lama baru"),
+        (SITI, "PIN", "Untuk mengganti PIN kirim: PIN lama baru. Contoh: PIN 2580 9613"),
+        (SITI, f"PIN 1357 {NEW_PIN}", "PIN lama salah. Sisa 2 kali percobaan sebelum dikunci. "
+                                      "Format: PIN lama baru"),
+        (SITI, f"PIN {PIN} 0000", "Maaf, PIN harus 4-6 angka dan tidak mudah ditebak (bukan 1234 "
+                                  "atau 1111). Coba lagi dengan PIN lain."),
+        (SITI, f"PIN {PIN} {NEW_PIN}", "PIN sudah diganti. Jangan beri tahu siapa pun, termasuk "
+                                       "petugas."),
+    ])
+    chat.send(SITI, "REK DANA 081234567890 Siti Aminah")
+    chat.send(SITI, "TARIK 50rb")
+    assert chat.send(SITI, PIN).startswith("PIN salah")  # the old PIN no longer works
+    assert chat.send(SITI, NEW_PIN).startswith("Penarikan Rp50.000 ke DANA 0812...7890")
+
+
+def test_pin_in_english(chat):
+    registered(chat, "en")
+    chat.play([
+        (SITI, "PIN", "Create a 4-6 digit PIN for withdrawals with: PIN new. Example: PIN 2580"),
+        (SITI, f"PIN {PIN} {PIN}", "PIN saved. Never tell anyone, not even staff. To change it: "
+                                   "PIN old new"),
+        (SITI, f"PIN 1357 {NEW_PIN}", "The old PIN is wrong. Tries left before it locks: 2. "
+                                      "Format: PIN old new"),
+        (SITI, f"PIN 1357 {NEW_PIN}", "The old PIN is wrong. Tries left before it locks: 1. "
+                                      "Format: PIN old new"),
+        (SITI, f"PIN 1357 {NEW_PIN}", "Wrong PIN 3 times. Withdrawals and account/PIN changes are "
+                                      "locked until 28/11 09.30 WIB. Your money is safe."),
+        (SITI, f"PIN {PIN} {NEW_PIN}", "Sorry, after 3 wrong PINs, withdrawals and account/PIN "
+                                       "changes are locked until 28/11 09.30 WIB. Please try again "
+                                       "later."),
+    ])
+    chat.advance(minutes=30)
+    chat.play([(SITI, f"PIN {PIN} {NEW_PIN}", "Your PIN has been changed. Never tell anyone, not "
+                                              "even staff.")])
+
+
+# --- TARIK -------------------------------------------------------------------------------
+
+
+def test_withdraw_with_the_right_pin(chat):
+    ready(chat)
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    chat.play([
+        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+                              "lanjut, atau BATAL."),
+    ])
+    reply = chat.send(SITI, PIN)
+    (payout,) = payouts_of(chat.db, SITI)
+    assert reply == (f"Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode "
+                     f"{payout['code']}. Kami kabari jika dana sudah dikirim.")
+    assert (payout["status"], payout["amount"], payout["provider"]) == ("pending", 500_000, "manual")
+    assert (payout["channel"], payout["account_number"], payout["account_holder_name"]) == (
+        "DANA", "081234567890", "Siti Aminah")
+    assert balance(chat.db, SITI) == (750_000, 500_000, 0)
+    (to_coordinator,) = chat.db.query(
+        "SELECT * FROM outbox WHERE phone = ? AND kind = 'notification'", [COORDINATOR])
+    # The coordinator pays by hand, so they get the whole number.
+    assert to_coordinator["body"] == (
+        f"Penarikan baru {payout['code']}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. "
+        f"Setelah dibayar, balas BAYAR {payout['code']}")
+    assert ledger.check_ledger(chat.db).ok
+
+
+def test_withdraw_all_in_english(chat):
+    ready(chat, "en")
+    chat.play([
+        (SITI, "WITHDRAW ALL", "Withdraw Rp1.250.000 to DANA 0812...7890? Reply with your PIN to go "
+                               "ahead, or CANCEL."),
+        (SITI, "12", "A PIN is 4-6 digits. Reply with your PIN, or CANCEL."),
+    ])
+    reply = chat.send(SITI, f"PIN {PIN}")  # typing the keyword out of habit also works
+    code = payouts_of(chat.db, SITI)[0]["code"]
+    assert reply == (f"Withdrawal of Rp1.250.000 to DANA 0812...7890 is being processed, code "
+                     f"{code}. We will tell you when it is sent.")
+    assert balance(chat.db, SITI) == (0, 1_250_000, 0)
+
+
+def test_three_wrong_pins_lock_withdrawals_for_30_minutes(chat):
+    ready(chat)
+    chat.play([
+        (SITI, "TARIK SEMUA", "Tarik Rp1.250.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+                              "lanjut, atau BATAL."),
+        (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
+        (SITI, "2468", "PIN salah. Sisa 1 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
+        (SITI, "9753", "PIN salah 3 kali. Penarikan dan perubahan rekening/PIN dikunci sampai "
+                       "28/11 09.30 WIB. Dana Anda tetap aman."),
+        (SITI, PIN, "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, "TARIK SEMUA", "Maaf, karena PIN salah 3 kali, penarikan dan perubahan rekening/PIN "
+                              "dikunci sampai 28/11 09.30 WIB. Silakan coba lagi nanti."),
+        (SITI, "REK BCA 1234567890 Siti Aminah",
+         "Maaf, karena PIN salah 3 kali, penarikan dan perubahan rekening/PIN dikunci sampai 28/11 "
+         "09.30 WIB. Silakan coba lagi nanti."),
+    ])
+    assert payouts_of(chat.db, SITI) == [] and balance(chat.db, SITI) == (1_250_000, 0, 0)
+    chat.advance(minutes=29)
+    assert chat.send(SITI, "TARIK SEMUA").startswith("Maaf, karena PIN salah 3 kali")
+    chat.advance(minutes=1)
+    chat.send(SITI, "TARIK SEMUA")
+    assert chat.send(SITI, PIN).startswith("Penarikan Rp1.250.000 ke DANA")
+
+
+def test_three_wrong_pins_in_english(chat):
+    ready(chat, "en")
+    chat.play([
+        (SITI, "WITHDRAW 100000", "Withdraw Rp100.000 to DANA 0812...7890? Reply with your PIN to go "
+                                  "ahead, or CANCEL."),
+        (SITI, "1357", "Wrong PIN. Tries left: 2. Reply with your PIN, or CANCEL."),
+        (SITI, "2468", "Wrong PIN. Tries left: 1. Reply with your PIN, or CANCEL."),
+        (SITI, "9753", "Wrong PIN 3 times. Withdrawals and account/PIN changes are locked until "
+                       "28/11 09.30 WIB. Your money is safe."),
+        (SITI, "WITHDRAW 100000", "Sorry, after 3 wrong PINs, withdrawals and account/PIN changes "
+                                  "are locked until 28/11 09.30 WIB. Please try again later."),
+    ])
+
+
+def test_cancel_in_the_middle_of_a_withdrawal(chat):
+    ready(chat)
+    chat.play([
+        (SITI, "TARIK", "Berapa yang mau ditarik? Saldo Anda Rp1.250.000. Balas jumlahnya, mis. "
+                        "500rb, atau SEMUA. Ketik BATAL untuk batal."),
+        (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+                              "lanjut, atau BATAL."),
+        (SITI, "batal", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, PIN, "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+    ])
+    assert payouts_of(chat.db, SITI) == [] and balance(chat.db, SITI) == (1_250_000, 0, 0)
+
+
+def test_cancel_in_the_middle_of_a_withdrawal_in_english(chat):
+    ready(chat, "en")
+    chat.play([
+        (SITI, "WITHDRAW", "How much do you want to withdraw? Your balance is Rp1.250.000. Reply with "
+                           "the amount, e.g. 500000, or ALL. Send CANCEL to stop."),
+        (SITI, "lots", "Sorry, we did not understand the amount. Reply with the amount, e.g. 500000, "
+                       "or ALL. Your balance is Rp1.250.000."),
+        (SITI, "all", "Withdraw Rp1.250.000 to DANA 0812...7890? Reply with your PIN to go ahead, "
+                      "or CANCEL."),
+        (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
+    ])
+    assert payouts_of(chat.db, SITI) == []
+
+
+def test_first_withdrawal_creates_the_pin(chat):
+    registered(chat)
+    chat.send(SITI, "REK DANA 081234567890 Siti Aminah")
+    chat.play([
+        (SITI, "TARIK 300rb", "Tarik Rp300.000 ke DANA 0812...7890. Buat PIN dulu: balas dengan PIN "
+                              "baru 4-6 angka. Jangan beri tahu siapa pun."),
+        (SITI, "1111", "PIN harus 4-6 angka dan tidak mudah ditebak (bukan 1234 atau 1111). Balas "
+                       "dengan PIN lain, atau BATAL."),
+        (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
+        (SITI, "2589", "PIN tidak sama. Balas lagi dengan PIN baru Anda (4-6 angka), atau BATAL."),
+        (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
+        (SITI, "SIARAN semua halo", "Balas dengan PIN baru Anda (4-6 angka), atau BATAL."),
+    ])
+    reply = chat.send(SITI, PIN)
+    assert reply.startswith("Penarikan Rp300.000 ke DANA 0812...7890 sedang diproses, kode ")
+    assert balance(chat.db, SITI) == (950_000, 300_000, 0)
+
+
+def test_withdrawal_limits(chat):
+    chat.settings.update(PAYOUT_MIN_AMOUNT=50_000, PAYOUT_DAILY_MAX=1_000_000)
+    ready(chat)
+    chat.play([
+        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Kirim TARIK jumlah, mis. TARIK 50rb, "
+                             "atau TARIK SEMUA."),
+        (SITI, "TARIK 2jt", "Maaf, saldo Anda hanya Rp1.250.000. Kirim TARIK SEMUA untuk menarik "
+                            "semuanya."),
+        (SITI, "TARIK SEMUA", "Maaf, batas penarikan Rp1.000.000 per hari. Hari ini masih bisa "
+                              "Rp1.000.000."),
+        (SITI, "TARIK 800rb", "Tarik Rp800.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+                              "lanjut, atau BATAL."),
+    ])
+    chat.send(SITI, PIN)
+    chat.play([
+        (SITI, "TARIK 300rb", "Maaf, batas penarikan Rp1.000.000 per hari. Hari ini masih bisa "
+                              "Rp200.000."),
+        (SITI, "TARIK 300.000", "Maaf, batas penarikan Rp1.000.000 per hari. Hari ini masih bisa "
+                                "Rp200.000."),
+    ])
+    chat.advance(hours=15)  # 02:00 UTC + 15 h = midnight in Jakarta: a new day
+    chat.play([
+        (SITI, "TARIK 500rb", "Maaf, saldo Anda hanya Rp450.000. Kirim TARIK SEMUA untuk menarik "
+                              "semuanya."),
+        (SITI, "TARIK SEMUA", "Tarik Rp450.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+                              "lanjut, atau BATAL."),
+    ])
+    chat.send(SITI, PIN)
+    chat.play([(SITI, "TARIK SEMUA", "Saldo Anda Rp0, penarikan minimal Rp50.000, jadi belum ada "
+                                     "yang bisa ditarik. Ketik SALDO untuk rincian.")])
+
+
+def test_withdrawal_needs_an_account(chat):
+    registered(chat)
+    chat.play([(SITI, "TARIK 500rb", "Daftarkan rekening penarikan dulu: REK channel nomor nama. "
+                                     "Contoh: REK DANA 081234567890 Siti Aminah")])
+
+
+def test_balance_changed_since_the_question_is_checked_again(chat):
+    """The PIN answer re-checks the balance: money that left in between is not taken twice."""
+    ready(chat)
+    chat.send(SITI, "TARIK SEMUA")
+    # Meanwhile (another phone, the other SIM) the same amount was withdrawn already.
+    from bot.services import payout_accounts, payouts
+    from bot.storage import transaction
+
+    with transaction(chat.db):
+        payouts.request_withdrawal(
+            chat.db, seller_contact_id=seller_id(chat.db, SITI), amount=1_000_000,
+            account=payout_accounts.get_account(chat.db, seller_id(chat.db, SITI)),
+            provider="manual", settings=chat.settings, now=chat.now, timezone="Asia/Jakarta")
+    chat.play([(SITI, PIN, "Maaf, saldo Anda hanya Rp250.000. Kirim TARIK SEMUA untuk menarik "
+                           "semuanya.")])
+    assert len(payouts_of(chat.db, SITI)) == 1
+
+
+# --- BAYAR -------------------------------------------------------------------------------
+
+
+def test_coordinator_pays_by_text(chat):
+    ready(chat)
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    chat.send(SITI, "TARIK 500rb")
+    chat.send(SITI, PIN)
+    code = payouts_of(chat.db, SITI)[0]["code"]
+    chat.play([
+        (BUDI, f"BAYAR {code}", "Maaf, perintah BAYAR belum tersedia untuk nomor ini. Ketik BANTUAN "
+                                "untuk melihat daftar perintah."),
+        (COORDINATOR, "BAYAR", f"Menunggu dibayar (1): {code} Siti Aminah Rp500.000. Balas BAYAR "
+                               f"kode setelah dibayar."),
+        (COORDINATOR, f"bayar {code.lower()}", f"Tercatat: penarikan {code} Rp500.000 untuk Siti "
+                                               f"Aminah sudah dibayar. Penjual sudah diberi tahu."),
+        (COORDINATOR, f"BAYAR {code}", f"Penarikan {code} sudah tercatat dibayar sebelumnya. Tidak "
+                                       f"ada yang diubah."),
+        (COORDINATOR, "BAYAR T99", "Kode penarikan T99 tidak ditemukan. Ketik BAYAR saja untuk "
+                                   "melihat yang menunggu."),
+        (COORDINATOR, "BAYAR", "Tidak ada penarikan yang menunggu dibayar."),
+    ])
+    assert balance(chat.db, SITI) == (750_000, 0, 500_000)
+    (news,) = chat.db.query("SELECT * FROM outbox WHERE phone = ? AND kind = 'notification'", [SITI])
+    assert news["body"] == f"Dana Rp500.000 sudah dikirim ke DANA 0812...7890. Ref {code}"
+    assert ledger.check_ledger(chat.db).ok
+
+
+def test_coordinator_pays_in_english(chat):
+    ready(chat)
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    chat.send(COORDINATOR, "LANGUAGE en")
+    chat.send(SITI, "TARIK 500rb")
+    chat.send(SITI, PIN)
+    code = payouts_of(chat.db, SITI)[0]["code"]
+    chat.play([(COORDINATOR, f"PAY {code}", f"Recorded: withdrawal {code} of Rp500.000 for Siti "
+                                            f"Aminah is paid. The seller has been told.")])
+
+
+def test_help_topics_for_money_commands(chat):
+    registered(chat)
+    chat.play([
+        (SITI, "BANTUAN TARIK", "TARIK jumlah atau TARIK SEMUA - kirim saldo ke rekening Anda, "
+                                "dengan PIN. Contoh: TARIK 500rb"),
+        (SITI, "HELP ACCOUNT", "REK channel nomor nama - rekening untuk penarikan. Contoh: REK DANA "
+                               "081234567890 Siti. Bank: BCA, BRI, BNI, MANDIRI. E-wallet: DANA, OVO, "
+                               "GOPAY"),
+    ])
+
+
+# --- the PIN is never echoed ---------------------------------------------------------------
+
+
+PIN_SCRIPT = [
+    # (text template, ...): {pin}, {new}, {wrong} are filled in per run
+    "PIN {pin}", "REK DANA 081234567890 Siti Aminah", "PIN {wrong} {new}", "PIN {pin} {pin}",
+    "TARIK 100rb", "{wrong}", "{pin}", "REK BCA 1234567890 Siti Aminah", "PIN {pin}", "{pin}",
+    "PIN {pin} {new}", "TARIK SEMUA", "{wrong}", "{wrong}", "{new}", "TARIK 50rb", "{pin}",
+    "{wrong}", "{wrong}", "PIN {new} {pin}", "TARIK 50rb",
+]
+
+
+def play_pin_script(chat, pin: str, new: str, wrong: str) -> list[str]:
+    replies = []
+    for template in PIN_SCRIPT:
+        replies.append(chat.send(SITI, template.format(pin=pin, new=new, wrong=wrong)))
+    return replies
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+def test_no_reply_ever_contains_the_pin(tmp_path, locale, caplog):
+    chat = Conversation(tmp_path)
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    registered(chat, locale)
+    pins_used = ("2580", "9613", "4826")
+    with caplog.at_level("DEBUG"):
+        play_pin_script(chat, *pins_used)
+        chat.advance(minutes=31)
+        chat.send(SITI, f"PIN {pins_used[1]} {pins_used[0]}")  # the wrong-old attempt above locked it
+        chat.send(SITI, "TARIK 50rb")
+        chat.send(SITI, pins_used[0])
+    assert len(payouts_of(chat.db, SITI)) >= 2  # the script really withdrew
+    bodies = [row["body"] for row in chat.db.query("SELECT body FROM outbox")]
+    assert bodies
+    for pin in pins_used:
+        assert not [body for body in bodies if pin in body], pin
+        assert pin not in caplog.text
+        # Nor is it left in the stored messages or in dialog state.
+        assert not list(chat.db.query("SELECT id FROM inbound WHERE body LIKE ? OR raw LIKE ?",
+                                      [f"%{pin}%", f"%{pin}%"]))
+        assert not list(chat.db.query("SELECT * FROM dialogs WHERE data LIKE ?", [f"%{pin}%"]))
+    redacted = [row["body"] for row in chat.db.query("SELECT body FROM inbound")
+                if row["body"] == "[redacted]"]
+    assert len(redacted) >= 12
+
+
+def test_no_reply_contains_a_random_pin(tmp_path_factory):
+    """Any acceptable PIN, set, typed wrong, used and changed: no reply carries it (no run
+    of digits in any reply equals it; amounts, codes and masked numbers have other runs)."""
+    import re
+
+    from hypothesis import HealthCheck, assume, given, settings
+    from hypothesis import strategies as st
+
+    from bot.services.pins import is_acceptable_pin
+
+    pin_text = st.text("0123456789", min_size=4, max_size=6).filter(is_acceptable_pin)
+    script = ["PIN {pin}", "REK DANA 081234567890 Siti Aminah", "TARIK 100rb", "{wrong}",
+              "{pin}", "PIN {wrong} {new}", "PIN {pin} {new}", "{new}"]
+
+    @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(pin=pin_text, new=pin_text, wrong=pin_text)
+    def check(pin, new, wrong):
+        assume(len({pin, new, wrong}) == 3)
+        assume(not any(p in "081234567890" for p in (pin, new, wrong)))
+        chat = Conversation(tmp_path_factory.mktemp("pins"))
+        registered(chat)
+        for template in script:
+            chat.send(SITI, template.format(pin=pin, new=new, wrong=wrong))
+        assert len(payouts_of(chat.db, SITI)) == 1
+        for body in (row["body"] for row in chat.db.query("SELECT body FROM outbox")):
+            runs = set(re.findall(r"\d+", body))
+            assert not runs & {pin, new, wrong}, body
+
+    check()
+
+
+def test_numbers_answering_other_questions_are_kept(chat):
+    """Only a number nothing understood is treated as a late PIN; an amount answer is kept."""
+    ready(chat)
+    chat.send(SITI, "TARIK")
+    assert chat.send(SITI, "50000").startswith("Tarik Rp50.000 ke DANA")
+    chat.send(SITI, "BATAL")
+    chat.send(SITI, "9613")  # understood by nothing: maybe a PIN
+    bodies = [row["body"] for row in chat.db.query("SELECT body FROM inbound ORDER BY id")]
+    assert bodies[-4:] == ["TARIK", "50000", "BATAL", "[redacted]"]
