@@ -59,6 +59,13 @@ class Turn:
         """The language this contact's replies are written in."""
         return self.contact.get("locale") or self.settings.get("DEFAULT_LOCALE") or "id"
 
+    @property
+    def timezone(self) -> str:
+        """The zone this contact lives in: their own, else their village's, else the default."""
+        from bot.services.schedule import timezone_of
+
+        return timezone_of(self.db, self.contact, self.settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
+
     def reply(self, reply_id: str, **values: Any) -> None:
         """Set the one reply to this message."""
         if self.reply_id is not None:
@@ -95,7 +102,8 @@ class Flow:
     """A dialog: entry handlers (keyed by command), states with ordered handlers, fallback.
 
     `fallback` runs when no handler of the current state matches (typically: ask again).
-    `roles` limits who may start it (None: anyone, including unregistered numbers).
+    `roles` limits who may start it (None: anyone, including unregistered numbers);
+    the role "coordinator" matches contacts marked as coordinators.
     """
 
     name: str
@@ -103,6 +111,8 @@ class Flow:
     states: dict[str, tuple[Handler, ...]]
     fallback: Handler
     roles: tuple[str, ...] | None = None
+    #: Only coordinators may start it; anyone else gets a polite refusal and nothing changes.
+    coordinator_only: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

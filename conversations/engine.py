@@ -105,21 +105,32 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
         if handler.matches(turn):
             _save_state(turn, flow.name, flow.run_handler(handler, turn, dialog["state"]))
             return True
-    if turn.command.get("command") in FLOW_BY_ENTRY_COMMAND:
-        return False
+    command = turn.command.get("command")
+    if command in FLOW_BY_ENTRY_COMMAND and _refusal(turn, FLOW_BY_ENTRY_COMMAND[command]) is None:
+        return False  # a command this contact may run abandons the question
     _save_state(turn, flow.name, flow.run_handler(flow.fallback, turn, dialog["state"]))
     return True
 
 
 def _start_flow(turn: Turn, command: str) -> None:
     flow = FLOW_BY_ENTRY_COMMAND[command]
-    if flow.roles is not None and turn.contact.get("role") not in flow.roles:
-        turn.reply("not_registered" if not turn.contact.get("role") else "not_available",
-                   keyword=keyword_for(command, turn.locale))
+    refusal = _refusal(turn, flow)
+    if refusal is not None:
+        turn.reply(refusal, keyword=keyword_for(command, turn.locale))
         return
     turn.data = {}
     handler = flow.entry[command]
     _save_state(turn, flow.name, flow.run_handler(handler, turn, None))
+
+
+def _refusal(turn: Turn, flow) -> str | None:
+    """The reply id refusing this contact the flow, or None if they may start it."""
+    if flow.coordinator_only and not turn.contact.get("is_coordinator"):
+        return "coordinator.only"
+    roles = {turn.contact.get("role")} | ({"coordinator"} if turn.contact.get("is_coordinator") else set())
+    if flow.roles is not None and not roles & set(flow.roles):
+        return "not_registered" if not turn.contact.get("role") else "not_available"
+    return None
 
 
 def _run_global(turn: Turn, name: str, dialog: dict | None) -> None:

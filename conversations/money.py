@@ -23,14 +23,9 @@ from conversations.dialog import END, Handler, Turn
 from conversations.i18n import format_local_time
 
 
-def seller_timezone(turn: Turn) -> str:
-    """The zone the seller's "today" and "this month" are counted in."""
-    return turn.contact.get("timezone") or turn.settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
-
-
 def lock_time(turn: Turn, locked_until) -> str:
     """When a PIN lock ends, as the seller reads time: `28/11 10.30 WIB`."""
-    return format_local_time(locked_until, seller_timezone(turn))
+    return format_local_time(locked_until, turn.timezone)
 
 
 def account_values(account: PayoutAccount) -> dict:

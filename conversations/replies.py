@@ -179,6 +179,28 @@ _SPECS += [
     ReplySpec(N_("help.withdraw")),
     ReplySpec(N_("help.pin")),
     ReplySpec(N_("help.pay")),
+    # Coordinators (broadcasts and reference prices).
+    ReplySpec(N_("coordinator.only"), {"keyword": "SIARAN"}),
+    ReplySpec(N_("broadcast.missing")),
+    ReplySpec(N_("broadcast.unknown_group"), {"group": "sukamaju kidul"}),
+    ReplySpec(N_("broadcast.too_long"), {"segments": 3}),
+    ReplySpec(N_("broadcast.created"), {"id": 1234, "group": "sukamaju kidul", "count": 12345}),
+    ReplySpec(N_("broadcast.status"), {"id": 1234, "group": "sukamaju kidul", "recipients": 12345,
+                                        "sent": 12000, "delivered": 11000, "failed": 123,
+                                        "queued": 99, "skipped": 120, "expired": 3}),
+    ReplySpec(N_("broadcast.status_none")),
+    ReplySpec(N_("broadcast.not_found"), {"id": 1234}),
+    ReplySpec(N_("publish_price.missing")),
+    ReplySpec(N_("publish_price.done"), {"product": "bawang merah", "price": "Rp11.500/kg",
+                                         "market": "Pasar Induk Kramat Jati", "count": 1234,
+                                         "id": 1234}),
+    ReplySpec(N_("publish_price.done_no_market"), {"product": "bawang merah", "price": "Rp11.500/kg",
+                                                   "count": 1234, "id": 1234}),
+    ReplySpec(N_("price.broadcast"), {"product": "bawang merah", "price": "Rp11.500/kg",
+                                      "market": "Pasar Induk Kramat Jati",
+                                      "time": "28/11 14.30 WITA"}),
+    ReplySpec(N_("price.broadcast_no_market"), {"product": "bawang merah", "price": "Rp11.500/kg",
+                                                "time": "28/11 14.30 WITA"}),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

@@ -54,8 +54,9 @@ def create_broadcast(
 ) -> int:
     """Record a broadcast to `group` (UnknownGroup if it means nothing); return its id.
 
-    `texts` gives the text per reply language (price updates are rendered per language);
-    without it everyone gets `text`. Text that needs more than one SMS (with the brand
+    `texts` gives the text per reply language (`"id"`), or per language and time zone
+    (`"id|Asia/Makassar"`, for texts that show a local time); without it everyone gets
+    `text`. Text that needs more than one SMS (with the brand
     prefix) is refused unless `allow_long`.
     """
     audience = resolve_group(db, group)
@@ -125,7 +126,9 @@ def plan_broadcast(
                     recipients.append((broadcast_id, contact["id"], "expired", None))
                     expired += 1
                     continue
-                body = texts.get(contact["locale"] or default_locale) or broadcast["text"]
+                locale = contact["locale"] or default_locale
+                # Texts may differ by language and by zone (a price's time is local time).
+                body = texts.get(f"{locale}|{zone}") or texts.get(locale) or broadcast["text"]
                 channel = outbox.channel_for_contact(contact, settings)
                 outbox_id = outbox.queue_message(
                     db, phone=contact["phone"], channel=channel, body=body, kind="broadcast",
@@ -143,6 +146,19 @@ def plan_broadcast(
         db.execute("UPDATE broadcasts SET status = 'planned', planned_at = ? WHERE id = ?",
                    [to_db_time(now), broadcast_id])
     return PlanReport(queued, skipped, expired)
+
+
+def audience_size(db: sqlite_utils.Database, group: str) -> int:
+    """How many people a broadcast to `group` would reach now (opted-out ones excluded)."""
+    audience = resolve_group(db, group)
+    return db.execute(f"SELECT COUNT(*) FROM contacts c WHERE {audience.where} AND c.opted_out = 0",
+                      list(audience.params)).fetchone()[0]
+
+
+def latest_broadcast_by(db: sqlite_utils.Database, actor: str) -> dict | None:
+    """The newest broadcast `actor` (a phone, or 'cli') created."""
+    return fetch_one(db, "SELECT * FROM broadcasts WHERE created_by = ? ORDER BY id DESC LIMIT 1",
+                     [actor])
 
 
 def unplanned_broadcasts(db: sqlite_utils.Database, older_than: datetime) -> list[int]:

@@ -13,6 +13,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from bot.services import products
 from bot.services.contacts import get_or_create_contact
 from bot.storage import fetch_one, to_db_time, transaction
 
@@ -20,6 +21,10 @@ RESERVED_GROUPS = {
     "semua": "sellers", "all": "sellers", "penjual": "sellers", "sellers": "sellers",
     "pembeli": "buyers", "buyers": "buyers",
 }
+
+
+#: `produk:cabai` always means cabai's subscribers (price updates use it).
+PRODUCT_PREFIX = "produk:"
 
 
 class UnknownGroup(LookupError):
@@ -39,6 +44,12 @@ class Audience:
 def resolve_group(db: sqlite_utils.Database, name: str) -> Audience:
     """Turn a group name into an Audience, or raise UnknownGroup."""
     key = " ".join(name.split()).lower()
+    if key.startswith(PRODUCT_PREFIX):
+        # Explicitly a product's subscribers, whatever villages or groups are called.
+        product = _product_audience(db, key.removeprefix(PRODUCT_PREFIX).strip())
+        if product is None:
+            raise UnknownGroup(name)
+        return product
     reserved = RESERVED_GROUPS.get(key)
     if reserved == "sellers":
         return Audience("sellers", key, "c.role = 'seller'", ())
@@ -58,12 +69,7 @@ def resolve_group(db: sqlite_utils.Database, name: str) -> Audience:
 
 
 def _product_audience(db: sqlite_utils.Database, key: str) -> Audience | None:
-    """Subscribers of a product (the catalogue's subscriptions), if that feature's tables exist."""
-    tables = set(db.table_names())
-    if not {"subscriptions", "products"} <= tables:
-        return None
-    from bot.services import products  # the catalogue resolves synonyms
-
+    """Subscribers of a product (synonyms resolve: `cabe` is cabai)."""
     product = products.find_product(db, key)
     if product is None:
         return None

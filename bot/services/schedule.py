@@ -78,7 +78,8 @@ def next_send_time(now: datetime, timezone: str, quiet: tuple[time, time] | None
     return morning.astimezone(now.tzinfo)
 
 
-def village_timezone(db: sqlite_utils.Database, village: str) -> str | None:
-    """The zone recorded for one village, if any."""
-    row = fetch_one(db, "SELECT timezone FROM villages WHERE name = ?", [village])
-    return row["timezone"] if row else None
+def timezone_of(db: sqlite_utils.Database, contact: dict, default: str) -> str:
+    """The zone one contact lives in (the same rule as `contact_timezone`, looked up)."""
+    village = (contact.get("village") or "").strip()
+    row = fetch_one(db, "SELECT timezone FROM villages WHERE name = ?", [village]) if village else None
+    return contact_timezone(contact, {village.lower(): row["timezone"]} if row else {}, default)

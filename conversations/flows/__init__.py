@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conversations.dialog import Flow, InvalidFlow
 from conversations.flows.balance import BALANCE
+from conversations.flows.coordination import COORDINATION
 from conversations.flows.payout_account import PAYOUT_ACCOUNT
 from conversations.flows.payout_approval import PAYOUT_APPROVAL
 from conversations.flows.pin import PIN
@@ -14,7 +15,7 @@ from conversations.flows.stock import STOCK
 from conversations.flows.withdrawal import WITHDRAWAL
 
 FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
-                           BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL)
+                           BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, COORDINATION)
 
 
 def _entry_table(flows: tuple[Flow, ...]) -> dict[str, Flow]:

@@ -6,12 +6,11 @@ from bot.services import ledger
 from bot.services.payouts import local_month_start
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.i18n import format_money
-from conversations.money import seller_timezone
 
 
 def show_balance(turn: Turn) -> str:
     """Balances derived from the ledger; "this month" is the seller's local month."""
-    since = local_month_start(turn.now, seller_timezone(turn))
+    since = local_month_start(turn.now, turn.timezone)
     balance = ledger.seller_balance(turn.db, turn.contact["id"], since=since)
     turn.reply("balance.summary", available=format_money(balance.available, turn.locale),
                in_transit=format_money(balance.in_transit, turn.locale),

@@ -1,7 +1,7 @@
 """`BAYAR kode`: a coordinator reports from their phone that they paid a withdrawal.
 
-Only contacts marked as coordinators may use it (anyone else hears that the command is
-not available to them). `BAYAR` alone lists the withdrawals waiting to be paid by hand.
+Only contacts marked as coordinators may use it (anyone else hears that it is for
+coordinators only). `BAYAR` alone lists the withdrawals waiting to be paid by hand.
 Payouts through Xendit settle by themselves and are not marked paid by text.
 """
 
@@ -11,7 +11,6 @@ from bot.services import contacts, payouts
 from bot.services.payouts import IllegalPayoutTransition
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.i18n import format_money
-from conversations.parse import keyword_for
 from conversations.payout_news import payout_news
 
 #: How many waiting payouts `BAYAR` alone lists (one SMS).
@@ -20,9 +19,6 @@ LISTED = 3
 
 def pay(turn: Turn) -> str:
     """Mark a manual payout paid, tell the seller; or list what is waiting."""
-    if not turn.contact.get("is_coordinator"):
-        turn.reply("not_available", keyword=keyword_for("pay", turn.locale))
-        return END
     code = turn.command.get("payout")
     if not code:
         return _list_waiting(turn)
@@ -70,4 +66,5 @@ PAYOUT_APPROVAL = Flow(
     entry={"pay": Handler("pay", match_command("pay"), pay, (END,))},
     states={},
     fallback=NO_DIALOG,
+    coordinator_only=True,
 )

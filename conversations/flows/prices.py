@@ -17,10 +17,6 @@ from conversations.i18n import format_local_time, format_unit_price
 PRICE_DATE_PATTERN = "dd/MM/yyyy HH.mm"
 
 
-def _timezone(turn: Turn) -> str:
-    return turn.contact.get("timezone") or turn.settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
-
-
 def price(turn: Turn) -> str:
     """`HARGA cabai [Pasar Induk]`: the latest reference price, or a clear "none yet"."""
     name, market = turn.command.get("product"), turn.command.get("market")
@@ -39,7 +35,7 @@ def price(turn: Turn) -> str:
     values = {
         "product": shown,
         "price": format_unit_price(row["price"], row["unit"], turn.locale),
-        "date": format_local_time(from_db_time(row["recorded_at"]), _timezone(turn),
+        "date": format_local_time(from_db_time(row["recorded_at"]), turn.timezone,
                                   PRICE_DATE_PATTERN),
     }
     if row["market"]:
@@ -75,5 +71,5 @@ PRICES = Flow(
     },
     states={},
     fallback=NO_DIALOG,
-    roles=("seller", "buyer"),
+    roles=("seller", "buyer", "coordinator"),
 )

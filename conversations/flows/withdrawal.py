@@ -20,7 +20,6 @@ from conversations.money import (
     lock_time,
     pin_states,
     reask_pin,
-    seller_timezone,
 )
 from conversations.numbers import parse_money
 
@@ -74,7 +73,7 @@ def _confirm(turn: Turn, amount: int) -> str:
     """Check the amount now (the seller hears at once if it cannot work), then ask the PIN."""
     try:
         payouts.check_withdrawal(turn.db, turn.contact["id"], amount, settings=turn.settings,
-                                 now=turn.now, timezone=seller_timezone(turn))
+                                 now=turn.now, timezone=turn.timezone)
     except WithdrawalRefused as refusal:
         return _refuse(turn, refusal)
     turn.data["amount"] = amount
@@ -96,7 +95,7 @@ def create_payout(turn: Turn) -> str:
         payout = payouts.request_withdrawal(
             turn.db, seller_contact_id=contact_id, amount=turn.data["amount"], account=account,
             provider=provider, settings=turn.settings, now=turn.now,
-            timezone=seller_timezone(turn))
+            timezone=turn.timezone)
     except WithdrawalRefused as refusal:
         return _refuse(turn, refusal)
     values = account_values(account)

@@ -391,8 +391,7 @@ def test_coordinator_pays_by_text(chat):
     chat.send(SITI, PIN)
     code = payouts_of(chat.db, SITI)[0]["code"]
     chat.play([
-        (BUDI, f"BAYAR {code}", "Maaf, perintah BAYAR belum tersedia untuk nomor ini. Ketik BANTUAN "
-                                "untuk melihat daftar perintah."),
+        (BUDI, f"BAYAR {code}", "Maaf, perintah BAYAR hanya untuk koordinator."),
         (COORDINATOR, "BAYAR", f"Menunggu dibayar (1): {code} Siti Aminah Rp500.000. Balas BAYAR "
                                f"kode setelah dibayar."),
         (COORDINATOR, f"bayar {code.lower()}", f"Tercatat: penarikan {code} Rp500.000 untuk Siti "
