@@ -106,8 +106,13 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
             _save_state(turn, flow.name, flow.run_handler(handler, turn, dialog["state"]))
             return True
     command = turn.command.get("command")
-    if command in FLOW_BY_ENTRY_COMMAND and _refusal(turn, FLOW_BY_ENTRY_COMMAND[command]) is None:
-        return False  # a command this contact may run abandons the question
+    if command in FLOW_BY_ENTRY_COMMAND:
+        refusal = _refusal(turn, FLOW_BY_ENTRY_COMMAND[command])
+        if refusal is None:
+            return False  # a command this contact may run abandons the question
+        # A command they may not use is refused; the open question stays open.
+        turn.reply(refusal, keyword=keyword_for(command, turn.locale))
+        return True
     _save_state(turn, flow.name, flow.run_handler(flow.fallback, turn, dialog["state"]))
     return True
 

@@ -318,7 +318,7 @@ def test_first_withdrawal_creates_the_pin(chat):
         (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
         (SITI, "2589", "PIN tidak sama. Balas lagi dengan PIN baru Anda (4-6 angka), atau BATAL."),
         (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
-        (SITI, "SIARAN semua halo", "Balas dengan PIN baru Anda (4-6 angka), atau BATAL."),
+        (SITI, "SIARAN semua halo", "Maaf, perintah SIARAN hanya untuk koordinator."),
     ])
     reply = chat.send(SITI, PIN)
     assert reply.startswith("Penarikan Rp300.000 ke DANA 0812...7890 sedang diproses, kode ")
