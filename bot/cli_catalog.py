@@ -25,7 +25,9 @@ def product_add(name: str, synonyms: tuple[str, ...]) -> None:
     A synonym that a seller already used as a new product folds that product into NAME,
     listings and subscriptions included.
     """
+    from bot.services.coordinators import record_action
     from bot.services.products import ProductNameTaken, add_product, product_names
+    from bot.storage import transaction
 
     db = get_db()
     try:
@@ -35,6 +37,9 @@ def product_add(name: str, synonyms: tuple[str, ...]) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     names = product_names(db, product["id"])
+    with transaction(db):
+        record_action(db, "cli", "product.add", {"product": names[0], "synonyms": names[1:]},
+                      utcnow())
     click.echo(f"{names[0]}: {', '.join(names[1:]) or '(no synonyms)'}")
 
 

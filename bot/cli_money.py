@@ -160,6 +160,7 @@ def payout_paid(code: str, reference: str) -> None:
         raise click.ClickException(f"{exc} (the money is back in the seller's balance)") from exc
     _deliver(reported.outbox_ids)
     if reported.change.applied:
+        _audit("payout.paid", {"payout": payout["code"], "reference": reference})
         click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
     else:
         click.echo(f"{payout['code']} was already paid; nothing changed")
@@ -186,10 +187,21 @@ def payout_failed(code: str, reason: str, note: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     _deliver(reported.outbox_ids)
     if reported.change.applied:
+        _audit("payout.failed", {"payout": payout["code"], "reason": reason, "note": note})
         click.echo(f"{payout['code']} failed ({FAILURE_REASONS[reason]}): "
                    f"{_rupiah(payout['amount'])} is back in the seller's balance; they have been told")
     else:
         click.echo(f"{payout['code']} was already failed; nothing changed")
+
+
+def _audit(action: str, details: dict) -> None:
+    """Record a coordinator's action from the command line in the audit trail."""
+    from bot.services.coordinators import record_action
+    from bot.storage import transaction
+
+    db = get_db()
+    with transaction(db):
+        record_action(db, "cli", action, details, utcnow())
 
 
 def register(main: click.Group) -> None:

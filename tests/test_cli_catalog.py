@@ -53,6 +53,8 @@ def test_product_add_with_synonyms_and_list(runner, db):
     assert result.output.startswith("cabai: ") and ", cabe ijo, " in result.output  # via a synonym
     listed = runner.invoke(main, ["product", "list"]).output.splitlines()
     assert "jamur tiram (jamur, oyster mushroom) [coordinator, 0 listings]" in listed
+    audit = [(a["actor"], a["action"]) for a in db.query("SELECT * FROM coordinator_actions")]
+    assert audit == [("cli", "product.add"), ("cli", "product.add")]
 
 
 def test_product_add_folds_in_what_sellers_wrote(runner, db):

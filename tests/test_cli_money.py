@@ -103,6 +103,8 @@ def test_payout_list_and_paid(runner, db, seller, settings):
     assert len(list(db.query("SELECT * FROM outbox WHERE phone = ?", [SITI]))) == 1
     assert "no pending payouts" in runner.invoke(main, ["payout", "list"]).output
     assert payout["code"] in runner.invoke(main, ["payout", "list", "--status", "all"]).output
+    audit = [(a["actor"], a["action"]) for a in db.query("SELECT * FROM coordinator_actions")]
+    assert audit == [("cli", "payout.paid")]
 
 
 def test_payout_failed_returns_the_money_and_tells_why(runner, db, seller, settings):

@@ -8,6 +8,7 @@ Payouts through Xendit settle by themselves and are not marked paid by text.
 from __future__ import annotations
 
 from bot.services import contacts, payouts
+from bot.services.coordinators import record_action
 from bot.services.payouts import IllegalPayoutTransition
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.i18n import format_money
@@ -39,6 +40,8 @@ def pay(turn: Turn) -> str:
     if not change.applied:
         turn.reply("pay.already_paid", code=payout["code"])
         return END
+    record_action(turn.db, turn.contact["phone"], "payout.paid", {"payout": payout["code"]},
+                  turn.now, turn.contact["id"])
     seller = contacts.get_contact(turn.db, payout["seller_contact_id"])
     news = payout_news(change)
     if news is not None:

@@ -406,6 +406,10 @@ def test_coordinator_pays_by_text(chat):
     (news,) = chat.db.query("SELECT * FROM outbox WHERE phone = ? AND kind = 'notification'", [SITI])
     assert news["body"] == f"Dana Rp500.000 sudah dikirim ke DANA 0812...7890. Ref {code}"
     assert ledger.check_ledger(chat.db).ok
+    # The coordinator's action is in the audit trail, once (the repeat changed nothing).
+    audit = [(a["actor"], a["action"], a["details"]) for a in chat.db.query(
+        "SELECT * FROM coordinator_actions WHERE action = 'payout.paid'")]
+    assert audit == [(COORDINATOR, "payout.paid", f'{{"payout": "{code}"}}')]
 
 
 def test_coordinator_pays_in_english(chat):
