@@ -52,6 +52,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         from bot.web import payouts
 
         app.register_blueprint(payouts.bp)
+    if str(app.config.get("SIMULATOR")).lower() in ("on", "1", "true", "yes"):
+        # Lets anyone act as any number: development only, never on by default.
+        from bot.web import simulator
+
+        app.register_blueprint(simulator.bp)
     app.extensions["jembatan.db_local"] = threading.local()
     return app
 

@@ -119,6 +119,7 @@ def up_command(host: str, port: int, web_workers: int) -> None:
         url_file.write_text(redis_url)
         click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
     env["REDIS_URL"] = redis_url
+    env.setdefault("SIMULATOR", "on")  # `up` is the development command
     env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
     bin_dir = Path(sys.executable).parent
     children = [
@@ -138,6 +139,8 @@ def up_command(host: str, port: int, web_workers: int) -> None:
                + ("" if config.get("ANDROID_GATEWAY_SIGNING_KEY")
                   else "  (off: set ANDROID_GATEWAY_SIGNING_KEY)"))
     click.echo(f"  Health:                   http://{host}:{port}/healthz")
+    if env["SIMULATOR"].lower() in ("on", "1", "true", "yes"):
+        click.echo(f"  Simulator (browser):      http://{host}:{port}/simulator")
     click.echo('  Try it:  .venv/bin/jembatan chat --from +6281234567890 "DAFTAR Siti, Sukamaju"')
     stopping = False
 

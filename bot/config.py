@@ -49,6 +49,7 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "BROADCAST_RATE_TWILIO_WHATSAPP": "10",
     "BROADCAST_RATE_ANDROID_SMS": "0.5",
     "BROADCAST_BATCH_SIZE": "100",
+    "SIMULATOR": "off",
 }
 
 _INT_SETTINGS = {

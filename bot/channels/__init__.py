@@ -23,6 +23,10 @@ def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult
         from bot.channels import twilio_whatsapp
 
         return twilio_whatsapp.send_message(config, row, contact)
+    if channel == "simulator":
+        # Messages to numbers played in the simulator stay here: the simulator page and
+        # `jembatan chat` show them; nothing leaves the machine.
+        return SendResult(f"sim-{row['id']}", "delivered")
     raise PermanentSendError("unknown_channel", f"no adapter for channel {channel!r}")
 
 

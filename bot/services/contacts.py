@@ -48,7 +48,8 @@ def record_inbound_activity(
             "UPDATE contacts SET last_inbound_at = ?, last_whatsapp_at = ? WHERE id = ?",
             [stamp, stamp, contact_id],
         )
-    elif channel in ("twilio_sms", "android_sms"):
+    elif channel in ("twilio_sms", "android_sms", "simulator"):
+        # A number played in the simulator keeps getting its messages there (dev only).
         db.execute(
             "UPDATE contacts SET last_inbound_at = ?, sms_channel = ? WHERE id = ?",
             [stamp, channel, contact_id],
