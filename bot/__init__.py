@@ -36,10 +36,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     finally:
         db.conn.close()
 
-    from bot.web import api, gateway, health, twilio
+    from bot.web import api, gateway, health, orders, twilio
 
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(orders.bp)
     if app.config.get("TWILIO_AUTH_TOKEN"):
         app.register_blueprint(twilio.bp)
     else:

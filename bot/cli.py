@@ -173,7 +173,9 @@ def up_command(host: str, port: int, web_workers: int) -> None:
 from bot.cli_broadcasts import register as _register_broadcasts  # noqa: E402
 from bot.cli_catalog import register as _register_catalog  # noqa: E402
 from bot.cli_money import register as _register_money  # noqa: E402
+from bot.cli_orders import register as _register_orders  # noqa: E402
 
 _register_broadcasts(main)
 _register_catalog(main)
 _register_money(main)
+_register_orders(main)

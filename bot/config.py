@@ -50,6 +50,10 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "BROADCAST_RATE_ANDROID_SMS": "0.5",
     "BROADCAST_BATCH_SIZE": "100",
     "SIMULATOR": "off",
+    "ORDER_REMINDER_MINUTES": "120",
+    "ORDER_EXPIRY_MINUTES": "360",
+    "WEBHOOK_RETRY_BASE_SECONDS": "30",
+    "WEBHOOK_RETRY_HOURS": "24",
 }
 
 _INT_SETTINGS = {
@@ -63,6 +67,10 @@ _INT_SETTINGS = {
     "PAYOUT_DAILY_MAX",
     "PRICE_BROADCAST_TTL_HOURS",
     "BROADCAST_BATCH_SIZE",
+    "ORDER_REMINDER_MINUTES",
+    "ORDER_EXPIRY_MINUTES",
+    "WEBHOOK_RETRY_BASE_SECONDS",
+    "WEBHOOK_RETRY_HOURS",
 }
 
 
@@ -137,6 +145,13 @@ def check_config(config: dict) -> None:
         )
     if not 0 <= int(config.get("COOPERATIVE_FEE_BPS") or 0) <= 10000:
         raise ConfigError("COOPERATIVE_FEE_BPS is basis points: 0 (no fee) to 10000 (100%).")
+    expiry = int(config.get("ORDER_EXPIRY_MINUTES") or 0)
+    reminder = int(config.get("ORDER_REMINDER_MINUTES") or 0)
+    if expiry <= 0 or not 0 <= reminder < expiry:
+        raise ConfigError("ORDER_EXPIRY_MINUTES must be positive and ORDER_REMINDER_MINUTES "
+                          "(0: no reminder) shorter than it.")
+    if int(config.get("WEBHOOK_RETRY_HOURS") or 0) < 24:
+        raise ConfigError("WEBHOOK_RETRY_HOURS is at least 24: buyers' servers get a day to recover.")
 
 
 def embedded_redis_url_file(config: dict) -> Path:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from bot.channels import PermanentSendError, RetryableSendError, send_outbox_row
-from bot.services import broadcasts, contacts, inbox, outbox
+from bot.services import broadcasts, contacts, inbox, outbox, webhooks
 from bot.storage import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ class SweepReport:
     reprocessed: int
     enqueued: int
     redis_ok: bool
+    orders_reminded: int = 0
+    orders_expired: int = 0
+    relays_enqueued: int = 0
 
 
 def sweep(
@@ -95,16 +98,20 @@ def sweep(
     1. Rows claimed by a worker that died are put back to pending (their lease expired).
     2. Inbound messages nobody processed get processed now (their replies then go out
        through the outbox, since the webhook that could have answered inline is gone).
-    3. Every due, pending row not recently enqueued is enqueued (this is also how
-       broadcast rows held back by quiet hours go out in the morning).
-    4. Broadcasts whose planning never finished are planned again.
+    3. Pending orders get their reminder or expire (`bot.order_timers`).
+    4. Every due, pending row not recently enqueued is enqueued (this is also how
+       broadcast rows held back by quiet hours go out in the morning); so is every due
+       webhook relay that is first in line for its order.
+    5. Broadcasts whose planning never finished are planned again.
     """
-    from bot.queueing import enqueue_broadcast_planning, enqueue_deliveries
+    from bot.order_timers import run_order_timers
+    from bot.queueing import enqueue_broadcast_planning, enqueue_deliveries, enqueue_webhook_deliveries
     from conversations.engine import respond_to_inbound
 
     now = now or utcnow()
     with transaction(db):
         released = outbox.release_expired_leases(db, now)
+    relays_released = webhooks.release_expired_leases(db, now)
     reprocessed = 0
     for inbound_id in inbox.unprocessed_inbound_ids(db, now - INBOUND_GRACE):
         try:
@@ -112,8 +119,13 @@ def sweep(
                 reprocessed += 1
         except Exception:  # counted on the row; it will be tried again next sweep
             log.exception("sweep could not process inbound %s", inbound_id)
+    timers = run_order_timers(db, config, now)
     due = outbox.due_unqueued(db, now)
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
+    relays = sorted(set(timers.webhook_ids) | set(webhooks.due_deliveries(db, now)))
+    relays_ok = enqueue_webhook_deliveries(redis_connection, db, relays, now)
     for broadcast_id in broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE):
         redis_ok = enqueue_broadcast_planning(redis_connection, broadcast_id) and redis_ok
-    return SweepReport(len(released), reprocessed, len(due) if redis_ok else 0, redis_ok)
+    return SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
+                       redis_ok and relays_ok,
+                       timers.reminded, timers.expired, len(relays) if relays_ok else 0)

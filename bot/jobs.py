@@ -15,7 +15,13 @@ from bot.config import load_config
 from bot.delivery import DeliveryOutcome, deliver_outbox_message, sweep
 from bot.media import download_media, enqueue_due_downloads, enqueue_media_downloads
 from bot.pacing import Pacer, broadcast_rates
-from bot.queueing import enqueue_deliveries, enqueue_payout_submissions, schedule_sweep
+from bot.queueing import (
+    enqueue_deliveries,
+    enqueue_payout_submissions,
+    enqueue_webhook_deliveries,
+    schedule_sweep,
+)
+from bot.relays import deliver_webhook
 from bot.services import broadcasts, outbox, payouts
 from bot.sms import sms_segments
 from bot.storage import open_database, utcnow
@@ -164,6 +170,24 @@ def submit_payout_job(payout_id: int) -> str:
         if outcome.outbox_ids:
             enqueue_deliveries(connection, db, [outbox.get_outbox_row(db, i) for i in outcome.outbox_ids],
                                now)
+        return outcome.status
+    finally:
+        db.conn.close()
+
+
+def deliver_webhook_job(delivery_id: int) -> str:
+    """Post one webhook relay to a buyer's system; queue its retry (with backoff) or the
+    order's next relay, which waits until this one is delivered or given up."""
+    config, db = _open()
+    try:
+        outcome = deliver_webhook(db, config, delivery_id)
+        connection = get_current_job().connection
+        now = utcnow()
+        if outcome.retry_at is not None:
+            delay = max(outcome.retry_at - now, timedelta(0))
+            enqueue_webhook_deliveries(connection, db, [delivery_id], now, delay=delay or None)
+        if outcome.next_delivery_id is not None:
+            enqueue_webhook_deliveries(connection, db, [outcome.next_delivery_id], now)
         return outcome.status
     finally:
         db.conn.close()

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import redis
 import sqlite_utils
-from rq import Queue
 
 from bot.channels.base import PermanentSendError, RetryableSendError
 from bot.channels.twilio_media import MediaRefused, fetch_media
+from bot.queueing import enqueue_each
 from bot.services import contacts, media
 from bot.storage import transaction, utcnow
 
@@ -111,22 +111,12 @@ def enqueue_media_downloads(
     now: datetime, delay: timedelta | None = None,
 ) -> bool:
     """Hand download jobs to RQ; False (and the rows wait for the sweep) if Redis is down."""
-    if not media_ids or connection is None:
-        return not media_ids
-    try:
-        queue = Queue("default", connection=connection)
-        for media_id in media_ids:
-            if delay:
-                queue.enqueue_in(delay, "bot.jobs.download_media_job", media_id, failure_ttl=86400)
-            else:
-                queue.enqueue("bot.jobs.download_media_job", media_id, result_ttl=0,
-                              failure_ttl=86400)
-    except redis.exceptions.RedisError as exc:
-        log.warning("Redis unreachable, %d media downloads wait for the sweep: %s",
-                    len(media_ids), exc)
+    if not enqueue_each(connection, "bot.jobs.download_media_job", media_ids, delay=delay,
+                        what="media downloads"):
         return False
-    with transaction(db):
-        media.mark_enqueued(db, media_ids, now)
+    if media_ids:
+        with transaction(db):
+            media.mark_enqueued(db, media_ids, now)
     return True
 
 

@@ -463,6 +463,136 @@ def m004_broadcasts(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status)")
 
 
+@migrations()
+def m005_orders(db: sqlite_utils.Database) -> None:
+    """Buyers (by text, or created by coordinators with a preferred channel), their API
+    keys (hashed), orders with their event trail, and the webhook-relay outbox.
+
+    Stock is reserved by decrementing `listings.quantity_milli` (what is still available);
+    a trigger refuses any update that would take it below zero, whatever the code path.
+    """
+    db.execute(
+        """
+        CREATE TABLE buyers (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER UNIQUE REFERENCES contacts(id),  -- NULL: reached only by API/webhook
+            name TEXT NOT NULL,                  -- the business: 'Warung Bu Tini'
+            city TEXT NOT NULL,
+            channel TEXT CHECK (channel IN ('whatsapp', 'sms', 'webhook')),  -- NULL: where they last wrote
+            webhook_url TEXT,
+            webhook_secret TEXT,                 -- HMAC key for relays (we must sign with it: not hashed)
+            source TEXT NOT NULL,                -- sms (DAFTAR PEMBELI), cli
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            CHECK (channel IS NOT 'webhook' OR (webhook_url IS NOT NULL AND webhook_secret IS NOT NULL)),
+            CHECK (channel = 'webhook' OR contact_id IS NOT NULL)
+        )
+        """
+    )
+    # Contacts marked as buyers by hand before buyers had a table get their row.
+    db.execute(
+        "INSERT INTO buyers (contact_id, name, city, channel, source, created_at, updated_at) "
+        "SELECT id, COALESCE(name, phone), COALESCE(city, '-'), NULL, 'sms', created_at, created_at "
+        "FROM contacts WHERE role = 'buyer'"
+    )
+    db.execute(
+        """
+        CREATE TABLE buyer_api_keys (
+            id INTEGER PRIMARY KEY,
+            buyer_id INTEGER NOT NULL REFERENCES buyers(id),
+            prefix TEXT NOT NULL,                -- the key's first characters, to recognise it in lists
+            key_hash TEXT NOT NULL UNIQUE,       -- sha256 hex of the whole key; the key is never stored
+            label TEXT,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE orders (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,           -- 'P7': P + digits 2-9 (no look-alikes), never reused
+            buyer_id INTEGER NOT NULL REFERENCES buyers(id),
+            listing_id INTEGER NOT NULL REFERENCES listings(id),
+            seller_id INTEGER NOT NULL REFERENCES contacts(id),
+            product_id INTEGER NOT NULL REFERENCES products(id),
+            quantity_milli INTEGER NOT NULL CHECK (typeof(quantity_milli) = 'integer' AND quantity_milli > 0),
+            unit TEXT NOT NULL,
+            unit_price INTEGER NOT NULL CHECK (typeof(unit_price) = 'integer' AND unit_price > 0),
+            total INTEGER NOT NULL CHECK (typeof(total) = 'integer' AND total > 0),  -- rupiah
+            status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'shipped',
+                'received', 'declined', 'cancelled', 'expired')),
+            source TEXT NOT NULL,                -- text, api
+            idempotency_key TEXT,                -- the API client's Idempotency-Key
+            request_fingerprint TEXT,            -- what it asked for (same key, other body: refused)
+            remind_at TEXT NOT NULL,             -- the seller gets one reminder then, if still pending
+            reminded_at TEXT,
+            expires_at TEXT NOT NULL,            -- still pending then: expired, stock released
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            accepted_at TEXT,
+            shipped_at TEXT,
+            received_at TEXT,
+            closed_at TEXT,                      -- reached received, declined, cancelled or expired
+            UNIQUE (buyer_id, idempotency_key)
+        )
+        """
+    )
+    db.execute("CREATE INDEX orders_seller ON orders (seller_id, status, id)")
+    db.execute("CREATE INDEX orders_buyer ON orders (buyer_id, id)")
+    db.execute("CREATE INDEX orders_timers ON orders (status, remind_at, expires_at)")
+    db.execute(
+        """
+        CREATE TABLE order_events (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL REFERENCES orders(id),
+            event TEXT NOT NULL,                 -- place, accept, decline, cancel, expire, ship, receive
+            from_status TEXT,
+            to_status TEXT NOT NULL,
+            source TEXT NOT NULL,                -- text, api, timer
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX order_events_order ON order_events (order_id, id)")
+    db.execute(
+        """
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,       -- 'evt_...': X-Jembatan-Event-Id, what buyers dedupe on
+            buyer_id INTEGER NOT NULL REFERENCES buyers(id),
+            order_id INTEGER NOT NULL REFERENCES orders(id),
+            event_type TEXT NOT NULL,            -- order.accepted, order.shipped, ...
+            sequence INTEGER NOT NULL,           -- 1, 2, ... per order: the order events happened in
+            payload TEXT NOT NULL,               -- the JSON body, fixed when the change happened
+            status TEXT NOT NULL DEFAULT 'pending',  -- pending, sending, delivered, failed
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            give_up_after TEXT NOT NULL,         -- retries go on at least until then
+            enqueued_at TEXT,
+            lease_until TEXT,
+            last_status_code INTEGER,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            UNIQUE (order_id, sequence)
+        )
+        """
+    )
+    db.execute("CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at)")
+    db.execute("CREATE INDEX webhook_deliveries_order ON webhook_deliveries (order_id, id)")
+    db.execute(
+        """
+        CREATE TRIGGER listings_quantity_not_negative BEFORE UPDATE OF quantity_milli ON listings
+        WHEN NEW.quantity_milli < 0
+        BEGIN
+            SELECT RAISE(ABORT, 'listings: quantity cannot go below zero');
+        END
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

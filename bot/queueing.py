@@ -118,6 +118,26 @@ def enqueue_jobs(connection: redis.Redis | None, jobs: list[tuple[str, tuple]]) 
     return True
 
 
+def enqueue_each(connection: redis.Redis | None, function: str, ids: list[int], *,
+                 delay: timedelta | None = None, what: str = "jobs") -> bool:
+    """Enqueue `function(id)` on the `default` queue for each id (after `delay`); False if
+    Redis was unreachable. Only for rows the sweep also finds on its own, so nothing is
+    lost: the caller marks them enqueued only when this returns True."""
+    if connection is None or not ids:
+        return not ids
+    try:
+        queue = Queue("default", connection=connection)
+        for item in ids:
+            if delay:
+                queue.enqueue_in(delay, function, item, result_ttl=3600, failure_ttl=86400)
+            else:
+                queue.enqueue(function, item, result_ttl=3600, failure_ttl=86400)
+    except redis.exceptions.RedisError as exc:
+        log.warning("Redis unreachable, %d %s wait for the sweep: %s", len(ids), what, exc)
+        return False
+    return True
+
+
 def enqueue_payout_submissions(
     connection: redis.Redis | None, db: sqlite_utils.Database, payout_ids: list[int],
     now: datetime, delay: timedelta | None = None,
@@ -126,19 +146,25 @@ def enqueue_payout_submissions(
     The payout row is the truth: the sweep re-enqueues any that a lost job left behind."""
     from bot.services import payouts
 
-    if connection is None or not payout_ids:
-        return not payout_ids
-    try:
-        queue = Queue("default", connection=connection)
-        for payout_id in payout_ids:
-            if delay:
-                queue.enqueue_in(delay, "bot.jobs.submit_payout_job", payout_id,
-                                 result_ttl=3600, failure_ttl=86400)
-            else:
-                queue.enqueue("bot.jobs.submit_payout_job", payout_id, result_ttl=3600,
-                              failure_ttl=86400)
-    except redis.exceptions.RedisError as exc:
-        log.warning("Redis unreachable, %d payouts wait for the sweep: %s", len(payout_ids), exc)
+    if not enqueue_each(connection, "bot.jobs.submit_payout_job", payout_ids, delay=delay,
+                        what="payouts"):
         return False
-    payouts.mark_enqueued(db, payout_ids, now)
+    if payout_ids:
+        payouts.mark_enqueued(db, payout_ids, now)
+    return True
+
+
+def enqueue_webhook_deliveries(
+    connection: redis.Redis | None, db: sqlite_utils.Database, delivery_ids: list[int],
+    now: datetime, delay: timedelta | None = None,
+) -> bool:
+    """Hand webhook relays to `deliver_webhook_job` (after `delay`); False if Redis was
+    unreachable (the sweep enqueues due relays later)."""
+    from bot.services import webhooks
+
+    if not enqueue_each(connection, "bot.jobs.deliver_webhook_job", delivery_ids, delay=delay,
+                        what="webhook relays"):
+        return False
+    if delivery_ids:
+        webhooks.mark_enqueued(db, delivery_ids, now)
     return True

@@ -113,6 +113,11 @@ class Flow:
     roles: tuple[str, ...] | None = None
     #: Only coordinators may start it; anyone else gets a polite refusal and nothing changes.
     coordinator_only: bool = False
+    #: What an unregistered number hears when `roles` shuts it out (how to register).
+    unregistered_reply: str = "not_registered"
+    #: Whether its command may abandon another flow's open question (None: always). A
+    #: bare `YA` is more likely an answer to that question than a new command.
+    interrupts: Callable[[Turn], bool] | None = None
 
     def __post_init__(self) -> None:
         self.validate()

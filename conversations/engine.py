@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from bot.services import contacts, dialogs, inbox, media, outbox
+from bot.services import contacts, dialogs, inbox, media, outbox, pins
 from bot.storage import transaction
 from conversations.dialog import END, Turn
 from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
@@ -106,8 +106,9 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
             _save_state(turn, flow.name, flow.run_handler(handler, turn, dialog["state"]))
             return True
     command = turn.command.get("command")
-    if command in FLOW_BY_ENTRY_COMMAND:
-        refusal = _refusal(turn, FLOW_BY_ENTRY_COMMAND[command])
+    other = FLOW_BY_ENTRY_COMMAND.get(command)
+    if other is not None and (other.interrupts is None or other.interrupts(turn)):
+        refusal = _refusal(turn, other)
         if refusal is None:
             return False  # a command this contact may run abandons the question
         # A command they may not use is refused; the open question stays open.
@@ -134,7 +135,7 @@ def _refusal(turn: Turn, flow) -> str | None:
         return "coordinator.only"
     roles = {turn.contact.get("role")} | ({"coordinator"} if turn.contact.get("is_coordinator") else set())
     if flow.roles is not None and not roles & set(flow.roles):
-        return "not_registered" if not turn.contact.get("role") else "not_available"
+        return flow.unregistered_reply if not turn.contact.get("role") else "not_available"
     return None
 
 
@@ -256,4 +257,8 @@ def _apologise(db, inbound_id, settings, now, reply_inline) -> Response | None:
         body = render("error.internal", locale)
         response = _store_reply(db, row, contact, "error.internal", body, now, reply_inline)
         db.execute("UPDATE inbound SET status = 'failed' WHERE id = ?", [inbound_id])
+        if pins.looks_like_pin(row["body"].strip()):
+            # It may have been a PIN answer whose redaction rolled back with the crash;
+            # nobody will process it again, so its text is not kept.
+            inbox.redact_inbound(db, inbound_id)
         return response

@@ -35,13 +35,13 @@ def account_values(account: PayoutAccount) -> dict:
 
 
 def might_be_a_pin(turn: Turn) -> bool:
-    """A bare 4-6 digit message that nothing understood, from a seller who has a PIN: a
-    PIN typed after its question closed (BATAL, expiry, lockout). Its text is not kept
-    either, so a late PIN does not sit in the inbound table. (Numbers that answered
-    another question, such as a price in a JUAL dialog, got another reply and are kept.)"""
+    """A bare 4-6 digit message that nothing understood, from a seller: a PIN typed after
+    its question closed (BATAL, expiry, lockout) — also a new PIN being chosen, so whether
+    they have one yet does not matter. Its text is not kept either, so a late PIN does
+    not sit in the inbound table. (Numbers that answered another question, such as a
+    price in a JUAL dialog, got another reply and are kept.)"""
     return (turn.reply_id in ("unknown", "dialog.restart")
-            and turn.contact.get("role") == "seller" and pins.looks_like_pin(turn.text.strip())
-            and pins.pin_state(turn.db, turn.contact["id"], turn.now).has_pin)
+            and turn.contact.get("role") == "seller" and pins.looks_like_pin(turn.text.strip()))
 
 
 def is_pin_answer(turn: Turn) -> bool:

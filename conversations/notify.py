@@ -17,14 +17,18 @@ from conversations.i18n import normalize_locale
 from conversations.replies import render
 
 
+def recipient_locale(contact: dict, settings: dict) -> str:
+    """The language `contact` is written to: their own, else the configured default."""
+    return normalize_locale(contact.get("locale") or settings.get("DEFAULT_LOCALE"))
+
+
 def queue_notification(
     db: sqlite_utils.Database, settings: dict, contact: dict, reply_id: str, now: datetime,
     *, lane: str = "conversation", expires_at: datetime | None = None,
     not_before: datetime | None = None, **values: object,
 ) -> int:
     """Render `reply_id` for `contact` and write it to the outbox; return the row id."""
-    locale = normalize_locale(contact.get("locale") or settings.get("DEFAULT_LOCALE"))
-    body = render(reply_id, locale, **values)
+    body = render(reply_id, recipient_locale(contact, settings), **values)
     return outbox.queue_message(
         db, phone=contact["phone"], channel=channel_for_contact(contact, settings), body=body,
         kind="broadcast" if lane == "broadcast" else "notification", now=now,

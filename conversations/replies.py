@@ -7,6 +7,7 @@ can render every one of them in every language and hold it to one GSM-7 SMS.
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 
 from bot.sms import BRAND_PREFIX, SMS_LIMIT, gsm_safe, septets
@@ -203,7 +204,95 @@ _SPECS += [
                                                 "time": "28/11 14.30 WITA"}),
 ]
 
+# Buyers, search and orders (issue 4). Examples: a long product, business and village, a
+# nine-digit total; status words (order.state.*) are fragments of other texts.
+_ORDER = {"code": "P2893", "listing": "C289", "product": "cabai merah keriting", "quantity": "1.250,5 kg",
+          "price": "Rp125.000", "total": "Rp156.312.500", "buyer": "Warung Makan Bu Tini",
+          "city": "Bandung Barat", "seller": "Siti Aminah", "village": "Sukamaju Kidul"}
+_ORDER_ITEMS = "P2893 1.250,5 kg cabai merah keriting; P2894 30 ikat kangkung"
+_SEARCH_ITEMS = "C7 Rp12.000/kg 50 kg Sukamaju; C9 Rp12.500/kg 1.250,5 kg Cibodas"
+_STATUS_ITEMS = "P2893 1.250,5 kg cabai merah keriting (menunggu penjual); P2894 30 ikat kangkung (dikirim)"
+_SPECS += [
+    ReplySpec(N_("not_registered.buyer")),
+    ReplySpec(N_("register_buyer.ask_name")),
+    ReplySpec(N_("register_buyer.ask_city"), {"name": "Warung Makan Bu Tini"}),
+    ReplySpec(N_("register_buyer.invalid_name")),
+    ReplySpec(N_("register_buyer.invalid_city")),
+    ReplySpec(N_("register_buyer.done"), {"name": "Warung Makan Bu Tini", "city": "Bandung Barat"}),
+    ReplySpec(N_("register_buyer.already"), {"name": "Warung Makan Bu Tini", "city": "Bandung Barat"}),
+    ReplySpec(N_("register_buyer.is_seller"), {"name": "Siti Aminah"}),
+    ReplySpec(N_("help.register_buyer")),
+    ReplySpec(N_("help.search")),
+    ReplySpec(N_("help.order")),
+    ReplySpec(N_("help.status")),
+    ReplySpec(N_("help.receive")),
+    ReplySpec(N_("help.accept")),
+    ReplySpec(N_("help.decline")),
+    ReplySpec(N_("help.ship")),
+    ReplySpec(N_("search.missing")),
+    ReplySpec(N_("search.none"), {"product": "cabai merah keriting"}),
+    ReplySpec(N_("search.none_place"), {"product": "cabai merah keriting", "place": "Sukamaju Kidul"}),
+    ReplySpec(N_("search.results"), {"product": "cabai merah keriting", "items": _SEARCH_ITEMS}),
+    ReplySpec(N_("search.results_more"), {"product": "cabai merah keriting", "items": _SEARCH_ITEMS,
+                                          "more": 3}),
+    ReplySpec(N_("order.format")),
+    ReplySpec(N_("order.unknown_listing"), {"code": "C289"}),
+    ReplySpec(N_("order.unavailable"), {"code": "C289"}),
+    ReplySpec(N_("order.ask_quantity"), {"code": "C289", "product": "cabai merah keriting", "unit": "karung",
+                                       "available": "1.250,5 karung"}),
+    ReplySpec(N_("order.ask_quantity_again"), {"code": "C289"}),
+    ReplySpec(N_("order.wrong_unit"), {"code": "C289", "unit": "karung"}),
+    ReplySpec(N_("order.invalid_quantity"), {"code": "C289"}),
+    ReplySpec(N_("order.out_of_stock"), {"code": "C289", "available": "1.250,5 karung"}),
+    ReplySpec(N_("order.placed"), _ORDER),
+    ReplySpec(N_("order.not_found"), {"code": "P2893"}),
+    ReplySpec(N_("order.cancelled"), _ORDER),
+    ReplySpec(N_("order.cannot_cancel"), {"code": "P2893", "state": "diterima penjual"}),
+    ReplySpec(N_("order.received"), _ORDER),
+    ReplySpec(N_("order.cannot_receive"), {"code": "P2893", "state": "menunggu penjual"}),
+    ReplySpec(N_("order.which_receive"), {"count": 12, "items": _ORDER_ITEMS}),
+    ReplySpec(N_("order.which_receive_more"), {"count": 12, "items": _ORDER_ITEMS, "more": 10}),
+    ReplySpec(N_("order.none_to_receive")),
+    ReplySpec(N_("order.accepted"), _ORDER),
+    ReplySpec(N_("order.declined"), _ORDER),
+    ReplySpec(N_("order.shipped"), _ORDER),
+    ReplySpec(N_("order.cannot_answer"), {"code": "P2893", "state": "declined by the seller"}),
+    ReplySpec(N_("order.cannot_ship"), {"code": "P2893", "state": "waiting for the seller"}),
+    ReplySpec(N_("order.which_answer"), {"count": 12, "items": _ORDER_ITEMS}),
+    ReplySpec(N_("order.which_answer_more"), {"count": 12, "items": _ORDER_ITEMS, "more": 10}),
+    ReplySpec(N_("order.none_pending")),
+    ReplySpec(N_("order.which_ship"), {"count": 12, "items": _ORDER_ITEMS}),
+    ReplySpec(N_("order.which_ship_more"), {"count": 12, "items": _ORDER_ITEMS, "more": 10}),
+    ReplySpec(N_("order.none_to_ship")),
+    ReplySpec(N_("order.status_buyer"), {**_ORDER, "state": "accepted by the seller"}),
+    ReplySpec(N_("order.status_seller"), {**_ORDER, "state": "accepted by the seller"}),
+    ReplySpec(N_("order.list"), {"items": _STATUS_ITEMS}),
+    ReplySpec(N_("order.list_more"), {"items": _STATUS_ITEMS, "more": 12}),
+    ReplySpec(N_("order.list_empty")),
+    ReplySpec(N_("order.state.pending"), sms=False),
+    ReplySpec(N_("order.state.accepted"), sms=False),
+    ReplySpec(N_("order.state.shipped"), sms=False),
+    ReplySpec(N_("order.state.received"), sms=False),
+    ReplySpec(N_("order.state.declined"), sms=False),
+    ReplySpec(N_("order.state.cancelled"), sms=False),
+    ReplySpec(N_("order.state.expired"), sms=False),
+    ReplySpec(N_("order.new_seller"), _ORDER),
+    ReplySpec(N_("order.reminder_seller"), {**_ORDER, "time": "28/11 14.30 WITA"}),
+    ReplySpec(N_("order.expired_seller"), _ORDER),
+    ReplySpec(N_("order.cancelled_seller"), _ORDER),
+    ReplySpec(N_("order.received_seller"), {**_ORDER, "amount": "Rp152.404.688"}),
+    ReplySpec(N_("order.accepted_buyer"), _ORDER),
+    ReplySpec(N_("order.declined_buyer"), _ORDER),
+    ReplySpec(N_("order.shipped_buyer"), _ORDER),
+    ReplySpec(N_("order.expired_buyer"), _ORDER),
+]
+
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
+
+
+#: Values that are descriptive free text people typed, safe to shorten with "...".
+SHORTENABLE = frozenset({"name", "village", "product", "group", "market", "topic", "city",
+                         "items", "text", "buyer", "seller", "place"})
 
 
 def render(reply_id: str, locale: str = DEFAULT_LOCALE, **values: object) -> str:
@@ -212,7 +301,9 @@ def render(reply_id: str, locale: str = DEFAULT_LOCALE, **values: object) -> str
     A text missing from the requested catalog falls back to Indonesian, the complete
     default; a missing id everywhere is a programming error and raises. Values people
     typed (names, villages, products) are made GSM-7-safe, and for SMS-bound replies the
-    longest value is shortened until the whole text fits one segment with the brand.
+    longest of the free-text values (SHORTENABLE) is shortened until the whole text fits
+    one segment with the brand. Amounts, codes, account numbers and holder names are never
+    cut: a payout instruction with a truncated name or amount would be worse than two SMS.
     """
     spec = REPLIES.get(reply_id)
     if spec is None:
@@ -222,14 +313,41 @@ def render(reply_id: str, locale: str = DEFAULT_LOCALE, **values: object) -> str
     text = template.format(**safe)
     budget = SMS_LIMIT - len(BRAND_PREFIX)
     while spec.sms and septets(text) > budget:
-        longest = max((k for k, v in safe.items() if isinstance(v, str) and len(v) > 4),
+        # Only values the text shows are worth shortening (callers may pass extra ones).
+        shown = {name for _, name, _, _ in string.Formatter().parse(template) if name}
+        longest = max((k for k, v in safe.items()
+                       if k in shown and k in SHORTENABLE and isinstance(v, str) and len(v) > 4),
                       key=lambda k: len(safe[k]), default=None)
         if longest is None:
-            break  # nothing left to shorten: the catalog test catches such a template
+            # Nothing we may shorten is left: a longer SMS beats a wrong amount or name.
+            break
         overflow = septets(text) - budget
         safe[longest] = safe[longest][: max(len(safe[longest]) - overflow - 3, 1)] + "..."
         text = template.format(**safe)
     return text
+
+
+def _fits(reply_id: str, locale: str, *, items: str, **values) -> bool:
+    """True if the reply carries `items` whole (render() would shorten them to fit)."""
+    text = render(reply_id, locale, items=items, **values)
+    return gsm_safe(items) in text and septets(BRAND_PREFIX + text) <= SMS_LIMIT
+
+
+def fit_items(reply_id: str, more_reply_id: str, locale: str, lines: list[str],
+              **values: object) -> tuple[str, dict]:
+    """The reply (id, values) listing as many of `lines` whole as fit one SMS: `reply_id`
+    with `{items}` when all fit, else `more_reply_id` with `{items}` and `{more}` (how many
+    were left out). Long lists never spill into a second SMS."""
+    for shown in range(len(lines), 0, -1):
+        items = "; ".join(lines[:shown])
+        more = len(lines) - shown
+        if more == 0 and _fits(reply_id, locale, items=items, **values):
+            return reply_id, {**values, "items": items}
+        if more and _fits(more_reply_id, locale, items=items, more=more, **values):
+            return more_reply_id, {**values, "items": items, "more": more}
+    # Not even one line fits (a very long product name): render() shortens it.
+    return (more_reply_id if len(lines) > 1 else reply_id), {**values, "items": lines[0],
+                                                             "more": len(lines) - 1}
 
 
 def _template(reply_id: str, locale: str) -> str:

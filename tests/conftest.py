@@ -45,6 +45,21 @@ def redis_url(shared_redis):
 
 
 @pytest.fixture
+def own_redis(tmp_path):
+    """A Redis this test may stop and restart (no persistence: a restart loses everything)."""
+    server = RedisServer(tmp_path / "own-redis", free_port(), persistent=False).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_on_own_redis(settings, own_redis, monkeypatch):
+    """The app (and RQ jobs, through the environment) on `own_redis`."""
+    monkeypatch.setenv("REDIS_URL", own_redis.url)
+    return create_app(dict(settings, REDIS_URL=own_redis.url))
+
+
+@pytest.fixture
 def fake_twilio(httpserver):
     provider = FakeTwilio()
     provider.install(httpserver, TWILIO_SID)

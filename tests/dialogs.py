@@ -30,6 +30,7 @@ class Conversation:
         self.settings = load_config({}) | settings
         self.channel = channel
         self.now = datetime(2026, 11, 28, 2, 0, tzinfo=utcnow().tzinfo)
+        self._last_notice = 0
 
     def send(self, phone: str, text: str, raw: dict | None = None) -> str:
         """Deliver `text` from `phone` (with the provider payload `raw`); return the one reply."""
@@ -44,6 +45,15 @@ class Conversation:
         assert len(replies) == 1, f"expected exactly one reply to {text!r}, got {replies}"
         assert replies[0]["body"] == response.reply
         return response.reply
+
+    def notices(self) -> list[tuple[str, str]]:
+        """Messages to people other than the sender (outbox rows that are not replies)
+        queued since the last call, oldest first: (phone, body)."""
+        rows = list(self.db.query("SELECT id, phone, body FROM outbox WHERE kind <> 'reply' AND id > ? "
+                                  "ORDER BY id", [self._last_notice]))
+        if rows:
+            self._last_notice = rows[-1]["id"]
+        return [(row["phone"], row["body"]) for row in rows]
 
     def advance(self, **delta) -> None:
         """Move the clock forward (dialog expiry, reminders)."""

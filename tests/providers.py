@@ -132,8 +132,12 @@ class FakeXendit(ScriptedProvider):
         with self.lock:
             if key in self.created:
                 if self.duplicate_error:
-                    return self._json({"error_code": "DUPLICATE_TRANSACTION_ERROR",
-                                       "message": "Idempotency key has been used before"}, 409)
+                    # True: the classic answer; or a (status, error_code) pair, for the
+                    # other ways Xendit's API versions have said "key used before".
+                    status, code = ((409, "DUPLICATE_TRANSACTION_ERROR")
+                                    if self.duplicate_error is True else self.duplicate_error)
+                    return self._json({"error_code": code,
+                                       "message": "Idempotency key has been used before"}, status)
                 return self._json(self.created[key], 200)
             payout = {"id": f"disb-{next(self._ids):025d}", "status": "ACCEPTED",
                       "created": "2026-11-28T02:00:00Z", "estimated_arrival_time":

@@ -62,4 +62,5 @@ def test_sweep_command_reports(runner, settings, redis_url):
     result = runner.invoke(main, ["sweep"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"released": 0, "reprocessed": 0, "enqueued": 0,
-                                         "redis_ok": True}
+                                         "redis_ok": True, "orders_reminded": 0,
+                                         "orders_expired": 0, "relays_enqueued": 0}

@@ -11,32 +11,15 @@ import sys
 import time
 from datetime import timedelta
 
-import pytest
 import redis as redis_lib
 from rq import Queue
 
-from bot import create_app
 from bot.delivery import sweep
-from bot.redis_server import RedisServer, free_port
 from bot.services.outbox import LEASE
 from bot.storage import from_db_time, to_db_time, utcnow
 from tests.conftest import gateway_post, run_worker, sms_received, twilio_post
 
 PHONES = ["+6281234567890", "+6285711112222", "+6281399998888"]
-
-
-@pytest.fixture
-def own_redis(tmp_path):
-    """A Redis this test may stop and restart (no persistence: a restart loses everything)."""
-    server = RedisServer(tmp_path / "own-redis", free_port(), persistent=False).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def app_on_own_redis(settings, own_redis, monkeypatch):
-    monkeypatch.setenv("REDIS_URL", own_redis.url)
-    return create_app(dict(settings, REDIS_URL=own_redis.url))
 
 
 def kill_process_tree(pid: int) -> None:

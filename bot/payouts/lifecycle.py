@@ -73,6 +73,7 @@ def submit_payout(db: sqlite_utils.Database, config: dict, payout_id: int,
     if payout is None:
         return SubmitOutcome("skipped")
     provider = get_provider(payout["provider"])
+    refusal = None
     try:
         try:
             answer = provider.submit(config, payout)
@@ -80,15 +81,21 @@ def submit_payout(db: sqlite_utils.Database, config: dict, payout_id: int,
             # An earlier try got through although we never saw the answer: find it. If
             # Xendit does not show it yet, it exists all the same; callbacks will tell.
             answer = provider.find(config, payout) or ProviderPayout(None, "ACCEPTED")
+        except PermanentPayoutError as exc:
+            refusal = exc
+            # After an earlier try whose answer we never saw, a refusal may be about the
+            # repeat, not the payout: look before failing it, or we would give the money
+            # back while the provider pays it.
+            answer = provider.find(config, payout) if payout["submit_attempts"] > 1 else None
     except RetryablePayoutError as exc:
         retry_at = payouts.record_submit_retry(db, payout_id, f"{exc.code}: {exc.message}", now)
         log.warning("payout %s: %s, next try %s", payout["code"], exc, retry_at)
         return SubmitOutcome("retry", retry_at)
-    except PermanentPayoutError as exc:
-        log.warning("payout %s refused by %s: %s", payout["code"], provider.name, exc)
+    if answer is None:
+        log.warning("payout %s refused by %s: %s", payout["code"], provider.name, refusal)
         reported = report_payout_event(
-            db, config, payout_id, "failed", now, source=provider.name, failure_code=exc.code,
-            detail={"error_code": exc.code, "message": exc.message})
+            db, config, payout_id, "failed", now, source=provider.name, failure_code=refusal.code,
+            detail={"error_code": refusal.code, "message": refusal.message})
         return SubmitOutcome(reported.change.to_status, outbox_ids=reported.outbox_ids)
     event = STATUS_EVENTS.get(answer.status, "accepted")
     try:

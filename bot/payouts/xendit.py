@@ -4,8 +4,9 @@
 an `Idempotency-key` header. The key is the payout's stored `reference` (also sent as
 `reference_id`): every retry of one payout sends the same key, so a retry after a
 timeout or a 5xx can never create a second payout. Xendit answers a reused key either
-with the payout or with DUPLICATE_TRANSACTION_ERROR; the latter means an earlier try got
-through, and we look the payout up by `reference_id` instead of failing it.
+with the payout or with a duplicate error (409, DUPLICATE_ERROR / DUPLICATE_TRANSACTION_
+ERROR); that means an earlier try got through, and we look the payout up by
+`reference_id` instead of failing it.
 
 Callbacks carry `x-callback-token`, compared in constant time with
 `XENDIT_CALLBACK_TOKEN`. Their body is `{"event": "payout.succeeded", "data": {...}}`
@@ -40,6 +41,10 @@ STATUS_EVENTS = {
     "CANCELLED": "cancelled",
     "REVERSED": "reversed",
 }
+#: Answers meaning "a payout with this Idempotency-key exists": Xendit's documentation
+#: names the reused-key error differently across API versions, and any 409 is read the
+#: same way. Failing the payout instead would give the money back while Xendit pays it.
+DUPLICATE_CODES = {"DUPLICATE_TRANSACTION_ERROR", "DUPLICATE_ERROR", "IDEMPOTENCY_ERROR"}
 #: Errors that say "not now" rather than "never": the same request may succeed later.
 #: Bad credentials create nothing at Xendit, so the payout waits for an operator to fix
 #: the key instead of failing every seller's withdrawal.
@@ -111,7 +116,7 @@ class XenditPayouts(PayoutProvider):
             return _provider_payout(data)
         code = str(data.get("error_code") or f"http_{response.status_code}")
         message = str(data.get("message") or response.text[:200])
-        if code == "DUPLICATE_TRANSACTION_ERROR":
+        if code in DUPLICATE_CODES or response.status_code == 409:
             raise DuplicatePayoutRequest(code, message)
         if response.status_code in _RETRYABLE_STATUS or response.status_code >= 500 \
                 or code == "SERVER_ERROR":

@@ -148,7 +148,10 @@ def seller_balance(db: sqlite_utils.Database, contact_id: int,
         available=account_balance(db, "available", contact_id),
         in_transit=account_balance(db, "in_transit", contact_id),
         paid_out=account_balance(db, "paid_out", contact_id),
-        paid_out_since=account_balance(db, "paid_out", contact_id, since=since) if since else 0,
+        # A reversal this month of an earlier month's payout must not show as a negative
+        # "paid out this month": the net since `since` is never below zero.
+        paid_out_since=max(account_balance(db, "paid_out", contact_id, since=since), 0)
+        if since else 0,
     )
 
 
@@ -371,6 +374,9 @@ class LedgerReport:
 def check_ledger(db: sqlite_utils.Database) -> LedgerReport:
     """Verify every ledger invariant from the raw rows; never trusts this module's code.
 
+    All queries read one snapshot (a read transaction; WAL keeps it stable), so a
+    withdrawal committed by another process halfway through cannot look like a violation.
+
     Checks: each transaction has two or more entries summing to zero; entries are
     non-zero integers; no entry lacks its transaction; no seller account is below zero;
     per seller, available + in transit + paid out = what order receipts credited them;
@@ -379,6 +385,16 @@ def check_ledger(db: sqlite_utils.Database) -> LedgerReport:
     balance is their open payouts, paid out is their succeeded ones, every payout that
     moved money has exactly the postings its status implies).
     """
+    if db.conn.in_transaction:
+        return _check_ledger(db)
+    db.conn.execute("BEGIN")
+    try:
+        return _check_ledger(db)
+    finally:
+        db.conn.execute("ROLLBACK")
+
+
+def _check_ledger(db: sqlite_utils.Database) -> LedgerReport:
     report = LedgerReport()
     bad = report.violations
 

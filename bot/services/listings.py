@@ -87,15 +87,22 @@ def normalize_code(code: str) -> str:
     return code.strip().lstrip("#").replace("-", "").upper()
 
 
-def _new_code(db: sqlite_utils.Database, product_name: str) -> str:
-    letter = code_letter(product_name)
-    # Codes are never freed, so the count of codes with this letter names the next one;
-    # the loop only matters if someone inserted codes by hand.
-    n = db.execute("SELECT COUNT(*) FROM listings WHERE code >= ? AND code < ?",
+def sequential_code(db: sqlite_utils.Database, table: str, letter: str) -> str:
+    """The next free code `letter` + `code_number(n)` in `table` (listings, orders).
+
+    Codes are never freed, so the count of codes with this letter names the next one;
+    the loop only matters if someone inserted codes by hand. Call it inside the write
+    transaction that inserts the code.
+    """
+    n = db.execute(f"SELECT COUNT(*) FROM {table} WHERE code >= ? AND code < ?",
                    [letter, chr(ord(letter) + 1)]).fetchone()[0] + 1
-    while fetch_one(db, "SELECT 1 AS x FROM listings WHERE code = ?", [letter + code_number(n)]):
+    while fetch_one(db, f"SELECT 1 AS x FROM {table} WHERE code = ?", [letter + code_number(n)]):
         n += 1
     return letter + code_number(n)
+
+
+def _new_code(db: sqlite_utils.Database, product_name: str) -> str:
+    return sequential_code(db, "listings", code_letter(product_name))
 
 
 def create_listing(
@@ -187,11 +194,20 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+#: Orders of `search_catalog`: the public catalog shows the newest first; a buyer's
+#: `CARI` wants the cheapest (then the most stock) first.
+CATALOG_ORDERS = {
+    "newest": "l.id DESC",
+    "cheapest": "l.price ASC, l.quantity_milli DESC, l.id DESC",
+}
+
+
 def search_catalog(
     db: sqlite_utils.Database, *, product_id: int | None = None, village: str | None = None,
-    q: str | None = None, limit: int = 20, offset: int = 0,
+    q: str | None = None, limit: int = 20, offset: int = 0, order: str = "newest",
 ) -> tuple[list[dict], int]:
-    """Active listings with stock, most recent first, as (page of rows, total matching).
+    """Active listings with stock, most recent first (or `order="cheapest"`), as (page of
+    rows, total matching).
 
     `product_id` is an exact product (the caller resolves synonyms); `village` the
     seller's village, any case; `q` free text matched, any case, against the product's
@@ -221,7 +237,7 @@ def search_catalog(
         db,
         f"SELECT l.id, l.code, l.product_text, l.quantity_milli, l.unit, l.price, l.created_at, "
         f"l.updated_at, p.name AS product_name, c.name AS seller_name, c.village AS seller_village "
-        f"{base} WHERE {condition} ORDER BY l.id DESC LIMIT ? OFFSET ?",
+        f"{base} WHERE {condition} ORDER BY {CATALOG_ORDERS[order]} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )
     return rows, total

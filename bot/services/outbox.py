@@ -71,9 +71,12 @@ def queue_message(
 
 
 def channel_for_contact(contact: dict, settings: dict) -> str:
-    """How to reach a contact unprompted: WhatsApp if they ever wrote on it (the template
-    covers the 24-hour rule), else the SMS transport they last used, else the default one."""
-    if contact.get("last_whatsapp_at"):
+    """How to reach a contact unprompted: their `preferred_channel` if the caller names
+    one (`whatsapp`/`sms`: a buyer's, set by a coordinator); else WhatsApp if they ever
+    wrote on it (the template covers the 24-hour rule), else the SMS transport they last
+    used, else the default one."""
+    preferred = contact.get("preferred_channel")
+    if preferred == "whatsapp" or (preferred != "sms" and contact.get("last_whatsapp_at")):
         return "twilio_whatsapp"
     if contact.get("sms_channel"):
         return contact["sms_channel"]

@@ -28,11 +28,16 @@ def _public_url(path: str) -> str:
     return base.rstrip("/") + path
 
 
-def _int_arg(name: str, default: int, low: int, high: int | None) -> int:
+def query_int(name: str, default: int, low: int, high: int | None) -> int:
+    """Query parameter `name` as a whole number in low..high (`default` when absent);
+    anything else aborts with 400 (the orders API turns that into `invalid_parameter`)."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+    # isascii(): "²".isdigit() is True but int() refuses it; the length keeps SQLite's
+    # 64-bit integers from overflowing.
+    if (not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or int(raw) < low
+            or (high is not None and int(raw) > high)):
         limits = f"{low}..{high}" if high is not None else f">= {low}"
         abort(400, f"{name} must be a whole number {limits}")
     return int(raw)
@@ -73,8 +78,8 @@ def listings_index():
     `total` and `next` (the URL of the next page, or null).
     """
     db = get_db()
-    limit = _int_arg("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int_arg("offset", 0, 0, None)
+    limit = query_int("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
+    offset = query_int("offset", 0, 0, None)
     product_name = (request.args.get("product") or "").strip()
     rows, total = [], 0
     product = products.find_product(db, product_name) if product_name else None
@@ -99,8 +104,8 @@ def listings_index():
 def media_file(ref: str):
     """A listing's photo: `/media/C7` (its first photo) or `/media/12` (photo 12)."""
     db = get_db()
-    if ref.isdigit():
-        row = media.servable_photo(db, media_id=int(ref))
+    if ref.isascii() and ref.isdigit():
+        row = media.servable_photo(db, media_id=int(ref)) if len(ref) <= 9 else None
     else:
         row = media.servable_photo(db, listing_code=listings.normalize_code(ref))
     path = media_dir(current_app.config) / row["file_name"] if row else None

@@ -5,17 +5,20 @@ from __future__ import annotations
 from conversations.dialog import Flow, InvalidFlow
 from conversations.flows.balance import BALANCE
 from conversations.flows.coordination import COORDINATION
+from conversations.flows.orders import FULFILMENT, ORDER_STATUS, ORDERING
 from conversations.flows.payout_account import PAYOUT_ACCOUNT
 from conversations.flows.payout_approval import PAYOUT_APPROVAL
 from conversations.flows.pin import PIN
 from conversations.flows.prices import PRICES
 from conversations.flows.registration import REGISTRATION
+from conversations.flows.search import SEARCH
 from conversations.flows.selling import SELLING
 from conversations.flows.stock import STOCK
 from conversations.flows.withdrawal import WITHDRAWAL
 
 FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
-                           BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, COORDINATION)
+                           BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, COORDINATION,
+                           SEARCH, ORDERING, FULFILMENT, ORDER_STATUS)
 
 
 def _entry_table(flows: tuple[Flow, ...]) -> dict[str, Flow]:

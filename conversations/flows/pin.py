@@ -30,7 +30,8 @@ def set_or_change_pin(turn: Turn) -> str:
     if state.locked_until is not None:
         turn.reply("pin.still_locked", until=lock_time(turn, state.locked_until))
         return END
-    if not (old and new):
+    if not (old and new) or not pins.looks_like_pin(old):
+        # `PIN 12 2580` is a typo, not a guess: it must not cost one of the three tries.
         turn.reply("pin.usage_change")
         return END
     if not pins.is_acceptable_pin(new):

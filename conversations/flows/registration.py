@@ -1,8 +1,10 @@
-"""Seller registration: `DAFTAR nama, desa`, asking only for what is missing."""
+"""Registration: `DAFTAR nama, desa` (a seller) and `DAFTAR PEMBELI usaha, kota` (a city
+buyer), asking only for what is missing. A number has one role: a seller who sends
+`DAFTAR PEMBELI` (or a buyer `DAFTAR`) is told so, and a coordinator sorts it out."""
 
 from __future__ import annotations
 
-from bot.services import contacts
+from bot.services import buyers, contacts
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text, match_command
 
 NAME_LIMITS = (2, 40)
@@ -24,20 +26,63 @@ def _title(value: str) -> str:
     return " ".join(word[:1].upper() + word[1:] for word in value.split())
 
 
+#: The texts of each step, per role: a buyer is asked for their business and city.
+_TEXTS = {
+    "seller": {"ask_name": "register.ask_name", "ask_place": "register.ask_village",
+               "invalid_name": "register.invalid_name", "invalid_place": "register.invalid_village"},
+    "buyer": {"ask_name": "register_buyer.ask_name", "ask_place": "register_buyer.ask_city",
+              "invalid_name": "register_buyer.invalid_name",
+              "invalid_place": "register_buyer.invalid_city"},
+}
+
+
+def _role(turn: Turn) -> str:
+    return turn.data.get("role") or "seller"  # dialogs opened before buyers existed
+
+
+def _place_key(turn: Turn) -> str:
+    return "city" if _role(turn) == "buyer" else "village"
+
+
+def _say(turn: Turn, step: str, **values) -> None:
+    turn.reply(_TEXTS[_role(turn)][step], **values)
+
+
 def _continue(turn: Turn) -> str:
     """Ask for the next missing piece, or register when nothing is missing."""
-    if not turn.data.get("name"):
-        turn.reply("register.ask_name")
+    data, place = turn.data, _place_key(turn)
+    if not data.get("name"):
+        _say(turn, "ask_name")
         return "ask_name"
-    if not turn.data.get("village"):
-        turn.reply("register.ask_village", name=turn.data["name"])
+    if not data.get(place):
+        _say(turn, "ask_place", name=data["name"])
         return "ask_village"
-    contact = contacts.register_seller(
-        turn.db, turn.contact["id"], turn.data["name"], turn.data["village"], turn.now
-    )
+    if _role(turn) == "buyer":
+        contact = buyers.register_by_text(turn.db, turn.contact["id"], data["name"], data["city"],
+                                          turn.now)
+        turn.contact.update(contact)
+        turn.reply("register_buyer.done", name=contact["name"], city=contact["city"])
+        return END
+    contact = contacts.register_seller(turn.db, turn.contact["id"], data["name"], data["village"],
+                                       turn.now)
     turn.contact.update(contact)
     turn.reply("register.done", name=contact["name"], village=contact["village"])
     return END
+
+
+def _start(turn: Turn, role: str, place: str | None) -> str:
+    """Take the name and place the command carried, then ask for what is missing."""
+    turn.data["role"] = role
+    name = turn.command.get("name")
+    if name and not _valid(_clean(name)):
+        _say(turn, "invalid_name")
+        return "ask_name"
+    turn.data["name"] = _title(_clean(name)) if name else None
+    if place and not _valid(_clean(place)):
+        _say(turn, "invalid_place")
+        return "ask_village"
+    turn.data[_place_key(turn)] = _title(_clean(place)) if place else None
+    return _continue(turn)
 
 
 def start_registration(turn: Turn) -> str:
@@ -49,19 +94,19 @@ def start_registration(turn: Turn) -> str:
     if contact.get("role") == "buyer":
         turn.reply("register.is_buyer", name=contact["name"])
         return END
-    name, village = turn.command.get("name"), turn.command.get("village")
-    if name and not _valid(_clean(name)):
-        turn.reply("register.invalid_name")
-        return "ask_name"
-    if village and not _valid(_clean(village)):
-        turn.data["name"] = _title(_clean(name)) if name else None
-        turn.reply("register.invalid_village")
-        return "ask_village"
-    turn.data.update(
-        name=_title(_clean(name)) if name else None,
-        village=_title(_clean(village)) if village else None,
-    )
-    return _continue(turn)
+    return _start(turn, "seller", turn.command.get("village"))
+
+
+def start_buyer_registration(turn: Turn) -> str:
+    """`DAFTAR PEMBELI usaha, kota`: the same for a city buyer (one role per number)."""
+    contact = turn.contact
+    if contact.get("role") == "buyer":
+        turn.reply("register_buyer.already", name=contact["name"], city=contact["city"] or "-")
+        return END
+    if contact.get("role") == "seller":
+        turn.reply("register_buyer.is_seller", name=contact["name"])
+        return END
+    return _start(turn, "buyer", turn.command.get("city"))
 
 
 def take_name(turn: Turn) -> str:
@@ -69,30 +114,30 @@ def take_name(turn: Turn) -> str:
     parts = [p for p in (x.strip() for x in turn.text.split(",")) if p]
     name = _clean(parts[0]) if parts else ""
     if not _valid(name):
-        turn.reply("register.invalid_name")
+        _say(turn, "invalid_name")
         return "ask_name"
     turn.data["name"] = _title(name)
     if len(parts) > 1 and _valid(_clean(parts[1])):
-        turn.data["village"] = _title(_clean(parts[1]))
+        turn.data[_place_key(turn)] = _title(_clean(parts[1]))
     return _continue(turn)
 
 
 def take_village(turn: Turn) -> str:
-    """An answer to "Dari desa mana?"."""
-    village = _clean(turn.text)
-    if not _valid(village):
-        turn.reply("register.invalid_village")
+    """An answer to "Dari desa mana?" (or, for a buyer, "Di kota mana?")."""
+    place = _clean(turn.text)
+    if not _valid(place):
+        _say(turn, "invalid_place")
         return "ask_village"
-    turn.data["village"] = _title(village)
+    turn.data[_place_key(turn)] = _title(place)
     return _continue(turn)
 
 
 def ask_again(turn: Turn) -> str:
     """Anything else while a question is open: repeat the question."""
     if not turn.data.get("name"):
-        turn.reply("register.ask_name")
+        _say(turn, "ask_name")
     else:
-        turn.reply("register.ask_village", name=turn.data["name"])
+        _say(turn, "ask_place", name=turn.data["name"])
     return SAME
 
 
@@ -102,6 +147,8 @@ REGISTRATION = Flow(
     name="registration",
     entry={
         "register": Handler("start", match_command("register"), start_registration, _NEXT),
+        "register_buyer": Handler("start_buyer", match_command("register_buyer"),
+                                  start_buyer_registration, _NEXT),
     },
     states={
         "ask_name": (Handler("name", match_any_text, take_name, _NEXT),),

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from bot.services import listings
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.i18n import format_quantity, format_unit_price
-from conversations.replies import BRAND_PREFIX, SMS_LIMIT, gsm_safe, render, septets
+from conversations.replies import fit_items
 
 
 def _own_listing(turn: Turn, code: str) -> dict | None:
@@ -36,12 +36,6 @@ def _line(listing: dict, locale: str) -> str:
     return f"{listing['code']} {listing['product_name']} {quantity} {price}"
 
 
-def _fits(reply_id: str, locale: str, *, items: str, **values) -> bool:
-    """True if the reply carries `items` whole (render() would shorten them to fit)."""
-    text = render(reply_id, locale, items=items, **values)
-    return gsm_safe(items) in text and septets(BRAND_PREFIX + text) <= SMS_LIMIT
-
-
 def list_stock(turn: Turn) -> None:
     """Reply with the seller's active listings, most recent first, in one SMS: as many as
     fit, then how many more there are."""
@@ -50,18 +44,8 @@ def list_stock(turn: Turn) -> None:
         turn.reply("stock.empty")
         return
     lines = [_line(row, turn.locale) for row in rows]
-    for shown in range(len(lines), 0, -1):
-        items = "; ".join(lines[:shown])
-        more = len(lines) - shown
-        if more == 0 and _fits("stock.list", turn.locale, items=items):
-            turn.reply("stock.list", items=items)
-            return
-        if more and _fits("stock.list_more", turn.locale, items=items, more=more):
-            turn.reply("stock.list_more", items=items, more=more)
-            return
-    # Not even one line fits (a very long product name): render() shortens it.
-    turn.reply("stock.list_more" if len(lines) > 1 else "stock.list", items=lines[0],
-               more=len(lines) - 1)
+    reply_id, values = fit_items("stock.list", "stock.list_more", turn.locale, lines)
+    turn.reply(reply_id, **values)
 
 
 def stock(turn: Turn) -> str:

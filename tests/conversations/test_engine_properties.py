@@ -17,7 +17,9 @@ _workdir = Path(tempfile.mkdtemp(prefix="jembatan-props-"))
 _chat = Conversation(_workdir)
 
 KEYWORDS = ["DAFTAR", "BANTUAN", "BATAL", "BAHASA en", "BAHASA id", "BERHENTI", "MULAI", "JUAL",
-            "STOK", "HARGA", "YA", "TARIK", "PESAN", "SIARAN", "daftar siti, sukamaju", "help"]
+            "STOK", "HARGA", "YA", "TARIK", "PESAN", "SIARAN", "daftar siti, sukamaju", "help",
+            "DAFTAR PEMBELI", "daftar pembeli warung tini, bandung", "CARI", "PESAN C2", "TIDAK",
+            "KIRIM", "TERIMA", "STATUS", "BATAL P2", "JUAL cabai 50kg 12rb"]
 
 texts = st.one_of(
     st.text(max_size=2000),

@@ -70,3 +70,12 @@ def test_long_values_are_shortened_to_fit_one_sms():
     text = render("register.done", "id", name="A" * 60, village="Desa " * 12)
     assert gsm_septets(BRAND_PREFIX + text) <= SMS_LIMIT
     assert "..." in text and text.startswith("Terima kasih, ")
+
+
+def test_amounts_and_holder_names_are_never_shortened():
+    holder = "Ni Made Ayu Kusuma Dewi Pratiwi Sulistyaningsih"  # as the bank has it
+    example = dict(REPLIES["payout.new_request"].example, holder=holder, amount="Rp12.345.678")
+    text = render("payout.new_request", "id", **example)
+    assert holder in text and "Rp12.345.678" in text
+    shortened = render("register.done", "id", name="A" * 60, village="B" * 60)
+    assert "..." in shortened  # names people typed may be shortened

@@ -103,7 +103,8 @@ def test_pagination_walks_every_listing_once(client, catalog):
         "listings": [], "total": 5, "limit": 20, "offset": 50, "next": None}
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "offset=-1", "offset=1.5"])
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "offset=-1", "offset=1.5",
+                                   "limit=\u00b2", "offset=99999999999999999999999"])
 def test_bad_paging_is_a_400_with_a_reason(client, catalog, query):
     response = client.get(f"/api/v1/listings?{query}")
     assert response.status_code == 400
@@ -123,3 +124,5 @@ def test_no_phone_number_ever_appears(client, catalog, db):
 def test_unknown_photo_is_a_404(client, catalog):
     assert client.get(f"/media/{catalog['cabe']}").status_code == 404
     assert client.get("/media/999").status_code == 404
+    assert client.get("/media/\u00b2").status_code == 404
+    assert client.get("/media/99999999999999999999999").status_code == 404

@@ -159,10 +159,15 @@ def test_timeout_then_retry_uses_the_same_key_and_pays_once(db, config, seller, 
     assert payout_row(db, payout["id"])["provider_payout_id"] == fake_xendit.payouts[0]["id"]
 
 
-def test_duplicate_answer_after_a_timeout_is_looked_up_not_failed(db, config, seller, fake_xendit):
+@pytest.mark.parametrize("duplicate_answer", [
+    True, (409, "DUPLICATE_ERROR"), (409, "SOMETHING_NEW"), (400, "IDEMPOTENCY_KEY_ALREADY_USED"),
+])
+def test_duplicate_answer_after_a_timeout_is_looked_up_not_failed(
+    db, config, seller, fake_xendit, duplicate_answer
+):
     config["PROVIDER_TIMEOUT_SECONDS"] = 0.5
     fake_xendit.script = [1.0]
-    fake_xendit.duplicate_error = True  # this time Xendit says "key used before"
+    fake_xendit.duplicate_error = duplicate_answer  # this time Xendit says "key used before"
     payout = withdraw(db, config, seller)
     first = submit_payout(db, config, payout["id"], utcnow())
     assert first.status == "retry"

@@ -1,0 +1,206 @@
+"""`jembatan buyer|order|webhook …`: buyers, their API keys and webhooks; orders; relays.
+
+- `buyer add NAME --city CITY (--phone P [--channel whatsapp|sms] | --webhook URL)`;
+  `buyer list`; `buyer webhook BUYER URL [--rotate-secret]`;
+- `buyer key create BUYER [--label L]` (shown once), `buyer key list BUYER`,
+  `buyer key revoke KEY_ID`;
+- `order list [--status ...]`: what is under way, for coordinators;
+- `webhook list [--status failed|pending|delivered|all]`, `webhook retry ID`.
+"""
+
+from __future__ import annotations
+
+import click
+from flask.cli import with_appcontext
+
+from bot import get_db, get_redis
+from bot.cli_broadcasts import _phone
+from bot.storage import utcnow
+
+
+def _buyer(ref: str) -> dict:
+    """A buyer by id or phone, or a usage error."""
+    from bot.services import buyers
+
+    found = buyers.find_buyer(get_db(), ref if ref.isdigit() else _phone(ref))
+    if found is None:
+        raise click.BadParameter(f"no buyer {ref} (give its id from `buyer list`, or its phone)")
+    return found
+
+
+def _show_secret(secret: str) -> None:
+    click.echo(f"webhook signing secret: {secret}")
+    click.echo("  Give it to the buyer: their server verifies X-Jembatan-Signature with it "
+               "(README, 'Webhook relays').")
+
+
+@click.group("buyer")
+def buyer_group() -> None:
+    """City buyers: create them, their webhooks and API keys."""
+
+
+@buyer_group.command("add")
+@click.argument("name")
+@click.option("--city", required=True)
+@click.option("--phone", default=None, help="Their phone (needed for whatsapp and sms)")
+@click.option("--channel", type=click.Choice(["whatsapp", "sms", "webhook"]), default=None,
+              help="Where order news goes (default: webhook with --webhook, else whatsapp)")
+@click.option("--webhook", "webhook_url", default=None, help="Their system's URL for signed relays")
+@click.option("--locale", type=click.Choice(["id", "en"]), default=None, help="Language of texts")
+@with_appcontext
+def buyer_add(name: str, city: str, phone: str | None, channel: str | None, webhook_url: str | None,
+              locale: str | None) -> None:
+    """Create buyer NAME (a business) in CITY with a preferred channel."""
+    from bot.services import buyers
+
+    channel = channel or ("webhook" if webhook_url else "whatsapp")
+    try:
+        buyer, secret = buyers.create_buyer(
+            get_db(), name=name, city=city, channel=channel, now=utcnow(),
+            phone=_phone(phone) if phone else None, webhook_url=webhook_url, locale=locale)
+    except buyers.BuyerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"buyer {buyer['id']}: {buyer['name']}, {buyer['city']} (news by {channel})")
+    if secret:
+        _show_secret(secret)
+    click.echo(f"  API key: jembatan buyer key create {buyer['id']}")
+
+
+@buyer_group.command("list")
+@with_appcontext
+def buyer_list() -> None:
+    """List buyers: id, name, city, channel, phone, active API keys."""
+    from bot.services import buyers
+
+    for b in buyers.list_buyers(get_db()):
+        channel = b["channel"] or "where they write"
+        if b["channel"] == "webhook":
+            channel = f"webhook {b['webhook_url']}"
+        click.echo(f"{b['id']}\t{b['name']}\t{b['city']}\t{channel}\t{b['phone'] or '-'}\t"
+                   f"{b['active_keys']} key(s)")
+
+
+@buyer_group.command("webhook")
+@click.argument("buyer")
+@click.argument("url")
+@click.option("--rotate-secret", is_flag=True, help="Make a new signing secret (the old one stops)")
+@with_appcontext
+def buyer_webhook(buyer: str, url: str, rotate_secret: bool) -> None:
+    """Send BUYER's order news to URL (signed JSON) from now on; prints the secret."""
+    from bot.services import buyers
+
+    try:
+        secret = buyers.set_webhook(get_db(), _buyer(buyer)["id"], url, utcnow(),
+                                    rotate_secret=rotate_secret)
+    except buyers.BuyerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"order news for buyer {buyer} now goes to {url}")
+    _show_secret(secret)
+
+
+@buyer_group.group("key")
+def key_group() -> None:
+    """Buyers' API keys for /api/v1/orders."""
+
+
+@key_group.command("create")
+@click.argument("buyer")
+@click.option("--label", default=None, help="What the key is for, e.g. 'pos-system'")
+@with_appcontext
+def key_create(buyer: str, label: str | None) -> None:
+    """Make an API key for BUYER and print it. It is shown only now: only its hash is kept."""
+    from bot.services import buyers
+
+    row, key = buyers.create_api_key(get_db(), _buyer(buyer)["id"], utcnow(), label)
+    click.echo(key)
+    click.echo(f"key {row['id']} ({row['prefix']}...) for buyer {row['buyer_id']}: copy it now, it "
+               f"cannot be shown again. Use: Authorization: Bearer <key>", err=True)
+
+
+@key_group.command("list")
+@click.argument("buyer")
+@with_appcontext
+def key_list(buyer: str) -> None:
+    """List BUYER's keys (id, prefix, label, created, revoked)."""
+    from bot.services import buyers
+
+    for key in buyers.list_api_keys(get_db(), _buyer(buyer)["id"]):
+        click.echo(f"{key['id']}\t{key['prefix']}...\t{key['label'] or '-'}\t{key['created_at']}\t"
+                   f"{key['revoked_at'] or 'active'}")
+
+
+@key_group.command("revoke")
+@click.argument("key_id", type=int)
+@with_appcontext
+def key_revoke(key_id: int) -> None:
+    """Revoke API key KEY_ID at once."""
+    from bot.services import buyers
+
+    if not buyers.revoke_api_key(get_db(), key_id, utcnow()):
+        raise click.ClickException(f"no active key {key_id}")
+    click.echo(f"key {key_id} revoked")
+
+
+@click.group("order")
+def order_group() -> None:
+    """Orders between buyers and sellers."""
+
+
+@order_group.command("list")
+@click.option("--status", "statuses", multiple=True,
+              type=click.Choice(["pending", "accepted", "shipped", "received", "declined", "cancelled",
+                                 "expired"]),
+              help="Only these (repeatable); default: the ones under way")
+@click.option("--limit", default=100, show_default=True)
+@with_appcontext
+def order_list(statuses: tuple[str, ...], limit: int) -> None:
+    """Newest orders first: code, status, quantity, product, total, buyer, seller, created."""
+    from bot.services import listings, orders
+
+    for o in orders.list_orders(get_db(), statuses or orders.OPEN_STATUSES, limit):
+        click.echo(f"{o['code']}\t{o['status']}\t{listings.from_milli(o['quantity_milli'])} {o['unit']} "
+                   f"{o['product_name']}\tRp{o['total']}\t{o['buyer_name']}\t{o['seller_name']}\t"
+                   f"{o['created_at']}")
+
+
+@click.group("webhook")
+def webhook_group() -> None:
+    """Webhook relays to buyers' systems."""
+
+
+@webhook_group.command("list")
+@click.option("--status", default="failed", show_default=True,
+              type=click.Choice(["failed", "pending", "sending", "delivered", "all"]))
+@click.option("--limit", default=100, show_default=True)
+@with_appcontext
+def webhook_list(status: str, limit: int) -> None:
+    """Relays (newest first): id, order, event, status, tries, last answer, buyer, event id."""
+    from bot.services import webhooks
+
+    for w in webhooks.list_deliveries(get_db(), None if status == "all" else (status,), limit):
+        click.echo(f"{w['id']}\t{w['order_code']}#{w['sequence']}\t{w['event_type']}\t{w['status']}\t"
+                   f"{w['attempts']} tries\t{w['last_error'] or w['last_status_code'] or '-'}\t"
+                   f"{w['buyer_name']}\t{w['event_id']}")
+
+
+@webhook_group.command("retry")
+@click.argument("delivery_id", type=int)
+@with_appcontext
+def webhook_retry(delivery_id: int) -> None:
+    """Try a failed relay again (after the buyer fixed their server), for another day."""
+    from flask import current_app
+
+    from bot.queueing import enqueue_webhook_deliveries
+    from bot.services import webhooks
+
+    db, now = get_db(), utcnow()
+    if not webhooks.retry_failed(db, delivery_id, now, int(current_app.config["WEBHOOK_RETRY_HOURS"])):
+        raise click.ClickException(f"relay {delivery_id} is not failed")
+    enqueue_webhook_deliveries(get_redis(), db, [delivery_id], now)
+    click.echo(f"relay {delivery_id} will be sent again")
+
+
+def register(main: click.Group) -> None:
+    """Add the buyer, order and webhook command groups to the `jembatan` command."""
+    for group in (buyer_group, order_group, webhook_group):
+        main.add_command(group)

@@ -1,0 +1,57 @@
+"""Reminders and expiry of pending orders, on the clock the caller gives.
+
+A pending order gets one reminder to its seller at `remind_at` (ORDER_REMINDER_MINUTES
+after it was placed) and, still unanswered at `expires_at` (ORDER_EXPIRY_MINUTES), it
+expires: the reservation goes back to the listing and both sides are told. The periodic
+sweep (`bot.delivery.sweep`, every 30 seconds) calls `run_order_timers`; tests call it
+with their own clock.
+
+Each order is handled in its own transaction, together with its messages and relays. A
+seller answering at the same moment either wins (the expiry is then an illegal
+transition, skipped) or comes second (and is told the order expired).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.services import orders
+from bot.services.orders import IllegalOrderTransition
+from bot.storage import transaction
+from conversations.order_news import order_notices, queue_notices, reminder_notice
+
+
+@dataclass
+class TimerReport:
+    """What one run did, and the outbox rows and webhook relays to hand to the workers."""
+
+    reminded: int = 0
+    expired: int = 0
+    outbox_ids: list[int] = field(default_factory=list)
+    webhook_ids: list[int] = field(default_factory=list)
+
+
+def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -> TimerReport:
+    """Send the reminders and expire the orders that are due at `now`."""
+    report = TimerReport()
+    for order_id in orders.due_reminders(db, now):
+        with transaction(db):
+            if not orders.mark_reminded(db, order_id, now):
+                continue  # answered, or reminded by a sweep running alongside
+            notice = reminder_notice(db, settings, orders.get_order(db, order_id))
+            report.outbox_ids += queue_notices(db, settings, [notice], now)
+            report.reminded += 1
+    for order_id in orders.due_expiries(db, now):
+        try:
+            with transaction(db):
+                change = orders.apply_order_event(db, order_id, "expire", now, settings=settings,
+                                                  source="timer")
+                report.outbox_ids += queue_notices(db, settings, order_notices(db, settings, change), now)
+        except IllegalOrderTransition:
+            continue  # the seller answered a moment ago
+        report.expired += 1
+        report.webhook_ids += change.webhook_ids
+    return report

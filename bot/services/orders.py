@@ -1,0 +1,336 @@
+"""Orders: a city buyer takes part of a listing; the seller accepts and ships; the buyer
+confirms receipt, which credits the seller.
+
+The lifecycle is the table TRANSITIONS, (status, event) -> status:
+
+    pending --accept--> accepted --ship--> shipped --receive--> received
+    pending --decline--> declined | --cancel--> cancelled | --expire--> expired
+    accepted --receive--> received   (the goods came although the seller never sent KIRIM)
+
+Anything else raises IllegalOrderTransition and changes nothing: a second YA, a BATAL
+after the seller accepted, a TERIMA before the seller accepted.
+
+Placing an order reserves its quantity: one conditional UPDATE takes it off the
+listing's available quantity inside the write transaction (`BEGIN IMMEDIATE`), so two
+buyers can never both get the last 10 kg, and a trigger refuses a negative quantity
+whatever the code path. Declined, cancelled and expired orders give it back (to the
+listing even if it was withdrawn meanwhile; `STOK` sets what is available besides the
+reservations). Receipt posts `ledger.credit_order_receipt` in the same transaction.
+
+Every change is recorded in `order_events`, and for buyers whose channel is a webhook
+it also writes a relay row (`bot.services.webhooks`) in that same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import sqlite_utils
+
+from bot.services import ledger, listings, webhooks
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction
+
+STATUSES = ("pending", "accepted", "shipped", "received", "declined", "cancelled", "expired")
+EVENTS = ("accept", "decline", "cancel", "expire", "ship", "receive")
+#: Orders still under way (STATUS lists these).
+OPEN_STATUSES = ("pending", "accepted", "shipped")
+FINAL_STATUSES = ("received", "declined", "cancelled", "expired")
+
+#: The order lifecycle: (current status, event) -> new status.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("pending", "accept"): "accepted",
+    ("pending", "decline"): "declined",
+    ("pending", "cancel"): "cancelled",
+    ("pending", "expire"): "expired",
+    ("accepted", "ship"): "shipped",
+    ("accepted", "receive"): "received",
+    ("shipped", "receive"): "received",
+}
+#: Reaching these gives the reserved quantity back to the listing.
+RELEASES_RESERVATION = frozenset({"declined", "cancelled", "expired"})
+_TIME_COLUMN = {"accepted": "accepted_at", "shipped": "shipped_at", "received": "received_at"}
+ORDER_CODE_LETTER = "P"
+
+
+class IllegalOrderTransition(RuntimeError):
+    """An event the order's status does not allow (nothing was changed)."""
+
+    def __init__(self, order: dict, event: str):
+        super().__init__(f"order {order['code']} is {order['status']}: cannot {event}")
+        self.order = order
+        self.event = event
+
+
+class OrderRefused(ValueError):
+    """An order that cannot be placed: `reason` says why, `values` what to tell.
+
+    Reasons: listing_not_found, listing_unavailable, unit_mismatch, invalid_quantity,
+    out_of_stock.
+    """
+
+    def __init__(self, reason: str, **values):
+        super().__init__(reason)
+        self.reason = reason
+        self.values = values
+
+
+class IdempotencyConflict(ValueError):
+    """An Idempotency-Key reused for a different request."""
+
+
+@dataclass(frozen=True)
+class OrderChange:
+    """What placing or moving an order did. `applied` is False for a replayed request
+    (the same Idempotency-Key): nothing changed, `order` is the first request's."""
+
+    order: dict  # the row after the change (see get_order for the joined columns)
+    event: str  # place, accept, decline, cancel, expire, ship, receive
+    from_status: str | None
+    to_status: str
+    applied: bool = True
+    webhook_ids: list[int] = field(default_factory=list)  # relays to enqueue after the commit
+    credit: ledger.ReceiptCredit | None = None  # the seller's credit, on receipt
+
+
+# --- reading -----------------------------------------------------------------------------
+
+_SELECT = """
+    SELECT o.*, l.code AS listing_code, p.name AS product_name,
+           s.name AS seller_name, s.village AS seller_village,
+           b.name AS buyer_name, b.city AS buyer_city, b.channel AS buyer_channel,
+           b.contact_id AS buyer_contact_id
+      FROM orders o JOIN listings l ON l.id = o.listing_id JOIN products p ON p.id = o.product_id
+      JOIN contacts s ON s.id = o.seller_id JOIN buyers b ON b.id = o.buyer_id
+"""
+
+
+def get_order(db: sqlite_utils.Database, order_id: int) -> dict:
+    """The order with its listing code, product, seller and buyer names; KeyError if absent."""
+    row = fetch_one(db, _SELECT + " WHERE o.id = ?", [order_id])
+    if row is None:
+        raise KeyError(order_id)
+    return row
+
+
+def find_order(db: sqlite_utils.Database, code: str) -> dict | None:
+    """The order with this code (any case, `#`/`-` ignored), or None."""
+    return fetch_one(db, _SELECT + " WHERE o.code = ?", [listings.normalize_code(code)])
+
+
+def seller_orders(db: sqlite_utils.Database, seller_id: int,
+                  statuses: tuple[str, ...] = OPEN_STATUSES) -> list[dict]:
+    """The seller's orders in `statuses`, oldest first (the order to answer them in)."""
+    marks = ",".join("?" * len(statuses))
+    return fetch_all(db, _SELECT + f" WHERE o.seller_id = ? AND o.status IN ({marks}) ORDER BY o.id",
+                     [seller_id, *statuses])
+
+
+def buyer_orders(db: sqlite_utils.Database, buyer_id: int, statuses: tuple[str, ...] | None = None,
+                 limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:
+    """The buyer's orders (all, or in `statuses`), newest first: (page, total)."""
+    where, params = "o.buyer_id = ?", [buyer_id]
+    if statuses:
+        where += f" AND o.status IN ({','.join('?' * len(statuses))})"
+        params += list(statuses)
+    total = db.execute(f"SELECT COUNT(*) FROM orders o WHERE {where}", params).fetchone()[0]
+    rows = fetch_all(db, _SELECT + f" WHERE {where} ORDER BY o.id DESC LIMIT ? OFFSET ?",
+                     [*params, limit, offset])
+    return rows, total
+
+
+def list_orders(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = None,
+                limit: int = 200) -> list[dict]:
+    """Orders newest first, for coordinators (`jembatan order list`)."""
+    where, params = "", []
+    if statuses:
+        where, params = f" WHERE o.status IN ({','.join('?' * len(statuses))})", list(statuses)
+    return fetch_all(db, _SELECT + where + " ORDER BY o.id DESC LIMIT ?", [*params, limit])
+
+
+def order_document(order: dict) -> dict:
+    """The order as buyers' systems see it: the API's answer and the webhooks' `order`.
+    Quantities are decimal strings, money whole rupiah, times UTC; no phone numbers."""
+    return {
+        "code": order["code"],
+        "status": order["status"],
+        "listing": order["listing_code"],
+        "product": order["product_name"],
+        "quantity": str(listings.from_milli(order["quantity_milli"])),
+        "unit": order["unit"],
+        "unit_price": order["unit_price"],
+        "total": order["total"],
+        "currency": "IDR",
+        "seller": {"name": order["seller_name"], "village": order["seller_village"]},
+        "buyer": {"name": order["buyer_name"], "city": order["buyer_city"]},
+        "created_at": order["created_at"],
+        "updated_at": order["updated_at"],
+        "expires_at": order["expires_at"] if order["status"] == "pending" else None,
+        "accepted_at": order["accepted_at"],
+        "shipped_at": order["shipped_at"],
+        "received_at": order["received_at"],
+        "closed_at": order["closed_at"],
+    }
+
+
+# --- placing -----------------------------------------------------------------------------
+
+
+def order_total(unit_price: int, quantity_milli: int) -> int:
+    """Whole rupiah for `quantity_milli` thousandths at `unit_price`, rounded half up
+    (2,5 kg at Rp12.345 is Rp30.863)."""
+    return (unit_price * quantity_milli + 500) // 1000
+
+
+def request_fingerprint(listing_code: str, quantity: Decimal, unit: str | None) -> str:
+    """What an order request asked for, to tell a retry from a different request that
+    reuses an Idempotency-Key (`20` and `20.0` kg are the same request)."""
+    canonical = json.dumps([listings.normalize_code(listing_code), str(quantity.normalize()), unit])
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def place_order(
+    db: sqlite_utils.Database, *, buyer: dict, listing_code: str, quantity: Decimal,
+    unit: str | None, now: datetime, settings: dict, source: str,
+    idempotency_key: str | None = None,
+) -> OrderChange:
+    """Reserve `quantity` of the listing for `buyer` and create a pending order.
+
+    Raises OrderRefused (nothing changed) or, for a key reused with another request,
+    IdempotencyConflict. With an `idempotency_key` seen before for the same request,
+    returns the first order with `applied=False` and changes nothing.
+    """
+    fingerprint = request_fingerprint(listing_code, quantity, unit) if idempotency_key else None
+    with transaction(db):
+        if idempotency_key is not None:
+            earlier = fetch_one(db, "SELECT id, request_fingerprint FROM orders WHERE buyer_id = ? "
+                                    "AND idempotency_key = ?", [buyer["id"], idempotency_key])
+            if earlier is not None:
+                if earlier["request_fingerprint"] != fingerprint:
+                    raise IdempotencyConflict(idempotency_key)
+                order = get_order(db, earlier["id"])
+                return OrderChange(order, "place", None, order["status"], applied=False)
+        listing = listings.find_listing(db, listing_code)
+        code = listings.normalize_code(listing_code)
+        if listing is None:
+            raise OrderRefused("listing_not_found", code=code)
+        if listing["status"] != "active":
+            raise OrderRefused("listing_unavailable", code=listing["code"])
+        if unit and unit != listing["unit"]:
+            raise OrderRefused("unit_mismatch", code=listing["code"], unit=listing["unit"])
+        if not quantity.is_finite() or not listings.valid_quantity(quantity):
+            raise OrderRefused("invalid_quantity", code=listing["code"], unit=listing["unit"])
+        milli = listings.to_milli(quantity)
+        total = order_total(listing["price"], milli)
+        if total <= 0:
+            raise OrderRefused("invalid_quantity", code=listing["code"], unit=listing["unit"])
+        stamp = to_db_time(now)
+        # The reservation: only succeeds while enough is available, under the write lock.
+        reserved = db.execute(
+            "UPDATE listings SET quantity_milli = quantity_milli - ?, updated_at = ? "
+            "WHERE id = ? AND status = 'active' AND quantity_milli >= ?",
+            [milli, stamp, listing["id"], milli]).rowcount
+        if not reserved:
+            raise OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
+                               available=listings.quantity_of(listing))
+        expires_at = now + timedelta(minutes=int(settings.get("ORDER_EXPIRY_MINUTES") or 360))
+        reminder = int(settings.get("ORDER_REMINDER_MINUTES") or 0)
+        remind_at = now + timedelta(minutes=reminder) if reminder else expires_at
+        cursor = db.execute(
+            """
+            INSERT INTO orders (code, buyer_id, listing_id, seller_id, product_id, quantity_milli,
+                unit, unit_price, total, status, source, idempotency_key, request_fingerprint,
+                remind_at, expires_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [listings.sequential_code(db, "orders", ORDER_CODE_LETTER), buyer["id"], listing["id"],
+             listing["seller_id"], listing["product_id"], milli, listing["unit"], listing["price"],
+             total, source, idempotency_key, fingerprint, to_db_time(remind_at),
+             to_db_time(expires_at), stamp, stamp],
+        )
+        return _changed(db, settings, cursor.lastrowid, "place", None, "pending", source, now)
+
+
+# --- the lifecycle -----------------------------------------------------------------------
+
+
+def apply_order_event(
+    db: sqlite_utils.Database, order_id: int, event: str, now: datetime, *, settings: dict,
+    source: str,
+) -> OrderChange:
+    """Move the order per TRANSITIONS, with what that means for stock (a released
+    reservation) and money (the seller's credit on receipt), atomically. Raises
+    IllegalOrderTransition (nothing changed) for an event its status does not allow."""
+    with transaction(db):
+        order = get_order(db, order_id)
+        current = order["status"]
+        target = TRANSITIONS.get((current, event))
+        if target is None:
+            raise IllegalOrderTransition(order, event)
+        stamp = to_db_time(now)
+        columns = ["status = ?", "updated_at = ?"]
+        values: list = [target, stamp]
+        if target in _TIME_COLUMN:
+            columns.append(f"{_TIME_COLUMN[target]} = ?")
+            values.append(stamp)
+        if target in FINAL_STATUSES:
+            columns.append("closed_at = ?")
+            values.append(stamp)
+        db.execute(f"UPDATE orders SET {', '.join(columns)} WHERE id = ? AND status = ?",
+                   [*values, order_id, current])
+        if target in RELEASES_RESERVATION:
+            db.execute("UPDATE listings SET quantity_milli = quantity_milli + ?, updated_at = ? "
+                       "WHERE id = ?", [order["quantity_milli"], stamp, order["listing_id"]])
+        credit = None
+        if target == "received":
+            credit = ledger.credit_order_receipt(
+                db, seller_contact_id=order["seller_id"], order_ref=order["code"],
+                amount=order["total"], now=now, fee_bps=int(settings.get("COOPERATIVE_FEE_BPS") or 0))
+        change = _changed(db, settings, order_id, event, current, target, source, now)
+        return OrderChange(change.order, event, current, target, True, change.webhook_ids, credit)
+
+
+def _changed(db, settings: dict, order_id: int, event: str, from_status: str | None,
+             to_status: str, source: str, now: datetime) -> OrderChange:
+    """Record the event and, for a webhook buyer, its relay; return the change."""
+    db.execute("INSERT INTO order_events (order_id, event, from_status, to_status, source, created_at) "
+               "VALUES (?, ?, ?, ?, ?, ?)", [order_id, event, from_status, to_status, source,
+                                             to_db_time(now)])
+    order = get_order(db, order_id)
+    webhook_ids = []
+    if order["buyer_channel"] == "webhook":
+        event_type = "order.created" if event == "place" else f"order.{to_status}"
+        webhook_ids.append(webhooks.queue_event(
+            db, buyer_id=order["buyer_id"], order_id=order_id, event_type=event_type,
+            order=order_document(order), now=now,
+            retry_hours=int(settings.get("WEBHOOK_RETRY_HOURS") or 24)))
+    return OrderChange(order, event, from_status, to_status, True, webhook_ids)
+
+
+# --- timers ------------------------------------------------------------------------------
+
+
+def due_reminders(db: sqlite_utils.Database, now: datetime) -> list[int]:
+    """Pending orders whose seller should get their one reminder now."""
+    stamp = to_db_time(now)
+    return [row["id"] for row in fetch_all(
+        db, "SELECT id FROM orders WHERE status = 'pending' AND reminded_at IS NULL "
+            "AND remind_at <= ? AND expires_at > ? ORDER BY id", [stamp, stamp])]
+
+
+def mark_reminded(db: sqlite_utils.Database, order_id: int, now: datetime) -> bool:
+    """Note the reminder (inside the transaction that queues it); False if it was already
+    sent or the order is no longer pending."""
+    return bool(db.execute(
+        "UPDATE orders SET reminded_at = ? WHERE id = ? AND status = 'pending' AND reminded_at IS NULL",
+        [to_db_time(now), order_id]).rowcount)
+
+
+def due_expiries(db: sqlite_utils.Database, now: datetime) -> list[int]:
+    """Pending orders whose time to be answered has run out."""
+    return [row["id"] for row in fetch_all(
+        db, "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= ? ORDER BY id",
+        [to_db_time(now)])]

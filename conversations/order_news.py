@@ -1,0 +1,110 @@
+"""Who is told what when an order changes: one place decides, whether the change came
+from a text (a dialog), the JSON API, or the timers that remind and expire.
+
+Each side hears what concerns them and did not cause: the seller hears of a new order,
+a reminder, a cancellation, an expiry and the receipt (with the money credited); the
+buyer hears that the seller accepted, declined or shipped, or that the order expired.
+What people did themselves is answered by their reply (or the API's response).
+A buyer whose channel is a webhook gets no text: their system gets every change as a
+signed relay, written by `bot.services.orders` in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.services import buyers, contacts, listings
+from bot.services.orders import OrderChange
+from bot.services.schedule import timezone_of
+from bot.storage import from_db_time
+from conversations.dialog import Turn
+from conversations.i18n import format_local_time, format_money, format_quantity
+from conversations.notify import queue_notification, recipient_locale
+
+#: The job that posts one webhook relay (enqueued after the commit).
+WEBHOOK_JOB = "bot.jobs.deliver_webhook_job"
+
+#: event -> (who, reply id) told about it.
+_NOTICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "place": (("seller", "order.new_seller"),),
+    "accept": (("buyer", "order.accepted_buyer"),),
+    "decline": (("buyer", "order.declined_buyer"),),
+    "ship": (("buyer", "order.shipped_buyer"),),
+    "expire": (("seller", "order.expired_seller"), ("buyer", "order.expired_buyer")),
+    "cancel": (("seller", "order.cancelled_seller"),),
+    "receive": (("seller", "order.received_seller"),),
+}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message to one person: (contact, reply id, values in their language)."""
+
+    contact: dict
+    reply_id: str
+    values: dict
+
+
+def order_values(order: dict, locale: str) -> dict:
+    """An order's values as texts show them, in `locale` (`20 kg`, `Rp240.000`)."""
+    return {
+        "code": order["code"],
+        "listing": order["listing_code"],
+        "product": order["product_name"],
+        "quantity": format_quantity(listings.from_milli(order["quantity_milli"]), order["unit"], locale),
+        "price": format_money(order["unit_price"], locale),
+        "total": format_money(order["total"], locale),
+        "buyer": order["buyer_name"],
+        "city": order["buyer_city"],
+        "seller": order["seller_name"],
+        "village": order["seller_village"],
+    }
+
+
+def order_notices(db: sqlite_utils.Database, settings: dict, change: OrderChange) -> list[Notice]:
+    """The messages `change` causes (none for a replayed API request)."""
+    if not change.applied:
+        return []
+    order = change.order
+    notices = []
+    for party, reply_id in _NOTICES.get(change.event, ()):
+        if party == "seller":
+            contact = contacts.get_contact(db, order["seller_id"])
+        else:
+            contact = buyers.message_contact(db, buyers.get_buyer(db, order["buyer_id"]))
+        if contact is None:
+            continue  # a webhook buyer: their relay is already written
+        locale = recipient_locale(contact, settings)
+        values = order_values(order, locale)
+        if change.credit is not None:
+            values["amount"] = format_money(change.credit.seller_amount, locale)
+        notices.append(Notice(contact, reply_id, values))
+    return notices
+
+
+def reminder_notice(db: sqlite_utils.Database, settings: dict, order: dict) -> Notice:
+    """The seller's one reminder of a pending order, with when it expires in their zone."""
+    seller = contacts.get_contact(db, order["seller_id"])
+    zone = timezone_of(db, seller, settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    values = order_values(order, recipient_locale(seller, settings))
+    values["time"] = format_local_time(from_db_time(order["expires_at"]), zone)
+    return Notice(seller, "order.reminder_seller", values)
+
+
+def tell(turn: Turn, change: OrderChange) -> None:
+    """From a dialog: notify the people `change` concerns (in the message's transaction)
+    and have its webhook relays posted after the commit."""
+    for notice in order_notices(turn.db, turn.settings, change):
+        turn.notify(notice.contact, notice.reply_id, **notice.values)
+    for delivery_id in change.webhook_ids:
+        turn.enqueue(WEBHOOK_JOB, delivery_id)
+
+
+def queue_notices(db: sqlite_utils.Database, settings: dict, notices: list[Notice],
+                  now: datetime) -> list[int]:
+    """Outside a dialog (API, timers): write the notices to the outbox, in the caller's
+    transaction; return the outbox ids to hand to the workers after the commit."""
+    return [queue_notification(db, settings, n.contact, n.reply_id, now, **n.values) for n in notices]
