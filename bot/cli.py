@@ -58,14 +58,11 @@ def chat_command(sender: str, text: str) -> None:
     Takes exactly the path a webhook takes (store, dedupe, dialog, outbox, RQ), with the
     reply shown here instead of sent to a phone.
     """
+    from bot.cli_common import phone_argument
     from bot.inbound import accept_inbound_message
-    from bot.phones import InvalidPhoneNumber, normalize_phone
     from bot.storage import utcnow
 
-    try:
-        phone = normalize_phone(sender)
-    except InvalidPhoneNumber as exc:
-        raise click.BadParameter(f"not a phone number: {sender}") from exc
+    phone = phone_argument(sender)
     db = get_db()
     last_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
     response, _ = accept_inbound_message(

@@ -9,15 +9,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot import get_db, get_redis
-from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.cli_common import phone_argument
 from bot.storage import utcnow
-
-
-def _phone(value: str) -> str:
-    try:
-        return normalize_phone(value)
-    except InvalidPhoneNumber as exc:
-        raise click.BadParameter(f"not a phone number: {value}") from exc
 
 
 @click.group("coordinator")
@@ -33,7 +26,7 @@ def coordinator_add(phone: str, region: str | None) -> None:
     """Make PHONE a coordinator (recorded in the audit trail)."""
     from bot.services.coordinators import grant_coordinator
 
-    contact = grant_coordinator(get_db(), _phone(phone), region, utcnow())
+    contact = grant_coordinator(get_db(), phone_argument(phone), region, utcnow())
     click.echo(f"{contact['phone']} is a coordinator" + (f" for {region}" if region else ""))
 
 
@@ -44,9 +37,9 @@ def coordinator_remove(phone: str) -> None:
     """Take the coordinator role away from PHONE."""
     from bot.services.coordinators import revoke_coordinator
 
-    if not revoke_coordinator(get_db(), _phone(phone), utcnow()):
+    if not revoke_coordinator(get_db(), phone_argument(phone), utcnow()):
         raise click.ClickException(f"{phone} is not a coordinator")
-    click.echo(f"{_phone(phone)} is no longer a coordinator")
+    click.echo(f"{phone_argument(phone)} is no longer a coordinator")
 
 
 @coordinator_group.command("list")
@@ -83,7 +76,7 @@ def group_add(name: str, phones: tuple[str, ...]) -> None:
     """Add PHONES to group NAME (created if new)."""
     from bot.services.groups import add_to_group
 
-    added = add_to_group(get_db(), name, [_phone(p) for p in phones], utcnow())
+    added = add_to_group(get_db(), name, [phone_argument(p) for p in phones], utcnow())
     click.echo(f"added {added} to {name.lower()}")
 
 
@@ -95,7 +88,7 @@ def group_remove(name: str, phones: tuple[str, ...]) -> None:
     """Remove PHONES from group NAME."""
     from bot.services.groups import remove_from_group
 
-    removed = remove_from_group(get_db(), name, [_phone(p) for p in phones])
+    removed = remove_from_group(get_db(), name, [phone_argument(p) for p in phones])
     click.echo(f"removed {removed} from {name.lower()}")
 
 

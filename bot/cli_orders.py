@@ -14,7 +14,7 @@ import click
 from flask.cli import with_appcontext
 
 from bot import get_db, get_redis
-from bot.cli_broadcasts import _phone
+from bot.cli_common import phone_argument
 from bot.storage import utcnow
 
 
@@ -22,7 +22,7 @@ def _buyer(ref: str) -> dict:
     """A buyer by id or phone, or a usage error."""
     from bot.services import buyers
 
-    found = buyers.find_buyer(get_db(), ref if ref.isdigit() else _phone(ref))
+    found = buyers.find_buyer(get_db(), ref if ref.isdigit() else phone_argument(ref))
     if found is None:
         raise click.BadParameter(f"no buyer {ref} (give its id from `buyer list`, or its phone)")
     return found
@@ -57,7 +57,7 @@ def buyer_add(name: str, city: str, phone: str | None, channel: str | None, webh
     try:
         buyer, secret = buyers.create_buyer(
             get_db(), name=name, city=city, channel=channel, now=utcnow(),
-            phone=_phone(phone) if phone else None, webhook_url=webhook_url, locale=locale)
+            phone=phone_argument(phone) if phone else None, webhook_url=webhook_url, locale=locale)
     except buyers.BuyerError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"buyer {buyer['id']}: {buyer['name']}, {buyer['city']} (news by {channel})")

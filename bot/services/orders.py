@@ -313,6 +313,13 @@ def _changed(db, settings: dict, order_id: int, event: str, from_status: str | N
 # --- timers ------------------------------------------------------------------------------
 
 
+def reserved_milli(db: sqlite_utils.Database, listing_id: int) -> int:
+    """Stock promised to orders not yet shipped (pending or accepted), in thousandths."""
+    return db.execute(
+        "SELECT COALESCE(SUM(quantity_milli), 0) FROM orders WHERE listing_id = ? "
+        "AND status IN ('pending', 'accepted')", [listing_id]).fetchone()[0]
+
+
 def due_reminders(db: sqlite_utils.Database, now: datetime) -> list[int]:
     """Pending orders whose seller should get their one reminder now."""
     stamp = to_db_time(now)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from bot.services import listings
+from bot.services import listings, orders
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.i18n import format_quantity, format_unit_price
 from conversations.replies import fit_items
@@ -71,9 +71,19 @@ def stock(turn: Turn) -> str:
     if not listings.valid_quantity(quantity, allow_zero=True):
         turn.reply("stock.invalid")
         return END
-    listing = listings.set_quantity(turn.db, listing["id"], quantity, turn.now)
-    turn.reply("stock.updated", code=listing["code"], product=listing["product_name"],
-               quantity=format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale))
+    # `STOK C2 30` is what the seller has on hand. Part of it may be promised to orders
+    # not yet shipped; only the rest can be ordered, or we would sell it twice.
+    reserved = listings.from_milli(orders.reserved_milli(turn.db, listing["id"]))
+    listing = listings.set_quantity(turn.db, listing["id"], max(quantity - reserved, Decimal(0)),
+                                    turn.now)
+    values = {"code": listing["code"], "product": listing["product_name"],
+              "quantity": format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale)}
+    if reserved:
+        turn.reply("stock.updated_reserved", **values,
+                   total=format_quantity(quantity, listing["unit"], turn.locale),
+                   reserved=format_quantity(reserved, listing["unit"], turn.locale))
+    else:
+        turn.reply("stock.updated", **values)
     return END
 
 

@@ -433,3 +433,18 @@ def test_reminder_and_expiry_in_english_and_in_the_sellers_zone(tmp_path):
         (TINI, "Sorry, order P2 (20 kg cabai) lapsed: the seller did not answer in time. Find another: "
                "SEARCH cabai"),
     ]
+
+
+def test_stok_counts_what_is_on_hand_so_reserved_stock_is_never_sold_twice(chat):
+    market(chat)
+    buyer_registered(chat)
+    chat.send(TINI, "PESAN C2 20")  # 20 kg of Siti's 50 kg reserved: 30 kg left to order
+    chat.notices()
+    chat.play([
+        (SITI, "STOK C2 30", "Stok C2 cabai sekarang 30 kg: 10 kg masih bisa dipesan, 20 kg sudah "
+                             "dipesan. Terima kasih."),
+    ])
+    assert listing_quantity(chat.db, "C2") == Decimal("10")
+    chat.send(SITI, "TIDAK")  # the reservation comes back: on hand is 30 again
+    assert listing_quantity(chat.db, "C2") == Decimal("30")
+    chat.play([(SITI, "STOK C2 25", "Stok C2 cabai sekarang 25 kg. Terima kasih.")])
