@@ -111,13 +111,12 @@ def enqueue_media_downloads(
     now: datetime, delay: timedelta | None = None,
 ) -> bool:
     """Hand download jobs to RQ; False (and the rows wait for the sweep) if Redis is down."""
-    if not enqueue_each(connection, "bot.jobs.download_media_job", media_ids, delay=delay,
-                        what="media downloads"):
-        return False
-    if media_ids:
+    def mark(ids: list[int]) -> None:
         with transaction(db):
-            media.mark_enqueued(db, media_ids, now)
-    return True
+            media.mark_enqueued(db, ids, now)
+
+    return enqueue_each(connection, "bot.jobs.download_media_job", media_ids, delay=delay,
+                        what="media downloads", mark=mark)
 
 
 def enqueue_due_downloads(connection: redis.Redis | None, db: sqlite_utils.Database,

@@ -8,6 +8,7 @@ once Redis is back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import redis
@@ -119,10 +120,11 @@ def enqueue_jobs(connection: redis.Redis | None, jobs: list[tuple[str, tuple]]) 
 
 
 def enqueue_each(connection: redis.Redis | None, function: str, ids: list[int], *,
-                 delay: timedelta | None = None, what: str = "jobs") -> bool:
+                 delay: timedelta | None = None, what: str = "jobs",
+                 mark: Callable[[list[int]], None] | None = None) -> bool:
     """Enqueue `function(id)` on the `default` queue for each id (after `delay`); False if
     Redis was unreachable. Only for rows the sweep also finds on its own, so nothing is
-    lost: the caller marks them enqueued only when this returns True."""
+    lost: `mark(ids)` (recording them as enqueued) runs only when all went to Redis."""
     if connection is None or not ids:
         return not ids
     try:
@@ -135,6 +137,8 @@ def enqueue_each(connection: redis.Redis | None, function: str, ids: list[int], 
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unreachable, %d %s wait for the sweep: %s", len(ids), what, exc)
         return False
+    if mark is not None:
+        mark(ids)
     return True
 
 
@@ -146,12 +150,8 @@ def enqueue_payout_submissions(
     The payout row is the truth: the sweep re-enqueues any that a lost job left behind."""
     from bot.services import payouts
 
-    if not enqueue_each(connection, "bot.jobs.submit_payout_job", payout_ids, delay=delay,
-                        what="payouts"):
-        return False
-    if payout_ids:
-        payouts.mark_enqueued(db, payout_ids, now)
-    return True
+    return enqueue_each(connection, "bot.jobs.submit_payout_job", payout_ids, delay=delay,
+                        what="payouts", mark=lambda ids: payouts.mark_enqueued(db, ids, now))
 
 
 def enqueue_webhook_deliveries(
@@ -162,9 +162,5 @@ def enqueue_webhook_deliveries(
     unreachable (the sweep enqueues due relays later)."""
     from bot.services import webhooks
 
-    if not enqueue_each(connection, "bot.jobs.deliver_webhook_job", delivery_ids, delay=delay,
-                        what="webhook relays"):
-        return False
-    if delivery_ids:
-        webhooks.mark_enqueued(db, delivery_ids, now)
-    return True
+    return enqueue_each(connection, "bot.jobs.deliver_webhook_job", delivery_ids, delay=delay,
+                        what="webhook relays", mark=lambda ids: webhooks.mark_enqueued(db, ids, now))

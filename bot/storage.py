@@ -105,6 +105,11 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA busy_timeout = 30000")
 
 
+def in_clause(column: str, values: tuple | list) -> tuple[str, list]:
+    """`column IN (?, ?, ...)` and its parameters, for filters by a list of values."""
+    return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+
 def fetch_one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:
     """The first row of a query as a dict, or None (no savepoint: cheap on hot paths)."""
     cursor = db.conn.execute(sql, params)

@@ -32,7 +32,7 @@ from decimal import Decimal
 import sqlite_utils
 
 from bot.services import ledger, listings, webhooks
-from bot.storage import fetch_all, fetch_one, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
 
 STATUSES = ("pending", "accepted", "shipped", "received", "declined", "cancelled", "expired")
 EVENTS = ("accept", "decline", "cancel", "expire", "ship", "receive")
@@ -134,8 +134,9 @@ def buyer_orders(db: sqlite_utils.Database, buyer_id: int, statuses: tuple[str, 
     """The buyer's orders (all, or in `statuses`), newest first: (page, total)."""
     where, params = "o.buyer_id = ?", [buyer_id]
     if statuses:
-        where += f" AND o.status IN ({','.join('?' * len(statuses))})"
-        params += list(statuses)
+        condition, values = in_clause("o.status", statuses)
+        where += f" AND {condition}"
+        params += values
     total = db.execute(f"SELECT COUNT(*) FROM orders o WHERE {where}", params).fetchone()[0]
     rows = fetch_all(db, _SELECT + f" WHERE {where} ORDER BY o.id DESC LIMIT ? OFFSET ?",
                      [*params, limit, offset])
@@ -147,7 +148,8 @@ def list_orders(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = No
     """Orders newest first, for coordinators (`jembatan order list`)."""
     where, params = "", []
     if statuses:
-        where, params = f" WHERE o.status IN ({','.join('?' * len(statuses))})", list(statuses)
+        condition, params = in_clause("o.status", statuses)
+        where = f" WHERE {condition}"
     return fetch_all(db, _SELECT + where + " ORDER BY o.id DESC LIMIT ?", [*params, limit])
 
 

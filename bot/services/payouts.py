@@ -28,7 +28,7 @@ import sqlite_utils
 
 from bot.services import ledger
 from bot.services.payout_accounts import PayoutAccount
-from bot.storage import fetch_all, fetch_one, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
 
 STATUSES = ("pending", "submitted", "processing", "succeeded", "failed", "cancelled", "reversed")
 EVENTS = ("accepted", "requested", "succeeded", "failed", "cancelled", "reversed")
@@ -151,8 +151,8 @@ def list_payouts(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = N
     """Payouts with their seller's name and phone, oldest first (the order to pay them)."""
     where, params = "", []
     if statuses:
-        where = f"WHERE p.status IN ({','.join('?' * len(statuses))})"
-        params = list(statuses)
+        condition, params = in_clause("p.status", statuses)
+        where = f"WHERE {condition}"
     return fetch_all(
         db,
         f"SELECT p.*, c.name AS seller_name, c.village AS seller_village, c.phone AS seller_phone "

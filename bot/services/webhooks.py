@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from bot.storage import fetch_all, fetch_one, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
 
 #: How long a worker may hold a claimed row before the sweep assumes it died.
 LEASE = timedelta(seconds=120)
@@ -175,8 +175,8 @@ def list_deliveries(db: sqlite_utils.Database, statuses: tuple[str, ...] | None 
     """Relays with their buyer and order code, newest first (for `jembatan webhook list`)."""
     where, params = "", []
     if statuses:
-        where = f"WHERE w.status IN ({','.join('?' * len(statuses))})"
-        params = list(statuses)
+        condition, params = in_clause("w.status", statuses)
+        where = f"WHERE {condition}"
     return fetch_all(
         db,
         f"SELECT w.id, w.event_id, w.event_type, w.sequence, w.status, w.attempts, w.next_attempt_at, "
