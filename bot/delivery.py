@@ -9,7 +9,13 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from bot.channels import PermanentSendError, RetryableSendError, send_outbox_row
+from bot.channels import (
+    PermanentSendError,
+    RetryableSendError,
+    SendError,
+    find_sent_message,
+    send_outbox_row,
+)
 from bot.services import broadcasts, contacts, inbox, outbox, webhooks
 from bot.storage import transaction, utcnow
 
@@ -77,6 +83,30 @@ def deliver_outbox_message(
     return DeliveryOutcome("sent", next_outbox_id=following)
 
 
+def _recover_expired_leases(db: sqlite_utils.Database, config: dict, now: datetime) -> list[int]:
+    """Rows whose worker died mid-delivery: if the provider has the message after all
+    (it answered, the worker died before recording it), record it as sent; otherwise
+    put the row back to be sent again. Returns the ids put back."""
+    released = []
+    for row in outbox.expired_leases(db, now):
+        try:
+            found = find_sent_message(config, row)
+        except SendError as exc:
+            # The provider cannot say now; sending again could duplicate. Ask next sweep.
+            log.warning("outbox %s: cannot check the provider (%s); asking again later", row["id"], exc)
+            continue
+        if found is None:
+            released.append(row["id"])
+            continue
+        with transaction(db):
+            outbox.record_sent(db, row["id"], found.provider_id, found.provider_status, now,
+                               found.details)
+        log.info("outbox %s: the provider had it already (%s)", row["id"], found.provider_id)
+    with transaction(db):
+        outbox.release_leases(db, released)
+    return released
+
+
 @dataclass(frozen=True)
 class SweepReport:
     """What one sweep found and did."""
@@ -109,8 +139,7 @@ def sweep(
     from conversations.engine import respond_to_inbound
 
     now = now or utcnow()
-    with transaction(db):
-        released = outbox.release_expired_leases(db, now)
+    released = _recover_expired_leases(db, config, now)
     relays_released = webhooks.release_expired_leases(db, now)
     reprocessed = 0
     for inbound_id in inbox.unprocessed_inbound_ids(db, now - INBOUND_GRACE):

@@ -7,6 +7,8 @@ say "500, 500, then accept" and then assert on exactly what was sent.
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
+from email.utils import format_datetime
 import json
 import threading
 import time
@@ -40,9 +42,17 @@ class FakeTwilio(ScriptedProvider):
     _sids = itertools.count(1)
 
     def install(self, httpserver, account_sid: str) -> None:
-        httpserver.expect_request(
-            f"/2010-04-01/Accounts/{account_sid}/Messages.json", method="POST"
-        ).respond_with_handler(self.handle)
+        self.messages: list[dict] = []  # what Twilio created, as its list API returns it
+        path = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        httpserver.expect_request(path, method="POST").respond_with_handler(self.handle)
+        httpserver.expect_request(path, method="GET").respond_with_handler(self.list_messages)
+
+    def list_messages(self, request: Request) -> Response:
+        """`GET Messages.json?To=...`: newest first, like Twilio."""
+        to = request.args.get("To")
+        found = [m for m in reversed(self.messages) if to is None or m["to"] == to]
+        return Response(json.dumps({"messages": found, "next_page_uri": None, "page": 0,
+                                    "page_size": 50}), content_type="application/json")
 
     def handle(self, request: Request) -> Response:
         params = request.form.to_dict()
@@ -59,10 +69,13 @@ class FakeTwilio(ScriptedProvider):
             return Response(json.dumps({"message": "boom", "status": answer}), status=answer,
                             content_type="application/json")
         sid = f"SM{next(self._sids):032d}"
-        return Response(json.dumps({
+        message = {
             "sid": sid, "status": "queued", "to": params.get("To"), "from": params.get("From"),
             "body": params.get("Body"), "account_sid": "AC", "num_segments": "1",
-        }), status=201, content_type="application/json")
+            "date_created": format_datetime(datetime.now(UTC), usegmt=True),
+        }
+        self.messages.append(message)
+        return Response(json.dumps(message), status=201, content_type="application/json")
 
     @property
     def sent(self) -> list[dict]:

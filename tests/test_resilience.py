@@ -173,3 +173,45 @@ def test_message_that_keeps_crashing_gets_one_apology(client, db, app, redis_url
     sweep(db, app.config, connection)
     run_worker(redis_url)
     assert len(fake_gateway.requests) == 1
+
+
+def _crashed_after_twilio_accepted(db, settings, fake_twilio, body):
+    """A row Twilio accepted, whose worker died before recording the SID: it is left
+    `sending` with an expired lease and no provider id (the state a SIGKILL leaves)."""
+    from bot.services import contacts, outbox
+
+    now = utcnow()
+    contact = contacts.get_or_create_contact(db, PHONES[0], now)
+    outbox_id = outbox.queue_message(db, phone=PHONES[0], channel="twilio_sms", body=body,
+                                     kind="notification", now=now, contact_id=contact["id"])
+    outbox.claim_for_delivery(db, outbox_id, now)
+    return outbox_id
+
+
+def test_twilio_row_whose_worker_died_after_sending_is_not_sent_twice(db, settings, fake_twilio,
+                                                                       redis_url):
+    from bot.channels import send_outbox_row
+    from bot.services import outbox
+
+    outbox_id = _crashed_after_twilio_accepted(db, settings, fake_twilio, "Pesanan P2 diterima")
+    send_outbox_row(settings, outbox.get_outbox_row(db, outbox_id), None)  # Twilio got it ...
+    assert len(fake_twilio.requests) == 1  # ... and the worker died before writing it down
+    later = utcnow() + LEASE + timedelta(seconds=1)
+    report = sweep(db, settings, redis_lib.Redis.from_url(redis_url), now=later)
+    run_worker(redis_url)
+    row = outbox.get_outbox_row(db, outbox_id)
+    assert report.released == 0
+    assert (row["status"], row["provider_id"]) == ("sent", fake_twilio.messages[0]["sid"])
+    assert len(fake_twilio.requests) == 1
+
+
+def test_twilio_row_whose_worker_died_before_sending_is_sent_once(db, settings, fake_twilio,
+                                                                   redis_url):
+    from bot.services import outbox
+
+    outbox_id = _crashed_after_twilio_accepted(db, settings, fake_twilio, "Pesanan P3 diterima")
+    later = utcnow() + LEASE + timedelta(seconds=1)
+    assert sweep(db, settings, redis_lib.Redis.from_url(redis_url), now=later).released == 1
+    run_worker(redis_url)
+    assert outbox.get_outbox_row(db, outbox_id)["status"] == "sent"
+    assert [m["body"] for m in fake_twilio.messages] == ["Jembatan: Pesanan P3 diterima"]

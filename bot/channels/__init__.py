@@ -5,7 +5,7 @@ No domain logic lives here. `send_outbox_row` picks the adapter by the row's cha
 
 from __future__ import annotations
 
-from bot.channels.base import PermanentSendError, RetryableSendError, SendResult
+from bot.channels.base import PermanentSendError, RetryableSendError, SendError, SendResult
 
 
 def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult:
@@ -30,4 +30,19 @@ def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult
     raise PermanentSendError("unknown_channel", f"no adapter for channel {channel!r}")
 
 
-__all__ = ["PermanentSendError", "RetryableSendError", "SendResult", "send_outbox_row"]
+def find_sent_message(config: dict, row: dict) -> SendResult | None:
+    """Whether the provider already has this row's message (a worker died after sending
+    it, before recording the answer). None: it does not, send again.
+
+    Only Twilio needs asking: `messages.create` is not idempotent. The Android gateway
+    refuses a repeat of our message id (409), so resending there is safe as it is.
+    """
+    if row["channel"] in ("twilio_sms", "twilio_whatsapp"):
+        from bot.channels import twilio_common
+
+        return twilio_common.find_message(config, row)
+    return None
+
+
+__all__ = ["PermanentSendError", "RetryableSendError", "SendError", "SendResult",
+           "find_sent_message", "send_outbox_row"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import lru_cache
 
 from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -12,6 +13,7 @@ from bot.channels.base import (
     PermanentSendError,
     RetryableSendError,
     SendError,
+    SendResult,
     classify_http_failure,
 )
 
@@ -65,3 +67,35 @@ def classify_twilio_error(status: int, code: int | None, message: str) -> SendEr
     if code in PERMANENT_TWILIO_CODES:
         return PermanentSendError(str(code), message)
     return classify_http_failure(status, str(code or f"http_{status}"), message)
+
+
+def find_message(config: dict, row: dict) -> SendResult | None:
+    """The message Twilio created for this outbox row, if any (see `find_sent_message`).
+
+    Twilio's list is filtered by recipient and sent date; we then look for a message
+    created since the row was claimed whose text is ours (for SMS with the brand prefix;
+    for a WhatsApp template, containing our text).
+    """
+    import requests
+
+    from bot.channels.twilio_sms import sms_body
+    from bot.storage import from_db_time
+
+    claimed = from_db_time(row["claimed_at"])
+    whatsapp = row["channel"] == "twilio_whatsapp"
+    to = f"whatsapp:{row['phone']}" if whatsapp else row["phone"]
+    text = row["body"] if whatsapp else sms_body(row["body"])
+    try:
+        candidates = twilio_client(config).messages.list(
+            to=to, date_sent_after=claimed - timedelta(days=1), limit=50)
+    except requests.exceptions.RequestException as exc:
+        raise RetryableSendError("network", type(exc).__name__) from exc
+    except TwilioException as exc:
+        raise RetryableSendError(str(getattr(exc, "code", "") or "lookup"), str(exc)) from exc
+    for message in candidates:
+        created = message.date_created
+        if created is not None and created < claimed - timedelta(minutes=1):
+            continue
+        if message.body == text or (whatsapp and text in (message.body or "")):
+            return SendResult(message.sid, message.status or "queued")
+    return None

@@ -194,22 +194,19 @@ def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetim
         )
 
 
-def release_expired_leases(db: sqlite_utils.Database, now: datetime) -> list[int]:
-    """Put rows whose worker died mid-delivery back to pending; return their ids."""
-    stamp = to_db_time(now)
-    ids = [
-        row[0]
-        for row in db.execute(
-            "SELECT id FROM outbox WHERE status = 'sending' AND lease_until < ?", [stamp]
-        ).fetchall()
-    ]
-    if ids:
-        db.conn.executemany(
-            "UPDATE outbox SET status = 'pending', lease_until = NULL, enqueued_at = NULL "
-            "WHERE id = ? AND status = 'sending'",
-            [(i,) for i in ids],
-        )
-    return ids
+def expired_leases(db: sqlite_utils.Database, now: datetime) -> list[dict]:
+    """Rows a worker claimed and never finished (it died mid-delivery): their lease ran out."""
+    return fetch_all(db, "SELECT * FROM outbox WHERE status = 'sending' AND lease_until < ?",
+                     [to_db_time(now)])
+
+
+def release_leases(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
+    """Put rows whose worker died back to pending, to be sent again."""
+    db.conn.executemany(
+        "UPDATE outbox SET status = 'pending', lease_until = NULL, enqueued_at = NULL "
+        "WHERE id = ? AND status = 'sending'",
+        [(i,) for i in outbox_ids],
+    )
 
 
 def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000) -> list[dict]:
