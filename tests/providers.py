@@ -7,12 +7,12 @@ say "500, 500, then accept" and then assert on exactly what was sent.
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
-from email.utils import format_datetime
 import json
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 
 from werkzeug import Request, Response
 
