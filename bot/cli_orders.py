@@ -22,7 +22,9 @@ def _buyer(ref: str) -> dict:
     """A buyer by id or phone, or a usage error."""
     from bot.services import buyers
 
-    found = buyers.find_buyer(get_db(), ref if ref.isdigit() else phone_argument(ref))
+    # Short digit strings are ids; anything longer is a phone written without + or dashes.
+    is_id = ref.isascii() and ref.isdigit() and len(ref) <= buyers.MAX_ID_DIGITS
+    found = buyers.find_buyer(get_db(), ref if is_id else phone_argument(ref))
     if found is None:
         raise click.BadParameter(f"no buyer {ref} (give its id from `buyer list`, or its phone)")
     return found

@@ -13,6 +13,7 @@ transition, skipped) or comes second (and is told the order expired).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -22,6 +23,8 @@ from bot.services import orders
 from bot.services.orders import IllegalOrderTransition
 from bot.storage import transaction
 from conversations.order_news import order_notices, queue_notices, reminder_notice
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,13 +40,18 @@ class TimerReport:
 def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -> TimerReport:
     """Send the reminders and expire the orders that are due at `now`."""
     report = TimerReport()
+    # One order that cannot be handled must not stop the others, nor the rest of the
+    # sweep that calls this: it is logged and tried again next sweep.
     for order_id in orders.due_reminders(db, now):
-        with transaction(db):
-            if not orders.mark_reminded(db, order_id, now):
-                continue  # answered, or reminded by a sweep running alongside
-            notice = reminder_notice(db, settings, orders.get_order(db, order_id))
-            report.outbox_ids += queue_notices(db, settings, [notice], now)
-            report.reminded += 1
+        try:
+            with transaction(db):
+                if not orders.mark_reminded(db, order_id, now):
+                    continue  # answered, or reminded by a sweep running alongside
+                notice = reminder_notice(db, settings, orders.get_order(db, order_id))
+                report.outbox_ids += queue_notices(db, settings, [notice], now)
+                report.reminded += 1
+        except Exception:
+            log.exception("reminder for order %s failed", order_id)
     for order_id in orders.due_expiries(db, now):
         try:
             with transaction(db):
@@ -52,6 +60,9 @@ def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -
                 report.outbox_ids += queue_notices(db, settings, order_notices(db, settings, change), now)
         except IllegalOrderTransition:
             continue  # the seller answered a moment ago
+        except Exception:
+            log.exception("expiry of order %s failed", order_id)
+            continue
         report.expired += 1
         report.webhook_ids += change.webhook_ids
     return report

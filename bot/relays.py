@@ -51,7 +51,7 @@ def deliver_webhook(db: sqlite_utils.Database, config: dict, delivery_id: int,
     Safe to call any number of times for the same row: only the call that claims it posts.
     """
     now = now or utcnow()
-    row = webhooks.claim(db, delivery_id, now)
+    row = webhooks.claim(db, delivery_id, now, float(config.get("WEBHOOK_RETRY_HOURS") or 24))
     if row is None:
         return RelayOutcome("skipped")
     buyer = buyers.get_buyer(db, row["buyer_id"])
@@ -63,10 +63,10 @@ def deliver_webhook(db: sqlite_utils.Database, config: dict, delivery_id: int,
     else:
         status_code, error = _post(config, buyer, row, now)
         if error is None:
-            webhooks.record_delivered(db, delivery_id, status_code, now)
+            webhooks.record_delivered(db, row, status_code, now)
             return RelayOutcome("delivered", next_delivery_id=webhooks.next_in_line(db, row))
     retry_at = webhooks.record_failure(
-        db, delivery_id, status_code, error, now,
+        db, row, status_code, error, now,
         base_delay_seconds=float(config.get("WEBHOOK_RETRY_BASE_SECONDS") or 0))
     log.info("webhook relay %s (%s): %s, next try %s", delivery_id, row["event_type"], error, retry_at)
     if retry_at is None:
@@ -87,8 +87,12 @@ def _post(config: dict, buyer: dict, row: dict, now: datetime) -> tuple[int | No
         "X-Jembatan-Signature": webhooks.sign(buyer["webhook_secret"], timestamp, body),
     }
     try:
+        # A total deadline, not urllib3's per-read one: a server trickling its answer must
+        # not keep us past the row's lease (another worker would claim it meanwhile).
+        deadline = min(float(config.get("PROVIDER_TIMEOUT_SECONDS") or 10),
+                       webhooks.LEASE.total_seconds() / 2)
         response = _pool().request("POST", buyer["webhook_url"], body=body, headers=headers,
-                                   timeout=config.get("PROVIDER_TIMEOUT_SECONDS", 10), retries=False,
+                                   timeout=urllib3.Timeout(total=deadline), retries=False,
                                    redirect=False)
     except urllib3.exceptions.HTTPError as exc:
         return None, f"network: {type(exc).__name__}"

@@ -89,6 +89,8 @@ _SPECS = [
     ReplySpec(N_("stock.empty")),
     ReplySpec(N_("stock.updated"), {"code": "C289", "product": "cabai merah keriting",
                                     "quantity": "1.250,5 kg"}),
+    ReplySpec(N_("stock.below_reserved"), {"code": "C289", "reserved": "1.250,5 kg",
+                                           "orders": "P22, P23, P24"}),
     ReplySpec(N_("stock.updated_reserved"), {"code": "C289", "product": "cabai merah keriting",
                                              "total": "1.250,5 kg", "quantity": "1.000,5 kg",
                                              "reserved": "250 kg"}),

@@ -62,6 +62,8 @@ def test_api_key_is_shown_once_stored_hashed_and_revocable(runner, db, client):
     stored = str(list(db.query("SELECT * FROM buyer_api_keys")))
     assert key not in stored and buyers.hash_api_key(key) in stored
     (line,) = invoke(runner, "buyer", "key", "list", "1").splitlines()
+    for phone in ("081311112222", "6281311112222"):  # a phone in digits only is not an id
+        assert invoke(runner, "buyer", "key", "list", phone).splitlines() == [line]
     assert line.startswith(f"1\t{key[:12]}...\tkasir\t") and line.endswith("\tactive") and key not in line
 
     headers = {"Authorization": f"Bearer {key}"}

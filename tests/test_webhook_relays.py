@@ -129,17 +129,9 @@ def test_redis_down_relays_wait_in_sqlite_then_go_out_in_order(
 
 
 def test_backoff_for_at_least_a_day_then_failed_listed_and_retried(app, db, system, settings):
-    make_shop(db, system)
-    (buyer,) = db.query("SELECT * FROM buyers")
     config = dict(app.config, WEBHOOK_RETRY_BASE_SECONDS=30)
     start = utcnow()
-    with transaction(db):
-        change = orders.place_order(db, buyer=buyer, listing_code="C2", quantity=Decimal(5),
-                                    unit=None, now=start, settings=config, source="api")
-    first = change.webhook_ids[0]
-    with transaction(db):
-        second = orders.apply_order_event(db, change.order["id"], "cancel", start, settings=config,
-                                          source="api").webhook_ids[0]
+    first, second = _two_events(db, system, config, start)
     system.script = [500] * 200
 
     moment, delays, outcome = start, [], None
@@ -226,3 +218,54 @@ def test_expiry_is_relayed_to_a_webhook_buyer_and_told_to_the_seller(app, db, sy
         ("order.created", "pending"), ("order.expired", "expired")]
     assert [row["body"] for row in db.query("SELECT body FROM outbox WHERE phone = ?", [SITI])][-1] == (
         "Pesanan P2 (5 kg cabai) batal karena tidak dijawab. Stok kembali ke jualan C2.")
+
+
+def _two_events(db, system, config, start):
+    """An order created then cancelled at `start`: two relays, in order (ids)."""
+    make_shop(db, system)
+    (buyer,) = db.query("SELECT * FROM buyers")
+    with transaction(db):
+        change = orders.place_order(db, buyer=buyer, listing_code="C2", quantity=Decimal(5),
+                                    unit=None, now=start, settings=config, source="api")
+    with transaction(db):
+        second = orders.apply_order_event(db, change.order["id"], "cancel", start, settings=config,
+                                          source="api").webhook_ids[0]
+    return change.webhook_ids[0], second
+
+
+def test_a_relay_that_waited_behind_another_still_gets_a_full_day(app, db, system, settings):
+    config = dict(app.config, WEBHOOK_RETRY_BASE_SECONDS=30)
+    start = utcnow()
+    first, second = _two_events(db, system, config, start)
+    system.script = [500] * 400
+    moment, outcome = start, None
+    while (outcome := deliver_webhook(db, config, first, now=moment)).status == "retry":
+        moment = outcome.retry_at
+    assert outcome.status == "failed"
+    waited_until = moment
+    while (outcome := deliver_webhook(db, config, second, now=moment)).status == "retry":
+        moment = outcome.retry_at
+    assert outcome.status == "failed"
+    assert moment - waited_until >= timedelta(hours=24)  # its own day, from its first try
+
+
+def test_a_late_answer_from_an_expired_claim_changes_nothing(app, db, system, settings):
+    config = dict(app.config)
+    first, _ = _two_events(db, system, config, utcnow())
+    stale = webhooks.claim(db, first, utcnow())  # worker A, whose lease then runs out
+    webhooks.release_expired_leases(db, utcnow() + webhooks.LEASE + timedelta(seconds=1))
+    fresh = webhooks.claim(db, first, utcnow())  # worker B takes it over
+    webhooks.record_delivered(db, fresh, 200, utcnow())
+    assert webhooks.record_failure(db, stale, None, "network: ReadTimeoutError", utcnow(),
+                                   base_delay_seconds=0) is None
+    assert webhooks.get_delivery(db, first)["status"] == "delivered"
+
+
+def test_backoff_never_overflows_on_a_long_retry_window(app, db, system, settings):
+    config = dict(app.config)
+    first, _ = _two_events(db, system, config, utcnow())
+    claimed = webhooks.claim(db, first, utcnow(), retry_hours=24 * 365)
+    db.execute("UPDATE webhook_deliveries SET attempts = 500 WHERE id = ?", [first])
+    claimed = dict(claimed, attempts=500)
+    due = webhooks.record_failure(db, claimed, 500, "http_500", utcnow(), base_delay_seconds=30)
+    assert due - utcnow() <= timedelta(hours=1, seconds=1)

@@ -43,9 +43,13 @@ def find_buyer_by_contact(db: sqlite_utils.Database, contact_id: int) -> dict | 
     return fetch_one(db, "SELECT * FROM buyers WHERE contact_id = ?", [contact_id])
 
 
+#: Buyer ids have at most this many digits; a longer number is a phone.
+MAX_ID_DIGITS = 7
+
+
 def find_buyer(db: sqlite_utils.Database, ref: str) -> dict | None:
     """A buyer by id (`7`) or by phone (E.164), for the CLI."""
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit() and len(ref) <= MAX_ID_DIGITS:
         return get_buyer(db, int(ref))
     return fetch_one(
         db, "SELECT b.* FROM buyers b JOIN contacts c ON c.id = b.contact_id WHERE c.phone = ?", [ref])

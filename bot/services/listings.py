@@ -55,7 +55,11 @@ def valid_quantity(quantity: Decimal, *, allow_zero: bool = False) -> bool:
     in thousandths."""
     if quantity < 0 or (quantity == 0 and not allow_zero) or quantity > MAX_QUANTITY:
         return False
-    return (quantity * MILLI) == (quantity * MILLI).to_integral_value()
+    # Read the digits exactly: arithmetic (quantity * 1000) would round to Decimal's 28
+    # digits, and "1.00000000000000000000000000000001" would pass as 1.
+    _, digits, exponent = quantity.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0") or "0")
+    return exponent + trailing_zeros >= -3
 
 
 def valid_price(price: int) -> bool:

@@ -315,11 +315,10 @@ def _changed(db, settings: dict, order_id: int, event: str, from_status: str | N
 # --- timers ------------------------------------------------------------------------------
 
 
-def reserved_milli(db: sqlite_utils.Database, listing_id: int) -> int:
-    """Stock promised to orders not yet shipped (pending or accepted), in thousandths."""
-    return db.execute(
-        "SELECT COALESCE(SUM(quantity_milli), 0) FROM orders WHERE listing_id = ? "
-        "AND status IN ('pending', 'accepted')", [listing_id]).fetchone()[0]
+def holding_orders(db: sqlite_utils.Database, listing_id: int) -> list[dict]:
+    """Orders that hold some of the listing's stock: pending or accepted, not yet shipped."""
+    return fetch_all(db, "SELECT code, quantity_milli FROM orders WHERE listing_id = ? "
+                     "AND status IN ('pending', 'accepted') ORDER BY id", [listing_id])
 
 
 def due_reminders(db: sqlite_utils.Database, now: datetime) -> list[int]:

@@ -72,14 +72,21 @@ def get_delivery(db: sqlite_utils.Database, delivery_id: int) -> dict | None:
     return fetch_one(db, "SELECT * FROM webhook_deliveries WHERE id = ?", [delivery_id])
 
 
-def claim(db: sqlite_utils.Database, delivery_id: int, now: datetime) -> dict | None:
+def claim(db: sqlite_utils.Database, delivery_id: int, now: datetime,
+          retry_hours: float = 24) -> dict | None:
     """Take the row for posting, or None if it is not ours to send now: delivered, failed,
-    claimed, not yet due, or an earlier event of the same order has not gone out yet."""
+    claimed, not yet due, or an earlier event of the same order has not gone out yet.
+
+    On its first try a relay gets its full `retry_hours` from now: one that waited behind
+    an earlier event of its order must not inherit a deadline that ran out meanwhile.
+    """
     with transaction(db):
         cursor = db.execute(
             """
             UPDATE webhook_deliveries SET status = 'sending', attempts = attempts + 1,
-                   lease_until = :lease
+                   lease_until = :lease,
+                   give_up_after = CASE WHEN attempts = 0 THEN MAX(give_up_after, :deadline)
+                                        ELSE give_up_after END
              WHERE id = :id AND status = 'pending' AND next_attempt_at <= :now
                AND NOT EXISTS (
                    SELECT 1 FROM webhook_deliveries AS earlier
@@ -87,43 +94,51 @@ def claim(db: sqlite_utils.Database, delivery_id: int, now: datetime) -> dict | 
                       AND earlier.id < webhook_deliveries.id
                       AND earlier.status IN ('pending', 'sending'))
             """,
-            {"id": delivery_id, "now": to_db_time(now), "lease": to_db_time(now + LEASE)},
+            {"id": delivery_id, "now": to_db_time(now), "lease": to_db_time(now + LEASE),
+             "deadline": to_db_time(now + timedelta(hours=retry_hours))},
         )
         return get_delivery(db, delivery_id) if cursor.rowcount else None
 
 
-def record_delivered(db: sqlite_utils.Database, delivery_id: int, status_code: int,
-                     now: datetime) -> None:
+def record_delivered(db: sqlite_utils.Database, row: dict, status_code: int, now: datetime) -> None:
     """The buyer's server answered 2xx: done for good."""
     with transaction(db):
         db.execute(
             "UPDATE webhook_deliveries SET status = 'delivered', delivered_at = ?, last_status_code = ?, "
-            "last_error = NULL, lease_until = NULL WHERE id = ?",
-            [to_db_time(now), status_code, delivery_id])
+            "last_error = NULL, lease_until = NULL WHERE " + _STILL_OURS,
+            [to_db_time(now), status_code, row["id"], row["attempts"]])
+
+
+# A worker records an attempt only while the row is still the one it claimed: after its
+# lease ran out and another worker claimed it, a late answer must not undo theirs.
+_STILL_OURS = "id = ? AND status = 'sending' AND attempts = ?"
 
 
 def record_failure(
-    db: sqlite_utils.Database, delivery_id: int, status_code: int | None, error: str, now: datetime,
+    db: sqlite_utils.Database, claimed: dict, status_code: int | None, error: str, now: datetime,
     *, base_delay_seconds: float,
 ) -> datetime | None:
     """Schedule another try (delay doubling from `base_delay_seconds`, at most an hour),
     or fail the row once `give_up_after` has passed. Returns when the next try is due,
-    or None if the row is now failed."""
+    or None if the row is now failed (or no longer this worker's to record)."""
     with transaction(db):
-        row = get_delivery(db, delivery_id)
+        row = get_delivery(db, claimed["id"])
+        ours = [claimed["id"], claimed["attempts"]]
         if to_db_time(now) >= row["give_up_after"]:
             db.execute(
                 "UPDATE webhook_deliveries SET status = 'failed', last_status_code = ?, last_error = ?, "
-                "lease_until = NULL WHERE id = ?",
-                [status_code, f"gave up after {row['attempts']} tries: {error}"[:500], delivery_id])
+                "lease_until = NULL WHERE " + _STILL_OURS,
+                [status_code, f"gave up after {row['attempts']} tries: {error}"[:500], *ours])
             return None
-        delay = min(timedelta(seconds=base_delay_seconds * 2 ** (row["attempts"] - 1)), MAX_RETRY_DELAY)
-        due = now + delay
-        db.execute(
+        # The exponent is capped: past an hour it changes nothing, and 2**1000 seconds
+        # would overflow a timedelta on a long WEBHOOK_RETRY_HOURS.
+        seconds = base_delay_seconds * 2 ** min(row["attempts"] - 1, 20)
+        due = now + min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
+        cursor = db.execute(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, last_status_code = ?, "
-            "last_error = ?, lease_until = NULL, enqueued_at = NULL WHERE id = ?",
-            [to_db_time(due), status_code, error[:500], delivery_id])
-        return due
+            "last_error = ?, lease_until = NULL, enqueued_at = NULL WHERE " + _STILL_OURS,
+            [to_db_time(due), status_code, error[:500], *ours])
+        return due if cursor.rowcount else None
 
 
 def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:

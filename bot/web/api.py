@@ -10,6 +10,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
+from werkzeug.exceptions import HTTPException
 
 from bot import get_db
 from bot.media import media_dir
@@ -60,6 +61,16 @@ def _listing_json(row: dict, photos: list[dict]) -> dict:
         "listed_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
+
+
+@bp.app_errorhandler(HTTPException)
+def api_errors_as_json(error: HTTPException):
+    """Under /api/, even a wrong path or method (404, 405) or a crash (500) answers JSON
+    with a stable `error` code, as API clients are promised; elsewhere Flask's default."""
+    if not request.path.startswith("/api/"):
+        return error
+    code = error.name.lower().replace(" ", "_")
+    return jsonify(error=code, message=error.description), error.code
 
 
 @bp.errorhandler(400)

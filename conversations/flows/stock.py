@@ -73,9 +73,15 @@ def stock(turn: Turn) -> str:
         return END
     # `STOK C2 30` is what the seller has on hand. Part of it may be promised to orders
     # not yet shipped; only the rest can be ordered, or we would sell it twice.
-    reserved = listings.from_milli(orders.reserved_milli(turn.db, listing["id"]))
-    listing = listings.set_quantity(turn.db, listing["id"], max(quantity - reserved, Decimal(0)),
-                                    turn.now)
+    holding = orders.holding_orders(turn.db, listing["id"])
+    reserved = listings.from_milli(sum(order["quantity_milli"] for order in holding))
+    if quantity < reserved:
+        # A later decline would put the held stock back on sale, stock that is gone.
+        turn.reply("stock.below_reserved", code=listing["code"],
+                   reserved=format_quantity(reserved, listing["unit"], turn.locale),
+                   orders=", ".join(order["code"] for order in holding))
+        return END
+    listing = listings.set_quantity(turn.db, listing["id"], quantity - reserved, turn.now)
     values = {"code": listing["code"], "product": listing["product_name"],
               "quantity": format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale)}
     if reserved:

@@ -448,3 +448,24 @@ def test_stok_counts_what_is_on_hand_so_reserved_stock_is_never_sold_twice(chat)
     chat.send(SITI, "TIDAK")  # the reservation comes back: on hand is 30 again
     assert listing_quantity(chat.db, "C2") == Decimal("30")
     chat.play([(SITI, "STOK C2 25", "Stok C2 cabai sekarang 25 kg. Terima kasih.")])
+    chat.send(TINI, "PESAN C2 20")
+    chat.notices()
+    chat.play([(SITI, "STOK C2 5", "Stok C2 tidak bisa kurang dari 20 kg yang sudah dipesan (P3). "
+                                   "Bila barang sudah tidak ada, balas TIDAK kode pesanan dulu.")])
+    chat.send(SITI, "TIDAK P3")
+    assert listing_quantity(chat.db, "C2") == Decimal("25")  # never more than she has
+
+
+def test_one_order_that_cannot_expire_does_not_stop_the_others(chat):
+    market(chat)
+    buyer_registered(chat)
+    chat.send(TINI, "PESAN C2 5")  # P2
+    chat.send(TINI, "PESAN C3 5")  # P3
+    chat.notices()
+    # A real failure for P2 only, raised by SQLite itself.
+    chat.db.execute("CREATE TRIGGER p2_stuck BEFORE UPDATE ON orders WHEN OLD.code = 'P2' "
+                    "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    chat.advance(hours=7)
+    report = run_order_timers(chat.db, chat.settings, chat.now)
+    statuses = {o["code"]: o["status"] for o in chat.db.query("SELECT code, status FROM orders")}
+    assert statuses == {"P2": "pending", "P3": "expired"} and report.expired == 1

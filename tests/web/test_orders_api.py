@@ -175,7 +175,7 @@ def test_every_error_code(client, db, shop):
           "listing_unavailable")
     check(post("/api/v1/orders", json={"listing": "C2", "quantity": 5, "unit": "ikat"}, headers=auth(key)),
           422, "unit_mismatch", unit="kg")
-    for quantity in ("0", "-1", "0.0001"):
+    for quantity in ("0", "-1", "0.0001", "1.00000000000000000000000000000001"):
         check(post("/api/v1/orders", json={"listing": "C2", "quantity": quantity}, headers=auth(key)), 422,
               "invalid_quantity")
     check(post("/api/v1/orders", json={"listing": "C2", "quantity": "50.5"}, headers=auth(key)), 409,
@@ -217,3 +217,14 @@ def test_api_keys_are_stored_hashed_only(db, shop):
     assert row["key_hash"] == hashlib.sha256(key.encode()).hexdigest()
     assert key not in str(list(db.query("SELECT * FROM buyer_api_keys")))
     assert key.startswith("jbk_") and len(key) >= 40
+
+
+@pytest.mark.parametrize("method,path,status,code", [
+    ("GET", "/api/v1/orders/P2/cancel", 405, "method_not_allowed"),
+    ("DELETE", "/api/v1/orders", 405, "method_not_allowed"),
+    ("POST", "/api/v1/orders/", 404, "not_found"),
+])
+def test_wrong_paths_and_methods_answer_json(client, method, path, status, code):
+    response = client.open(path, method=method)
+    assert response.status_code == status and response.content_type == "application/json"
+    assert response.get_json()["error"] == code
