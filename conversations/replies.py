@@ -172,6 +172,8 @@ _SPECS += [
     ReplySpec(N_("payout.failed_ours"), _PAYOUT),
     ReplySpec(N_("payout.cancelled"), _PAYOUT),
     ReplySpec(N_("payout.reversed"), _PAYOUT),
+    ReplySpec(N_("pay.confirm"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
+    ReplySpec(N_("pay.confirm_again"), {"code": "T7K2"}),
     ReplySpec(N_("pay.done"), {"code": "T7K2", "amount": _MONEY, "name": _HOLDER}),
     ReplySpec(N_("pay.not_found"), {"code": "T7K2"}),
     ReplySpec(N_("pay.already_paid"), {"code": "T7K2"}),

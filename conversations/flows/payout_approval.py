@@ -1,4 +1,4 @@
-"""`BAYAR kode`: a coordinator reports from their phone that they paid a withdrawal.
+"""`BAYAR kode` then `YA`: a coordinator reports from their phone that they paid a withdrawal.
 
 Only contacts marked as coordinators may use it (anyone else hears that it is for
 coordinators only). `BAYAR` alone lists the withdrawals waiting to be paid by hand.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from bot.services import contacts, payouts
 from bot.services.coordinators import record_action
 from bot.services.payouts import IllegalPayoutTransition
-from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
+from conversations.dialog import END, SAME, Flow, Handler, Turn, match_command
 from conversations.i18n import format_money
 from conversations.payout_news import payout_news
 
@@ -18,8 +18,12 @@ from conversations.payout_news import payout_news
 LISTED = 3
 
 
+CONFIRM = "confirm"
+
+
 def pay(turn: Turn) -> str:
-    """Mark a manual payout paid, tell the seller; or list what is waiting."""
+    """`BAYAR kode`: show what the coordinator is about to record and ask for YA; or,
+    bare, list what is waiting. A typo'd code must not tell the wrong seller "paid"."""
     code = turn.command.get("payout")
     if not code:
         return _list_waiting(turn)
@@ -30,6 +34,22 @@ def pay(turn: Turn) -> str:
     if payout["provider"] in payouts.AUTOMATIC_PROVIDERS:
         turn.reply("pay.automatic", code=payout["code"])
         return END
+    if payout["status"] == "succeeded":
+        turn.reply("pay.already_paid", code=payout["code"])
+        return END
+    if payout["status"] != "pending":
+        turn.reply("pay.closed", code=payout["code"])
+        return END
+    turn.data["payout"] = payout["code"]
+    turn.reply("pay.confirm", code=payout["code"], amount=format_money(payout["amount"], turn.locale),
+               channel=payout["channel"], number=payout["account_number"],
+               holder=payout["account_holder_name"])
+    return CONFIRM
+
+
+def confirm(turn: Turn) -> str:
+    """`YA` after `BAYAR kode`: record the payout as paid and tell the seller."""
+    payout = payouts.find_payout(turn.db, turn.data["payout"])
     try:
         change = payouts.apply_payout_event(
             turn.db, payout["id"], "succeeded", turn.now, source="sms",
@@ -51,6 +71,12 @@ def pay(turn: Turn) -> str:
     return END
 
 
+def ask_again(turn: Turn) -> str:
+    """Anything but YA (or BATAL, which the engine handles) while confirming."""
+    turn.reply("pay.confirm_again", code=turn.data["payout"])
+    return SAME
+
+
 def _list_waiting(turn: Turn) -> str:
     waiting = [p for p in payouts.list_payouts(turn.db, ("pending",))
                if p["provider"] not in payouts.AUTOMATIC_PROVIDERS]
@@ -66,8 +92,11 @@ def _list_waiting(turn: Turn) -> str:
 
 PAYOUT_APPROVAL = Flow(
     name="payout_approval",
-    entry={"pay": Handler("pay", match_command("pay"), pay, (END,))},
-    states={},
-    fallback=NO_DIALOG,
+    entry={"pay": Handler("pay", match_command("pay"), pay, (END, CONFIRM))},
+    # Bare YA confirms (it is the sellers' accept keyword too; inside this question the
+    # question wins). `YA P7` is an order code, not a confirmation.
+    states={CONFIRM: (Handler("yes", lambda turn: turn.command.get("command") == "accept"
+                              and "order" not in turn.command, confirm, (END,)),)},
+    fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
     coordinator_only=True,
 )

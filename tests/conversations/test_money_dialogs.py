@@ -58,6 +58,7 @@ def test_balance_in_english_and_paid_out_this_month(chat):
                                  "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
     code = payouts_of(chat.db, SITI)[0]["code"]
     chat.send(COORDINATOR, f"BAYAR {code}")
+    chat.send(COORDINATOR, "YA")
     chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp0. Paid out this "
                                  "month: Rp500.000. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
     chat.advance(days=3)  # 1 December in Jakarta: a new month
@@ -394,8 +395,16 @@ def test_coordinator_pays_by_text(chat):
         (BUDI, f"BAYAR {code}", "Maaf, perintah BAYAR hanya untuk koordinator."),
         (COORDINATOR, "BAYAR", f"Menunggu dibayar (1): {code} Siti Aminah Rp500.000. Balas BAYAR "
                                f"kode setelah dibayar."),
-        (COORDINATOR, f"bayar {code.lower()}", f"Tercatat: penarikan {code} Rp500.000 untuk Siti "
-                                               f"Aminah sudah dibayar. Penjual sudah diberi tahu."),
+        # A typo'd code shows whose money it is before anything is recorded.
+        (COORDINATOR, f"bayar {code.lower()}", f"Catat {code} Rp500.000 ke DANA 081234567890 a.n. "
+                                               f"Siti Aminah sudah dibayar? Balas YA untuk mencatat, "
+                                               f"atau BATAL."),
+        (COORDINATOR, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
+        (COORDINATOR, f"BAYAR {code}", f"Catat {code} Rp500.000 ke DANA 081234567890 a.n. Siti "
+                                       f"Aminah sudah dibayar? Balas YA untuk mencatat, atau BATAL."),
+        (COORDINATOR, "sudah", f"Balas YA bila penarikan {code} sudah dibayar, atau BATAL."),
+        (COORDINATOR, "ya", f"Tercatat: penarikan {code} Rp500.000 untuk Siti Aminah sudah dibayar. "
+                            f"Penjual sudah diberi tahu."),
         (COORDINATOR, f"BAYAR {code}", f"Penarikan {code} sudah tercatat dibayar sebelumnya. Tidak "
                                        f"ada yang diubah."),
         (COORDINATOR, "BAYAR T99", "Kode penarikan T99 tidak ditemukan. Ketik BAYAR saja untuk "
@@ -419,8 +428,12 @@ def test_coordinator_pays_in_english(chat):
     chat.send(SITI, "TARIK 500rb")
     chat.send(SITI, PIN)
     code = payouts_of(chat.db, SITI)[0]["code"]
-    chat.play([(COORDINATOR, f"PAY {code}", f"Recorded: withdrawal {code} of Rp500.000 for Siti "
-                                            f"Aminah is paid. The seller has been told.")])
+    chat.play([
+        (COORDINATOR, f"PAY {code}", f"Record {code} Rp500.000 to DANA 081234567890 (Siti Aminah) "
+                                     f"as paid? Reply YES to record it, or CANCEL."),
+        (COORDINATOR, "YES", f"Recorded: withdrawal {code} of Rp500.000 for Siti Aminah is paid. "
+                             f"The seller has been told."),
+    ])
 
 
 def test_help_topics_for_money_commands(chat):
