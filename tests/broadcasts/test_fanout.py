@@ -1,5 +1,6 @@
-"""Fan-out on a real Redis against a local gateway and a real worker: 10,000 recipients exactly once, planning
-run twice changes nothing, pacing holds its rate at the provider, replies overtake."""
+"""Fan-out on a real Redis, a real worker and a local gateway: 10,000 recipients exactly
+once, planning run twice changes nothing, pacing holds its rate at the provider, and a
+reply overtakes the broadcast."""
 
 from __future__ import annotations
 
