@@ -17,6 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from bot.channels.android_gateway import compute_signature
+from bot.migrations import apply_migrations
 from bot.queueing import QUEUES
 from bot.redis_server import RedisServer, free_port
 from bot.storage import open_database
@@ -112,6 +113,15 @@ def app(settings):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def migrated_db(tmp_path):
+    """A fresh, migrated SQLite file and no app: for tests of services and dialogs."""
+    database = open_database(tmp_path / "jembatan.db")
+    apply_migrations(database)
+    yield database
+    database.conn.close()
 
 
 @pytest.fixture

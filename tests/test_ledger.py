@@ -9,19 +9,15 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.migrations import apply_migrations
 from bot.services import contacts, ledger, payout_accounts, payouts
-from bot.storage import open_database, transaction
+from bot.storage import transaction
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "ledger.db")
-    apply_migrations(database)
-    yield database
-    database.conn.close()
+def db(migrated_db):
+    return migrated_db
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import load_config
-from bot.migrations import apply_migrations
 from bot.services import contacts, coordinators, groups, schedule
 from bot.services.broadcasts import (
     BroadcastTooLong,
@@ -16,17 +15,15 @@ from bot.services.broadcasts import (
     create_broadcast,
     plan_broadcast,
 )
-from bot.storage import fetch_all, open_database, transaction
+from bot.storage import fetch_all, transaction
 
 DAYTIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # 10:00 WIB
 EVENING = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)  # 21:30 WIB, 22:30 WITA, 23:30 WIT
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "b.db")
-    apply_migrations(database)
-    return database
+def db(migrated_db):
+    return migrated_db
 
 
 def seller(db, phone, village, *, opted_out=False, locale=None):

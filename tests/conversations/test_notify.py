@@ -6,20 +6,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.migrations import apply_migrations
 from bot.services import contacts, outbox
 from bot.services.outbox import channel_for_contact
-from bot.storage import open_database, to_db_time
+from bot.storage import to_db_time
 from conversations.notify import queue_notification
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "n.db")
-    apply_migrations(database)
-    return database
+def db(migrated_db):
+    return migrated_db
 
 
 @pytest.mark.parametrize("contact,settings,expected", [

@@ -9,19 +9,14 @@ from decimal import Decimal
 
 import pytest
 
-from bot.migrations import apply_migrations
 from bot.services import contacts, listings, prices, products, subscriptions
-from bot.storage import open_database
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "catalogue.db")
-    apply_migrations(database)
-    yield database
-    database.conn.close()
+def db(migrated_db):
+    return migrated_db
 
 
 @pytest.fixture

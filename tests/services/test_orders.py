@@ -28,11 +28,8 @@ PATHS = {
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = open_database(tmp_path / "orders.db")
-    apply_migrations(database)
-    yield database
-    database.conn.close()
+def db(migrated_db):
+    return migrated_db
 
 
 @pytest.fixture
