@@ -29,7 +29,7 @@ import requests  # noqa: E402
 from bench.fake_gateway import start_fake_gateway  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.migrations import apply_migrations  # noqa: E402
-from bot.queueing import enqueue_deliveries  # noqa: E402
+from bot.pipeline.dispatch import enqueue_deliveries  # noqa: E402
 from bot.redis_server import RedisServer, free_port  # noqa: E402
 from bot.services.broadcasts import create_broadcast, plan_broadcast  # noqa: E402
 from bot.storage import open_database, to_db_time, transaction, utcnow  # noqa: E402

@@ -1,88 +1,15 @@
-"""Jembatan: the Flask application factory.
+"""Jembatan: the application around the language layer (`conversations/`).
 
-`create_app(test_config=None)` builds the app from the environment (or from the dict a
-test hands in), applies migrations, and registers only the webhooks whose secrets are
-configured: an endpoint that cannot verify signatures is not served at all.
+`bot:create_app()` (gunicorn's entry point) is resolved lazily, so importing
+`bot.services` or `bot.storage` never loads Flask.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 
-from flask import Flask, current_app
+def __getattr__(name: str):
+    if name == "create_app":
+        from bot.web.app import create_app
 
-from bot.config import check_config, load_config, load_dotenv_if_present, resolve_redis_url
-
-
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the Flask app. `test_config` replaces settings from the environment."""
-    if test_config is None:
-        load_dotenv_if_present()
-    app = Flask(__name__)
-    config = load_config()
-    if test_config is not None:
-        config.update(test_config)
-    check_config(config)
-    app.config.update(config)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    from bot.migrations import apply_migrations
-    from bot.storage import open_database
-
-    db = open_database(app.config["DATABASE_PATH"])
-    try:
-        apply_migrations(db)
-    finally:
-        db.conn.close()
-
-    from bot.web import api, gateway, health, orders, twilio
-
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(orders.bp)
-    if app.config.get("TWILIO_AUTH_TOKEN"):
-        app.register_blueprint(twilio.bp)
-    else:
-        app.logger.warning("TWILIO_AUTH_TOKEN unset: /twilio/* webhooks are not served")
-    if app.config.get("ANDROID_GATEWAY_SIGNING_KEY"):
-        app.register_blueprint(gateway.bp)
-    else:
-        app.logger.warning("ANDROID_GATEWAY_SIGNING_KEY unset: /gateway/android is not served")
-    if app.config.get("XENDIT_CALLBACK_TOKEN"):
-        from bot.web import payouts
-
-        app.register_blueprint(payouts.bp)
-    if str(app.config.get("SIMULATOR")).lower() in ("on", "1", "true", "yes"):
-        # Lets anyone act as any number: development only, never on by default.
-        from bot.web import simulator
-
-        app.register_blueprint(simulator.bp)
-    app.extensions["jembatan.db_local"] = threading.local()
-    return app
-
-
-def get_db():
-    """This thread's database connection for the app, opened once and then reused.
-
-    Opening a SQLite connection costs PRAGMAs, and closing the last one checkpoints the
-    WAL; on the webhook path both cost more than the work itself, so each worker thread
-    keeps one connection for its lifetime.
-    """
-    local = current_app.extensions["jembatan.db_local"]
-    db = getattr(local, "db", None)
-    if db is None:
-        from bot.storage import open_database
-
-        db = local.db = open_database(current_app.config["DATABASE_PATH"])
-    return db
-
-
-def get_redis():
-    """The app's Redis client, or None when no Redis is configured or embedded."""
-    if "jembatan.redis" not in current_app.extensions:
-        from bot.queueing import connect_redis
-
-        url = resolve_redis_url(current_app.config)
-        current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
-    return current_app.extensions["jembatan.redis"]
+        return create_app
+    raise AttributeError(f"module 'bot' has no attribute {name!r}")

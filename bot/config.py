@@ -14,7 +14,7 @@ from pathlib import Path
 #: configuration table mirrors this dict; a test keeps them in step.
 ENV_DEFAULTS: dict[str, str | None] = {
     "DATABASE_PATH": "var/jembatan.db",
-    "MEDIA_DIR": None,  # unset: media/ beside DATABASE_PATH (bot.media.media_dir)
+    "MEDIA_DIR": None,  # unset: media/ beside DATABASE_PATH (bot.services.media.media_dir)
     "REDIS_URL": None,
     "TWILIO_ACCOUNT_SID": None,
     "TWILIO_AUTH_TOKEN": None,

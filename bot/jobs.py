@@ -12,16 +12,17 @@ from datetime import timedelta
 from rq import Queue, get_current_job
 
 from bot.config import load_config
-from bot.delivery import DeliveryOutcome, deliver_outbox_message, sweep
-from bot.media import download_media, enqueue_due_downloads, enqueue_media_downloads
-from bot.pacing import Pacer, broadcast_rates
-from bot.queueing import (
+from bot.pipeline.delivery import DeliveryOutcome, deliver_outbox_message
+from bot.pipeline.dispatch import (
     enqueue_deliveries,
     enqueue_payout_submissions,
     enqueue_webhook_deliveries,
     schedule_sweep,
 )
-from bot.relays import deliver_webhook
+from bot.pipeline.media import download_media, enqueue_due_downloads, enqueue_media_downloads
+from bot.pipeline.pacing import Pacer, broadcast_rates
+from bot.pipeline.relays import deliver_webhook
+from bot.pipeline.sweep import sweep
 from bot.services import broadcasts, outbox, payouts
 from bot.sms import sms_segments
 from bot.storage import open_database, utcnow
@@ -114,7 +115,7 @@ def plan_broadcast_job(broadcast_id: int) -> dict:
 
 
 def sweep_job() -> dict:
-    """The periodic sweep (see `bot.delivery.sweep`); schedules the next one first."""
+    """The periodic sweep (see `bot.pipeline.sweep.sweep`); schedules the next one first."""
     config, db = _open()
     connection = get_current_job().connection
     try:
@@ -157,7 +158,7 @@ def download_media_job(media_id: int) -> str:
 def submit_payout_job(payout_id: int) -> str:
     """Submit one payout to its provider (Xendit); on a timeout or 5xx, queue the retry,
     which reuses the payout's Idempotency-key; deliver any message it caused."""
-    from bot.payouts.lifecycle import submit_payout
+    from bot.pipeline.payouts import submit_payout
 
     config, db = _open()
     try:

@@ -69,3 +69,8 @@ def sms_segments(text: str) -> int:
         count = len(text.encode("utf-16-be")) // 2
         single, multi = 70, 67
     return 1 if count <= single else math.ceil(count / multi)
+
+
+def sms_body(text: str) -> str:
+    """The text with the brand in it, as Indonesian alphanumeric-sender rules require."""
+    return text if "Jembatan" in text else BRAND_PREFIX + text

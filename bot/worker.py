@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from rq import Worker as RQWorker
 
-from bot.queueing import schedule_sweep
+from bot.pipeline.dispatch import schedule_sweep
 from bot.storage import utcnow
 
 

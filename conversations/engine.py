@@ -23,7 +23,7 @@ from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
 from conversations.flows.selling import attach_recent_photo
 from conversations.i18n import normalize_locale
 from conversations.money import might_be_a_pin
-from conversations.notify import queue_notification
+from conversations.news.notify import queue_notification
 from conversations.parse import keyword_for, parse
 from conversations.replies import REPLIES, render
 

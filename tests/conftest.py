@@ -15,12 +15,12 @@ import redis as redis_lib
 from rq import Queue, SimpleWorker
 from twilio.request_validator import RequestValidator
 
-from bot import create_app
 from bot.channels.android_gateway import compute_signature
 from bot.migrations import apply_migrations
-from bot.queueing import QUEUES
+from bot.pipeline.dispatch import QUEUES
 from bot.redis_server import RedisServer, free_port
 from bot.storage import open_database
+from bot.web.app import create_app
 from tests.providers import FakeAndroidGateway, FakeTwilio
 
 TWILIO_SID = "AC" + "0" * 32

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 import redis as redis_lib
 
-from bot.delivery import deliver_outbox_message
-from bot.queueing import enqueue_deliveries
+from bot.pipeline.delivery import deliver_outbox_message
+from bot.pipeline.dispatch import enqueue_deliveries
 from bot.services import contacts, outbox
 from bot.storage import to_db_time, transaction, utcnow
 from tests.conftest import run_worker

@@ -33,7 +33,7 @@ from hypothesis.stateful import (
 from bot.cli import main
 from bot.config import load_config
 from bot.migrations import apply_migrations
-from bot.payouts.lifecycle import handle_xendit_callback, report_payout_event
+from bot.pipeline.payouts import handle_xendit_callback, report_payout_event
 from bot.services import contacts, ledger, payout_accounts, payouts
 from bot.storage import fetch_all, open_database, transaction
 

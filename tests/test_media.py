@@ -12,8 +12,9 @@ import pytest
 import redis as redis_lib
 from werkzeug import Request, Response
 
-from bot.media import download_media, enqueue_due_downloads, media_dir
+from bot.pipeline.media import download_media, enqueue_due_downloads
 from bot.services import media
+from bot.services.media import media_dir
 from bot.storage import utcnow
 from tests.conftest import TWILIO_SID, TWILIO_TOKEN, run_worker, twilio_post
 

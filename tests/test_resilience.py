@@ -14,7 +14,7 @@ from datetime import timedelta
 import redis as redis_lib
 from rq import Queue
 
-from bot.delivery import sweep
+from bot.pipeline.sweep import sweep
 from bot.services.outbox import LEASE
 from bot.storage import from_db_time, to_db_time, utcnow
 from tests.conftest import gateway_post, run_worker, sms_received, twilio_post

@@ -14,12 +14,12 @@ import redis as redis_lib
 from click.testing import CliRunner
 from rq import Queue
 
-from bot import create_app
 from bot.cli import main
-from bot.delivery import sweep
-from bot.relays import deliver_webhook
+from bot.pipeline.relays import deliver_webhook
+from bot.pipeline.sweep import sweep
 from bot.services import buyers, orders, webhooks
 from bot.storage import from_db_time, transaction, utcnow
+from bot.web.app import create_app
 from tests.conftest import gateway_post, run_worker, sms_received, twilio_post
 from tests.orders import FakeBuyerSystem, api_buyer, seller_listing, verify_relay
 

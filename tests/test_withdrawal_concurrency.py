@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import load_config
-from bot.inbound import accept_inbound_message
 from bot.migrations import apply_migrations
+from bot.pipeline.inbound import accept_inbound_message
 from bot.services import ledger, payout_accounts, payouts
 from bot.storage import open_database, utcnow
 from tests.money import credit, seller_id

@@ -5,6 +5,7 @@ No domain logic lives here. `send_outbox_row` picks the adapter by the row's cha
 
 from __future__ import annotations
 
+from bot.channels import android_gateway, twilio_common, twilio_sms, twilio_whatsapp
 from bot.channels.base import PermanentSendError, RetryableSendError, SendError, SendResult
 
 
@@ -12,16 +13,10 @@ def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult
     """Send one outbox row through its channel's provider; raise a *SendError on failure."""
     channel = row["channel"]
     if channel == "android_sms":
-        from bot.channels import android_gateway
-
         return android_gateway.send_message(config, row)
     if channel == "twilio_sms":
-        from bot.channels import twilio_sms
-
         return twilio_sms.send_message(config, row)
     if channel == "twilio_whatsapp":
-        from bot.channels import twilio_whatsapp
-
         return twilio_whatsapp.send_message(config, row, contact)
     if channel == "simulator":
         # Messages to numbers played in the simulator stay here: the simulator page and
@@ -38,8 +33,6 @@ def find_sent_message(config: dict, row: dict) -> SendResult | None:
     refuses a repeat of our message id (409), so resending there is safe as it is.
     """
     if row["channel"] in ("twilio_sms", "twilio_whatsapp"):
-        from bot.channels import twilio_common
-
         return twilio_common.find_message(config, row)
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import lru_cache
 
+import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -16,6 +17,8 @@ from bot.channels.base import (
     SendResult,
     classify_http_failure,
 )
+from bot.sms import sms_body
+from bot.storage import from_db_time
 
 # Twilio error codes worth another try later (PROVIDERS.md). 30003 (handset unreachable)
 # only a few times: a phone that is off for a day will not come back by hammering it.
@@ -44,8 +47,6 @@ def _client(sid: str, token: str, base_url: str, timeout: float) -> Client:
 
 def create_message(config: dict, **params) -> tuple[str, str]:
     """`messages.create(**params)`; return (sid, status) or raise a classified SendError."""
-    import requests
-
     client = twilio_client(config)
     try:
         message = client.messages.create(**params)
@@ -76,11 +77,6 @@ def find_message(config: dict, row: dict) -> SendResult | None:
     created since the row was claimed whose text is ours (for SMS with the brand prefix;
     for a WhatsApp template, containing our text).
     """
-    import requests
-
-    from bot.channels.twilio_sms import sms_body
-    from bot.storage import from_db_time
-
     claimed = from_db_time(row["claimed_at"])
     whatsapp = row["channel"] == "twilio_whatsapp"
     to = f"whatsapp:{row['phone']}" if whatsapp else row["phone"]

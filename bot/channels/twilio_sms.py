@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from bot.channels.base import PermanentSendError, SendResult
 from bot.channels.twilio_common import create_message
-from bot.sms import BRAND_PREFIX
-
-
-def sms_body(text: str) -> str:
-    """The text with the brand in it, as Indonesian alphanumeric-sender rules require."""
-    return text if "Jembatan" in text else BRAND_PREFIX + text
+from bot.sms import sms_body
 
 
 def send_message(config: dict, row: dict) -> SendResult:

@@ -7,7 +7,7 @@ full account number they need to pay), listed by `jembatan payout list`, and set
 
 from __future__ import annotations
 
-from bot.payouts import PayoutProvider
+from bot.payouts.base import PayoutProvider
 
 
 class ManualPayouts(PayoutProvider):

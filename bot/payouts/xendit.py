@@ -19,7 +19,7 @@ import hmac
 
 import requests
 
-from bot.payouts import (
+from bot.payouts.base import (
     DuplicatePayoutRequest,
     PayoutProvider,
     PermanentPayoutError,

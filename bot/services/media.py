@@ -2,7 +2,7 @@
 belong to, and whether they are stored yet.
 
 A row is recorded `pending` with the message that carried it (in that message's
-transaction); a job (`bot.media.download_media`) fetches it from the provider and moves
+transaction); a job (`bot.pipeline.media.download_media`) fetches it from the provider and moves
 it to `stored`, `refused` (too big, not an image) or `failed` (the provider kept
 failing). Only stored photos of active listings are served.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlite_utils
 
@@ -23,6 +24,12 @@ MAX_MEDIA_BYTES = 5 * 1024 * 1024
 MAX_DOWNLOAD_ATTEMPTS = 5
 #: A pending row whose job was enqueued this long ago without effect is enqueued again.
 REENQUEUE_AFTER = timedelta(minutes=10)
+
+
+def media_dir(config: dict) -> Path:
+    """Where photos are stored: MEDIA_DIR, else `media/` beside the database file."""
+    configured = config.get("MEDIA_DIR")
+    return Path(configured) if configured else Path(config["DATABASE_PATH"]).parent / "media"
 
 
 def inbound_media(inbound_row: dict) -> list[dict]:

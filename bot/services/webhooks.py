@@ -3,7 +3,7 @@
 Like the message outbox, every relay is a row written in the same transaction as the
 order change it reports, so a change and its relay exist together or not at all. The
 body is fixed then (JSON with an event id the buyer can dedupe on and a per-order
-`sequence`); a job (`bot.relays.deliver_webhook`) posts it, signed, outside any
+`sequence`); a job (`bot.pipeline.relays.deliver_webhook`) posts it, signed, outside any
 transaction. Rows move `pending -> sending -> delivered`, or back to `pending` with
 exponential backoff after a failure, until `give_up_after` (created + WEBHOOK_RETRY_HOURS)
 has passed: then `failed`, listed by `jembatan webhook list --status failed`.

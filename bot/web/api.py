@@ -12,9 +12,9 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
 from werkzeug.exceptions import HTTPException
 
-from bot import get_db
-from bot.media import media_dir
 from bot.services import listings, media, products
+from bot.services.media import media_dir
+from bot.web.db import get_db
 from conversations.i18n import format_unit_price
 
 bp = Blueprint("api", __name__)

@@ -11,12 +11,12 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot import get_db, get_redis
 from bot.channels.android_gateway import EVENT_STATUS, verify_signature
-from bot.inbound import accept_inbound_message
 from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.pipeline.inbound import accept_inbound_message
 from bot.services import outbox
 from bot.storage import transaction, utcnow
+from bot.web.db import get_db, get_redis
 
 bp = Blueprint("gateway", __name__, url_prefix="/gateway")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify
 
-from bot import get_db, get_redis
+from bot.web.db import get_db, get_redis
 
 bp = Blueprint("health", __name__)
 

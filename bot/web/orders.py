@@ -19,13 +19,13 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from bot import get_db, get_redis
-from bot.queueing import enqueue_deliveries, enqueue_webhook_deliveries, schedule_sweep
+from bot.pipeline.dispatch import enqueue_deliveries, enqueue_webhook_deliveries, schedule_sweep
 from bot.services import buyers, orders, outbox
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
 from bot.storage import transaction, utcnow
 from bot.web.api import query_int
-from conversations.order_news import order_notices, queue_notices
+from bot.web.db import get_db, get_redis
+from conversations.news.orders import order_notices, queue_notices
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1/orders")
 

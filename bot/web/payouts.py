@@ -2,19 +2,19 @@
 
 Served only when `XENDIT_CALLBACK_TOKEN` is set. A request without the right
 `x-callback-token` gets 403 and changes nothing. Xendit retries anything but a 2xx for
-24 hours, so a repeat must be harmless (it is: see bot.payouts.lifecycle).
+24 hours, so a repeat must be harmless (it is: see bot.pipeline.payouts).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot import get_db, get_redis
-from bot.payouts.lifecycle import handle_xendit_callback
 from bot.payouts.xendit import verify_callback_token
-from bot.queueing import enqueue_deliveries
+from bot.pipeline.dispatch import enqueue_deliveries
+from bot.pipeline.payouts import handle_xendit_callback
 from bot.services import outbox
 from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 
 bp = Blueprint("payouts", __name__, url_prefix="/payouts")
 

@@ -13,10 +13,10 @@ import uuid
 
 from flask import Blueprint, current_app, redirect, render_template_string, request, url_for
 
-from bot import get_db, get_redis
-from bot.inbound import accept_inbound_message
 from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.pipeline.inbound import accept_inbound_message
 from bot.storage import fetch_all, utcnow
+from bot.web.db import get_db, get_redis
 
 bp = Blueprint("simulator", __name__)
 

@@ -15,12 +15,12 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot import get_db, get_redis
-from bot.channels.twilio_sms import sms_body
-from bot.inbound import accept_inbound_message
 from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.pipeline.inbound import accept_inbound_message
 from bot.services import outbox
+from bot.sms import sms_body
 from bot.storage import transaction, utcnow
+from bot.web.db import get_db, get_redis
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 

@@ -10,7 +10,7 @@ with one order pending), and otherwise lists the candidates' codes; a bare `YA`/
 `KIRIM` never takes over a question another dialog has open (it may be its answer),
 while one with a code does. An order that belongs to someone else is "not found":
 order codes are not published, so nobody learns another's orders by guessing.
-What each side is told is decided in `conversations.order_news`.
+What each side is told is decided in `conversations.news.orders`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from bot.services import buyers, listings, orders
 from bot.services.orders import IllegalOrderTransition, OrderRefused
 from conversations.dialog import END, NO_DIALOG, SAME, Flow, Handler, Turn, match_any_text, match_command
 from conversations.i18n import format_quantity
+from conversations.news.orders import order_values, tell
 from conversations.numbers import parse_quantity
-from conversations.order_news import order_values, tell
 from conversations.replies import fit_items, render
 
 ASK_QUANTITY = "ask_quantity"

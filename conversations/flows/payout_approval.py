@@ -12,7 +12,7 @@ from bot.services.coordinators import record_action
 from bot.services.payouts import IllegalPayoutTransition
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_command
 from conversations.i18n import format_money
-from conversations.payout_news import payout_news
+from conversations.news.payouts import payout_news
 
 #: How many waiting payouts `BAYAR` alone lists (one SMS).
 LISTED = 3

@@ -9,7 +9,7 @@ import pytest
 from bot.services import contacts, outbox
 from bot.services.outbox import channel_for_contact
 from bot.storage import to_db_time
-from conversations.notify import queue_notification
+from conversations.news.notify import queue_notification
 
 NOW = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
 

@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot.delivery import sweep
-from bot.order_timers import run_order_timers
+from bot.pipeline.order_timers import run_order_timers
+from bot.pipeline.sweep import sweep
 from bot.services import ledger, orders
 from bot.sms import BRAND_PREFIX, septets
 from tests.dialogs import BUDI, SITI, Conversation

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import create_app
+from bot.web.app import create_app
 
 
 def test_healthy(client):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import create_app
+from bot.web.app import create_app
 
 
 def test_simulator_is_off_by_default(client):
@@ -24,10 +24,10 @@ def test_simulator_plays_a_conversation(settings, db):
 
 
 def test_messages_to_simulated_numbers_stay_in_the_simulator(settings, db):
-    from bot.delivery import deliver_outbox_message
+    from bot.pipeline.delivery import deliver_outbox_message
     from bot.services import contacts
     from bot.storage import utcnow
-    from conversations.notify import queue_notification
+    from conversations.news.notify import queue_notification
 
     app = create_app(dict(settings, SIMULATOR="on"))
     app.test_client().post("/simulator", data={"phone": "+6281234567890", "text": "BANTUAN"})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import create_app
 from bot.config import ConfigError
+from bot.web.app import create_app
 from tests.conftest import TWILIO_SID, twilio_post
 
 SITI = "+6281234567890"

@@ -11,11 +11,11 @@ from datetime import timedelta
 
 import pytest
 
-from bot import create_app
 from bot.config import ConfigError
-from bot.payouts.lifecycle import submit_payout
+from bot.pipeline.payouts import submit_payout
 from bot.services import contacts, ledger, payout_accounts, payouts
 from bot.storage import open_database, to_db_time, transaction, utcnow
+from bot.web.app import create_app
 from tests.conftest import gateway_post, run_worker, sms_received
 from tests.money import balance, credit
 from tests.providers import FakeXendit

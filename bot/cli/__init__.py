@@ -19,7 +19,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from bot import create_app, get_db, get_redis
+from bot.web.app import create_app
+from bot.web.db import get_db, get_redis
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
@@ -58,8 +59,8 @@ def chat_command(sender: str, text: str) -> None:
     Takes exactly the path a webhook takes (store, dedupe, dialog, outbox, RQ), with the
     reply shown here instead of sent to a phone.
     """
-    from bot.cli_common import phone_argument
-    from bot.inbound import accept_inbound_message
+    from bot.cli.common import phone_argument
+    from bot.pipeline.inbound import accept_inbound_message
     from bot.storage import utcnow
 
     phone = phone_argument(sender)
@@ -83,7 +84,7 @@ def chat_command(sender: str, text: str) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Run one outbox/inbox sweep now (what the worker does every 30 seconds)."""
-    from bot.delivery import sweep
+    from bot.pipeline.sweep import sweep
 
     report = sweep(get_db(), current_app.config, get_redis())
     click.echo(json.dumps(report.__dict__))
@@ -167,10 +168,10 @@ def up_command(host: str, port: int, web_workers: int) -> None:
 
 
 # Command groups that live in their own modules.
-from bot.cli_broadcasts import register as _register_broadcasts  # noqa: E402
-from bot.cli_catalog import register as _register_catalog  # noqa: E402
-from bot.cli_money import register as _register_money  # noqa: E402
-from bot.cli_orders import register as _register_orders  # noqa: E402
+from bot.cli.broadcasts import register as _register_broadcasts  # noqa: E402
+from bot.cli.catalog import register as _register_catalog  # noqa: E402
+from bot.cli.money import register as _register_money  # noqa: E402
+from bot.cli.orders import register as _register_orders  # noqa: E402
 
 _register_broadcasts(main)
 _register_catalog(main)

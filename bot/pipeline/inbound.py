@@ -11,7 +11,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.queueing import enqueue_deliveries, enqueue_jobs, schedule_sweep
+from bot.pipeline.dispatch import enqueue_deliveries, enqueue_jobs, schedule_sweep
 from bot.services import inbox, outbox
 from bot.storage import transaction
 from conversations.engine import Response, respond_to_inbound
@@ -58,7 +58,7 @@ def accept_inbound_message(
         if enqueue_deliveries(redis_connection, db, rows, now):
             schedule_sweep(redis_connection, now)
     if response is not None and response.media_ids:
-        from bot.media import enqueue_media_downloads  # only messages with photos need it
+        from bot.pipeline.media import enqueue_media_downloads  # only messages with photos need it
 
         if enqueue_media_downloads(redis_connection, db, response.media_ids, now):
             schedule_sweep(redis_connection, now)

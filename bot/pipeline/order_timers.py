@@ -3,7 +3,7 @@
 A pending order gets one reminder to its seller at `remind_at` (ORDER_REMINDER_MINUTES
 after it was placed) and, still unanswered at `expires_at` (ORDER_EXPIRY_MINUTES), it
 expires: the reservation goes back to the listing and both sides are told. The periodic
-sweep (`bot.delivery.sweep`, every 30 seconds) calls `run_order_timers`; tests call it
+sweep (`bot.pipeline.sweep.sweep`, every 30 seconds) calls `run_order_timers`; tests call it
 with their own clock.
 
 Each order is handled in its own transaction, together with its messages and relays. A
@@ -22,7 +22,7 @@ import sqlite_utils
 from bot.services import orders
 from bot.services.orders import IllegalOrderTransition
 from bot.storage import transaction
-from conversations.order_news import order_notices, queue_notices, reminder_notice
+from conversations.news.orders import order_notices, queue_notices, reminder_notice
 
 log = logging.getLogger(__name__)
 

@@ -21,20 +21,15 @@ import sqlite_utils
 
 from bot.channels.base import PermanentSendError, RetryableSendError
 from bot.channels.twilio_media import MediaRefused, fetch_media
-from bot.queueing import enqueue_each
+from bot.pipeline.dispatch import enqueue_each
 from bot.services import contacts, media
+from bot.services.media import media_dir
 from bot.storage import transaction, utcnow
 
 log = logging.getLogger(__name__)
 
 #: The notice a seller gets when their photo is refused, per reason.
 REFUSAL_REPLIES = {"too_big": "photo.too_big", "wrong_type": "photo.wrong_type"}
-
-
-def media_dir(config: dict) -> Path:
-    """Where photos are stored: MEDIA_DIR, else `media/` beside the database file."""
-    configured = config.get("MEDIA_DIR")
-    return Path(configured) if configured else Path(config["DATABASE_PATH"]).parent / "media"
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,7 @@ def download_media(
 
 
 def _refuse(db, config, row, refusal: MediaRefused, now) -> DownloadOutcome:
-    from conversations.notify import queue_notification
+    from conversations.news.notify import queue_notification
 
     log.info("media %s refused: %s (%s)", row["id"], refusal.reason, refusal.content_type)
     outbox_id = None

@@ -8,9 +8,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import get_db, get_redis
-from bot.cli_common import phone_argument
+from bot.cli.common import phone_argument
 from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 
 
 @click.group("coordinator")
@@ -135,7 +135,7 @@ def broadcast_group() -> None:
 @with_appcontext
 def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
     """Broadcast TEXT to a group; the fan-out runs in the worker."""
-    from bot.queueing import enqueue_broadcast_planning
+    from bot.pipeline.dispatch import enqueue_broadcast_planning
     from bot.services.broadcasts import BroadcastTooLong, create_broadcast
     from bot.services.groups import UnknownGroup
 
@@ -172,7 +172,7 @@ def broadcast_status(broadcast_id: int) -> None:
 @with_appcontext
 def broadcast_plan(broadcast_id: int) -> None:
     """Plan BROADCAST_ID's fan-out here and now (normally the worker does it)."""
-    from bot.queueing import enqueue_deliveries
+    from bot.pipeline.dispatch import enqueue_deliveries
     from bot.services.broadcasts import plan_broadcast
 
     db, connection = get_db(), get_redis()

@@ -14,8 +14,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot import get_db, get_redis
 from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 
 #: `--reason` of `payout failed`: what went wrong, in words the seller's text is built on.
 FAILURE_REASONS = {
@@ -35,7 +35,7 @@ def _deliver(outbox_ids: list[int]) -> None:
     """Hand the messages an action caused to the workers (the sweep does it otherwise)."""
     if not outbox_ids:
         return
-    from bot.queueing import enqueue_deliveries
+    from bot.pipeline.dispatch import enqueue_deliveries
     from bot.services import outbox
 
     db = get_db()
@@ -148,7 +148,7 @@ def _manual_payout(code: str) -> dict:
 @with_appcontext
 def payout_paid(code: str, reference: str) -> None:
     """Record that payout CODE was paid; the seller is told (with REF)."""
-    from bot.payouts.lifecycle import report_payout_event
+    from bot.pipeline.payouts import report_payout_event
     from bot.services.payouts import IllegalPayoutTransition
 
     payout = _manual_payout(code)
@@ -175,7 +175,7 @@ def payout_paid(code: str, reference: str) -> None:
 def payout_failed(code: str, reason: str, note: str | None) -> None:
     """Record that payout CODE could not be paid: the money returns to the seller's
     balance and they are told why."""
-    from bot.payouts.lifecycle import report_payout_event
+    from bot.pipeline.payouts import report_payout_event
     from bot.services.payouts import IllegalPayoutTransition
 
     payout = _manual_payout(code)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from bot import get_db
 from bot.storage import utcnow
+from bot.web.db import get_db
 
 
 @click.group("product")

@@ -22,7 +22,7 @@ from bot.services.schedule import timezone_of
 from bot.storage import from_db_time
 from conversations.dialog import Turn
 from conversations.i18n import format_local_time, format_money, format_quantity
-from conversations.notify import queue_notification, recipient_locale
+from conversations.news.notify import queue_notification, recipient_locale
 
 #: The job that posts one webhook relay (enqueued after the commit).
 WEBHOOK_JOB = "bot.jobs.deliver_webhook_job"

@@ -26,7 +26,7 @@ from bot.payouts.xendit import STATUS_EVENTS, callback_payout
 from bot.services import payouts
 from bot.services.payouts import IllegalPayoutTransition, PayoutChange
 from bot.storage import transaction
-from conversations.payout_news import notify_payout_change
+from conversations.news.payouts import notify_payout_change
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from bot.services import contacts
 from bot.services.payout_accounts import mask_number
 from bot.services.payouts import PayoutChange, failure_kind
 from conversations.i18n import format_money
-from conversations.notify import queue_notification
+from conversations.news.notify import queue_notification
 
 _FAILED_REPLY = {
     "account": "payout.failed_account",

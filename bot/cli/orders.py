@@ -13,9 +13,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from bot import get_db, get_redis
-from bot.cli_common import phone_argument
+from bot.cli.common import phone_argument
 from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 
 
 def _buyer(ref: str) -> dict:
@@ -192,7 +192,7 @@ def webhook_retry(delivery_id: int) -> None:
     """Try a failed relay again (after the buyer fixed their server), for another day."""
     from flask import current_app
 
-    from bot.queueing import enqueue_webhook_deliveries
+    from bot.pipeline.dispatch import enqueue_webhook_deliveries
     from bot.services import webhooks
 
     db, now = get_db(), utcnow()

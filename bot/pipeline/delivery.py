@@ -1,0 +1,77 @@
+"""Deliver one outbox row through its channel, and record what the provider said."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.channels import (
+    PermanentSendError,
+    RetryableSendError,
+    send_outbox_row,
+)
+from bot.services import contacts, outbox
+from bot.storage import transaction, utcnow
+
+log = logging.getLogger(__name__)
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What one delivery attempt did: sent, retry (with `retry_at`), failed, expired, skipped."""
+
+    status: str
+    retry_at: datetime | None = None
+    next_outbox_id: int | None = None
+
+
+def deliver_outbox_message(
+    db: sqlite_utils.Database, config: dict, outbox_id: int, now: datetime | None = None,
+    before_send: Callable[[dict], None] | None = None,
+) -> DeliveryOutcome:
+    """Send one outbox row if it is due and not yet sent; record what the provider said.
+
+    Safe to call any number of times for the same row: only the call that claims the
+    row sends it, and a row with a provider id is never claimed again. `before_send(row)`
+    runs after the claim and before the provider call (broadcast pacing waits there).
+    """
+    now = now or utcnow()
+    with transaction(db):
+        row = outbox.claim_for_delivery(db, outbox_id, now)
+        if row is None:
+            return DeliveryOutcome("skipped")
+        if outbox.expire_if_stale(db, row, now):
+            return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
+        contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None
+    if before_send is not None:
+        before_send(row)
+    # The provider call happens outside any transaction: SQLite must not stay locked
+    # for the seconds a provider may take.
+    try:
+        result = send_outbox_row(config, row, contact)
+    except RetryableSendError as exc:
+        max_attempts = min(exc.max_attempts or config["OUTBOX_MAX_ATTEMPTS"],
+                           config["OUTBOX_MAX_ATTEMPTS"])
+        with transaction(db):
+            retry_at = outbox.record_retryable_failure(
+                db, outbox_id, exc.code, exc.message, now,
+                max_attempts=max_attempts,
+                base_delay_seconds=config.get("OUTBOX_RETRY_BASE_SECONDS", 15),
+            )
+            following = None if retry_at else outbox.next_in_line(db, row)
+        log.info("outbox %s: retryable %s, next try %s", outbox_id, exc.code, retry_at)
+        return DeliveryOutcome("retry" if retry_at else "failed", retry_at, following)
+    except PermanentSendError as exc:
+        with transaction(db):
+            outbox.record_permanent_failure(db, outbox_id, exc.code, exc.message, now)
+            following = outbox.next_in_line(db, row)
+        log.warning("outbox %s: failed permanently %s %s", outbox_id, exc.code, exc.message)
+        return DeliveryOutcome("failed", next_outbox_id=following)
+    with transaction(db):
+        outbox.record_sent(db, outbox_id, result.provider_id, result.provider_status, now,
+                           result.details)
+        following = outbox.next_in_line(db, row)
+    return DeliveryOutcome("sent", next_outbox_id=following)

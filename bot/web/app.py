@@ -1,0 +1,56 @@
+"""The Flask application factory.
+
+`create_app(test_config=None)` builds the app from the environment (or from the dict a
+test hands in), applies migrations, and registers only the webhooks whose secrets are
+configured: an endpoint that cannot verify signatures is not served at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+
+from bot.config import check_config, load_config, load_dotenv_if_present
+from bot.migrations import apply_migrations
+from bot.storage import open_database
+from bot.web import api, gateway, health, orders, payouts, simulator, twilio
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the Flask app. `test_config` replaces settings from the environment."""
+    if test_config is None:
+        load_dotenv_if_present()
+    app = Flask("bot")
+    config = load_config()
+    if test_config is not None:
+        config.update(test_config)
+    check_config(config)
+    app.config.update(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db = open_database(app.config["DATABASE_PATH"])
+    try:
+        apply_migrations(db)
+    finally:
+        db.conn.close()
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(orders.bp)
+    if app.config.get("TWILIO_AUTH_TOKEN"):
+        app.register_blueprint(twilio.bp)
+    else:
+        app.logger.warning("TWILIO_AUTH_TOKEN unset: /twilio/* webhooks are not served")
+    if app.config.get("ANDROID_GATEWAY_SIGNING_KEY"):
+        app.register_blueprint(gateway.bp)
+    else:
+        app.logger.warning("ANDROID_GATEWAY_SIGNING_KEY unset: /gateway/android is not served")
+    if app.config.get("XENDIT_CALLBACK_TOKEN"):
+        app.register_blueprint(payouts.bp)
+    if str(app.config.get("SIMULATOR")).lower() in ("on", "1", "true", "yes"):
+        # Lets anyone act as any number: development only, never on by default.
+        app.register_blueprint(simulator.bp)
+    app.extensions["jembatan.db_local"] = threading.local()
+    return app

@@ -1,0 +1,32 @@
+"""The app's resources, reached through one function each (Flask's `flaskr` pattern):
+the SQLite connection of this thread and the Redis client, opened on first use."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from bot.config import resolve_redis_url
+from bot.pipeline.dispatch import connect_redis
+from bot.storage import open_database
+
+
+def get_db():
+    """This thread's database connection for the app, opened once and then reused.
+
+    Opening a SQLite connection costs PRAGMAs, and closing the last one checkpoints the
+    WAL; on the webhook path both cost more than the work itself, so each worker thread
+    keeps one connection for its lifetime.
+    """
+    local = current_app.extensions["jembatan.db_local"]
+    db = getattr(local, "db", None)
+    if db is None:
+        db = local.db = open_database(current_app.config["DATABASE_PATH"])
+    return db
+
+
+def get_redis():
+    """The app's Redis client, or None when no Redis is configured or embedded."""
+    if "jembatan.redis" not in current_app.extensions:
+        url = resolve_redis_url(current_app.config)
+        current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
+    return current_app.extensions["jembatan.redis"]
