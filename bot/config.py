@@ -54,6 +54,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "ORDER_EXPIRY_MINUTES": "360",
     "WEBHOOK_RETRY_BASE_SECONDS": "30",
     "WEBHOOK_RETRY_HOURS": "24",
+    "DESK_SECRET_KEY": None,  # unset: a random key kept beside DATABASE_PATH (desk-secret.key)
+    "DESK_IDLE_MINUTES": "30",
 }
 
 _INT_SETTINGS = {
@@ -71,6 +73,7 @@ _INT_SETTINGS = {
     "ORDER_EXPIRY_MINUTES",
     "WEBHOOK_RETRY_BASE_SECONDS",
     "WEBHOOK_RETRY_HOURS",
+    "DESK_IDLE_MINUTES",
 }
 
 

@@ -50,18 +50,19 @@ def create_broadcast(
     db: sqlite_utils.Database, *, group: str, text: str, created_by: str, now: datetime,
     kind: str = "announcement", texts: dict[str, str] | None = None,
     expires_at: datetime | None = None, allow_long: bool = False,
-    contact_id: int | None = None,
+    contact_id: int | None = None, keep_unicode: bool = False,
 ) -> int:
     """Record a broadcast to `group` (UnknownGroup if it means nothing); return its id.
 
     `texts` gives the text per reply language (`"id"`), or per language and time zone
     (`"id|Asia/Makassar"`, for texts that show a local time); without it everyone gets
     `text`. Text that needs more than one SMS (with the brand
-    prefix) is refused unless `allow_long`.
+    prefix) is refused unless `allow_long`. Texts are made GSM-7-safe (emoji dropped) unless
+    `keep_unicode`: the desk shows the UCS-2 cost and lets the coordinator choose.
     """
     audience = resolve_group(db, group)
-    text = gsm_safe(text)
-    texts = {locale: gsm_safe(value) for locale, value in (texts or {}).items()}
+    text = text.strip() if keep_unicode else gsm_safe(text)
+    texts = {locale: value if keep_unicode else gsm_safe(value) for locale, value in (texts or {}).items()}
     if not allow_long:
         segments = max(sms_segments(BRAND_PREFIX + t) for t in [text, *texts.values()])
         if segments > 1:
