@@ -15,17 +15,20 @@ MASK = "••••••"
 SENSITIVE_REPLY_IDS = frozenset({"desk.code"})
 # "PIN 1234", "PIN 1234 5678", "UBAH PIN 1234 5678", a bare PIN typed as an answer.
 _PIN_TEXT = re.compile(r"^\s*(?:(?:ubah|ganti|change)\s+)?pin\b|^\s*\d{4,6}\s*$", re.IGNORECASE)
-_DIGITS = re.compile(r"\d")
+# Codes and PINs are runs of four or more digits; "10 menit" stays readable.
+_SECRET = re.compile(r"\d{4,}")
 
 
 def masked_text(direction: str, body: str | None, reply_id: str | None = None) -> str:
     """The text as it may be shown: `direction` is `in` or `out`."""
     body = body or ""
     if direction == "out":
-        return _DIGITS.sub("•", body) if reply_id in SENSITIVE_REPLY_IDS else body
-    if _PIN_TEXT.search(body):
-        return _DIGITS.sub("•", body)
-    return body
+        return _hide(body) if reply_id in SENSITIVE_REPLY_IDS else body
+    return _hide(body) if _PIN_TEXT.search(body) else body
+
+
+def _hide(body: str) -> str:
+    return _SECRET.sub(lambda match: MASK[0] * len(match.group(0)), body)
 
 
 def mask_rows(rows: list[dict], direction: str | None = None) -> list[dict]:
