@@ -32,7 +32,8 @@ def chat(tmp_path):
 
 
 def test_registration_records_consent(chat):
-    row = chat.db.execute("SELECT consent_at, consent_source FROM contacts WHERE phone = ?", [SITI]).fetchone()
+    row = chat.db.execute("SELECT consent_at, consent_source FROM contacts WHERE phone = ?",
+                          [SITI]).fetchone()
     assert row[0] and row[1] == "sms"
 
 
@@ -126,7 +127,8 @@ def test_merging_a_stray_product_moves_its_listings_and_keeps_its_name(chat):
     seller_listing(chat.db, SITI, "Siti Aminah", "Sukamaju", "cabai🌶 rawit", "5", "kg", 9_000, chat.now)
     members.merge_products(chat.db, stray["id"], cabai["id"], chat.now, *ACTOR)
     assert products.find_product(chat.db, stray["name"])["id"] == cabai["id"]
-    assert chat.db.execute("SELECT COUNT(*) FROM listings WHERE product_id = ?", [cabai["id"]]).fetchone()[0] == 2
+    moved = chat.db.execute("SELECT COUNT(*) FROM listings WHERE product_id = ?", [cabai["id"]]).fetchone()
+    assert moved[0] == 2
     members.add_synonym(chat.db, cabai["id"], "cabai kebun siti", chat.now, *ACTOR)
     assert products.find_product(chat.db, "cabai kebun siti")["id"] == cabai["id"]
     with pytest.raises(members.ChangeRefused):
