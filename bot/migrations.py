@@ -660,7 +660,10 @@ def m008_desk(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE contacts ADD COLUMN erased_at TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_contact ON inbound (contact_id, id)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_contact ON outbox (contact_id, id)")
-    db.execute("CREATE INDEX IF NOT EXISTS desk_actions_time ON coordinator_actions (created_at)")
+    # The overview counts today's messages and the log lists the newest: by time, not by scan.
+    db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_time ON inbound (received_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_time ON outbox (created_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_orders_time ON orders (created_at)")
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

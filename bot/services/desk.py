@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from bot.phones import InvalidPhoneNumber, normalize_phone
 from bot.services import ledger
 from bot.services.masking import mask_rows
 from bot.services.orders import OPEN_STATUSES, STATUSES
@@ -38,8 +39,9 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
     figures: dict = {"periods": {}}
     for name, start in period_starts(now, timezone).items():
         since = to_db_time(start)
-        orders = dict(db.execute("SELECT status, COUNT(*) FROM orders WHERE created_at >= ? GROUP BY status",
-                                 [since]).fetchall())
+        # INDEXED BY: the planner would rather walk orders_timers, which reads every order.
+        orders = dict(db.execute("SELECT status, COUNT(*) FROM orders INDEXED BY desk_orders_time "
+                                 "WHERE created_at >= ? GROUP BY status", [since]).fetchall())
         figures["periods"][name] = {
             "messages_in": db.execute("SELECT COUNT(*) FROM inbound WHERE received_at >= ?",
                                       [since]).fetchone()[0],
@@ -58,7 +60,7 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
     day_ago = to_db_time(now - timedelta(days=1))
     figures["failed_recent"] = fetch_all(
         db, "SELECT id, phone, channel, error_code, error_message, created_at FROM outbox "
-            "WHERE status = 'failed' AND created_at >= ? ORDER BY id DESC LIMIT 10", [day_ago])
+            "WHERE status = 'failed' AND created_at >= ? ORDER BY created_at DESC LIMIT 10", [day_ago])
     figures["expiring"] = fetch_all(
         db, "SELECT o.code, o.expires_at, c.name AS seller, c.id AS seller_id FROM orders o "
             "JOIN contacts c ON c.id = o.seller_id WHERE o.status = 'pending' AND o.expires_at <= ? "
@@ -69,8 +71,15 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
             "AND o.status IN ('pending', 'sending')) AS queued FROM broadcasts b "
             "WHERE b.status = 'planning' OR EXISTS (SELECT 1 FROM outbox o "
             "WHERE o.broadcast_id = b.id AND o.status IN ('pending', 'sending')) ORDER BY b.id DESC LIMIT 10")
-    last = db.execute("SELECT MAX(received_at) FROM inbound WHERE channel = 'android_sms'").fetchone()[0]
-    last_sent = db.execute("SELECT MAX(sent_at) FROM outbox WHERE channel = 'android_sms'").fetchone()[0]
+    last = last_sent = None
+    if gateway_configured:
+        # Newest first by rowid (time order), stopping at the first hub-phone row: the
+        # planner would rather read every row of the channel through (channel, provider_id).
+        last = db.execute("SELECT received_at FROM inbound NOT INDEXED WHERE channel = 'android_sms' "
+                          "ORDER BY id DESC LIMIT 1").fetchone()
+        last_sent = db.execute("SELECT sent_at FROM outbox NOT INDEXED WHERE channel = 'android_sms' "
+                               "AND sent_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
+        last, last_sent = (last[0] if last else None), (last_sent[0] if last_sent else None)
     figures["phone"] = {"configured": gateway_configured, "last_inbound": last, "last_sent": last_sent,
                         "silent": gateway_configured and (max(last or "", last_sent or "")
                                                           < to_db_time(now - SILENT_PHONE))}
@@ -138,7 +147,8 @@ def person(db: sqlite_utils.Database, contact_id: int) -> dict | None:
     buyer = fetch_one(db, "SELECT * FROM buyers WHERE contact_id = ?", [contact_id])
     orders = fetch_all(
         db, "SELECT o.*, p.name AS product FROM orders o JOIN products p ON p.id = o.product_id "
-            "WHERE o.seller_id = ? OR o.buyer_id = ? ORDER BY o.id DESC LIMIT 50",
+            "WHERE o.id IN (SELECT id FROM orders WHERE seller_id = ? UNION SELECT id FROM orders "
+            "WHERE buyer_id = ?) ORDER BY o.id DESC LIMIT 50",
         [contact_id, buyer["id"] if buyer else -1])
     return {
         "contact": contact,
@@ -157,20 +167,27 @@ def person(db: sqlite_utils.Database, contact_id: int) -> dict | None:
 
 def listings(db: sqlite_utils.Database, *, query: str = "", status: str = "active",
              offset: int = 0) -> tuple[list[dict], int]:
-    """Listings by code, product or seller name, newest first; and how many match."""
-    clauses, params = [], []
-    if status in ("active", "withdrawn"):
-        clauses.append("l.status = ?")
-        params.append(status)
+    """Listings by code, product (any of its names) or seller name, newest first; and how
+    many match. Each kind of match goes through its own index; the page walks listings
+    newest first."""
+    statuses = (status,) if status in ("active", "withdrawn") else ("active", "withdrawn")
+    where_status, params = in_clause("l.status", statuses)
+    clauses = [where_status.replace("l.status", "+l.status")]
     if query:
-        clauses.append("(l.code = ? OR p.name LIKE ? ESCAPE '\\' OR l.product_text LIKE ? ESCAPE '\\' "
-                       "OR c.name LIKE ? ESCAPE '\\')")
-        params += [query.strip().upper(), _like(query), _like(query), _like(query)]
-    where = " AND ".join(clauses) or "1"
-    base = ("FROM listings l JOIN products p ON p.id = l.product_id JOIN contacts c ON c.id = l.seller_id "
-            f"WHERE {where}")
-    total = db.execute(f"SELECT COUNT(*) {base}", params).fetchone()[0]
-    rows = fetch_all(db, f"SELECT l.*, p.name AS product_name, c.name AS seller_name, c.village {base} "
+        text = _like(query.strip())
+        clauses.append(
+            "l.id IN (SELECT id FROM listings WHERE code = ? "
+            "UNION SELECT m.id FROM listings m WHERE m.status IN ('active', 'withdrawn') AND m.product_id IN "
+            "(SELECT product_id FROM product_names WHERE name LIKE ? ESCAPE '\\') "
+            "UNION SELECT m.id FROM listings m WHERE m.seller_id IN "
+            "(SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))")
+        params += [query.strip().upper(), text, text]
+    where = " AND ".join(clauses)
+    total = db.execute(f"SELECT COUNT(*) FROM listings l WHERE {where.replace('+l.status', 'l.status')}",
+                       params).fetchone()[0]
+    rows = fetch_all(db, "SELECT l.*, p.name AS product_name, c.name AS seller_name, c.village "
+                         "FROM listings l JOIN products p ON p.id = l.product_id "
+                         f"JOIN contacts c ON c.id = l.seller_id WHERE {where} "
                          "ORDER BY l.id DESC LIMIT ? OFFSET ?", [*params, PAGE_SIZE, offset])
     return rows, total
 
@@ -186,21 +203,33 @@ def products_overview(db: sqlite_utils.Database) -> list[dict]:
         "ORDER BY p.source != 'seller', p.name LIMIT 1000")
 
 
+INBOUND_STATUSES = ("new", "processed", "failed")
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "expired")
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "expired", "new", "processed")
+#: Statuses few messages have: found through the status indexes, not by walking time.
+RARE_STATUSES = ("pending", "sending", "failed", "expired", "new")
 
 
 def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = "", status: str = "",
                 direction: str = "", offset: int = 0) -> list[dict]:
-    """Inbound and outbound messages, newest first, filtered by number (any part of it),
-    channel, status and direction; texts masked."""
-    parts = []
+    """Inbound and outbound messages, newest first, filtered by number (a whole number, or any
+    part of one), channel, status and direction; texts masked."""
     params: dict = {"limit": PAGE_SIZE, "offset": offset}
     filters = []
     if phone:
-        digits = "".join(ch for ch in phone if ch.isdigit())
-        digits = "62" + digits[1:] if digits.startswith("0") else digits
-        filters.append("phone LIKE :phone")
-        params["phone"] = f"%{digits}%"
+        try:
+            contact = fetch_one(db, "SELECT id FROM contacts WHERE phone = ?", [normalize_phone(phone)])
+        except InvalidPhoneNumber:
+            contact = None
+        if contact is not None:
+            # A whole number: its contact's rows, through the contact indexes.
+            filters.append("contact_id = :contact")
+            params["contact"] = contact["id"]
+        else:
+            digits = "".join(ch for ch in phone if ch.isdigit())
+            digits = "62" + digits[1:] if digits.startswith("0") else digits
+            filters.append("phone LIKE :phone")
+            params["phone"] = f"%{digits}%"
     if channel:
         filters.append("channel = :channel")
         params["channel"] = channel
@@ -208,15 +237,29 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
         filters.append("status = :status")
         params["status"] = status
     where = (" WHERE " + " AND ".join(filters)) if filters else ""
-    if direction in ("", "in"):
+    # Which index finds the rows, named (the planner's guess changes with the data): a person's
+    # or a rare status's rows through their index, then sorted; anything else by walking the
+    # time index newest first until a page is full.
+    if "contact" in params:
+        by_in, by_out, sort = "desk_inbound_contact", "desk_outbox_contact", "+"
+    elif status in RARE_STATUSES:
+        by_in, by_out, sort = "inbound_unprocessed", "outbox_due", "+"
+    else:
+        by_in, by_out, sort = "desk_inbound_time", "desk_outbox_time", ""
+    parts = []
+    if direction in ("", "in") and (not status or status in INBOUND_STATUSES):
         parts.append("SELECT 'in' AS direction, id, phone, contact_id, channel, body, NULL AS reply_id, "
                      "status, NULL AS provider_status, error AS error_code, NULL AS error_message, "
-                     f"received_at AS at FROM inbound{where}")
-    if direction in ("", "out"):
-        parts.append("SELECT 'out', id, phone, contact_id, channel, body, reply_id, status, provider_status, "
-                     f"error_code, error_message, created_at FROM outbox{where}")
-    sql = " UNION ALL ".join(f"SELECT * FROM ({part} ORDER BY 12 DESC LIMIT :limit + :offset)"
-                             for part in parts)
+                     f"received_at AS at FROM inbound INDEXED BY {by_in}{where} "
+                     f"ORDER BY {sort}received_at DESC")
+    if direction in ("", "out") and (not status or status in OUTBOX_STATUSES):
+        parts.append("SELECT 'out' AS direction, id, phone, contact_id, channel, body, reply_id, status, "
+                     "provider_status, error_code, error_message, created_at AS at "
+                     f"FROM outbox INDEXED BY {by_out}{where} "
+                     f"ORDER BY {sort}created_at DESC")
+    if not parts:
+        return []
+    sql = " UNION ALL ".join(f"SELECT * FROM ({part} LIMIT :limit + :offset)" for part in parts)
     rows = fetch_all(db, f"SELECT * FROM ({sql}) ORDER BY at DESC LIMIT :limit OFFSET :offset", params)
     return mask_rows(rows)
 

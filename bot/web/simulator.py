@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, g, redirect, render_template, request,
 
 from bot.phones import InvalidPhoneNumber, normalize_phone
 from bot.pipeline.inbound import accept_inbound_message
+from bot.services.contacts import find_contact_by_phone
 from bot.services.masking import mask_rows
 from bot.storage import fetch_all, utcnow
 from bot.web.dashboard.common import (
@@ -92,15 +93,17 @@ def simulator():
 
 def _page(phone: str, error: str | None, text: str):
     db = get_db()
+    contact = find_contact_by_phone(db, phone)
     conversation = fetch_all(
         db,
-        # A reply has its message's timestamp: at equal times 'out' is shown above 'in'.
+        # Through the contact's indexes. A reply has its message's timestamp: at equal times
+        # 'out' is shown above 'in'.
         "SELECT * FROM (SELECT 'in' AS direction, body, NULL AS reply_id, received_at AS at, NULL AS status, "
-        "NULL AS channel, NULL AS provider_status FROM inbound WHERE phone = :p "
+        "NULL AS channel, NULL AS provider_status FROM inbound WHERE contact_id = :c "
         "UNION ALL SELECT 'out', body, reply_id, created_at, status, channel, provider_status "
-        "FROM outbox WHERE phone = :p) "
+        "FROM outbox WHERE contact_id = :c) "
         "ORDER BY at DESC, direction ASC LIMIT 40",
-        {"p": phone},
+        {"c": contact["id"] if contact else -1},
     )
     for row in conversation:
         row["state"] = delivery_state(row) if row["direction"] == "out" else None
