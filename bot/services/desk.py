@@ -272,8 +272,10 @@ def price_series(db: sqlite_utils.Database, product_id: int, limit: int = 200) -
     markets: dict[str, list] = {}
     for row in reversed(rows):
         markets.setdefault(row["market"] or "-", []).append((row["recorded_at"], row["price"]))
-    listing_rows = fetch_all(db, "SELECT created_at, price, unit FROM listings WHERE product_id = ? "
-                                 "ORDER BY id DESC LIMIT ?", [product_id, limit])
+    # The status term lets listings_catalog (status, product_id, id) find them.
+    listing_rows = fetch_all(db, "SELECT created_at, price, unit FROM listings WHERE status IN "
+                                 "('active', 'withdrawn') AND product_id = ? ORDER BY id DESC LIMIT ?",
+                             [product_id, limit])
     return {"markets": markets, "unit": rows[0]["unit"] if rows else None,
             "listings": [(r["created_at"], r["price"]) for r in reversed(listing_rows)]}
 

@@ -10,7 +10,7 @@ from flask import current_app, g, redirect, render_template, request, url_for
 from bot.phones import InvalidPhoneNumber, normalize_phone
 from bot.services import desk_auth
 from bot.storage import to_db_time, transaction, utcnow
-from bot.web.dashboard import bp
+from bot.web.dashboard.blueprint import bp
 from bot.web.dashboard.common import (
     LANGUAGES,
     client_address,

@@ -18,11 +18,12 @@ from bot.phones import InvalidPhoneNumber, mask_phone, normalize_phone
 from bot.pipeline.dispatch import enqueue_broadcast_planning
 from bot.services import broadcasts, desk, desk_auth, groups, members, products
 from bot.services.broadcasts import BroadcastTooLong
+from bot.services.contacts import get_contact
 from bot.services.listings import from_milli, get_listing
 from bot.services.schedule import next_send_time, parse_quiet_hours
 from bot.sms import BRAND_PREFIX, septets, sms_segments
 from bot.storage import transaction, utcnow
-from bot.web.dashboard import bp
+from bot.web.dashboard.blueprint import bp
 from bot.web.dashboard.charts import price_chart
 from bot.web.dashboard.common import N_, flash, gettext, hand_over
 from bot.web.db import get_db, get_redis
@@ -190,10 +191,11 @@ def reset_pin(contact_id: int):
 
 
 def db_contact(contact_id: int) -> dict:
-    person_page = desk.person(get_db(), contact_id)
-    if person_page is None:
+    """The contact, or a 404."""
+    try:
+        return get_contact(get_db(), contact_id)
+    except KeyError:
         abort(404)
-    return person_page["contact"]
 
 
 @bp.post("/orang/<int:contact_id>/hapus-data")
