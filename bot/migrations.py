@@ -658,6 +658,7 @@ def m008_desk(db: sqlite_utils.Database) -> None:
     db.execute("ALTER TABLE contacts ADD COLUMN consent_at TEXT")
     db.execute("ALTER TABLE contacts ADD COLUMN consent_source TEXT")  # sms, import
     db.execute("ALTER TABLE contacts ADD COLUMN erased_at TEXT")
+    db.execute("ALTER TABLE broadcasts ADD COLUMN send_at TEXT")  # scheduled: not before then
     db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_contact ON inbound (contact_id, id)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_contact ON outbox (contact_id, id)")
     # The overview counts today's messages and the log lists the newest: by time, not by scan.

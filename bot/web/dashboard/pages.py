@@ -8,9 +8,10 @@ workers after the commit, and redirects with a notice (post/redirect/get).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
@@ -383,13 +384,26 @@ def segment_count(text: str) -> dict:
     return {"prefixed": one(BRAND_PREFIX + text), "plain": one(text)}
 
 
-def _send_time_note(now: datetime) -> str | None:
+def _send_time_note(now: datetime, send_at: datetime | None = None) -> str | None:
+    """When the broadcast goes out in the desk's zone, if not at once ("goes out at 06.00 WIB")."""
     quiet = parse_quiet_hours(current_app.config.get("QUIET_HOURS"))
-    first = next_send_time(now, _timezone(), quiet)
-    if first > now + timedelta(minutes=1):
-        return gettext("Sekarang jam tenang: pesan keluar pukul {time}.",
-                       time=format_local_time(first, _timezone(), "HH.mm"))
+    first = next_send_time(max(now, send_at or now), _timezone(), quiet)
+    if send_at is not None or first > now + timedelta(minutes=1):
+        return gettext("Pesan keluar pukul {time}.",
+                       time=format_local_time(first, _timezone(), "dd/MM HH.mm"))
     return None
+
+
+def _send_at() -> datetime | None:
+    """The composer's "send at" (a local date and time in the desk's zone), or None."""
+    value = request.form.get("send_at", "").strip()
+    if not value:
+        return None
+    try:
+        local = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return local.replace(tzinfo=ZoneInfo(_timezone())).astimezone(UTC)
 
 
 @bp.get("/siaran")
@@ -398,14 +412,16 @@ def broadcast_page():
     return _broadcast_page(text="", group="")
 
 
-def _broadcast_page(text: str, group: str, status: int = 200, audience: int | None = None):
+def _broadcast_page(text: str, group: str, status: int = 200, audience: int | None = None,
+                    send_at: datetime | None = None):
     db = get_db()
     past = [dict(row, report=broadcasts.broadcast_report(db, row["id"]))
             for row in db.query("SELECT * FROM broadcasts ORDER BY id DESC LIMIT 20")]
     group_names = ["semua", "pembeli", *[name for name, _ in groups.group_sizes(db)], *desk.villages(db)]
     return render_template("desk/broadcasts.html", text=text, group=group, count=segment_count(text),
                            gsm=gsm_alphabet(), config=current_app.config,
-                           past=past, groups=group_names, audience=audience, note=_send_time_note(utcnow()),
+                           past=past, groups=group_names, audience=audience,
+                           note=_send_time_note(utcnow(), send_at), send_at=request.form.get("send_at", ""),
                            prefix=BRAND_PREFIX), status
 
 
@@ -423,7 +439,7 @@ def broadcast_preview():
     except groups.UnknownGroup:
         flash(gettext("Grup tidak dikenal: {group}", group=group), "error")
         audience = None
-    return _broadcast_page(text, group, audience=audience)
+    return _broadcast_page(text, group, audience=audience, send_at=_send_at())
 
 
 @bp.post("/siaran")
@@ -437,7 +453,7 @@ def send_broadcast():
     try:
         broadcast_id = broadcasts.create_broadcast(
             get_db(), group=group, text=text, created_by=g.user["phone"], now=utcnow(),
-            contact_id=g.user["id"], allow_long=True, keep_unicode=True)
+            contact_id=g.user["id"], allow_long=True, keep_unicode=True, send_at=_send_at())
     except groups.UnknownGroup:
         flash(gettext("Grup tidak dikenal: {group}", group=group), "error")
         return _broadcast_page(text, group, 400)
