@@ -127,7 +127,7 @@ def desk_user(db: sqlite_utils.Database, contact_id: int) -> dict | None:
 
 def desk_users(db: sqlite_utils.Database) -> list[dict]:
     """Everyone with a desk role, admins first."""
-    return fetch_all(db, "SELECT c.id, c.phone, c.name, r.role, r.granted_by, r.granted_at "
+    return fetch_all(db, "SELECT c.id, c.phone, c.name, c.is_coordinator, r.role, r.granted_by, r.granted_at "
                          "FROM contacts c JOIN desk_roles r ON r.contact_id = c.id "
                          "ORDER BY CASE r.role WHEN 'admin' THEN 0 WHEN 'coordinator' THEN 1 ELSE 2 END, "
                          "c.phone")

@@ -215,6 +215,12 @@ def test_a_viewer_gets_403_on_changes_and_a_form_without_csrf_is_refused(live, p
     page.goto(f"{base}/dashboard/orang/{siti['id']}")
     assert page.get_by_role("button", name="Hapus data").count() == 0  # a viewer sees no change forms
     check_layout(page, "viewer-person")
+    for path, name in (("/dashboard/orang", "people"), ("/dashboard/iklan", "listings"),
+                       ("/dashboard/tim", "team"), ("/dashboard/jejak", "audit"),
+                       ("/dashboard/bahasa/en?next=/dashboard/pesan", "messages-en")):
+        page.goto(base + path)
+        check_layout(page, name)
+    assert page.locator("h1").inner_text() == "Messages"  # English, at both widths too
     admin = page.context.browser.new_context()
     admin_page = signed_in(admin.new_page(), base, db, ADMIN)
     refused = admin_page.request.post(f"{base}/dashboard/orang/{siti['id']}/reset-pin", form={})

@@ -20,6 +20,7 @@ from bot.pipeline.dispatch import enqueue_broadcast_planning
 from bot.services import broadcasts, desk, desk_auth, groups, members, products
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
+from bot.services.coordinators import grant_coordinator
 from bot.services.listings import from_milli, get_listing
 from bot.services.schedule import next_send_time, parse_quiet_hours
 from bot.sms import BRAND_PREFIX, septets, sms_segments
@@ -529,6 +530,9 @@ def grant_role():
         desk_auth.revoke_role(get_db(), phone, utcnow(), *_actor())
     elif role in desk_auth.ROLES:
         desk_auth.grant_role(get_db(), phone, role, utcnow(), *_actor())
+        if request.form.get("sms_coordinator"):
+            # Also may use coordinator texts (SIARAN, HARGA, BAYAR) from that phone.
+            grant_coordinator(get_db(), phone, None, utcnow(), actor=g.user["phone"])
     flash(gettext("Tim diperbarui."), "ok")
     return redirect(url_for("desk.team"))
 
