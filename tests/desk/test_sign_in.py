@@ -205,8 +205,8 @@ def test_the_desk_speaks_english_on_request(app, admin):
 def test_admins_grant_desk_roles_and_coordinator_texts(app, db, admin):
     assert post(admin, "/dashboard/tim", {"phone": "0813 1111 2222", "role": "coordinator",
                                           "sms_coordinator": "1"}).status_code == 302
-    row = db.execute("SELECT c.is_coordinator, r.role FROM contacts c JOIN desk_roles r ON r.contact_id = c.id "
-                     "WHERE c.phone = '+6281311112222'").fetchone()
+    row = db.execute("SELECT c.is_coordinator, r.role FROM contacts c JOIN desk_roles r "
+                     "ON r.contact_id = c.id WHERE c.phone = '+6281311112222'").fetchone()
     assert row == (1, "coordinator")
     assert post(admin, "/dashboard/tim", {"phone": "0813 1111 2222", "revoke": "1"}).status_code == 302
     assert db.execute("SELECT COUNT(*) FROM desk_roles WHERE role = 'coordinator'").fetchone()[0] == 0
