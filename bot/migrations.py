@@ -9,6 +9,9 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.services.products import seed_catalogue
+from bot.storage import transaction, utcnow
+
 migrations = Migrations("jembatan")
 
 
@@ -214,9 +217,6 @@ def m002_catalog(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX media_listing ON media (listing_id, status)")
     db.execute("CREATE INDEX media_due ON media (status, next_attempt_at)")
-
-    from bot.services.products import seed_catalogue
-    from bot.storage import utcnow
 
     seed_catalogue(db, utcnow())
 
@@ -600,8 +600,6 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     the changes run under one write lock: the first process migrates, the others wait
     and then find nothing pending.
     """
-    from bot.storage import transaction
-
     with transaction(db):
         pending = [m.name for m in migrations.pending(db)]
         if pending:

@@ -14,8 +14,15 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.pipeline.payouts import report_payout_event
+from bot.services import ledger, payouts
+from bot.services.coordinators import record_action
+from bot.services.ledger import check_ledger
+from bot.services.payouts import IllegalPayoutTransition
+from bot.storage import transaction, utcnow
+from bot.web.db import get_db, hand_over
+from conversations.i18n import format_money
+from conversations.numbers import parse_money
 
 #: `--reason` of `payout failed`: what went wrong, in words the seller's text is built on.
 FAILURE_REASONS = {
@@ -26,20 +33,7 @@ FAILURE_REASONS = {
 
 
 def _rupiah(amount: int) -> str:
-    from conversations.i18n import format_money
-
     return format_money(amount)
-
-
-def _deliver(outbox_ids: list[int]) -> None:
-    """Hand the messages an action caused to the workers (the sweep does it otherwise)."""
-    if not outbox_ids:
-        return
-    from bot.pipeline.dispatch import enqueue_deliveries
-    from bot.services import outbox
-
-    db = get_db()
-    enqueue_deliveries(get_redis(), db, [outbox.get_outbox_row(db, i) for i in outbox_ids], utcnow())
 
 
 @click.group("payment")
@@ -56,9 +50,6 @@ def payment_group() -> None:
 @with_appcontext
 def payment_record(order_ref: str, amount: str, reference: str, note: str | None) -> None:
     """Record that the buyer paid AMOUNT (`500000`, `Rp500.000`, `500rb`) for ORDER_REF."""
-    from bot.services import ledger
-    from conversations.numbers import parse_money
-
     rupiah = parse_money(amount)
     if rupiah is None or rupiah <= 0:
         raise click.BadParameter(f"not an amount of rupiah: {amount}", param_hint="AMOUNT")
@@ -84,8 +75,6 @@ def ledger_group() -> None:
 @with_appcontext
 def ledger_check(as_json: bool) -> None:
     """Verify every ledger invariant; exit 1 if any is violated."""
-    from bot.services.ledger import check_ledger
-
     report = check_ledger(get_db())
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "violations": report.violations,
@@ -111,8 +100,6 @@ def payout_group() -> None:
 @with_appcontext
 def payout_list(status: str) -> None:
     """List payouts, oldest first, with what a coordinator needs to pay them."""
-    from bot.services import payouts
-
     statuses = None if status == "all" else tuple(s.strip() for s in status.split(","))
     rows = payouts.list_payouts(get_db(), statuses)
     if not rows:
@@ -131,8 +118,6 @@ def payout_list(status: str) -> None:
 
 
 def _manual_payout(code: str) -> dict:
-    from bot.services import payouts
-
     payout = payouts.find_payout(get_db(), code)
     if payout is None:
         raise click.ClickException(f"no payout {code}")
@@ -148,9 +133,6 @@ def _manual_payout(code: str) -> dict:
 @with_appcontext
 def payout_paid(code: str, reference: str) -> None:
     """Record that payout CODE was paid; the seller is told (with REF)."""
-    from bot.pipeline.payouts import report_payout_event
-    from bot.services.payouts import IllegalPayoutTransition
-
     payout = _manual_payout(code)
     try:
         reported = report_payout_event(get_db(), current_app.config, payout["id"], "succeeded",
@@ -158,7 +140,7 @@ def payout_paid(code: str, reference: str) -> None:
                                        detail={"reference": reference})
     except IllegalPayoutTransition as exc:
         raise click.ClickException(f"{exc} (the money is back in the seller's balance)") from exc
-    _deliver(reported.outbox_ids)
+    hand_over(reported.handover)
     if reported.change.applied:
         _audit("payout.paid", {"payout": payout["code"], "reference": reference})
         click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
@@ -175,9 +157,6 @@ def payout_paid(code: str, reference: str) -> None:
 def payout_failed(code: str, reason: str, note: str | None) -> None:
     """Record that payout CODE could not be paid: the money returns to the seller's
     balance and they are told why."""
-    from bot.pipeline.payouts import report_payout_event
-    from bot.services.payouts import IllegalPayoutTransition
-
     payout = _manual_payout(code)
     try:
         reported = report_payout_event(get_db(), current_app.config, payout["id"], "failed",
@@ -185,7 +164,7 @@ def payout_failed(code: str, reason: str, note: str | None) -> None:
                                        detail={"reason": reason, "note": note})
     except IllegalPayoutTransition as exc:
         raise click.ClickException(str(exc)) from exc
-    _deliver(reported.outbox_ids)
+    hand_over(reported.handover)
     if reported.change.applied:
         _audit("payout.failed", {"payout": payout["code"], "reason": reason, "note": note})
         click.echo(f"{payout['code']} failed ({FAILURE_REASONS[reason]}): "
@@ -196,9 +175,6 @@ def payout_failed(code: str, reason: str, note: str | None) -> None:
 
 def _audit(action: str, details: dict) -> None:
     """Record a coordinator's action from the command line in the audit trail."""
-    from bot.services.coordinators import record_action
-    from bot.storage import transaction
-
     db = get_db()
     with transaction(db):
         record_action(db, "cli", action, details, utcnow())

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.services import ledger
+from bot.services import ledger, timing
 from bot.services.payout_accounts import PayoutAccount
+from bot.services.timing import backoff_delay
 from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
 
 STATUSES = ("pending", "submitted", "processing", "succeeded", "failed", "cancelled", "reversed")
@@ -70,15 +71,12 @@ _POSTING_ON_ARRIVAL = {
 #: Providers that submit payouts through an API, in a job (`SUBMIT_JOB`); the others wait
 #: for a coordinator to pay by hand.
 AUTOMATIC_PROVIDERS = ("xendit",)
-SUBMIT_JOB = "bot.jobs.submit_payout_job"
 
 #: Short codes people type (`BAYAR T7K2`): no 0/O, 1/I/L; the parser wants a digit in it.
 CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_DIGITS = "23456789"
-#: A worker submitting a payout holds it this long before another may try.
-SUBMIT_LEASE = timedelta(seconds=120)
+SUBMIT_LEASE = timing.PAYOUT_SUBMIT_LEASE
 SUBMIT_RETRY_BASE_SECONDS = 15
-SUBMIT_RETRY_MAX = timedelta(hours=1)
 
 #: Provider failure codes, by what the seller should do about them (docs/DECISIONS.md).
 _ACCOUNT_FAILURES = {"INVALID_DESTINATION", "RECIPIENT_ACCOUNT_NUMBER_ERROR", "INVALID_ACCOUNT",
@@ -359,9 +357,7 @@ def record_submit_retry(db: sqlite_utils.Database, payout_id: int, error: str,
     with transaction(db):
         attempts = db.execute("SELECT submit_attempts FROM payouts WHERE id = ?",
                               [payout_id]).fetchone()[0]
-        delay = min(timedelta(seconds=SUBMIT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)),
-                    SUBMIT_RETRY_MAX)
-        due = now + delay
+        due = now + backoff_delay(attempts, SUBMIT_RETRY_BASE_SECONDS)
         db.execute(
             "UPDATE payouts SET next_submit_at = ?, last_error = ?, submit_lease_until = NULL, "
             "enqueued_at = NULL, updated_at = ? WHERE id = ? AND status = 'pending'",

@@ -103,7 +103,7 @@ def create_payout(turn: Turn) -> str:
     turn.reply("withdraw.created", amount=amount, channel=values["channel"],
                number=values["number"], code=payout["code"])
     if provider in payouts.AUTOMATIC_PROVIDERS:
-        turn.enqueue(payouts.SUBMIT_JOB, payout["id"])
+        turn.handover.payout_ids.append(payout["id"])
     else:
         for coordinator in payouts.payout_approvers(turn.db):
             turn.notify(coordinator, "payout.new_request", code=payout["code"],
