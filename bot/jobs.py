@@ -50,15 +50,22 @@ def _follow_up(connection, db, config, outcome, again: Handover,
     dispatch(connection, db, outcome.handover, now, batch_size=batch_size)
 
 
-def deliver_outbox_job(outbox_id: int) -> str:
-    """Deliver one outbox row; queue its retry or the recipient's next row."""
+def _attempt(work, again: Handover, min_delay: timedelta = timedelta(0)) -> str:
+    """Run `work(db, config)` — one attempt at one row — then hand over what it left;
+    the attempt's status word is the job's result."""
     config, db = _open()
     try:
-        outcome = deliver_outbox_message(db, config, outbox_id)
-        _follow_up(get_current_job().connection, db, config, outcome, Handover(outbox_ids=[outbox_id]))
+        outcome = work(db, config)
+        _follow_up(get_current_job().connection, db, config, outcome, again, min_delay)
         return outcome.status
     finally:
         db.conn.close()
+
+
+def deliver_outbox_job(outbox_id: int) -> str:
+    """Deliver one outbox row; queue its retry or the recipient's next row."""
+    return _attempt(lambda db, config: deliver_outbox_message(db, config, outbox_id),
+                    Handover(outbox_ids=[outbox_id]))
 
 
 def deliver_outbox_batch_job(outbox_ids: list[int]) -> dict:
@@ -131,35 +138,18 @@ def sweep_job() -> dict:
 
 def download_media_job(media_id: int) -> str:
     """Download one photo a seller sent; queue its retry, or the notice of a refusal."""
-    config, db = _open()
-    try:
-        outcome = download_media(db, config, media_id)
-        _follow_up(get_current_job().connection, db, config, outcome, Handover(media_ids=[media_id]))
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: download_media(db, config, media_id), Handover(media_ids=[media_id]))
 
 
 def submit_payout_job(payout_id: int) -> str:
     """Submit one payout to its provider (Xendit); on a timeout or 5xx, queue the retry,
     which reuses the payout's Idempotency-key; deliver any message it caused."""
-    config, db = _open()
-    try:
-        outcome = submit_payout(db, config, payout_id, utcnow())
-        _follow_up(get_current_job().connection, db, config, outcome, Handover(payout_ids=[payout_id]),
-                   min_delay=timedelta(seconds=1))
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: submit_payout(db, config, payout_id, utcnow()),
+                    Handover(payout_ids=[payout_id]), min_delay=timedelta(seconds=1))
 
 
 def deliver_webhook_job(delivery_id: int) -> str:
     """Post one webhook relay to a buyer's system; queue its retry (with backoff) or the
     order's next relay, which waits until this one is delivered or given up."""
-    config, db = _open()
-    try:
-        outcome = deliver_webhook(db, config, delivery_id)
-        _follow_up(get_current_job().connection, db, config, outcome, Handover(relay_ids=[delivery_id]))
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: deliver_webhook(db, config, delivery_id),
+                    Handover(relay_ids=[delivery_id]))

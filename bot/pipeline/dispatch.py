@@ -48,6 +48,13 @@ PAYOUT_JOB = "bot.jobs.submit_payout_job"
 PLAN_JOB = "bot.jobs.plan_broadcast_job"
 SWEEP_JOB = "bot.jobs.sweep_job"
 
+#: Work with one job per row: (Handover field prefix and job id prefix, job, table, the
+#: column counting attempts, how rows are marked as handed over).
+_ONE_JOB_PER_ROW = (
+    ("relay", RELAY_JOB, "webhook_deliveries", "attempts", webhooks.mark_enqueued),
+    ("media", MEDIA_JOB, "media", "attempts", media.mark_enqueued),
+    ("payout", PAYOUT_JOB, "payouts", "submit_attempts AS attempts", payouts.mark_enqueued),
+)
 #: A job still in one of these states makes a second enqueue of the same work a duplicate.
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 #: How long RQ keeps a failed job (to look at), and a finished one's result.
@@ -86,18 +93,11 @@ def _dispatch(connection: redis.Redis, db: sqlite_utils.Database, handover: Hand
     if handover.outbox_ids:
         ok &= enqueue_deliveries(connection, db, _rows(db, "outbox", "attempts", handover.outbox_ids),
                                  now, delay=delay, batch_size=batch_size)
-    if handover.relay_ids:
-        ok &= _enqueue_each(connection, RELAY_JOB, "relay",
-                            _rows(db, "webhook_deliveries", "attempts", handover.relay_ids), delay,
-                            mark=lambda ids: webhooks.mark_enqueued(db, ids, now))
-    if handover.media_ids:
-        ok &= _enqueue_each(connection, MEDIA_JOB, "media",
-                            _rows(db, "media", "attempts", handover.media_ids), delay,
-                            mark=lambda ids: media.mark_enqueued(db, ids, now))
-    if handover.payout_ids:
-        ok &= _enqueue_each(connection, PAYOUT_JOB, "payout",
-                            _rows(db, "payouts", "submit_attempts AS attempts", handover.payout_ids), delay,
-                            mark=lambda ids: payouts.mark_enqueued(db, ids, now))
+    for kind, function, table, attempts, mark in _ONE_JOB_PER_ROW:
+        ids = getattr(handover, f"{kind}_ids")
+        if ids:
+            ok &= _enqueue_each(connection, function, kind, _rows(db, table, attempts, ids), delay,
+                                mark=lambda done, mark=mark: mark(db, done, now))
     if handover.broadcast_ids:
         ok &= _enqueue_each(connection, PLAN_JOB, "broadcast-plan",
                             [{"id": i, "attempts": 0} for i in handover.broadcast_ids], delay)
