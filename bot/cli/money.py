@@ -17,8 +17,8 @@ from flask.cli import with_appcontext
 from bot.pipeline.payouts import report_payout_event
 from bot.services import ledger, payouts
 from bot.services.coordinators import record_action
-from bot.services.ledger import check_ledger
 from bot.services.payouts import IllegalPayoutTransition
+from bot.services.reconciliation import check_ledger
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, hand_over
 from conversations.i18n import format_money

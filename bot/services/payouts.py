@@ -57,8 +57,9 @@ REPEATS: frozenset[tuple[str, str]] = frozenset(
     | {(status, status) for status in ("succeeded", "failed", "cancelled", "reversed")}
     | {("reversed", "succeeded")}
 )
-#: Where the money of a payout in each status sits (see bot/services/ledger.py).
-OPEN_STATUSES = ledger.PAYOUT_OPEN_STATUSES
+#: Payout statuses whose money sits in the seller's in-transit account (the rest has
+#: reached them or come back to their balance; see bot/services/reconciliation.py).
+OPEN_STATUSES = ("pending", "submitted", "processing")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled", "reversed")
 #: Ledger posting for reaching a status: (transaction kind, from account, to account).
 _POSTING_ON_ARRIVAL = {

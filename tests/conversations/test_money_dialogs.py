@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import ledger
+from bot.services.reconciliation import check_ledger
 from tests.dialogs import BUDI, SITI, Conversation
 from tests.money import balance, credit, make_coordinator, payouts_of, seller_id
 
@@ -225,7 +225,7 @@ def test_withdraw_with_the_right_pin(chat):
     assert to_coordinator["body"] == (
         f"Penarikan baru {payout['code']}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. "
         f"Setelah dibayar, balas BAYAR {payout['code']}")
-    assert ledger.check_ledger(chat.db).ok
+    assert check_ledger(chat.db).ok
 
 
 def test_withdraw_all_in_english(chat):
@@ -414,7 +414,7 @@ def test_coordinator_pays_by_text(chat):
     assert balance(chat.db, SITI) == (750_000, 0, 500_000)
     (news,) = chat.db.query("SELECT * FROM outbox WHERE phone = ? AND kind = 'notification'", [SITI])
     assert news["body"] == f"Dana Rp500.000 sudah dikirim ke DANA 0812...7890. Ref {code}"
-    assert ledger.check_ledger(chat.db).ok
+    assert check_ledger(chat.db).ok
     # The coordinator's action is in the audit trail, once (the repeat changed nothing).
     audit = [(a["actor"], a["action"], a["details"]) for a in chat.db.query(
         "SELECT * FROM coordinator_actions WHERE action = 'payout.paid'")]
