@@ -89,9 +89,9 @@ def sweep_command() -> None:
 
 
 @main.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port the web server listens on")
+@click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
 @with_appcontext
 def up_command(host: str, port: int, web_workers: int) -> None:
     """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.

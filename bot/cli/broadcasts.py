@@ -59,7 +59,7 @@ def coordinator_list() -> None:
 
 
 @coordinator_group.command("log")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="How many actions to show")
 @with_appcontext
 def coordinator_log(limit: int) -> None:
     """Show the newest coordinator actions (who, what, when)."""
@@ -126,7 +126,7 @@ def broadcast_group() -> None:
 @broadcast_group.command("send")
 @click.option("--group", "group_name", required=True,
               help="village, product, named group, semua/penjual, pembeli")
-@click.option("--text", required=True)
+@click.option("--text", required=True, help="The message, one SMS unless --allow-long")
 @click.option("--allow-long", is_flag=True, help="allow text longer than one SMS")
 @with_appcontext
 def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:

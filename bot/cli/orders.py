@@ -44,7 +44,7 @@ def buyer_group() -> None:
 
 @buyer_group.command("add")
 @click.argument("name")
-@click.option("--city", required=True)
+@click.option("--city", required=True, help="The city the buyer is in")
 @click.option("--phone", default=None, help="Their phone (needed for whatsapp and sms)")
 @click.option("--channel", type=click.Choice(["whatsapp", "sms", "webhook"]), default=None,
               help="Where order news goes (default: webhook with --webhook, else whatsapp)")
@@ -142,7 +142,7 @@ def order_group() -> None:
               type=click.Choice(["pending", "accepted", "shipped", "received", "declined", "cancelled",
                                  "expired"]),
               help="Only these (repeatable); default: the ones under way")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, help="How many orders to show")
 @with_appcontext
 def order_list(statuses: tuple[str, ...], limit: int) -> None:
     """Newest orders first: code, status, quantity, product, total, buyer, seller, created."""
@@ -159,8 +159,9 @@ def webhook_group() -> None:
 
 @webhook_group.command("list")
 @click.option("--status", default="failed", show_default=True,
-              type=click.Choice(["failed", "pending", "sending", "delivered", "all"]))
-@click.option("--limit", default=100, show_default=True)
+              type=click.Choice(["failed", "pending", "sending", "delivered", "all"]),
+              help="Only relays in this state")
+@click.option("--limit", default=100, show_default=True, help="How many relays to show")
 @with_appcontext
 def webhook_list(status: str, limit: int) -> None:
     """Relays (newest first): id, order, event, status, tries, last answer, buyer, event id."""

@@ -6,7 +6,6 @@ seller's TARIK by SMS through the RQ job to the money arriving."""
 from __future__ import annotations
 
 import base64
-import time
 from datetime import timedelta
 
 import pytest
@@ -20,6 +19,7 @@ from bot.web.app import create_app
 from tests.conftest import gateway_post, run_worker, sms_received
 from tests.money import balance, credit
 from tests.providers import FakeXendit
+from tests.waiting import wait_until
 
 SITI = "+6281234567890"
 SECRET = "xnd_development_O46JfOtygef9kMNsK"
@@ -77,12 +77,10 @@ def payout_row(db, payout_id):
     return payouts.get_payout(db, payout_id)
 
 
-def wait_until_xendit_created_it(fake_xendit, timeout=5.0):
+def wait_until_xendit_created_it(fake_xendit):
     """Xendit finishes the request we gave up on (the server is slow, not down)."""
-    deadline = time.monotonic() + timeout
-    while not fake_xendit.payouts and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fake_xendit.payouts
+    wait_until(lambda: fake_xendit.payouts, timeout=30,
+               what="Xendit to create the payout whose answer came too late")
 
 
 def seller_news(db):
