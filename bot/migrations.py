@@ -593,6 +593,25 @@ def m005_orders(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m012_payout_approvals(db: sqlite_utils.Database) -> None:
+    """Maker-checker for large payouts (PAYOUT_SECOND_APPROVAL_ABOVE): whether a payout
+    needed a second coordinator's word when it was created, and who gave theirs."""
+    db.execute("ALTER TABLE payouts ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE payout_approvals (
+            id INTEGER PRIMARY KEY,
+            payout_id INTEGER NOT NULL REFERENCES payouts(id),
+            actor TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (payout_id, actor)
+        )
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

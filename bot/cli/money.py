@@ -14,10 +14,12 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.pipeline.payouts import report_payout_event
-from bot.services import ledger, payouts
+from bot.cli.common import phone_argument
+from bot.pipeline.payouts import report_change, report_payout_event
+from bot.services import contacts, ledger, payouts
 from bot.services.coordinators import record_action
-from bot.services.payouts import IllegalPayoutTransition
+from bot.services.handover import Handover
+from bot.services.payouts import IllegalPayoutTransition, SecondApprovalNeeded
 from bot.services.reconciliation import check_ledger
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, hand_over
@@ -127,25 +129,98 @@ def _manual_payout(code: str) -> dict:
     return payout
 
 
+def _coordinator(phone: str | None, payout: dict | None = None) -> str:
+    """Who is acting: a coordinator's phone (`--by`), or `cli` when none is given — but a
+    payout that needs two coordinators (and any approval) needs to know who."""
+    if phone is None:
+        if payout is None or payout["approval_required"]:
+            raise click.UsageError("say which coordinator you are: --by PHONE (this payout needs "
+                                   "two different coordinators)")
+        return "cli"
+    number = phone_argument(phone)
+    contact = contacts.find_contact_by_phone(get_db(), number)
+    if contact is None or not contact.get("is_coordinator"):
+        raise click.BadParameter(f"{number} is not a coordinator (jembatan coordinator add)",
+                                 param_hint="--by")
+    return number
+
+
+BY_OPTION = click.option("--by", "by", default=None,
+                         help="The coordinator acting, by phone (two different ones are needed above "
+                              "PAYOUT_SECOND_APPROVAL_ABOVE)")
+
+
 @payout_group.command("paid")
 @click.argument("code")
 @click.option("--ref", "reference", required=True, help="Your transfer or receipt reference")
+@BY_OPTION
 @with_appcontext
-def payout_paid(code: str, reference: str) -> None:
-    """Record that payout CODE was paid; the seller is told (with REF)."""
+def payout_paid(code: str, reference: str, by: str | None) -> None:
+    """Record that payout CODE was paid; the seller is told (with REF). Above
+    PAYOUT_SECOND_APPROVAL_ABOVE it needs a second coordinator's word first."""
     payout = _manual_payout(code)
+    actor = _coordinator(by, payout)
+    db = get_db()
+    waiting = None
     try:
-        reported = report_payout_event(get_db(), current_app.config, payout["id"], "succeeded",
-                                       utcnow(), source="cli", provider_reference=reference,
-                                       detail={"reference": reference})
+        with transaction(db):
+            try:
+                change = payouts.mark_paid(db, payout["id"], actor, utcnow(), source="cli",
+                                           provider_reference=reference, detail={"reference": reference})
+            except SecondApprovalNeeded as exc:
+                waiting = exc  # caught inside the transaction: the approval is kept
+            else:
+                reported = report_change(db, current_app.config, change, utcnow())
     except IllegalPayoutTransition as exc:
         raise click.ClickException(f"{exc} (the money is back in the seller's balance)") from exc
+    if waiting is not None:
+        _audit("payout.approval_requested", {"payout": payout["code"], "by": actor})
+        raise click.ClickException(
+            f"{payout['code']} ({_rupiah(payout['amount'])}) needs a second coordinator: approved so "
+            f"far by {', '.join(waiting.approvers)}; another must run `jembatan payout approve "
+            f"{payout['code']} --by PHONE` or reply BAYAR {payout['code']}")
     hand_over(reported.handover)
     if reported.change.applied:
-        _audit("payout.paid", {"payout": payout["code"], "reference": reference})
+        _audit("payout.paid", {"payout": payout["code"], "reference": reference, "by": actor})
         click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
     else:
         click.echo(f"{payout['code']} was already paid; nothing changed")
+
+
+@payout_group.command("approve")
+@click.argument("code")
+@BY_OPTION
+@with_appcontext
+def payout_approve(code: str, by: str | None) -> None:
+    """Give a coordinator's word on payout CODE: the second word records a manual payout as
+    paid (the seller is told); an automatic one waiting for approval is submitted."""
+    db, now = get_db(), utcnow()
+    payout = payouts.find_payout(db, code)
+    if payout is None:
+        raise click.ClickException(f"no payout {code}")
+    actor = _coordinator(by)
+    if not payouts.awaiting_approval(payout, db):
+        raise click.ClickException(f"{payout['code']} is {payout['status']} and waits for no approval")
+    if payout["provider"] in payouts.AUTOMATIC_PROVIDERS:
+        payouts.approve_submission(db, payout["id"], actor, now, source="cli")
+        hand_over(Handover(payout_ids=[payout["id"]]))
+        _audit("payout.approved", {"payout": payout["code"], "by": actor})
+        click.echo(f"{payout['code']} approved: it goes to {payout['provider']} now")
+        return
+    given = payouts.approvers(db, payout["id"])
+    if actor in given:
+        raise click.ClickException(f"{actor} already approved {payout['code']}: another coordinator must")
+    if not given:
+        payouts.approve(db, payout["id"], actor, now, source="cli")
+        _audit("payout.approval_requested", {"payout": payout["code"], "by": actor})
+        click.echo(f"{payout['code']}: approval by {actor} recorded; a second coordinator is needed")
+        return
+    with transaction(db):
+        change = payouts.mark_paid(db, payout["id"], actor, now, source="cli", detail={"approved_by": given})
+        reported = report_change(db, current_app.config, change, now)
+    hand_over(reported.handover)
+    _audit("payout.paid", {"payout": payout["code"], "by": actor, "approved_by": given})
+    click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
 
 
 @payout_group.command("failed")

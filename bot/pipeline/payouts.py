@@ -49,8 +49,15 @@ def report_payout_event(
     Raises IllegalPayoutTransition for an event the payout's status does not allow."""
     with transaction(db):
         change = payouts.apply_payout_event(db, payout_id, event, now, source=source, **details)
-        outbox_id = notify_payout_change(db, settings, change, now)
-        return Reported(change, Handover(outbox_ids=[outbox_id] if outbox_id else []))
+        return report_change(db, settings, change, now)
+
+
+def report_change(db: sqlite_utils.Database, settings: dict, change: PayoutChange,
+                  now: datetime) -> Reported:
+    """Queue the seller's message about a change already applied (in the caller's
+    transaction), as `report_payout_event` does for the events it applies."""
+    outbox_id = notify_payout_change(db, settings, change, now)
+    return Reported(change, Handover(outbox_ids=[outbox_id] if outbox_id else []))
 
 
 @dataclass(frozen=True)
