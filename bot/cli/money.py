@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
@@ -16,7 +18,7 @@ from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
 from bot.pipeline.payouts import report_change, report_payout_event
-from bot.services import contacts, ledger, payouts
+from bot.services import contacts, exports, ledger, payouts
 from bot.services.coordinators import record_action
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, SecondApprovalNeeded
@@ -255,7 +257,41 @@ def _audit(action: str, details: dict) -> None:
         record_action(db, "cli", action, details, utcnow())
 
 
+@click.command("export")
+@click.argument("kind", type=click.Choice(sorted(exports.EXPORTS)))
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day (YYYY-MM-DD, in DEFAULT_TIMEZONE)")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day, included (YYYY-MM-DD, in DEFAULT_TIMEZONE)")
+@click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True, help="CSV, or an Excel workbook (needs --output)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="File to write (CSV goes to standard output without it)")
+@with_appcontext
+def export_command(kind: str, start: datetime, end: datetime, file_format: str, output: str | None) -> None:
+    """Export KIND (members, listings, orders, payments, payouts, ledger, broadcasts) for the
+    days FROM..TO, streamed row by row."""
+    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    first = start.replace(tzinfo=zone)
+    after = (end + timedelta(days=1)).replace(tzinfo=zone)
+    if after <= first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    rows = exports.export_rows(get_db(), kind, first, after)
+    if file_format == "xlsx":
+        if not output:
+            raise click.UsageError("--format xlsx needs --output FILE")
+        count = exports.write_xlsx(rows, output)
+    elif output:
+        with open(output, "w", newline="", encoding="utf-8") as handle:
+            count = exports.write_csv(rows, handle)
+    else:
+        with click.open_file("-", "w") as stdout:
+            count = exports.write_csv(rows, stdout)
+    if output:
+        click.echo(f"{count} {kind} rows written to {output}")
+
+
 def register(main: click.Group) -> None:
-    """Add the money command groups to the `jembatan` command."""
-    for group in (payment_group, ledger_group, payout_group):
+    """Add the money command groups (and the books' export) to the `jembatan` command."""
+    for group in (payment_group, ledger_group, payout_group, export_command):
         main.add_command(group)
