@@ -612,6 +612,25 @@ def m012_payout_approvals(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m013_statements(db: sqlite_utils.Database) -> None:
+    """Seller statements as issued: their figures (canonical JSON) and the HMAC that lets
+    `GET /verify/<code>` tell an unchanged statement from an altered one."""
+    db.execute(
+        """
+        CREATE TABLE statements (
+            id INTEGER PRIMARY KEY,
+            id_part TEXT NOT NULL UNIQUE,
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            content TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            issued_by TEXT NOT NULL,
+            issued_at TEXT NOT NULL
+        )
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

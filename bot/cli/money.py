@@ -17,8 +17,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
+from bot.config import secret_key
 from bot.pipeline.payouts import report_change, report_payout_event
-from bot.services import contacts, exports, ledger, payouts
+from bot.services import contacts, exports, ledger, payouts, statements
 from bot.services.coordinators import record_action
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, SecondApprovalNeeded
@@ -291,7 +292,42 @@ def export_command(kind: str, start: datetime, end: datetime, file_format: str, 
         click.echo(f"{count} {kind} rows written to {output}")
 
 
+@click.group("statement")
+def statement_group() -> None:
+    """Seller statements that lenders verify at /verify/<code>."""
+
+
+@statement_group.command("issue")
+@click.argument("phone")
+@click.option("--months", default=6, show_default=True, type=click.IntRange(1, 24),
+              help="Whole months before this one to cover (this month is included too)")
+@BY_OPTION
+@with_appcontext
+def statement_issue(phone: str, months: int, by: str | None) -> None:
+    """Issue the statement of the seller at PHONE: print its verification code and the
+    page to print or send (`/verify/<code>`, which shows only what the statement shows)."""
+    db = get_db()
+    seller = contacts.find_contact_by_phone(db, phone_argument(phone))
+    if seller is None:
+        raise click.ClickException(f"no seller with the number {phone}")
+    actor = _coordinator(by) if by else "cli"
+    config = current_app.config
+    try:
+        statement = statements.issue_statement(
+            db, seller["id"], months=months, now=utcnow(), timezone=config.get("DEFAULT_TIMEZONE") or
+            "Asia/Jakarta", secret=secret_key(config), issued_by=actor)
+    except statements.StatementRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit("statement.issued", {"seller": seller["id"], "code": statement.code, "by": actor})
+    base = (config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    totals = statement.content["totals"]
+    click.echo(f"statement {statement.code} for {seller['name']} ({statement.content['period']['from']} to "
+               f"{statement.content['period']['to']}): {totals['orders']} orders, sales "
+               f"{_rupiah(totals['sales'])}, paid out {_rupiah(totals['paid_out'])}")
+    click.echo(f"verify and print: {base}/verify/{statement.code}")
+
+
 def register(main: click.Group) -> None:
     """Add the money command groups (and the books' export) to the `jembatan` command."""
-    for group in (payment_group, ledger_group, payout_group, export_command):
+    for group in (payment_group, ledger_group, payout_group, export_command, statement_group):
         main.add_command(group)
