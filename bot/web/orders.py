@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from bot.services import buyers, orders
+from bot.services import buyers, orders, payments
 from bot.services.handover import Handover
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
 from bot.storage import transaction, utcnow
@@ -45,6 +45,11 @@ ERRORS = {
     "listing_unavailable": 409,
     "out_of_stock": 409,
     "invalid_transition": 409,
+    "invalid_amount": 422,
+    "invalid_reference": 422,
+    "payment_reference_reused": 422,
+    "overpayment": 422,
+    "not_received": 409,
 }
 #: What a buyer may do to an order through the API: path -> (event, the status it leads to).
 ACTIONS = {"cancel": ("cancel", "cancelled"), "received": ("receive", "received")}
@@ -206,3 +211,37 @@ def act_on_order(code: str, action: str):
                                              f"be {reached} now.", status=exc.order["status"]) from None
     hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     return jsonify(order=orders.order_document(change.order))
+
+
+@bp.post("/<code>/payments")
+def record_payment(code: str):
+    """The buyer's system reports a payment for a received order: `{"amount": 240000,
+    "reference": "TRF-0042"}`. Idempotent by reference (within this buyer's references):
+    a repeat answers 200 with `Idempotent-Replayed: true` and changes nothing."""
+    order = _own_order(_buyer(), code)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", 'The body must be a JSON object, e.g. {"amount": 240000, '
+                                       '"reference": "TRF-0042"}.')
+    amount, reference = body.get("amount"), body.get("reference")
+    if isinstance(amount, str) and amount.isascii() and amount.isdigit() and len(amount) <= 15:
+        amount = int(amount)
+    if type(amount) is not int or not 0 < amount < 10**15:
+        raise ApiError("invalid_amount", "amount must be whole rupiah above 0, e.g. 240000.")
+    if not isinstance(reference, str) or not 0 < len(reference.strip()) <= payments.MAX_REFERENCE:
+        raise ApiError("invalid_reference", f"reference must be 1-{payments.MAX_REFERENCE} characters "
+                                            "(your transfer or receipt number).")
+    try:
+        recorded = payments.record_order_payment(
+            get_db(), order, amount=amount, reference=payments.buyer_reference(order["buyer_id"],
+                                                                                reference.strip()),
+            now=utcnow(), note="reported by the buyer's system")
+    except payments.PaymentRefused as refusal:
+        raise ApiError(refusal.reason, refusal.message, **refusal.values) from None
+    response = jsonify(payment={"order": recorded.order_code, "amount": recorded.amount,
+                                "reference": reference.strip(), "currency": "IDR"},
+                       amount_due=recorded.amount_due)
+    response.status_code = 201 if recorded.created else 200
+    if not recorded.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
