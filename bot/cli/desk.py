@@ -19,7 +19,8 @@ def desk_group() -> None:
 
 @desk_group.command("grant")
 @click.argument("phone")
-@click.option("--role", type=click.Choice(desk_auth.ROLES), default="coordinator", show_default=True)
+@click.option("--role", type=click.Choice(desk_auth.ROLES), default="coordinator", show_default=True,
+              help="admin manages the team; coordinator changes things; viewer only reads")
 @with_appcontext
 def desk_grant(phone: str, role: str) -> None:
     """Let PHONE sign in to the desk with ROLE (admin manages the team; viewer only reads)."""

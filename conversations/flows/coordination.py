@@ -36,7 +36,7 @@ def broadcast(turn: Turn) -> str:
     except broadcasts.BroadcastTooLong as exc:
         turn.reply("broadcast.too_long", segments=exc.segments)
         return END
-    turn.enqueue("bot.jobs.plan_broadcast_job", broadcast_id)
+    turn.handover.broadcast_ids.append(broadcast_id)
     row = broadcasts.get_broadcast(turn.db, broadcast_id)
     turn.reply("broadcast.created", id=broadcast_id, group=row["group_name"],
                count=broadcasts.audience_size(turn.db, row["group_name"]))
@@ -74,7 +74,7 @@ def publish_price(turn: Turn) -> str:
     published = publish_reference_price(
         turn.db, turn.settings, product=product, price=price, unit=unit, market=market, now=turn.now,
         actor=turn.contact["phone"], contact_id=turn.contact["id"])
-    turn.enqueue("bot.jobs.plan_broadcast_job", published.broadcast_id)
+    turn.handover.broadcast_ids.append(published.broadcast_id)
     values = {"product": product["name"], "price": format_unit_price(price, unit, turn.locale),
               "count": published.audience, "id": published.broadcast_id}
     if market:

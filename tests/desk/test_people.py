@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.services import desk_auth, ledger, listings, members, pins, products
+from bot.services import desk_auth, ledger, listings, members, pins, products, reconciliation
 from bot.services.masking import masked_text
 from bot.storage import transaction
 from tests.dialogs import BUDI, SITI, Conversation
@@ -83,7 +83,7 @@ def test_erasure_leaves_no_name_or_number_and_the_ledger_unchanged(chat):
                 assert secret not in text, (table, row)
     assert chat.db.execute("SELECT SUM(amount), COUNT(*) FROM ledger_entries").fetchone() == sums_before
     assert ledger.seller_balance(chat.db, siti_id) == balance_before
-    assert ledger.check_ledger(chat.db).ok
+    assert reconciliation.check_ledger(chat.db).ok
     with pytest.raises(members.ChangeRefused):
         members.erase_person(chat.db, siti_id, chat.now, *ACTOR)
 

@@ -2,7 +2,8 @@
 signed-in user, CSRF tokens, the page language, security headers, local times, and handing
 the outbox rows a change wrote to the workers after its commit.
 
-The cookie is the desk's own (not Flask's session), signed with the desk secret: it holds a
+The cookie is the desk's own (not Flask's session), signed with a key derived from
+`SECRET_KEY`: it holds a
 random browser id (the CSRF token is an HMAC of it), the session token, and the language.
 It is HttpOnly, SameSite=Lax, and Secure whenever the request came over https.
 """
@@ -11,20 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from datetime import timedelta
-from pathlib import Path
 
 from flask import abort, current_app, g, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
-from bot.pipeline.dispatch import enqueue_deliveries, schedule_sweep
-from bot.services import outbox
+from bot.config import secret_key
 from bot.services.desk_auth import session_user
+from bot.services.handover import Handover
 from bot.storage import from_db_time, utcnow
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db
+from bot.web.db import hand_over as dispatch_handover
 from conversations.i18n import format_local_time, load_translations
 
 
@@ -56,19 +56,9 @@ SECURITY_HEADERS = {
 
 
 def desk_secret(config: dict) -> str:
-    """`DESK_SECRET_KEY`, else a random key kept beside the database (created once, mode
-    0600), so every web worker signs alike and sessions survive a restart."""
-    if config.get("DESK_SECRET_KEY"):
-        return config["DESK_SECRET_KEY"]
-    path = Path(config["DATABASE_PATH"]).parent / "desk-secret.key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    """The desk's own key, derived from `SECRET_KEY` (bot.config.secret_key): statements and
+    cookies never share a key, so a signature made for one means nothing to the other."""
+    return hmac.new(secret_key(config).encode(), b"jembatan desk cookies", hashlib.sha256).hexdigest()
 
 
 def _serializer() -> URLSafeSerializer:
@@ -158,15 +148,12 @@ def local_time(stamp: str | None, pattern: str = "dd/MM/yyyy HH.mm") -> str:
     return format_local_time(moment, current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta", pattern)
 
 
-def hand_over(outbox_ids: list[int]) -> None:
-    """After the commit: give the rows a change wrote to RQ (if Redis is down they wait in
-    SQLite for the sweep)."""
-    if not outbox_ids:
-        return
-    db, connection, now = get_db(), get_redis(), utcnow()
-    rows = [row for row in (outbox.get_outbox_row(db, i) for i in outbox_ids) if row]
-    if enqueue_deliveries(connection, db, rows, now):
-        schedule_sweep(connection, now)
+def hand_over(outbox_ids: list[int] = (), broadcast_ids: list[int] = ()) -> None:
+    """After the commit: give the texts (and broadcasts to plan) a change wrote to the
+    workers; if Redis is down they wait in SQLite for the sweep."""
+    handover = Handover(outbox_ids=list(outbox_ids), broadcast_ids=list(broadcast_ids))
+    if handover:
+        dispatch_handover(handover)
 
 
 def client_address() -> str:

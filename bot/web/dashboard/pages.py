@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from bot.phones import InvalidPhoneNumber, mask_phone, normalize_phone
-from bot.pipeline.dispatch import enqueue_broadcast_planning
 from bot.services import broadcasts, desk, desk_auth, groups, members, products
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
@@ -28,7 +27,7 @@ from bot.storage import transaction, utcnow
 from bot.web.dashboard.blueprint import bp
 from bot.web.dashboard.charts import price_chart
 from bot.web.dashboard.common import N_, flash, gettext, hand_over
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db
 from conversations.i18n import format_local_time, format_money, format_quantity, format_unit_price
 from conversations.news.notify import queue_notification
 from conversations.news.prices import publish_reference_price
@@ -460,7 +459,7 @@ def send_broadcast():
         return _broadcast_page(text, group, 400)
     except BroadcastTooLong:  # pragma: no cover - allow_long
         abort(400)
-    enqueue_broadcast_planning(get_redis(), broadcast_id)
+    hand_over(broadcast_ids=[broadcast_id])
     flash(gettext("Siaran #{id} dibuat.", id=broadcast_id), "ok")
     return redirect(url_for("desk.broadcast_page"))
 
@@ -497,7 +496,7 @@ def publish_price():
         published = publish_reference_price(db, current_app.config, product=product, price=price, unit=unit,
                                             market=market, now=now, actor=g.user["phone"],
                                             contact_id=g.user["id"])
-    enqueue_broadcast_planning(get_redis(), published.broadcast_id)
+    hand_over(broadcast_ids=[published.broadcast_id])
     flash(gettext("Harga dicatat dan dikirim ke {count} pelanggan.", count=published.audience), "ok")
     return redirect(url_for("desk.price_page", product=product["name"]))
 
