@@ -332,6 +332,10 @@ def erase_person(db: sqlite_utils.Database, contact_id: int, now: datetime, acto
         for table in ("payout_accounts", "seller_pins", "dialogs", "subscriptions", "contact_group_members",
                       "desk_roles", "desk_tokens"):
             db.execute(f"DELETE FROM {table} WHERE contact_id = ?", [contact_id])
+        # Issued statements quote the name and village; once erased they no longer verify.
+        db.execute("DELETE FROM statements WHERE seller_contact_id = ?", [contact_id])
+        db.execute("DELETE FROM desk_signin_events WHERE phone = ?", [contact["phone"]])
+        db.execute("DELETE FROM desk_lockouts WHERE phone = ?", [contact["phone"]])
         db.execute("UPDATE desk_sessions SET ended_at = ? WHERE contact_id = ? AND ended_at IS NULL",
                    [stamp, contact_id])
         db.execute("UPDATE listings SET status = 'withdrawn', withdrawn_at = ?, updated_at = ?, "

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.services import desk_auth, ledger, listings, members, pins, products, reconciliation
+from bot.services import desk_auth, ledger, listings, members, pins, products, reconciliation, statements
 from bot.services.masking import masked_text
 from bot.storage import transaction
 from tests.dialogs import BUDI, SITI, Conversation
@@ -74,6 +74,8 @@ def test_erasure_leaves_no_name_or_number_and_the_ledger_unchanged(chat):
     siti_id = seller_id(chat.db, SITI)
     sums_before = chat.db.execute("SELECT SUM(amount), COUNT(*) FROM ledger_entries").fetchone()
     balance_before = ledger.seller_balance(chat.db, siti_id)
+    statements.issue_statement(chat.db, siti_id, months=1, now=chat.now, timezone="Asia/Jakarta",
+                               secret="test", issued_by="cli")
     members.erase_person(chat.db, siti_id, chat.now, *ACTOR)
     tables = [row[0] for row in chat.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     for table in tables:
