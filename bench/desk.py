@@ -84,15 +84,18 @@ def populate(db, sellers: int, buyers: int, listings_per_seller: int, messages: 
         for i in range(orders):
             listing = rng.randrange(1, len(listing_rows) + 1)
             seller = listing_rows[listing - 1][1]
-            at = to_db_time(start + timedelta(days=365) * i / orders)
+            placed = start + timedelta(days=365) * i / orders
+            at = to_db_time(placed)
+            # Orders of the last day are still open; older ones mostly received.
+            recent = placed > now - timedelta(days=1)
+            status = rng.choice(("pending", "accepted") if recent else ("received",) * 4 + ("declined",))
             order_rows.append((f"Q{i}", rng.randrange(1, buyers + 1), listing, seller,
-                               listing_rows[listing - 1][2], 1000, "kg", 10_000, 10_000,
-                               rng.choice(("received", "pending", "declined", "accepted")), "text",
-                               at, at, at, at))
+                               listing_rows[listing - 1][2], 1000, "kg", 10_000, 10_000, status, "text",
+                               at, at, at, at, at if status == "received" else None))
         db.conn.executemany(
             "INSERT INTO orders (code, buyer_id, listing_id, seller_id, product_id, quantity_milli, unit, "
-            "unit_price, total, status, source, remind_at, expires_at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", order_rows)
+            "unit_price, total, status, source, remind_at, expires_at, created_at, updated_at, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", order_rows)
         cabai = products.find_product(db, "cabai")["id"]
         db.conn.executemany(
             "INSERT INTO reference_prices (product_id, price, unit, market, recorded_at) "

@@ -48,8 +48,8 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
             "messages_out": db.execute("SELECT COUNT(*) FROM outbox WHERE created_at >= ?",
                                        [since]).fetchone()[0],
             "orders": {status: orders.get(status, 0) for status in STATUSES},
-            "sales": db.execute("SELECT COALESCE(SUM(total), 0) FROM orders WHERE status = 'received' "
-                                "AND received_at >= ?", [since]).fetchone()[0],
+            "sales": db.execute("SELECT COALESCE(SUM(total), 0) FROM orders INDEXED BY desk_orders_received "
+                                "WHERE received_at >= ? AND status = 'received'", [since]).fetchone()[0],
         }
     where, params = in_clause("status", PAYOUT_OPEN)
     figures["payouts_pending"] = dict(zip(("count", "amount"), db.execute(
