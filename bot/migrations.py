@@ -704,6 +704,7 @@ def m008_desk(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_time ON outbox (created_at)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_orders_time ON orders (created_at)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_orders_received ON orders (received_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_contacts_village ON contacts (village)")
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
