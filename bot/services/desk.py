@@ -226,9 +226,11 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
             filters.append("contact_id = :contact")
             params["contact"] = contact["id"]
         else:
+            # Part of a number: the people whose number contains it (contacts are few
+            # beside their messages), then their rows through the contact indexes.
             digits = "".join(ch for ch in phone if ch.isdigit())
             digits = "62" + digits[1:] if digits.startswith("0") else digits
-            filters.append("phone LIKE :phone")
+            filters.append("contact_id IN (SELECT id FROM contacts WHERE phone LIKE :phone)")
             params["phone"] = f"%{digits}%"
     if channel:
         filters.append("channel = :channel")
@@ -240,7 +242,7 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
     # Which index finds the rows, named (the planner's guess changes with the data): a person's
     # or a rare status's rows through their index, then sorted; anything else by walking the
     # time index newest first until a page is full.
-    if "contact" in params:
+    if "contact" in params or "phone" in params:
         by_in, by_out, sort = "desk_inbound_contact", "desk_outbox_contact", "+"
     elif status in RARE_STATUSES:
         by_in, by_out, sort = "inbound_unprocessed", "outbox_due", "+"
