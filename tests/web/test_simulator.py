@@ -77,3 +77,16 @@ def test_messages_to_simulated_numbers_stay_in_the_simulator(settings, db):
     assert deliver_outbox_message(db, app.config, outbox_id).status == "sent"
     row = next(db.query("SELECT * FROM outbox WHERE id = ?", [outbox_id]))
     assert (row["channel"], row["provider_id"]) == ("simulator", f"sim-{outbox_id}")
+
+
+def test_states_are_shown_honestly():
+    from bot.web.simulator import delivery_state
+
+    row = {"channel": "android_sms", "provider_status": None}
+    assert delivery_state({**row, "status": "pending"}) == "queued"
+    assert delivery_state({**row, "status": "sending"}) == "queued"
+    assert delivery_state({**row, "status": "sent", "provider_status": "sent"}) == "sent"
+    assert delivery_state({**row, "status": "sent", "provider_status": "delivered"}) == "delivered"
+    assert delivery_state({**row, "status": "failed"}) == "failed"
+    shown_here = {"channel": "simulator", "status": "sent", "provider_status": "twiml"}
+    assert delivery_state(shown_here) == "delivered"
