@@ -40,6 +40,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "PAYOUT_DAILY_MAX": "5000000",
     # Above this many rupiah a payout needs two coordinators (maker-checker); 0 = never.
     "PAYOUT_SECOND_APPROVAL_ABOVE": "0",
+    # How far withdrawals may run ahead of buyers' payments, in rupiah; unset = no limit.
+    "PAYOUT_ADVANCE_LIMIT": None,
     "DEFAULT_LOCALE": "id",
     "DEFAULT_TIMEZONE": "Asia/Jakarta",
     "SMS_CHANNEL": None,
@@ -71,6 +73,7 @@ _INT_SETTINGS = {
     "PAYOUT_MIN_AMOUNT",
     "PAYOUT_DAILY_MAX",
     "PAYOUT_SECOND_APPROVAL_ABOVE",
+    "PAYOUT_ADVANCE_LIMIT",
     "PRICE_BROADCAST_TTL_HOURS",
     "BROADCAST_BATCH_SIZE",
     "ORDER_REMINDER_MINUTES",

@@ -631,6 +631,13 @@ def m013_statements(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m014_payout_holds(db: sqlite_utils.Database) -> None:
+    """Withdrawals held back by PAYOUT_ADVANCE_LIMIT until buyers' payments catch up."""
+    db.execute("ALTER TABLE payouts ADD COLUMN held_for_payments INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX payouts_held ON payouts (id) WHERE held_for_payments = 1 AND status = 'pending'")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

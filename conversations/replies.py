@@ -183,6 +183,12 @@ _SPECS += [
     ReplySpec(N_("pay.approved"), {"code": "T7K2", "amount": _MONEY}),
     ReplySpec(N_("pay.needs_second"), {"code": "T7K2", "amount": _MONEY}),
     ReplySpec(N_("pay.wait_second"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.held"), {"code": "T7K2"}),
+    ReplySpec(N_("withdraw.held"), {"amount": _MONEY, "code": "T7K2"}),
+    ReplySpec(N_("withdraw.released"), {"amount": _MONEY, "code": "T7K2", "channel": "SHOPEEPAY"}),
+    ReplySpec(N_("payout.held_notice"), {"amount": _MONEY, "code": "T7K2", "limit": "Rp25.000.000"}),
+    ReplySpec(N_("balance.summary_held"), {"available": _MONEY, "in_transit": "Rp1.500.000",
+                                           "held": "Rp2.500.000", "paid_month": "Rp10.000.000"}),
     ReplySpec(N_("payout.approval_request"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
     ReplySpec(N_("payout.approval_needed"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
     ReplySpec(N_("pay.pending_list"), {"count": 12, "items": "T7K2 Siti Aminah Rp1.500.000; "

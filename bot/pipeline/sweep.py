@@ -15,6 +15,7 @@ import sqlite_utils
 from bot.channels import SendError, find_sent_message
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.order_timers import run_order_timers
+from bot.pipeline.payouts import release_held_payouts
 from bot.services import broadcasts, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
 from bot.storage import transaction, utcnow
@@ -78,6 +79,7 @@ def sweep(
        webhook relay that is first in line for its order, every photo download and
        payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
+    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow.
     """
 
     now = now or utcnow()
@@ -91,12 +93,15 @@ def sweep(
         except Exception:  # counted on the row; it will be tried again next sweep
             log.exception("sweep could not process inbound %s", inbound_id)
     timers = run_order_timers(db, config, now)
+    # Payments came in, or payouts came back: held withdrawals may go ahead (their news
+    # is among the due outbox rows just below).
+    went_ahead = release_held_payouts(db, config, now)
     due = outbox.due_unqueued(db, now)
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     others = Handover(
         relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
         media_ids=media.due_downloads(db, now),
-        payout_ids=payouts.due_submissions(db, now),
+        payout_ids=sorted(set(payouts.due_submissions(db, now)) | set(went_ahead.payout_ids)),
         broadcast_ids=broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE),
     )
     others_ok = dispatch(redis_connection, db, others, now)

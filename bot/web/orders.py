@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
+from bot.pipeline.payouts import release_held_payouts
 from bot.services import buyers, orders, payments
 from bot.services.handover import Handover
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
@@ -238,6 +239,8 @@ def record_payment(code: str):
             now=utcnow(), note="reported by the buyer's system")
     except payments.PaymentRefused as refusal:
         raise ApiError(refusal.reason, refusal.message, **refusal.values) from None
+    if recorded.created:  # withdrawals that waited for buyers' money may go ahead now
+        hand_over(release_held_payouts(get_db(), current_app.config, utcnow()))
     response = jsonify(payment={"order": recorded.order_code, "amount": recorded.amount,
                                 "reference": reference.strip(), "currency": "IDR"},
                        amount_due=recorded.amount_due)
