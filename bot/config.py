@@ -42,6 +42,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "PAYOUT_SECOND_APPROVAL_ABOVE": "0",
     # How far withdrawals may run ahead of buyers' payments, in rupiah; unset = no limit.
     "PAYOUT_ADVANCE_LIMIT": None,
+    # How buyers pay, told them when the seller accepts (bank transfer details, QRIS, COD).
+    "PAYMENT_INSTRUCTIONS": None,
     "DEFAULT_LOCALE": "id",
     "DEFAULT_TIMEZONE": "Asia/Jakarta",
     "SMS_CHANNEL": None,
@@ -126,6 +128,10 @@ def sms_channel(config: dict) -> str | None:
     return None
 
 
+#: PAYMENT_INSTRUCTIONS travel in one SMS with the order code and total around them.
+PAYMENT_INSTRUCTIONS_MAX = 90
+
+
 class ConfigError(RuntimeError):
     """The settings contradict each other; the app refuses to start rather than guess."""
 
@@ -159,6 +165,11 @@ def check_config(config: dict) -> None:
     if expiry <= 0 or not 0 <= reminder < expiry:
         raise ConfigError("ORDER_EXPIRY_MINUTES must be positive and ORDER_REMINDER_MINUTES "
                           "(0: no reminder) shorter than it.")
+    instructions = config.get("PAYMENT_INSTRUCTIONS")
+    if instructions and not (instructions.isprintable() and len(instructions) <= PAYMENT_INSTRUCTIONS_MAX):
+        raise ConfigError(f"PAYMENT_INSTRUCTIONS is told to buyers in one SMS: at most "
+                          f"{PAYMENT_INSTRUCTIONS_MAX} plain characters, e.g. 'Transfer BRI 1234567890 "
+                          f"a.n. Koperasi Tani Makmur'.")
     if int(config.get("WEBHOOK_RETRY_HOURS") or 0) < 24:
         raise ConfigError("WEBHOOK_RETRY_HOURS is at least 24: buyers' servers get a day to recover.")
 

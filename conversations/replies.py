@@ -301,6 +301,8 @@ _SPECS += [
     ReplySpec(N_("order.cancelled_seller"), _ORDER),
     ReplySpec(N_("order.received_seller"), {**_ORDER, "amount": "Rp152.404.688"}),
     ReplySpec(N_("order.accepted_buyer"), _ORDER),
+    # PAYMENT_INSTRUCTIONS at its longest (bot.config.PAYMENT_INSTRUCTIONS_MAX).
+    ReplySpec(N_("order.how_to_pay"), {**_ORDER, "instructions": "Transfer BRI " + "7" * 77}),
     ReplySpec(N_("order.declined_buyer"), _ORDER),
     ReplySpec(N_("order.shipped_buyer"), _ORDER),
     ReplySpec(N_("order.expired_buyer"), _ORDER),
