@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.config import ConfigError, check_config, load_config
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.sweep import sweep
 from bot.services import ledger, orders
@@ -487,7 +488,5 @@ def test_buyers_are_told_how_to_pay_when_the_seller_accepts(tmp_path):
 
 @pytest.mark.parametrize("instructions", ["x" * 91, "Transfer\nBRI 123"])
 def test_payment_instructions_that_cannot_travel_in_one_sms_refuse_to_start(instructions):
-    from bot.config import ConfigError, check_config, load_config
-
     with pytest.raises(ConfigError, match="PAYMENT_INSTRUCTIONS"):
         check_config(load_config({}) | {"PAYMENT_INSTRUCTIONS": instructions})
