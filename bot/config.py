@@ -35,6 +35,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "COOPERATIVE_FEE_BPS": "0",
     "PAYOUT_MIN_AMOUNT": "10000",
     "PAYOUT_DAILY_MAX": "5000000",
+    # Above this many rupiah a payout needs two coordinators (maker-checker); 0 = never.
+    "PAYOUT_SECOND_APPROVAL_ABOVE": "0",
     "DEFAULT_LOCALE": "id",
     "DEFAULT_TIMEZONE": "Asia/Jakarta",
     "SMS_CHANNEL": None,
@@ -65,6 +67,7 @@ _INT_SETTINGS = {
     "COOPERATIVE_FEE_BPS",
     "PAYOUT_MIN_AMOUNT",
     "PAYOUT_DAILY_MAX",
+    "PAYOUT_SECOND_APPROVAL_ABOVE",
     "PRICE_BROADCAST_TTL_HOURS",
     "BROADCAST_BATCH_SIZE",
     "ORDER_REMINDER_MINUTES",

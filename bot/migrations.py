@@ -9,6 +9,9 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.services.products import seed_catalogue
+from bot.storage import transaction, utcnow
+
 migrations = Migrations("jembatan")
 
 
@@ -214,9 +217,6 @@ def m002_catalog(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX media_listing ON media (listing_id, status)")
     db.execute("CREATE INDEX media_due ON media (status, next_attempt_at)")
-
-    from bot.services.products import seed_catalogue
-    from bot.storage import utcnow
 
     seed_catalogue(db, utcnow())
 
@@ -593,6 +593,25 @@ def m005_orders(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m012_payout_approvals(db: sqlite_utils.Database) -> None:
+    """Maker-checker for large payouts (PAYOUT_SECOND_APPROVAL_ABOVE): whether a payout
+    needed a second coordinator's word when it was created, and who gave theirs."""
+    db.execute("ALTER TABLE payouts ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE payout_approvals (
+            id INTEGER PRIMARY KEY,
+            payout_id INTEGER NOT NULL REFERENCES payouts(id),
+            actor TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (payout_id, actor)
+        )
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 
@@ -600,8 +619,6 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     the changes run under one write lock: the first process migrates, the others wait
     and then find nothing pending.
     """
-    from bot.storage import transaction
-
     with transaction(db):
         pending = [m.name for m in migrations.pending(db)]
         if pending:

@@ -179,6 +179,12 @@ _SPECS += [
     ReplySpec(N_("pay.already_paid"), {"code": "T7K2"}),
     ReplySpec(N_("pay.closed"), {"code": "T7K2"}),
     ReplySpec(N_("pay.automatic"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.confirm_approve"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
+    ReplySpec(N_("pay.approved"), {"code": "T7K2", "amount": _MONEY}),
+    ReplySpec(N_("pay.needs_second"), {"code": "T7K2", "amount": _MONEY}),
+    ReplySpec(N_("pay.wait_second"), {"code": "T7K2"}),
+    ReplySpec(N_("payout.approval_request"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
+    ReplySpec(N_("payout.approval_needed"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
     ReplySpec(N_("pay.pending_list"), {"count": 12, "items": "T7K2 Siti Aminah Rp1.500.000; "
                                        "TX9M Budi Santoso Rp250.000; T3PQ Wayan Sudarsana Rp12.500.000"}),
     ReplySpec(N_("pay.none_pending")),

@@ -19,12 +19,12 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from bot.pipeline.dispatch import enqueue_deliveries, enqueue_webhook_deliveries, schedule_sweep
-from bot.services import buyers, orders, outbox
+from bot.services import buyers, orders
+from bot.services.handover import Handover
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
 from bot.storage import transaction, utcnow
 from bot.web.api import query_int
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, hand_over
 from conversations.news.orders import order_notices, queue_notices
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1/orders")
@@ -94,17 +94,6 @@ def _own_order(buyer: dict, code: str) -> dict:
     return order
 
 
-def _hand_to_workers(outbox_ids: list[int], webhook_ids: list[int]) -> None:
-    """After the commit: give the messages and relays the change caused to RQ (if Redis is
-    down they wait in SQLite for the sweep)."""
-    db, connection, now = get_db(), get_redis(), utcnow()
-    rows = [outbox.get_outbox_row(db, i) for i in outbox_ids]
-    sent = enqueue_deliveries(connection, db, rows, now) if rows else False
-    relayed = enqueue_webhook_deliveries(connection, db, webhook_ids, now) if webhook_ids else False
-    if sent or relayed:
-        schedule_sweep(connection, now)
-
-
 def _order_body() -> tuple[str, Decimal, str | None]:
     """The POST body's listing code, quantity and optional unit, or a 400/422."""
     body = request.get_json(silent=True)
@@ -169,7 +158,7 @@ def create_order():
     except IdempotencyConflict:
         raise ApiError("idempotency_key_reused", "This Idempotency-Key was used for a different "
                                                  "order request; use a new key for a new order.") from None
-    _hand_to_workers(outbox_ids, change.webhook_ids)
+    hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     response = jsonify(order=orders.order_document(change.order))
     response.status_code = 201 if change.applied else 200
     response.headers["Location"] = f"/api/v1/orders/{change.order['code']}"
@@ -215,5 +204,5 @@ def act_on_order(code: str, action: str):
     except IllegalOrderTransition as exc:
         raise ApiError("invalid_transition", f"Order {order['code']} is {exc.order['status']}: it cannot "
                                              f"be {reached} now.", status=exc.order["status"]) from None
-    _hand_to_workers(outbox_ids, change.webhook_ids)
+    hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     return jsonify(order=orders.order_document(change.order))

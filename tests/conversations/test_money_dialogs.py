@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import ledger
+from bot.services.reconciliation import check_ledger
 from tests.dialogs import BUDI, SITI, Conversation
 from tests.money import balance, credit, make_coordinator, payouts_of, seller_id
 
@@ -224,7 +224,7 @@ def test_withdraw_with_the_right_pin(chat):
     assert (payout["channel"], payout["account_number"], payout["account_holder_name"]) == (
         "DANA", "081234567890", "Siti Aminah")
     assert balance(chat.db, SITI) == (750_000, 500_000, 0)
-    assert ledger.check_ledger(chat.db).ok
+    assert check_ledger(chat.db).ok
 
 
 def test_withdraw_all_in_english(chat):
@@ -418,7 +418,7 @@ def test_coordinator_pays_by_text(chat):
         (COORDINATOR, "BAYAR", "Tidak ada penarikan yang menunggu dibayar.", []),
     ], code=code)
     assert balance(chat.db, SITI) == (750_000, 0, 500_000)
-    assert ledger.check_ledger(chat.db).ok
+    assert check_ledger(chat.db).ok
     # The coordinator's action is in the audit trail, once (the repeat changed nothing).
     audit = [(a["actor"], a["action"], a["details"]) for a in chat.db.query(
         "SELECT * FROM coordinator_actions WHERE action = 'payout.paid'")]

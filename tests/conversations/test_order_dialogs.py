@@ -380,7 +380,7 @@ def test_pending_order_gets_one_reminder_then_expires_and_both_sides_are_told(tm
 
     chat.advance(minutes=140)  # six hours after the order
     report = run_order_timers(chat.db, chat.settings, chat.now)
-    assert (report.reminded, report.expired, len(report.outbox_ids)) == (0, 1, 2)
+    assert (report.reminded, report.expired, len(report.handover.outbox_ids)) == (0, 1, 2)
     assert chat.notices() == [
         (SITI, "Pesanan P2 (20 kg cabai) batal karena tidak dijawab. Stok kembali ke jualan C2."),
         (TINI, "Maaf, pesanan P2 (20 kg cabai) batal karena penjual belum menjawab. Cari penjual lain: "
