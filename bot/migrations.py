@@ -651,6 +651,8 @@ def m006_scale(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER listings_count_show AFTER UPDATE OF status, quantity_milli, "
                f"product_id ON listings WHEN ({new}) AND NOT ({old} AND NEW.product_id = "
                f"OLD.product_id) BEGIN {add} END")
+    # When the sweep last ran its housekeeping (`bot.storage.maintain`).
+    db.execute("CREATE TABLE maintenance (task TEXT PRIMARY KEY, done_at TEXT NOT NULL)")
     # Planner statistics for what exists now; `bot.storage.maintain` keeps them current.
     db.execute("PRAGMA analysis_limit = 1000")
     db.execute("ANALYZE")

@@ -16,7 +16,7 @@ from bot.channels import SendError, find_sent_message
 from bot.pipeline.dispatch import enqueue_broadcast_planning, enqueue_deliveries, enqueue_webhook_deliveries
 from bot.pipeline.order_timers import run_order_timers
 from bot.services import broadcasts, inbox, outbox, webhooks
-from bot.storage import transaction, utcnow
+from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def sweep(
        broadcast rows held back by quiet hours go out in the morning); so is every due
        webhook relay that is first in line for its order.
     5. Broadcasts whose planning never finished are planned again.
+    6. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
     now = now or utcnow()
@@ -94,6 +95,7 @@ def sweep(
     relays_ok = enqueue_webhook_deliveries(redis_connection, db, relays, now)
     for broadcast_id in broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE):
         redis_ok = enqueue_broadcast_planning(redis_connection, broadcast_id) and redis_ok
+    maintain(db, config, now)  # WAL checkpoint and planner statistics, off the request path
     return SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
                        redis_ok and relays_ok,
                        timers.reminded, timers.expired, len(relays) if relays_ok else 0)
