@@ -632,6 +632,13 @@ def m006_scale(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX orders_listing ON orders (listing_id, id)")
     db.execute("CREATE INDEX outbox_recipient_waiting ON outbox (phone, channel, lane, id) "
                "WHERE status IN ('pending', 'sending')")
+    # Smaller indexes on the webhook's own rows: only unprocessed messages (the sweep's
+    # question), only broadcast rows. Every reply used to enter both.
+    db.execute("DROP INDEX inbound_unprocessed")
+    db.execute("CREATE INDEX inbound_new ON inbound (id) WHERE status = 'new'")
+    db.execute("DROP INDEX outbox_broadcast")
+    db.execute("CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status) "
+               "WHERE broadcast_id IS NOT NULL")
     db.execute("CREATE TABLE catalog_counts (product_id INTEGER PRIMARY KEY, "
                "visible INTEGER NOT NULL)")
     db.execute(f"INSERT INTO catalog_counts (product_id, visible) SELECT product_id, COUNT(*) "

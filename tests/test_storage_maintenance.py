@@ -3,8 +3,11 @@ housekeeping (checkpoint, planner statistics), on real SQLite files."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from datetime import timedelta
+
+import pytest
 
 from bot.storage import (
     maintain,
@@ -40,6 +43,16 @@ def test_writers_take_turns_through_the_gate(migrated_db, tmp_path):
     except RuntimeError:
         pass
     with transaction(second):
+        pass
+
+
+def test_a_thread_cannot_wait_for_its_own_write_lock(migrated_db):
+    path = migrated_db.conn.execute("PRAGMA database_list").fetchone()[2]
+    other = open_database(path)
+    with (transaction(migrated_db), pytest.raises(sqlite3.OperationalError, match="already holds"),
+          transaction(other)):
+        pass
+    with transaction(other):  # free again
         pass
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import os
 import sqlite3
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -45,7 +46,7 @@ def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sql
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_TIMEOUT * 1000)}")
     if autocheckpoint is not None:
         conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     if str(path) != ":memory:":
@@ -53,7 +54,8 @@ def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sql
     return sqlite_utils.Database(conn)
 
 
-#: How long a writer waits for another process's write transaction before giving up.
+#: How long a writer outside the gate may hold the write lock before we give up (the
+#: connection's busy timeout, seconds).
 WRITE_LOCK_TIMEOUT = 30.0
 _savepoints = itertools.count()
 
@@ -101,27 +103,26 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
-    """Take the write lock, waiting in short steps while another writer holds it.
+    """Take the write lock: first the connection's writer gate, then `BEGIN IMMEDIATE`.
 
-    SQLite's own busy handler sleeps at least a millisecond per try, longer than a whole
-    webhook transaction here, so writers first take the connection's writer gate (an
-    flock on `<database>-writer`), polled from 0.1 ms upwards: two web workers never idle
-    on each other, and no PRAGMA is toggled per transaction. With the gate held,
-    `BEGIN IMMEDIATE` normally succeeds at once; a writer outside the gate (the sqlite3
-    shell, a backup tool) is waited for by SQLite's busy timeout (30 s).
+    The gate is an flock on `<database>-writer` that every Jembatan writer takes first.
+    The kernel hands it over the moment its holder commits, whereas SQLite's own busy
+    handler sleeps at least a millisecond per try (longer than a whole webhook
+    transaction) and polling costs CPU and oversleeps. With the gate held, `BEGIN
+    IMMEDIATE` normally succeeds at once; a writer outside the gate (the sqlite3 shell, a
+    backup tool) is waited for by SQLite's busy timeout (30 s). No PRAGMA is toggled per
+    transaction. A thread that already holds the gate through another connection to the
+    same file would wait for itself forever, so that raises at once instead.
     """
     gate = getattr(conn, "writer_gate", None)
     if gate is not None:
-        delay, deadline = 0.0001, time.monotonic() + WRITE_LOCK_TIMEOUT
-        while True:
-            try:
-                fcntl.flock(gate.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise sqlite3.OperationalError("database is locked (writer gate)") from None
-                time.sleep(delay)
-                delay = min(delay * 2, 0.005)
+        held = _gates_held.__dict__.setdefault("names", set())
+        key = _gate_key(gate)
+        if key in held:
+            raise sqlite3.OperationalError(
+                f"this thread already holds the write lock of {gate.name} on another connection")
+        fcntl.flock(gate.fileno(), fcntl.LOCK_EX)
+        held.add(key)
     try:
         conn.execute("BEGIN IMMEDIATE")
     except BaseException:
@@ -129,10 +130,20 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
         raise
 
 
+_gates_held = threading.local()
+
+
 def _release_gate(conn: sqlite3.Connection) -> None:
     gate = getattr(conn, "writer_gate", None)
     if gate is not None:
         fcntl.flock(gate.fileno(), fcntl.LOCK_UN)
+        _gates_held.__dict__.setdefault("names", set()).discard(_gate_key(gate))
+
+
+def _gate_key(gate) -> tuple[int, int]:
+    """The gate file's identity (device, inode), whatever path opened it."""
+    stat = os.fstat(gate.fileno())
+    return stat.st_dev, stat.st_ino
 
 
 def in_clause(column: str, values: tuple | list) -> tuple[str, list]:
