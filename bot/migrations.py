@@ -630,8 +630,12 @@ def m006_scale(db: sqlite_utils.Database) -> None:
                "WHERE status IN ('pending', 'accepted', 'shipped')")
     # Also what the foreign key from orders to listings needs.
     db.execute("CREATE INDEX orders_listing ON orders (listing_id, id)")
+    # A recipient's rows still to send (the per-recipient order of claim_for_delivery and
+    # next_in_line). It replaces outbox_recipient_order, which held every row ever sent:
+    # each reply and broadcast row paid a random insert into it.
     db.execute("CREATE INDEX outbox_recipient_waiting ON outbox (phone, channel, lane, id) "
                "WHERE status IN ('pending', 'sending')")
+    db.execute("DROP INDEX outbox_recipient_order")
     # Smaller indexes on the webhook's own rows: only unprocessed messages (the sweep's
     # question), only broadcast rows. Every reply used to enter both.
     db.execute("DROP INDEX inbound_unprocessed")

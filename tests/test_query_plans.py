@@ -161,7 +161,8 @@ def test_worker_and_sweep_queries_use_indexes(population, config):
                                          body="x", kind="notification", now=now)
     with Recorder(population) as recorded:
         with transaction(population):
-            outbox.claim_for_delivery(population, outbox_id, now)
+            row = outbox.claim_for_delivery(population, outbox_id, now)
+        outbox.next_in_line(population, row)
         outbox.due_unqueued(population, now)
         outbox.expired_leases(population, now + timedelta(hours=1))
         orders.due_reminders(population, now)
