@@ -67,7 +67,9 @@ def septets(text: str) -> int:
     if text.isascii() and "`" not in text:
         # Plain ASCII (the usual case) maps one to one except the escaped characters;
         # skipping the codec keeps this off the webhook's hot path.
-        return len(text) + sum(1 for char in text if char in _ESCAPED)
+        if _ESCAPED.isdisjoint(text):
+            return len(text)
+        return len(text) + sum(text.count(char) for char in _ESCAPED)
     return len(text.encode("gsm03.38"))
 
 
