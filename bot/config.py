@@ -14,6 +14,7 @@ from pathlib import Path
 #: configuration table mirrors this dict; a test keeps them in step.
 ENV_DEFAULTS: dict[str, str | None] = {
     "DATABASE_PATH": "var/jembatan.db",
+    "SQLITE_CHECKPOINTS": "sweep",  # or "external" (Litestream checkpoints; we never do)
     "MEDIA_DIR": None,  # unset: media/ beside DATABASE_PATH (bot.services.media.media_dir)
     "REDIS_URL": None,
     "TWILIO_ACCOUNT_SID": None,
@@ -148,6 +149,8 @@ def check_config(config: dict) -> None:
             "ANDROID_GATEWAY_URL is set but ANDROID_GATEWAY_SIGNING_KEY is not: gateway "
             "webhooks could not be verified. Set the key from the app's webhook settings."
         )
+    if (config.get("SQLITE_CHECKPOINTS") or "sweep") not in ("sweep", "external"):
+        raise ConfigError("SQLITE_CHECKPOINTS must be `sweep` or `external` (Litestream).")
     provider = config.get("PAYOUT_PROVIDER") or "manual"
     if provider not in ("manual", "xendit"):
         raise ConfigError(f"PAYOUT_PROVIDER is {provider!r}: use manual or xendit.")

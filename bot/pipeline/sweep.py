@@ -18,7 +18,7 @@ from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
 from bot.services import broadcasts, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
-from bot.storage import transaction, utcnow
+from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
 
 log = logging.getLogger(__name__)
@@ -80,6 +80,7 @@ def sweep(
        payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
     6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow.
+    7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
     now = now or utcnow()
@@ -105,6 +106,7 @@ def sweep(
         broadcast_ids=broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE),
     )
     others_ok = dispatch(redis_connection, db, others, now)
+    maintain(db, config, now)  # WAL checkpoint and planner statistics, off the request path
     return SweepReport(
         len(released) + relays_released, reprocessed, len(due) if redis_ok else 0, redis_ok and others_ok,
         timers.reminded, timers.expired, len(others.relay_ids) if others_ok else 0,

@@ -70,6 +70,32 @@ def queue_message(
     return cursor.lastrowid
 
 
+def queue_broadcast_messages(
+    db: sqlite_utils.Database, broadcast_id: int, messages: list[tuple], expires_at: str | None,
+    created_at: str,
+) -> list[int]:
+    """Write many broadcast rows at once, as `queue_message(kind="broadcast",
+    lane="broadcast")` would write each: `messages` are (contact id, phone, channel, body,
+    not-before as stored text). Returns their ids, in order. Call it inside the write
+    transaction (`BEGIN IMMEDIATE`): the ids are allocated from MAX(id) under that lock,
+    so one `executemany` writes them all."""
+    if not messages:
+        return []
+    first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
+    ids = list(range(first, first + len(messages)))
+    db.conn.executemany(
+        """
+        INSERT INTO outbox (id, contact_id, phone, channel, lane, kind, body, status,
+            next_attempt_at, expires_at, created_at, broadcast_id)
+        VALUES (?, ?, ?, ?, 'broadcast', 'broadcast', ?, 'pending', ?, ?, ?, ?)
+        """,
+        [(outbox_id, contact_id, phone, channel, body, not_before, expires_at, created_at,
+          broadcast_id)
+         for outbox_id, (contact_id, phone, channel, body, not_before) in zip(ids, messages, strict=True)],
+    )
+    return ids
+
+
 def channel_for_contact(contact: dict, settings: dict) -> str:
     """How to reach a contact unprompted: their `preferred_channel` if the caller names
     one (`whatsapp`/`sms`: a buyer's, set by a coordinator); else WhatsApp if they ever
@@ -175,10 +201,13 @@ def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool
 
 
 def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
-    """The next pending row for the same recipient, channel and lane (to send after `row`)."""
+    """The next pending row for the same recipient, channel and lane (to send after `row`).
+
+    The `IN` term is the condition of the partial index `outbox_recipient_waiting`
+    (m006), written out so SQLite uses it; `status = 'pending'` is what is asked."""
     found = db.execute(
         "SELECT id FROM outbox WHERE phone = ? AND channel = ? AND lane = ? AND id > ? "
-        "AND status = 'pending' ORDER BY id LIMIT 1",
+        "AND status IN ('pending', 'sending') AND status = 'pending' ORDER BY id LIMIT 1",
         [row["phone"], row["channel"], row["lane"], row["id"]],
     ).fetchone()
     return found[0] if found else None
@@ -186,11 +215,10 @@ def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
 
 def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetime) -> None:
     """Remember that a delivery job was handed to Redis for these rows."""
+    stamp = to_db_time(now)
     with transaction(db):
-        db.conn.executemany(
-            "UPDATE outbox SET enqueued_at = ? WHERE id = ?",
-            [(to_db_time(now), outbox_id) for outbox_id in outbox_ids],
-        )
+        db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id = ?",
+                            [(stamp, outbox_id) for outbox_id in outbox_ids])
 
 
 def expired_leases(db: sqlite_utils.Database, now: datetime) -> list[dict]:
