@@ -120,7 +120,8 @@ def sweep_job() -> dict:
     connection = get_current_job().connection
     try:
         # Next sweep first: if this one crashes, the chain must not break.
-        schedule_sweep(connection, utcnow() + timedelta(seconds=1))
+        schedule_sweep(connection, utcnow() + timedelta(seconds=1),
+                       timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"]))
         report = sweep(db, config, connection)
         if report.released or report.reprocessed or report.enqueued:
             log.info("sweep: %s", report)

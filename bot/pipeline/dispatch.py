@@ -81,14 +81,14 @@ def enqueue_broadcast_planning(connection: redis.Redis | None, broadcast_id: int
         return False
 
 
-def schedule_sweep(connection: redis.Redis, now: datetime) -> bool:
+def schedule_sweep(connection: redis.Redis, now: datetime, interval: timedelta = SWEEP_INTERVAL) -> bool:
     """Make sure a sweep is scheduled for the next interval boundary.
 
     The job id names the boundary (`jembatan-sweep-<slot>`), so every process that calls
     this (web after an enqueue, the worker at start and on maintenance, the sweep itself)
     agrees on one job: calling it twice schedules once.
     """
-    interval = int(SWEEP_INTERVAL.total_seconds())
+    interval = max(int(interval.total_seconds()), 1)
     slot = int(now.timestamp()) // interval + 1
     job_id = f"{SWEEP_JOB_ID}-{slot}"
     try:

@@ -10,12 +10,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
+from bot.liveness import is_dead
 from bot.pipeline.dispatch import enqueue_broadcast_planning, enqueue_deliveries, enqueue_webhook_deliveries
 from bot.pipeline.order_timers import run_order_timers
-from bot.services import broadcasts, inbox, outbox, webhooks
+from bot.services import broadcasts, delivery_status, inbox, outbox, webhooks
 from bot.storage import transaction, utcnow
 from conversations.engine import respond_to_inbound
 
@@ -26,13 +28,14 @@ INBOUND_GRACE = timedelta(seconds=30)
 
 
 def _recover_expired_leases(db: sqlite_utils.Database, config: dict, now: datetime) -> list[int]:
-    """Rows whose worker died mid-delivery: if the provider has the message after all
-    (it answered, the worker died before recording it), record it as sent; otherwise
-    put the row back to be sent again. Returns the ids put back."""
+    """Rows whose worker died mid-delivery (the process that claimed them is gone, or their
+    lease ran out): if the provider has the message after all (it answered, the worker
+    died before recording it), record it as sent; otherwise put the row back to be sent
+    again. Returns the ids put back."""
     released = []
-    for row in outbox.expired_leases(db, now):
+    for row in outbox.expired_leases(db, now, is_dead=is_dead):
         try:
-            found = find_sent_message(config, row)
+            found = find_sent_message(config, row, outbox.sent_provider_ids(db, row))
         except SendError as exc:
             # The provider cannot say now; sending again could duplicate. Ask next sweep.
             log.warning("outbox %s: cannot check the provider (%s); asking again later", row["id"], exc)
@@ -78,6 +81,11 @@ def sweep(
     """
 
     now = now or utcnow()
+    run_id = _redis_run_id(redis_connection)
+    _, previous = delivery_status.last_heartbeat(db, delivery_status.SWEEP)
+    # A Redis that restarted since the last sweep may have lost every job it held: hand
+    # over all due rows now instead of waiting out the enqueue grace of each.
+    redis_restarted = bool(run_id and previous.get("redis_run_id") not in (None, run_id))
     released = _recover_expired_leases(db, config, now)
     relays_released = webhooks.release_expired_leases(db, now)
     reprocessed = 0
@@ -88,12 +96,27 @@ def sweep(
         except Exception:  # counted on the row; it will be tried again next sweep
             log.exception("sweep could not process inbound %s", inbound_id)
     timers = run_order_timers(db, config, now)
-    due = outbox.due_unqueued(db, now)
+    due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
+    if redis_restarted and due:
+        log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     relays = sorted(set(timers.webhook_ids) | set(webhooks.due_deliveries(db, now)))
     relays_ok = enqueue_webhook_deliveries(redis_connection, db, relays, now)
     for broadcast_id in broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE):
         redis_ok = enqueue_broadcast_planning(redis_connection, broadcast_id) and redis_ok
-    return SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
-                       redis_ok and relays_ok,
-                       timers.reminded, timers.expired, len(relays) if relays_ok else 0)
+    report = SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
+                         redis_ok and relays_ok,
+                         timers.reminded, timers.expired, len(relays) if relays_ok else 0)
+    detail = dict(report.__dict__, redis_run_id=run_id or previous.get("redis_run_id"))
+    delivery_status.record_heartbeat(db, delivery_status.SWEEP, utcnow(), detail)
+    return report
+
+
+def _redis_run_id(connection) -> str | None:
+    """The Redis server's run id (it changes when the server restarts), or None."""
+    if connection is None:
+        return None
+    try:
+        return connection.info("server").get("run_id")
+    except redis.exceptions.RedisError:
+        return None

@@ -29,7 +29,7 @@ def open_database(path: str | Path) -> sqlite_utils.Database:
     # of Python's implicit deferred BEGIN, which would upgrade locks mid-transaction.
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA synchronous=FULL")  # power cuts: DECISIONS.md 70
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return sqlite_utils.Database(conn)
