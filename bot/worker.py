@@ -50,15 +50,26 @@ class Worker(RQWorker):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.sweep_interval = timedelta(seconds=load_config()["SWEEP_INTERVAL_SECONDS"])
+        # Notice Redis's return within half a sweep interval.
+        self.redis_backoff_max = min(self.redis_backoff_max, max(self.sweep_interval.total_seconds() / 2, 1))
 
     # -- the sweep --------------------------------------------------------------------
 
     def run_maintenance_tasks(self):
-        schedule_sweep(self.connection, utcnow(), self.sweep_interval)
+        first = self.last_cleaned_at is None
         try:
+            schedule_sweep(self.connection, utcnow(), self.sweep_interval)
+            if first:
+                # At start-up (after a crash, a reboot), recover at once rather than at the
+                # next interval boundary.
+                self._sweep_now()
             super().run_maintenance_tasks()
         except REDIS_DOWN as exc:
             self.wait_for_redis(exc)
+
+    def _sweep_now(self) -> None:
+        Queue("default", connection=self.connection).enqueue(
+            "bot.jobs.sweep_job", result_ttl=60, failure_ttl=3600)
 
     # -- Redis outages ----------------------------------------------------------------
 
@@ -137,8 +148,7 @@ class Worker(RQWorker):
             # (retries, the next sweep) would ever run.
             self.scheduler.acquire_locks(auto_start=True)
         schedule_sweep(self.connection, utcnow(), self.sweep_interval)
-        Queue("default", connection=self.connection).enqueue(
-            "bot.jobs.sweep_job", result_ttl=60, failure_ttl=3600)
+        self._sweep_now()
 
     def set_shutdown_requested_date(self):
         # Called from rq's SIGTERM handler: during an outage it must not raise there, in

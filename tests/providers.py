@@ -17,6 +17,14 @@ from email.utils import format_datetime
 from werkzeug import Request, Response
 
 
+@dataclass(frozen=True)
+class Late:
+    """A scripted answer: accept the message at once, answer only after `seconds` (the
+    client may have given up by then; the message exists all the same)."""
+
+    seconds: float
+
+
 @dataclass
 class ScriptedProvider:
     """Base: a queue of scripted answers (status or callable), default `accept`."""
@@ -60,6 +68,9 @@ class FakeTwilio(ScriptedProvider):
         if self.delay:
             time.sleep(self.delay)
         answer = self.next_answer()
+        late = answer.seconds if isinstance(answer, Late) else 0.0
+        if late:
+            answer = None
         if isinstance(answer, tuple):  # (http status, twilio error code)
             status, code = answer
             return Response(json.dumps({"code": code, "message": f"error {code}", "status": status,
@@ -74,7 +85,10 @@ class FakeTwilio(ScriptedProvider):
             "body": params.get("Body"), "account_sid": "AC", "num_segments": "1",
             "date_created": format_datetime(datetime.now(UTC), usegmt=True),
         }
-        self.messages.append(message)
+        with self.lock:
+            self.messages.append(message)
+        if late:
+            time.sleep(late)
         return Response(json.dumps(message), status=201, content_type="application/json")
 
     @property

@@ -107,7 +107,8 @@ def sweep(
     report = SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
                          redis_ok and relays_ok,
                          timers.reminded, timers.expired, len(relays) if relays_ok else 0)
-    detail = dict(report.__dict__, redis_run_id=run_id or previous.get("redis_run_id"))
+    detail = dict(report.__dict__, redis_run_id=run_id or previous.get("redis_run_id"),
+                  count=previous.get("count", 0) + 1)
     delivery_status.record_heartbeat(db, delivery_status.SWEEP, utcnow(), detail)
     return report
 
