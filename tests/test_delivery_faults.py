@@ -355,10 +355,11 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
         wait_for(lambda: fake_gateway.texts_to(phone) == [REPLY, "Pesanan P2 masuk"], 60,
                  "both messages at the phone", log)
         assert utcnow() < lease_until, "the next message waited out the dead worker's lease"
+        wait_for(lambda: {r["status"] for r in db.query("SELECT status FROM outbox")} == {"sent"}, 30,
+                 "the worker to record both as sent", log)
     finally:
         stop(first)
         if second is not None:
             stop(second)
     assert len(fake_gateway.accepted) == 2  # the reply's resend carried its id: one SMS
-    assert {r["status"] for r in db.query("SELECT status FROM outbox")} == {"sent"}
     db.conn.close()
