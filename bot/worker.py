@@ -34,8 +34,22 @@ import bot.pipeline.payouts  # noqa: F401  (submit_payout_job's module)
 from bot.config import load_config
 from bot.pipeline.dispatch import schedule_sweep
 from bot.storage import utcnow
+from conversations.i18n import SUPPORTED_LOCALES, format_local_time, format_money, load_translations
 
 log = logging.getLogger(__name__)
+
+
+def preload() -> None:
+    """Load what every job needs and each process would otherwise build on first use: the
+    reply catalogs (compiled from .po), Babel's locale data, the time zones."""
+    for locale in SUPPORTED_LOCALES:
+        load_translations(locale)
+        format_money(1000, locale)
+    for zone in ("Asia/Jakarta", "Asia/Makassar", "Asia/Jayapura"):
+        format_local_time(utcnow(), zone)
+
+
+preload()
 
 #: What a Redis outage looks like to redis-py.
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
