@@ -164,6 +164,13 @@ class Worker(RQWorker):
         schedule_sweep(self.connection, utcnow(), self.sweep_interval)
         self._sweep_now()
 
+    def teardown(self):
+        # Stopping during an outage: rq would raise trying to record the death in Redis.
+        try:
+            super().teardown()
+        except REDIS_DOWN as exc:
+            log.warning("Worker %s: stopped without telling Redis (%s)", self.name, exc)
+
     def set_shutdown_requested_date(self):
         # Called from rq's SIGTERM handler: during an outage it must not raise there, in
         # whatever the worker was doing. The warm shutdown still happens.

@@ -88,7 +88,14 @@ def delivery_status(db: sqlite_utils.Database, now: datetime, *, max_sweep_age: 
         elif not _broadcast_progress(db, row["channel"], now, max_backlog_age):
             reasons.append(f"{row['channel']}: broadcast rows are due and none went out "
                            f"for {max_backlog_age:.0f} s")
-    sending = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'sending'").fetchone()[0]
+    sending, stuck_since = db.execute(
+        "SELECT COUNT(*), MIN(CASE WHEN lease_until < ? THEN lease_until END) FROM outbox "
+        "WHERE status = 'sending'", [to_db_time(now)]).fetchone()
+    if stuck_since is not None:
+        stuck_age = (now - from_db_time(stuck_since)).total_seconds()
+        if stuck_age > max_backlog_age:
+            # The sweep cannot settle a dead worker's claim (the provider lookup keeps failing).
+            reasons.append(f"a claimed message is {stuck_age:.0f} s past its lease")
     return DeliveryStatus(bool(reasons), reasons, last_sweep, sweep_age, backlog, sending)
 
 
