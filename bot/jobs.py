@@ -25,7 +25,7 @@ from bot.pipeline.relays import deliver_webhook
 from bot.pipeline.sweep import sweep
 from bot.services import broadcasts, outbox, payouts
 from bot.sms import sms_segments
-from bot.storage import open_database, utcnow
+from bot.storage import WORKER_SYNCHRONOUS, open_database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ REPLY_CHECK_INTERVAL = 0.25
 
 def _open():
     config = load_config()
-    return config, open_database(config["DATABASE_PATH"])
+    return config, open_database(config["DATABASE_PATH"], WORKER_SYNCHRONOUS)
 
 
 def _follow_up(connection, db, config, outbox_id: int, outcome: DeliveryOutcome) -> None:

@@ -154,3 +154,15 @@ def test_supervisor_backs_off_and_resets_after_a_stable_run():
     assert delays == ["0.01 s", "0.02 s", "0.04 s", "0.04 s"]
     assert said[0] == "jembatan up: flaky stopped (exit code 3); restarting in 0.01 s"
     supervisor.stop_all()
+
+
+def test_a_row_put_back_after_its_lease_still_goes_first(migrated_db):
+    db, start = migrated_db, utcnow()
+    first, second = queue(db, "satu", now=start), queue(db, "dua", now=start)
+    with transaction(db):
+        outbox.claim_for_delivery(db, first, start)  # its worker died; nobody could tell
+        later = start + LEASE + timedelta(minutes=5)
+        outbox.release_leases(db, [first])  # what the sweep does once the lease ran out
+        assert outbox.claim_for_delivery(db, second, later) is None
+        assert outbox.blocked_until(db, second, later) is None
+        assert outbox.claim_for_delivery(db, first, later) is not None

@@ -121,30 +121,35 @@ def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime,
     return get_outbox_row(db, outbox_id)
 
 
-#: When an earlier row (`earlier`) still goes first: never tried yet, claimed with a live
-#: lease, or retried and its last try less than a lease ago.
+#: When an earlier row (`earlier`) still goes first: never tried yet, due now (it is about
+#: to go), claimed with a live lease, or waiting for a retry and its last try less than a
+#: lease ago. Only a row that keeps failing lets later ones overtake it.
 _HOLDS_THE_LINE = """(
-    (earlier.status = 'pending' AND (earlier.attempts = 0 OR earlier.claimed_at > :held_since))
+    (earlier.status = 'pending' AND (earlier.attempts = 0 OR earlier.next_attempt_at <= :now
+                                     OR earlier.claimed_at > :held_since))
     OR (earlier.status = 'sending' AND earlier.lease_until > :now))"""
 
 
 def blocked_until(db: sqlite_utils.Database, outbox_id: int, now: datetime,
                   lease: timedelta = LEASE) -> datetime | None:
     """When the earlier rows of the same recipient that hold `outbox_id` back stop doing so
-    (their lease runs out); None if one of them holds it without limit (it was never tried:
-    it goes first) or nothing holds it."""
+    (their lease runs out); None if one of them holds it without limit (never tried, or due:
+    it goes first, and its own delivery hands over to this one) or nothing holds it."""
+    stamp = to_db_time(now)
     ahead = fetch_all(
         db,
         f"""
-        SELECT earlier.status, earlier.attempts, earlier.claimed_at, earlier.lease_until
+        SELECT earlier.status, earlier.attempts, earlier.next_attempt_at, earlier.claimed_at,
+               earlier.lease_until
           FROM outbox AS mine JOIN outbox AS earlier
             ON earlier.phone = mine.phone AND earlier.channel = mine.channel
            AND earlier.lane = mine.lane AND earlier.id < mine.id
-         WHERE mine.id = :id AND {_HOLDS_THE_LINE.replace('outbox.', 'mine.')}
+         WHERE mine.id = :id AND {_HOLDS_THE_LINE}
         """,
-        {"id": outbox_id, "now": to_db_time(now), "held_since": to_db_time(now - lease)},
+        {"id": outbox_id, "now": stamp, "held_since": to_db_time(now - lease)},
     )
-    if not ahead or any(r["status"] == "pending" and r["attempts"] == 0 for r in ahead):
+    if not ahead or any(r["status"] == "pending" and (r["attempts"] == 0 or r["next_attempt_at"] <= stamp)
+                        for r in ahead):
         return None
     return max(from_db_time(r["lease_until"]) if r["status"] == "sending"
                else from_db_time(r["claimed_at"]) + lease for r in ahead)

@@ -21,15 +21,28 @@ import sqlite_utils
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating folders as needed) the SQLite file at `path`, ready for concurrent use."""
+#: `synchronous` for connections that acknowledge something to the outside world (the web
+#: answering a provider's webhook, the CLI): FULL fsyncs the WAL at every commit, so a 200
+#: survives a power cut. RQ jobs use NORMAL (`WORKER_SYNCHRONOUS`): what a power cut may
+#: take from them is redone by the sweep, the provider lookup or the gateway's 409, and
+#: an fsync per claim would cap broadcast throughput on an SD card. DECISIONS.md 70.
+DURABLE_SYNCHRONOUS = "FULL"
+WORKER_SYNCHRONOUS = "NORMAL"
+
+
+def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS) -> sqlite_utils.Database:
+    """Open (creating folders as needed) the SQLite file at `path`, ready for concurrent use.
+
+    `synchronous` is FULL unless the caller says otherwise (see `DURABLE_SYNCHRONOUS`)."""
+    if synchronous not in (DURABLE_SYNCHRONOUS, WORKER_SYNCHRONOUS):
+        raise ValueError(f"synchronous={synchronous!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we manage transactions ourselves (BEGIN IMMEDIATE), instead
     # of Python's implicit deferred BEGIN, which would upgrade locks mid-transaction.
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")  # power cuts: DECISIONS.md 70
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return sqlite_utils.Database(conn)
