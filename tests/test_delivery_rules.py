@@ -166,3 +166,12 @@ def test_a_row_put_back_after_its_lease_still_goes_first(migrated_db):
         assert outbox.claim_for_delivery(db, second, later) is None
         assert outbox.blocked_until(db, second, later) is None
         assert outbox.claim_for_delivery(db, first, later) is not None
+
+
+def test_the_worker_class_loads_the_job_code_before_any_fork():
+    code = ("import sys, bot.worker\n"
+            "from conversations.i18n import load_translations\n"
+            "print(all(m in sys.modules for m in ('bot.jobs', 'bot.pipeline.payouts', 'twilio.rest')),"
+            " load_translations.cache_info().currsize)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "2"]
