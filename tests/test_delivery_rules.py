@@ -4,8 +4,12 @@ up` backs off. The fault tests (tests/test_delivery_faults.py) cause the faults 
 
 from __future__ import annotations
 
+import socket
+import socketserver
+import struct
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 from bot.liveness import is_dead, process_identity
@@ -94,6 +98,37 @@ def test_twilio_refusing_the_connection_is_retried_without_a_lookup(db, app):
     assert deliver_outbox_message(db, config, outbox_id).status == "retry"
     row = outbox.get_outbox_row(db, outbox_id)
     assert (row["error_code"], row["unknown_since"]) == ("network", None)
+
+
+class _HangUpAfterReading(socketserver.BaseRequestHandler):
+    """Reads the whole request, then resets the connection without a word (a proxy or NAT
+    dropping it after the request went out)."""
+
+    def handle(self):
+        self.request.settimeout(5)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += self.request.recv(65536)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                       if line.lower().startswith(b"content-length:")), 0)
+        while len(body) < length:
+            body += self.request.recv(65536)
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+
+def test_a_connection_reset_after_the_request_went_out_is_an_unknown_outcome(db, app):
+    server = socketserver.TCPServer(("127.0.0.1", 0), _HangUpAfterReading)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        config = dict(app.config, TWILIO_API_BASE_URL=f"http://127.0.0.1:{server.server_address[1]}")
+        outbox_id = queue(db, channel="twilio_sms")
+        assert deliver_outbox_message(db, config, outbox_id).status == "retry"
+    finally:
+        server.shutdown()
+        server.server_close()
+    row = outbox.get_outbox_row(db, outbox_id)
+    assert row["error_code"] == "unknown_outcome" and row["unknown_since"] is not None
 
 
 def test_twilio_answering_too_late_is_looked_up_not_resent(db, app, fake_twilio):
