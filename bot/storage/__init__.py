@@ -23,6 +23,15 @@ import sqlite_utils
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+#: `synchronous` for connections that acknowledge something to the outside world (the web
+#: answering a provider's webhook, the CLI): FULL fsyncs the WAL at every commit, so a 200
+#: survives a power cut. RQ jobs use NORMAL (`WORKER_SYNCHRONOUS`): what a power cut may
+#: take from them is redone by the sweep, the provider lookup or the gateway's 409, and
+#: an fsync per claim would cap broadcast throughput on an SD card. DECISIONS.md 70.
+DURABLE_SYNCHRONOUS = "FULL"
+WORKER_SYNCHRONOUS = "NORMAL"
+
+
 class Connection(sqlite3.Connection):
     """A connection with its writer gate: a lock file beside the database
     (`<database>-writer`) that writers take before `BEGIN IMMEDIATE` (see `transaction`)."""
@@ -30,13 +39,17 @@ class Connection(sqlite3.Connection):
     writer_gate = None
 
 
-def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sqlite_utils.Database:
+def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
+                  autocheckpoint: int | None = None) -> sqlite_utils.Database:
     """Open (creating folders as needed) the SQLite file at `path`, ready for concurrent use.
 
+    `synchronous` is FULL unless the caller says otherwise (see `DURABLE_SYNCHRONOUS`).
     `autocheckpoint` sets `PRAGMA wal_autocheckpoint` for this connection (pages; 0 = never):
     request-serving connections pass a large backstop or 0 so that checkpoints run in the
     sweep (or in Litestream), not in a webhook's COMMIT; see DECISIONS.md 101.
     """
+    if synchronous not in (DURABLE_SYNCHRONOUS, WORKER_SYNCHRONOUS):
+        raise ValueError(f"synchronous={synchronous!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we manage transactions ourselves (BEGIN IMMEDIATE), instead
@@ -44,7 +57,7 @@ def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sql
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False,
                            factory=Connection)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_TIMEOUT * 1000)}")
     if autocheckpoint is not None:
