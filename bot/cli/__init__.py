@@ -94,8 +94,10 @@ def sweep_command() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--web-threads", default=4, show_default=True, type=int,
+              help="threads per web worker (requests are read before a thread takes them)")
 @with_appcontext
-def up_command(host: str, port: int, web_workers: int) -> None:
+def up_command(host: str, port: int, web_workers: int, web_threads: int) -> None:
     """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.
 
     Stops all of it on Ctrl-C. With REDIS_URL unset, the embedded Redis's URL is written
@@ -103,6 +105,7 @@ def up_command(host: str, port: int, web_workers: int) -> None:
     """
     from bot.config import embedded_redis_url_file
     from bot.redis_server import RedisServer, free_port
+    from bot.web.server import gunicorn_command
 
     config = current_app.config
     env = dict(os.environ)
@@ -121,9 +124,8 @@ def up_command(host: str, port: int, web_workers: int) -> None:
     env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
     bin_dir = Path(sys.executable).parent
     children = [
-        subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", str(web_workers),
-                          "--bind", f"{host}:{port}", "--access-logfile", "-",
-                          "bot:create_app()"], env=env),
+        subprocess.Popen(gunicorn_command(str(bin_dir / "gunicorn"), f"{host}:{port}", web_workers,
+                                          web_threads), env=env),
         subprocess.Popen([str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
                           "--worker-class", "bot.worker.Worker", "--maintenance-interval", "30",
                           "--worker-ttl", "60", "replies", "default", "broadcasts"], env=env),

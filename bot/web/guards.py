@@ -22,13 +22,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import math
 import re
 
 from flask import Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,32 @@ def limit_body() -> None:
     limit = body_limit(request.endpoint)
     request.max_content_length = limit
     request.max_form_memory_size = limit
-    if request.content_length is not None and request.content_length > limit:
+    length = request.content_length
+    if length is not None:
+        if length > limit:
+            raise RequestEntityTooLarge(f"This endpoint accepts at most {limit} bytes.")
+    elif "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        _read_chunked(limit)
+
+
+def _read_chunked(limit: int) -> None:
+    """Read a chunked body up to one byte past `limit` (413 if it has that byte) and
+    present it as a sized one. Werkzeug alone would silently cut it at the limit, and a
+    truncated body would then fail its signature check (403) instead of being a 413."""
+    stream = request.environ["wsgi.input"]
+    data = bytearray()
+    try:
+        while len(data) <= limit:
+            piece = stream.read(min(64 * KIB, limit + 1 - len(data)))
+            if not piece:
+                break
+            data += piece
+    except Exception as exc:  # noqa: BLE001 - the server's chunk parser refused the framing
+        raise BadRequest("The chunked body is malformed.") from exc
+    if len(data) > limit:
         raise RequestEntityTooLarge(f"This endpoint accepts at most {limit} bytes.")
+    request.environ["wsgi.input"] = io.BytesIO(bytes(data))
+    request.environ["CONTENT_LENGTH"] = str(len(data))
 
 
 # --- answers ----------------------------------------------------------------------------
