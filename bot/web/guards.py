@@ -195,11 +195,27 @@ def parse_json(body: bytes | str) -> object:
         raise Malformed(f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         text = raw.decode("utf-8")
-        return json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_constant)
     except Malformed:
         raise
     except (ValueError, RecursionError) as exc:
         raise Malformed("body is not JSON") from exc
+    # `"\ud800"` is valid JSON but no text: SQLite (and UTF-8) refuse a lone surrogate.
+    # A phone can send one (a multi-part SMS split inside an emoji), so it becomes U+FFFD.
+    return _without_surrogates(value) if _SURROGATE_ESCAPE.search(raw) else value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _without_surrogates(value):
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_surrogates(k): _without_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def json_body(require_json_type: bool = False) -> object:

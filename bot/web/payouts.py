@@ -43,4 +43,7 @@ def xendit_callback():
     if result.outbox_ids:
         rows = [outbox.get_outbox_row(db, outbox_id) for outbox_id in result.outbox_ids]
         enqueue_deliveries(get_redis(), db, rows, now)
-    return jsonify(status=result.result), result.http_status
+    answer = {"status": result.result}
+    if result.http_status >= 400:
+        answer["error"] = result.result.replace(" ", "_")
+    return jsonify(answer), result.http_status

@@ -40,7 +40,10 @@ def _require_signature() -> None:
     # Headers that are not short printable ASCII cannot be Twilio's (and would make
     # compare_digest raise): refused like any wrong signature.
     signature = ascii_header("X-Twilio-Signature", 128) or ""
-    algorithm = get_signature_algorithm(ascii_header("X-Twilio-Webhooks-Signature-Settings"))
+    settings = ascii_header("X-Twilio-Webhooks-Signature-Settings")
+    if settings is None and "X-Twilio-Webhooks-Signature-Settings" in request.headers:
+        abort(403)
+    algorithm = get_signature_algorithm(settings)
     if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
         abort(403)
     url = signed_url()
