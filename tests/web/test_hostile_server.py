@@ -272,6 +272,17 @@ RAW_CASES = [
     ("absolute-form target", b"GET http://evil.example/healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200),
     ("Host with a script", b"GET /api/v1/listings HTTP/1.1\r\nHost: <script>\r\n\r\n", 200),
     ("HTTP/1.0 without Host", b"GET /healthz HTTP/1.0\r\n\r\n", 200),
+    ("negative Content-Length", b"POST /gateway/android HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: -1\r\n\r\n", 400),
+    ("Content-Length in words", b"POST /gateway/android HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: ten\r\n\r\n", 400),
+    ("Content-Length in exponent form", b"POST /gateway/android HTTP/1.1\r\nHost: x\r\n"
+     b"Content-Length: 1e3\r\n\r\n", 400),
+    ("Content-Length of 40 digits", b"POST /gateway/android HTTP/1.1\r\nHost: x\r\nContent-Length: " +
+     b"9" * 40 + b"\r\n\r\n", 413),
+    ("chunked with Expect: 100-continue", b"POST /twilio/status HTTP/1.1\r\nHost: x\r\n"
+     b"Transfer-Encoding: chunked\r\nExpect: 100-continue\r\nX-Twilio-Signature: x\r\n"
+     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n3\r\na=b\r\n0\r\n\r\n", 403),
     ("chunked body over the gateway limit", b"POST /gateway/android HTTP/1.1\r\nHost: x\r\nX-Timestamp: 1\r\n"
      b"X-Signature: " + b"0" * 64 + b"\r\nTransfer-Encoding: chunked\r\n\r\n" +
      (b"8000\r\n" + b"x" * 0x8000 + b"\r\n") * 4 + b"0\r\n\r\n", 413),
