@@ -42,8 +42,32 @@ DEFAULT_THREADS = 4
 _CONTENT_LENGTH = re.compile(rb"\ncontent-length:[ \t]*([0-9]{1,18})[ \t]*\r\n")
 _EXPECT_CONTINUE = re.compile(rb"\nexpect:[ \t]*100-continue[ \t]*\r\n")
 _WAIT, _READY, _HEAD_TOO_LARGE = "wait", "ready", "head too large"
+#: What the app adds to every answer (bot.web.guards), for gunicorn's own error pages.
+ERROR_PAGE_HEADERS = (b"X-Content-Type-Options: nosniff\r\nX-Frame-Options: DENY\r\n"
+                      b"Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
+                      b"Cache-Control: no-store\r\n")
+
+
 HEAD_TOO_LARGE_ANSWER = (b"HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n"
-                         b"Content-Length: 0\r\nX-Content-Type-Options: nosniff\r\n\r\n")
+                         b"Content-Length: 0\r\n" + ERROR_PAGE_HEADERS + b"\r\n")
+
+
+class _ErrorPageSocket:
+    """The client socket as gunicorn's `handle_error` sees it: the error page it writes
+    (a 400 for a broken request line, 414, 431, ...) gains the headers every answer of
+    the app carries. Everything else is the socket itself."""
+
+    def __init__(self, sock):
+        self._sock = sock
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+    def sendall(self, data: bytes):
+        head, separator, rest = data.partition(b"\r\n")
+        if head.startswith(b"HTTP/1.") and separator:
+            data = head + separator + ERROR_PAGE_HEADERS + rest
+        return self._sock.sendall(data)
 
 
 def gunicorn_command(gunicorn: str, bind: str, workers: int, threads: int = DEFAULT_THREADS) -> list[str]:
@@ -165,6 +189,9 @@ class BufferingThreadWorker(ThreadWorker):
         now = time.monotonic()
         for conn in [c for c in self.reading if c.read_deadline <= now or not self.alive]:
             self._drop(conn)
+
+    def handle_error(self, req, client, addr, exc):
+        return super().handle_error(req, _ErrorPageSocket(client), addr, exc)
 
     def handle(self, conn):
         """In a thread: hand the buffered bytes to gunicorn's parser, then serve as gthread."""
