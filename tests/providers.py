@@ -19,7 +19,11 @@ from werkzeug import Request, Response
 
 @dataclass
 class ScriptedProvider:
-    """Base: a queue of scripted answers (status or callable), default `accept`."""
+    """Base: a queue of scripted answers, one per request, default `accept` (also `None`).
+
+    A `threading.Event` holds that request until the test sets it, then answers normally:
+    the sender is stuck mid-request for exactly as long as the test needs, with no timing.
+    """
 
     script: list = field(default_factory=list)
     requests: list = field(default_factory=list)
@@ -32,6 +36,9 @@ class ScriptedProvider:
             answer = self.script.pop(0) if self.script else None
         if isinstance(answer, float):
             time.sleep(answer)
+            return None
+        if isinstance(answer, threading.Event):
+            answer.wait(timeout=120)  # bounded, so a failing test cannot hang the server
             return None
         return answer
 

@@ -63,4 +63,5 @@ def test_sweep_command_reports(runner, settings, redis_url):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"released": 0, "reprocessed": 0, "enqueued": 0,
                                          "redis_ok": True, "orders_reminded": 0,
-                                         "orders_expired": 0, "relays_enqueued": 0}
+                                         "orders_expired": 0, "relays_enqueued": 0,
+                                         "media_enqueued": 0, "payouts_enqueued": 0}

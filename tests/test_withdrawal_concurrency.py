@@ -14,6 +14,7 @@ from bot.config import load_config
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
 from bot.services import ledger, payout_accounts, payouts
+from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, utcnow
 from tests.money import credit, seller_id
 
@@ -77,7 +78,7 @@ def assert_one_payout(path: Path, phone: str, replies: list[str]) -> None:
             "SELECT i.id, COUNT(o.id) AS n FROM inbound i LEFT JOIN outbox o "
             "ON o.inbound_id = i.id AND o.kind = 'reply' WHERE i.phone = ? GROUP BY i.id", [phone]))
         assert {row["n"] for row in counts} == {1}
-        assert ledger.check_ledger(db).ok
+        assert check_ledger(db).ok
     finally:
         db.conn.close()
 
@@ -151,4 +152,4 @@ def test_racing_withdrawals_never_take_more_than_the_balance(tmp_path):
     assert sorted(outcomes) == ["created"] + ["nothing_to_withdraw"] * 7
     db = open_database(path)
     assert ledger.seller_balance(db, sid).in_transit == AMOUNT
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok

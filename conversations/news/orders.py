@@ -24,9 +24,6 @@ from conversations.dialog import Turn
 from conversations.i18n import format_local_time, format_money, format_quantity
 from conversations.news.notify import queue_notification, recipient_locale
 
-#: The job that posts one webhook relay (enqueued after the commit).
-WEBHOOK_JOB = "bot.jobs.deliver_webhook_job"
-
 #: event -> (who, reply id) told about it.
 _NOTICES: dict[str, tuple[tuple[str, str], ...]] = {
     "place": (("seller", "order.new_seller"),),
@@ -99,8 +96,7 @@ def tell(turn: Turn, change: OrderChange) -> None:
     and have its webhook relays posted after the commit."""
     for notice in order_notices(turn.db, turn.settings, change):
         turn.notify(notice.contact, notice.reply_id, **notice.values)
-    for delivery_id in change.webhook_ids:
-        turn.enqueue(WEBHOOK_JOB, delivery_id)
+    turn.handover.relay_ids.extend(change.webhook_ids)
 
 
 def queue_notices(db: sqlite_utils.Database, settings: dict, notices: list[Notice],

@@ -342,7 +342,8 @@ for name, body, status in [
 
 ORDER = {"listing": LISTING, "quantity": "2"}
 ORDER_PATHS = [("POST", "/api/v1/orders"), ("GET", "/api/v1/orders"), ("GET", f"/api/v1/orders/{OURS}"),
-               ("POST", f"/api/v1/orders/{OURS}/cancel"), ("POST", f"/api/v1/orders/{OURS}/received")]
+               ("POST", f"/api/v1/orders/{OURS}/cancel"), ("POST", f"/api/v1/orders/{OURS}/received"),
+               ("POST", f"/api/v1/orders/{OURS}/payments")]
 for method, path in ORDER_PATHS:
     for name, headers in [
         ("no key", {}),
@@ -449,6 +450,33 @@ for name, path, status in [
     ("another buyer's order", f"/api/v1/orders/{THEIRS}", 404),
 ]:
     case(f"GET with a key: {name}", "GET", path, status, sign="key")
+PAYMENT = {"amount": 12000, "reference": "TRF-1"}
+for name, body, status in [
+    ("not JSON", b"amount=1", 400),
+    ("nested 1,000 deep", nested(1000), 400),
+    ("nested 100,000 deep", nested(100_000), 413),
+    ("amount NaN", json.dumps(PAYMENT).replace("12000", "NaN").encode(), 400),
+    ("amount 1e999999999", json.dumps(PAYMENT).replace("12000", "1e999999999").encode(), 400),
+    ("amount \"1e999999999\"", json.dumps(dict(PAYMENT, amount="1e999999999")).encode(), 422),
+    ("amount \"1_000\"", json.dumps(dict(PAYMENT, amount="1_000")).encode(), 422),
+    ("amount in Arabic-Indic digits", json.dumps(dict(PAYMENT, amount="١٢٠٠٠")).encode(), 422),
+    ("amount a 5,000-digit integer", json.dumps(PAYMENT).replace("12000", "9" * 3000).encode(), 400),
+    ("amount 10^15", json.dumps(dict(PAYMENT, amount=10**15)).encode(), 422),
+    ("amount negative", json.dumps(dict(PAYMENT, amount=-5)).encode(), 422),
+    ("amount 1.5", json.dumps(dict(PAYMENT, amount=1.5)).encode(), 422),
+    ("amount true", json.dumps(dict(PAYMENT, amount=True)).encode(), 422),
+    ("amount a list", json.dumps(dict(PAYMENT, amount=[1])).encode(), 422),
+    ("reference a list", json.dumps(dict(PAYMENT, reference=["x"])).encode(), 422),
+    ("reference an object", json.dumps(dict(PAYMENT, reference={"x": 1})).encode(), 422),
+    ("reference empty", json.dumps(dict(PAYMENT, reference=" ")).encode(), 422),
+    ("reference of 3,000 characters", json.dumps(dict(PAYMENT, reference="r" * 3000)).encode(), 422),
+    ("body over the limit", json.dumps(dict(PAYMENT, reference="r" * 5000)).encode(), 413),
+    ("for an order not yet received", json.dumps(PAYMENT).encode(), 409),
+]:
+    case(f"POST payments with a key: {name}", "POST", f"/api/v1/orders/{OURS}/payments", status, body,
+         sign="key", content_type=JSON)
+case("POST payments for another buyer's order", "POST", f"/api/v1/orders/{THEIRS}/payments", 404,
+     json.dumps(PAYMENT).encode(), sign="key", content_type=JSON)
 case("POST cancel of another buyer's order", "POST", f"/api/v1/orders/{THEIRS}/cancel", 404, sign="key")
 case("POST received with a body over the limit", "POST", f"/api/v1/orders/{OURS}/received", 413,
      b"x" * 5000, sign="key", content_type=JSON)
@@ -484,6 +512,14 @@ for name, path, status in [
     ("dot-dot path", "/../../etc/passwd", 404),
     ("a path of 5,000 characters", "/" + "a" * 5000, 404),
     ("healthz with a query", "/healthz?x=%00", 200),
+    ("verify an unknown code", "/verify/S1-ABCD", 404),
+    ("verify a code of 5,000 characters", "/verify/" + "S" * 5000, 404),
+    ("verify a traversal", "/verify/..%2F..%2Fetc%2Fpasswd", 404),
+    ("verify in CJK", "/verify/验证", 404),
+    ("verify with NUL", "/verify/S1%00", 404),
+    ("verify with SQL", "/verify/S1'%20OR%20'1'='1", 404),
+    ("verify with markup", "/verify/%3Cscript%3Ealert(1)%3C%2Fscript%3E", 404),
+    ("verify with an encoded surrogate", "/verify/%ed%a0%80?lang=%ff", 404),
     ("media with an encoded surrogate", "/media/%ed%a0%80", 404),
     ("listings q with an encoded surrogate", "/api/v1/listings?q=%ed%a0%80", 200),
     ("listings product with invalid UTF-8", "/api/v1/listings?product=%c3%28", 200),
@@ -578,7 +614,10 @@ def test_hostile_request(hostile_app, caplog, c):
         assert headers["Cache-Control"] == "no-store"
     if c.path.startswith("/twilio/") and response.status_code >= 400:
         assert response.mimetype == "text/xml" and b"<Response />" in response.get_data()
-    elif response.status_code >= 400 and not c.path.startswith("/simulator"):
+    elif response.mimetype == "text/html":  # the pages: the simulator, a statement's check
+        assert c.path.startswith(("/simulator", "/verify/"))
+        assert "default-src 'none'" in headers["Content-Security-Policy"]
+    elif response.status_code >= 400:
         assert response.is_json and response.get_json()["error"], response.get_data()[:300]
     assert len(response.get_data()) < 20_000  # a refusal does not echo what it was sent
     problems = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
