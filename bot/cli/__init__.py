@@ -29,6 +29,7 @@ from bot.storage import utcnow
 from bot.supervisor import Child, Supervisor
 from bot.web.app import create_app
 from bot.web.db import get_db, get_redis
+from bot.web.server import gunicorn_command
 from conversations.parse import parse
 
 
@@ -93,8 +94,10 @@ def sweep_command() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port the web server listens on")
 @click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--web-threads", default=4, show_default=True, type=int,
+              help="threads per gunicorn worker (requests are read in full before a thread takes them)")
 @with_appcontext
-def up_command(host: str, port: int, web_workers: int) -> None:
+def up_command(host: str, port: int, web_workers: int, web_threads: int) -> None:
     """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.
 
     A child that dies is restarted (backoff from 1 s doubling to 30 s; the message says
@@ -118,8 +121,7 @@ def up_command(host: str, port: int, web_workers: int) -> None:
     env.setdefault("SIMULATOR", "on")  # `up` is the development command
     env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
     bin_dir = Path(sys.executable).parent
-    web = [str(bin_dir / "gunicorn"), "--workers", str(web_workers), "--bind", f"{host}:{port}",
-           "--access-logfile", "-", "bot:create_app()"]
+    web = gunicorn_command(str(bin_dir / "gunicorn"), f"{host}:{port}", web_workers, web_threads)
     worker = [str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
               "--worker-class", "bot.worker.Worker", "--maintenance-interval", "30",
               "--worker-ttl", "60", "replies", "default", "broadcasts"]
