@@ -70,7 +70,7 @@ def handle_text(
     elif dialog is not None and _continue_dialog(turn, dialog):
         pass
     elif name in FLOW_BY_ENTRY_COMMAND:
-        _start_flow(turn, name)
+        _start_flow(turn, name, stored=dialog is not None)
     elif (turn.media and name in ("unknown", "empty") and not turn.command.get("suggestion")
           and contact.get("role") == "seller"):
         attach_recent_photo(turn)
@@ -81,9 +81,12 @@ def handle_text(
     return turn
 
 
-def _save_state(turn: Turn, flow_name: str, state: str) -> None:
+def _save_state(turn: Turn, flow_name: str, state: str, stored: bool = True) -> None:
+    """Keep the dialog at `state`, or close it (END). `stored=False`: the contact had no
+    dialog row, so closing has nothing to delete (one statement less per command)."""
     if state == END:
-        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        if stored:
+            dialogs.clear_dialog(turn.db, turn.contact["id"])
         return
     timeout = timedelta(minutes=turn.settings.get("DIALOG_TIMEOUT_MINUTES", 30))
     dialogs.save_dialog(
@@ -116,7 +119,7 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
     return True
 
 
-def _start_flow(turn: Turn, command: str) -> None:
+def _start_flow(turn: Turn, command: str, stored: bool = True) -> None:
     flow = FLOW_BY_ENTRY_COMMAND[command]
     refusal = _refusal(turn, flow)
     if refusal is not None:
@@ -124,7 +127,7 @@ def _start_flow(turn: Turn, command: str) -> None:
         return
     turn.data = {}
     handler = flow.entry[command]
-    _save_state(turn, flow.name, flow.run_handler(handler, turn, None))
+    _save_state(turn, flow.name, flow.run_handler(handler, turn, None), stored)
 
 
 def _refusal(turn: Turn, flow) -> str | None:

@@ -183,6 +183,12 @@ _SPECS += [
     ReplySpec(N_("pay.approved"), {"code": "T7K2", "amount": _MONEY}),
     ReplySpec(N_("pay.needs_second"), {"code": "T7K2", "amount": _MONEY}),
     ReplySpec(N_("pay.wait_second"), {"code": "T7K2"}),
+    ReplySpec(N_("pay.held"), {"code": "T7K2"}),
+    ReplySpec(N_("withdraw.held"), {"amount": _MONEY, "code": "T7K2"}),
+    ReplySpec(N_("withdraw.released"), {"amount": _MONEY, "code": "T7K2", "channel": "SHOPEEPAY"}),
+    ReplySpec(N_("payout.held_notice"), {"amount": _MONEY, "code": "T7K2", "limit": "Rp25.000.000"}),
+    ReplySpec(N_("balance.summary_held"), {"available": _MONEY, "in_transit": "Rp1.500.000",
+                                           "held": "Rp2.500.000", "paid_month": "Rp10.000.000"}),
     ReplySpec(N_("payout.approval_request"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
     ReplySpec(N_("payout.approval_needed"), {**_PAYOUT, "number": "081234567890", "holder": _HOLDER}),
     ReplySpec(N_("pay.pending_list"), {"count": 12, "items": "T7K2 Siti Aminah Rp1.500.000; "
@@ -295,6 +301,8 @@ _SPECS += [
     ReplySpec(N_("order.cancelled_seller"), _ORDER),
     ReplySpec(N_("order.received_seller"), {**_ORDER, "amount": "Rp152.404.688"}),
     ReplySpec(N_("order.accepted_buyer"), _ORDER),
+    # PAYMENT_INSTRUCTIONS at its longest (bot.config.PAYMENT_INSTRUCTIONS_MAX).
+    ReplySpec(N_("order.how_to_pay"), {**_ORDER, "instructions": "Transfer BRI " + "7" * 77}),
     ReplySpec(N_("order.declined_buyer"), _ORDER),
     ReplySpec(N_("order.shipped_buyer"), _ORDER),
     ReplySpec(N_("order.expired_buyer"), _ORDER),

@@ -8,6 +8,7 @@ import csv
 import io
 import tracemalloc
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
@@ -35,7 +36,7 @@ def test_payouts_and_payments_for_a_date_range_through_the_cli(db, settings, sel
     payout = manual_payout(db, seller, settings)
     runner = CliRunner()
     assert runner.invoke(main, ["payment", "record", "P12", "1000000", "--ref", "BCA-1"]).exit_code == 0
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).strftime("%Y-%m-%d")  # days are the cooperative's
     result = runner.invoke(main, ["export", "payouts", "--from", today, "--to", today])
     assert result.exit_code == 0, result.output
     (heading, row) = rows_of(result.output)

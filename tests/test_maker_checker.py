@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from rq import Queue
 
 from bot.cli import main
-from bot.services import payouts
+from bot.services import payout_accounts, payouts
 from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, to_db_time, utcnow
 from tests.conftest import run_worker
@@ -148,8 +148,6 @@ def large(db, settings, seller, monkeypatch):  # noqa: F811
 
 
 def payouts_account(db, seller):  # noqa: F811
-    from bot.services import payout_accounts
-
     return payout_accounts.get_account(db, seller)
 
 

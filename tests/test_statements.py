@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from bot.cli import main
 from bot.config import secret_key
-from bot.services import payouts, statements
+from bot.services import ledger, payouts, statements
 from bot.services.reconciliation import check_ledger
 from bot.storage import transaction
 from tests.money import credit
@@ -25,8 +25,6 @@ NOW = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 def history(db, settings, seller):  # noqa: F811
     """Siti: Rp1.250.000 credited (the fixture's order P12), Rp400.000 more in November,
     the buyer of P12 paid Rp1.000.000, and Rp500.000 paid out to her."""
-    from bot.services import ledger
-
     credit(db, seller, 400_000, datetime(2026, 11, 10, 3, 0, tzinfo=UTC), order_ref="P44")
     ledger.record_buyer_payment(db, order_ref="P12", amount=1_000_000, reference="BCA-9", now=NOW)
     payout = manual_payout(db, seller, settings)

@@ -33,3 +33,14 @@ def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interva
         if time.monotonic() >= deadline:
             raise WaitTimedOut(f"gave up after {timeout:g} s waiting for {what} (last seen: {value!r})")
         time.sleep(interval)
+
+
+def join_all(threads, *, timeout: float, what: str) -> None:
+    """Join every thread within `timeout` seconds in all; fail naming `what` if one is still
+    running (a silent `join(timeout=...)` would let the test go on with half the results)."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    running = [thread.name for thread in threads if thread.is_alive()]
+    if running:
+        raise WaitTimedOut(f"gave up after {timeout:g} s waiting for {what} (still running: {running})")

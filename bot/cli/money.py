@@ -18,7 +18,7 @@ from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
 from bot.config import secret_key
-from bot.pipeline.payouts import report_change, report_payout_event
+from bot.pipeline.payouts import release_held_payouts, report_change, report_payout_event
 from bot.services import contacts, exports, ledger, payouts, statements
 from bot.services.coordinators import record_action
 from bot.services.handover import Handover
@@ -65,6 +65,7 @@ def payment_record(order_ref: str, amount: str, reference: str, note: str | None
     except ledger.LedgerError as exc:
         raise click.ClickException(str(exc)) from exc
     owed = ledger.order_receivable(db, order_ref)
+    hand_over(release_held_payouts(db, current_app.config, utcnow()))  # withdrawals waiting for it
     word = "recorded" if posting.created else "already recorded, nothing changed"
     click.echo(f"{word}: {_rupiah(rupiah)} for order {order_ref} (ref {reference}); "
                f"still owed {_rupiah(owed)}")
@@ -77,10 +78,16 @@ def ledger_group() -> None:
 
 @ledger_group.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+@click.option("--strict", is_flag=True,
+              help="Also fail when payouts run ahead of buyers' payments beyond PAYOUT_ADVANCE_LIMIT")
 @with_appcontext
-def ledger_check(as_json: bool) -> None:
+def ledger_check(as_json: bool, strict: bool) -> None:
     """Verify every ledger invariant; exit 1 if any is violated."""
     report = check_ledger(get_db())
+    limit = payouts.advance_limit(current_app.config)
+    if strict and limit is not None and -report.figures["cash_position"] > limit:
+        report.violations.append(f"paid out {_rupiah(-report.figures['cash_position'])} more than buyers "
+                                 f"paid: beyond PAYOUT_ADVANCE_LIMIT {_rupiah(limit)}")
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "violations": report.violations,
                                "figures": report.figures}))

@@ -27,7 +27,7 @@ from bot.services import payouts
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, PayoutChange
 from bot.storage import transaction
-from conversations.news.payouts import notify_payout_change
+from conversations.news.payouts import notify_payout_change, notify_released
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,19 @@ def report_change(db: sqlite_utils.Database, settings: dict, change: PayoutChang
     transaction), as `report_payout_event` does for the events it applies."""
     outbox_id = notify_payout_change(db, settings, change, now)
     return Reported(change, Handover(outbox_ids=[outbox_id] if outbox_id else []))
+
+
+def release_held_payouts(db: sqlite_utils.Database, settings: dict, now: datetime) -> Handover:
+    """Let held payouts go ahead as far as buyers' payments allow (PAYOUT_ADVANCE_LIMIT),
+    with their news, in one transaction; returns what to hand over (messages, and the
+    automatic payouts now due for submission)."""
+    handover = Handover()
+    with transaction(db):
+        for payout in payouts.release_held(db, settings, now):
+            handover.outbox_ids += notify_released(db, settings, payout, now)
+            if payout["next_submit_at"]:
+                handover.payout_ids.append(payout["id"])
+    return handover
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ def people(db: sqlite_utils.Database, *, query: str = "", role: str = "", villag
 def villages(db: sqlite_utils.Database) -> list[str]:
     """Villages people registered from, for the filter."""
     return [row[0] for row in db.execute(
-        "SELECT DISTINCT village FROM contacts WHERE village IS NOT NULL ORDER BY village LIMIT 500")]
+        "SELECT DISTINCT village COLLATE NOCASE FROM contacts WHERE village IS NOT NULL "
+        "ORDER BY village COLLATE NOCASE LIMIT 300")]
 
 
 def person(db: sqlite_utils.Database, contact_id: int) -> dict | None:
@@ -177,7 +178,7 @@ def listings(db: sqlite_utils.Database, *, query: str = "", status: str = "activ
         text = _like(query.strip())
         clauses.append(
             "l.id IN (SELECT id FROM listings WHERE code = ? "
-            "UNION SELECT m.id FROM listings m WHERE m.status IN ('active', 'withdrawn') AND m.product_id IN "
+            "UNION SELECT m.id FROM listings m WHERE m.product_id IN "
             "(SELECT product_id FROM product_names WHERE name LIKE ? ESCAPE '\\') "
             "UNION SELECT m.id FROM listings m WHERE m.seller_id IN "
             "(SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))")
@@ -207,7 +208,7 @@ INBOUND_STATUSES = ("new", "processed", "failed")
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "expired")
 MESSAGE_STATUSES = ("pending", "sending", "sent", "failed", "expired", "new", "processed")
 #: Statuses few messages have: found through the status indexes, not by walking time.
-RARE_STATUSES = ("pending", "sending", "failed", "expired", "new")
+RARE_STATUSES = ("pending", "sending", "failed", "expired")
 
 
 def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = "", status: str = "",
@@ -243,22 +244,24 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
     # or a rare status's rows through their index, then sorted; anything else by walking the
     # time index newest first until a page is full.
     if "contact" in params or "phone" in params:
-        by_in, by_out, sort = "desk_inbound_contact", "desk_outbox_contact", "+"
-    elif status in RARE_STATUSES:
-        by_in, by_out, sort = "inbound_unprocessed", "outbox_due", "+"
+        by_in, by_out, sort_in, sort_out = "desk_inbound_contact", "desk_outbox_contact", "+", "+"
     else:
-        by_in, by_out, sort = "desk_inbound_time", "desk_outbox_time", ""
+        by_in, by_out, sort_in, sort_out = "desk_inbound_time", "desk_outbox_time", "", ""
+        if status == "new":
+            by_in, sort_in = "inbound_new", "+"  # partial index of unprocessed messages
+        if status in RARE_STATUSES:
+            by_out, sort_out = "outbox_due", "+"
     parts = []
     if direction in ("", "in") and (not status or status in INBOUND_STATUSES):
         parts.append("SELECT 'in' AS direction, id, phone, contact_id, channel, body, NULL AS reply_id, "
                      "status, NULL AS provider_status, error AS error_code, NULL AS error_message, "
                      f"received_at AS at FROM inbound INDEXED BY {by_in}{where} "
-                     f"ORDER BY {sort}received_at DESC")
+                     f"ORDER BY {sort_in}received_at DESC")
     if direction in ("", "out") and (not status or status in OUTBOX_STATUSES):
         parts.append("SELECT 'out' AS direction, id, phone, contact_id, channel, body, reply_id, status, "
                      "provider_status, error_code, error_message, created_at AS at "
                      f"FROM outbox INDEXED BY {by_out}{where} "
-                     f"ORDER BY {sort}created_at DESC")
+                     f"ORDER BY {sort_out}created_at DESC")
     if not parts:
         return []
     sql = " UNION ALL ".join(f"SELECT * FROM ({part} LIMIT :limit + :offset)" for part in parts)
@@ -274,10 +277,8 @@ def price_series(db: sqlite_utils.Database, product_id: int, limit: int = 200) -
     markets: dict[str, list] = {}
     for row in reversed(rows):
         markets.setdefault(row["market"] or "-", []).append((row["recorded_at"], row["price"]))
-    # The status term lets listings_catalog (status, product_id, id) find them.
-    listing_rows = fetch_all(db, "SELECT created_at, price, unit FROM listings WHERE status IN "
-                                 "('active', 'withdrawn') AND product_id = ? ORDER BY id DESC LIMIT ?",
-                             [product_id, limit])
+    listing_rows = fetch_all(db, "SELECT created_at, price, unit FROM listings INDEXED BY listings_product "
+                                 "WHERE product_id = ? ORDER BY id DESC LIMIT ?", [product_id, limit])
     return {"markets": markets, "unit": rows[0]["unit"] if rows else None,
             "listings": [(r["created_at"], r["price"]) for r in reversed(listing_rows)]}
 

@@ -101,6 +101,10 @@ class SecondApprovalNeeded(RuntimeError):
         self.approvers = approvers
 
 
+class PayoutHeld(RuntimeError):
+    """The payout waits for buyers' payments (PAYOUT_ADVANCE_LIMIT): no money moves yet."""
+
+
 class WithdrawalRefused(ValueError):
     """A withdrawal outside the rules: `reason` says which, `values` what to tell."""
 
@@ -239,22 +243,27 @@ def request_withdrawal(
     with transaction(db):
         check_withdrawal(db, seller_contact_id, amount, settings=settings, now=now,
                          timezone=timezone)
+        room = advance_room(db, settings)
+        # Beyond PAYOUT_ADVANCE_LIMIT the money is set aside for the seller (in transit) but
+        # the payout waits for buyers' payments; queued behind any that already wait.
+        held = room is not None and (amount > room or _any_held(db))
         code = _new_code(db)
         stamp = to_db_time(now)
         cursor = db.execute(
             """
             INSERT INTO payouts (code, reference, seller_contact_id, amount, channel,
                 account_number, account_holder_name, provider, status, next_submit_at,
-                enqueued_at, approval_required, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)
+                enqueued_at, approval_required, held_for_payments, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
             """,
             # An automatic payout counts as enqueued now: the caller enqueues its job after
             # the commit, and only if that fails does the sweep pick it up (after a grace).
             # One that needs a coordinator's approval is not submitted before it has one.
             [code, f"jembatan-{code}-{secrets.token_hex(6)}", seller_contact_id, amount,
              account.channel, account.number, account.holder, provider,
-             *([stamp, stamp] if provider in AUTOMATIC_PROVIDERS and not approval else [None, None]),
-             int(approval), stamp, stamp],
+             *([stamp, stamp] if provider in AUTOMATIC_PROVIDERS and not approval and not held
+               else [None, None]),
+             int(approval), int(held), stamp, stamp],
         )
         payout_id = cursor.lastrowid
         ledger.move_seller_money(
@@ -342,6 +351,65 @@ def _record_event(db, payout_id, event, from_status, to_status, outcome, source,
     )
 
 
+# --- the cooperative's advance (PAYOUT_ADVANCE_LIMIT) ------------------------------------
+
+
+def advance_limit(settings: dict) -> int | None:
+    """PAYOUT_ADVANCE_LIMIT in rupiah, or None when withdrawals are not limited by it."""
+    value = settings.get("PAYOUT_ADVANCE_LIMIT")
+    return None if value is None or value == "" else int(value)
+
+
+def advance_in_use(db: sqlite_utils.Database) -> int:
+    """How far released payouts (on their way or paid) run ahead of what buyers paid."""
+    released = db.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM payouts WHERE held_for_payments = 0 "
+        "AND status IN ('pending', 'submitted', 'processing', 'succeeded')").fetchone()[0]
+    return released - ledger.account_balance(db, "cash")
+
+
+def advance_room(db: sqlite_utils.Database, settings: dict) -> int | None:
+    """How much more may be paid out before the limit (None: no limit)."""
+    limit = advance_limit(settings)
+    return None if limit is None else limit - advance_in_use(db)
+
+
+def _any_held(db: sqlite_utils.Database) -> bool:
+    return fetch_one(db, "SELECT 1 AS held FROM payouts WHERE held_for_payments = 1 "
+                         "AND status = 'pending' LIMIT 1") is not None
+
+
+def held_amount(db: sqlite_utils.Database, seller_contact_id: int) -> int:
+    """What of the seller's money in transit waits for buyers' payments."""
+    return db.execute("SELECT COALESCE(SUM(amount), 0) FROM payouts WHERE seller_contact_id = ? "
+                      "AND held_for_payments = 1 AND status = 'pending'", [seller_contact_id]).fetchone()[0]
+
+
+def release_held(db: sqlite_utils.Database, settings: dict, now: datetime) -> list[dict]:
+    """Release held payouts, oldest first, while they fit under the limit (all of them
+    when the limit was lifted); an automatic one becomes due for submission unless it
+    still waits for a coordinator's approval. Returns the released payouts."""
+    released = []
+    with transaction(db):
+        room = advance_room(db, settings)
+        for payout in fetch_all(db, "SELECT * FROM payouts WHERE held_for_payments = 1 "
+                                    "AND status = 'pending' ORDER BY id"):
+            if room is not None and payout["amount"] > room:
+                break  # first come, first served: nobody overtakes the oldest
+            stamp = to_db_time(now)
+            submit = (payout["provider"] in AUTOMATIC_PROVIDERS
+                      and not (payout["approval_required"] and not approvers(db, payout["id"])))
+            db.execute("UPDATE payouts SET held_for_payments = 0, updated_at = ?, "
+                       "next_submit_at = CASE WHEN ? THEN ? ELSE next_submit_at END WHERE id = ?",
+                       [stamp, submit, stamp, payout["id"]])
+            _record_event(db, payout["id"], "released", "pending", "pending", "applied", "advance_limit",
+                          {"room": room}, now)
+            if room is not None:
+                room -= payout["amount"]
+            released.append(get_payout(db, payout["id"]))
+    return released
+
+
 # --- maker-checker ------------------------------------------------------------------------
 
 
@@ -378,6 +446,8 @@ def mark_paid(db: sqlite_utils.Database, payout_id: int, actor: str, now: dateti
     """
     with transaction(db):
         payout = get_payout(db, payout_id)
+        if payout["held_for_payments"] and payout["status"] == "pending":
+            raise PayoutHeld(payout["code"])
         waiting = None
         if payout["approval_required"] and payout["status"] == "pending":
             others = [a for a in approvers(db, payout_id) if a != actor]
@@ -402,11 +472,11 @@ def approve_submission(db: sqlite_utils.Database, payout_id: int, actor: str, no
             return False
         released = payout["approval_required"] and not approvers(db, payout_id)
         approve(db, payout_id, actor, now, source=source)
-        if released:
+        if released and not payout["held_for_payments"]:
             stamp = to_db_time(now)
             db.execute("UPDATE payouts SET next_submit_at = ?, enqueued_at = ?, updated_at = ? "
                        "WHERE id = ?", [stamp, stamp, stamp, payout_id])
-        return bool(released)
+        return bool(released and not payout["held_for_payments"])
 
 
 def awaiting_approval(payout: dict, db: sqlite_utils.Database) -> bool:

@@ -8,7 +8,7 @@ from flask import current_app
 from bot.config import resolve_redis_url
 from bot.pipeline.dispatch import connect_redis, dispatch
 from bot.services.handover import Handover
-from bot.storage import open_database, utcnow
+from bot.storage import open_database, request_autocheckpoint, utcnow
 
 
 def get_db():
@@ -16,12 +16,14 @@ def get_db():
 
     Opening a SQLite connection costs PRAGMAs, and closing the last one checkpoints the
     WAL; on the webhook path both cost more than the work itself, so each worker thread
-    keeps one connection for its lifetime.
+    keeps one connection for its lifetime. Its WAL checkpoints are left to the sweep
+    (or Litestream): `bot.storage.request_autocheckpoint`.
     """
     local = current_app.extensions["jembatan.db_local"]
     db = getattr(local, "db", None)
     if db is None:
-        db = local.db = open_database(current_app.config["DATABASE_PATH"])
+        db = local.db = open_database(current_app.config["DATABASE_PATH"],
+                                      autocheckpoint=request_autocheckpoint(current_app.config))
     return db
 
 

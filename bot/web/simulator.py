@@ -86,8 +86,8 @@ def simulator():
     try:
         phone = normalize_phone(typed)
     except InvalidPhoneNumber:
-        error = gettext("{phone} bukan nomor telepon: pesan tidak dikirim.", phone=typed)
-        return _page(typed, error, ""), 400
+        # Only a page to show (nothing was sent): the number is kept in the field, escaped.
+        return _page(typed, gettext("{phone} bukan nomor telepon.", phone=typed), "")
     return _page(phone, None, "")
 
 

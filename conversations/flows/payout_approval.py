@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from bot.services import contacts, payouts
 from bot.services.coordinators import record_action
-from bot.services.payouts import IllegalPayoutTransition, SecondApprovalNeeded
+from bot.services.payouts import IllegalPayoutTransition, PayoutHeld, SecondApprovalNeeded
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_command
 from conversations.i18n import format_money
 from conversations.news.payouts import payout_news
@@ -49,6 +49,9 @@ def pay(turn: Turn) -> str:
     if payout["status"] != "pending":
         turn.reply("pay.closed", code=payout["code"])
         return END
+    if payout["held_for_payments"]:
+        turn.reply("pay.held", code=payout["code"])
+        return END
     turn.data["payout"] = payout["code"]
     automatic = payout["provider"] in payouts.AUTOMATIC_PROVIDERS
     turn.reply("pay.confirm_approve" if automatic else "pay.confirm", code=payout["code"],
@@ -68,6 +71,9 @@ def confirm(turn: Turn) -> str:
                                    detail={"coordinator": turn.contact["phone"]})
     except IllegalPayoutTransition:
         turn.reply("pay.closed", code=payout["code"])
+        return END
+    except PayoutHeld:
+        turn.reply("pay.held", code=payout["code"])
         return END
     except SecondApprovalNeeded:
         _ask_other_coordinators(turn, payout)
@@ -118,7 +124,7 @@ def ask_again(turn: Turn) -> str:
 
 def _list_waiting(turn: Turn) -> str:
     waiting = [p for p in payouts.list_payouts(turn.db, ("pending",))
-               if p["provider"] not in payouts.AUTOMATIC_PROVIDERS]
+               if p["provider"] not in payouts.AUTOMATIC_PROVIDERS and not p["held_for_payments"]]
     if not waiting:
         turn.reply("pay.none_pending")
         return END

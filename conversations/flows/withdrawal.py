@@ -100,6 +100,15 @@ def create_payout(turn: Turn) -> str:
         return _refuse(turn, refusal)
     values = account_values(account)
     amount = format_money(payout["amount"], turn.locale)
+    if payout["held_for_payments"]:
+        # Set aside for the seller, but the cooperative's advance is used up: it goes
+        # ahead when buyers pay (bot.pipeline.payouts.release_held_payouts).
+        turn.reply("withdraw.held", amount=amount, code=payout["code"])
+        for coordinator in payouts.payout_approvers(turn.db):
+            turn.notify(coordinator, "payout.held_notice", code=payout["code"],
+                        amount=format_money(payout["amount"]),
+                        limit=format_money(payouts.advance_limit(turn.settings) or 0))
+        return END
     turn.reply("withdraw.created", amount=amount, channel=values["channel"],
                number=values["number"], code=payout["code"])
     automatic = provider in payouts.AUTOMATIC_PROVIDERS

@@ -19,6 +19,7 @@ import sqlite_utils
 from bot.services import buyers, contacts, listings
 from bot.services.orders import OrderChange
 from bot.services.schedule import timezone_of
+from bot.sms import gsm_safe
 from bot.storage import from_db_time
 from conversations.dialog import Turn
 from conversations.i18n import format_local_time, format_money, format_quantity
@@ -79,6 +80,10 @@ def order_notices(db: sqlite_utils.Database, settings: dict, change: OrderChange
         if change.credit is not None:
             values["amount"] = format_money(change.credit.seller_amount, locale)
         notices.append(Notice(contact, reply_id, values))
+        if reply_id == "order.accepted_buyer" and settings.get("PAYMENT_INSTRUCTIONS"):
+            # How to pay goes with the acceptance, as its own SMS (the cooperative's words).
+            notices.append(Notice(contact, "order.how_to_pay",
+                                  {**values, "instructions": gsm_safe(settings["PAYMENT_INSTRUCTIONS"])}))
     return notices
 
 

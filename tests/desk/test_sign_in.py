@@ -167,7 +167,8 @@ def test_every_form_needs_the_csrf_token(app, admin):
 
 def test_pages_send_security_headers(app, admin):
     page = admin.get("/dashboard/")
-    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'; style-src 'self'; script-src 'self'" in policy
     assert page.headers["X-Frame-Options"] == "DENY"
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert page.headers["Cache-Control"] == "no-store"
