@@ -54,6 +54,8 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
         assert today.locator(f'[data-figure="{name}"]').inner_text() == str(value)
     failed = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'failed'").fetchone()[0]
     assert page.locator('[data-figure="outbox_failed"]').inner_text() == str(failed)
+    # Delivery status from the heartbeat: no sweep ran in this test, so it reads stalled.
+    assert "no sweep has run yet" in page.locator("#delivery").inner_text()
     check_layout(page, "overview")
     page.get_by_role("button", name="Keluar").click()
     page.wait_for_url(re.compile(r".*/dashboard/masuk"))

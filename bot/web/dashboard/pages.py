@@ -20,10 +20,11 @@ from bot.services import broadcasts, desk, desk_auth, groups, members, products
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
 from bot.services.coordinators import grant_coordinator
+from bot.services.delivery_status import delivery_status
 from bot.services.listings import from_milli, get_listing
 from bot.services.schedule import next_send_time, parse_quiet_hours
 from bot.sms import BRAND_PREFIX, septets, sms_segments
-from bot.storage import transaction, utcnow
+from bot.storage import to_db_time, transaction, utcnow
 from bot.web.dashboard.blueprint import bp
 from bot.web.dashboard.charts import price_chart
 from bot.web.dashboard.common import N_, flash, gettext, hand_over
@@ -125,9 +126,12 @@ def _not_found(error):
 @bp.get("/")
 def overview():
     """Today and this week at a glance, and what needs attention."""
-    figures = desk.overview(get_db(), utcnow(), _timezone(),
-                            bool(current_app.config.get("ANDROID_GATEWAY_URL")))
-    return render_template("desk/overview.html", f=figures, open_orders=desk.open_order_counts(get_db()))
+    config, now = current_app.config, utcnow()
+    figures = desk.overview(get_db(), now, _timezone(), bool(config.get("ANDROID_GATEWAY_URL")))
+    delivery = delivery_status(get_db(), now, max_sweep_age=config["DELIVERY_MAX_SWEEP_AGE_SECONDS"],
+                               max_backlog_age=config["DELIVERY_MAX_BACKLOG_AGE_SECONDS"])
+    return render_template("desk/overview.html", f=figures, open_orders=desk.open_order_counts(get_db()),
+                           delivery=delivery, last_sweep=to_db_time(delivery.last_sweep_at))
 
 
 # --- people ----------------------------------------------------------------------------
