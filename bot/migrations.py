@@ -808,8 +808,21 @@ def m008_desk(db: sqlite_utils.Database) -> None:
     # The overview counts today's messages and the log lists the newest: by time, not by scan.
     db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_time ON inbound (received_at)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_time ON outbox (created_at)")
-    db.execute("CREATE INDEX IF NOT EXISTS desk_orders_time ON orders (created_at)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_orders_received ON orders (received_at)")
+    # Orders by the hour they were placed and their status now, kept by triggers: the
+    # overview's "orders today / this week by state" reads at most 168 hours a status
+    # instead of counting every order of the week (Indonesian zones are whole hours off UTC).
+    db.execute("CREATE TABLE desk_order_hours (hour TEXT NOT NULL, status TEXT NOT NULL, "
+               "orders INTEGER NOT NULL, PRIMARY KEY (hour, status)) WITHOUT ROWID")
+    db.execute("INSERT INTO desk_order_hours (hour, status, orders) SELECT substr(created_at, 1, 13), "
+               "status, COUNT(*) FROM orders GROUP BY 1, 2")
+    add = ("INSERT INTO desk_order_hours (hour, status, orders) VALUES (substr(NEW.created_at, 1, 13), "
+           "NEW.status, 1) ON CONFLICT (hour, status) DO UPDATE SET orders = orders + 1;")
+    remove = ("UPDATE desk_order_hours SET orders = orders - 1 WHERE hour = substr(OLD.created_at, 1, 13) "
+              "AND status = OLD.status;")
+    db.execute(f"CREATE TRIGGER desk_order_hours_insert AFTER INSERT ON orders BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER desk_order_hours_update AFTER UPDATE OF status ON orders "
+               f"WHEN NEW.status IS NOT OLD.status BEGIN {remove} {add} END")
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -4,6 +4,7 @@ the message log and price history. Plain queries, bounded by LIMIT, every text m
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,20 @@ PAGE_SIZE = 50
 #: A hub phone that passed no SMS for this long while the gateway is configured is "silent".
 SILENT_PHONE = timedelta(hours=6)
 EXPIRING_SOON = timedelta(hours=1)
+
+
+#: What a listing code looks like (`C7`, `B23`): letters then digits.
+_CODE = re.compile(r"[A-Z]{1,3}[0-9]+")
+#: Up to this many matching sellers, their listings are found through listings_seller.
+MANY_SELLERS = 500
+#: Totals above this are shown as "1000+": an exact count of a big match costs a full read.
+COUNT_CAP = 1000
+
+
+def _capped_count(db, sql_from_where: str, params) -> int:
+    """How many rows match, counting at most COUNT_CAP + 1."""
+    return db.execute(f"SELECT COUNT(*) FROM (SELECT 1 {sql_from_where} LIMIT {COUNT_CAP + 1})",
+                      params).fetchone()[0]
 
 
 def _like(text: str) -> str:
@@ -39,9 +54,9 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
     figures: dict = {"periods": {}}
     for name, start in period_starts(now, timezone).items():
         since = to_db_time(start)
-        # INDEXED BY: the planner would rather walk orders_timers, which reads every order.
-        orders = dict(db.execute("SELECT status, COUNT(*) FROM orders INDEXED BY desk_orders_time "
-                                 "WHERE created_at >= ? GROUP BY status", [since]).fetchall())
+        # Hourly counters kept by triggers (m008): placed since the period began, by state now.
+        orders = dict(db.execute("SELECT status, SUM(orders) FROM desk_order_hours WHERE hour >= ? "
+                                 "GROUP BY status", [since[:13]]).fetchall())
         figures["periods"][name] = {
             "messages_in": db.execute("SELECT COUNT(*) FROM inbound WHERE received_at >= ?",
                                       [since]).fetchone()[0],
@@ -116,7 +131,7 @@ def people(db: sqlite_utils.Database, *, query: str = "", role: str = "", villag
         clauses.append("c.opted_out = ?")
         params.append(int(opted_out))
     where = " AND ".join(clauses)
-    total = db.execute(f"SELECT COUNT(*) FROM contacts c WHERE {where}", params).fetchone()[0]
+    total = _capped_count(db, f"FROM contacts c WHERE {where}", params)
     rows = fetch_all(db, f"SELECT c.* FROM contacts c WHERE {where} ORDER BY c.id DESC LIMIT ? OFFSET ?",
                      [*params, PAGE_SIZE, offset])
     return rows, total
@@ -169,25 +184,35 @@ def person(db: sqlite_utils.Database, contact_id: int) -> dict | None:
 def listings(db: sqlite_utils.Database, *, query: str = "", status: str = "active",
              offset: int = 0) -> tuple[list[dict], int]:
     """Listings by code, product (any of its names) or seller name, newest first; and how
-    many match. Each kind of match goes through its own index; the page walks listings
-    newest first."""
+    many match (at most COUNT_CAP + 1). A code finds its listing by the unique index; other
+    text walks listings newest first against the matching products and sellers (each found
+    once), stopping at the page."""
     statuses = (status,) if status in ("active", "withdrawn") else ("active", "withdrawn")
-    where_status, params = in_clause("l.status", statuses)
-    clauses = [where_status.replace("l.status", "+l.status")]
-    if query:
-        text = _like(query.strip())
-        clauses.append(
-            "l.id IN (SELECT id FROM listings WHERE code = ? "
-            "UNION SELECT m.id FROM listings m WHERE m.product_id IN "
-            "(SELECT product_id FROM product_names WHERE name LIKE ? ESCAPE '\\') "
-            "UNION SELECT m.id FROM listings m WHERE m.seller_id IN "
-            "(SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\'))")
-        params += [query.strip().upper(), text, text]
+    where_status, params = in_clause("+l.status", statuses)
+    clauses = [where_status]
+    source = "listings l NOT INDEXED"
+    text = query.strip()
+    if text and _CODE.fullmatch(text.upper()):
+        clauses.append("l.code = ?")
+        params.append(text.upper())
+        source = "listings l"
+    elif text:
+        products = [row[0] for row in db.execute(
+            "SELECT DISTINCT product_id FROM product_names WHERE name LIKE ? ESCAPE '\\'", [_like(text)])]
+        sellers = [row[0] for row in db.execute(
+            "SELECT id FROM contacts WHERE name LIKE ? ESCAPE '\\' LIMIT ?", [_like(text), MANY_SELLERS + 1])]
+        if not products and not sellers:
+            return [], 0
+        product_in, product_params = in_clause("l.product_id", products or [-1])
+        seller_in, seller_params = in_clause("l.seller_id", sellers or [-1])
+        clauses.append(f"({product_in} OR {seller_in})")
+        params += product_params + seller_params
+        if not products and len(sellers) <= MANY_SELLERS:
+            source = "listings l"  # a few sellers' listings: through listings_seller
     where = " AND ".join(clauses)
-    total = db.execute(f"SELECT COUNT(*) FROM listings l WHERE {where.replace('+l.status', 'l.status')}",
-                       params).fetchone()[0]
+    total = _capped_count(db, f"FROM {source} WHERE {where}", params)
     rows = fetch_all(db, "SELECT l.*, p.name AS product_name, c.name AS seller_name, c.village "
-                         "FROM listings l JOIN products p ON p.id = l.product_id "
+                         f"FROM {source} JOIN products p ON p.id = l.product_id "
                          f"JOIN contacts c ON c.id = l.seller_id WHERE {where} "
                          "ORDER BY l.id DESC LIMIT ? OFFSET ?", [*params, PAGE_SIZE, offset])
     return rows, total
