@@ -13,6 +13,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,7 @@ def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sql
         conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     if str(path) != ":memory:":
         conn.writer_gate = open(f"{path}-writer", "a+b")  # noqa: SIM115 (lives with the connection)
+        _gated.add(conn)
     return sqlite_utils.Database(conn)
 
 
@@ -131,6 +133,22 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
 
 
 _gates_held = threading.local()
+#: Connections with a gate, so that a forked child (an RQ work horse) gets gates of its
+#: own: an flock belongs to the open file, which fork shares with the parent, so a parent
+#: and a child using one inherited gate would not exclude each other.
+_gated: weakref.WeakSet = weakref.WeakSet()
+
+
+def _new_gates_after_fork() -> None:
+    global _gates_held
+    _gates_held = threading.local()
+    for conn in list(_gated):
+        inherited = conn.writer_gate
+        conn.writer_gate = open(inherited.name, "a+b")  # noqa: SIM115
+        inherited.close()  # the parent's lock, if it holds one, stays the parent's
+
+
+os.register_at_fork(after_in_child=_new_gates_after_fork)
 
 
 def _release_gate(conn: sqlite3.Connection) -> None:
