@@ -15,6 +15,7 @@ from bot.channels import (
     send_outbox_row,
 )
 from bot.services import contacts, outbox
+from bot.services.handover import Handover
 from bot.storage import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,11 @@ class DeliveryOutcome:
     status: str
     retry_at: datetime | None = None
     next_outbox_id: int | None = None
+
+    @property
+    def handover(self) -> Handover:
+        """The recipient's next message, now free to go."""
+        return Handover(outbox_ids=[self.next_outbox_id] if self.next_outbox_id else [])
 
 
 def deliver_outbox_message(

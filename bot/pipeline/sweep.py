@@ -8,21 +8,22 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
-from bot.pipeline.dispatch import enqueue_broadcast_planning, enqueue_deliveries, enqueue_webhook_deliveries
+from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.order_timers import run_order_timers
-from bot.services import broadcasts, inbox, outbox, webhooks
+from bot.pipeline.payouts import release_held_payouts
+from bot.services import broadcasts, inbox, media, outbox, payouts, timing, webhooks
+from bot.services.handover import Handover
 from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
 
 log = logging.getLogger(__name__)
 
-#: An inbound message unprocessed for this long was dropped by a crash: process it again.
-INBOUND_GRACE = timedelta(seconds=30)
+INBOUND_GRACE = timing.INBOUND_GRACE
 
 
 def _recover_expired_leases(db: sqlite_utils.Database, config: dict, now: datetime) -> list[int]:
@@ -60,6 +61,8 @@ class SweepReport:
     orders_reminded: int = 0
     orders_expired: int = 0
     relays_enqueued: int = 0
+    media_enqueued: int = 0
+    payouts_enqueued: int = 0
 
 
 def sweep(
@@ -73,9 +76,11 @@ def sweep(
     3. Pending orders get their reminder or expire (`bot.pipeline.order_timers`).
     4. Every due, pending row not recently enqueued is enqueued (this is also how
        broadcast rows held back by quiet hours go out in the morning); so is every due
-       webhook relay that is first in line for its order.
+       webhook relay that is first in line for its order, every photo download and
+       payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
-    6. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
+    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow.
+    7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
     now = now or utcnow()
@@ -89,13 +94,20 @@ def sweep(
         except Exception:  # counted on the row; it will be tried again next sweep
             log.exception("sweep could not process inbound %s", inbound_id)
     timers = run_order_timers(db, config, now)
+    # Payments came in, or payouts came back: held withdrawals may go ahead (their news
+    # is among the due outbox rows just below).
+    went_ahead = release_held_payouts(db, config, now)
     due = outbox.due_unqueued(db, now)
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
-    relays = sorted(set(timers.webhook_ids) | set(webhooks.due_deliveries(db, now)))
-    relays_ok = enqueue_webhook_deliveries(redis_connection, db, relays, now)
-    for broadcast_id in broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE):
-        redis_ok = enqueue_broadcast_planning(redis_connection, broadcast_id) and redis_ok
+    others = Handover(
+        relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
+        media_ids=media.due_downloads(db, now),
+        payout_ids=sorted(set(payouts.due_submissions(db, now)) | set(went_ahead.payout_ids)),
+        broadcast_ids=broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE),
+    )
+    others_ok = dispatch(redis_connection, db, others, now)
     maintain(db, config, now)  # WAL checkpoint and planner statistics, off the request path
-    return SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
-                       redis_ok and relays_ok,
-                       timers.reminded, timers.expired, len(relays) if relays_ok else 0)
+    return SweepReport(
+        len(released) + relays_released, reprocessed, len(due) if redis_ok else 0, redis_ok and others_ok,
+        timers.reminded, timers.expired, len(others.relay_ids) if others_ok else 0,
+        len(others.media_ids) if others_ok else 0, len(others.payout_ids) if others_ok else 0)
