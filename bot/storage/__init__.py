@@ -190,14 +190,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_last_formatted: tuple = (None, None)
+
+
 def to_db_time(moment: datetime | None) -> str | None:
     """Format an aware datetime for storage: fixed-width UTC text that sorts correctly."""
+    global _last_formatted
     if moment is None:
         return None
+    # A message formats its one `now` several times: the last answer is remembered (by
+    # identity; datetimes are immutable).
+    last = _last_formatted
+    if last[0] is moment:
+        return last[1]
     m = moment.astimezone(UTC)
     # Same text as strftime(TIME_FORMAT), built directly: this runs several times per message.
-    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+    text = (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
             f"{m.second:02d}.{m.microsecond:06d}Z")
+    _last_formatted = (moment, text)
+    return text
 
 
 def from_db_time(text: str | None) -> datetime | None:
