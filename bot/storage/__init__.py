@@ -29,6 +29,7 @@ class Connection(sqlite3.Connection):
     (`<database>-writer`) that writers take before `BEGIN IMMEDIATE` (see `transaction`)."""
 
     writer_gate = None
+    writer_gate_key = None  # the gate file's (device, inode)
 
 
 def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sqlite_utils.Database:
@@ -52,6 +53,7 @@ def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sql
         conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     if str(path) != ":memory:":
         conn.writer_gate = open(f"{path}-writer", "a+b")  # noqa: SIM115 (lives with the connection)
+        conn.writer_gate_key = _gate_key(conn.writer_gate)
         _gated.add(conn)
     return sqlite_utils.Database(conn)
 
@@ -119,7 +121,7 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
     gate = getattr(conn, "writer_gate", None)
     if gate is not None:
         held = _gates_held.__dict__.setdefault("names", set())
-        key = _gate_key(gate)
+        key = conn.writer_gate_key
         if key in held:
             raise sqlite3.OperationalError(
                 f"this thread already holds the write lock of {gate.name} on another connection")
@@ -155,7 +157,7 @@ def _release_gate(conn: sqlite3.Connection) -> None:
     gate = getattr(conn, "writer_gate", None)
     if gate is not None:
         fcntl.flock(gate.fileno(), fcntl.LOCK_UN)
-        _gates_held.__dict__.setdefault("names", set()).discard(_gate_key(gate))
+        _gates_held.__dict__.setdefault("names", set()).discard(conn.writer_gate_key)
 
 
 def _gate_key(gate) -> tuple[int, int]:
