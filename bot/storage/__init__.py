@@ -164,6 +164,15 @@ def in_clause(column: str, values: tuple | list) -> tuple[str, list]:
     return f"{column} IN ({', '.join('?' * len(values))})", list(values)
 
 
+def where_in(column: str, values: tuple | list | None) -> tuple[str, list]:
+    """`WHERE column IN (...)` and its parameters, or nothing when `values` is empty: the
+    optional status filter of the listing commands."""
+    if not values:
+        return "", []
+    condition, params = in_clause(column, values)
+    return f"WHERE {condition}", params
+
+
 def fetch_one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:
     """The first row of a query as a dict, or None (no savepoint: cheap on hot paths)."""
     cursor = db.conn.execute(sql, params)
