@@ -25,6 +25,7 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "TWILIO_MESSAGING_SERVICE_SID": None,
     "TWILIO_WHATSAPP_TEMPLATE_SID": None,
     "PUBLIC_BASE_URL": None,
+    "TRUSTED_HOSTS": None,
     # Signs what must not be forged (seller statements, and the desk's sessions). Unset: a
     # random key kept in `secret.key` beside the database (bot.config.secret_key).
     "SECRET_KEY": None,
@@ -64,6 +65,11 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "ORDER_EXPIRY_MINUTES": "360",
     "WEBHOOK_RETRY_BASE_SECONDS": "30",
     "WEBHOOK_RETRY_HOURS": "24",
+    "SWEEP_INTERVAL_SECONDS": "30",
+    "DELIVERY_MAX_SWEEP_AGE_SECONDS": "120",
+    "DELIVERY_MAX_BACKLOG_AGE_SECONDS": "600",
+    "API_KEY_MAX_FAILURES": "10",
+    "API_KEY_FAILURE_WINDOW_SECONDS": "300",
 }
 
 _INT_SETTINGS = {
@@ -83,6 +89,11 @@ _INT_SETTINGS = {
     "ORDER_EXPIRY_MINUTES",
     "WEBHOOK_RETRY_BASE_SECONDS",
     "WEBHOOK_RETRY_HOURS",
+    "SWEEP_INTERVAL_SECONDS",
+    "DELIVERY_MAX_SWEEP_AGE_SECONDS",
+    "DELIVERY_MAX_BACKLOG_AGE_SECONDS",
+    "API_KEY_MAX_FAILURES",
+    "API_KEY_FAILURE_WINDOW_SECONDS",
 }
 
 

@@ -25,7 +25,7 @@ from bot.pipeline.sweep import sweep
 from bot.services import broadcasts
 from bot.services.handover import Handover
 from bot.sms import sms_segments
-from bot.storage import open_database, utcnow
+from bot.storage import WORKER_SYNCHRONOUS, open_database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ REPLY_CHECK_INTERVAL = 0.25
 
 def _open():
     config = load_config()
-    return config, open_database(config["DATABASE_PATH"])
+    return config, open_database(config["DATABASE_PATH"], WORKER_SYNCHRONOUS)
 
 
 def _follow_up(connection, db, config, outcome, again: Handover,
@@ -126,7 +126,8 @@ def sweep_job() -> dict:
     connection = get_current_job().connection
     try:
         # Next sweep first: if this one crashes, the chain must not break.
-        schedule_sweep(connection, utcnow() + timedelta(seconds=1))
+        schedule_sweep(connection, utcnow() + timedelta(seconds=1),
+                       timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"]))
         report = sweep(db, config, connection)
         if (report.released or report.reprocessed or report.enqueued or report.media_enqueued
                 or report.payouts_enqueued):

@@ -714,6 +714,29 @@ def m014_payout_holds(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX payouts_held ON payouts (id) WHERE held_for_payments = 1 AND status = 'pending'")
 
 
+@migrations()
+def m010_delivery_faults(db: sqlite_utils.Database) -> None:
+    """Who holds a delivery claim, attempts whose outcome is unknown, and the sweep's heartbeat.
+
+    `claimed_by` names the process that claimed an outbox row (boot, PID namespace, pid and
+    start time), so the sweep can tell a dead worker from a slow one without waiting out the
+    lease. `unknown_since` is set when a provider call timed out or was cut after the request
+    went out: the row is looked up at the provider before it may be sent again.
+    `heartbeats` holds one row per periodic activity (the sweep) for the delivery status.
+    """
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN unknown_since TEXT")
+    db.execute(
+        """
+        CREATE TABLE heartbeats (
+            name TEXT PRIMARY KEY,               -- 'sweep'
+            at TEXT NOT NULL,                    -- when it last ran to the end
+            detail TEXT                          -- JSON: what it found (and Redis's run id)
+        )
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

@@ -18,6 +18,14 @@ from itertools import zip_longest
 from werkzeug import Request, Response
 
 
+@dataclass(frozen=True)
+class Late:
+    """A scripted answer: accept the message at once, answer only after `seconds` (the
+    client may have given up by then; the message exists all the same)."""
+
+    seconds: float
+
+
 @dataclass
 class ScriptedProvider:
     """Base: a queue of scripted answers, one per request, default `accept` (also `None`).
@@ -68,6 +76,9 @@ class FakeTwilio(ScriptedProvider):
         if self.delay:
             time.sleep(self.delay)
         answer = self.next_answer()
+        late = answer.seconds if isinstance(answer, Late) else 0.0
+        if late:
+            answer = None
         if isinstance(answer, tuple):  # (http status, twilio error code)
             status, code = answer
             return Response(json.dumps({"code": code, "message": f"error {code}", "status": status,
@@ -82,7 +93,10 @@ class FakeTwilio(ScriptedProvider):
             "body": params.get("Body"), "account_sid": "AC", "num_segments": "1",
             "date_created": format_datetime(datetime.now(UTC), usegmt=True),
         }
-        self.messages.append(message)
+        with self.lock:
+            self.messages.append(message)
+        if late:
+            time.sleep(late)
         return Response(json.dumps(message), status=201, content_type="application/json")
 
     @property

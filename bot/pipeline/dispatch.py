@@ -135,7 +135,7 @@ def enqueue_deliveries(
     return True
 
 
-def schedule_sweep(connection: redis.Redis, now: datetime) -> bool:
+def schedule_sweep(connection: redis.Redis, now: datetime, interval: timedelta = SWEEP_INTERVAL) -> bool:
     """Make sure a sweep is scheduled for the next interval boundary.
 
     The job id names the boundary (`jembatan-sweep-<slot>`), so every process that calls
@@ -144,7 +144,7 @@ def schedule_sweep(connection: redis.Redis, now: datetime) -> bool:
     anywhere, schedules once. A slot's finished sweep keeps its id for a while, so the
     same slot is never swept twice.
     """
-    interval = int(SWEEP_INTERVAL.total_seconds())
+    interval = max(int(interval.total_seconds()), 1)
     slot = int(now.timestamp()) // interval + 1
     run_at = datetime.fromtimestamp(slot * interval, tz=UTC)
     try:

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import redis
 import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
+from bot.liveness import is_dead
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
-from bot.services import broadcasts, inbox, media, outbox, payouts, timing, webhooks
+from bot.services import broadcasts, delivery_status, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
 from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
@@ -27,13 +29,14 @@ INBOUND_GRACE = timing.INBOUND_GRACE
 
 
 def _recover_expired_leases(db: sqlite_utils.Database, config: dict, now: datetime) -> list[int]:
-    """Rows whose worker died mid-delivery: if the provider has the message after all
-    (it answered, the worker died before recording it), record it as sent; otherwise
-    put the row back to be sent again. Returns the ids put back."""
+    """Rows whose worker died mid-delivery (the process that claimed them is gone, or their
+    lease ran out): if the provider has the message after all (it answered, the worker
+    died before recording it), record it as sent; otherwise put the row back to be sent
+    again. Returns the ids put back."""
     released = []
-    for row in outbox.expired_leases(db, now):
+    for row in outbox.expired_leases(db, now, is_dead=is_dead):
         try:
-            found = find_sent_message(config, row)
+            found = find_sent_message(config, row, outbox.sent_provider_ids(db, row))
         except SendError as exc:
             # The provider cannot say now; sending again could duplicate. Ask next sweep.
             log.warning("outbox %s: cannot check the provider (%s); asking again later", row["id"], exc)
@@ -84,6 +87,11 @@ def sweep(
     """
 
     now = now or utcnow()
+    run_id = _redis_run_id(redis_connection)
+    _, previous = delivery_status.last_heartbeat(db, delivery_status.SWEEP)
+    # A Redis that restarted since the last sweep may have lost every job it held: hand
+    # over all due rows now instead of waiting out the enqueue grace of each.
+    redis_restarted = bool(run_id and previous.get("redis_run_id") not in (None, run_id))
     released = _recover_expired_leases(db, config, now)
     relays_released = webhooks.release_expired_leases(db, now)
     reprocessed = 0
@@ -97,7 +105,9 @@ def sweep(
     # Payments came in, or payouts came back: held withdrawals may go ahead (their news
     # is among the due outbox rows just below).
     went_ahead = release_held_payouts(db, config, now)
-    due = outbox.due_unqueued(db, now)
+    due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
+    if redis_restarted and due:
+        log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     others = Handover(
         relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
@@ -107,7 +117,21 @@ def sweep(
     )
     others_ok = dispatch(redis_connection, db, others, now)
     maintain(db, config, now)  # WAL checkpoint and planner statistics, off the request path
-    return SweepReport(
+    report = SweepReport(
         len(released) + relays_released, reprocessed, len(due) if redis_ok else 0, redis_ok and others_ok,
         timers.reminded, timers.expired, len(others.relay_ids) if others_ok else 0,
         len(others.media_ids) if others_ok else 0, len(others.payout_ids) if others_ok else 0)
+    detail = dict(report.__dict__, redis_run_id=run_id or previous.get("redis_run_id"),
+                  count=previous.get("count", 0) + 1)
+    delivery_status.record_heartbeat(db, delivery_status.SWEEP, utcnow(), detail)
+    return report
+
+
+def _redis_run_id(connection) -> str | None:
+    """The Redis server's run id (it changes when the server restarts), or None."""
+    if connection is None:
+        return None
+    try:
+        return connection.info("server").get("run_id")
+    except redis.exceptions.RedisError:
+        return None

@@ -8,7 +8,8 @@ one recipient, channel and lane, rows go out strictly in id order.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import sqlite_utils
 
@@ -114,29 +115,70 @@ def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:
     return fetch_one(db, "SELECT * FROM outbox WHERE id = ?", [outbox_id])
 
 
-def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> dict | None:
+def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime, *,
+                       claimed_by: str | None = None, lease: timedelta = LEASE) -> dict | None:
     """Take the row for sending, or return None if it is not ours to send now.
 
     Not ours: already sent/failed/claimed, not yet due, or an earlier message to the same
-    recipient on the same lane is still waiting (order per recipient is kept).
+    recipient on the same lane is still ahead of it (order per recipient is kept). An
+    earlier message stops being ahead once it has held the line for a lease: a claim whose
+    lease ran out, or a retry waiting for its turn more than a lease after its last try, no
+    longer holds back the recipient's later messages (`blocked_until` says until when).
+    `claimed_by` names the claiming process (`bot.liveness`), so the sweep can recover
+    the row as soon as that process is gone.
     """
     cursor = db.execute(
-        """
+        f"""
         UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = :now,
-               lease_until = :lease
+               lease_until = :lease, claimed_by = :by
          WHERE id = :id AND status = 'pending' AND provider_id IS NULL
            AND next_attempt_at <= :now
            AND NOT EXISTS (
                SELECT 1 FROM outbox AS earlier
                 WHERE earlier.phone = outbox.phone AND earlier.channel = outbox.channel
                   AND earlier.lane = outbox.lane AND earlier.id < outbox.id
-                  AND earlier.status IN ('pending', 'sending'))
+                  AND {_HOLDS_THE_LINE})
         """,
-        {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + LEASE)},
+        {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + lease),
+         "by": claimed_by, "held_since": to_db_time(now - lease)},
     )
     if not cursor.rowcount:
         return None
     return get_outbox_row(db, outbox_id)
+
+
+#: When an earlier row (`earlier`) still goes first: never tried yet, due now (it is about
+#: to go), claimed with a live lease, or waiting for a retry and its last try less than a
+#: lease ago. Only a row that keeps failing lets later ones overtake it.
+_HOLDS_THE_LINE = """(
+    (earlier.status = 'pending' AND (earlier.attempts = 0 OR earlier.next_attempt_at <= :now
+                                     OR earlier.claimed_at > :held_since))
+    OR (earlier.status = 'sending' AND earlier.lease_until > :now))"""
+
+
+def blocked_until(db: sqlite_utils.Database, outbox_id: int, now: datetime,
+                  lease: timedelta = LEASE) -> datetime | None:
+    """When the earlier rows of the same recipient that hold `outbox_id` back stop doing so
+    (their lease runs out); None if one of them holds it without limit (never tried, or due:
+    it goes first, and its own delivery hands over to this one) or nothing holds it."""
+    stamp = to_db_time(now)
+    ahead = fetch_all(
+        db,
+        f"""
+        SELECT earlier.status, earlier.attempts, earlier.next_attempt_at, earlier.claimed_at,
+               earlier.lease_until
+          FROM outbox AS mine JOIN outbox AS earlier
+            ON earlier.phone = mine.phone AND earlier.channel = mine.channel
+           AND earlier.lane = mine.lane AND earlier.id < mine.id
+         WHERE mine.id = :id AND {_HOLDS_THE_LINE}
+        """,
+        {"id": outbox_id, "now": stamp, "held_since": to_db_time(now - lease)},
+    )
+    if not ahead or any(r["status"] == "pending" and (r["attempts"] == 0 or r["next_attempt_at"] <= stamp)
+                        for r in ahead):
+        return None
+    return max(from_db_time(r["lease_until"]) if r["status"] == "sending"
+               else from_db_time(r["claimed_at"]) + lease for r in ahead)
 
 
 def record_sent(
@@ -189,6 +231,29 @@ def record_retryable_failure(
     return due
 
 
+def record_unknown_outcome(
+    db: sqlite_utils.Database, outbox_id: int, code: str, message: str, now: datetime,
+    *, max_attempts: int, base_delay_seconds: float,
+) -> datetime | None:
+    """The provider may or may not have the message (timeout, connection cut after the
+    request went out): like a retryable failure, but the row remembers since when, and
+    is looked up at the provider before it may be sent again."""
+    db.execute("UPDATE outbox SET unknown_since = COALESCE(unknown_since, claimed_at) WHERE id = ?",
+               [outbox_id])
+    return record_retryable_failure(db, outbox_id, code, message, now, max_attempts=max_attempts,
+                                    base_delay_seconds=base_delay_seconds)
+
+
+def sent_provider_ids(db: sqlite_utils.Database, row: dict) -> set[str]:
+    """Provider ids already recorded for other rows to the same recipient and channel (a
+    lookup must not take another row's message for this one's)."""
+    return {r[0] for r in db.execute(
+        "SELECT provider_id FROM outbox WHERE phone = ? AND channel = ? AND id != ? "
+        "AND provider_id IS NOT NULL AND created_at >= ?",
+        [row["phone"], row["channel"], row["id"],
+         to_db_time(from_db_time(row["created_at"]) - timedelta(days=2))]).fetchall()}
+
+
 def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool:
     """Mark a claimed row expired if its validity passed (a stale price is worse than none)."""
     expires_at = from_db_time(row.get("expires_at"))
@@ -221,10 +286,14 @@ def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetim
                             [(stamp, outbox_id) for outbox_id in outbox_ids])
 
 
-def expired_leases(db: sqlite_utils.Database, now: datetime) -> list[dict]:
-    """Rows a worker claimed and never finished (it died mid-delivery): their lease ran out."""
-    return fetch_all(db, "SELECT * FROM outbox WHERE status = 'sending' AND lease_until < ?",
-                     [to_db_time(now)])
+def expired_leases(db: sqlite_utils.Database, now: datetime,
+                   is_dead: Callable[[str | None], bool] | None = None) -> list[dict]:
+    """Rows a worker claimed and never finished: their lease ran out, or (with `is_dead`)
+    the process that claimed them is known to be gone."""
+    rows = fetch_all(db, "SELECT * FROM outbox WHERE status = 'sending'")
+    stamp = to_db_time(now)
+    return [r for r in rows if (r["lease_until"] or "") < stamp
+            or (is_dead is not None and is_dead(r["claimed_by"]))]
 
 
 def release_leases(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
@@ -236,8 +305,9 @@ def release_leases(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
     )
 
 
-def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000) -> list[dict]:
-    """Pending rows that are due and not (recently) handed to a worker: the sweep's work."""
+def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000,
+                 grace: timedelta = ENQUEUE_GRACE) -> list[dict]:
+    """Pending rows that are due and not handed to a worker within `grace`: the sweep's work."""
     return fetch_all(
         db,
         """
@@ -246,7 +316,7 @@ def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000) ->
            AND (enqueued_at IS NULL OR enqueued_at < :grace)
          ORDER BY id LIMIT :limit
         """,
-        {"now": to_db_time(now), "grace": to_db_time(now - ENQUEUE_GRACE), "limit": limit},
+        {"now": to_db_time(now), "grace": to_db_time(now - grace), "limit": limit},
     )
 
 

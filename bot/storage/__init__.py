@@ -24,6 +24,15 @@ import sqlite_utils
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+#: `synchronous` for connections that acknowledge something to the outside world (the web
+#: answering a provider's webhook, the CLI): FULL fsyncs the WAL at every commit, so a 200
+#: survives a power cut. RQ jobs use NORMAL (`WORKER_SYNCHRONOUS`): what a power cut may
+#: take from them is redone by the sweep, the provider lookup or the gateway's 409, and
+#: an fsync per claim would cap broadcast throughput on an SD card. DECISIONS.md 70.
+DURABLE_SYNCHRONOUS = "FULL"
+WORKER_SYNCHRONOUS = "NORMAL"
+
+
 class Connection(sqlite3.Connection):
     """A connection with its writer gate: a lock file beside the database
     (`<database>-writer`) that writers take before `BEGIN IMMEDIATE` (see `transaction`)."""
@@ -32,13 +41,17 @@ class Connection(sqlite3.Connection):
     writer_gate_key = None  # the gate file's (device, inode)
 
 
-def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sqlite_utils.Database:
+def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
+                  autocheckpoint: int | None = None) -> sqlite_utils.Database:
     """Open (creating folders as needed) the SQLite file at `path`, ready for concurrent use.
 
+    `synchronous` is FULL unless the caller says otherwise (see `DURABLE_SYNCHRONOUS`).
     `autocheckpoint` sets `PRAGMA wal_autocheckpoint` for this connection (pages; 0 = never):
     request-serving connections pass a large backstop or 0 so that checkpoints run in the
     sweep (or in Litestream), not in a webhook's COMMIT; see DECISIONS.md 101.
     """
+    if synchronous not in (DURABLE_SYNCHRONOUS, WORKER_SYNCHRONOUS):
+        raise ValueError(f"synchronous={synchronous!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we manage transactions ourselves (BEGIN IMMEDIATE), instead
@@ -46,7 +59,7 @@ def open_database(path: str | Path, *, autocheckpoint: int | None = None) -> sql
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False,
                            factory=Connection)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_TIMEOUT * 1000)}")
     if autocheckpoint is not None:
@@ -169,6 +182,15 @@ def _gate_key(gate) -> tuple[int, int]:
 def in_clause(column: str, values: tuple | list) -> tuple[str, list]:
     """`column IN (?, ?, ...)` and its parameters, for filters by a list of values."""
     return f"{column} IN ({', '.join('?' * len(values))})", list(values)
+
+
+def where_in(column: str, values: tuple | list | None) -> tuple[str, list]:
+    """`WHERE column IN (...)` and its parameters, or nothing when `values` is empty: the
+    optional status filter of the listing commands."""
+    if not values:
+        return "", []
+    condition, params = in_clause(column, values)
+    return f"WHERE {condition}", params
 
 
 def fetch_one(db: sqlite_utils.Database, sql: str, params=()) -> dict | None:

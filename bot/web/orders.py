@@ -14,7 +14,8 @@ in the order's transaction and handed to RQ after the commit.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
@@ -25,7 +26,8 @@ from bot.services.handover import Handover
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
 from bot.storage import transaction, utcnow
 from bot.web.api import query_int
-from bot.web.db import get_db, hand_over
+from bot.web.db import get_db, get_redis, hand_over
+from bot.web.guards import Malformed, api_key_lockout, client_address, count_api_key_failure, json_body
 from conversations.news.orders import order_notices, queue_notices
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1/orders")
@@ -46,6 +48,7 @@ ERRORS = {
     "listing_unavailable": 409,
     "out_of_stock": 409,
     "invalid_transition": 409,
+    "too_many_attempts": 429,
     "invalid_amount": 422,
     "invalid_reference": 422,
     "payment_reference_reused": 422,
@@ -55,6 +58,10 @@ ERRORS = {
 #: What a buyer may do to an order through the API: path -> (event, the status it leads to).
 ACTIONS = {"cancel": ("cancel", "cancelled"), "received": ("receive", "received")}
 MAX_IDEMPOTENCY_KEY = 255
+#: A quantity as text: digits, optionally a decimal point and more digits, optionally a
+#: minus sign (refused later, with its own code). Not `1_000` or `1e999999999`, which
+#: Decimal() would take.
+QUANTITY = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,40})?")
 
 
 class ApiError(Exception):
@@ -71,6 +78,8 @@ def _api_error(error: ApiError):
     response.status_code = ERRORS[error.code]
     if response.status_code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="jembatan"'
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response
 
 
@@ -84,9 +93,18 @@ def _buyer() -> dict:
     header = request.headers.get("Authorization", "").strip()
     if not header:
         raise ApiError("missing_api_key", "Send your API key: Authorization: Bearer <key>.")
+    client = client_address()
+    wait = api_key_lockout(get_redis(), current_app.config, client)
+    if wait is not None:
+        # Not even a valid key is looked at: a throttle that still answered 200 or 401
+        # would let guessing go on. The window ends on its own (Retry-After).
+        error = ApiError("too_many_attempts", f"Too many failed API-key attempts from this address: "
+                                              f"try again in {wait} seconds.", retry_after=wait)
+        raise error
     scheme, _, key = header.partition(" ")
     buyer = buyers.buyer_for_api_key(get_db(), key.strip()) if scheme.lower() == "bearer" else None
     if buyer is None:
+        count_api_key_failure(get_redis(), current_app.config, client)
         raise ApiError("invalid_api_key", "This API key is unknown or was revoked.")
     return buyer
 
@@ -100,23 +118,29 @@ def _own_order(buyer: dict, code: str) -> dict:
     return order
 
 
+def _json_object(example: str) -> dict:
+    """The request's JSON object body, or a 400 `invalid_json` that shows `example`."""
+    try:
+        body = json_body(require_json_type=True)
+    except Malformed:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", f"The body must be a JSON object, e.g. {example}.")
+    return body
+
+
 def _order_body() -> tuple[str, Decimal, str | None]:
     """The POST body's listing code, quantity and optional unit, or a 400/422."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("invalid_json", "The body must be a JSON object, e.g. "
-                                       '{"listing": "C7", "quantity": "20", "unit": "kg"}.')
+    body = _json_object('{"listing": "C7", "quantity": "20", "unit": "kg"}')
     problems = []
     listing, quantity, unit = body.get("listing"), body.get("quantity"), body.get("unit")
     if not isinstance(listing, str) or not listing.strip() or len(listing) > 20:
         problems.append({"field": "listing", "message": "a listing code from the catalog, e.g. \"C7\""})
     amount = None
     if isinstance(quantity, (int, float, str)) and not isinstance(quantity, bool):
-        try:
-            amount = Decimal(str(quantity).strip())
-        except InvalidOperation:
-            amount = None
-    if amount is None or not amount.is_finite():
+        text = str(quantity).strip()
+        amount = Decimal(text) if QUANTITY.fullmatch(text) else None
+    if amount is None:
         problems.append({"field": "quantity", "message": "a number, e.g. 20 or \"2.5\" (a string keeps "
                                                          "decimals exact)"})
     if unit is not None and (not isinstance(unit, str) or not unit.strip()):
@@ -220,10 +244,7 @@ def record_payment(code: str):
     "reference": "TRF-0042"}`. Idempotent by reference (within this buyer's references):
     a repeat answers 200 with `Idempotent-Replayed: true` and changes nothing."""
     order = _own_order(_buyer(), code)
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ApiError("invalid_json", 'The body must be a JSON object, e.g. {"amount": 240000, '
-                                       '"reference": "TRF-0042"}.')
+    body = _json_object('{"amount": 240000, "reference": "TRF-0042"}')
     amount, reference = body.get("amount"), body.get("reference")
     if isinstance(amount, str) and amount.isascii() and amount.isdigit() and len(amount) <= 15:
         amount = int(amount)

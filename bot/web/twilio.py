@@ -12,7 +12,7 @@ import json
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.phones import InvalidPhoneNumber, normalize_phone
@@ -21,6 +21,7 @@ from bot.services import outbox
 from bot.sms import sms_body
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, get_redis
+from bot.web.guards import ascii_header
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
@@ -50,8 +51,15 @@ def _plain_url(config, env: dict) -> str | None:
 def _require_signature() -> None:
     config, env = current_app.config, request.environ
     validator = RequestValidator(config["TWILIO_AUTH_TOKEN"])
-    signature = env.get("HTTP_X_TWILIO_SIGNATURE", "")
-    algorithm = get_signature_algorithm(env.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS"))
+    # Headers that are not short printable ASCII cannot be Twilio's (and would make
+    # compare_digest raise): refused like any wrong signature.
+    signature = ascii_header("X-Twilio-Signature", 128) or ""
+    settings = ascii_header("X-Twilio-Webhooks-Signature-Settings")
+    if settings is None and "X-Twilio-Webhooks-Signature-Settings" in request.headers:
+        abort(403)
+    algorithm = get_signature_algorithm(settings)
+    if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
+        abort(403)
     if not signature:
         abort(403)
     form = request.form
