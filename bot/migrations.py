@@ -9,6 +9,9 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.services.products import seed_catalogue
+from bot.storage import transaction, utcnow
+
 migrations = Migrations("jembatan")
 
 
@@ -214,9 +217,6 @@ def m002_catalog(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX media_listing ON media (listing_id, status)")
     db.execute("CREATE INDEX media_due ON media (status, next_attempt_at)")
-
-    from bot.services.products import seed_catalogue
-    from bot.storage import utcnow
 
     seed_catalogue(db, utcnow())
 
@@ -594,6 +594,51 @@ def m005_orders(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m012_payout_approvals(db: sqlite_utils.Database) -> None:
+    """Maker-checker for large payouts (PAYOUT_SECOND_APPROVAL_ABOVE): whether a payout
+    needed a second coordinator's word when it was created, and who gave theirs."""
+    db.execute("ALTER TABLE payouts ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE payout_approvals (
+            id INTEGER PRIMARY KEY,
+            payout_id INTEGER NOT NULL REFERENCES payouts(id),
+            actor TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (payout_id, actor)
+        )
+        """
+    )
+
+
+@migrations()
+def m013_statements(db: sqlite_utils.Database) -> None:
+    """Seller statements as issued: their figures (canonical JSON) and the HMAC that lets
+    `GET /verify/<code>` tell an unchanged statement from an altered one."""
+    db.execute(
+        """
+        CREATE TABLE statements (
+            id INTEGER PRIMARY KEY,
+            id_part TEXT NOT NULL UNIQUE,
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            content TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            issued_by TEXT NOT NULL,
+            issued_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations()
+def m014_payout_holds(db: sqlite_utils.Database) -> None:
+    """Withdrawals held back by PAYOUT_ADVANCE_LIMIT until buyers' payments catch up."""
+    db.execute("ALTER TABLE payouts ADD COLUMN held_for_payments INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX payouts_held ON payouts (id) WHERE held_for_payments = 1 AND status = 'pending'")
+
+
+@migrations()
 def m010_delivery_faults(db: sqlite_utils.Database) -> None:
     """Who holds a delivery claim, attempts whose outcome is unknown, and the sweep's heartbeat.
 
@@ -623,8 +668,6 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     the changes run under one write lock: the first process migrates, the others wait
     and then find nothing pending.
     """
-    from bot.storage import transaction
-
     with transaction(db):
         pending = [m.name for m in migrations.pending(db)]
         if pending:

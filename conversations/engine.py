@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from bot.services import contacts, dialogs, inbox, media, outbox, pins
+from bot.services.handover import Handover
 from bot.storage import transaction
 from conversations.dialog import END, Turn
 from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
@@ -45,12 +46,9 @@ class Response:
 
     reply: str | None
     reply_outbox_id: int | None
-    # Outbox rows a worker must deliver (the reply too, unless it went back inline).
-    outbox_ids: list[int] = field(default_factory=list)
-    # Media (photos) the message brought, to download in a job after the commit.
-    media_ids: list[int] = field(default_factory=list)
-    # RQ jobs the message caused, to enqueue after the commit: (function path, args).
-    jobs: list[tuple[str, tuple]] = field(default_factory=list)
+    # Work for the workers after the commit: outbox rows to deliver (the reply too,
+    # unless it went back inline), photos to download, payouts, broadcasts, relays.
+    handover: Handover = field(default_factory=Handover)
 
 
 def handle_text(
@@ -219,13 +217,13 @@ def respond_to_inbound(
             body = render(turn.reply_id, turn.locale, **turn.reply_values)
             response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
             if turn.media:
-                response.media_ids = media.pending_media_ids(db, row["id"])
+                response.handover.media_ids.extend(media.pending_media_ids(db, row["id"]))
             for contact, reply_id, values in turn.notifications:
-                response.outbox_ids.append(
+                response.handover.outbox_ids.append(
                     queue_notification(db, settings, contact, reply_id, now, **values))
             if turn.sensitive or might_be_a_pin(turn):
                 inbox.redact_inbound(db, row["id"])
-            response.jobs = list(turn.jobs)
+            response.handover.add(turn.handover)
             return response
     except Exception as exc:
         log.exception("processing inbound %s failed", inbound_id)
@@ -243,7 +241,7 @@ def _store_reply(db, row, contact, reply_id, body, now, reply_inline) -> Respons
         contact_id=contact["id"], reply_id=reply_id, inbound_id=row["id"], sent_inline=inline,
     )
     inbox.mark_processed(db, row["id"], contact["id"], now)
-    return Response(body, outbox_id, [] if inline else [outbox_id])
+    return Response(body, outbox_id, Handover(outbox_ids=[] if inline else [outbox_id]))
 
 
 def _apologise(db, inbound_id, settings, now, reply_inline) -> Response | None:

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from itertools import zip_longest
 
 from werkzeug import Request, Response
 
@@ -27,7 +28,11 @@ class Late:
 
 @dataclass
 class ScriptedProvider:
-    """Base: a queue of scripted answers (status or callable), default `accept`."""
+    """Base: a queue of scripted answers, one per request, default `accept` (also `None`).
+
+    A `threading.Event` holds that request until the test sets it, then answers normally:
+    the sender is stuck mid-request for exactly as long as the test needs, with no timing.
+    """
 
     script: list = field(default_factory=list)
     requests: list = field(default_factory=list)
@@ -40,6 +45,9 @@ class ScriptedProvider:
             answer = self.script.pop(0) if self.script else None
         if isinstance(answer, float):
             time.sleep(answer)
+            return None
+        if isinstance(answer, threading.Event):
+            answer.wait(timeout=120)  # bounded, so a failing test cannot hang the server
             return None
         return answer
 
@@ -106,8 +114,7 @@ class FakeAndroidGateway(ScriptedProvider):
 
     def handle(self, request: Request) -> Response:
         payload = request.get_json()
-        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization"),
-                              "at": time.monotonic()})
+        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization")})
         if self.delay:
             time.sleep(self.delay)
         answer = self.next_answer()
@@ -184,3 +191,21 @@ class FakeXendit(ScriptedProvider):
     def payouts(self) -> list[dict]:
         """Every payout Xendit holds (what would actually be paid)."""
         return list(self.created.values())
+
+
+def assert_exact_requests(got: list, expected: list, provider: str = "the provider") -> None:
+    """The provider received exactly `expected`, in order: a missing request fails, and so
+    does an unexpected one (the table-driven provider tests' one rule, after RapidPro's
+    courier)."""
+    if got == expected:
+        return
+    lines = []
+    for number, (wanted, made) in enumerate(zip_longest(expected, got), 1):
+        if made is None:
+            lines.append(f"  request {number} missing: {wanted}")
+        elif wanted is None:
+            lines.append(f"  request {number} unexpected: {made}")
+        elif made != wanted:
+            lines.append(f"  request {number} differs:\n    expected {wanted}\n         got {made}")
+    raise AssertionError(f"{provider} got {len(got)} requests, expected {len(expected)}:\n"
+                         + "\n".join(lines))

@@ -19,11 +19,17 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from bot.cli.common import phone_argument
 from bot.config import embedded_redis_url_file
+from bot.migrations import apply_migrations
+from bot.pipeline.inbound import accept_inbound_message
+from bot.pipeline.sweep import sweep
 from bot.redis_server import RedisServer, free_port
+from bot.storage import utcnow
 from bot.supervisor import Child, Supervisor
 from bot.web.app import create_app
 from bot.web.db import get_db, get_redis
+from conversations.parse import parse
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
@@ -35,8 +41,6 @@ def main() -> None:
 @with_appcontext
 def migrate_command() -> None:
     """Apply pending database migrations (the Procfile's release step)."""
-    from bot.migrations import apply_migrations
-
     applied = apply_migrations(get_db())
     click.echo(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
 
@@ -45,8 +49,6 @@ def migrate_command() -> None:
 @click.argument("text")
 def parse_command(text: str) -> None:
     """Print how TEXT is understood, as one JSON object; `-` reads one message per line."""
-    from conversations.parse import parse
-
     lines = sys.stdin.read().splitlines() if text == "-" else [text]
     for line in lines:
         click.echo(json.dumps(parse(line), ensure_ascii=False))
@@ -62,10 +64,6 @@ def chat_command(sender: str, text: str) -> None:
     Takes exactly the path a webhook takes (store, dedupe, dialog, outbox, RQ), with the
     reply shown here instead of sent to a phone.
     """
-    from bot.cli.common import phone_argument
-    from bot.pipeline.inbound import accept_inbound_message
-    from bot.storage import utcnow
-
     phone = phone_argument(sender)
     db = get_db()
     last_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
@@ -87,16 +85,14 @@ def chat_command(sender: str, text: str) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Run one outbox/inbox sweep now (what the worker does every 30 seconds)."""
-    from bot.pipeline.sweep import sweep
-
     report = sweep(get_db(), current_app.config, get_redis())
     click.echo(json.dumps(report.__dict__))
 
 
 @main.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port the web server listens on")
+@click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
 @with_appcontext
 def up_command(host: str, port: int, web_workers: int) -> None:
     """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.

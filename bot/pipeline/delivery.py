@@ -19,6 +19,7 @@ from bot.channels import (
 )
 from bot.liveness import process_identity
 from bot.services import contacts, outbox
+from bot.services.handover import Handover
 from bot.storage import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,11 @@ class DeliveryOutcome:
     status: str
     retry_at: datetime | None = None
     next_outbox_id: int | None = None
+
+    @property
+    def handover(self) -> Handover:
+        """The recipient's next message, now free to go."""
+        return Handover(outbox_ids=[self.next_outbox_id] if self.next_outbox_id else [])
 
 
 def deliver_outbox_message(
@@ -46,9 +52,13 @@ def deliver_outbox_message(
     with transaction(db):
         row = outbox.claim_for_delivery(db, outbox_id, now, claimed_by=process_identity())
         if row is None:
-            # Held back by an earlier message to the same person? Then try again when its
-            # hold ends, rather than waiting for the sweep.
-            return DeliveryOutcome("skipped", outbox.blocked_until(db, outbox_id, now))
+            # Held back by an earlier message to the same person whose hold ends (its lease
+            # runs out)? Then the sweep takes this one as soon as it does, without an
+            # enqueue grace on top.
+            until = outbox.blocked_until(db, outbox_id, now)
+            if until is not None:
+                outbox.hand_over_again_at(db, outbox_id, until)
+            return DeliveryOutcome("skipped")
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
         contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None

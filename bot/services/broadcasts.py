@@ -92,6 +92,8 @@ def plan_broadcast(
     planned. `on_batch(rows)` gets each committed batch's outbox rows that are due now
     (the rest wait for morning and the sweep)."""
     broadcast = get_broadcast(db, broadcast_id)
+    if broadcast is None:
+        return PlanReport(0, 0, 0)  # a job for a broadcast that is not (or no longer) there
     audience = resolve_group(db, broadcast["group_name"])
     texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
     expires_at = from_db_time(broadcast["expires_at"])

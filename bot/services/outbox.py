@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from bot.config import sms_channel
+from bot.services import timing
+from bot.services.timing import backoff_delay
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
-#: How long a worker may hold a claimed row before the sweep assumes it died.
-LEASE = timedelta(seconds=120)
-#: A row enqueued this long ago without progress is enqueued again by the sweep.
-ENQUEUE_GRACE = timedelta(seconds=60)
+LEASE = timing.OUTBOX_LEASE
+ENQUEUE_GRACE = timing.OUTBOX_ENQUEUE_GRACE
 
 # Provider statuses by rank: a status callback may only move a row forward.
 # Twilio's and the Android gateway's vocabularies share this ladder.
@@ -196,8 +196,7 @@ def record_retryable_failure(
     if attempts >= max_attempts:
         record_permanent_failure(db, outbox_id, code, f"gave up after {attempts} tries: {message}", now)
         return None
-    delay = min(base_delay_seconds * (2 ** (attempts - 1)), 3600)
-    due = now + timedelta(seconds=delay)
+    due = now + backoff_delay(attempts, base_delay_seconds)
     db.execute(
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?, error_code = ?, "
         "error_message = ?, lease_until = NULL, enqueued_at = NULL WHERE id = ?",
@@ -259,6 +258,13 @@ def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetim
         )
 
 
+def hand_over_again_at(db: sqlite_utils.Database, outbox_id: int, moment: datetime) -> None:
+    """Let the sweep hand a pending row over again from `moment` on (its enqueue grace
+    then counts as passed)."""
+    db.execute("UPDATE outbox SET enqueued_at = ? WHERE id = ? AND status = 'pending'",
+               [to_db_time(moment - ENQUEUE_GRACE), outbox_id])
+
+
 def expired_leases(db: sqlite_utils.Database, now: datetime,
                    is_dead: Callable[[str | None], bool] | None = None) -> list[dict]:
     """Rows a worker claimed and never finished: their lease ran out, or (with `is_dead`)
@@ -284,7 +290,7 @@ def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000,
     return fetch_all(
         db,
         """
-        SELECT id, lane FROM outbox
+        SELECT id, lane, attempts FROM outbox
          WHERE status = 'pending' AND next_attempt_at <= :now
            AND (enqueued_at IS NULL OR enqueued_at < :grace)
          ORDER BY id LIMIT :limit

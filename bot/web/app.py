@@ -15,7 +15,7 @@ from flask import Flask
 from bot.config import check_config, load_config, load_dotenv_if_present
 from bot.migrations import apply_migrations
 from bot.storage import open_database
-from bot.web import api, gateway, health, orders, payouts, simulator, twilio
+from bot.web import api, gateway, health, orders, payouts, simulator, twilio, verify
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(verify.bp)
     if app.config.get("TWILIO_AUTH_TOKEN"):
         app.register_blueprint(twilio.bp)
     else:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import current_app
 
 from bot.config import resolve_redis_url
-from bot.pipeline.dispatch import connect_redis
-from bot.storage import open_database
+from bot.pipeline.dispatch import connect_redis, dispatch
+from bot.services.handover import Handover
+from bot.storage import open_database, utcnow
 
 
 def get_db():
@@ -30,3 +31,10 @@ def get_redis():
         url = resolve_redis_url(current_app.config)
         current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
     return current_app.extensions["jembatan.redis"]
+
+
+def hand_over(handover: Handover | None) -> bool:
+    """After a commit: give the work it left (messages, relays, payouts, broadcasts) to the
+    workers, and keep a sweep scheduled. False when Redis is down: the rows wait in
+    SQLite and the sweep hands them over later."""
+    return dispatch(get_redis(), get_db(), handover, utcnow(), keep_sweep=True)

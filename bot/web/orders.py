@@ -19,12 +19,13 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from bot.pipeline.dispatch import enqueue_deliveries, enqueue_webhook_deliveries, schedule_sweep
-from bot.services import buyers, orders, outbox
+from bot.pipeline.payouts import release_held_payouts
+from bot.services import buyers, orders, payments
+from bot.services.handover import Handover
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
 from bot.storage import transaction, utcnow
 from bot.web.api import query_int
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, hand_over
 from conversations.news.orders import order_notices, queue_notices
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1/orders")
@@ -45,6 +46,11 @@ ERRORS = {
     "listing_unavailable": 409,
     "out_of_stock": 409,
     "invalid_transition": 409,
+    "invalid_amount": 422,
+    "invalid_reference": 422,
+    "payment_reference_reused": 422,
+    "overpayment": 422,
+    "not_received": 409,
 }
 #: What a buyer may do to an order through the API: path -> (event, the status it leads to).
 ACTIONS = {"cancel": ("cancel", "cancelled"), "received": ("receive", "received")}
@@ -92,17 +98,6 @@ def _own_order(buyer: dict, code: str) -> dict:
         # worth leaking either.
         raise ApiError("order_not_found", f"No order {code.upper()} among yours.")
     return order
-
-
-def _hand_to_workers(outbox_ids: list[int], webhook_ids: list[int]) -> None:
-    """After the commit: give the messages and relays the change caused to RQ (if Redis is
-    down they wait in SQLite for the sweep)."""
-    db, connection, now = get_db(), get_redis(), utcnow()
-    rows = [outbox.get_outbox_row(db, i) for i in outbox_ids]
-    sent = enqueue_deliveries(connection, db, rows, now) if rows else False
-    relayed = enqueue_webhook_deliveries(connection, db, webhook_ids, now) if webhook_ids else False
-    if sent or relayed:
-        schedule_sweep(connection, now)
 
 
 def _order_body() -> tuple[str, Decimal, str | None]:
@@ -169,7 +164,7 @@ def create_order():
     except IdempotencyConflict:
         raise ApiError("idempotency_key_reused", "This Idempotency-Key was used for a different "
                                                  "order request; use a new key for a new order.") from None
-    _hand_to_workers(outbox_ids, change.webhook_ids)
+    hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     response = jsonify(order=orders.order_document(change.order))
     response.status_code = 201 if change.applied else 200
     response.headers["Location"] = f"/api/v1/orders/{change.order['code']}"
@@ -215,5 +210,41 @@ def act_on_order(code: str, action: str):
     except IllegalOrderTransition as exc:
         raise ApiError("invalid_transition", f"Order {order['code']} is {exc.order['status']}: it cannot "
                                              f"be {reached} now.", status=exc.order["status"]) from None
-    _hand_to_workers(outbox_ids, change.webhook_ids)
+    hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     return jsonify(order=orders.order_document(change.order))
+
+
+@bp.post("/<code>/payments")
+def record_payment(code: str):
+    """The buyer's system reports a payment for a received order: `{"amount": 240000,
+    "reference": "TRF-0042"}`. Idempotent by reference (within this buyer's references):
+    a repeat answers 200 with `Idempotent-Replayed: true` and changes nothing."""
+    order = _own_order(_buyer(), code)
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", 'The body must be a JSON object, e.g. {"amount": 240000, '
+                                       '"reference": "TRF-0042"}.')
+    amount, reference = body.get("amount"), body.get("reference")
+    if isinstance(amount, str) and amount.isascii() and amount.isdigit() and len(amount) <= 15:
+        amount = int(amount)
+    if type(amount) is not int or not 0 < amount < 10**15:
+        raise ApiError("invalid_amount", "amount must be whole rupiah above 0, e.g. 240000.")
+    if not isinstance(reference, str) or not 0 < len(reference.strip()) <= payments.MAX_REFERENCE:
+        raise ApiError("invalid_reference", f"reference must be 1-{payments.MAX_REFERENCE} characters "
+                                            "(your transfer or receipt number).")
+    try:
+        recorded = payments.record_order_payment(
+            get_db(), order, amount=amount, reference=payments.buyer_reference(order["buyer_id"],
+                                                                                reference.strip()),
+            now=utcnow(), note="reported by the buyer's system")
+    except payments.PaymentRefused as refusal:
+        raise ApiError(refusal.reason, refusal.message, **refusal.values) from None
+    if recorded.created:  # withdrawals that waited for buyers' money may go ahead now
+        hand_over(release_held_payouts(get_db(), current_app.config, utcnow()))
+    response = jsonify(payment={"order": recorded.order_code, "amount": recorded.amount,
+                                "reference": reference.strip(), "currency": "IDR"},
+                       amount_due=recorded.amount_due)
+    response.status_code = 201 if recorded.created else 200
+    if not recorded.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

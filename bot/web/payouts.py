@@ -10,11 +10,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.payouts.xendit import verify_callback_token
-from bot.pipeline.dispatch import enqueue_deliveries
 from bot.pipeline.payouts import handle_xendit_callback
-from bot.services import outbox
 from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, hand_over
 
 bp = Blueprint("payouts", __name__, url_prefix="/payouts")
 
@@ -30,7 +28,5 @@ def xendit_callback():
     now = utcnow()
     db = get_db()
     result = handle_xendit_callback(db, current_app.config, body, now)
-    if result.outbox_ids:
-        rows = [outbox.get_outbox_row(db, outbox_id) for outbox_id in result.outbox_ids]
-        enqueue_deliveries(get_redis(), db, rows, now)
+    hand_over(result.handover)
     return jsonify(status=result.result), result.http_status
