@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from bot.web.app import create_app
 from tests.conftest import GATEWAY_KEY, gateway_post, make_settings, run_worker, sms_received
 from tests.providers import FakeTwilio, Late
 from tests.test_resilience import kill_process_tree
+from tests.waiting import WaitTimedOut, wait_until
 
 BIN = Path(sys.executable).parent
 REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
@@ -38,17 +40,14 @@ REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None):
-    """Poll `condition` until it is truthy; fail loudly (with the log's tail) on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    tail = ""
-    if log is not None and log.exists():
-        tail = "\n--- log tail ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+    """`wait_until`, and on a timeout the tail of the process log beside the failure."""
+    try:
+        return wait_until(condition, timeout=timeout, what=what)
+    except WaitTimedOut as exc:
+        if log is None or not log.exists():
+            raise
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        raise WaitTimedOut(f"{exc}\n--- log tail ---\n{tail}") from None
 
 
 def start_worker(redis_url: str, log: Path, env: dict) -> subprocess.Popen:
@@ -334,7 +333,9 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
     db = open_database(settings["DATABASE_PATH"])
     connection = redis_lib.Redis.from_url(own_redis.url)
     phone = "+6281277778888"
-    fake_gateway.script = [4.0]  # the phone takes 4 s over the first SMS
+    answering = threading.Event()
+    fake_gateway.script = [answering]  # the phone holds the first SMS until we let it go
+    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "60")  # the worker must not give up first
     log = tmp_path / "worker.log"
     first = start_worker(own_redis.url, log, dict(os.environ))
     second = None
@@ -343,6 +344,7 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
         wait_for(lambda: fake_gateway.requests, 60, "the worker to reach the phone", log)
         kill_process_tree(first.pid)  # worker and work horse, mid-request
         first.wait()
+        answering.set()  # the phone goes on to send the SMS the dead worker asked for
         (reply,) = db.query("SELECT * FROM outbox")
         assert reply["status"] == "sending"
         lease_until = from_db_time(reply["lease_until"])
@@ -358,6 +360,7 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
         wait_for(lambda: {r["status"] for r in db.query("SELECT status FROM outbox")} == {"sent"}, 30,
                  "the worker to record both as sent", log)
     finally:
+        answering.set()
         stop(first)
         if second is not None:
             stop(second)
