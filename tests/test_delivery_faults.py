@@ -29,6 +29,7 @@ from bot.redis_server import free_port
 from bot.services import delivery_status, outbox
 from bot.storage import from_db_time, open_database, transaction, utcnow
 from bot.web.app import create_app
+from bot.web.server import gunicorn_command
 from tests.conftest import GATEWAY_KEY, gateway_post, make_settings, run_worker, sms_received
 from tests.providers import FakeTwilio, Late
 from tests.test_resilience import kill_process_tree
@@ -286,9 +287,9 @@ def test_web_killed_right_after_its_200_keeps_the_message_and_it_is_processed(
     hook.write_text(KILL_AFTER_ANSWER)
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "-c", str(hook),
-         "bot:create_app()"], env=dict(os.environ), start_new_session=True,
+    command = gunicorn_command(str(BIN / "gunicorn"), f"127.0.0.1:{port}", workers=1, threads=2)
+    web = subprocess.Popen(  # the Procfile's web process, plus the hook
+        command[:-1] + ["-c", str(hook), command[-1]], env=dict(os.environ), start_new_session=True,
         stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     session = requests.Session()
