@@ -29,6 +29,7 @@ from bot.redis_server import free_port
 from bot.services import delivery_status, outbox
 from bot.storage import from_db_time, open_database, transaction, utcnow
 from bot.web.app import create_app
+from bot.web.server import gunicorn_command
 from tests.conftest import GATEWAY_KEY, gateway_post, make_settings, run_worker, sms_received
 from tests.providers import FakeTwilio, Late
 from tests.test_resilience import kill_process_tree
@@ -243,9 +244,16 @@ def test_jembatan_up_restarts_a_killed_child_and_the_bot_answers_again(
         wait_for(lambda: child_pid(up, "gunicorn") not in (None, gunicorn), 60, "a new web child", log)
         wait_for(healthy, 60, "the new web to answer", log)
         texted("+6281211110003", 3)
+
+        redis, worker = child_pid(up, "redis-server"), child_pid(up, "rq worker")
+        os.kill(redis, signal.SIGKILL)  # the worker waits for it; `up` restarts it on its port
+        wait_for(lambda: "jembatan up: redis restarted" in log.read_text(), 60, "Redis restarted", log)
+        texted("+6281211110004", 4)
+        assert child_pid(up, "rq worker") == worker, "the worker did not survive the Redis restart"
         output = log.read_text()
         assert "jembatan up: worker stopped (killed by SIGKILL); restarting in 1 s" in output
         assert "jembatan up: web stopped (killed by SIGKILL)" in output
+        assert "jembatan up: redis stopped (killed by SIGKILL)" in output
         assert up.poll() is None
     finally:
         up.send_signal(signal.SIGTERM)
@@ -286,9 +294,9 @@ def test_web_killed_right_after_its_200_keeps_the_message_and_it_is_processed(
     hook.write_text(KILL_AFTER_ANSWER)
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "-c", str(hook),
-         "bot:create_app()"], env=dict(os.environ), start_new_session=True,
+    command = gunicorn_command(str(BIN / "gunicorn"), f"127.0.0.1:{port}", workers=1, threads=2)
+    web = subprocess.Popen(  # the Procfile's web process, plus the hook
+        command[:-1] + ["-c", str(hook), command[-1]], env=dict(os.environ), start_new_session=True,
         stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     session = requests.Session()
