@@ -31,6 +31,7 @@ from bot.web.app import create_app
 from tests.conftest import GATEWAY_KEY, gateway_post, make_settings, run_worker, sms_received
 from tests.providers import FakeTwilio, Late
 from tests.test_resilience import kill_process_tree
+from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
@@ -38,17 +39,13 @@ REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None):
-    """Poll `condition` until it is truthy; fail loudly (with the log's tail) on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    tail = ""
-    if log is not None and log.exists():
-        tail = "\n--- log tail ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+    """`wait_until`, failing with the tail of the process's log."""
+    def tail() -> str:
+        if log is None or not log.exists():
+            return ""
+        return "--- log tail ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+
+    return wait_until(condition, timeout=timeout, what=what, detail=tail)
 
 
 def start_worker(redis_url: str, log: Path, env: dict) -> subprocess.Popen:
