@@ -33,7 +33,7 @@ from bot.web.server import gunicorn_command
 from tests.conftest import GATEWAY_KEY, gateway_post, make_settings, run_worker, sms_received
 from tests.providers import FakeTwilio, Late
 from tests.test_resilience import kill_process_tree
-from tests.waiting import WaitTimedOut, wait_until
+from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
@@ -41,14 +41,13 @@ REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None):
-    """`wait_until`, and on a timeout the tail of the process log beside the failure."""
-    try:
-        return wait_until(condition, timeout=timeout, what=what)
-    except WaitTimedOut as exc:
+    """`wait_until`, failing with the tail of the process's log."""
+    def tail() -> str:
         if log is None or not log.exists():
-            raise
-        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-        raise WaitTimedOut(f"{exc}\n--- log tail ---\n{tail}") from None
+            return ""
+        return "--- log tail ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+
+    return wait_until(condition, timeout=timeout, what=what, detail=tail)
 
 
 def start_worker(redis_url: str, log: Path, env: dict) -> subprocess.Popen:
