@@ -13,6 +13,13 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from bot.config import sms_channel
+from bot.phones import is_bsuid
+from bot.services.contacts import (
+    blocked_channels,
+    find_contact_by_address,
+    set_channel_blocked,
+    set_opted_out,
+)
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: How long a worker may hold a claimed row before the sweep assumes it died.
@@ -46,13 +53,18 @@ def queue_message(
     not_before: datetime | None = None,
     sent_inline: bool = False,
     broadcast_id: int | None = None,
+    per_minute_cap: int | None = None,
 ) -> int:
     """Write one outgoing message; call it inside the transaction that caused it.
 
     `sent_inline` records a reply that goes back in the webhook's own response (TwiML),
-    so it is kept for the record but never handed to a worker.
+    so it is kept for the record but never handed to a worker. `per_minute_cap` (for
+    conversation traffic) delays, never drops, a row that would be the cap+1th to this
+    address within a minute.
     """
     stamp = to_db_time(now)
+    if per_minute_cap and not sent_inline and lane != "broadcast":
+        not_before = _capped_start(db, phone, not_before or now, per_minute_cap)
     cursor = db.execute(
         """
         INSERT INTO outbox (contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
@@ -70,17 +82,41 @@ def queue_message(
     return cursor.lastrowid
 
 
+def _capped_start(db: sqlite_utils.Database, phone: str, start: datetime, cap: int) -> datetime:
+    """The earliest time at or after `start` that keeps `phone` at most `cap` conversation
+    rows per minute (counting when rows are due, so delayed rows are spaced too)."""
+    rows = db.execute(
+        "SELECT next_attempt_at FROM outbox WHERE phone = ? AND lane <> 'broadcast' "
+        "AND next_attempt_at > ? ORDER BY next_attempt_at DESC LIMIT ?",
+        [phone, to_db_time(start - timedelta(minutes=1)), cap],
+    ).fetchall()
+    if len(rows) < cap:
+        return start
+    # The cap-th most recent due time opens the next free slot one minute later.
+    return max(start, from_db_time(rows[-1][0]) + timedelta(minutes=1))
+
+
 def channel_for_contact(contact: dict, settings: dict) -> str:
     """How to reach a contact unprompted: their `preferred_channel` if the caller names
     one (`whatsapp`/`sms`: a buyer's, set by a coordinator); else WhatsApp if they ever
     wrote on it (the template covers the 24-hour rule), else the SMS transport they last
-    used, else the default one."""
-    preferred = contact.get("preferred_channel")
-    if preferred == "whatsapp" or (preferred != "sms" and contact.get("last_whatsapp_at")):
+    used, else the default one.
+
+    A contact known only by a WhatsApp id (BSUID) has no number: WhatsApp is the only way.
+    A channel whose provider refuses the person (21610, 63014) is passed over: WhatsApp
+    falls back to SMS, and Twilio SMS to the hub's gateway.
+    """
+    if is_bsuid(contact.get("phone")):
         return "twilio_whatsapp"
-    if contact.get("sms_channel"):
-        return contact["sms_channel"]
-    return sms_channel(settings) or "android_sms"
+    blocked = blocked_channels(contact)
+    preferred = contact.get("preferred_channel")
+    if "twilio_whatsapp" not in blocked and (
+            preferred == "whatsapp" or (preferred != "sms" and contact.get("last_whatsapp_at"))):
+        return "twilio_whatsapp"
+    channel = contact.get("sms_channel") or sms_channel(settings) or "android_sms"
+    if channel == "twilio_sms" and "twilio_sms" in blocked and settings.get("ANDROID_GATEWAY_URL"):
+        return "android_sms"
+    return channel
 
 
 def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:
@@ -244,6 +280,34 @@ def apply_provider_status(
         )
     else:
         db.execute("UPDATE outbox SET provider_status = ? WHERE id = ?", [status, row[0]])
+    return True
+
+
+#: Provider codes that mean "this person does not want (or cannot get) our messages here":
+#: 21610 the number texted STOP to Twilio; 63014 the WhatsApp user blocked the business.
+OPT_OUT_CODES = {"21610": "twilio_sms", "63014": "twilio_whatsapp"}
+
+
+def apply_provider_opt_out(
+    db: sqlite_utils.Database, channel: str, provider_id: str, recipient: str | None,
+    error_code: str | None, now: datetime,
+) -> bool:
+    """A status callback (or a send) said the recipient opted out at the provider: opt them
+    out of broadcasts, keep the reason, and mark the channel blocked. True if applied."""
+    if error_code not in OPT_OUT_CODES:
+        return False
+    row = db.execute("SELECT contact_id, phone FROM outbox WHERE channel = ? AND provider_id = ?",
+                     [channel, provider_id]).fetchone()
+    contact = None
+    if row is not None and row[0] is not None:
+        contact = {"id": row[0]}
+    else:
+        address = (recipient or (row[1] if row else "") or "").removeprefix("whatsapp:")
+        contact = find_contact_by_address(db, address) if address else None
+    if contact is None:
+        return False
+    set_opted_out(db, contact["id"], True, reason=f"provider:{error_code}", now=now)
+    set_channel_blocked(db, contact["id"], OPT_OUT_CODES[error_code], True)
     return True
 
 
