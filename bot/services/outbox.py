@@ -283,6 +283,17 @@ def apply_provider_status(
     return True
 
 
+def mark_provider_expired(db: sqlite_utils.Database, channel: str, provider_id: str,
+                          reason: str | None, now: datetime) -> bool:
+    """The provider dropped a sent row at its validity (the phone's TTL): `expired`."""
+    cursor = db.execute(
+        "UPDATE outbox SET status = 'expired', provider_status = 'expired', error_code = ? "
+        "WHERE channel = ? AND provider_id = ? AND status IN ('sent', 'sending')",
+        [(reason or "ttl")[:200], channel, provider_id],
+    )
+    return bool(cursor.rowcount)
+
+
 #: Provider codes that mean "this person does not want (or cannot get) our messages here":
 #: 21610 the number texted STOP to Twilio; 63014 the WhatsApp user blocked the business.
 OPT_OUT_CODES = {"21610": "twilio_sms", "63014": "twilio_whatsapp"}
