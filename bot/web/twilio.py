@@ -72,6 +72,7 @@ def inbound_message():
     # never made up from it.
     bsuid = parse_bsuid(form.get("ExternalUserId")) if channel == "twilio_whatsapp" else None
     phone = parse_bsuid(sender) if channel == "twilio_whatsapp" else None
+    bsuid = bsuid or phone
     if phone is None:
         try:
             phone = normalize_phone(sender)
