@@ -95,6 +95,9 @@ def plan_broadcast(
     audience = resolve_group(db, broadcast["group_name"])
     texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
     expires_at = from_db_time(broadcast["expires_at"])
+    # A price's validity starts when it may first reach each recipient: one published at
+    # 21.03 and held for the morning is still good for its full TTL after 06.00.
+    validity = expires_at - from_db_time(broadcast["created_at"]) if expires_at else None
     quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
     default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
     default_locale = settings.get("DEFAULT_LOCALE") or "id"
@@ -122,7 +125,8 @@ def plan_broadcast(
                     continue
                 zone = contact_timezone(contact, zones, default_zone)
                 send_at = next_send_time(now, zone, quiet)
-                if expires_at is not None and send_at >= expires_at:
+                row_expires = send_at + validity if validity is not None else None
+                if row_expires is not None and row_expires <= now:
                     recipients.append((broadcast_id, contact["id"], "expired", None))
                     expired += 1
                     continue
@@ -132,7 +136,7 @@ def plan_broadcast(
                 channel = outbox.channel_for_contact(contact, settings)
                 outbox_id = outbox.queue_message(
                     db, phone=contact["phone"], channel=channel, body=body, kind="broadcast",
-                    now=now, contact_id=contact["id"], lane="broadcast", expires_at=expires_at,
+                    now=now, contact_id=contact["id"], lane="broadcast", expires_at=row_expires,
                     not_before=send_at, broadcast_id=broadcast_id,
                 )
                 recipients.append((broadcast_id, contact["id"], "queued", outbox_id))
@@ -153,6 +157,32 @@ def audience_size(db: sqlite_utils.Database, group: str) -> int:
     audience = resolve_group(db, group)
     return db.execute(f"SELECT COUNT(*) FROM contacts c WHERE {audience.where} AND c.opted_out = 0",
                       list(audience.params)).fetchone()[0]
+
+
+def first_send_time(db: sqlite_utils.Database, settings: dict, group: str, now: datetime) -> datetime:
+    """When a broadcast to `group` planned now first reaches anyone: now, or the end of
+    the quiet hours in the earliest-waking zone among its recipients."""
+    audience = resolve_group(db, group)
+    quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
+    if quiet is None:
+        return now
+    zones = village_timezones(db)
+    default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
+    people = fetch_all(db, f"SELECT DISTINCT c.timezone, c.village FROM contacts c "
+                       f"WHERE {audience.where} AND c.opted_out = 0", list(audience.params))
+    times = [next_send_time(now, contact_timezone(p, zones, default_zone), quiet) for p in people]
+    return min(times, default=now)
+
+
+def waiting_until(db: sqlite_utils.Database, broadcast_id: int, now: datetime) -> datetime | None:
+    """If nothing of the broadcast has gone out and all of it waits for the morning: when
+    the first rows are due; else None."""
+    row = db.execute(
+        "SELECT MIN(next_attempt_at), SUM(status <> 'pending' OR next_attempt_at <= ?) "
+        "FROM outbox WHERE broadcast_id = ?", [to_db_time(now), broadcast_id]).fetchone()
+    if row is None or row[0] is None or row[1]:
+        return None
+    return from_db_time(row[0])
 
 
 def latest_broadcast_by(db: sqlite_utils.Database, actor: str) -> dict | None:
