@@ -15,7 +15,7 @@ from bot.channels import (
     send_outbox_row,
 )
 from bot.services import contacts, outbox
-from bot.storage import transaction, utcnow
+from bot.storage import from_db_time, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ def deliver_outbox_message(
             return DeliveryOutcome("skipped")
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
+        row = outbox.route_gateway_row(db, config, row, now)  # SIM caps (issue 12)
+        if row["status"] == "pending":
+            return DeliveryOutcome("retry", from_db_time(row["next_attempt_at"]))
         contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None
     if before_send is not None:
         before_send(row)

@@ -14,6 +14,7 @@ import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
 from bot.pipeline.dispatch import enqueue_broadcast_planning, enqueue_deliveries, enqueue_webhook_deliveries
+from bot.pipeline.hub import watch_hub
 from bot.pipeline.order_timers import run_order_timers
 from bot.services import broadcasts, inbox, outbox, webhooks
 from bot.storage import transaction, utcnow
@@ -88,6 +89,10 @@ def sweep(
         except Exception:  # counted on the row; it will be tried again next sweep
             log.exception("sweep could not process inbound %s", inbound_id)
     timers = run_order_timers(db, config, now)
+    try:
+        watch_hub(db, config, now)  # its alerts are due now: enqueued just below
+    except Exception:  # the hub phone's troubles must never stop the sweep
+        log.exception("watching the hub phone failed")
     due = outbox.due_unqueued(db, now)
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     relays = sorted(set(timers.webhook_ids) | set(webhooks.due_deliveries(db, now)))

@@ -8,7 +8,8 @@ one recipient, channel and lane, rows go out strictly in id order.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
@@ -17,6 +18,7 @@ from bot.phones import is_bsuid
 from bot.services.contacts import (
     blocked_channels,
     find_contact_by_address,
+    get_contact,
     set_channel_blocked,
     set_opted_out,
 )
@@ -198,6 +200,45 @@ def record_retryable_failure(
         [to_db_time(due), code, message[:500], outbox_id],
     )
     return due
+
+
+def _twilio_sms_configured(settings: dict) -> bool:
+    return bool(settings.get("TWILIO_ACCOUNT_SID") and (
+        settings.get("TWILIO_SMS_FROM") or settings.get("TWILIO_MESSAGING_SERVICE_SID")))
+
+
+def route_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now: datetime) -> dict:
+    """Choose the SIM for a claimed gateway row under `ANDROID_GATEWAY_DAILY_LIMIT`.
+
+    SIM 1 first; when it has sent its daily quota (the hub's local day), the places named
+    in `ANDROID_GATEWAY_OVERFLOW`, in order (`sim2`, `twilio`); when all are full, the row
+    waits for the next day (`status` back to pending). Never dropped. Returns the row as
+    it now is (its channel may have become `twilio_sms`).
+    """
+    limit = settings.get("ANDROID_GATEWAY_DAILY_LIMIT")
+    if row["channel"] != "android_sms" or not limit:
+        return row
+    zone = ZoneInfo(settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    day = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    counts = dict(db.execute(
+        "SELECT COALESCE(sim_number, 1), COUNT(*) FROM outbox WHERE channel = 'android_sms' "
+        "AND status IN ('sending', 'sent') AND claimed_at >= ? AND id <> ? GROUP BY 1",
+        [to_db_time(day), row["id"]]).fetchall())
+    blocked = blocked_channels(get_contact(db, row["contact_id"])) if row.get("contact_id") else set()
+    places = ["sim1"] + [p.strip() for p in (settings.get("ANDROID_GATEWAY_OVERFLOW") or "").split(",")]
+    for place in places:
+        if place in ("sim1", "sim2") and counts.get(int(place[-1]), 0) < int(limit):
+            db.execute("UPDATE outbox SET sim_number = ? WHERE id = ?", [int(place[-1]), row["id"]])
+            return get_outbox_row(db, row["id"])
+        if place == "twilio" and _twilio_sms_configured(settings) and "twilio_sms" not in blocked:
+            db.execute("UPDATE outbox SET channel = 'twilio_sms', sim_number = NULL WHERE id = ?",
+                       [row["id"]])
+            return get_outbox_row(db, row["id"])
+    db.execute(
+        "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL, "
+        "enqueued_at = NULL, next_attempt_at = ?, error_code = 'sim_daily_limit' WHERE id = ?",
+        [to_db_time(day + timedelta(days=1)), row["id"]])
+    return get_outbox_row(db, row["id"])
 
 
 def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool:
