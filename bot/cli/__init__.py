@@ -170,10 +170,12 @@ def up_command(host: str, port: int, web_workers: int) -> None:
 # Command groups that live in their own modules.
 from bot.cli.broadcasts import register as _register_broadcasts  # noqa: E402
 from bot.cli.catalog import register as _register_catalog  # noqa: E402
+from bot.cli.hub import register as _register_hub  # noqa: E402
 from bot.cli.money import register as _register_money  # noqa: E402
 from bot.cli.orders import register as _register_orders  # noqa: E402
 
 _register_broadcasts(main)
 _register_catalog(main)
+_register_hub(main)
 _register_money(main)
 _register_orders(main)
