@@ -70,6 +70,7 @@ def deliver_outbox_message(
     except PermanentSendError as exc:
         with transaction(db):
             outbox.record_permanent_failure(db, outbox_id, exc.code, exc.message, now)
+            outbox.opt_out_after_refusal(db, row, exc.code, now)  # 21610, 63014
             following = outbox.next_in_line(db, row)
         log.warning("outbox %s: failed permanently %s %s", outbox_id, exc.code, exc.message)
         return DeliveryOutcome("failed", next_outbox_id=following)

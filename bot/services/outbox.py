@@ -349,7 +349,7 @@ def apply_provider_opt_out(
     if error_code not in OPT_OUT_CODES:
         return False
     row = db.execute("SELECT contact_id, phone FROM outbox WHERE channel = ? AND provider_id = ?",
-                     [channel, provider_id]).fetchone()
+                     [channel, provider_id]).fetchone() if provider_id else None
     contact = None
     if row is not None and row[0] is not None:
         contact = {"id": row[0]}
@@ -360,6 +360,16 @@ def apply_provider_opt_out(
         return False
     set_opted_out(db, contact["id"], True, reason=f"provider:{error_code}", now=now)
     set_channel_blocked(db, contact["id"], OPT_OUT_CODES[error_code], True)
+    return True
+
+
+def opt_out_after_refusal(db: sqlite_utils.Database, row: dict, error_code: str,
+                          now: datetime) -> bool:
+    """The provider refused to send `row` with an opt-out code (21610 on create)."""
+    if error_code not in OPT_OUT_CODES or not row.get("contact_id"):
+        return False
+    set_opted_out(db, row["contact_id"], True, reason=f"provider:{error_code}", now=now)
+    set_channel_blocked(db, row["contact_id"], OPT_OUT_CODES[error_code], True)
     return True
 
 

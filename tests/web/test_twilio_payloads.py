@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from bot.pipeline.delivery import deliver_outbox_message
 from bot.pipeline.dispatch import connect_redis, enqueue_deliveries
+from bot.services import outbox
 from bot.services.broadcasts import create_broadcast, plan_broadcast
-from bot.storage import utcnow
+from bot.storage import transaction, utcnow
 from tests.conftest import TWILIO_SID, gateway_post, run_worker, sms_received, twilio_post
 
 SITI = "+6281234567890"
@@ -206,3 +208,16 @@ def test_21610_opts_out_then_mulai_sends_over_the_gateway(client, db, redis_url,
     assert [(r["channel"], r["phone"]) for r in third] == [("android_sms", SITI)]
     run_worker(redis_url)
     assert fake_gateway.texts_to(SITI) == ["Pasar murah Minggu"]
+
+
+def test_21610_on_send_opts_out_too(app, db, fake_twilio):
+    with transaction(db):
+        db.execute("INSERT INTO contacts (phone, sms_channel, created_at) VALUES (?, 'twilio_sms', "
+                   "'2026-01-01')", [SITI])
+        row_id = outbox.queue_message(db, phone=SITI, channel="twilio_sms", body="Harga naik",
+                                      kind="broadcast", now=utcnow(), contact_id=1, lane="broadcast")
+    fake_twilio.script = [(400, 21610)]
+    assert deliver_outbox_message(db, app.config, row_id).status == "failed"
+    contact = next(db.query("SELECT * FROM contacts"))
+    assert (contact["opted_out"], contact["opted_out_reason"], contact["blocked_channels"]) == (
+        1, "provider:21610", "twilio_sms")
