@@ -133,17 +133,27 @@ def test_all_sims_full_waits_for_the_next_day_never_dropped(app, db, fake_gatewa
 
 
 @pytest.mark.parametrize("kind,reply_id,expires,lifetime", [
-    ("reply", "help.seller", None, {"ttl": 1800}),
-    ("notification", "order.accepted", None, {"ttl": 21600}),
-    ("broadcast", None, T0 + timedelta(hours=6), {"validUntil": "2026-11-28T09:00:00Z"}),
+    ("reply", "help.seller", None, {"validUntil": "2026-11-28T03:30:00Z"}),
+    ("notification", "order.accepted", None, {"validUntil": "2026-11-28T09:00:00Z"}),
+    ("broadcast", None, T0 + timedelta(hours=3), {"validUntil": "2026-11-28T06:00:00Z"}),
+    ("broadcast", None, None, {"validUntil": "2026-11-28T15:00:00Z"}),
     ("notification", "payout.succeeded", None, {}),
 ])
-def test_gateway_messages_carry_a_ttl_suited_to_their_kind(app, db, fake_gateway, kind, reply_id,
-                                                           expires, lifetime):
+def test_gateway_messages_carry_a_validity_suited_to_their_kind(app, db, fake_gateway, kind,
+                                                                reply_id, expires, lifetime):
     row_id = queue(db, kind=kind, reply_id=reply_id, expires_at=expires)
     deliver_outbox_message(db, app.config, row_id, now=T0)
     sent = fake_gateway.requests[-1]["json"]
     assert {k: v for k, v in sent.items() if k in ("ttl", "validUntil")} == lifetime
+
+
+def test_a_reply_that_waited_hours_for_the_phone_is_expired_not_sent_late(app, db, fake_gateway):
+    reply_id = queue(db, kind="reply", reply_id="help.seller")
+    payout_id = queue(db, kind="notification", reply_id="payout.succeeded")
+    late = T0 + timedelta(hours=3)  # the phone was off; now it is back
+    assert deliver_outbox_message(db, app.config, reply_id, now=late).status == "expired"
+    assert deliver_outbox_message(db, app.config, payout_id, now=late).status == "sent"
+    assert [m["id"] for m in fake_gateway.accepted.values()] == [f"jbt-{payout_id}"]
 
 
 def test_a_message_the_phone_dropped_at_its_ttl_is_marked_expired(client, app, db, fake_gateway):

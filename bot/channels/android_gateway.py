@@ -23,11 +23,6 @@ from bot.storage import from_db_time
 EVENT_STATUS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
 
 
-#: How long the phone may hold a message before dropping it (`ttl`), by outbox kind: a
-#: reply is useless hours late, a broadcast without its own validity keeps half a day.
-TTL_SECONDS = {"reply": 30 * 60, "notification": 6 * 3600, "broadcast": 12 * 3600}
-#: Reply ids that must arrive however late (money, sign-in codes): never given a TTL.
-MUST_ARRIVE = ("payout.", "withdraw.", "pay.", "account.", "desk.", "signin.", "login.")
 #: Words in an `sms:failed` reason that mean the phone dropped the message at its TTL.
 _EXPIRY_WORDS = ("ttl", "expired", "valid")
 
@@ -67,15 +62,13 @@ def failure_means_expired(reason: object, row_expires_at: str | None, now: datet
     return expires is not None and expires <= now
 
 
-def message_lifetime(row: dict, now: datetime) -> dict:
-    """`validUntil` or `ttl` for one outbox row, by its kind (see TTL_SECONDS)."""
-    if any((row.get("reply_id") or "").startswith(prefix) for prefix in MUST_ARRIVE):
-        return {}
+def message_lifetime(row: dict) -> dict:
+    """`validUntil` from the row's validity (set per kind by `outbox.prepare_gateway_row`):
+    the phone drops the message then instead of sending it late."""
     expires = from_db_time(row.get("expires_at"))
-    if expires is not None:
-        return {"validUntil": expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    ttl = TTL_SECONDS.get(row.get("kind") or "", TTL_SECONDS["notification"])
-    return {"ttl": ttl}
+    if expires is None:
+        return {}
+    return {"validUntil": expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def gateway_message_id(outbox_id: int) -> str:
@@ -162,7 +155,7 @@ def read_health(data: dict) -> dict:
     return found
 
 
-def send_message(config: dict, row: dict, now: datetime | None = None) -> SendResult:
+def send_message(config: dict, row: dict) -> SendResult:
     """`POST /messages` on the gateway phone for one outbox row."""
     base = config.get("ANDROID_GATEWAY_URL")
     if not base:
@@ -173,7 +166,7 @@ def send_message(config: dict, row: dict, now: datetime | None = None) -> SendRe
         "textMessage": {"text": row["body"]},
         "phoneNumbers": [row["phone"]],
         "withDeliveryReport": True,
-        **message_lifetime(row, now or datetime.now(UTC)),
+        **message_lifetime(row),
     }
     if row.get("sim_number"):
         payload["simNumber"] = int(row["sim_number"])

@@ -45,7 +45,9 @@ def deliver_outbox_message(
             return DeliveryOutcome("skipped")
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
-        row = outbox.route_gateway_row(db, config, row, now)  # SIM caps (issue 12)
+        row = outbox.prepare_gateway_row(db, config, row, now)  # TTL by kind, SIM caps
+        if row["status"] == "expired":
+            return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
         if row["status"] == "pending":
             return DeliveryOutcome("retry", from_db_time(row["next_attempt_at"]))
         contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None

@@ -207,6 +207,44 @@ def _twilio_sms_configured(settings: dict) -> bool:
         settings.get("TWILIO_SMS_FROM") or settings.get("TWILIO_MESSAGING_SERVICE_SID")))
 
 
+#: How long a message through the hub phone stays worth sending, by kind, counted from
+#: when it was written: a reply is useless hours late (the phone was off), a broadcast
+#: without its own validity keeps half a day.
+GATEWAY_VALIDITY = {"reply": timedelta(minutes=30), "notification": timedelta(hours=6),
+                    "broadcast": timedelta(hours=12)}
+#: Reply ids that must arrive however late (money, sign-in codes): never given a validity.
+MUST_ARRIVE = ("payout.", "withdraw.", "pay.", "account.", "desk.", "signin.", "login.")
+
+
+def gateway_validity(row: dict) -> datetime | None:
+    """Until when a gateway row is worth sending: its own `expires_at` or its kind's
+    validity, whichever ends first; None for messages that must arrive."""
+    if any((row.get("reply_id") or "").startswith(prefix) for prefix in MUST_ARRIVE):
+        return from_db_time(row.get("expires_at"))
+    kind = GATEWAY_VALIDITY.get(row.get("kind") or "", GATEWAY_VALIDITY["notification"])
+    # Counted from when the row was first due (a broadcast held for the morning, a reply
+    # delayed by the per-address cap), which is its `next_attempt_at` at the first claim.
+    start = from_db_time(row["next_attempt_at"] if row.get("attempts", 1) <= 1 else row["created_at"])
+    candidates = [start + kind, from_db_time(row.get("expires_at"))]
+    return min(moment for moment in candidates if moment is not None)
+
+
+def prepare_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now: datetime) -> dict:
+    """Before a claimed row goes to the hub phone: give it the validity of its kind (the
+    phone gets it as `validUntil`), expire it if that has passed (the phone was off for
+    hours: CHT #3180), and choose its SIM (`route_gateway_row`). Returns the row as it
+    now is: `expired`, `pending` again (SIMs full until tomorrow), or ready to send."""
+    if row["channel"] != "android_sms":
+        return row
+    valid = gateway_validity(row) if row.get("attempts", 1) <= 1 else from_db_time(row.get("expires_at"))
+    if valid is not None and to_db_time(valid) != row.get("expires_at"):
+        db.execute("UPDATE outbox SET expires_at = ? WHERE id = ?", [to_db_time(valid), row["id"]])
+        row = get_outbox_row(db, row["id"])
+    if expire_if_stale(db, row, now):
+        return get_outbox_row(db, row["id"])
+    return route_gateway_row(db, settings, row, now)
+
+
 def route_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now: datetime) -> dict:
     """Choose the SIM for a claimed gateway row under `ANDROID_GATEWAY_DAILY_LIMIT`.
 
