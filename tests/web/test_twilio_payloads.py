@@ -66,6 +66,15 @@ INBOUND = [
                MediaUrl0=f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM1/Media/ME1",
                MediaContentType0="image/jpeg", MessageType="image"),
      200, None, [(TINI, None)], [(TINI, None)]),
+    ("SMS, full field set",
+     {k: v for k, v in full_form("+6281311112222", ProfileName=None, MessageType=None,
+                                 To="+14155550100", SmsStatus="received").items() if v is not None},
+     200, None, [(TINI, None)], [(TINI, None)]),
+    ("empty body, no media",
+     full_form(f"whatsapp:{TINI}", body=""), 200,
+     twiml("Selamat datang di Jembatan! Untuk menjual hasil panen, daftar dulu: DAFTAR nama, "
+           "desa. Contoh: DAFTAR Siti, Sukamaju. Info: BANTUAN"),
+     [(TINI, None)], [(TINI, None)]),
     ("SMS From with letters: not a number, refused",
      full_form("TELKOMSEL"), 400, None, [], []),
 ]
