@@ -8,6 +8,7 @@ one recipient, channel and lane, rows go out strictly in id order.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -253,8 +254,15 @@ def route_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now:
     waits for the next day (`status` back to pending). Never dropped. Returns the row as
     it now is (its channel may have become `twilio_sms`).
     """
+    if row["channel"] != "android_sms":
+        return row
+    arrived_on = _inbound_sim(db, row)
     limit = settings.get("ANDROID_GATEWAY_DAILY_LIMIT")
-    if row["channel"] != "android_sms" or not limit:
+    if not limit:
+        if arrived_on and not row.get("sim_number"):
+            # A reply leaves from the SIM the person wrote to, so it comes from that number.
+            db.execute("UPDATE outbox SET sim_number = ? WHERE id = ?", [arrived_on, row["id"]])
+            return get_outbox_row(db, row["id"])
         return row
     zone = ZoneInfo(settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
     day = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
@@ -264,6 +272,9 @@ def route_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now:
         [to_db_time(day), row["id"]]).fetchall())
     blocked = blocked_channels(get_contact(db, row["contact_id"])) if row.get("contact_id") else set()
     places = ["sim1"] + [p.strip() for p in (settings.get("ANDROID_GATEWAY_OVERFLOW") or "").split(",")]
+    if arrived_on == 2 and "sim2" in places:
+        places.remove("sim2")
+        places.insert(0, "sim2")
     for place in places:
         if place in ("sim1", "sim2") and counts.get(int(place[-1]), 0) < int(limit):
             db.execute("UPDATE outbox SET sim_number = ? WHERE id = ?", [int(place[-1]), row["id"]])
@@ -277,6 +288,19 @@ def route_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now:
         "enqueued_at = NULL, next_attempt_at = ?, error_code = 'sim_daily_limit' WHERE id = ?",
         [to_db_time(day + timedelta(days=1)), row["id"]])
     return get_outbox_row(db, row["id"])
+
+
+def _inbound_sim(db: sqlite_utils.Database, row: dict) -> int | None:
+    """The gateway SIM (1 or 2) the message this row answers arrived on, if known."""
+    if not row.get("inbound_id"):
+        return None
+    found = db.execute("SELECT raw FROM inbound WHERE id = ? AND channel = 'android_sms'",
+                       [row["inbound_id"]]).fetchone()
+    try:
+        sim = json.loads(found[0]).get("payload", {}).get("simNumber") if found else None
+    except (ValueError, AttributeError):
+        return None
+    return sim if sim in (1, 2) else None
 
 
 def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool:

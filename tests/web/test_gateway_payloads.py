@@ -165,3 +165,11 @@ def test_ping_marks_the_hub_phone_seen(client, db):
     assert gateway_post(client, other("system:ping", {})).status_code == 200
     device = next(db.query("SELECT * FROM hub_devices"))
     assert device["device_id"] == "hub-phone-1" and device["last_seen_at"]
+
+
+@pytest.mark.parametrize("sim", [1, 2])
+def test_the_reply_leaves_from_the_sim_the_person_wrote_to(client, redis_url, fake_gateway, sim):
+    gateway_post(client, current(SITI, DAFTAR, sim=sim))
+    run_worker(redis_url)
+    [sent] = fake_gateway.accepted.values()
+    assert sent["simNumber"] == sim

@@ -40,7 +40,7 @@ def test_received_sms_is_stored_answered_through_the_outbox_and_sent(
     sent = fake_gateway.requests[0]
     valid_until = sent["json"].pop("validUntil")  # a reply is worth sending for 30 minutes
     assert sent["json"] == {"id": f"jbt-{reply['id']}", "textMessage": {"text": REGISTERED},
-                            "phoneNumbers": [SITI], "withDeliveryReport": True}
+                            "phoneNumbers": [SITI], "withDeliveryReport": True, "simNumber": 1}
     assert valid_until == (from_db_time(reply["created_at"]) + timedelta(minutes=30)).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     validate_gateway_schema(sent["json"], "smsgateway.Message")
