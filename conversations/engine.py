@@ -5,7 +5,9 @@ then the open dialog's handlers for its current state; then commands that start 
 then a seller's photo without a command (it joins the listing just created); then a
 helpful fallback (suggestion, welcome for strangers, "not understood").
 `respond_to_inbound` wraps it: one transaction stores the effect, the reply (an outbox
-row) and the inbound row's "processed" mark together.
+row) and the inbound row's "processed" mark together. The one exception to "exactly one
+reply" is the loop breaker (`bot.services.loops`, DECISIONS.md 91): an auto-responder
+repeating itself gets no answer, and coordinators hear about it once.
 """
 
 from __future__ import annotations
