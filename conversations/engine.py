@@ -20,6 +20,7 @@ import sqlite_utils
 
 from bot.phones import mask_phone
 from bot.services import contacts, dialogs, inbox, incidents, loops, media, outbox, pins
+from bot.services.handover import Handover
 from bot.storage import transaction
 from conversations.dialog import END, Turn
 from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
@@ -48,12 +49,9 @@ class Response:
 
     reply: str | None
     reply_outbox_id: int | None
-    # Outbox rows a worker must deliver (the reply too, unless it went back inline).
-    outbox_ids: list[int] = field(default_factory=list)
-    # Media (photos) the message brought, to download in a job after the commit.
-    media_ids: list[int] = field(default_factory=list)
-    # RQ jobs the message caused, to enqueue after the commit: (function path, args).
-    jobs: list[tuple[str, tuple]] = field(default_factory=list)
+    # Work for the workers after the commit: outbox rows to deliver (the reply too,
+    # unless it went back inline), photos to download, payouts, broadcasts, relays.
+    handover: Handover = field(default_factory=Handover)
 
 
 def handle_text(
@@ -75,7 +73,7 @@ def handle_text(
     elif dialog is not None and _continue_dialog(turn, dialog):
         pass
     elif name in FLOW_BY_ENTRY_COMMAND:
-        _start_flow(turn, name)
+        _start_flow(turn, name, stored=dialog is not None)
     elif (turn.media and name in ("unknown", "empty") and not turn.command.get("suggestion")
           and contact.get("role") == "seller"):
         attach_recent_photo(turn)
@@ -86,9 +84,12 @@ def handle_text(
     return turn
 
 
-def _save_state(turn: Turn, flow_name: str, state: str) -> None:
+def _save_state(turn: Turn, flow_name: str, state: str, stored: bool = True) -> None:
+    """Keep the dialog at `state`, or close it (END). `stored=False`: the contact had no
+    dialog row, so closing has nothing to delete (one statement less per command)."""
     if state == END:
-        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        if stored:
+            dialogs.clear_dialog(turn.db, turn.contact["id"])
         return
     timeout = timedelta(minutes=turn.settings.get("DIALOG_TIMEOUT_MINUTES", 30))
     dialogs.save_dialog(
@@ -121,7 +122,7 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
     return True
 
 
-def _start_flow(turn: Turn, command: str) -> None:
+def _start_flow(turn: Turn, command: str, stored: bool = True) -> None:
     flow = FLOW_BY_ENTRY_COMMAND[command]
     refusal = _refusal(turn, flow)
     if refusal is not None:
@@ -129,7 +130,7 @@ def _start_flow(turn: Turn, command: str) -> None:
         return
     turn.data = {}
     handler = flow.entry[command]
-    _save_state(turn, flow.name, flow.run_handler(handler, turn, None))
+    _save_state(turn, flow.name, flow.run_handler(handler, turn, None), stored)
 
 
 def _refusal(turn: Turn, flow) -> str | None:
@@ -227,13 +228,13 @@ def respond_to_inbound(
             response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline,
                                     settings)
             if turn.media:
-                response.media_ids = media.pending_media_ids(db, row["id"])
+                response.handover.media_ids.extend(media.pending_media_ids(db, row["id"]))
             for contact, reply_id, values in turn.notifications:
-                response.outbox_ids.append(
+                response.handover.outbox_ids.append(
                     queue_notification(db, settings, contact, reply_id, now, **values))
             if turn.sensitive or might_be_a_pin(turn):
                 inbox.redact_inbound(db, row["id"])
-            response.jobs = list(turn.jobs)
+            response.handover.add(turn.handover)
             return response
     except Exception as exc:
         log.exception("processing inbound %s failed", inbound_id)
@@ -268,7 +269,7 @@ def _break_loop(db, row, contact, settings, now) -> Response:
     if incidents.open_incident(db, "loop", row["phone"], now, {"text": row["body"][:160]}):
         for coordinator in db.query("SELECT * FROM contacts WHERE is_coordinator = 1 "
                                     "AND id <> ? ORDER BY id", [contact["id"]]):
-            response.outbox_ids.append(queue_notification(
+            response.handover.outbox_ids.append(queue_notification(
                 db, settings, coordinator, "loop.detected", now, phone=mask_phone(row["phone"]),
                 count=settings.get("LOOP_MAX_REPEATS"),
                 minutes=settings.get("LOOP_WINDOW_MINUTES")))
@@ -284,7 +285,7 @@ def _store_reply(db, row, contact, reply_id, body, now, reply_inline, settings) 
         per_minute_cap=settings.get("OUTBOUND_PER_NUMBER_PER_MINUTE"),
     )
     inbox.mark_processed(db, row["id"], contact["id"], now)
-    return Response(body, outbox_id, [] if inline else [outbox_id])
+    return Response(body, outbox_id, Handover(outbox_ids=[] if inline else [outbox_id]))
 
 
 def _apologise(db, inbound_id, settings, now, reply_inline) -> Response | None:

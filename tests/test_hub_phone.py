@@ -134,7 +134,8 @@ def test_all_sims_full_waits_for_the_next_day_never_dropped(app, db, fake_gatewa
 
 @pytest.mark.parametrize("kind,reply_id,expires,lifetime", [
     ("reply", "help.seller", None, {"validUntil": "2026-11-28T03:30:00Z"}),
-    ("notification", "order.accepted", None, {"validUntil": "2026-11-28T09:00:00Z"}),
+    ("notification", "order.accepted", None, {}),
+    ("notification", "order.reminder", T0 + timedelta(hours=2), {"validUntil": "2026-11-28T05:00:00Z"}),
     ("broadcast", None, T0 + timedelta(hours=3), {"validUntil": "2026-11-28T06:00:00Z"}),
     ("broadcast", None, None, {"validUntil": "2026-11-28T15:00:00Z"}),
     ("notification", "payout.succeeded", None, {}),

@@ -10,8 +10,23 @@ from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
 from bot.phones import display_address
-from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.pipeline.dispatch import enqueue_deliveries
+from bot.services.broadcasts import (
+    BroadcastTooLong,
+    broadcast_report,
+    create_broadcast,
+    first_send_time,
+    get_broadcast,
+    plan_broadcast,
+    waiting_until,
+)
+from bot.services.coordinators import grant_coordinator, list_coordinators, recent_actions, revoke_coordinator
+from bot.services.groups import UnknownGroup, add_to_group, group_sizes, remove_from_group
+from bot.services.handover import Handover
+from bot.services.schedule import set_village_province
+from bot.storage import to_db_time, utcnow
+from bot.web.db import get_db, get_redis, hand_over
+from conversations.i18n import format_local_time
 
 
 @click.group("coordinator")
@@ -25,8 +40,6 @@ def coordinator_group() -> None:
 @with_appcontext
 def coordinator_add(phone: str, region: str | None) -> None:
     """Make PHONE a coordinator (recorded in the audit trail)."""
-    from bot.services.coordinators import grant_coordinator
-
     contact = grant_coordinator(get_db(), phone_argument(phone), region, utcnow())
     click.echo(f"{display_address(contact['phone'])} is a coordinator" + (f" for {region}" if region else ""))
 
@@ -36,8 +49,6 @@ def coordinator_add(phone: str, region: str | None) -> None:
 @with_appcontext
 def coordinator_remove(phone: str) -> None:
     """Take the coordinator role away from PHONE."""
-    from bot.services.coordinators import revoke_coordinator
-
     if not revoke_coordinator(get_db(), phone_argument(phone), utcnow()):
         raise click.ClickException(f"{phone} is not a coordinator")
     click.echo(f"{phone_argument(phone)} is no longer a coordinator")
@@ -47,20 +58,16 @@ def coordinator_remove(phone: str) -> None:
 @with_appcontext
 def coordinator_list() -> None:
     """List coordinators."""
-    from bot.services.coordinators import list_coordinators
-
     for contact in list_coordinators(get_db()):
         click.echo(f"{display_address(contact['phone'])}\t{contact['coordinator_region'] or '-'}"
                    f"\t{contact['name'] or ''}")
 
 
 @coordinator_group.command("log")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="How many actions to show")
 @with_appcontext
 def coordinator_log(limit: int) -> None:
     """Show the newest coordinator actions (who, what, when)."""
-    from bot.services.coordinators import recent_actions
-
     for action in recent_actions(get_db(), limit):
         click.echo(f"{action['created_at']}\t{action['actor']}\t{action['action']}\t{action['details']}")
 
@@ -76,8 +83,6 @@ def group_group() -> None:
 @with_appcontext
 def group_add(name: str, phones: tuple[str, ...]) -> None:
     """Add PHONES to group NAME (created if new)."""
-    from bot.services.groups import add_to_group
-
     added = add_to_group(get_db(), name, [phone_argument(p) for p in phones], utcnow())
     click.echo(f"added {added} to {name.lower()}")
 
@@ -88,8 +93,6 @@ def group_add(name: str, phones: tuple[str, ...]) -> None:
 @with_appcontext
 def group_remove(name: str, phones: tuple[str, ...]) -> None:
     """Remove PHONES from group NAME."""
-    from bot.services.groups import remove_from_group
-
     removed = remove_from_group(get_db(), name, [phone_argument(p) for p in phones])
     click.echo(f"removed {removed} from {name.lower()}")
 
@@ -98,8 +101,6 @@ def group_remove(name: str, phones: tuple[str, ...]) -> None:
 @with_appcontext
 def group_list() -> None:
     """List named groups with their sizes."""
-    from bot.services.groups import group_sizes
-
     for name, size in group_sizes(get_db()):
         click.echo(f"{name}\t{size}")
 
@@ -115,8 +116,6 @@ def village_group() -> None:
 @with_appcontext
 def village_set(name: str, province: str) -> None:
     """Record the province of village NAME (WIB/WITA/WIT follows from it)."""
-    from bot.services.schedule import set_village_province
-
     try:
         zone = set_village_province(get_db(), name, province)
     except ValueError as exc:
@@ -132,16 +131,11 @@ def broadcast_group() -> None:
 @broadcast_group.command("send")
 @click.option("--group", "group_name", required=True,
               help="village, product, named group, semua/penjual, pembeli")
-@click.option("--text", required=True)
+@click.option("--text", required=True, help="The message, one SMS unless --allow-long")
 @click.option("--allow-long", is_flag=True, help="allow text longer than one SMS")
 @with_appcontext
 def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
     """Broadcast TEXT to a group; the fan-out runs in the worker."""
-    from bot.pipeline.dispatch import enqueue_broadcast_planning
-    from bot.services.broadcasts import BroadcastTooLong, create_broadcast, first_send_time
-    from bot.services.groups import UnknownGroup
-    from conversations.i18n import format_local_time
-
     now = utcnow()
     try:
         broadcast_id = create_broadcast(get_db(), group=group_name, text=text, created_by="cli",
@@ -151,7 +145,7 @@ def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
     except BroadcastTooLong as exc:
         raise click.ClickException(
             f"the text needs {exc.segments} SMS; shorten it or pass --allow-long") from exc
-    queued = enqueue_broadcast_planning(get_redis(), broadcast_id)
+    queued = hand_over(Handover(broadcast_ids=[broadcast_id]))
     first = first_send_time(get_db(), current_app.config, group_name, now)
     zone = current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
     click.echo(f"broadcast {broadcast_id} created"
@@ -165,9 +159,6 @@ def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
 @with_appcontext
 def broadcast_status(broadcast_id: int) -> None:
     """Counts for broadcast BROADCAST_ID: queued, sent, delivered, failed, skipped, expired."""
-    from bot.services.broadcasts import broadcast_report, get_broadcast, waiting_until
-    from bot.storage import to_db_time
-
     broadcast = get_broadcast(get_db(), broadcast_id)
     if broadcast is None:
         raise click.ClickException(f"no broadcast {broadcast_id}")
@@ -183,9 +174,6 @@ def broadcast_status(broadcast_id: int) -> None:
 @with_appcontext
 def broadcast_plan(broadcast_id: int) -> None:
     """Plan BROADCAST_ID's fan-out here and now (normally the worker does it)."""
-    from bot.pipeline.dispatch import enqueue_deliveries
-    from bot.services.broadcasts import plan_broadcast
-
     db, connection = get_db(), get_redis()
     report = plan_broadcast(db, current_app.config, broadcast_id, utcnow(),
                             on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow()))

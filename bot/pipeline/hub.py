@@ -13,16 +13,11 @@ import sqlite_utils
 
 from bot.channels import SendError, android_gateway
 from bot.phones import is_bsuid
-from bot.services import contacts, hub, outbox
-from bot.services.schedule import timezone_of
+from bot.services import contacts, hub
 from bot.storage import transaction
-from conversations.i18n import format_local_time, normalize_locale
-from conversations.replies import render
+from conversations.news.hub import queue_hub_alert
 
 log = logging.getLogger(__name__)
-
-ALERT_REPLY = {"hub_silent": "hub.silent", "hub_battery": "hub.battery_low"}
-
 
 def poll_health(db: sqlite_utils.Database, config: dict, now: datetime) -> None:
     """Ask the phone how it is, if it is time to; record the answer or the silence."""
@@ -69,14 +64,5 @@ def watch_hub(db: sqlite_utils.Database, config: dict, now: datetime) -> list[in
                     log.warning("hub incident %s: coordinator %s has no way around the hub phone",
                                 kind, coordinator["id"])
                     continue
-                zone = timezone_of(db, coordinator, config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
-                shown = dict(values)
-                if "since" in shown:
-                    shown["since"] = format_local_time(shown["since"], zone)
-                locale = normalize_locale(coordinator.get("locale") or config.get("DEFAULT_LOCALE"))
-                body = render(ALERT_REPLY[kind], locale, **shown)
-                queued.append(outbox.queue_message(
-                    db, phone=coordinator["phone"], channel=channel, body=body,
-                    kind="notification", now=now, contact_id=coordinator["id"],
-                    reply_id=ALERT_REPLY[kind]))
+                queued.append(queue_hub_alert(db, config, coordinator, kind, values, channel, now))
     return queued

@@ -34,7 +34,7 @@ def is_looping(db: sqlite_utils.Database, phone: str, text: str, inbound_id: int
     since = now - timedelta(minutes=int(settings.get("LOOP_WINDOW_MINUTES") or 5))
     earlier = db.execute(
         "SELECT body FROM inbound WHERE phone = ? AND received_at >= ? AND id < ? "
-        "ORDER BY id DESC LIMIT ?",
+        "ORDER BY received_at DESC LIMIT ?",
         [phone, to_db_time(since), inbound_id, limit * 10],
     ).fetchall()
     return sum(normalise(body) == key for (body,) in earlier) >= limit

@@ -30,8 +30,19 @@ from bot.pipeline.inbound import accept_inbound_message
 from bot.services import hub, inbox, outbox
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, get_redis
+from bot.web.guards import Malformed, parse_json, wrong_types
+
+#: Longer than any phone number as people write it, or any operator's sender name (GSM
+#: alphanumeric senders have at most 11 characters): not an address at all.
+MAX_SENDER_LENGTH = 32
 
 bp = Blueprint("gateway", __name__, url_prefix="/gateway")
+
+#: The types of the fields we read (OpenAPI `WebHookEvent`, `SmsEventPayload`, ...);
+#: a field present with another type is a 400, a field missing is each event's business.
+EVENT_TYPES = {"event": str, "id": str, "webhookId": str, "deviceId": str, "payload": dict}
+PAYLOAD_TYPES = {"messageId": str, "message": str, "phoneNumber": str, "sender": str,
+                 "recipient": str, "reason": str}
 
 
 def _bad_request(reason: str):
@@ -51,11 +62,14 @@ def android_webhook():
     if problem:
         return jsonify(error=problem), 403
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _bad_request("body is not JSON")
+        event = parse_json(body)
+    except Malformed as exc:
+        return _bad_request(str(exc))
     if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
         return _bad_request("expected an object with event and payload")
+    problem = wrong_types(event, EVENT_TYPES) or wrong_types(event["payload"], PAYLOAD_TYPES)
+    if problem:
+        return _bad_request(problem)
     kind, payload = event.get("event"), event["payload"]
     if kind == "sms:received":
         return _received(payload, event, now)
@@ -71,23 +85,25 @@ def android_webhook():
 
 
 def _received(payload: dict, event: dict, now):
-    text = payload.get("message")
+    message_id, text = payload.get("messageId"), payload.get("message")
     sender = payload.get("sender") or payload.get("phoneNumber")
-    if not isinstance(text, str) or not sender or not isinstance(sender, str | int):
-        return _bad_request("sms:received needs message and sender (or phoneNumber)")
+    if not message_id or not isinstance(text, str) or not sender or not isinstance(sender, str):
+        return _bad_request("sms:received needs messageId, message and sender (or phoneNumber)")
+    if len(sender) > MAX_SENDER_LENGTH:
+        return _bad_request("sender is not an address")
     try:
         address = normalize_phone(str(sender))
     except InvalidPhoneNumber:
         address = None
-    key = inbound_key(address or str(sender), text, payload.get("receivedAt"),
-                      payload.get("messageId"), event.get("id"))
+    key = inbound_key(address or sender, text, payload.get("receivedAt"), message_id,
+                      event.get("id"))
     db = get_db()
     if address is None:
         # An operator's notice or a short code: kept for the record, never answered (a
         # reply could not reach it), and 200 so the phone stops re-posting it.
         with transaction(db):
             _, is_new = inbox.store_inbound(
-                db, channel="android_sms", provider_id=key, phone=str(sender), body=text,
+                db, channel="android_sms", provider_id=key, phone=sender, body=text,
                 raw=event, now=now, status="ignored")
         return jsonify(status="stored" if is_new else "duplicate", reply=False)
     _, is_new = accept_inbound_message(

@@ -35,7 +35,7 @@ def search(turn: Turn) -> str:
     shown = product["name"] if product else products.normalize_product_name(name)
     rows, _ = listings.search_catalog(
         turn.db, product_id=product["id"] if product else None, q=None if product else shown,
-        village=place, limit=SEARCH_LIMIT, order="cheapest")
+        village=place, limit=SEARCH_LIMIT, order="cheapest", count=False)
     if not rows:
         if place:
             turn.reply("search.none_place", product=shown, place=place)

@@ -81,7 +81,7 @@ def test_reposted_message_has_one_effect(client, db, redis_url, fake_gateway):
     (b"not json", "body is not JSON"),
     (b"[1, 2]", "expected an object with event and payload"),
     (json.dumps({"event": "sms:received", "payload": {"message": "hi"}}).encode(),
-     "sms:received needs message and sender (or phoneNumber)"),
+     "sms:received needs messageId, message and sender (or phoneNumber)"),
     (json.dumps({"event": "sms:sent", "payload": {}}).encode(), "sms:sent needs messageId"),
 ])
 def test_malformed_but_signed_gets_400(client, db, body, reason):

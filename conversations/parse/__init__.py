@@ -1,0 +1,172 @@
+"""Turn one inbound text message into a command dict: ``parse(text) -> dict``.
+
+The output is plain JSON-serialisable data: ``"command"`` (canonical English name) plus
+the fields that command takes, and ``"missing"`` (fields a dialog must still ask for, in
+asking order) only when something is missing. ``parse`` never raises for any ``str``;
+empty or whitespace-only text gives ``{"command": "empty"}``, anything that does not start
+with a keyword gives ``{"command": "unknown"}``, with ``"suggestion"`` (a command name)
+when the first word is a near miss (``JAUL`` -> ``sell``). A suggestion is never acted
+on: the conversation layer asks "Maksud Anda JUAL?".
+
+Tolerance: case, repeated spaces, punctuation after the keyword (``ya, p12``, ``saldo?``,
+``JUAL: cabai``), ``;``/``,``/newline separators, zero-width characters, NBSP, BOM, bidi
+marks, full-width forms (NFKC) and smart quotes/dashes; private-use, unassigned and
+lone-surrogate characters are dropped. The keyword must be the first word (leading emoji
+or WhatsApp ``*bold*`` marks are skipped).
+
+Reading rules where the design is silent (decisions)
+----------------------------------------------------
+JUAL product quantity unit price[/unit]
+  * The product is every word before the first number (lower-cased); filler words at its
+    end (``harga``, ``seharga``, ``@``...) are dropped. When the message starts with the
+    number (``JUAL 50kg cabai 12rb``) the first words after the quantity are used.
+  * The first number that is not obviously money is the quantity; a number with ``Rp``,
+    ``@``, ``rb``/``ribu``/``k``/``jt``/``juta`` or a ``/unit`` tail is the price, and
+    failing that the second bare number is (``JUAL cabai 50kg 12000``). Order does not
+    matter for marked prices (``JUAL cabai 12rb 50kg``).
+  * A quantity without a unit takes the unit of the price if it has one
+    (``JUAL cabai 50 12rb/kg`` -> 50 kg). Otherwise the unit is asked for: ``JUAL cabai
+    50 12rb`` -> ``quantity: 50, price: 12000, missing: ["unit"]``. Missing fields are
+    ordered product, quantity, unit, price.
+  * A price without a unit is per stored unit: per kg for any weight (``JUAL beras 2 kw
+    12rb`` is 12.000/kg, matching the dialog question "Berapa harganya per kg?"), per
+    the count unit otherwise. A price with a unit is converted to the stored unit
+    (``2,5jt/kw`` -> 25000 per kg). If that is not a whole rupiah (``1.500/ton``), or
+    the price unit does not fit the quantity (``50 ikat 3rb/kg``: count units are never
+    converted to weight), the price is reported missing rather than guessed.
+  * Ambiguous numbers (``1,000``: see :mod:`conversations.numbers`) and anything else
+    that starts with a digit but cannot be read (``1/2``, ``½``, ``3x``) are not read and
+    never become part of the product name; the field they stand in is reported missing.
+  * Words after the price are ignored (``..., bisa nego``).
+  * ``unit`` is also returned when only the price carried one and the quantity is
+    missing (``JUAL cabai 12rb/kg`` -> ``unit: "kg"``), so the dialog asks "Berapa kg?".
+HARGA / PRICE
+  * With an amount after the product it is ``publish_price``; without, ``price``. The
+    market is the words after the amount (``di`` dropped), or, in a query, the words
+    after a comma, ``di``/``dekat``/``in``/``at``..., or from ``pasar``/``market`` on
+    (``HARGA cabai Pasar Induk``). Question words at the end of the product
+    (``berapa``, ``sekarang``, ``hari ini``) are dropped. A number that is a quantity
+    rather than an amount (``HARGA cabai 50kg``) gives ``publish_price`` with
+    ``missing: ["price"]``.
+CARI product [place]: the place starts after a comma or ``di``/``dekat``/``in``/``near``
+  (``CARI cabai di Bandung``); without one, all words are the product.
+DAFTAR name, village (and DAFTAR PEMBELI business, city; also ``DAFTAR sebagai PEMBELI``,
+  ``REGISTER AS A BUYER``): split at the first comma,
+  semicolon or line break, else at ``dari``/``desa`` (buyer: ``dari``/``di``/``kota``).
+  Without a separator everything is the name and the village is asked for. A leading
+  ``desa``/``kota`` is dropped from the place. Names, villages, cities, markets and
+  places are "title-cased as typed": all-lower-case words get a capital, anything
+  else is kept (``UD. MAJU`` stays).
+REK channel number name: ``REK bank BCA ...`` skips ``bank``; digit groups separated by
+  spaces, dashes or dots are joined (``0812-3456-7890``); ``a.n.``/``atas nama`` before the
+  name is dropped. Missing order: channel, number, name.
+Codes (listing, order): a letter followed by letters/digits, containing a digit, at
+  most 10 characters; ``#`` and ``-`` are ignored (``#p-12`` -> ``P12``). YA/TIDAK/BATAL/
+  STATUS/KIRIM/TERIMA/HAPUS take the first code anywhere in the message (``batal pesanan
+  P12``). BAYAR and SIARAN STATUS also accept an all-digit id. A required code that is
+  absent is reported missing (``missing: ["order"]``).
+STOK code quantity: both or neither; one of them alone reports the other missing.
+  ``unit`` is returned for STOK and PESAN only when written.
+TARIK amount: ``semua``/``seluruh``/``all`` -> ``all: true``.
+PIN old new: digit strings (leading zeros kept); other words are ignored.
+SIARAN group text: the group is the first word (lower-cased), the text the rest as typed
+  (line breaks kept). ``SIARAN STATUS [id]`` -> ``broadcast_status`` with ``broadcast``.
+BAHASA: ``id``/``indonesia``/``indo`` -> ``id``; ``en``/``english``/``inggris`` -> ``en``.
+BANTUAN topic: the canonical command of the topic keyword, any language.
+Not commands although they start with a keyword: ``terima kasih`` (thank you), ``no rek``/
+  ``no hp``/``no wa`` ("number"). They parse as ``unknown`` without a suggestion.
+Suggestions: for a first word of 4+ letters within 1 edit (2 for 6+ letters, with
+  transpositions counting as one) of exactly one command's keywords; a keyword with an
+  Indonesian suffix (``batalkan``, ``harganya``); ``beli``/``buy`` -> ``order``;
+  ``DAFTAR PEMBLI`` -> ``register_buyer``. Ties between commands give no suggestion.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from conversations import keywords as kw
+from conversations.keywords import KEYWORDS_BY_COMMAND, keyword_for
+from conversations.parse.commands import _HANDLERS, COMMAND_FIELDS
+from conversations.parse.lookup import (
+    _FIRST_WORD_RE,
+    _LEAD_PUNCT_RE,
+    _LOOK_AHEAD,
+    _NEXT_WORD_RE,
+    _SINGLE,
+    _TWO_WORD,
+    _suggest,
+    _suggest_second,
+)
+from conversations.parse.text import normalise
+from conversations.parse.tokens import Result
+
+__all__ = ["COMMAND_FIELDS", "KEYWORDS_BY_COMMAND", "keyword_for", "normalise", "parse"]
+
+_log = logging.getLogger(__name__)
+
+
+def _parse(text: str) -> Result:
+    text = normalise(text)
+    match = _FIRST_WORD_RE.match(text)
+    if match is None:
+        return {"command": "unknown"} if text.strip() else {"command": "empty"}
+    end = match.end()
+    if end < len(text) and (text[end].isalnum() or text[end] == "_"):
+        return {"command": "unknown"}  # "P12", "jual2": not a keyword on its own
+    first = match.group(1).lower()
+
+    second: str | None = None
+    second_end = end
+    if first in _LOOK_AHEAD:
+        nxt = _NEXT_WORD_RE.match(text, end)
+        if nxt is not None:
+            second, second_end = nxt.group(1).lower(), nxt.end()
+            if (first, second) in kw.NOT_COMMANDS:
+                return {"command": "unknown"}  # "terima kasih" is thanks, not TERIMA
+            if second in kw.KEYWORD_CONNECTORS and first in _TWO_WORD:
+                # "DAFTAR sebagai PEMBELI", "REGISTER AS A BUYER": skip up to two connectors
+                position = second_end
+                for _ in range(2):
+                    after = _NEXT_WORD_RE.match(text, position)
+                    if after is None:
+                        break
+                    word, position = after.group(1).lower(), after.end()
+                    if word in _TWO_WORD[first]:
+                        second, second_end = word, position
+                        break
+                    if word not in kw.KEYWORD_CONNECTORS:
+                        break
+    command = None
+    if second is not None and first in _TWO_WORD:
+        command = _TWO_WORD[first].get(second)
+        if command is not None:
+            end = second_end
+        elif (near := _suggest_second(first, second)) is not None:
+            return {"command": "unknown", "suggestion": near}
+    if command is None:
+        command = _SINGLE.get(first)
+    if command is None:
+        suggestion = _suggest(first)
+        if suggestion is None:
+            return {"command": "unknown"}
+        return {"command": "unknown", "suggestion": suggestion}
+    rest = text[end:]
+    lead = _LEAD_PUNCT_RE.match(rest)
+    if lead is not None:
+        rest = rest[lead.end() :]
+    return _HANDLERS[command](rest.rstrip())
+
+
+def parse(text: str) -> Result:
+    """Parse one message into ``{"command": ..., fields..., "missing"?: [...]}``.
+
+    See the module docstring for the rules. Never raises.
+    """
+    if not isinstance(text, str):  # defensive: the contract is str, callers may slip
+        text = text.decode("utf-8", "replace") if isinstance(text, bytes) else ""
+    try:
+        return _parse(text)
+    except Exception:  # noqa: BLE001 - a bad message must never take the webhook down
+        _log.exception("parse failed for a %d-character message", len(text))
+        return {"command": "unknown"}
