@@ -158,6 +158,29 @@ def seller_listings(db: sqlite_utils.Database, seller_id: int) -> list[dict]:
     )
 
 
+def recent_prices(db: sqlite_utils.Database, product_id: int, unit: str, limit: int = 20) -> list[int]:
+    """Prices (rupiah per `unit`) of the product's newest active listings in that unit,
+    for the price-sanity check (DECISIONS 111). Walks `listings_catalog`, newest first."""
+    rows = db.execute(
+        "SELECT price FROM listings WHERE status = 'active' AND product_id = ? AND unit = ? "
+        "ORDER BY id DESC LIMIT ?",
+        [product_id, unit, limit],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def seller_listing_of(
+    db: sqlite_utils.Database, seller_id: int, product_id: int, unit: str
+) -> dict | None:
+    """The seller's newest active listing of the product in `unit` (JUAL asks before
+    listing it twice)."""
+    return fetch_one(
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' AND l.product_id = ? "
+        "AND l.unit = ? ORDER BY l.id DESC LIMIT 1",
+        [seller_id, product_id, unit],
+    )
+
+
 def latest_listing_since(db: sqlite_utils.Database, seller_id: int, since: datetime) -> dict | None:
     """The seller's most recent active listing created at or after `since`, if any."""
     return fetch_one(

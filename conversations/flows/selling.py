@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from statistics import median
 
-from bot.services import listings, media, products, subscriptions
+from bot.services import listings, media, prices, products, subscriptions
 from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
-from conversations.i18n import format_number, format_quantity, format_unit_price
+from conversations.i18n import format_money, format_number, format_quantity, format_unit_price
 from conversations.numbers import parse_price, parse_quantity, squeeze_numbers, unit_of
 from conversations.parse import parse
 
@@ -23,7 +24,15 @@ from conversations.parse import parse
 PHOTO_WINDOW = timedelta(minutes=10)
 
 ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE = "ask_product", "ask_quantity", "ask_unit", "ask_price"
-_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, END)
+CHECK_PRICE = "check_price"
+_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, CHECK_PRICE, END)
+
+#: A price more than this many times the usual one (or less than its inverse) is asked
+#: about before it is published (DECISIONS 111).
+PRICE_SANITY_FACTOR = 3
+#: Listings tell the usual price only when there are at least this many (one seller's
+#: earlier price is no market); a coordinator's reference price counts on its own.
+USUAL_LISTINGS = 3
 
 
 def _quantity(value) -> Decimal | None:
@@ -52,6 +61,11 @@ def _take(turn: Turn, fields: dict) -> None:
     price = fields.get("price")
     if "price" not in data and isinstance(price, int) and listings.valid_price(price):
         data["price"] = price
+        data.pop("price_options", None)
+    options = fields.get("price_options")
+    if "price" not in data and options and all(isinstance(o, int) for o in options):
+        # "5 ons 8rb", "dua puluh ribu": readings to offer back, never to use unasked
+        data["price_options"] = [o for o in options if listings.valid_price(o)]
 
 
 def _collect_media(turn: Turn) -> bool:
@@ -82,10 +96,46 @@ def _continue(turn: Turn) -> str:
                    quantity=format_number(Decimal(data["quantity"]), turn.locale))
         return ASK_UNIT
     if "price" not in data:
-        turn.reply("sell.ask_price", product=data["product"], unit=data["unit"])
+        options = data.get("price_options") or []
+        if len(options) == 1:
+            turn.reply("sell.confirm_price", product=data["product"],
+                       price=format_unit_price(options[0], data["unit"], turn.locale))
+        elif options:
+            turn.reply("sell.ask_price_options", product=data["product"], unit=data["unit"],
+                       options=_alternatives(options, turn.locale))
+        else:
+            turn.reply("sell.ask_price", product=data["product"], unit=data["unit"])
         return ASK_PRICE
+    if data.get("price_confirmed") != data["price"]:
+        usual = usual_price(turn, data["product"], data["unit"])
+        low, high = (usual / PRICE_SANITY_FACTOR, usual * PRICE_SANITY_FACTOR) if usual else (0, 0)
+        if usual is not None and not low <= data["price"] <= high:
+            turn.reply("sell.price_check",
+                       price=format_unit_price(data["price"], data["unit"], turn.locale),
+                       usual=format_unit_price(usual, data["unit"], turn.locale))
+            return CHECK_PRICE
     _create_listing(turn)
     return END
+
+
+def _alternatives(options: list[int], locale: str) -> str:
+    """`[8000, 80000]` -> `Rp8.000 atau Rp80.000` (or `or` in English)."""
+    joiner = " atau " if locale.startswith("id") else " or "
+    return joiner.join(format_money(option, locale) for option in options)
+
+
+def usual_price(turn: Turn, product_name: str, unit: str) -> int | None:
+    """The product's usual price per `unit`: the median of its latest reference prices
+    and active listings in that unit, or None when too little is known (a new product)."""
+    product = products.find_product(turn.db, product_name)
+    if product is None:
+        return None
+    known = [row["price"] for row in prices.price_history(turn.db, product["id"], limit=10)
+             if row["unit"] == unit]
+    offered = listings.recent_prices(turn.db, product["id"], unit)
+    if len(offered) >= USUAL_LISTINGS:
+        known += offered
+    return int(median(known)) if known else None
 
 
 def _create_listing(turn: Turn) -> None:
@@ -133,6 +183,8 @@ def take_quantity(turn: Turn) -> str:
     """An answer to "Berapa banyak?": `50`, `50 kg`, `2,5 kw`, or `50kg 12rb`."""
     if _collect_media(turn):
         return _continue(turn)
+    if other_product(turn):
+        return ASK_QUANTITY
     read = parse_quantity(turn.text)
     if read is not None:
         fields = {"quantity": read[0], "unit": read[1] or None}
@@ -188,15 +240,69 @@ def _read_price(text: str, unit: str) -> int | None:
 
 
 def take_price(turn: Turn) -> str:
-    """An answer to "Berapa harganya per kg?"."""
+    """An answer to "Berapa harganya per kg?" (or to "Harga Rp1.500.000/kg? Biasanya ...")."""
     if _collect_media(turn):
         return _continue(turn)
+    if other_product(turn):
+        return CHECK_PRICE if "price" in turn.data else ASK_PRICE
     price = _read_price(turn.text, turn.data["unit"])
     if price is None:
         turn.reply("sell.invalid_price", unit=turn.data["unit"])
         return ASK_PRICE
     turn.data["price"] = price
+    turn.data.pop("price_options", None)
     return _continue(turn)
+
+
+def _one_option(turn: Turn) -> bool:
+    return (turn.command.get("command") == "accept" and "order" not in turn.command
+            and len(turn.data.get("price_options") or []) == 1)
+
+
+def take_option(turn: Turn) -> str:
+    """`YA` to "Maksud Anda Rp20.000/kg?": the price read back in digits is the price."""
+    turn.data["price"] = turn.data.pop("price_options")[0]
+    return _continue(turn)
+
+
+def _bare(command: str):
+    return lambda turn: turn.command.get("command") == command and "order" not in turn.command
+
+
+def refuse_options(turn: Turn) -> str:
+    """`TIDAK` to the readings offered: ask for the price plainly."""
+    turn.data.pop("price_options", None)
+    turn.data.pop("price", None)
+    return _continue(turn)
+
+
+def confirm_price(turn: Turn) -> str:
+    """`YA` to "Harga Rp1.500.000/kg? Biasanya sekitar Rp12.000/kg.": publish it as is."""
+    turn.data["price_confirmed"] = turn.data["price"]
+    return _continue(turn)
+
+
+def other_product(turn: Turn) -> bool:
+    """An answer that names another catalogue product than the one being asked about
+    (`jagung 3kg 9rb` while asked about cabai) is asked about, never taken for it."""
+    asked = turn.data.get("product")
+    words = squeeze_numbers(turn.text).split()
+    lead = []
+    for word in words:
+        if word[:1].isdigit() or unit_of(word) is not None:
+            break
+        lead.append(word)
+    named = _product(" ".join(lead)) if lead else None
+    if not asked or not named:
+        return False
+    other = products.find_product(turn.db, named)
+    if other is None:
+        return False
+    same = products.find_product(turn.db, asked)
+    if same is not None and same["id"] == other["id"]:
+        return False
+    turn.reply("sell.other_product", product=asked, other=other["name"])
+    return True
 
 
 def _is_bare_price(turn: Turn) -> bool:
@@ -230,6 +336,14 @@ SELLING = Flow(
             Handler("price", match_any_text, take_price, _NEXT),
             # "harga 12rb" starts with the HARGA keyword but answers the question
             Handler("price_with_keyword", _is_bare_price, take_price, _NEXT),
+            Handler("option", _one_option, take_option, _NEXT),
+            Handler("no_option", _bare("decline"), refuse_options, _NEXT),
+        ),
+        CHECK_PRICE: (
+            Handler("confirm", _bare("accept"), confirm_price, _NEXT),
+            Handler("refuse", _bare("decline"), refuse_options, _NEXT),
+            Handler("new_price", match_any_text, take_price, _NEXT),
+            Handler("new_price_with_keyword", _is_bare_price, take_price, _NEXT),
         ),
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, _NEXT),

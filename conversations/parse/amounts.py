@@ -6,10 +6,19 @@ returns the command dict. The reading rules are in :mod:`conversations.parse`.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from conversations import keywords as kw
-from conversations.numbers import NumberToken, convert_price, json_number, unit_of
+from conversations.numbers import (
+    NUMBER_WORDS,
+    NumberToken,
+    convert_price,
+    json_number,
+    number_candidates,
+    spelled_number,
+    unit_of,
+)
 from conversations.parse.tokens import (
     _SEP,
     Result,
@@ -25,42 +34,105 @@ from conversations.parse.tokens import (
     _words,
 )
 
+_GLUED_QUANTITY_RE = re.compile(r"([^\W\d_]{3,})([0-9][0-9.,]*[^\W\d_]+)")
+_NOT_PRODUCT_RE = re.compile(r"[^\w'&.-]|_")
 
-def _sell(rest: str) -> Result:
-    runs: list[list[str]] = [[]]  # runs of words, split by numbers
-    items: list[NumberToken] = []
-    for tok in _tokens(rest):
-        if tok == _SEP:
-            continue
+
+def _unglue(tokens: list[str]) -> list[str]:
+    """``bawang50kg`` -> ``bawang``, ``50kg`` (only when the tail is a quantity with a
+    unit, so rice varieties like ``IR42`` stay whole)."""
+    out = []
+    for tok in tokens:
+        match = _GLUED_QUANTITY_RE.fullmatch(tok)
+        if match and (number := _number(match.group(2))) is not None and number.kind == "qty":
+            out.extend(match.groups())
+        else:
+            out.append(tok)
+    return out
+
+
+def _clean_product(words: list[str]) -> list[str]:
+    """Emoji and punctuation out of product words; the name ends at ``yang``
+    (``cabai yang bagus`` is cabai)."""
+    cleaned = []
+    for word in words:
+        if word.lower() == "yang" and cleaned:
+            break
+        word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")
+        if word:
+            cleaned.append(word)
+    return cleaned
+
+
+class _Item:
+    """A number-bearing token of a JUAL message, where it stood, and how it was written."""
+
+    __slots__ = ("token", "raw", "spelled", "index")
+
+    def __init__(self, token: NumberToken, raw: str, index: int, spelled: int | None = None):
+        self.token, self.raw, self.index, self.spelled = token, raw, index, spelled
+
+
+_SPELLED_MONEY = frozenset({"ribu", "rb", "juta", "jt", "seribu", "sejuta", "rupiah"})
+_BAD_SPELLED = NumberToken("bad", None)
+_BAD_SPELLED_MONEY = NumberToken("bad", None, money=True)
+
+
+def _sell_items(rest: str) -> tuple[list[list[str]], list[_Item]]:
+    """Runs of words (split by numbers) and the number items between them."""
+    runs: list[list[str]] = [[]]
+    items: list[_Item] = []
+    tokens = [t for t in _unglue(_tokens(rest)) if t != _SEP]
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
         number = _number(tok)
+        if number is None and tok.lower() in NUMBER_WORDS:
+            j = i
+            while j < len(tokens) and tokens[j].lower() in NUMBER_WORDS:
+                j += 1
+            spelled = spelled_number(tokens[i:j])
+            if spelled is not None:
+                money = any(t.lower() in _SPELLED_MONEY for t in tokens[i:j])
+                token = _BAD_SPELLED_MONEY if money else _BAD_SPELLED
+                items.append(_Item(token, " ".join(tokens[i:j]), len(items), spelled))
+                runs.append([])
+                i = j
+                continue
         if number is None:
             runs[-1].append(tok)
         else:
-            items.append(number)
+            items.append(_Item(number, tok, len(items)))
             runs.append([])
+        i += 1
+    return runs, items
 
-    product_words = _trim(runs[0], kw.SELL_FILLERS, leading=True)
+
+def _sell(rest: str) -> Result:
+    runs, items = _sell_items(rest)
+    product_words = _clean_product(_trim(runs[0], kw.SELL_FILLERS, leading=True))
     if not product_words:
         for run in runs[1:]:
-            product_words = [
-                w for w in _trim(run, kw.SELL_FILLERS, leading=True) if unit_of(w) is None
-            ]
+            product_words = _clean_product(
+                [w for w in _trim(run, kw.SELL_FILLERS, leading=True) if unit_of(w) is None]
+            )
             if product_words:
                 break
 
     # Slots: a marked amount is the price wherever it stands; otherwise the first
     # number is the quantity and a second bare number the price.
-    quantity: NumberToken | None = None
-    price: NumberToken | None = None
-    have_quantity = have_price = False
+    quantity_item: _Item | None = None
+    price_item: _Item | None = None
     for item in items:
-        if item.money:
-            if not have_price:
-                price, have_price = item, True
-        elif not have_quantity:
-            quantity, have_quantity = item, True
-        elif not have_price and item.kind in ("num", "bad"):
-            price, have_price = item, True
+        if item.token.money:
+            if price_item is None:
+                price_item = item
+        elif quantity_item is None:
+            quantity_item = item
+        elif price_item is None and item.token.kind in ("num", "bad"):
+            price_item = item
+    quantity = quantity_item.token if quantity_item is not None else None
+    price = price_item.token if price_item is not None else None
     if not _valid(price, "num", "money"):
         price = None
 
@@ -94,14 +166,65 @@ def _sell(rest: str) -> Result:
         missing.append("unit")
 
     per_unit: int | None = None
+    options: list[int] = []
     if price is not None and (price.unit is None or price.unit == unit):
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
-    if per_unit is None:
+        if per_unit is not None and price.unit is None:
+            readings = _price_readings(per_unit, price_item, quantity_item, items)
+            if readings is None:
+                per_unit = None
+            else:
+                options = readings
+    if per_unit is None and not options and price_item is not None:
+        if price_item.spelled is not None:
+            options = [price_item.spelled]
+        elif price_item.token.kind != "qty":
+            options = number_candidates(price_item.raw)
+    if per_unit is None or len(options) > 1:
         missing.append("price")
+        if options:
+            result["price_options"] = options
     else:
         result["price"] = per_unit
     return _finish(result, missing)
+
+
+#: The other reading of a price is offered only from this many rupiah per unit on: "2 kw
+#: 12rb" read per kuintal would be Rp120/kg, which nobody means.
+_LEAST_OTHER_READING = 500
+
+
+def _price_readings(
+    per_unit: int, price: _Item | None, quantity: _Item | None, items: list[_Item]
+) -> list[int] | None:
+    """Every reasonable per-unit reading of a price written without a unit; more than
+    one means the dialog asks (money is never guessed); ``None``: no reading at all.
+
+    * after a quantity in another weight unit than kg (``5 ons 8rb``, ``1 ton 1,5jt``):
+      per kg, or per that unit (``2 kw 12rb`` stays per kg: per kuintal is Rp120/kg);
+    * written before a count of a few (``15rb 4 ikat``): each, or for all of them;
+    * followed by a bare number (``15jt 500``): not one amount we can read.
+    """
+    assert price is not None
+    following = price.index + 1
+    if (following < len(items) and items[following] is not quantity
+            and items[following].token.kind == "num" and price.token.kind == "money"):
+        return None
+    if quantity is None:
+        return []
+    q = quantity.token
+    readings = {per_unit}
+    if q.kind == "qty" and q.unit == "kg" and q.factor != 1:
+        per_written = convert_price(per_unit, q.factor)
+        if per_written is not None and per_written >= _LEAST_OTHER_READING:
+            readings.add(per_written)
+    if (q.kind == "qty" and q.unit != "kg" and price.index + 1 == quantity.index
+            and q.value is not None and q.value > 1):
+        whole = per_unit / q.value
+        if whole == whole.to_integral_value() and whole >= _LEAST_OTHER_READING:
+            readings.add(int(whole))
+    return sorted(readings) if len(readings) > 1 else []
 
 
 def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:

@@ -39,7 +39,7 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "language": ("language", "missing"),
     "stop": (),
     "start": (),
-    "sell": ("product", "quantity", "unit", "price", "missing"),
+    "sell": ("product", "quantity", "unit", "price", "price_options", "missing"),
     "stock": ("listing", "quantity", "unit", "missing"),
     "delete": ("listing", "missing"),
     "price": ("product", "market", "missing"),

@@ -156,8 +156,10 @@ def test_price_is_per_stored_unit():
     assert parse("JUAL bawang merah 3 kw 2,5jt/kw")["price"] == 25000
     assert parse("JUAL cabai 5 ons 4rb/ons")["price"] == 40000
     assert parse("JUAL cabai 1 ton 8rb/kg")["price"] == 8000
-    # no unit on the price: per kg for weights, as the dialog asks "per kg?"
+    # no unit on the price: per kg for weights, as the dialog asks "per kg?", unless
+    # per the written unit is a sensible price too (then both are offered, see below)
     assert parse("JUAL beras 2 kw 12rb")["price"] == 12000
+    assert parse("JUAL beras 1 ton 1,5jt")["price_options"] == [1500, 1500000]
 
 
 def test_price_never_guessed_when_units_disagree_or_rupiah_would_be_fractional():

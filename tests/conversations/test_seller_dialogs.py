@@ -602,7 +602,7 @@ def test_inbound_media_reads_twilio_fields():
 
 
 def test_quantities_are_exact_milli_units(chat):
-    chat.send(SITI, "JUAL cabai 2,5 ons 40rb")
+    chat.send(SITI, "JUAL cabai 2,5 ons 40rb/kg")
     listing = only_listing(chat)
     assert listing["quantity_milli"] == 250 and listings.quantity_of(listing) == Decimal("0.25")
 
