@@ -160,7 +160,7 @@ NOT_COMMANDS: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: words allowed between the two words of a two-word keyword: "DAFTAR sebagai PEMBELI"
-KEYWORD_CONNECTORS: frozenset[str] = frozenset({"sebagai", "jadi", "as", "a"})
+KEYWORD_CONNECTORS: frozenset[str] = frozenset({"sebagai", "sbg", "sbgai", "jadi", "as", "a"})
 
 #: Indonesian suffixes that turn a keyword into an ordinary word ("batalkan",
 #: "harganya"): such a first word gets a suggestion, never an action
@@ -200,3 +200,14 @@ ACCOUNT_NAME_PREFIXES: frozenset[str] = frozenset({"a.n", "a.n.", "an", "an.", "
 
 #: leading words dropped from LANGGAN / SUBSCRIBE ("LANGGAN harga cabai")
 SUBSCRIBE_FILLERS: frozenset[str] = frozenset({"harga", "price", "prices", "info"})
+
+#: words in `STOK kode ... N` that make N a change, not the new total
+STOCK_ADD_WORDS: frozenset[str] = frozenset(
+    {"tambah", "tambahkan", "tambahin", "nambah", "ditambah", "plus", "add", "+"})
+STOCK_REMOVE_WORDS: frozenset[str] = frozenset(
+    {"kurang", "kurangi", "kurangin", "dikurangi", "minus", "laku", "terjual", "keluar",
+     "sold", "remove", "-"})
+#: `STOK kode habis`: nothing left
+STOCK_SOLD_OUT_WORDS: frozenset[str] = frozenset({"habis", "kosong", "abis", "sold-out", "soldout"})
+# ("sold out" in two words is read too; "sold 5" is five fewer)
+

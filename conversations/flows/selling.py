@@ -255,8 +255,7 @@ def take_price(turn: Turn) -> str:
 
 
 def _one_option(turn: Turn) -> bool:
-    return (turn.command.get("command") == "accept" and "order" not in turn.command
-            and len(turn.data.get("price_options") or []) == 1)
+    return _bare("accept")(turn) and len(turn.data.get("price_options") or []) == 1
 
 
 def take_option(turn: Turn) -> str:
@@ -266,7 +265,9 @@ def take_option(turn: Turn) -> str:
 
 
 def _bare(command: str):
-    return lambda turn: turn.command.get("command") == command and "order" not in turn.command
+    """Matches `YA` / `TIDAK` with no order code: an answer to our question."""
+    return lambda turn: (turn.command.get("command") == command and "order" not in turn.command
+                         and not turn.command.get("missing"))
 
 
 def refuse_options(turn: Turn) -> str:
@@ -292,10 +293,15 @@ def other_product(turn: Turn) -> bool:
         if word[:1].isdigit() or unit_of(word) is not None:
             break
         lead.append(word)
-    named = _product(" ".join(lead)) if lead else None
-    if not asked or not named:
+    if not asked or not lead:
         return False
-    other = products.find_product(turn.db, named)
+    # "sel tomat 9rb": a mistyped keyword may stand before the product, so every tail
+    # of the leading words is tried
+    other = None
+    for start in range(len(lead)):
+        named = _product(" ".join(lead[start:]))
+        if named and (other := products.find_product(turn.db, named)) is not None:
+            break
     if other is None:
         return False
     same = products.find_product(turn.db, asked)

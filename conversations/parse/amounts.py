@@ -22,8 +22,8 @@ from conversations.numbers import (
 from conversations.parse.tokens import (
     _SEP,
     Result,
+    _find_code,
     _finish,
-    _first_code,
     _number,
     _place,
     _product,
@@ -229,27 +229,55 @@ def _price_readings(
 
 def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
     tokens = _tokens(rest)
-    code = _first_code(tokens)
+    code, at = _find_code(tokens)
     quantity = None
-    for tok in tokens:
-        if tok != _SEP and (number := _number(tok)) is not None:
+    change_sign = 0
+    sold_out = False
+    for i, tok in enumerate(tokens):
+        if i in at or tok == _SEP:
+            continue
+        low = tok.lower()
+        if command == "stock" and quantity is None:
+            if low in kw.STOCK_ADD_WORDS:
+                change_sign = 1
+                continue
+            if low in kw.STOCK_SOLD_OUT_WORDS or (
+                    low == "sold" and i + 1 < len(tokens) and tokens[i + 1].lower() == "out"):
+                sold_out = True
+                continue
+            if low in kw.STOCK_REMOVE_WORDS:
+                change_sign = -1
+                continue
+            if low[:1] in "+-" and len(low) > 1 and low[1].isdigit():
+                change_sign = 1 if low[0] == "+" else -1
+                tok = tok[1:]
+        if (number := _number(tok)) is not None:
             quantity = number
             break
     result: Result = {"command": command}
-    if code_optional and code is None and quantity is None:
+    if code_optional and code is None and quantity is None and not sold_out:
         return result  # plain "STOK": list my listings
     missing: list[str] = []
     if code is None:
         missing.append("listing")
     else:
         result["listing"] = code
-    if quantity is not None and quantity.kind in ("num", "qty"):
+    if sold_out and (quantity is not None or change_sign):
+        missing.append("quantity")  # "habis 5": five sold, or five left? Asked.
+    elif sold_out:
+        result["quantity"] = 0  # "STOK K5 habis"
+    elif quantity is not None and quantity.kind in ("num", "qty"):
         assert quantity.value is not None
-        result["quantity"] = json_number(quantity.value * quantity.factor)
+        value = json_number(quantity.value * quantity.factor)
+        if change_sign:
+            # "tambah 20" / "kurang 5": a change, never the new total (DECISIONS 112)
+            result["change"] = value * change_sign
+        else:
+            result["quantity"] = value
         if quantity.unit is not None:
             result["unit"] = quantity.unit
     else:
-        missing.append("quantity")
+        missing.append("change" if change_sign else "quantity")
     return _finish(result, missing)
 
 

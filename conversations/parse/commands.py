@@ -40,13 +40,13 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "stop": (),
     "start": (),
     "sell": ("product", "quantity", "unit", "price", "price_options", "missing"),
-    "stock": ("listing", "quantity", "unit", "missing"),
+    "stock": ("listing", "quantity", "change", "unit", "missing"),
     "delete": ("listing", "missing"),
     "price": ("product", "market", "missing"),
     "publish_price": ("product", "price", "unit", "market", "missing"),
     "subscribe": ("product", "missing"),
-    "accept": ("order",),
-    "decline": ("order",),
+    "accept": ("order", "missing"),
+    "decline": ("order", "missing"),
     "ship": ("order", "missing"),
     "balance": (),
     "account": ("channel", "number", "name", "missing"),
@@ -71,12 +71,18 @@ def _simple(command: str) -> Callable[[str], Result]:
     return handler
 
 
-def _code_command(command: str, field: str, *, required: bool, digits: bool = False):
+def _code_command(command: str, field: str, *, required: bool, digits: bool = False,
+                  number_means_code: bool = False):
+    """``number_means_code``: a number without a letter (``YA 7``) stands for a code we
+    cannot read, so the code is reported missing instead of the command going bare."""
+
     def handler(rest: str) -> Result:
-        code = _first_code(_tokens(rest, numbers=False), digits=digits)
+        tokens = _tokens(rest, numbers=False)
+        code = _first_code(tokens, digits=digits)
         if code is not None:
             return {"command": command, field: code}
-        return _finish({"command": command}, [field] if required else [])
+        unreadable = number_means_code and any(t[:1].isdigit() for t in tokens)
+        return _finish({"command": command}, [field] if required or unreadable else [])
 
     return handler
 
@@ -244,8 +250,8 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
     "delete": _code_command("delete", "listing", required=True),
     "price": _price,
     "subscribe": _subscribe,
-    "accept": _code_command("accept", "order", required=False),
-    "decline": _code_command("decline", "order", required=False),
+    "accept": _code_command("accept", "order", required=False, number_means_code=True),
+    "decline": _code_command("decline", "order", required=False, number_means_code=True),
     "ship": _code_command("ship", "order", required=True),
     "balance": _simple("balance"),
     "account": _account,

@@ -52,14 +52,27 @@ def _code(tok: str) -> str | None:
     return None
 
 
-def _first_code(tokens: list[str], *, digits: bool = False) -> str | None:
-    for tok in tokens:
+_SPACED_CODE_DIGITS_RE = re.compile(r"[0-9]{1,4}")
+
+
+def _find_code(tokens: list[str], *, digits: bool = False) -> tuple[str | None, frozenset[int]]:
+    """The first code and the positions of the tokens it was read from. A lone letter
+    followed by digits is one code (``ya p 7`` -> ``P7``): read apart, the bare ``YA``
+    would accept whichever order happens to be waiting."""
+    for i, tok in enumerate(tokens):
+        if (len(tok) == 1 and tok.isascii() and tok.isalpha() and i + 1 < len(tokens)
+                and _SPACED_CODE_DIGITS_RE.fullmatch(tokens[i + 1])):
+            return tok.upper() + tokens[i + 1], frozenset({i, i + 1})
         code = _code(tok)
         if code is None and digits and _DIGITS_RE.fullmatch(tok):
             code = tok
         if code is not None:
-            return code
-    return None
+            return code, frozenset({i})
+    return None, frozenset()
+
+
+def _first_code(tokens: list[str], *, digits: bool = False) -> str | None:
+    return _find_code(tokens, digits=digits)[0]
 
 
 def _words(tokens: list[str]) -> list[str]:
