@@ -36,7 +36,9 @@ ton = 1000 (plus English spellings: kilo, grams, quintal, tonne...). Count units
 their canonical Indonesian name and are never converted to weight: liter (l, ltr, lt),
 ikat, karung, buah (bh), lembar (lbr), pcs, paket, botol, bungkus (bks).
 **Decision:** a few more count units village sellers use daily are accepted as well:
-ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus).
+ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus), and (issue
+14) sak/zak as karung, biji as buah, meter (cloth, rope) and kodi (a score of pieces, kept
+as its own unit: a kodi of sarongs is sold by the kodi).
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ _WEIGHT_ALIASES: dict[str, Decimal] = {
 COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "liter": ("liter", "liters", "litre", "litres", "ltr", "lt", "l"),
     "ikat": ("ikat", "bunch", "bundle", "bundles"),
-    "karung": ("karung", "krg", "sack", "sacks"),
-    "buah": ("buah", "bh"),
+    "karung": ("karung", "krg", "sak", "zak", "sack", "sacks"),
+    "buah": ("buah", "bh", "biji", "bj"),
     "lembar": ("lembar", "lbr", "sheet", "sheets"),
     "pcs": ("pcs", "pc", "piece", "pieces"),
     "paket": ("paket", "pkt", "pack", "packs", "package"),
@@ -95,6 +97,8 @@ COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "sisir": ("sisir",),
     "tandan": ("tandan",),
     "kotak": ("kotak", "dus", "kardus", "box", "boxes"),
+    "meter": ("meter", "mtr", "metre", "meters"),
+    "kodi": ("kodi",),
 }
 
 # alias -> (canonical unit, factor to the canonical unit)

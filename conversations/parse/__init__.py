@@ -108,10 +108,22 @@ _log = logging.getLogger(__name__)
 
 def _parse(text: str) -> Result:
     text = normalise(text)
-    match = _FIRST_WORD_RE.match(text)
+    return _parse_at(text, 0, _MAX_LEAD_INS)
+
+
+_MAX_LEAD_INS = 3
+_MARKUP = "*_~"
+
+
+def _parse_at(text: str, start: int, lead_ins: int) -> Result:
+    """Parse ``text`` from ``start``; up to ``lead_ins`` lead-in words (``saya mau``,
+    ``tolong``, ``cek``) may still be skipped before the keyword."""
+    match = _FIRST_WORD_RE.match(text, start)
     if match is None:
         return {"command": "unknown"} if text.strip() else {"command": "empty"}
     end = match.end()
+    while end < len(text) and text[end] in _MARKUP:
+        end += 1  # "_JUAL_ cabai", "*SALDO*"
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         return {"command": "unknown"}  # "P12", "jual2": not a keyword on its own
     first = match.group(1).lower()
@@ -124,6 +136,14 @@ def _parse(text: str) -> Result:
             second, second_end = nxt.group(1).lower(), nxt.end()
             if (first, second) in kw.NOT_COMMANDS:
                 return {"command": "unknown"}  # "terima kasih" is thanks, not TERIMA
+            if (phrase := kw.PHRASE_COMMANDS.get((first, second))) is not None:
+                # "gak jadi", "ora sido", "teu jadi": never mind, i.e. BATAL
+                return _run(phrase, text, second_end)
+            if first in kw.HELP_LEADS:
+                # "cara jual", "gimana daftar": how to, i.e. BANTUAN JUAL
+                topic = _keyword_command(second, text, second_end)
+                if topic is not None:
+                    return {"command": "help", "topic": topic}
             if second in kw.KEYWORD_CONNECTORS and first in _TWO_WORD:
                 # "DAFTAR sebagai PEMBELI", "REGISTER AS A BUYER": skip up to two connectors
                 position = second_end
@@ -145,12 +165,38 @@ def _parse(text: str) -> Result:
         elif (near := _suggest_second(first, second)) is not None:
             return {"command": "unknown", "suggestion": near}
     if command is None:
-        command = _SINGLE.get(first)
+        command = _SINGLE.get(first) or kw.INFLECTED_KEYWORDS.get(first)
+    if command is None and first in kw.REGIONAL_ANSWERS:
+        # "nggih P7", "muhun P7": yes with the order code; alone only a suggestion
+        answer = kw.REGIONAL_ANSWERS[first]
+        result = _run(answer, text, end)
+        if "order" in result:
+            return result
+        return {"command": "unknown", "suggestion": answer}
+    if command is None and lead_ins and first in kw.LEAD_INS:
+        nxt = _FIRST_WORD_RE.match(text, end)
+        if nxt is not None:
+            result = _parse_at(text, end, lead_ins - 1)
+            if result["command"] != "unknown" or "suggestion" in result:
+                return result
     if command is None:
         suggestion = _suggest(first)
         if suggestion is None:
             return {"command": "unknown"}
         return {"command": "unknown", "suggestion": suggestion}
+    return _run(command, text, end)
+
+
+def _keyword_command(word: str, text: str, end: int) -> str | None:
+    """The command ``word`` (at ``end`` in ``text``) is a keyword of, two-word ones too."""
+    if word in _TWO_WORD:
+        nxt = _NEXT_WORD_RE.match(text, end)
+        if nxt is not None and (command := _TWO_WORD[word].get(nxt.group(1).lower())):
+            return command
+    return _SINGLE.get(word) or kw.INFLECTED_KEYWORDS.get(word)
+
+
+def _run(command: str, text: str, end: int) -> Result:
     rest = text[end:]
     lead = _LEAD_PUNCT_RE.match(rest)
     if lead is not None:

@@ -130,7 +130,10 @@ def _two_fields(rest: str, separators: frozenset[str]) -> tuple[str, str]:
                 break
         else:
             first, second = rest, ""
-    first = _title(first.strip(_FIELD_STRIP))
+    name = first.split()
+    while len(name) > 1 and name[0].lower().strip(":") in kw.NAME_PREFIXES:
+        name = name[1:]  # "nama saya Siti" -> "Siti"
+    first = _title(" ".join(name).strip(_FIELD_STRIP))
     place = second.split()
     if len(place) > 1 and place[0].lower().strip(".") in kw.PLACE_PREFIXES:
         place = place[1:]

@@ -264,7 +264,7 @@ def test_unknown_without_suggestion(text):
         ("STOCKK", "stock"),
         ("BERHENIT", "stop"),
         ("LANGANN cabai", "subscribe"),
-        ("batalkan P12", "cancel"),
+        ("batalnya P12", "cancel"),
         ("kirimkan P12", "ship"),
         ("saldonya", "balance"),
         ("beli C7 20", "order"),

@@ -189,7 +189,7 @@ def test_unreadable_answers_are_asked_again_never_guessed(chat):
                        "atau 2,5 kg. Ketik BATAL untuk berhenti."),
         (SITI, "50", "Satuannya apa untuk 50 cabai? Balas misalnya: kg, ikat, buah atau liter. "
                      "Ketik BATAL untuk berhenti."),
-        (SITI, "meter", "Maaf, satuan itu tidak dikenal. Balas misalnya: kg, ons, kw, ton, liter, "
+        (SITI, "hasta", "Maaf, satuan itu tidak dikenal. Balas misalnya: kg, ons, kw, ton, liter, "
                         "ikat, buah, karung. Ketik BATAL untuk berhenti."),
         (SITI, "kg", ASK_PRICE_ID),
         (SITI, "1,000", "Maaf, harganya tidak terbaca. Balas harga per kg, misalnya: 12rb atau "
