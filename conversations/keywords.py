@@ -208,6 +208,8 @@ LEAD_INS: frozenset[str] = frozenset(
 
 #: words that ask how to do something: "cara jual" is help for JUAL, never CARI
 HELP_LEADS: frozenset[str] = frozenset({"cara", "caranya", "gimana", "bagaimana", "bgmn", "how"})
+#: of those, the ones that alone ask for help ("cara?")
+HELP_WORDS: frozenset[str] = frozenset({"cara", "caranya"})
 
 #: words inside a JUAL message that belong to neither product nor numbers
 SELL_FILLERS: frozenset[str] = frozenset(

@@ -140,7 +140,9 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
                 # "gak jadi", "ora sido", "teu jadi": never mind, i.e. BATAL
                 return _run(phrase, text, second_end)
             if first in kw.HELP_LEADS:
-                # "cara jual", "gimana daftar": how to, i.e. BANTUAN JUAL
+                # "cara jual", "gimana cara daftar": how to, i.e. BANTUAN JUAL
+                if second in kw.HELP_LEADS and (after := _NEXT_WORD_RE.match(text, second_end)):
+                    second, second_end = after.group(1).lower(), after.end()
                 topic = _keyword_command(second, text, second_end)
                 if topic is not None:
                     return {"command": "help", "topic": topic}
@@ -179,6 +181,9 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
             result = _parse_at(text, end, lead_ins - 1)
             if result["command"] != "unknown" or "suggestion" in result:
                 return result
+    if command is None and first in kw.HELP_LEADS:
+        # "cara" alone is "how?": help, never a suggestion of CARI
+        return {"command": "help"} if first in kw.HELP_WORDS else {"command": "unknown"}
     if command is None:
         suggestion = _suggest(first)
         if suggestion is None:

@@ -22,6 +22,7 @@ from conversations.numbers import (
 from conversations.parse.tokens import (
     _SEP,
     Result,
+    _clean_product,
     _find_code,
     _finish,
     _number,
@@ -35,7 +36,6 @@ from conversations.parse.tokens import (
 )
 
 _GLUED_QUANTITY_RE = re.compile(r"([^\W\d_]{3,})([0-9][0-9.,]*[^\W\d_]+)")
-_NOT_PRODUCT_RE = re.compile(r"[^\w'&.-]|_")
 
 
 def _unglue(tokens: list[str]) -> list[str]:
@@ -49,19 +49,6 @@ def _unglue(tokens: list[str]) -> list[str]:
         else:
             out.append(tok)
     return out
-
-
-def _clean_product(words: list[str]) -> list[str]:
-    """Emoji and punctuation out of product words; the name ends at ``yang``
-    (``cabai yang bagus`` is cabai)."""
-    cleaned = []
-    for word in words:
-        if word.lower() == "yang" and cleaned:
-            break
-        word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")
-        if word:
-            cleaned.append(word)
-    return cleaned
 
 
 class _Item:
@@ -110,6 +97,12 @@ def _sell_items(rest: str) -> tuple[list[list[str]], list[_Item]]:
 
 def _sell(rest: str) -> Result:
     runs, items = _sell_items(rest)
+    if (len(items) > 1 and runs[0] and not runs[1] and items[0].token.kind == "num"
+            and items[1].token.kind == "qty"):
+        # "beras IR 64 50kg": the bare number before the quantity is part of the name
+        runs[0] = [*runs[0], items[0].raw]
+        del runs[1]
+        items = [_Item(item.token, item.raw, item.index - 1, item.spelled) for item in items[1:]]
     product_words = _clean_product(_trim(runs[0], kw.SELL_FILLERS, leading=True))
     if not product_words:
         for run in runs[1:]:
@@ -181,7 +174,7 @@ def _sell(rest: str) -> Result:
             options = [price_item.spelled]
         elif price_item.token.kind != "qty":
             options = number_candidates(price_item.raw)
-    if per_unit is None or len(options) > 1:
+    if per_unit is None or options:
         missing.append("price")
         if options:
             result["price_options"] = options
@@ -199,11 +192,13 @@ def _price_readings(
     per_unit: int, price: _Item | None, quantity: _Item | None, items: list[_Item]
 ) -> list[int] | None:
     """Every reasonable per-unit reading of a price written without a unit; more than
-    one means the dialog asks (money is never guessed); ``None``: no reading at all.
+    one means the dialog asks (money is never guessed), exactly one that it is confirmed
+    (YA); an empty list that the price is clear; ``None``: no reading at all.
 
     * after a quantity in another weight unit than kg (``5 ons 8rb``, ``1 ton 1,5jt``):
       per kg, or per that unit (``2 kw 12rb`` stays per kg: per kuintal is Rp120/kg);
-    * written before a count of a few (``15rb 4 ikat``): each, or for all of them;
+    * written before a count of a few (``15rb 4 ikat``): each, or for all of them (when
+      that is no whole price, ``10rb 3 ikat``, "each" is confirmed);
     * followed by a bare number (``15jt 500``): not one amount we can read.
     """
     assert price is not None
@@ -224,6 +219,8 @@ def _price_readings(
         whole = per_unit / q.value
         if whole == whole.to_integral_value() and whole >= _LEAST_OTHER_READING:
             readings.add(int(whole))
+        else:
+            return [per_unit]  # "10rb 3 ikat": 3 for 10rb is no whole price; confirm each
     return sorted(readings) if len(readings) > 1 else []
 
 
@@ -322,7 +319,14 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
         result["price"] = price
         if amount.unit is not None:
             result["unit"] = amount.unit
-    if market := _place(_words(after)):
+    following = _words(after)
+    if price is not None and following and _number(following[0]) is not None:
+        # "HARGA cabai 11 ribu 500": not one amount we can read; asked, never published
+        del result["price"]
+        result.pop("unit", None)
+        missing.append("price")
+        following = following[1:]
+    if market := _place(following):
         result["market"] = market
     return _finish(result, missing)
 
@@ -331,12 +335,11 @@ def _withdraw(rest: str) -> Result:
     tokens = _words(_tokens(rest))
     if tokens and tokens[0].lower() in kw.ALL_WORDS:
         return {"command": "withdraw", "all": True}
-    for tok in tokens:
-        if (number := _number(tok)) is not None:
-            if number.kind in ("num", "money") and number.unit is None:
-                assert number.value is not None
-                amount = convert_price(number.value, number.factor)
-                if amount is not None:
-                    return {"command": "withdraw", "amount": amount}
-            break
+    numbers = [number for tok in tokens if (number := _number(tok)) is not None]
+    # one amount, or it is asked: "TARIK 2jt 5" is not two million (DECISIONS 110)
+    if len(numbers) == 1 and numbers[0].kind in ("num", "money") and numbers[0].unit is None:
+        assert numbers[0].value is not None
+        amount = convert_price(numbers[0].value, numbers[0].factor)
+        if amount is not None:
+            return {"command": "withdraw", "amount": amount}
     return {"command": "withdraw", "missing": ["amount"]}

@@ -123,5 +123,21 @@ def _place(words: list[str]) -> str:
     return _title(" ".join(words))
 
 
+_NOT_PRODUCT_RE = re.compile(r"[^\w'&.-]|_")
+
+
+def _clean_product(words: list[str]) -> list[str]:
+    """Emoji and punctuation out of product words; the name ends at ``yang``
+    (``cabai yang bagus`` is cabai)."""
+    cleaned = []
+    for word in words:
+        if word.lower() == "yang" and cleaned:
+            break
+        word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")
+        if word:
+            cleaned.append(word)
+    return cleaned
+
+
 def _product(words: list[str]) -> str:
-    return " ".join(_trim(_words(words), kw.QUESTION_FILLERS, leading=True)).lower()
+    return " ".join(_clean_product(_trim(_words(words), kw.QUESTION_FILLERS, leading=True))).lower()

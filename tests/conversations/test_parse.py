@@ -14,7 +14,7 @@ from conversations.keywords import COMMANDS, KEYWORDS
 from conversations.parse import COMMAND_FIELDS, KEYWORDS_BY_COMMAND, keyword_for, parse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CORPORA = ("commands.tsv", "commands_extra.tsv")
+CORPORA = ("commands.tsv", "commands_extra.tsv", "commands_field.tsv")
 
 
 def load_corpus(name: str) -> list[tuple[str, dict]]:
