@@ -101,6 +101,10 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
         dialogs.clear_dialog(turn.db, turn.contact["id"])
         return False
     turn.data = dialog["data"]
+    if flow.passive and not any(handler.matches(turn) for handler in flow.states[dialog["state"]]):
+        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        turn.data = {}
+        return False
     suggestion = turn.command.get("suggestion")
     if suggestion and _reads_as_command(turn.text, suggestion):
         # "jaul cabai 3kg 9rb" while a price question is open: a mistyped new command,

@@ -58,6 +58,8 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "SIARAN": "broadcast",
         "SIARAN STATUS": "broadcast_status",
         "BAYAR": "pay",
+        "LAGI": "more",
+        "LANJUT": "more",
     },
     "en": {
         "REGISTER": "register",
@@ -88,6 +90,8 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "BROADCAST": "broadcast",
         "BROADCAST STATUS": "broadcast_status",
         "PAY": "pay",
+        "MORE": "more",
+        "NEXT": "more",
     },
 }
 

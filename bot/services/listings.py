@@ -151,9 +151,10 @@ def find_listing(db: sqlite_utils.Database, code: str) -> dict | None:
 
 
 def seller_listings(db: sqlite_utils.Database, seller_id: int) -> list[dict]:
-    """The seller's active listings, most recent first."""
+    """The seller's active listings, most recent first, sold-out ones last."""
     return fetch_all(
-        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' ORDER BY l.id DESC",
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' "
+        "ORDER BY l.quantity_milli = 0, l.id DESC",
         [seller_id],
     )
 
@@ -199,6 +200,21 @@ def set_quantity(db: sqlite_utils.Database, listing_id: int, quantity: Decimal, 
     return get_listing(db, listing_id)
 
 
+def add_to_listing(
+    db: sqlite_utils.Database, listing_id: int, quantity: Decimal, price: int, now: datetime
+) -> dict:
+    """`JUAL` of a product the seller already lists, answered TAMBAH: more stock at the
+    price just given."""
+    if not valid_quantity(quantity) or not valid_price(price):
+        raise InvalidListing(f"quantity {quantity}, price {price}")
+    db.execute(
+        "UPDATE listings SET quantity_milli = quantity_milli + ?, price = ?, updated_at = ? "
+        "WHERE id = ?",
+        [to_milli(quantity), price, to_db_time(now), listing_id],
+    )
+    return get_listing(db, listing_id)
+
+
 def withdraw_listing(db: sqlite_utils.Database, listing_id: int, now: datetime) -> dict:
     """Take the listing off the market for good (`HAPUS`)."""
     stamp = to_db_time(now)
@@ -232,11 +248,13 @@ CATALOG_ORDERS = {
 def search_catalog(
     db: sqlite_utils.Database, *, product_id: int | None = None, village: str | None = None,
     q: str | None = None, limit: int = 20, offset: int = 0, order: str = "newest",
+    product_ids: list[int] | None = None,
 ) -> tuple[list[dict], int]:
     """Active listings with stock, most recent first (or `order="cheapest"`), as (page of
     rows, total matching).
 
-    `product_id` is an exact product (the caller resolves synonyms); `village` the
+    `product_id` is an exact product (the caller resolves synonyms), `product_ids` any of
+    several; `village` the
     seller's village, any case; `q` free text matched, any case, against the product's
     names, what the seller typed, and the seller's village. Rows carry `product_name`,
     `seller_name` and `seller_village` — never the seller's phone.
@@ -246,6 +264,9 @@ def search_catalog(
     if product_id is not None:
         where.append("l.product_id = ?")
         params.append(product_id)
+    if product_ids:  # a product and its kinds (CARI cabai: cabai merah, cabai rawit)
+        where.append(f"l.product_id IN ({', '.join('?' * len(product_ids))})")
+        params.extend(product_ids)
     if village:
         where.append("c.village = ? COLLATE NOCASE")
         params.append(" ".join(village.split()))
@@ -262,8 +283,9 @@ def search_catalog(
     total = db.execute(f"SELECT COUNT(*) {base} WHERE {condition}", params).fetchone()[0]
     rows = fetch_all(
         db,
-        f"SELECT l.id, l.code, l.product_text, l.quantity_milli, l.unit, l.price, l.created_at, "
-        f"l.updated_at, p.name AS product_name, c.name AS seller_name, c.village AS seller_village "
+        f"SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "
+        f"l.created_at, l.updated_at, p.name AS product_name, c.name AS seller_name, "
+        f"c.village AS seller_village "
         f"{base} WHERE {condition} ORDER BY {CATALOG_ORDERS[order]} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )

@@ -77,6 +77,17 @@ def resolve_product(
     return _create(db, normalize_product_name(name), "seller", now, contact_id), True
 
 
+def kinds_of(db: sqlite_utils.Database, product: dict) -> list[int]:
+    """Ids of the product and its kinds: products named after it (`cabai` -> `cabai
+    merah`, `cabai rawit`). The products table is small (hundreds of rows)."""
+    escaped = product["name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = db.execute(
+        "SELECT id FROM products WHERE id = ? OR name LIKE ? ESCAPE '\\' ORDER BY id",
+        [product["id"], f"{escaped} %"],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def product_names(db: sqlite_utils.Database, product_id: int) -> list[str]:
     """Every name of the product: its own first, then synonyms alphabetically."""
     product = get_product(db, product_id)

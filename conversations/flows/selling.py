@@ -24,8 +24,12 @@ from conversations.parse import parse
 PHOTO_WINDOW = timedelta(minutes=10)
 
 ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE = "ask_product", "ask_quantity", "ask_unit", "ask_price"
-CHECK_PRICE = "check_price"
-_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, CHECK_PRICE, END)
+CHECK_PRICE, ASK_DUPLICATE = "check_price", "ask_duplicate"
+_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, CHECK_PRICE, ASK_DUPLICATE, END)
+
+#: answers to "add to C2 or a new listing?"
+ADD_WORDS = frozenset({"tambah", "tambahkan", "gabung", "add", "1"})
+NEW_WORDS = frozenset({"baru", "new", "2"})
 
 #: A price more than this many times the usual one (or less than its inverse) is asked
 #: about before it is published (DECISIONS 111).
@@ -114,7 +118,46 @@ def _continue(turn: Turn) -> str:
                        price=format_unit_price(data["price"], data["unit"], turn.locale),
                        usual=format_unit_price(usual, data["unit"], turn.locale))
             return CHECK_PRICE
+    if "duplicate" not in data and (same := _same_listing(turn)) is not None:
+        data["duplicate"] = same["code"]
+        turn.reply("sell.duplicate", product=same["product_name"], code=same["code"],
+                   quantity=format_quantity(listings.quantity_of(same), same["unit"], turn.locale),
+                   added=format_quantity(Decimal(data["quantity"]), data["unit"], turn.locale))
+        return ASK_DUPLICATE
     _create_listing(turn)
+    return END
+
+
+def _same_listing(turn: Turn) -> dict | None:
+    """The seller's active listing of this product in this unit, if any (DECISIONS 115)."""
+    product = products.find_product(turn.db, turn.data["product"])
+    if product is None:
+        return None
+    return listings.seller_listing_of(turn.db, turn.contact["id"], product["id"], turn.data["unit"])
+
+
+def take_duplicate(turn: Turn) -> str:
+    """TAMBAH: the stock joins the listing the seller has; BARU: a new listing."""
+    word = turn.text.strip(" .,!?*").lower()
+    data = turn.data
+    if word in NEW_WORDS:
+        data["duplicate"] = ""
+        return _continue(turn)
+    listing = listings.find_listing(turn.db, data["duplicate"]) if word in ADD_WORDS else None
+    if listing is None or listing["status"] != "active" or listing["seller_id"] != turn.contact["id"]:
+        if word in ADD_WORDS:  # withdrawn meanwhile: a new listing it is
+            data["duplicate"] = ""
+            return _continue(turn)
+        turn.reply("sell.duplicate_again", code=data["duplicate"])
+        return ASK_DUPLICATE
+    added = Decimal(data["quantity"])
+    listing = listings.add_to_listing(turn.db, listing["id"], added, data["price"], turn.now)
+    if data.get("media"):
+        media.attach_media(turn.db, data["media"], listing["id"])
+    turn.reply("sell.added", code=listing["code"], product=listing["product_name"],
+               added=format_quantity(added, listing["unit"], turn.locale),
+               quantity=format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale),
+               price=format_unit_price(listing["price"], listing["unit"], turn.locale))
     return END
 
 
@@ -351,6 +394,7 @@ SELLING = Flow(
             Handler("new_price", match_any_text, take_price, _NEXT),
             Handler("new_price_with_keyword", _is_bare_price, take_price, _NEXT),
         ),
+        ASK_DUPLICATE: (Handler("duplicate", match_any_text, take_duplicate, _NEXT),),
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, _NEXT),
     roles=("seller",),

@@ -37,24 +37,42 @@ def _line(listing: dict, locale: str) -> str:
     return f"{listing['code']} {listing['product_name']} {quantity} {price}"
 
 
-def list_stock(turn: Turn) -> None:
-    """Reply with the seller's active listings, most recent first, in one SMS: as many as
-    fit, then how many more there are."""
+#: The dialog state after a list that did not fit: `LAGI` shows the next page.
+MORE = "more"
+
+
+def list_stock(turn: Turn) -> str:
+    """Reply with the seller's active listings (most recent first, sold-out ones last) in
+    one SMS from `turn.data["offset"]` on: as many as fit, then how many more there are,
+    which `LAGI` shows (DECISIONS 113)."""
     rows = listings.seller_listings(turn.db, turn.contact["id"])
+    offset = int(turn.data.get("offset", 0))
     if not rows:
         turn.reply("stock.empty")
-        return
-    lines = [_line(row, turn.locale) for row in rows]
+        return END
+    lines = [_line(row, turn.locale) for row in rows[offset:]]
+    if not lines:
+        turn.reply("more.none")
+        return END
     reply_id, values = fit_items("stock.list", "stock.list_more", turn.locale, lines)
     turn.reply(reply_id, **values)
+    if reply_id == "stock.list":
+        return END
+    turn.data["offset"] = offset + len(lines) - values["more"]
+    return MORE
+
+
+def more_stock(turn: Turn) -> str:
+    """`LAGI` after STOK: the next page."""
+    return list_stock(turn)
 
 
 def stock(turn: Turn) -> str:
     """`STOK` lists; `STOK kode jumlah` sets the quantity left (0: sold out)."""
     command = turn.command
     if "listing" not in command and "quantity" not in command and "change" not in command:
-        list_stock(turn)
-        return END
+        turn.data = {}
+        return list_stock(turn)
     if command.get("missing"):
         turn.reply("stock.invalid")
         return END
@@ -132,10 +150,11 @@ def delete(turn: Turn) -> str:
 STOCK = Flow(
     name="stock",
     entry={
-        "stock": Handler("stock", match_command("stock"), stock, (END,)),
+        "stock": Handler("stock", match_command("stock"), stock, (END, MORE)),
         "delete": Handler("delete", match_command("delete"), delete, (END,)),
     },
-    states={},
+    states={MORE: (Handler("more", match_command("more"), more_stock, (END, MORE)),)},
     fallback=NO_DIALOG,
     roles=("seller",),
+    passive=True,
 )

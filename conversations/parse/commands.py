@@ -59,6 +59,7 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "broadcast": ("group", "text", "missing"),
     "broadcast_status": ("broadcast",),
     "pay": ("payout", "missing"),
+    "more": (),
     "unknown": ("suggestion",),
     "empty": (),
 }
@@ -269,6 +270,7 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
         "broadcast_status", "broadcast", required=False, digits=True
     ),
     "pay": _code_command("pay", "payout", required=True, digits=True),
+    "more": _simple("more"),
 }
 
 

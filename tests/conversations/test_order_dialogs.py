@@ -196,11 +196,12 @@ def test_search_finds_synonyms_places_and_says_when_nothing_is_there(chat):
         chat.send(phone, f"DAFTAR Petani {village[:4]}, {village}")
         chat.send(phone, "JUAL lombok 1250,5kg 13rb")
         chat.send(phone, "JUAL cabai 7kg 12500")
+        chat.send(phone, "BARU")  # "you already sell cabai: add to it, or new?"
     buyer_registered(chat)
     play(chat, [
         (TINI, "CARI lombok",
-         "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju; dan 3 "
-         "lagi. Pesan: PESAN kode jumlah", []),  # the best five, as many as fit one SMS
+         "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju; 6 "
+         "lagi, balas LAGI. Pesan: PESAN kode jumlah", []),  # as many as fit one SMS, then LAGI
         (TINI, "CARI cabai di cibodas", "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas. Pesan: "
                                         "PESAN kode jumlah", []),
         (TINI, "CARI cabai di Bogor", "Maaf, belum ada jualan cabai di Bogor. Coba tanpa tempat: CARI "

@@ -76,6 +76,9 @@ def test_synonyms_land_on_one_product_and_typed_name_is_kept(chat):
          "Terima kasih! Jualan tercatat: kangkung 50 ikat, Rp3.000/ikat. Kode: K2. "
          "Ubah stok: STOK K2 jumlah. Hapus: HAPUS K2"),
         (SITI, "JUAL cabai 2,5 kg 40 ribu",
+         "Anda sudah menjual cabai (C2, 50 kg). Balas TAMBAH untuk menambah 2,5 kg ke C2, atau "
+         "BARU untuk jualan baru."),
+        (SITI, "BARU",
          "Terima kasih! Jualan tercatat: cabai 2,5 kg, Rp40.000/kg. Kode: C3. "
          "Ubah stok: STOK C3 jumlah. Hapus: HAPUS C3"),
     ])
@@ -341,7 +344,7 @@ def test_stock_list_fits_one_sms_and_says_how_many_more(chat):
     for product in ("cabai merah", "bawang putih", "kacang panjang", "gula aren", "kopi", "madu"):
         chat.send(SITI, f"JUAL {product} 1.250,5 kg 125rb")
     chat.play([(SITI, "STOK", "Jualan Anda: M2 madu 1.250,5 kg Rp125.000/kg; K3 kopi 1.250,5 kg "
-                              "Rp125.000/kg; dan 4 lagi. Ubah stok: STOK kode jumlah")])
+                              "Rp125.000/kg; 4 lagi, balas LAGI. Ubah stok: STOK kode jumlah")])
 
 
 def test_stock_sets_quantity(chat):
