@@ -161,12 +161,18 @@ def squeeze_numbers(text: str) -> str:
     ``"Rp12.000/kg"``, ``"50 kg"`` -> ``"50kg"``, ``"12 rb per ikat"`` -> ``"12rb/ikat"``,
     ``"50kg@12rb"`` -> ``"50kg @12rb"``.
     """
-    text = _RUPIAH_TAIL_RE.sub("", text)
-    text = _RP_GAP_RE.sub(r"\1", text)
+    # Each rewrite runs only when its trigger is present: this is the parser's hot path.
+    lowered = text.lower()
+    if "-" in text:
+        text = _RUPIAH_TAIL_RE.sub("", text)
+    if "rp" in lowered or "idr" in lowered:
+        text = _RP_GAP_RE.sub(r"\1", text)
     text = _NUMBER_WORD_GAP_RE.sub("", text)
-    text = _COMPOUND_GAP_RE.sub(r"\1", text)
-    text = _COMPOUND_BARE_RE.sub(r"\1", text)
-    text = _PER_UNIT_RE.sub(r"\1/", text)
+    if "j" in lowered or "mil" in lowered:
+        text = _COMPOUND_GAP_RE.sub(r"\1", text)
+        text = _COMPOUND_BARE_RE.sub(r"\1", text)
+    if "/" in text or "per" in lowered:
+        text = _PER_UNIT_RE.sub(r"\1/", text)
     if "@" in text:
         text = _AT_RE.sub(" @", text)
     return text
