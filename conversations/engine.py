@@ -196,6 +196,9 @@ def _help(turn: Turn) -> None:
         else:
             turn.reply("help.topic_unknown", topic=keyword_for(topic, turn.locale))
         return
+    if turn.contact.get("is_coordinator"):
+        turn.reply("help.coordinator")  # HARGA, SIARAN, BAYAR: what only they can do
+        return
     role = turn.contact.get("role")
     turn.reply({"seller": "help.seller", "buyer": "help.buyer"}.get(role, "help.unregistered"))
 

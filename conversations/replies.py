@@ -50,6 +50,7 @@ _SPECS = [
     ReplySpec(N_("help.unregistered")),
     ReplySpec(N_("help.seller")),
     ReplySpec(N_("help.buyer")),
+    ReplySpec(N_("help.coordinator")),
     ReplySpec(N_("help.topic_unknown"), {"topic": "XYZ"}),
     ReplySpec(N_("help.register")),
     ReplySpec(N_("help.cancel")),

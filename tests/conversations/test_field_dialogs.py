@@ -62,8 +62,7 @@ def test_price_far_from_usual_is_asked_in_english(chat_en):
          "Price Rp1.500.000/kg? It is usually about Rp12.000/kg. Reply YES if that is right, or "
          "send the right price."),
         (SITI, 'NO',
-         "What is the price of cabai per kg? Reply with the price, e.g. 12000. Send CANCEL to "
-         "stop."),
+         "What is the price of cabai per kg? Reply with the price, e.g. 12000. Send CANCEL to leave it."),
         (SITI, '12000',
          "Thank you! Listed: cabai 50 kg, Rp12.000/kg. Code: C2. Change stock: STOCK C2 quantity. "
          "Remove: DELETE C2"),
@@ -135,8 +134,7 @@ def test_number_words_are_confirmed_in_english(chat_en):
          "Price of tomat Rp20.000/kg? Reply YES if that is right, or send the price in digits, "
          "e.g. 20000."),
         (SITI, 'NO',
-         "What is the price of tomat per kg? Reply with the price, e.g. 12000. Send CANCEL to "
-         "stop."),
+         "What is the price of tomat per kg? Reply with the price, e.g. 12000. Send CANCEL to leave it."),
         (SITI, '20000',
          "Thank you! Listed: tomat 50 kg, Rp20.000/kg. Code: T2. Change stock: STOCK T2 quantity. "
          "Remove: DELETE T2"),
@@ -213,7 +211,7 @@ def test_mistyped_command_during_a_question_is_asked_about(chat):
     """"jaul tomat 3kg 9rb" while the chili price is asked: not taken as the answer."""
     chat.play([
         (SITI, 'JUAL cabai 50kg',
-         "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL untuk berhenti."),
+         "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."),
         (SITI, 'jaul tomat 3kg 9rb',
          "Maksud Anda JUAL? Bila ya, mohon kirim lagi diawali JUAL. Pertanyaan sebelumnya masih "
          "menunggu jawaban."),
@@ -227,8 +225,7 @@ def test_mistyped_command_during_a_question_in_english(chat_en):
     """The same in English, with a keyword too short to suggest: the other product is noticed."""
     chat_en.play([
         (SITI, 'SELL cabai 50kg',
-         "What is the price of cabai per kg? Reply with the price, e.g. 12000. Send CANCEL to "
-         "stop."),
+         "What is the price of cabai per kg? Reply with the price, e.g. 12000. Send CANCEL to leave it."),
         (SITI, 'sel tomat 3kg 9rb',
          "The question was about cabai, not tomat. Please answer for cabai, or send SELL tomat "
          "with its quantity and price."),
@@ -242,8 +239,8 @@ def test_answer_about_another_product_is_asked_about(chat):
     """"jagung 3kg 9rb" to "how much cabai?" is not cabai."""
     chat.play([
         (SITI, 'JUAL cabai',
-         "Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. Ketik BATAL "
-         "untuk berhenti."),
+         "Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. Ketik BATAL bila "
+         "tidak jadi."),
         (SITI, 'jagung 3kg 9rb',
          "Pertanyaan tadi tentang cabai, bukan jagung. Mohon jawab untuk cabai, atau kirim JUAL "
          "jagung dengan jumlah dan harganya."),
@@ -257,8 +254,8 @@ def test_answer_about_another_product_in_english(chat_en):
     """The same in English."""
     chat_en.play([
         (SITI, 'SELL cabai',
-         "How much cabai are you selling? Reply with quantity and unit, e.g. 50 kg. Send CANCEL to "
-         "stop."),
+         "How much cabai are you selling? Reply with quantity and unit, e.g. 50 kg. Send CANCEL to leave "
+         "it."),
         (SITI, 'jagung 3kg 9rb',
          "The question was about cabai, not jagung. Please answer for cabai, or send SELL jagung "
          "with its quantity and price."),
@@ -272,7 +269,7 @@ def test_new_command_during_a_question_runs(chat):
     """A real command during a question is that command: the question is left."""
     chat.play([
         (SITI, 'JUAL cabai 50kg',
-         "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL untuk berhenti."),
+         "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."),
         (SITI, 'JUAL tomat 3kg 9rb',
          "Terima kasih! Jualan tercatat: tomat 3 kg, Rp9.000/kg. Kode: T2. Ubah stok: STOK T2 "
          "jumlah. Hapus: HAPUS T2"),

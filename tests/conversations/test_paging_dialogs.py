@@ -97,7 +97,7 @@ def test_stock_pages_continue_with_more_in_english(chat_en):
          "Your listings: G2 gula aren 1.250,5 kg Rp125.000/kg; K2 kacang panjang 1.250,5 kg "
          "Rp125.000/kg; 2 more, reply MORE. Change stock: STOCK code quantity"),
         (SITI, 'BALANCE',
-         "Your balance is Rp0. Being sent: Rp0. Paid out this month: Rp0. To withdraw: WITHDRAW "
+         "Your balance is Rp0. Being transferred: Rp0. Paid out this month: Rp0. To withdraw: WITHDRAW "
          "amount, e.g. WITHDRAW 500000"),
         (SITI, 'MORE',
          "There is nothing more to show. Send STOCK, or SEARCH with a product, to see a new list."),
