@@ -389,3 +389,45 @@ def test_language_layer_imports_no_web_or_provider_code():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+#: The fields each command carried before issue 14: `jembatan parse` consumers rely on
+#: them, so they may gain keys (documented in README) but never lose one.
+V1_COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
+    "register": ("name", "village", "missing"),
+    "register_buyer": ("name", "city", "missing"),
+    "help": ("topic",),
+    "cancel": (),
+    "cancel_order": ("order",),
+    "language": ("language", "missing"),
+    "stop": (),
+    "start": (),
+    "sell": ("product", "quantity", "unit", "price", "missing"),
+    "stock": ("listing", "quantity", "unit", "missing"),
+    "delete": ("listing", "missing"),
+    "price": ("product", "market", "missing"),
+    "publish_price": ("product", "price", "unit", "market", "missing"),
+    "subscribe": ("product", "missing"),
+    "accept": ("order",),
+    "decline": ("order",),
+    "ship": ("order", "missing"),
+    "balance": (),
+    "account": ("channel", "number", "name", "missing"),
+    "withdraw": ("amount", "all", "missing"),
+    "pin": ("old", "new", "missing"),
+    "search": ("product", "place", "missing"),
+    "order": ("listing", "quantity", "unit", "missing"),
+    "receive": ("order", "missing"),
+    "status": ("order",),
+    "broadcast": ("group", "text", "missing"),
+    "broadcast_status": ("broadcast",),
+    "pay": ("payout", "missing"),
+    "unknown": ("suggestion",),
+    "empty": (),
+}
+
+
+def test_parse_schema_is_backward_compatible():
+    for command, fields in V1_COMMAND_FIELDS.items():
+        assert set(fields) <= set(COMMAND_FIELDS[command]), command
+
