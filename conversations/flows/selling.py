@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from statistics import median
 
 from bot.services import listings, media, prices, products, subscriptions
+from conversations import keywords as kw
 from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
 from conversations.i18n import format_money, format_number, format_quantity, format_unit_price
 from conversations.numbers import parse_price, parse_quantity, squeeze_numbers, unit_of
@@ -308,9 +309,17 @@ def take_option(turn: Turn) -> str:
 
 
 def _bare(command: str):
-    """Matches `YA` / `TIDAK` with no order code: an answer to our question."""
-    return lambda turn: (turn.command.get("command") == command and "order" not in turn.command
-                         and not turn.command.get("missing"))
+    """Matches `YA` / `TIDAK` with no order code: an answer to our question. A regional
+    yes/no alone (`nggih`, `mboten`) is only a suggestion elsewhere, but answers ours."""
+
+    def matches(turn: Turn) -> bool:
+        parsed = turn.command
+        if parsed.get("command") == "unknown":
+            return (parsed.get("suggestion") == command
+                    and kw.REGIONAL_ANSWERS.get(turn.text.strip(" .!").lower()) == command)
+        return parsed.get("command") == command and "order" not in parsed and not parsed.get("missing")
+
+    return matches
 
 
 def refuse_options(turn: Turn) -> str:
@@ -382,11 +391,11 @@ SELLING = Flow(
         ASK_QUANTITY: (Handler("quantity", match_any_text, take_quantity, _NEXT),),
         ASK_UNIT: (Handler("unit", match_any_text, take_unit, _NEXT),),
         ASK_PRICE: (
+            Handler("option", _one_option, take_option, _NEXT),
+            Handler("no_option", _bare("decline"), refuse_options, _NEXT),
             Handler("price", match_any_text, take_price, _NEXT),
             # "harga 12rb" starts with the HARGA keyword but answers the question
             Handler("price_with_keyword", _is_bare_price, take_price, _NEXT),
-            Handler("option", _one_option, take_option, _NEXT),
-            Handler("no_option", _bare("decline"), refuse_options, _NEXT),
         ),
         CHECK_PRICE: (
             Handler("confirm", _bare("accept"), confirm_price, _NEXT),

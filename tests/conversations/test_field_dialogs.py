@@ -277,3 +277,18 @@ def test_new_command_during_a_question_runs(chat):
          "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
     ])
 
+
+
+def test_regional_yes_answers_our_own_question(chat):
+    """"nggih" alone only gets a suggestion elsewhere, but it answers the price question."""
+    chat.play([
+        (SITI, 'JUAL cabai 50kg 1,5jt',
+         "Harga Rp1.500.000/kg? Biasanya sekitar Rp12.000/kg. Balas YA bila benar, atau kirim "
+         "harga yang benar."),
+        (SITI, 'nggih',
+         "Terima kasih! Jualan tercatat: cabai 50 kg, Rp1.500.000/kg. Kode: C2. Ubah stok: STOK C2 "
+         "jumlah. Hapus: HAPUS C2"),
+        (SITI, 'nggih',
+         "Maaf, perintah tidak dikenal. Maksud Anda YA? Ketik BANTUAN YA untuk contoh."),
+    ])
+
