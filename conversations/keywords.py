@@ -260,6 +260,14 @@ STOCK_ADD_WORDS: frozenset[str] = frozenset(
 STOCK_REMOVE_WORDS: frozenset[str] = frozenset(
     {"kurang", "kurangi", "kurangin", "dikurangi", "minus", "laku", "terjual", "keluar",
      "sold", "remove", "-"})
+#: `STOK kode 20 lagi`: twenty more, or twenty left? Asked, unless `sisa`/`tinggal` says left
+STOCK_MORE_WORDS: frozenset[str] = frozenset({"lagi", "more"})
+STOCK_LEFT_WORDS: frozenset[str] = frozenset({"sisa", "tinggal", "tersisa", "left"})
+
+#: words in JUAL that make the price one for everything ("2 ekor total 6jt")
+SELL_TOTAL_WORDS: frozenset[str] = frozenset(
+    {"total", "semua", "semuanya", "borong", "borongan", "sekaligus", "all"})
+
 #: `STOK kode habis`: nothing left
 STOCK_SOLD_OUT_WORDS: frozenset[str] = frozenset({"habis", "kosong", "abis", "sold-out", "soldout"})
 # ("sold out" in two words is read too; "sold 5" is five fewer)

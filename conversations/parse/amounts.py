@@ -164,7 +164,8 @@ def _sell(rest: str) -> Result:
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
         if per_unit is not None and price.unit is None:
-            readings = _price_readings(per_unit, price_item, quantity_item, items)
+            total = any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run)
+            readings = _price_readings(per_unit, price_item, quantity_item, items, total)
             if readings is None:
                 per_unit = None
             else:
@@ -189,7 +190,8 @@ _LEAST_OTHER_READING = 500
 
 
 def _price_readings(
-    per_unit: int, price: _Item | None, quantity: _Item | None, items: list[_Item]
+    per_unit: int, price: _Item | None, quantity: _Item | None, items: list[_Item],
+    total: bool = False,
 ) -> list[int] | None:
     """Every reasonable per-unit reading of a price written without a unit; more than
     one means the dialog asks (money is never guessed), exactly one that it is confirmed
@@ -199,7 +201,8 @@ def _price_readings(
       per kg, or per that unit (``2 kw 12rb`` stays per kg: per kuintal is Rp120/kg);
     * written before a count of a few (``15rb 4 ikat``): each, or for all of them (when
       that is no whole price, ``10rb 3 ikat``, "each" is confirmed);
-    * followed by a bare number (``15jt 500``): not one amount we can read.
+    * followed by a bare number (``15jt 500``): not one amount we can read;
+    * with a word for "for all of it" (``total``, ``borongan``): each, or for all.
     """
     assert price is not None
     following = price.index + 1
@@ -214,6 +217,12 @@ def _price_readings(
         per_written = convert_price(per_unit, q.factor)
         if per_written is not None and per_written >= _LEAST_OTHER_READING:
             readings.add(per_written)
+    if q.value is not None and q.value * q.factor > 1 and total:
+        # "2 ekor total 6jt", "10kg borongan 100rb": the price is for all of it
+        whole = per_unit / (q.value * q.factor)
+        if whole == whole.to_integral_value() and whole >= _LEAST_OTHER_READING:
+            return sorted({per_unit, int(whole)})
+        return [per_unit]
     if (q.kind == "qty" and q.unit != "kg" and price.index + 1 == quantity.index
             and q.value is not None and q.value > 1):
         whole = per_unit / q.value
@@ -229,7 +238,7 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
     code, at = _find_code(tokens)
     quantity = None
     change_sign = 0
-    sold_out = False
+    sold_out = more_or_left = False
     for i, tok in enumerate(tokens):
         if i in at or tok == _SEP:
             continue
@@ -250,6 +259,10 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
                 tok = tok[1:]
         if (number := _number(tok)) is not None:
             quantity = number
+            after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+            if command == "stock" and after in kw.STOCK_MORE_WORDS and not change_sign and not any(
+                    t.lower() in kw.STOCK_LEFT_WORDS for t in tokens[:i]):
+                more_or_left = True  # "STOK C7 20 lagi": 20 more, or 20 left? Asked.
             break
     result: Result = {"command": command}
     if code_optional and code is None and quantity is None and not sold_out:
@@ -259,7 +272,7 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
         missing.append("listing")
     else:
         result["listing"] = code
-    if sold_out and (quantity is not None or change_sign):
+    if (sold_out and quantity is not None) or more_or_left:
         missing.append("quantity")  # "habis 5": five sold, or five left? Asked.
     elif sold_out:
         result["quantity"] = 0  # "STOK K5 habis"
