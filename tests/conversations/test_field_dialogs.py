@@ -213,7 +213,7 @@ def test_mistyped_command_during_a_question_is_asked_about(chat):
         (SITI, 'JUAL cabai 50kg',
          "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."),
         (SITI, 'jaul tomat 3kg 9rb',
-         "Maksud Anda JUAL? Bila ya, mohon kirim lagi diawali JUAL. Pertanyaan sebelumnya masih "
+         "Maksud Bapak/Ibu JUAL? Bila ya, mohon kirim lagi diawali JUAL. Pertanyaan sebelumnya masih "
          "menunggu jawaban."),
         (SITI, '12rb',
          "Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode: C2. Ubah stok: STOK C2 "

@@ -194,13 +194,13 @@ def test_selling_the_same_product_again_asks_add_or_new(chat):
          "Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode: C2. Ubah stok: STOK C2 "
          "jumlah. Hapus: HAPUS C2"),
         (SITI, 'JUAL cabe 20kg 13rb',
-         "Anda sudah menjual cabai (C2, 50 kg). Balas TAMBAH untuk menambah 20 kg ke C2, atau BARU "
+         "Bapak/Ibu sudah menjual cabai (C2, 50 kg). Balas TAMBAH untuk menambah 20 kg ke C2, atau BARU "
          "untuk jualan baru."),
         (SITI, 'TAMBAH',
          "Terima kasih! 20 kg ditambah ke C2 cabai, sekarang 70 kg, Rp13.000/kg. Ubah stok: STOK "
          "C2 jumlah"),
         (SITI, 'JUAL cabai 10kg 12rb',
-         "Anda sudah menjual cabai (C2, 70 kg). Balas TAMBAH untuk menambah 10 kg ke C2, atau BARU "
+         "Bapak/Ibu sudah menjual cabai (C2, 70 kg). Balas TAMBAH untuk menambah 10 kg ke C2, atau BARU "
          "untuk jualan baru."),
         (SITI, 'BARU',
          "Terima kasih! Jualan tercatat: cabai 10 kg, Rp12.000/kg. Kode: C3. Ubah stok: STOK C3 "

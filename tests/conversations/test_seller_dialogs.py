@@ -76,7 +76,7 @@ def test_synonyms_land_on_one_product_and_typed_name_is_kept(chat):
          "Terima kasih! Jualan tercatat: kangkung 50 ikat, Rp3.000/ikat. Kode: K2. "
          "Ubah stok: STOK K2 jumlah. Hapus: HAPUS K2"),
         (SITI, "JUAL cabai 2,5 kg 40 ribu",
-         "Anda sudah menjual cabai (C2, 50 kg). Balas TAMBAH untuk menambah 2,5 kg ke C2, atau "
+         "Bapak/Ibu sudah menjual cabai (C2, 50 kg). Balas TAMBAH untuk menambah 2,5 kg ke C2, atau "
          "BARU untuk jualan baru."),
         (SITI, "BARU",
          "Terima kasih! Jualan tercatat: cabai 2,5 kg, Rp40.000/kg. Kode: C3. "
