@@ -176,7 +176,9 @@ def seller_listing_of(
     """The seller's newest active listing of the product in `unit` (JUAL asks before
     listing it twice)."""
     return fetch_one(
-        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' AND l.product_id = ? "
+        # `+l.product_id`: walk the seller's few listings (listings_seller), not every
+        # listing of a popular product
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' AND +l.product_id = ? "
         "AND l.unit = ? ORDER BY l.id DESC LIMIT 1",
         [seller_id, product_id, unit],
     )
