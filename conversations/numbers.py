@@ -470,7 +470,7 @@ def number_candidates(token: str) -> list[int]:
     (English thousands), ``"17.5"`` -> [17500] (ribu left out). Empty when none is
     plausible. Never used without the person's YA.
     """
-    token = token.lower().removeprefix("rp").removeprefix("idr").rstrip(",-")
+    token = token.lower().lstrip("@").removeprefix("rp").removeprefix("idr").rstrip(",-")
     if _COMMA_THOUSANDS_RE.fullmatch(token):
         return [int(token.replace(",", ""))]
     if _DOT_DECIMAL_RE.fullmatch(token):
