@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -20,6 +21,7 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(self.rfile.read(length))
         with self.server.lock:
             self.server.accepted += 1
+            self.server.arrivals.append(time.monotonic())
         body = json.dumps({"id": payload.get("id", "x"), "state": "Pending"}).encode()
         self.send_response(202)
         self.send_header("Content-Type", "application/json")
@@ -32,9 +34,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def start_fake_gateway(port: int) -> ThreadingHTTPServer:
-    """Serve on 127.0.0.1:`port` in a daemon thread; `.accepted` counts messages."""
+    """Serve on 127.0.0.1:`port` in a daemon thread; `.accepted` counts messages, `.arrivals`
+    holds when each came."""
     server = ThreadingHTTPServer(("127.0.0.1", port), _Handler)
     server.lock = threading.Lock()
     server.accepted = 0
+    server.arrivals = []  # monotonic time of each accepted message (paced-rate figures)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server

@@ -14,6 +14,7 @@ from pathlib import Path
 #: configuration table mirrors this dict; a test keeps them in step.
 ENV_DEFAULTS: dict[str, str | None] = {
     "DATABASE_PATH": "var/jembatan.db",
+    "SQLITE_CHECKPOINTS": "sweep",  # or "external" (Litestream checkpoints; we never do)
     "MEDIA_DIR": None,  # unset: media/ beside DATABASE_PATH (bot.services.media.media_dir)
     "REDIS_URL": None,
     "TWILIO_ACCOUNT_SID": None,
@@ -24,6 +25,10 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "TWILIO_MESSAGING_SERVICE_SID": None,
     "TWILIO_WHATSAPP_TEMPLATE_SID": None,
     "PUBLIC_BASE_URL": None,
+    "TRUSTED_HOSTS": None,
+    # Signs what must not be forged (seller statements, and the desk's sessions). Unset: a
+    # random key kept in `secret.key` beside the database (bot.config.secret_key).
+    "SECRET_KEY": None,
     "ANDROID_GATEWAY_URL": None,
     "ANDROID_GATEWAY_USER": None,
     "ANDROID_GATEWAY_PASSWORD": None,
@@ -35,6 +40,12 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "COOPERATIVE_FEE_BPS": "0",
     "PAYOUT_MIN_AMOUNT": "10000",
     "PAYOUT_DAILY_MAX": "5000000",
+    # Above this many rupiah a payout needs two coordinators (maker-checker); 0 = never.
+    "PAYOUT_SECOND_APPROVAL_ABOVE": "0",
+    # How far withdrawals may run ahead of buyers' payments, in rupiah; unset = no limit.
+    "PAYOUT_ADVANCE_LIMIT": None,
+    # How buyers pay, told them when the seller accepts (bank transfer details, QRIS, COD).
+    "PAYMENT_INSTRUCTIONS": None,
     "DEFAULT_LOCALE": "id",
     "DEFAULT_TIMEZONE": "Asia/Jakarta",
     "SMS_CHANNEL": None,
@@ -54,6 +65,11 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "ORDER_EXPIRY_MINUTES": "360",
     "WEBHOOK_RETRY_BASE_SECONDS": "30",
     "WEBHOOK_RETRY_HOURS": "24",
+    "SWEEP_INTERVAL_SECONDS": "30",
+    "DELIVERY_MAX_SWEEP_AGE_SECONDS": "120",
+    "DELIVERY_MAX_BACKLOG_AGE_SECONDS": "600",
+    "API_KEY_MAX_FAILURES": "10",
+    "API_KEY_FAILURE_WINDOW_SECONDS": "300",
 }
 
 _INT_SETTINGS = {
@@ -65,12 +81,19 @@ _INT_SETTINGS = {
     "COOPERATIVE_FEE_BPS",
     "PAYOUT_MIN_AMOUNT",
     "PAYOUT_DAILY_MAX",
+    "PAYOUT_SECOND_APPROVAL_ABOVE",
+    "PAYOUT_ADVANCE_LIMIT",
     "PRICE_BROADCAST_TTL_HOURS",
     "BROADCAST_BATCH_SIZE",
     "ORDER_REMINDER_MINUTES",
     "ORDER_EXPIRY_MINUTES",
     "WEBHOOK_RETRY_BASE_SECONDS",
     "WEBHOOK_RETRY_HOURS",
+    "SWEEP_INTERVAL_SECONDS",
+    "DELIVERY_MAX_SWEEP_AGE_SECONDS",
+    "DELIVERY_MAX_BACKLOG_AGE_SECONDS",
+    "API_KEY_MAX_FAILURES",
+    "API_KEY_FAILURE_WINDOW_SECONDS",
 }
 
 
@@ -117,6 +140,10 @@ def sms_channel(config: dict) -> str | None:
     return None
 
 
+#: PAYMENT_INSTRUCTIONS travel in one SMS with the order code and total around them.
+PAYMENT_INSTRUCTIONS_MAX = 90
+
+
 class ConfigError(RuntimeError):
     """The settings contradict each other; the app refuses to start rather than guess."""
 
@@ -133,6 +160,8 @@ def check_config(config: dict) -> None:
             "ANDROID_GATEWAY_URL is set but ANDROID_GATEWAY_SIGNING_KEY is not: gateway "
             "webhooks could not be verified. Set the key from the app's webhook settings."
         )
+    if (config.get("SQLITE_CHECKPOINTS") or "sweep") not in ("sweep", "external"):
+        raise ConfigError("SQLITE_CHECKPOINTS must be `sweep` or `external` (Litestream).")
     provider = config.get("PAYOUT_PROVIDER") or "manual"
     if provider not in ("manual", "xendit"):
         raise ConfigError(f"PAYOUT_PROVIDER is {provider!r}: use manual or xendit.")
@@ -150,8 +179,37 @@ def check_config(config: dict) -> None:
     if expiry <= 0 or not 0 <= reminder < expiry:
         raise ConfigError("ORDER_EXPIRY_MINUTES must be positive and ORDER_REMINDER_MINUTES "
                           "(0: no reminder) shorter than it.")
+    instructions = config.get("PAYMENT_INSTRUCTIONS")
+    if instructions and not (instructions.isprintable() and len(instructions) <= PAYMENT_INSTRUCTIONS_MAX):
+        raise ConfigError(f"PAYMENT_INSTRUCTIONS is told to buyers in one SMS: at most "
+                          f"{PAYMENT_INSTRUCTIONS_MAX} plain characters, e.g. 'Transfer BRI 1234567890 "
+                          f"a.n. Koperasi Tani Makmur'.")
     if int(config.get("WEBHOOK_RETRY_HOURS") or 0) < 24:
         raise ConfigError("WEBHOOK_RETRY_HOURS is at least 24: buyers' servers get a day to recover.")
+
+
+def secret_key(config: dict) -> str:
+    """SECRET_KEY, else a random key made once and kept in `secret.key` beside the
+    database (readable by its owner only), so a hub works out of the box and keeps its
+    signatures valid across restarts."""
+    if config.get("SECRET_KEY"):
+        return str(config["SECRET_KEY"])
+    path = Path(config["DATABASE_PATH"]).parent / "secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole to a private temporary file, then linked into place: several
+        # processes starting at once agree on one key, and none reads a half-written one.
+        partial = path.with_name(f".secret.key.{os.getpid()}")
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(os.urandom(32).hex())
+        try:
+            os.link(partial, path)
+        except FileExistsError:
+            pass  # another process won; use its key
+        finally:
+            partial.unlink()
+    return path.read_text().strip()
 
 
 def embedded_redis_url_file(config: dict) -> Path:

@@ -1,31 +1,31 @@
 """RQ job functions: take ids, open their own database, stay thin.
 
-Every job is safe to run twice; the database decides what actually happens.
+Every job is safe to run twice; the database decides what actually happens. What a job
+leaves for other workers (a retry, the recipient's next message, a notice) goes through
+the one after-commit dispatch (`bot.pipeline.dispatch.dispatch`). These functions'
+dotted paths are stored in Redis: they stay here, whatever moves behind them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from rq import Queue, get_current_job
 
 from bot.config import load_config
-from bot.pipeline.delivery import DeliveryOutcome, deliver_outbox_message
-from bot.pipeline.dispatch import (
-    enqueue_deliveries,
-    enqueue_payout_submissions,
-    enqueue_webhook_deliveries,
-    schedule_sweep,
-)
-from bot.pipeline.media import download_media, enqueue_due_downloads, enqueue_media_downloads
+from bot.pipeline.delivery import deliver_outbox_message
+from bot.pipeline.dispatch import dispatch, enqueue_deliveries, schedule_sweep
+from bot.pipeline.media import download_media
 from bot.pipeline.pacing import Pacer, broadcast_rates
+from bot.pipeline.payouts import submit_payout
 from bot.pipeline.relays import deliver_webhook
 from bot.pipeline.sweep import sweep
-from bot.services import broadcasts, outbox, payouts
+from bot.services import broadcasts
+from bot.services.handover import Handover
 from bot.sms import sms_segments
-from bot.storage import open_database, utcnow
+from bot.storage import WORKER_SYNCHRONOUS, open_database, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,31 +35,37 @@ REPLY_CHECK_INTERVAL = 0.25
 
 def _open():
     config = load_config()
-    return config, open_database(config["DATABASE_PATH"])
+    return config, open_database(config["DATABASE_PATH"], WORKER_SYNCHRONOUS)
 
 
-def _follow_up(connection, db, config, outbox_id: int, outcome: DeliveryOutcome) -> None:
-    """Queue a row's retry (at its due time) and the recipient's next row."""
+def _follow_up(connection, db, config, outcome, again: Handover,
+               min_delay: timedelta = timedelta(0)) -> None:
+    """Hand over what an attempt left: `again` (the same work) at the outcome's
+    `retry_at`, if it has one, and the outcome's own handover (what it freed or caused)."""
     now = utcnow()
     batch_size = config["BROADCAST_BATCH_SIZE"]
-    if outcome.retry_at is not None:
-        delay = max(outcome.retry_at - now, timedelta(0))
-        enqueue_deliveries(connection, db, [outbox.get_outbox_row(db, outbox_id)], now,
-                           delay=delay or None, batch_size=batch_size)
-    if outcome.next_outbox_id is not None:
-        enqueue_deliveries(connection, db, [outbox.get_outbox_row(db, outcome.next_outbox_id)],
-                           now, batch_size=batch_size)
+    retry_at: datetime | None = outcome.retry_at
+    if retry_at is not None:
+        dispatch(connection, db, again, now, delay=max(retry_at - now, min_delay), batch_size=batch_size)
+    dispatch(connection, db, outcome.handover, now, batch_size=batch_size)
+
+
+def _attempt(work, again: Handover, min_delay: timedelta = timedelta(0)) -> str:
+    """Run `work(db, config)` — one attempt at one row — then hand over what it left;
+    the attempt's status word is the job's result."""
+    config, db = _open()
+    try:
+        outcome = work(db, config)
+        _follow_up(get_current_job().connection, db, config, outcome, again, min_delay)
+        return outcome.status
+    finally:
+        db.conn.close()
 
 
 def deliver_outbox_job(outbox_id: int) -> str:
     """Deliver one outbox row; queue its retry or the recipient's next row."""
-    config, db = _open()
-    try:
-        outcome = deliver_outbox_message(db, config, outbox_id)
-        _follow_up(get_current_job().connection, db, config, outbox_id, outcome)
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: deliver_outbox_message(db, config, outbox_id),
+                    Handover(outbox_ids=[outbox_id]))
 
 
 def deliver_outbox_batch_job(outbox_ids: list[int]) -> dict:
@@ -86,14 +92,13 @@ def deliver_outbox_batch_job(outbox_ids: list[int]) -> dict:
             if position and time.monotonic() >= next_look:
                 next_look = time.monotonic() + REPLY_CHECK_INTERVAL
                 if replies.count:
-                    Queue("broadcasts", connection=connection).enqueue(
-                        "bot.jobs.deliver_outbox_batch_job", outbox_ids[position:], result_ttl=0,
-                        failure_ttl=86400)
+                    dispatch(connection, db, Handover(outbox_ids=outbox_ids[position:]), utcnow(),
+                             batch_size=len(outbox_ids))
                     counts["yielded"] = len(outbox_ids) - position
                     break
             outcome = deliver_outbox_message(db, config, outbox_id, before_send=pace)
             counts[outcome.status] = counts.get(outcome.status, 0) + 1
-            _follow_up(connection, db, config, outbox_id, outcome)
+            _follow_up(connection, db, config, outcome, Handover(outbox_ids=[outbox_id]))
         return counts
     finally:
         db.conn.close()
@@ -106,6 +111,7 @@ def plan_broadcast_job(broadcast_id: int) -> dict:
     try:
         report = broadcasts.plan_broadcast(
             db, config, broadcast_id, utcnow(),
+            # The outbox part of the dispatch, with the rows planning has just written.
             on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow(),
                                                      batch_size=config["BROADCAST_BATCH_SIZE"]),
         )
@@ -120,19 +126,12 @@ def sweep_job() -> dict:
     connection = get_current_job().connection
     try:
         # Next sweep first: if this one crashes, the chain must not break.
-        schedule_sweep(connection, utcnow() + timedelta(seconds=1))
+        schedule_sweep(connection, utcnow() + timedelta(seconds=1),
+                       timedelta(seconds=config["SWEEP_INTERVAL_SECONDS"]))
         report = sweep(db, config, connection)
-        if report.released or report.reprocessed or report.enqueued:
+        if (report.released or report.reprocessed or report.enqueued or report.media_enqueued
+                or report.payouts_enqueued):
             log.info("sweep: %s", report)
-        # Photo downloads that Redis lost (or never got) are picked up here too.
-        media_enqueued = enqueue_due_downloads(connection, db, utcnow())
-        if media_enqueued:
-            log.info("sweep: %d media downloads enqueued", media_enqueued)
-        # So are payout submissions (Redis was down when the seller withdrew, a worker
-        # died mid-submission, a retry's delayed job vanished).
-        due_payouts = payouts.due_submissions(db, utcnow())
-        if due_payouts and enqueue_payout_submissions(connection, db, due_payouts, utcnow()):
-            log.info("sweep: %d payout submissions enqueued", len(due_payouts))
         return report.__dict__
     finally:
         db.conn.close()
@@ -140,55 +139,18 @@ def sweep_job() -> dict:
 
 def download_media_job(media_id: int) -> str:
     """Download one photo a seller sent; queue its retry, or the notice of a refusal."""
-    config, db = _open()
-    try:
-        outcome = download_media(db, config, media_id)
-        connection = get_current_job().connection
-        now = utcnow()
-        if outcome.retry_at is not None:
-            delay = max(outcome.retry_at - now, timedelta(0))
-            enqueue_media_downloads(connection, db, [media_id], now, delay=delay or None)
-        if outcome.outbox_id is not None:
-            enqueue_deliveries(connection, db, [outbox.get_outbox_row(db, outcome.outbox_id)], now)
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: download_media(db, config, media_id), Handover(media_ids=[media_id]))
 
 
 def submit_payout_job(payout_id: int) -> str:
     """Submit one payout to its provider (Xendit); on a timeout or 5xx, queue the retry,
     which reuses the payout's Idempotency-key; deliver any message it caused."""
-    from bot.pipeline.payouts import submit_payout
-
-    config, db = _open()
-    try:
-        outcome = submit_payout(db, config, payout_id, utcnow())
-        connection = get_current_job().connection
-        now = utcnow()
-        if outcome.retry_at is not None:
-            delay = max(outcome.retry_at - now, timedelta(seconds=1))
-            enqueue_payout_submissions(connection, db, [payout_id], now, delay=delay)
-        if outcome.outbox_ids:
-            enqueue_deliveries(connection, db, [outbox.get_outbox_row(db, i) for i in outcome.outbox_ids],
-                               now)
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: submit_payout(db, config, payout_id, utcnow()),
+                    Handover(payout_ids=[payout_id]), min_delay=timedelta(seconds=1))
 
 
 def deliver_webhook_job(delivery_id: int) -> str:
     """Post one webhook relay to a buyer's system; queue its retry (with backoff) or the
     order's next relay, which waits until this one is delivered or given up."""
-    config, db = _open()
-    try:
-        outcome = deliver_webhook(db, config, delivery_id)
-        connection = get_current_job().connection
-        now = utcnow()
-        if outcome.retry_at is not None:
-            delay = max(outcome.retry_at - now, timedelta(0))
-            enqueue_webhook_deliveries(connection, db, [delivery_id], now, delay=delay or None)
-        if outcome.next_delivery_id is not None:
-            enqueue_webhook_deliveries(connection, db, [outcome.next_delivery_id], now)
-        return outcome.status
-    finally:
-        db.conn.close()
+    return _attempt(lambda db, config: deliver_webhook(db, config, delivery_id),
+                    Handover(relay_ids=[delivery_id]))

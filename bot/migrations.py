@@ -9,6 +9,9 @@ from __future__ import annotations
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.services.products import seed_catalogue
+from bot.storage import transaction, utcnow
+
 migrations = Migrations("jembatan")
 
 
@@ -214,9 +217,6 @@ def m002_catalog(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX media_listing ON media (listing_id, status)")
     db.execute("CREATE INDEX media_due ON media (status, next_attempt_at)")
-
-    from bot.services.products import seed_catalogue
-    from bot.storage import utcnow
 
     seed_catalogue(db, utcnow())
 
@@ -593,6 +593,150 @@ def m005_orders(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m006_scale(db: sqlite_utils.Database) -> None:
+    """Indexes that fit every hot query, code counters, and catalog counts (issue 13).
+
+    - `code_counters`: the next listing/order code per scope (`listings:C`, `orders:P`),
+      started from the codes already issued (the old allocator counted them), so codes
+      come from one indexed upsert instead of a COUNT over a code range. A scope may
+      later carry a hub prefix (`listings:JB-C`).
+    - `catalog_counts`: visible listings per product, kept by triggers, so the catalog's
+      `total` never counts every listing.
+    - Partial indexes for what buyers see (cheapest per product), a product's listings, sellers'
+      open orders, buyers' open orders, a listing's orders (those holding its stock), a
+      recipient's waiting outbox rows, and sellers by village.
+    """
+    db.execute("CREATE TABLE code_counters (scope TEXT PRIMARY KEY, value INTEGER NOT NULL) "
+               "WITHOUT ROWID")
+    db.execute("INSERT INTO code_counters (scope, value) SELECT 'listings:' || substr(code, 1, 1), "
+               "COUNT(*) FROM listings GROUP BY substr(code, 1, 1)")
+    db.execute("INSERT INTO code_counters (scope, value) SELECT 'orders:P', COUNT(*) FROM orders "
+               "WHERE code >= 'P' AND code < 'Q' HAVING COUNT(*) > 0")
+    # What buyers see (bot.services.listings.VISIBLE): queries must say exactly this to
+    # use the partial indexes.
+    visible = "status = 'active' AND quantity_milli > 0"
+    db.execute(f"CREATE INDEX listings_cheapest ON listings "
+               f"(product_id, price, quantity_milli DESC, id DESC) WHERE {visible}")
+    # A product's listings newest first (the catalog's default order; also what the
+    # foreign key to products needs). It replaces listings_catalog, which led with the
+    # status and so competed with listings_cheapest for CARI while sorting in memory.
+    db.execute("CREATE INDEX listings_product ON listings (product_id, id)")
+    db.execute("DROP INDEX listings_catalog")
+    db.execute("CREATE INDEX contacts_village ON contacts (village COLLATE NOCASE)")
+    db.execute("CREATE INDEX orders_seller_open ON orders (seller_id, id) "
+               "WHERE status IN ('pending', 'accepted', 'shipped')")
+    db.execute("CREATE INDEX orders_buyer_open ON orders (buyer_id, id) "
+               "WHERE status IN ('pending', 'accepted', 'shipped')")
+    # Also what the foreign key from orders to listings needs.
+    db.execute("CREATE INDEX orders_listing ON orders (listing_id, id)")
+    # A recipient's rows still to send (the per-recipient order of claim_for_delivery and
+    # next_in_line). It replaces outbox_recipient_order, which held every row ever sent:
+    # each reply and broadcast row paid a random insert into it.
+    db.execute("CREATE INDEX outbox_recipient_waiting ON outbox (phone, channel, lane, id) "
+               "WHERE status IN ('pending', 'sending')")
+    db.execute("DROP INDEX outbox_recipient_order")
+    # Smaller indexes on the webhook's own rows: only unprocessed messages (the sweep's
+    # question), only broadcast rows. Every reply used to enter both.
+    db.execute("DROP INDEX inbound_unprocessed")
+    db.execute("CREATE INDEX inbound_new ON inbound (id) WHERE status = 'new'")
+    db.execute("DROP INDEX outbox_broadcast")
+    db.execute("CREATE INDEX outbox_broadcast ON outbox (broadcast_id, status) "
+               "WHERE broadcast_id IS NOT NULL")
+    db.execute("CREATE TABLE catalog_counts (product_id INTEGER PRIMARY KEY, "
+               "visible INTEGER NOT NULL)")
+    db.execute(f"INSERT INTO catalog_counts (product_id, visible) SELECT product_id, COUNT(*) "
+               f"FROM listings WHERE {visible} GROUP BY product_id")
+    old = visible.replace("status", "OLD.status").replace("quantity_milli", "OLD.quantity_milli")
+    new = visible.replace("status", "NEW.status").replace("quantity_milli", "NEW.quantity_milli")
+    add = ("INSERT OR IGNORE INTO catalog_counts (product_id, visible) VALUES (NEW.product_id, 0);"
+           " UPDATE catalog_counts SET visible = visible + 1 WHERE product_id = NEW.product_id;")
+    remove = "UPDATE catalog_counts SET visible = visible - 1 WHERE product_id = OLD.product_id;"
+    db.execute(f"CREATE TRIGGER listings_count_insert AFTER INSERT ON listings WHEN {new} "
+               f"BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER listings_count_delete AFTER DELETE ON listings WHEN {old} "
+               f"BEGIN {remove} END")
+    db.execute(f"CREATE TRIGGER listings_count_hide AFTER UPDATE OF status, quantity_milli, "
+               f"product_id ON listings WHEN ({old}) AND NOT ({new} AND NEW.product_id = "
+               f"OLD.product_id) BEGIN {remove} END")
+    db.execute(f"CREATE TRIGGER listings_count_show AFTER UPDATE OF status, quantity_milli, "
+               f"product_id ON listings WHEN ({new}) AND NOT ({old} AND NEW.product_id = "
+               f"OLD.product_id) BEGIN {add} END")
+    # When the sweep last ran its housekeeping (`bot.storage.maintain`).
+    db.execute("CREATE TABLE maintenance (task TEXT PRIMARY KEY, done_at TEXT NOT NULL)")
+    # Planner statistics for what exists now; `bot.storage.maintain` keeps them current.
+    db.execute("PRAGMA analysis_limit = 1000")
+    db.execute("ANALYZE")
+
+
+@migrations()
+def m012_payout_approvals(db: sqlite_utils.Database) -> None:
+    """Maker-checker for large payouts (PAYOUT_SECOND_APPROVAL_ABOVE): whether a payout
+    needed a second coordinator's word when it was created, and who gave theirs."""
+    db.execute("ALTER TABLE payouts ADD COLUMN approval_required INTEGER NOT NULL DEFAULT 0")
+    db.execute(
+        """
+        CREATE TABLE payout_approvals (
+            id INTEGER PRIMARY KEY,
+            payout_id INTEGER NOT NULL REFERENCES payouts(id),
+            actor TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (payout_id, actor)
+        )
+        """
+    )
+
+
+@migrations()
+def m013_statements(db: sqlite_utils.Database) -> None:
+    """Seller statements as issued: their figures (canonical JSON) and the HMAC that lets
+    `GET /verify/<code>` tell an unchanged statement from an altered one."""
+    db.execute(
+        """
+        CREATE TABLE statements (
+            id INTEGER PRIMARY KEY,
+            id_part TEXT NOT NULL UNIQUE,
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            content TEXT NOT NULL,
+            signature TEXT NOT NULL,
+            issued_by TEXT NOT NULL,
+            issued_at TEXT NOT NULL
+        )
+        """
+    )
+
+
+@migrations()
+def m014_payout_holds(db: sqlite_utils.Database) -> None:
+    """Withdrawals held back by PAYOUT_ADVANCE_LIMIT until buyers' payments catch up."""
+    db.execute("ALTER TABLE payouts ADD COLUMN held_for_payments INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX payouts_held ON payouts (id) WHERE held_for_payments = 1 AND status = 'pending'")
+
+
+@migrations()
+def m010_delivery_faults(db: sqlite_utils.Database) -> None:
+    """Who holds a delivery claim, attempts whose outcome is unknown, and the sweep's heartbeat.
+
+    `claimed_by` names the process that claimed an outbox row (boot, PID namespace, pid and
+    start time), so the sweep can tell a dead worker from a slow one without waiting out the
+    lease. `unknown_since` is set when a provider call timed out or was cut after the request
+    went out: the row is looked up at the provider before it may be sent again.
+    `heartbeats` holds one row per periodic activity (the sweep) for the delivery status.
+    """
+    db.execute("ALTER TABLE outbox ADD COLUMN claimed_by TEXT")
+    db.execute("ALTER TABLE outbox ADD COLUMN unknown_since TEXT")
+    db.execute(
+        """
+        CREATE TABLE heartbeats (
+            name TEXT PRIMARY KEY,               -- 'sweep'
+            at TEXT NOT NULL,                    -- when it last ran to the end
+            detail TEXT                          -- JSON: what it found (and Redis's run id)
+        )
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 
@@ -600,8 +744,6 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     the changes run under one write lock: the first process migrates, the others wait
     and then find nothing pending.
     """
-    from bot.storage import transaction
-
     with transaction(db):
         pending = [m.name for m in migrations.pending(db)]
         if pending:

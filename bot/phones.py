@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import phonenumbers
+
+#: An Indonesian mobile number already in E.164 (what Twilio sends): returned as it is.
+#: `tests/test_phones.py` checks that phonenumbers answers the same for every length.
+_E164_ID_MOBILE = re.compile(r"\+628[1-9][0-9]{6,10}")
 
 
 class InvalidPhoneNumber(ValueError):
     """The text is not a phone number we can deliver to."""
 
 
-@lru_cache(maxsize=4096)
 def normalize_phone(text: str, region: str = "ID") -> str:
     """Return `text` as E.164 (`+6281234567890`).
 
     Accepts `0812…`, `62812…`, `+62 812-…` and Twilio's `whatsapp:+62…`. A bare `62…`
     without the plus is what many gateways send, so it is read as an international number.
+    An Indonesian mobile number already in E.164 (nearly every webhook) skips the parser;
+    other forms are parsed once and remembered (a cache sized for a hub's senders).
     """
+    if text and region == "ID":
+        bare = text[9:] if text.startswith("whatsapp:") else text
+        if _E164_ID_MOBILE.fullmatch(bare):
+            return bare
+    return _parse_phone(text, region)
+
+
+@lru_cache(maxsize=65_536)
+def _parse_phone(text: str, region: str) -> str:
     raw = (text or "").strip()
     if raw.lower().startswith("whatsapp:"):
         raw = raw[len("whatsapp:") :]

@@ -72,7 +72,9 @@ class RedisServer:
         # persistence to prove the outbox sweep recovers from a Redis that lost everything.
         args += ["--appendonly", "yes", "--save", "60 1"] if self.persistent else [
             "--appendonly", "no", "--save", ""]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: Ctrl-C in a terminal reaches `jembatan up`, which stops Redis last.
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
         deadline = time.monotonic() + timeout
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
         while time.monotonic() < deadline:

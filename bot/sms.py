@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from functools import cache
 
 import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 
@@ -25,8 +26,11 @@ _GSM_TWINS = str.maketrans({
 _ESCAPED = frozenset("{}[]~^|\\€")
 
 
+@cache
 def is_gsm(char: str) -> bool:
-    """True if `char` is in the GSM 03.38 alphabet (basic set or extension)."""
+    """True if `char` is in the GSM 03.38 alphabet (basic set or extension).
+
+    Remembered per character: the codec is asked once per character ever seen."""
     try:
         char.encode("gsm03.38")
     except (UnicodeEncodeError, ValueError):
@@ -34,11 +38,18 @@ def is_gsm(char: str) -> bool:
     return True
 
 
+#: Printable ASCII characters GSM-7 cannot carry (the codec's answer, asked once).
+_ASCII_NOT_GSM = frozenset(c for c in map(chr, range(0x20, 0x7F)) if not is_gsm(c))
+
+
 def gsm_safe(value: str) -> str:
     """`value` with every character a GSM-7 SMS can carry: accents dropped where the
     plain letter is needed, curly quotes straightened, emoji and control characters removed."""
+    text = value.translate(_GSM_TWINS)
+    if text.isascii() and text.isprintable() and _ASCII_NOT_GSM.isdisjoint(text):
+        return " ".join(text.split())  # the usual case: nothing to drop
     result = []
-    for char in value.translate(_GSM_TWINS):
+    for char in text:
         if char.isprintable() and is_gsm(char):
             result.append(char)
             continue
@@ -56,7 +67,9 @@ def septets(text: str) -> int:
     if text.isascii() and "`" not in text:
         # Plain ASCII (the usual case) maps one to one except the escaped characters;
         # skipping the codec keeps this off the webhook's hot path.
-        return len(text) + sum(1 for char in text if char in _ESCAPED)
+        if _ESCAPED.isdisjoint(text):
+            return len(text)
+        return len(text) + sum(text.count(char) for char in _ESCAPED)
     return len(text.encode("gsm03.38"))
 
 

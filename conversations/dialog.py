@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.services.handover import Handover
+from bot.services.schedule import timezone_of
+
 if TYPE_CHECKING:
     import sqlite_utils
 
@@ -51,8 +54,9 @@ class Turn:
     notifications: list = field(default_factory=list)
     # The message carried a secret (a PIN): its stored text is blanked after handling.
     sensitive: bool = False
-    # RQ jobs to run after the commit (e.g. submit a payout): (function path, args).
-    jobs: list = field(default_factory=list)
+    # Work for the workers once this message's transaction has committed (a payout to
+    # submit, a broadcast to plan, relays to post); the sweep catches up if Redis is down.
+    handover: Handover = field(default_factory=Handover)
 
     @property
     def locale(self) -> str:
@@ -62,8 +66,6 @@ class Turn:
     @property
     def timezone(self) -> str:
         """The zone this contact lives in: their own, else their village's, else the default."""
-        from bot.services.schedule import timezone_of
-
         return timezone_of(self.db, self.contact, self.settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
 
     def reply(self, reply_id: str, **values: Any) -> None:
@@ -75,11 +77,6 @@ class Turn:
     def mark_sensitive(self) -> None:
         """This message is a secret (a PIN): do not keep its text in the inbound table."""
         self.sensitive = True
-
-    def enqueue(self, function: str, *args: Any) -> None:
-        """Run `function` (a dotted path in bot.jobs) in a worker once this message's
-        transaction has committed (the sweep catches up if Redis is down)."""
-        self.jobs.append((function, args))
 
     def notify(self, contact: dict, reply_id: str, **values: Any) -> None:
         """Also tell `contact` something (in their language, on their channel), in the

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 import sqlite_utils
 
 from bot.services import contacts, dialogs, inbox, media, outbox, pins
+from bot.services.handover import Handover
 from bot.storage import transaction
 from conversations.dialog import END, Turn
 from conversations.flows import FLOW_BY_ENTRY_COMMAND, FLOW_BY_NAME
@@ -45,12 +46,9 @@ class Response:
 
     reply: str | None
     reply_outbox_id: int | None
-    # Outbox rows a worker must deliver (the reply too, unless it went back inline).
-    outbox_ids: list[int] = field(default_factory=list)
-    # Media (photos) the message brought, to download in a job after the commit.
-    media_ids: list[int] = field(default_factory=list)
-    # RQ jobs the message caused, to enqueue after the commit: (function path, args).
-    jobs: list[tuple[str, tuple]] = field(default_factory=list)
+    # Work for the workers after the commit: outbox rows to deliver (the reply too,
+    # unless it went back inline), photos to download, payouts, broadcasts, relays.
+    handover: Handover = field(default_factory=Handover)
 
 
 def handle_text(
@@ -72,7 +70,7 @@ def handle_text(
     elif dialog is not None and _continue_dialog(turn, dialog):
         pass
     elif name in FLOW_BY_ENTRY_COMMAND:
-        _start_flow(turn, name)
+        _start_flow(turn, name, stored=dialog is not None)
     elif (turn.media and name in ("unknown", "empty") and not turn.command.get("suggestion")
           and contact.get("role") == "seller"):
         attach_recent_photo(turn)
@@ -83,9 +81,12 @@ def handle_text(
     return turn
 
 
-def _save_state(turn: Turn, flow_name: str, state: str) -> None:
+def _save_state(turn: Turn, flow_name: str, state: str, stored: bool = True) -> None:
+    """Keep the dialog at `state`, or close it (END). `stored=False`: the contact had no
+    dialog row, so closing has nothing to delete (one statement less per command)."""
     if state == END:
-        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        if stored:
+            dialogs.clear_dialog(turn.db, turn.contact["id"])
         return
     timeout = timedelta(minutes=turn.settings.get("DIALOG_TIMEOUT_MINUTES", 30))
     dialogs.save_dialog(
@@ -138,7 +139,7 @@ def _reads_as_command(text: str, command: str) -> bool:
     return parsed.get("command") != "unknown" and not parsed.get("missing")
 
 
-def _start_flow(turn: Turn, command: str) -> None:
+def _start_flow(turn: Turn, command: str, stored: bool = True) -> None:
     flow = FLOW_BY_ENTRY_COMMAND[command]
     refusal = _refusal(turn, flow)
     if refusal is not None:
@@ -146,7 +147,7 @@ def _start_flow(turn: Turn, command: str) -> None:
         return
     turn.data = {}
     handler = flow.entry[command]
-    _save_state(turn, flow.name, flow.run_handler(handler, turn, None))
+    _save_state(turn, flow.name, flow.run_handler(handler, turn, None), stored)
 
 
 def _refusal(turn: Turn, flow) -> str | None:
@@ -242,13 +243,13 @@ def respond_to_inbound(
             body = render(turn.reply_id, turn.locale, **turn.reply_values)
             response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
             if turn.media:
-                response.media_ids = media.pending_media_ids(db, row["id"])
+                response.handover.media_ids.extend(media.pending_media_ids(db, row["id"]))
             for contact, reply_id, values in turn.notifications:
-                response.outbox_ids.append(
+                response.handover.outbox_ids.append(
                     queue_notification(db, settings, contact, reply_id, now, **values))
             if turn.sensitive or might_be_a_pin(turn):
                 inbox.redact_inbound(db, row["id"])
-            response.jobs = list(turn.jobs)
+            response.handover.add(turn.handover)
             return response
     except Exception as exc:
         log.exception("processing inbound %s failed", inbound_id)
@@ -266,7 +267,7 @@ def _store_reply(db, row, contact, reply_id, body, now, reply_inline) -> Respons
         contact_id=contact["id"], reply_id=reply_id, inbound_id=row["id"], sent_inline=inline,
     )
     inbox.mark_processed(db, row["id"], contact["id"], now)
-    return Response(body, outbox_id, [] if inline else [outbox_id])
+    return Response(body, outbox_id, Handover(outbox_ids=[] if inline else [outbox_id]))
 
 
 def _apologise(db, inbound_id, settings, now, reply_inline) -> Response | None:

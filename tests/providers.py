@@ -13,13 +13,26 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from itertools import zip_longest
 
 from werkzeug import Request, Response
 
 
+@dataclass(frozen=True)
+class Late:
+    """A scripted answer: accept the message at once, answer only after `seconds` (the
+    client may have given up by then; the message exists all the same)."""
+
+    seconds: float
+
+
 @dataclass
 class ScriptedProvider:
-    """Base: a queue of scripted answers (status or callable), default `accept`."""
+    """Base: a queue of scripted answers, one per request, default `accept` (also `None`).
+
+    A `threading.Event` holds that request until the test sets it, then answers normally:
+    the sender is stuck mid-request for exactly as long as the test needs, with no timing.
+    """
 
     script: list = field(default_factory=list)
     requests: list = field(default_factory=list)
@@ -32,6 +45,9 @@ class ScriptedProvider:
             answer = self.script.pop(0) if self.script else None
         if isinstance(answer, float):
             time.sleep(answer)
+            return None
+        if isinstance(answer, threading.Event):
+            answer.wait(timeout=120)  # bounded, so a failing test cannot hang the server
             return None
         return answer
 
@@ -60,6 +76,9 @@ class FakeTwilio(ScriptedProvider):
         if self.delay:
             time.sleep(self.delay)
         answer = self.next_answer()
+        late = answer.seconds if isinstance(answer, Late) else 0.0
+        if late:
+            answer = None
         if isinstance(answer, tuple):  # (http status, twilio error code)
             status, code = answer
             return Response(json.dumps({"code": code, "message": f"error {code}", "status": status,
@@ -74,7 +93,10 @@ class FakeTwilio(ScriptedProvider):
             "body": params.get("Body"), "account_sid": "AC", "num_segments": "1",
             "date_created": format_datetime(datetime.now(UTC), usegmt=True),
         }
-        self.messages.append(message)
+        with self.lock:
+            self.messages.append(message)
+        if late:
+            time.sleep(late)
         return Response(json.dumps(message), status=201, content_type="application/json")
 
     @property
@@ -92,8 +114,7 @@ class FakeAndroidGateway(ScriptedProvider):
 
     def handle(self, request: Request) -> Response:
         payload = request.get_json()
-        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization"),
-                              "at": time.monotonic()})
+        self.requests.append({"json": payload, "authorization": request.headers.get("Authorization")})
         if self.delay:
             time.sleep(self.delay)
         answer = self.next_answer()
@@ -170,3 +191,21 @@ class FakeXendit(ScriptedProvider):
     def payouts(self) -> list[dict]:
         """Every payout Xendit holds (what would actually be paid)."""
         return list(self.created.values())
+
+
+def assert_exact_requests(got: list, expected: list, provider: str = "the provider") -> None:
+    """The provider received exactly `expected`, in order: a missing request fails, and so
+    does an unexpected one (the table-driven provider tests' one rule, after RapidPro's
+    courier)."""
+    if got == expected:
+        return
+    lines = []
+    for number, (wanted, made) in enumerate(zip_longest(expected, got), 1):
+        if made is None:
+            lines.append(f"  request {number} missing: {wanted}")
+        elif wanted is None:
+            lines.append(f"  request {number} unexpected: {made}")
+        elif made != wanted:
+            lines.append(f"  request {number} differs:\n    expected {wanted}\n         got {made}")
+    raise AssertionError(f"{provider} got {len(got)} requests, expected {len(expected)}:\n"
+                         + "\n".join(lines))

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from click.testing import CliRunner
 
 from bot.cli import main
+from bot.storage import open_database
 
 
 @pytest.fixture
 def runner(settings, monkeypatch):
-    from click.testing import CliRunner
-
     return CliRunner()
 
 
@@ -46,8 +46,6 @@ def test_chat_takes_the_webhook_path(runner, settings):
         "< Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. Untuk jual: "
         "JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb",
     ]
-    from bot.storage import open_database
-
     db = open_database(settings["DATABASE_PATH"])
     (inbound,) = db.query("SELECT * FROM inbound")
     assert (inbound["channel"], inbound["phone"], inbound["status"]) == (
@@ -71,4 +69,5 @@ def test_sweep_command_reports(runner, settings, redis_url):
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"released": 0, "reprocessed": 0, "enqueued": 0,
                                          "redis_ok": True, "orders_reminded": 0,
-                                         "orders_expired": 0, "relays_enqueued": 0}
+                                         "orders_expired": 0, "relays_enqueued": 0,
+                                         "media_enqueued": 0, "payouts_enqueued": 0}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.services import contacts, ledger, payout_accounts, payouts
+from bot.services.reconciliation import check_ledger
 from bot.storage import transaction
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
@@ -83,7 +84,7 @@ def test_buyer_payments_reconcile_receivables(db, seller):
         ledger.record_buyer_payment(db, order_ref="P99", amount=1, reference="BCA-3", now=NOW)
     with pytest.raises(ledger.LedgerConflict):
         ledger.record_buyer_payment(db, order_ref="P12", amount=10_000, reference="BCA-1", now=NOW)
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok
 
 
 def test_post_transaction_refuses_unbalanced_and_non_integer(db, seller):
@@ -139,17 +140,17 @@ def test_database_refuses_what_the_code_refuses(db, seller):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             db.execute(statement)
     assert not db.conn.in_transaction
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok
     assert ledger.seller_balance(db, seller).available == 10_000
 
 
 def test_check_ledger_finds_a_tampered_ledger(db, seller):
     receipt(db, seller, amount=10_000)
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok
     # Someone with the database file drops the guards and rewrites history.
     db.execute("DROP TRIGGER ledger_entries_no_update")
     db.execute("UPDATE ledger_entries SET amount = amount * 2 WHERE amount < 0")
-    report = ledger.check_ledger(db)
+    report = check_ledger(db)
     assert not report.ok
     text = "\n".join(report.violations)
     assert "trigger ledger_entries_no_update is missing" in text
@@ -163,11 +164,11 @@ def test_check_ledger_matches_payouts_with_postings(db, seller):
     payout = payouts.request_withdrawal(db, seller_contact_id=seller, amount=40_000, account=account,
                                         provider="manual", settings=settings, now=NOW,
                                         timezone="Asia/Jakarta")
-    assert ledger.check_ledger(db).ok
-    assert ledger.check_ledger(db).figures["payouts_in_transit"] == 40_000
+    assert check_ledger(db).ok
+    assert check_ledger(db).figures["payouts_in_transit"] == 40_000
     # A status changed behind the lifecycle's back (no posting) is caught.
     db.execute("UPDATE payouts SET status = 'succeeded' WHERE id = ?", [payout["id"]])
-    violations = "\n".join(ledger.check_ledger(db).violations)
+    violations = "\n".join(check_ledger(db).violations)
     assert f"payout {payout['code']} is succeeded but its postings are ['withdrawal']" in violations
     assert "in transit 40000 but open payouts total 0" in violations
 
@@ -197,4 +198,4 @@ def test_illegal_transition_raises_and_changes_nothing(db, seller):
     assert ledger.seller_balance(db, seller) == before == ledger.SellerBalance(100_000, 0, 0, 0)
     repeat = payouts.apply_payout_event(db, payout["id"], "failed", NOW, source="test")
     assert not repeat.applied and repeat.to_status == "failed"
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok

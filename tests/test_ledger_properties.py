@@ -35,6 +35,7 @@ from bot.config import load_config
 from bot.migrations import apply_migrations
 from bot.pipeline.payouts import handle_xendit_callback, report_payout_event
 from bot.services import contacts, ledger, payout_accounts, payouts
+from bot.services.reconciliation import check_ledger
 from bot.storage import fetch_all, open_database, transaction
 
 XENDIT_STATUS = {"accepted": "ACCEPTED", "requested": "REQUESTED", "succeeded": "SUCCEEDED",
@@ -271,7 +272,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @invariant()
     def ledger_check_passes(self):
-        report = ledger.check_ledger(self.db)
+        report = check_ledger(self.db)
         assert report.ok, report.violations
 
 

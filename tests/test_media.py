@@ -12,7 +12,8 @@ import pytest
 import redis as redis_lib
 from werkzeug import Request, Response
 
-from bot.pipeline.media import download_media, enqueue_due_downloads
+from bot.pipeline.media import download_media
+from bot.pipeline.sweep import sweep
 from bot.services import media
 from bot.services.media import media_dir
 from bot.storage import utcnow
@@ -167,8 +168,8 @@ def test_downloads_redis_lost_are_enqueued_by_the_sweep(client, db, settings, re
     whatsapp(client, "JUAL cabai 50kg 12rb", provider.url)
     redis_lib.Redis.from_url(redis_url).flushall()  # the job is gone
     connection = redis_lib.Redis.from_url(redis_url)
-    assert enqueue_due_downloads(connection, db, utcnow()) == 0  # enqueued moments ago: wait
-    assert enqueue_due_downloads(connection, db, utcnow() + timedelta(minutes=11)) == 1
+    assert sweep(db, settings, connection).media_enqueued == 0  # enqueued moments ago: wait
+    assert sweep(db, settings, connection, utcnow() + timedelta(minutes=11)).media_enqueued == 1
     run_worker(redis_url)
     assert only_media(db)["status"] == "stored"
     assert download_media(db, settings, only_media(db)["id"]).status == "skipped"  # runs twice safely

@@ -15,6 +15,7 @@ from werkzeug.serving import make_server
 from bot.services import listings
 from bot.storage import transaction, utcnow
 from tests.orders import api_buyer, seller_listing
+from tests.waiting import join_all
 
 ORDERS = 50
 STOCK_KG = 10
@@ -49,8 +50,7 @@ def test_fifty_parallel_orders_never_oversell(app, db):
     try:
         for thread in clients:
             thread.start()
-        for thread in clients:
-            thread.join(timeout=120)
+        join_all(clients, timeout=180, what="every buyer's order request to be answered")
     finally:
         server.shutdown()
         serving.join(timeout=10)

@@ -44,6 +44,16 @@ def test_procfile_processes():
     assert set(processes) == {"release", "web", "worker"}
     assert shlex.split(processes["release"]) == ["jembatan", "migrate"]
     assert "'bot:create_app()'" in processes["web"]
+    # The same server as `jembatan up` (bot.web.server.gunicorn_command): the buffering
+    # threaded worker, so slow clients cannot hold the threads (tests/web/test_hostile_server.py).
+    from bot.web.server import WORKER_CLASS, gunicorn_command
+
+    web = shlex.split(processes["web"])
+    up = gunicorn_command("gunicorn", "0.0.0.0:5000", 2)
+    for option in ("--worker-class", "--workers", "--threads", "--bind", "--access-logfile"):
+        assert option in web and option in up, option
+    assert web[web.index("--worker-class") + 1] == up[up.index("--worker-class") + 1] == WORKER_CLASS
+    assert web[web.index("--threads") + 1] == "${WEB_THREADS:-4}" and up[up.index("--threads") + 1] == "4"
     worker = shlex.split(processes["worker"])
     assert "--with-scheduler" in worker and worker[worker.index("--worker-class") + 1] == "bot.worker.Worker"
     assert worker[-3:] == ["replies", "default", "broadcasts"]

@@ -8,16 +8,19 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import threading
 from datetime import timedelta
 
 import redis as redis_lib
 from rq import Queue
 
+from bot.channels import send_outbox_row
 from bot.pipeline.sweep import sweep
+from bot.services import contacts, outbox
 from bot.services.outbox import LEASE
 from bot.storage import from_db_time, to_db_time, utcnow
 from tests.conftest import gateway_post, run_worker, sms_received, twilio_post
+from tests.waiting import wait_until
 
 PHONES = ["+6281234567890", "+6285711112222", "+6281399998888"]
 
@@ -94,9 +97,11 @@ def test_redis_down_inbound_still_answered_then_sweep_delivers_once(
 
 
 def test_killed_worker_mid_delivery_is_delivered_after_the_sweep_not_twice(
-    app_on_own_redis, own_redis, db, fake_gateway, settings
+    app_on_own_redis, own_redis, db, fake_gateway, settings, monkeypatch
 ):
-    fake_gateway.script = [4.0]  # the phone takes 4 s to answer the first request
+    answering = threading.Event()
+    fake_gateway.script = [answering]  # the phone holds the first request until we let it go
+    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "60")  # the worker must not give up first
     env = dict(os.environ)
     worker = subprocess.Popen(
         [os.path.join(os.path.dirname(sys.executable), "rq"), "worker", "--url", own_redis.url,
@@ -106,26 +111,22 @@ def test_killed_worker_mid_delivery_is_delivered_after_the_sweep_not_twice(
     try:
         client = app_on_own_redis.test_client()
         gateway_post(client, sms_received("kill-1", PHONES[0], "DAFTAR Siti, Sukamaju"))
-        deadline = time.monotonic() + 20
-        while not fake_gateway.requests and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert fake_gateway.requests, "the worker never reached the gateway"
+        wait_until(lambda: fake_gateway.requests, timeout=60,
+                   what="the worker's first request at the gateway")
         kill_process_tree(worker.pid)  # mid-request, before the answer
         worker.wait()
     finally:
         if worker.poll() is None:
             kill_process_tree(worker.pid)
+        answering.set()  # the phone finishes accepting the SMS the dead worker asked for
     (row,) = outbox_rows(db)
     assert row["status"] == "sending"
-    # The phone finishes accepting the SMS the dead worker asked for.
-    deadline = time.monotonic() + 10
-    while not fake_gateway.accepted and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: fake_gateway.accepted, timeout=30,
+               what="the phone to accept the SMS the dead worker asked for")
 
-    # Before the lease runs out the sweep leaves it alone (the worker might be alive).
+    # The process that claimed the row is gone: the sweep need not wait out the lease.
     connection = redis_lib.Redis.from_url(own_redis.url)
-    assert sweep(db, app_on_own_redis.config, connection).released == 0
-    report = sweep(db, app_on_own_redis.config, connection, now=utcnow() + LEASE + timedelta(seconds=1))
+    report = sweep(db, app_on_own_redis.config, connection)
     assert report.released == 1 and report.enqueued == 1
     run_worker(own_redis.url)
 
@@ -178,8 +179,6 @@ def test_message_that_keeps_crashing_gets_one_apology(client, db, app, redis_url
 def _crashed_after_twilio_accepted(db, settings, fake_twilio, body):
     """A row Twilio accepted, whose worker died before recording the SID: it is left
     `sending` with an expired lease and no provider id (the state a SIGKILL leaves)."""
-    from bot.services import contacts, outbox
-
     now = utcnow()
     contact = contacts.get_or_create_contact(db, PHONES[0], now)
     outbox_id = outbox.queue_message(db, phone=PHONES[0], channel="twilio_sms", body=body,
@@ -190,9 +189,6 @@ def _crashed_after_twilio_accepted(db, settings, fake_twilio, body):
 
 def test_twilio_row_whose_worker_died_after_sending_is_not_sent_twice(db, settings, fake_twilio,
                                                                        redis_url):
-    from bot.channels import send_outbox_row
-    from bot.services import outbox
-
     outbox_id = _crashed_after_twilio_accepted(db, settings, fake_twilio, "Pesanan P2 diterima")
     send_outbox_row(settings, outbox.get_outbox_row(db, outbox_id), None)  # Twilio got it ...
     assert len(fake_twilio.requests) == 1  # ... and the worker died before writing it down
@@ -207,8 +203,6 @@ def test_twilio_row_whose_worker_died_after_sending_is_not_sent_twice(db, settin
 
 def test_twilio_row_whose_worker_died_before_sending_is_sent_once(db, settings, fake_twilio,
                                                                    redis_url):
-    from bot.services import outbox
-
     outbox_id = _crashed_after_twilio_accepted(db, settings, fake_twilio, "Pesanan P3 diterima")
     later = utcnow() + LEASE + timedelta(seconds=1)
     assert sweep(db, settings, redis_lib.Redis.from_url(redis_url), now=later).released == 1

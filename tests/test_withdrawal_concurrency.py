@@ -14,8 +14,10 @@ from bot.config import load_config
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
 from bot.services import ledger, payout_accounts, payouts
+from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, utcnow
 from tests.money import credit, seller_id
+from tests.waiting import join_all
 
 PIN = "2580"
 AMOUNT = 1_250_000
@@ -77,7 +79,7 @@ def assert_one_payout(path: Path, phone: str, replies: list[str]) -> None:
             "SELECT i.id, COUNT(o.id) AS n FROM inbound i LEFT JOIN outbox o "
             "ON o.inbound_id = i.id AND o.kind = 'reply' WHERE i.phone = ? GROUP BY i.id", [phone]))
         assert {row["n"] for row in counts} == {1}
-        assert ledger.check_ledger(db).ok
+        assert check_ledger(db).ok
     finally:
         db.conn.close()
 
@@ -100,8 +102,7 @@ def test_two_simultaneous_withdrawals_in_threads_make_one_payout(tmp_path, round
     threads = [threading.Thread(target=attempt, args=(lane,)) for lane in ("a", "b")]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(threads, timeout=120, what="both withdrawals to finish")
     assert not errors, errors
     assert_one_payout(path, phone, results["a"] + results["b"])
 
@@ -146,9 +147,8 @@ def test_racing_withdrawals_never_take_more_than_the_balance(tmp_path):
     threads = [threading.Thread(target=attempt) for _ in range(8)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    join_all(threads, timeout=120, what="all eight withdrawals to finish")
     assert sorted(outcomes) == ["created"] + ["nothing_to_withdraw"] * 7
     db = open_database(path)
     assert ledger.seller_balance(db, sid).in_transit == AMOUNT
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok

@@ -6,7 +6,13 @@ No domain logic lives here. `send_outbox_row` picks the adapter by the row's cha
 from __future__ import annotations
 
 from bot.channels import android_gateway, twilio_common, twilio_sms, twilio_whatsapp
-from bot.channels.base import PermanentSendError, RetryableSendError, SendError, SendResult
+from bot.channels.base import (
+    PermanentSendError,
+    RetryableSendError,
+    SendError,
+    SendResult,
+    UnknownOutcomeError,
+)
 
 
 def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult:
@@ -25,17 +31,19 @@ def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult
     raise PermanentSendError("unknown_channel", f"no adapter for channel {channel!r}")
 
 
-def find_sent_message(config: dict, row: dict) -> SendResult | None:
+def find_sent_message(config: dict, row: dict, exclude: set[str] | frozenset[str] = frozenset()
+                      ) -> SendResult | None:
     """Whether the provider already has this row's message (a worker died after sending
-    it, before recording the answer). None: it does not, send again.
+    it, before recording the answer; or the answer was lost to a timeout). None: it does
+    not, send again. Messages whose ids are in `exclude` belong to other rows.
 
     Only Twilio needs asking: `messages.create` is not idempotent. The Android gateway
     refuses a repeat of our message id (409), so resending there is safe as it is.
     """
     if row["channel"] in ("twilio_sms", "twilio_whatsapp"):
-        return twilio_common.find_message(config, row)
+        return twilio_common.find_message(config, row, exclude)
     return None
 
 
 __all__ = ["PermanentSendError", "RetryableSendError", "SendError", "SendResult",
-           "find_sent_message", "send_outbox_row"]
+           "UnknownOutcomeError", "find_sent_message", "send_outbox_row"]

@@ -11,12 +11,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from datetime import datetime
 from functools import lru_cache
 
 import urllib3
 
 from bot.channels.base import PermanentSendError, RetryableSendError, SendResult, classify_http_failure
+
+#: What the app sends: unix seconds, and a lower-case hex SHA-256 HMAC. Anything else
+#: (a 400-digit or non-ASCII timestamp, a non-ASCII signature) is refused before any
+#: arithmetic or comparison is tried on it.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 #: Gateway delivery events and the outbox provider status each maps to.
 EVENT_STATUS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
@@ -46,15 +53,17 @@ def verify_signature(
     """Return None when the webhook is authentic and fresh, else the reason it is not."""
     if not timestamp or not signature:
         return "missing_signature"
-    try:
-        sent_at = int(timestamp)
-    except ValueError:
+    if not _TIMESTAMP.fullmatch(timestamp):
         return "bad_timestamp"
+    sent_at = int(timestamp)
     if abs(now.timestamp() - sent_at) > max_skew_seconds:
         # A replayed (or very late) webhook: refuse it rather than act twice on old news.
         return "stale_timestamp"
+    signature = signature.strip().lower()
+    if not _SIGNATURE.fullmatch(signature):
+        return "bad_signature"
     expected = compute_signature(signing_key, body, timestamp)
-    if not hmac.compare_digest(expected, signature.strip().lower()):
+    if not hmac.compare_digest(expected, signature):
         return "bad_signature"
     return None
 

@@ -35,6 +35,12 @@ class RetryableSendError(SendError):
         self.max_attempts = max_attempts
 
 
+class UnknownOutcomeError(RetryableSendError):
+    """The request may have reached the provider, and we did not hear what it did (a read
+    timeout, a connection cut after the request was written). Retried, but never blindly:
+    the next try first asks the provider whether it has the message (`find_sent_message`)."""
+
+
 class PermanentSendError(SendError):
     """Do not try again: the number, the content or the account is wrong."""
 

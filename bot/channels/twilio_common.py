@@ -6,6 +6,7 @@ from datetime import timedelta
 from functools import lru_cache
 
 import requests
+import urllib3
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -15,6 +16,7 @@ from bot.channels.base import (
     RetryableSendError,
     SendError,
     SendResult,
+    UnknownOutcomeError,
     classify_http_failure,
 )
 from bot.sms import sms_body
@@ -51,14 +53,28 @@ def create_message(config: dict, **params) -> tuple[str, str]:
     try:
         message = client.messages.create(**params)
     except requests.exceptions.RequestException as exc:
-        # Connection refused, reset or timed out: the provider may be back in a minute.
-        raise RetryableSendError("network", type(exc).__name__) from exc
+        raise classify_network_failure(exc) from exc
     except TwilioRestException as exc:
         raise classify_twilio_error(exc.status, exc.code, exc.msg) from exc
     except TwilioException as exc:
         status = getattr(exc, "status", 500)
         raise classify_twilio_error(status, getattr(exc, "code", None), str(exc)) from exc
     return message.sid, message.status or "queued"
+
+
+def classify_network_failure(exc: requests.exceptions.RequestException) -> RetryableSendError:
+    """A failure with no answer from Twilio. If the request never left (the connection was
+    refused or never opened), a retry is safe; otherwise Twilio may have created the message
+    (`messages.create` is not idempotent), so the outcome is unknown and the retry asks first.
+    """
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.InvalidURL):
+        return RetryableSendError("network", type(exc).__name__)
+    if isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(
+            exc, requests.exceptions.ReadTimeout):
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        if isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError):
+            return RetryableSendError("network", type(exc).__name__)
+    return UnknownOutcomeError("unknown_outcome", type(exc).__name__)
 
 
 def classify_twilio_error(status: int, code: int | None, message: str) -> SendError:
@@ -70,14 +86,17 @@ def classify_twilio_error(status: int, code: int | None, message: str) -> SendEr
     return classify_http_failure(status, str(code or f"http_{status}"), message)
 
 
-def find_message(config: dict, row: dict) -> SendResult | None:
+def find_message(config: dict, row: dict, exclude: set[str] | frozenset[str] = frozenset()
+                 ) -> SendResult | None:
     """The message Twilio created for this outbox row, if any (see `find_sent_message`).
 
     Twilio's list is filtered by recipient and sent date; we then look for a message
-    created since the row was claimed whose text is ours (for SMS with the brand prefix;
-    for a WhatsApp template, containing our text).
+    created since the row's first unanswered try (or its claim) whose text is ours (for SMS
+    with the brand prefix; for a WhatsApp template, containing our text) and that no other
+    row has recorded (`exclude`).
     """
-    claimed = from_db_time(row["claimed_at"])
+    claimed = min(t for t in (from_db_time(row.get("unknown_since")), from_db_time(row["claimed_at"]))
+                  if t is not None)
     whatsapp = row["channel"] == "twilio_whatsapp"
     to = f"whatsapp:{row['phone']}" if whatsapp else row["phone"]
     text = row["body"] if whatsapp else sms_body(row["body"])
@@ -91,6 +110,8 @@ def find_message(config: dict, row: dict) -> SendResult | None:
     for message in candidates:
         created = message.date_created
         if created is not None and created < claimed - timedelta(minutes=1):
+            continue
+        if message.sid in exclude:
             continue
         if message.body == text or (whatsapp and text in (message.body or "")):
             return SendResult(message.sid, message.status or "queued")

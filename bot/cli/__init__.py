@@ -19,8 +19,18 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from bot.cli.common import phone_argument
+from bot.config import embedded_redis_url_file
+from bot.migrations import apply_migrations
+from bot.pipeline.inbound import accept_inbound_message
+from bot.pipeline.sweep import sweep
+from bot.redis_server import RedisServer, free_port
+from bot.storage import utcnow
+from bot.supervisor import Child, Supervisor
 from bot.web.app import create_app
 from bot.web.db import get_db, get_redis
+from bot.web.server import gunicorn_command
+from conversations.parse import parse
 
 
 @click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
@@ -32,8 +42,6 @@ def main() -> None:
 @with_appcontext
 def migrate_command() -> None:
     """Apply pending database migrations (the Procfile's release step)."""
-    from bot.migrations import apply_migrations
-
     applied = apply_migrations(get_db())
     click.echo(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
 
@@ -42,8 +50,6 @@ def migrate_command() -> None:
 @click.argument("text")
 def parse_command(text: str) -> None:
     """Print how TEXT is understood, as one JSON object; `-` reads one message per line."""
-    from conversations.parse import parse
-
     lines = sys.stdin.read().splitlines() if text == "-" else [text]
     for line in lines:
         click.echo(json.dumps(parse(line), ensure_ascii=False))
@@ -59,10 +65,6 @@ def chat_command(sender: str, text: str) -> None:
     Takes exactly the path a webhook takes (store, dedupe, dialog, outbox, RQ), with the
     reply shown here instead of sent to a phone.
     """
-    from bot.cli.common import phone_argument
-    from bot.pipeline.inbound import accept_inbound_message
-    from bot.storage import utcnow
-
     phone = phone_argument(sender)
     db = get_db()
     last_id = db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
@@ -84,62 +86,49 @@ def chat_command(sender: str, text: str) -> None:
 @with_appcontext
 def sweep_command() -> None:
     """Run one outbox/inbox sweep now (what the worker does every 30 seconds)."""
-    from bot.pipeline.sweep import sweep
-
     report = sweep(get_db(), current_app.config, get_redis())
     click.echo(json.dumps(report.__dict__))
 
 
 @main.command("up")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--web-workers", default=2, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port the web server listens on")
+@click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--web-threads", default=4, show_default=True, type=int,
+              help="threads per gunicorn worker (requests are read in full before a thread takes them)")
 @with_appcontext
-def up_command(host: str, port: int, web_workers: int) -> None:
+def up_command(host: str, port: int, web_workers: int, web_threads: int) -> None:
     """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.
 
-    Stops all of it on Ctrl-C. With REDIS_URL unset, the embedded Redis's URL is written
-    next to the database so `jembatan chat` and other commands find the same Redis.
+    A child that dies is restarted (backoff from 1 s doubling to 30 s; the message says
+    which and why). Ctrl-C or SIGTERM stops all of it. With REDIS_URL unset, the embedded
+    Redis's URL is written next to the database so `jembatan chat` and other commands find
+    the same Redis.
     """
-    from bot.config import embedded_redis_url_file
-    from bot.redis_server import RedisServer, free_port
-
     config = current_app.config
     env = dict(os.environ)
-    redis_server = None
+    children: list[Child] = []
     url_file = embedded_redis_url_file(config)
-    if config.get("REDIS_URL"):
-        redis_url = config["REDIS_URL"]
-    else:
+    embedded = not config.get("REDIS_URL")
+    if embedded:
         data_dir = Path(config["DATABASE_PATH"]).parent / "redis"
-        redis_server = RedisServer(data_dir, free_port()).start()
+        redis_server = RedisServer(data_dir, free_port())
+        children.append(Child("redis", lambda: redis_server.start().process))
         redis_url = redis_server.url
-        url_file.write_text(redis_url)
-        click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
+    else:
+        redis_url = config["REDIS_URL"]
     env["REDIS_URL"] = redis_url
     env.setdefault("SIMULATOR", "on")  # `up` is the development command
     env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
     bin_dir = Path(sys.executable).parent
-    children = [
-        subprocess.Popen([str(bin_dir / "gunicorn"), "--workers", str(web_workers),
-                          "--bind", f"{host}:{port}", "--access-logfile", "-",
-                          "bot:create_app()"], env=env),
-        subprocess.Popen([str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
-                          "--worker-class", "bot.worker.Worker", "--maintenance-interval", "30",
-                          "--worker-ttl", "60", "replies", "default", "broadcasts"], env=env),
-    ]
-    base = config.get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
-    click.echo(f"Jembatan is up on http://{host}:{port}")
-    click.echo(f"  Twilio messages webhook:  {base}/twilio/messages"
-               + ("" if config.get("TWILIO_AUTH_TOKEN") else "  (off: set TWILIO_AUTH_TOKEN)"))
-    click.echo(f"  Twilio status callback:   {base}/twilio/status")
-    click.echo(f"  Android gateway webhook:  {base}/gateway/android"
-               + ("" if config.get("ANDROID_GATEWAY_SIGNING_KEY")
-                  else "  (off: set ANDROID_GATEWAY_SIGNING_KEY)"))
-    click.echo(f"  Health:                   http://{host}:{port}/healthz")
-    if env["SIMULATOR"].lower() in ("on", "1", "true", "yes"):
-        click.echo(f"  Simulator (browser):      http://{host}:{port}/simulator")
-    click.echo('  Try it:  .venv/bin/jembatan chat --from +6281234567890 "DAFTAR Siti, Sukamaju"')
+    web = gunicorn_command(str(bin_dir / "gunicorn"), f"{host}:{port}", web_workers, web_threads)
+    worker = [str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
+              "--worker-class", "bot.worker.Worker", "--maintenance-interval", "30",
+              "--worker-ttl", "60", "replies", "default", "broadcasts"]
+    # Own process groups: a restart can end what a dead child left (see bot.supervisor).
+    children.append(Child("web", lambda: subprocess.Popen(web, env=env, start_new_session=True)))
+    children.append(Child("worker", lambda: subprocess.Popen(worker, env=env, start_new_session=True)))
+    supervisor = Supervisor(children, lambda text: click.echo(text, err=True))
     stopping = False
 
     def stop(*_):
@@ -149,22 +138,34 @@ def up_command(host: str, port: int, web_workers: int) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     try:
-        while not stopping and all(child.poll() is None for child in children):
-            time.sleep(0.5)
+        supervisor.start_all()
+        if embedded:
+            url_file.write_text(redis_url)
+            click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
+        _print_endpoints(config, host, port, env)
+        while not stopping:
+            supervisor.poll()
+            time.sleep(0.2)
     finally:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if redis_server is not None:
-            redis_server.stop()
+        supervisor.stop_all()
+        if embedded:
             url_file.unlink(missing_ok=True)
-    if not stopping:
-        sys.exit("a child process exited; everything was stopped")
+
+
+def _print_endpoints(config, host: str, port: int, env: dict) -> None:
+    base = config.get("PUBLIC_BASE_URL") or f"http://{host}:{port}"
+    click.echo(f"Jembatan is up on http://{host}:{port}")
+    click.echo(f"  Twilio messages webhook:  {base}/twilio/messages"
+               + ("" if config.get("TWILIO_AUTH_TOKEN") else "  (off: set TWILIO_AUTH_TOKEN)"))
+    click.echo(f"  Twilio status callback:   {base}/twilio/status")
+    click.echo(f"  Android gateway webhook:  {base}/gateway/android"
+               + ("" if config.get("ANDROID_GATEWAY_SIGNING_KEY")
+                  else "  (off: set ANDROID_GATEWAY_SIGNING_KEY)"))
+    click.echo(f"  Health:                   http://{host}:{port}/healthz  "
+               f"(delivery: /healthz/delivery)")
+    if env["SIMULATOR"].lower() in ("on", "1", "true", "yes"):
+        click.echo(f"  Simulator (browser):      http://{host}:{port}/simulator")
+    click.echo('  Try it:  .venv/bin/jembatan chat --from +6281234567890 "DAFTAR Siti, Sukamaju"')
 
 
 # Command groups that live in their own modules.

@@ -9,8 +9,20 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
+from bot.pipeline.dispatch import enqueue_deliveries
+from bot.services.broadcasts import (
+    BroadcastTooLong,
+    broadcast_report,
+    create_broadcast,
+    get_broadcast,
+    plan_broadcast,
+)
+from bot.services.coordinators import grant_coordinator, list_coordinators, recent_actions, revoke_coordinator
+from bot.services.groups import UnknownGroup, add_to_group, group_sizes, remove_from_group
+from bot.services.handover import Handover
+from bot.services.schedule import set_village_province
 from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, get_redis, hand_over
 
 
 @click.group("coordinator")
@@ -24,8 +36,6 @@ def coordinator_group() -> None:
 @with_appcontext
 def coordinator_add(phone: str, region: str | None) -> None:
     """Make PHONE a coordinator (recorded in the audit trail)."""
-    from bot.services.coordinators import grant_coordinator
-
     contact = grant_coordinator(get_db(), phone_argument(phone), region, utcnow())
     click.echo(f"{contact['phone']} is a coordinator" + (f" for {region}" if region else ""))
 
@@ -35,8 +45,6 @@ def coordinator_add(phone: str, region: str | None) -> None:
 @with_appcontext
 def coordinator_remove(phone: str) -> None:
     """Take the coordinator role away from PHONE."""
-    from bot.services.coordinators import revoke_coordinator
-
     if not revoke_coordinator(get_db(), phone_argument(phone), utcnow()):
         raise click.ClickException(f"{phone} is not a coordinator")
     click.echo(f"{phone_argument(phone)} is no longer a coordinator")
@@ -46,19 +54,15 @@ def coordinator_remove(phone: str) -> None:
 @with_appcontext
 def coordinator_list() -> None:
     """List coordinators."""
-    from bot.services.coordinators import list_coordinators
-
     for contact in list_coordinators(get_db()):
         click.echo(f"{contact['phone']}\t{contact['coordinator_region'] or '-'}\t{contact['name'] or ''}")
 
 
 @coordinator_group.command("log")
-@click.option("--limit", default=50, show_default=True)
+@click.option("--limit", default=50, show_default=True, help="How many actions to show")
 @with_appcontext
 def coordinator_log(limit: int) -> None:
     """Show the newest coordinator actions (who, what, when)."""
-    from bot.services.coordinators import recent_actions
-
     for action in recent_actions(get_db(), limit):
         click.echo(f"{action['created_at']}\t{action['actor']}\t{action['action']}\t{action['details']}")
 
@@ -74,8 +78,6 @@ def group_group() -> None:
 @with_appcontext
 def group_add(name: str, phones: tuple[str, ...]) -> None:
     """Add PHONES to group NAME (created if new)."""
-    from bot.services.groups import add_to_group
-
     added = add_to_group(get_db(), name, [phone_argument(p) for p in phones], utcnow())
     click.echo(f"added {added} to {name.lower()}")
 
@@ -86,8 +88,6 @@ def group_add(name: str, phones: tuple[str, ...]) -> None:
 @with_appcontext
 def group_remove(name: str, phones: tuple[str, ...]) -> None:
     """Remove PHONES from group NAME."""
-    from bot.services.groups import remove_from_group
-
     removed = remove_from_group(get_db(), name, [phone_argument(p) for p in phones])
     click.echo(f"removed {removed} from {name.lower()}")
 
@@ -96,8 +96,6 @@ def group_remove(name: str, phones: tuple[str, ...]) -> None:
 @with_appcontext
 def group_list() -> None:
     """List named groups with their sizes."""
-    from bot.services.groups import group_sizes
-
     for name, size in group_sizes(get_db()):
         click.echo(f"{name}\t{size}")
 
@@ -113,8 +111,6 @@ def village_group() -> None:
 @with_appcontext
 def village_set(name: str, province: str) -> None:
     """Record the province of village NAME (WIB/WITA/WIT follows from it)."""
-    from bot.services.schedule import set_village_province
-
     try:
         zone = set_village_province(get_db(), name, province)
     except ValueError as exc:
@@ -130,15 +126,11 @@ def broadcast_group() -> None:
 @broadcast_group.command("send")
 @click.option("--group", "group_name", required=True,
               help="village, product, named group, semua/penjual, pembeli")
-@click.option("--text", required=True)
+@click.option("--text", required=True, help="The message, one SMS unless --allow-long")
 @click.option("--allow-long", is_flag=True, help="allow text longer than one SMS")
 @with_appcontext
 def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
     """Broadcast TEXT to a group; the fan-out runs in the worker."""
-    from bot.pipeline.dispatch import enqueue_broadcast_planning
-    from bot.services.broadcasts import BroadcastTooLong, create_broadcast
-    from bot.services.groups import UnknownGroup
-
     try:
         broadcast_id = create_broadcast(get_db(), group=group_name, text=text, created_by="cli",
                                         now=utcnow(), allow_long=allow_long)
@@ -147,7 +139,7 @@ def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
     except BroadcastTooLong as exc:
         raise click.ClickException(
             f"the text needs {exc.segments} SMS; shorten it or pass --allow-long") from exc
-    queued = enqueue_broadcast_planning(get_redis(), broadcast_id)
+    queued = hand_over(Handover(broadcast_ids=[broadcast_id]))
     click.echo(f"broadcast {broadcast_id} created"
                + ("" if queued else " (Redis unreachable: the sweep will plan it)"))
 
@@ -157,8 +149,6 @@ def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
 @with_appcontext
 def broadcast_status(broadcast_id: int) -> None:
     """Counts for broadcast BROADCAST_ID: queued, sent, delivered, failed, skipped, expired."""
-    from bot.services.broadcasts import broadcast_report, get_broadcast
-
     broadcast = get_broadcast(get_db(), broadcast_id)
     if broadcast is None:
         raise click.ClickException(f"no broadcast {broadcast_id}")
@@ -172,9 +162,6 @@ def broadcast_status(broadcast_id: int) -> None:
 @with_appcontext
 def broadcast_plan(broadcast_id: int) -> None:
     """Plan BROADCAST_ID's fan-out here and now (normally the worker does it)."""
-    from bot.pipeline.dispatch import enqueue_deliveries
-    from bot.services.broadcasts import plan_broadcast
-
     db, connection = get_db(), get_redis()
     report = plan_broadcast(db, current_app.config, broadcast_id, utcnow(),
                             on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow()))

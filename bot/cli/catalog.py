@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from bot.storage import utcnow
+from bot.services.coordinators import record_action
+from bot.services.products import ProductNameTaken, add_product, list_products, product_names, seed_catalogue
+from bot.storage import transaction, utcnow
 from bot.web.db import get_db
 
 
@@ -25,10 +27,6 @@ def product_add(name: str, synonyms: tuple[str, ...]) -> None:
     A synonym that a seller already used as a new product folds that product into NAME,
     listings and subscriptions included.
     """
-    from bot.services.coordinators import record_action
-    from bot.services.products import ProductNameTaken, add_product, product_names
-    from bot.storage import transaction
-
     db = get_db()
     try:
         product = add_product(db, name, list(synonyms), utcnow())
@@ -49,8 +47,6 @@ def product_add(name: str, synonyms: tuple[str, ...]) -> None:
 @with_appcontext
 def product_list(only_new: bool) -> None:
     """Every product with its synonyms and the number of active listings."""
-    from bot.services.products import list_products
-
     for product in list_products(get_db(), source="seller" if only_new else None):
         synonyms = f" ({', '.join(product['synonyms'])})" if product["synonyms"] else ""
         click.echo(f"{product['name']}{synonyms} [{product['source']}, "
@@ -61,8 +57,6 @@ def product_list(only_new: bool) -> None:
 @with_appcontext
 def product_seed() -> None:
     """Add what bot/data/products.csv has and the database lacks (safe to repeat)."""
-    from bot.services.products import seed_catalogue
-
     click.echo(f"added {seed_catalogue(get_db(), utcnow())} names")
 
 

@@ -9,13 +9,25 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.cli.common import phone_argument
+from bot.config import secret_key
+from bot.pipeline.payouts import release_held_payouts, report_change, report_payout_event
+from bot.services import contacts, exports, ledger, payouts, statements
+from bot.services.coordinators import record_action
+from bot.services.handover import Handover
+from bot.services.payouts import IllegalPayoutTransition, SecondApprovalNeeded
+from bot.services.reconciliation import check_ledger
+from bot.storage import transaction, utcnow
+from bot.web.db import get_db, hand_over
+from conversations.i18n import format_money
+from conversations.numbers import parse_money
 
 #: `--reason` of `payout failed`: what went wrong, in words the seller's text is built on.
 FAILURE_REASONS = {
@@ -26,20 +38,7 @@ FAILURE_REASONS = {
 
 
 def _rupiah(amount: int) -> str:
-    from conversations.i18n import format_money
-
     return format_money(amount)
-
-
-def _deliver(outbox_ids: list[int]) -> None:
-    """Hand the messages an action caused to the workers (the sweep does it otherwise)."""
-    if not outbox_ids:
-        return
-    from bot.pipeline.dispatch import enqueue_deliveries
-    from bot.services import outbox
-
-    db = get_db()
-    enqueue_deliveries(get_redis(), db, [outbox.get_outbox_row(db, i) for i in outbox_ids], utcnow())
 
 
 @click.group("payment")
@@ -56,9 +55,6 @@ def payment_group() -> None:
 @with_appcontext
 def payment_record(order_ref: str, amount: str, reference: str, note: str | None) -> None:
     """Record that the buyer paid AMOUNT (`500000`, `Rp500.000`, `500rb`) for ORDER_REF."""
-    from bot.services import ledger
-    from conversations.numbers import parse_money
-
     rupiah = parse_money(amount)
     if rupiah is None or rupiah <= 0:
         raise click.BadParameter(f"not an amount of rupiah: {amount}", param_hint="AMOUNT")
@@ -69,6 +65,7 @@ def payment_record(order_ref: str, amount: str, reference: str, note: str | None
     except ledger.LedgerError as exc:
         raise click.ClickException(str(exc)) from exc
     owed = ledger.order_receivable(db, order_ref)
+    hand_over(release_held_payouts(db, current_app.config, utcnow()))  # withdrawals waiting for it
     word = "recorded" if posting.created else "already recorded, nothing changed"
     click.echo(f"{word}: {_rupiah(rupiah)} for order {order_ref} (ref {reference}); "
                f"still owed {_rupiah(owed)}")
@@ -81,12 +78,16 @@ def ledger_group() -> None:
 
 @ledger_group.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON")
+@click.option("--strict", is_flag=True,
+              help="Also fail when payouts run ahead of buyers' payments beyond PAYOUT_ADVANCE_LIMIT")
 @with_appcontext
-def ledger_check(as_json: bool) -> None:
+def ledger_check(as_json: bool, strict: bool) -> None:
     """Verify every ledger invariant; exit 1 if any is violated."""
-    from bot.services.ledger import check_ledger
-
     report = check_ledger(get_db())
+    limit = payouts.advance_limit(current_app.config)
+    if strict and limit is not None and -report.figures["cash_position"] > limit:
+        report.violations.append(f"paid out {_rupiah(-report.figures['cash_position'])} more than buyers "
+                                 f"paid: beyond PAYOUT_ADVANCE_LIMIT {_rupiah(limit)}")
     if as_json:
         click.echo(json.dumps({"ok": report.ok, "violations": report.violations,
                                "figures": report.figures}))
@@ -111,8 +112,6 @@ def payout_group() -> None:
 @with_appcontext
 def payout_list(status: str) -> None:
     """List payouts, oldest first, with what a coordinator needs to pay them."""
-    from bot.services import payouts
-
     statuses = None if status == "all" else tuple(s.strip() for s in status.split(","))
     rows = payouts.list_payouts(get_db(), statuses)
     if not rows:
@@ -131,8 +130,6 @@ def payout_list(status: str) -> None:
 
 
 def _manual_payout(code: str) -> dict:
-    from bot.services import payouts
-
     payout = payouts.find_payout(get_db(), code)
     if payout is None:
         raise click.ClickException(f"no payout {code}")
@@ -142,28 +139,98 @@ def _manual_payout(code: str) -> dict:
     return payout
 
 
+def _coordinator(phone: str | None, payout: dict | None = None) -> str:
+    """Who is acting: a coordinator's phone (`--by`), or `cli` when none is given — but a
+    payout that needs two coordinators (and any approval) needs to know who."""
+    if phone is None:
+        if payout is None or payout["approval_required"]:
+            raise click.UsageError("say which coordinator you are: --by PHONE (this payout needs "
+                                   "two different coordinators)")
+        return "cli"
+    number = phone_argument(phone)
+    contact = contacts.find_contact_by_phone(get_db(), number)
+    if contact is None or not contact.get("is_coordinator"):
+        raise click.BadParameter(f"{number} is not a coordinator (jembatan coordinator add)",
+                                 param_hint="--by")
+    return number
+
+
+BY_OPTION = click.option("--by", "by", default=None,
+                         help="The coordinator acting, by phone (two different ones are needed above "
+                              "PAYOUT_SECOND_APPROVAL_ABOVE)")
+
+
 @payout_group.command("paid")
 @click.argument("code")
 @click.option("--ref", "reference", required=True, help="Your transfer or receipt reference")
+@BY_OPTION
 @with_appcontext
-def payout_paid(code: str, reference: str) -> None:
-    """Record that payout CODE was paid; the seller is told (with REF)."""
-    from bot.pipeline.payouts import report_payout_event
-    from bot.services.payouts import IllegalPayoutTransition
-
+def payout_paid(code: str, reference: str, by: str | None) -> None:
+    """Record that payout CODE was paid; the seller is told (with REF). Above
+    PAYOUT_SECOND_APPROVAL_ABOVE it needs a second coordinator's word first."""
     payout = _manual_payout(code)
+    actor = _coordinator(by, payout)
+    db = get_db()
+    waiting = None
     try:
-        reported = report_payout_event(get_db(), current_app.config, payout["id"], "succeeded",
-                                       utcnow(), source="cli", provider_reference=reference,
-                                       detail={"reference": reference})
+        with transaction(db):
+            try:
+                change = payouts.mark_paid(db, payout["id"], actor, utcnow(), source="cli",
+                                           provider_reference=reference, detail={"reference": reference})
+            except SecondApprovalNeeded as exc:
+                waiting = exc  # caught inside the transaction: the approval is kept
+            else:
+                reported = report_change(db, current_app.config, change, utcnow())
     except IllegalPayoutTransition as exc:
         raise click.ClickException(f"{exc} (the money is back in the seller's balance)") from exc
-    _deliver(reported.outbox_ids)
+    if waiting is not None:
+        _audit("payout.approval_requested", {"payout": payout["code"], "by": actor})
+        raise click.ClickException(
+            f"{payout['code']} ({_rupiah(payout['amount'])}) needs a second coordinator: approved so "
+            f"far by {', '.join(waiting.approvers)}; another must run `jembatan payout approve "
+            f"{payout['code']} --by PHONE` or reply BAYAR {payout['code']}")
+    hand_over(reported.handover)
     if reported.change.applied:
-        _audit("payout.paid", {"payout": payout["code"], "reference": reference})
+        _audit("payout.paid", {"payout": payout["code"], "reference": reference, "by": actor})
         click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
     else:
         click.echo(f"{payout['code']} was already paid; nothing changed")
+
+
+@payout_group.command("approve")
+@click.argument("code")
+@BY_OPTION
+@with_appcontext
+def payout_approve(code: str, by: str | None) -> None:
+    """Give a coordinator's word on payout CODE: the second word records a manual payout as
+    paid (the seller is told); an automatic one waiting for approval is submitted."""
+    db, now = get_db(), utcnow()
+    payout = payouts.find_payout(db, code)
+    if payout is None:
+        raise click.ClickException(f"no payout {code}")
+    actor = _coordinator(by)
+    if not payouts.awaiting_approval(payout, db):
+        raise click.ClickException(f"{payout['code']} is {payout['status']} and waits for no approval")
+    if payout["provider"] in payouts.AUTOMATIC_PROVIDERS:
+        payouts.approve_submission(db, payout["id"], actor, now, source="cli")
+        hand_over(Handover(payout_ids=[payout["id"]]))
+        _audit("payout.approved", {"payout": payout["code"], "by": actor})
+        click.echo(f"{payout['code']} approved: it goes to {payout['provider']} now")
+        return
+    given = payouts.approvers(db, payout["id"])
+    if actor in given:
+        raise click.ClickException(f"{actor} already approved {payout['code']}: another coordinator must")
+    if not given:
+        payouts.approve(db, payout["id"], actor, now, source="cli")
+        _audit("payout.approval_requested", {"payout": payout["code"], "by": actor})
+        click.echo(f"{payout['code']}: approval by {actor} recorded; a second coordinator is needed")
+        return
+    with transaction(db):
+        change = payouts.mark_paid(db, payout["id"], actor, now, source="cli", detail={"approved_by": given})
+        reported = report_change(db, current_app.config, change, now)
+    hand_over(reported.handover)
+    _audit("payout.paid", {"payout": payout["code"], "by": actor, "approved_by": given})
+    click.echo(f"{payout['code']} paid: {_rupiah(payout['amount'])}; the seller has been told")
 
 
 @payout_group.command("failed")
@@ -175,9 +242,6 @@ def payout_paid(code: str, reference: str) -> None:
 def payout_failed(code: str, reason: str, note: str | None) -> None:
     """Record that payout CODE could not be paid: the money returns to the seller's
     balance and they are told why."""
-    from bot.pipeline.payouts import report_payout_event
-    from bot.services.payouts import IllegalPayoutTransition
-
     payout = _manual_payout(code)
     try:
         reported = report_payout_event(get_db(), current_app.config, payout["id"], "failed",
@@ -185,7 +249,7 @@ def payout_failed(code: str, reason: str, note: str | None) -> None:
                                        detail={"reason": reason, "note": note})
     except IllegalPayoutTransition as exc:
         raise click.ClickException(str(exc)) from exc
-    _deliver(reported.outbox_ids)
+    hand_over(reported.handover)
     if reported.change.applied:
         _audit("payout.failed", {"payout": payout["code"], "reason": reason, "note": note})
         click.echo(f"{payout['code']} failed ({FAILURE_REASONS[reason]}): "
@@ -196,15 +260,81 @@ def payout_failed(code: str, reason: str, note: str | None) -> None:
 
 def _audit(action: str, details: dict) -> None:
     """Record a coordinator's action from the command line in the audit trail."""
-    from bot.services.coordinators import record_action
-    from bot.storage import transaction
-
     db = get_db()
     with transaction(db):
         record_action(db, "cli", action, details, utcnow())
 
 
+@click.command("export")
+@click.argument("kind", type=click.Choice(sorted(exports.EXPORTS)))
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="First day (YYYY-MM-DD, in DEFAULT_TIMEZONE)")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]),
+              help="Last day, included (YYYY-MM-DD, in DEFAULT_TIMEZONE)")
+@click.option("--format", "file_format", type=click.Choice(["csv", "xlsx"]), default="csv",
+              show_default=True, help="CSV, or an Excel workbook (needs --output)")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="File to write (CSV goes to standard output without it)")
+@with_appcontext
+def export_command(kind: str, start: datetime, end: datetime, file_format: str, output: str | None) -> None:
+    """Export KIND (members, listings, orders, payments, payouts, ledger, broadcasts) for the
+    days FROM..TO, streamed row by row."""
+    zone = ZoneInfo(current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    first = start.replace(tzinfo=zone)
+    after = (end + timedelta(days=1)).replace(tzinfo=zone)
+    if after <= first:
+        raise click.BadParameter("--to is before --from", param_hint="--to")
+    rows = exports.export_rows(get_db(), kind, first, after)
+    if file_format == "xlsx":
+        if not output:
+            raise click.UsageError("--format xlsx needs --output FILE")
+        count = exports.write_xlsx(rows, output)
+    elif output:
+        with open(output, "w", newline="", encoding="utf-8") as handle:
+            count = exports.write_csv(rows, handle)
+    else:
+        with click.open_file("-", "w") as stdout:
+            count = exports.write_csv(rows, stdout)
+    if output:
+        click.echo(f"{count} {kind} rows written to {output}")
+
+
+@click.group("statement")
+def statement_group() -> None:
+    """Seller statements that lenders verify at /verify/<code>."""
+
+
+@statement_group.command("issue")
+@click.argument("phone")
+@click.option("--months", default=6, show_default=True, type=click.IntRange(1, 24),
+              help="Whole months before this one to cover (this month is included too)")
+@BY_OPTION
+@with_appcontext
+def statement_issue(phone: str, months: int, by: str | None) -> None:
+    """Issue the statement of the seller at PHONE: print its verification code and the
+    page to print or send (`/verify/<code>`, which shows only what the statement shows)."""
+    db = get_db()
+    seller = contacts.find_contact_by_phone(db, phone_argument(phone))
+    if seller is None:
+        raise click.ClickException(f"no seller with the number {phone}")
+    actor = _coordinator(by) if by else "cli"
+    config = current_app.config
+    try:
+        statement = statements.issue_statement(
+            db, seller["id"], months=months, now=utcnow(), timezone=config.get("DEFAULT_TIMEZONE") or
+            "Asia/Jakarta", secret=secret_key(config), issued_by=actor)
+    except statements.StatementRefused as exc:
+        raise click.ClickException(str(exc)) from exc
+    _audit("statement.issued", {"seller": seller["id"], "code": statement.code, "by": actor})
+    base = (config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    totals = statement.content["totals"]
+    click.echo(f"statement {statement.code} for {seller['name']} ({statement.content['period']['from']} to "
+               f"{statement.content['period']['to']}): {totals['orders']} orders, sales "
+               f"{_rupiah(totals['sales'])}, paid out {_rupiah(totals['paid_out'])}")
+    click.echo(f"verify and print: {base}/verify/{statement.code}")
+
+
 def register(main: click.Group) -> None:
-    """Add the money command groups to the `jembatan` command."""
-    for group in (payment_group, ledger_group, payout_group):
+    """Add the money command groups (and the books' export) to the `jembatan` command."""
+    for group in (payment_group, ledger_group, payout_group, export_command, statement_group):
         main.add_command(group)

@@ -11,17 +11,18 @@
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
+from bot.services import buyers, listings, orders, webhooks
+from bot.services.handover import Handover
 from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, hand_over
 
 
 def _buyer(ref: str) -> dict:
     """A buyer by id or phone, or a usage error."""
-    from bot.services import buyers
-
     # Short digit strings are ids; anything longer is a phone written without + or dashes.
     is_id = ref.isascii() and ref.isdigit() and len(ref) <= buyers.MAX_ID_DIGITS
     found = buyers.find_buyer(get_db(), ref if is_id else phone_argument(ref))
@@ -43,7 +44,7 @@ def buyer_group() -> None:
 
 @buyer_group.command("add")
 @click.argument("name")
-@click.option("--city", required=True)
+@click.option("--city", required=True, help="The city the buyer is in")
 @click.option("--phone", default=None, help="Their phone (needed for whatsapp and sms)")
 @click.option("--channel", type=click.Choice(["whatsapp", "sms", "webhook"]), default=None,
               help="Where order news goes (default: webhook with --webhook, else whatsapp)")
@@ -53,8 +54,6 @@ def buyer_group() -> None:
 def buyer_add(name: str, city: str, phone: str | None, channel: str | None, webhook_url: str | None,
               locale: str | None) -> None:
     """Create buyer NAME (a business) in CITY with a preferred channel."""
-    from bot.services import buyers
-
     channel = channel or ("webhook" if webhook_url else "whatsapp")
     try:
         buyer, secret = buyers.create_buyer(
@@ -72,8 +71,6 @@ def buyer_add(name: str, city: str, phone: str | None, channel: str | None, webh
 @with_appcontext
 def buyer_list() -> None:
     """List buyers: id, name, city, channel, phone, active API keys."""
-    from bot.services import buyers
-
     for b in buyers.list_buyers(get_db()):
         channel = b["channel"] or "where they write"
         if b["channel"] == "webhook":
@@ -89,8 +86,6 @@ def buyer_list() -> None:
 @with_appcontext
 def buyer_webhook(buyer: str, url: str, rotate_secret: bool) -> None:
     """Send BUYER's order news to URL (signed JSON) from now on; prints the secret."""
-    from bot.services import buyers
-
     try:
         secret = buyers.set_webhook(get_db(), _buyer(buyer)["id"], url, utcnow(),
                                     rotate_secret=rotate_secret)
@@ -111,8 +106,6 @@ def key_group() -> None:
 @with_appcontext
 def key_create(buyer: str, label: str | None) -> None:
     """Make an API key for BUYER and print it. It is shown only now: only its hash is kept."""
-    from bot.services import buyers
-
     row, key = buyers.create_api_key(get_db(), _buyer(buyer)["id"], utcnow(), label)
     click.echo(key)
     click.echo(f"key {row['id']} ({row['prefix']}...) for buyer {row['buyer_id']}: copy it now, it "
@@ -124,8 +117,6 @@ def key_create(buyer: str, label: str | None) -> None:
 @with_appcontext
 def key_list(buyer: str) -> None:
     """List BUYER's keys (id, prefix, label, created, revoked)."""
-    from bot.services import buyers
-
     for key in buyers.list_api_keys(get_db(), _buyer(buyer)["id"]):
         click.echo(f"{key['id']}\t{key['prefix']}...\t{key['label'] or '-'}\t{key['created_at']}\t"
                    f"{key['revoked_at'] or 'active'}")
@@ -136,8 +127,6 @@ def key_list(buyer: str) -> None:
 @with_appcontext
 def key_revoke(key_id: int) -> None:
     """Revoke API key KEY_ID at once."""
-    from bot.services import buyers
-
     if not buyers.revoke_api_key(get_db(), key_id, utcnow()):
         raise click.ClickException(f"no active key {key_id}")
     click.echo(f"key {key_id} revoked")
@@ -153,12 +142,10 @@ def order_group() -> None:
               type=click.Choice(["pending", "accepted", "shipped", "received", "declined", "cancelled",
                                  "expired"]),
               help="Only these (repeatable); default: the ones under way")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, help="How many orders to show")
 @with_appcontext
 def order_list(statuses: tuple[str, ...], limit: int) -> None:
     """Newest orders first: code, status, quantity, product, total, buyer, seller, created."""
-    from bot.services import listings, orders
-
     for o in orders.list_orders(get_db(), statuses or orders.OPEN_STATUSES, limit):
         click.echo(f"{o['code']}\t{o['status']}\t{listings.from_milli(o['quantity_milli'])} {o['unit']} "
                    f"{o['product_name']}\tRp{o['total']}\t{o['buyer_name']}\t{o['seller_name']}\t"
@@ -172,13 +159,12 @@ def webhook_group() -> None:
 
 @webhook_group.command("list")
 @click.option("--status", default="failed", show_default=True,
-              type=click.Choice(["failed", "pending", "sending", "delivered", "all"]))
-@click.option("--limit", default=100, show_default=True)
+              type=click.Choice(["failed", "pending", "sending", "delivered", "all"]),
+              help="Only relays in this state")
+@click.option("--limit", default=100, show_default=True, help="How many relays to show")
 @with_appcontext
 def webhook_list(status: str, limit: int) -> None:
     """Relays (newest first): id, order, event, status, tries, last answer, buyer, event id."""
-    from bot.services import webhooks
-
     for w in webhooks.list_deliveries(get_db(), None if status == "all" else (status,), limit):
         click.echo(f"{w['id']}\t{w['order_code']}#{w['sequence']}\t{w['event_type']}\t{w['status']}\t"
                    f"{w['attempts']} tries\t{w['last_error'] or w['last_status_code'] or '-'}\t"
@@ -190,15 +176,10 @@ def webhook_list(status: str, limit: int) -> None:
 @with_appcontext
 def webhook_retry(delivery_id: int) -> None:
     """Try a failed relay again (after the buyer fixed their server), for another day."""
-    from flask import current_app
-
-    from bot.pipeline.dispatch import enqueue_webhook_deliveries
-    from bot.services import webhooks
-
     db, now = get_db(), utcnow()
     if not webhooks.retry_failed(db, delivery_id, now, int(current_app.config["WEBHOOK_RETRY_HOURS"])):
         raise click.ClickException(f"relay {delivery_id} is not failed")
-    enqueue_webhook_deliveries(get_redis(), db, [delivery_id], now)
+    hand_over(Handover(relay_ids=[delivery_id]))
     click.echo(f"relay {delivery_id} will be sent again")
 
 

@@ -12,9 +12,14 @@ import sqlite_utils
 from bot.channels import (
     PermanentSendError,
     RetryableSendError,
+    SendError,
+    UnknownOutcomeError,
+    find_sent_message,
     send_outbox_row,
 )
+from bot.liveness import process_identity
 from bot.services import contacts, outbox
+from bot.services.handover import Handover
 from bot.storage import transaction, utcnow
 
 log = logging.getLogger(__name__)
@@ -26,6 +31,11 @@ class DeliveryOutcome:
     status: str
     retry_at: datetime | None = None
     next_outbox_id: int | None = None
+
+    @property
+    def handover(self) -> Handover:
+        """The recipient's next message, now free to go."""
+        return Handover(outbox_ids=[self.next_outbox_id] if self.next_outbox_id else [])
 
 
 def deliver_outbox_message(
@@ -40,12 +50,24 @@ def deliver_outbox_message(
     """
     now = now or utcnow()
     with transaction(db):
-        row = outbox.claim_for_delivery(db, outbox_id, now)
+        row = outbox.claim_for_delivery(db, outbox_id, now, claimed_by=process_identity())
         if row is None:
-            return DeliveryOutcome("skipped")
+            # Held back by an earlier message to the same person? Then try again when its
+            # hold ends, rather than waiting for the sweep.
+            return DeliveryOutcome("skipped", outbox.blocked_until(db, outbox_id, now))
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
         contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None
+    if row["unknown_since"]:
+        # An earlier try may have reached the provider (it timed out, or the connection
+        # broke after the request went out): ask before sending again.
+        try:
+            found = find_sent_message(config, row, outbox.sent_provider_ids(db, row))
+        except SendError as exc:
+            return _retry(db, config, row, RetryableSendError(exc.code, f"lookup: {exc.message}"), now)
+        if found is not None:
+            log.info("outbox %s: the provider had it already (%s)", outbox_id, found.provider_id)
+            return _record_sent(db, row, found, now)
     if before_send is not None:
         before_send(row)
     # The provider call happens outside any transaction: SQLite must not stay locked
@@ -53,25 +75,33 @@ def deliver_outbox_message(
     try:
         result = send_outbox_row(config, row, contact)
     except RetryableSendError as exc:
-        max_attempts = min(exc.max_attempts or config["OUTBOX_MAX_ATTEMPTS"],
-                           config["OUTBOX_MAX_ATTEMPTS"])
-        with transaction(db):
-            retry_at = outbox.record_retryable_failure(
-                db, outbox_id, exc.code, exc.message, now,
-                max_attempts=max_attempts,
-                base_delay_seconds=config.get("OUTBOX_RETRY_BASE_SECONDS", 15),
-            )
-            following = None if retry_at else outbox.next_in_line(db, row)
-        log.info("outbox %s: retryable %s, next try %s", outbox_id, exc.code, retry_at)
-        return DeliveryOutcome("retry" if retry_at else "failed", retry_at, following)
+        return _retry(db, config, row, exc, now)
     except PermanentSendError as exc:
         with transaction(db):
             outbox.record_permanent_failure(db, outbox_id, exc.code, exc.message, now)
             following = outbox.next_in_line(db, row)
         log.warning("outbox %s: failed permanently %s %s", outbox_id, exc.code, exc.message)
         return DeliveryOutcome("failed", next_outbox_id=following)
+    return _record_sent(db, row, result, now)
+
+
+def _record_sent(db: sqlite_utils.Database, row: dict, result, now: datetime) -> DeliveryOutcome:
     with transaction(db):
-        outbox.record_sent(db, outbox_id, result.provider_id, result.provider_status, now,
+        outbox.record_sent(db, row["id"], result.provider_id, result.provider_status, now,
                            result.details)
         following = outbox.next_in_line(db, row)
     return DeliveryOutcome("sent", next_outbox_id=following)
+
+
+def _retry(db: sqlite_utils.Database, config: dict, row: dict, exc: RetryableSendError,
+           now: datetime) -> DeliveryOutcome:
+    """Schedule the next try (an unknown outcome is remembered, so that try asks first)."""
+    max_attempts = min(exc.max_attempts or config["OUTBOX_MAX_ATTEMPTS"], config["OUTBOX_MAX_ATTEMPTS"])
+    record = (outbox.record_unknown_outcome if isinstance(exc, UnknownOutcomeError)
+              else outbox.record_retryable_failure)
+    with transaction(db):
+        retry_at = record(db, row["id"], exc.code, exc.message, now, max_attempts=max_attempts,
+                          base_delay_seconds=config.get("OUTBOX_RETRY_BASE_SECONDS", 15))
+        following = None if retry_at else outbox.next_in_line(db, row)
+    log.info("outbox %s: retryable %s, next try %s", row["id"], exc.code, retry_at)
+    return DeliveryOutcome("retry" if retry_at else "failed", retry_at, following)

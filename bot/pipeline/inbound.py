@@ -11,8 +11,8 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.pipeline.dispatch import enqueue_deliveries, enqueue_jobs, schedule_sweep
-from bot.services import inbox, outbox
+from bot.pipeline.dispatch import dispatch
+from bot.services import inbox
 from bot.storage import transaction
 from conversations.engine import Response, respond_to_inbound
 
@@ -53,15 +53,6 @@ def accept_inbound_message(
         except Exception:
             log.exception("inbound %s left for the sweep", inbound_id)
             return None, True
-    if response is not None and response.outbox_ids:
-        rows = [outbox.get_outbox_row(db, i) for i in response.outbox_ids]
-        if enqueue_deliveries(redis_connection, db, rows, now):
-            schedule_sweep(redis_connection, now)
-    if response is not None and response.media_ids:
-        from bot.pipeline.media import enqueue_media_downloads  # only messages with photos need it
-
-        if enqueue_media_downloads(redis_connection, db, response.media_ids, now):
-            schedule_sweep(redis_connection, now)
-    if response is not None and response.jobs and enqueue_jobs(redis_connection, response.jobs):
-        schedule_sweep(redis_connection, now)
+    if response is not None:
+        dispatch(redis_connection, db, response.handover, now, keep_sweep=True)
     return response, True

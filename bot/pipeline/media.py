@@ -13,18 +13,18 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
-import redis
 import sqlite_utils
 
 from bot.channels.base import PermanentSendError, RetryableSendError
 from bot.channels.twilio_media import MediaRefused, fetch_media
-from bot.pipeline.dispatch import enqueue_each
 from bot.services import contacts, media
+from bot.services.handover import Handover
 from bot.services.media import media_dir
 from bot.storage import transaction, utcnow
+from conversations.news.notify import queue_notification
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,11 @@ class DownloadOutcome:
     status: str
     retry_at: datetime | None = None
     outbox_id: int | None = None
+
+    @property
+    def handover(self) -> Handover:
+        """The seller's notice of a refused photo, to deliver."""
+        return Handover(outbox_ids=[self.outbox_id] if self.outbox_id else [])
 
 
 def download_media(
@@ -75,8 +80,6 @@ def download_media(
 
 
 def _refuse(db, config, row, refusal: MediaRefused, now) -> DownloadOutcome:
-    from conversations.news.notify import queue_notification
-
     log.info("media %s refused: %s (%s)", row["id"], refusal.reason, refusal.content_type)
     outbox_id = None
     with transaction(db):
@@ -99,23 +102,3 @@ def _write_atomically(path: Path, content: bytes) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def enqueue_media_downloads(
-    connection: redis.Redis | None, db: sqlite_utils.Database, media_ids: list[int],
-    now: datetime, delay: timedelta | None = None,
-) -> bool:
-    """Hand download jobs to RQ; False (and the rows wait for the sweep) if Redis is down."""
-    def mark(ids: list[int]) -> None:
-        with transaction(db):
-            media.mark_enqueued(db, ids, now)
-
-    return enqueue_each(connection, "bot.jobs.download_media_job", media_ids, delay=delay,
-                        what="media downloads", mark=mark)
-
-
-def enqueue_due_downloads(connection: redis.Redis | None, db: sqlite_utils.Database,
-                          now: datetime) -> int:
-    """The sweep's part for media: enqueue due downloads nobody is working on."""
-    due = media.due_downloads(db, now)
-    return len(due) if enqueue_media_downloads(connection, db, due, now) else 0

@@ -20,6 +20,7 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.services import orders
+from bot.services.handover import Handover
 from bot.services.orders import IllegalOrderTransition
 from bot.storage import transaction
 from conversations.news.orders import order_notices, queue_notices, reminder_notice
@@ -33,8 +34,7 @@ class TimerReport:
 
     reminded: int = 0
     expired: int = 0
-    outbox_ids: list[int] = field(default_factory=list)
-    webhook_ids: list[int] = field(default_factory=list)
+    handover: Handover = field(default_factory=Handover)
 
 
 def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -> TimerReport:
@@ -48,7 +48,7 @@ def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -
                 if not orders.mark_reminded(db, order_id, now):
                     continue  # answered, or reminded by a sweep running alongside
                 notice = reminder_notice(db, settings, orders.get_order(db, order_id))
-                report.outbox_ids += queue_notices(db, settings, [notice], now)
+                report.handover.outbox_ids += queue_notices(db, settings, [notice], now)
                 report.reminded += 1
         except Exception:
             log.exception("reminder for order %s failed", order_id)
@@ -57,12 +57,13 @@ def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -
             with transaction(db):
                 change = orders.apply_order_event(db, order_id, "expire", now, settings=settings,
                                                   source="timer")
-                report.outbox_ids += queue_notices(db, settings, order_notices(db, settings, change), now)
+                report.handover.outbox_ids += queue_notices(db, settings, order_notices(db, settings, change),
+                                                            now)
         except IllegalOrderTransition:
             continue  # the seller answered a moment ago
         except Exception:
             log.exception("expiry of order %s failed", order_id)
             continue
         report.expired += 1
-        report.webhook_ids += change.webhook_ids
+        report.handover.relay_ids += change.webhook_ids
     return report

@@ -24,19 +24,20 @@ from bot.payouts import (
 )
 from bot.payouts.xendit import STATUS_EVENTS, callback_payout
 from bot.services import payouts
+from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, PayoutChange
 from bot.storage import transaction
-from conversations.news.payouts import notify_payout_change
+from conversations.news.payouts import notify_payout_change, notify_released
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Reported:
-    """A reported event: what it changed, and outbox rows (the seller's message) to deliver."""
+    """A reported event: what it changed, and the seller's message to deliver."""
 
     change: PayoutChange
-    outbox_ids: list[int] = field(default_factory=list)
+    handover: Handover = field(default_factory=Handover)
 
 
 def report_payout_event(
@@ -48,18 +49,38 @@ def report_payout_event(
     Raises IllegalPayoutTransition for an event the payout's status does not allow."""
     with transaction(db):
         change = payouts.apply_payout_event(db, payout_id, event, now, source=source, **details)
-        outbox_id = notify_payout_change(db, settings, change, now)
-        return Reported(change, [outbox_id] if outbox_id else [])
+        return report_change(db, settings, change, now)
+
+
+def report_change(db: sqlite_utils.Database, settings: dict, change: PayoutChange,
+                  now: datetime) -> Reported:
+    """Queue the seller's message about a change already applied (in the caller's
+    transaction), as `report_payout_event` does for the events it applies."""
+    outbox_id = notify_payout_change(db, settings, change, now)
+    return Reported(change, Handover(outbox_ids=[outbox_id] if outbox_id else []))
+
+
+def release_held_payouts(db: sqlite_utils.Database, settings: dict, now: datetime) -> Handover:
+    """Let held payouts go ahead as far as buyers' payments allow (PAYOUT_ADVANCE_LIMIT),
+    with their news, in one transaction; returns what to hand over (messages, and the
+    automatic payouts now due for submission)."""
+    handover = Handover()
+    with transaction(db):
+        for payout in payouts.release_held(db, settings, now):
+            handover.outbox_ids += notify_released(db, settings, payout, now)
+            if payout["next_submit_at"]:
+                handover.payout_ids.append(payout["id"])
+    return handover
 
 
 @dataclass(frozen=True)
 class SubmitOutcome:
     """What one submission attempt did: skipped, retry (with `retry_at`), or the status
-    the payout reached; `outbox_ids` are messages it caused."""
+    the payout reached; `handover` holds the messages it caused."""
 
     status: str
     retry_at: datetime | None = None
-    outbox_ids: list[int] = field(default_factory=list)
+    handover: Handover = field(default_factory=Handover)
 
 
 def submit_payout(db: sqlite_utils.Database, config: dict, payout_id: int,
@@ -96,7 +117,7 @@ def submit_payout(db: sqlite_utils.Database, config: dict, payout_id: int,
         reported = report_payout_event(
             db, config, payout_id, "failed", now, source=provider.name, failure_code=refusal.code,
             detail={"error_code": refusal.code, "message": refusal.message})
-        return SubmitOutcome(reported.change.to_status, outbox_ids=reported.outbox_ids)
+        return SubmitOutcome(reported.change.to_status, handover=reported.handover)
     event = STATUS_EVENTS.get(answer.status, "accepted")
     try:
         reported = report_payout_event(
@@ -107,7 +128,7 @@ def submit_payout(db: sqlite_utils.Database, config: dict, payout_id: int,
         # A callback got there first and moved the payout further: nothing to add.
         log.info("payout %s: submit answer %s arrived after a callback", payout["code"], answer.status)
         return SubmitOutcome(payouts.get_payout(db, payout_id)["status"])
-    return SubmitOutcome(reported.change.to_status, outbox_ids=reported.outbox_ids)
+    return SubmitOutcome(reported.change.to_status, handover=reported.handover)
 
 
 @dataclass(frozen=True)
@@ -116,7 +137,7 @@ class CallbackResult:
 
     http_status: int
     result: str
-    outbox_ids: list[int] = field(default_factory=list)
+    handover: Handover = field(default_factory=Handover)
 
 
 def handle_xendit_callback(db: sqlite_utils.Database, config: dict, body: object,
@@ -158,7 +179,7 @@ def handle_xendit_callback(db: sqlite_utils.Database, config: dict, body: object
         log.warning("Xendit callback out of order: %s", exc)
         return CallbackResult(409, "out of order")
     return CallbackResult(200, "applied" if reported.change.applied else "repeated",
-                          reported.outbox_ids)
+                          reported.handover)
 
 
 def _amount(value: object) -> int | None:

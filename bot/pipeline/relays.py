@@ -27,6 +27,7 @@ import sqlite_utils
 import urllib3
 
 from bot.services import buyers, webhooks
+from bot.services.handover import Handover
 from bot.storage import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,11 @@ class RelayOutcome:
     status: str
     retry_at: datetime | None = None
     next_delivery_id: int | None = None
+
+    @property
+    def handover(self) -> Handover:
+        """The order's next relay, now free to go."""
+        return Handover(relay_ids=[self.next_delivery_id] if self.next_delivery_id else [])
 
 
 def deliver_webhook(db: sqlite_utils.Database, config: dict, delivery_id: int,

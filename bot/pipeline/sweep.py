@@ -10,29 +10,33 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import redis
 import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
-from bot.pipeline.dispatch import enqueue_broadcast_planning, enqueue_deliveries, enqueue_webhook_deliveries
+from bot.liveness import is_dead
+from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.order_timers import run_order_timers
-from bot.services import broadcasts, inbox, outbox, webhooks
-from bot.storage import transaction, utcnow
+from bot.pipeline.payouts import release_held_payouts
+from bot.services import broadcasts, delivery_status, inbox, media, outbox, payouts, timing, webhooks
+from bot.services.handover import Handover
+from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
 
 log = logging.getLogger(__name__)
 
-#: An inbound message unprocessed for this long was dropped by a crash: process it again.
-INBOUND_GRACE = timedelta(seconds=30)
+INBOUND_GRACE = timing.INBOUND_GRACE
 
 
 def _recover_expired_leases(db: sqlite_utils.Database, config: dict, now: datetime) -> list[int]:
-    """Rows whose worker died mid-delivery: if the provider has the message after all
-    (it answered, the worker died before recording it), record it as sent; otherwise
-    put the row back to be sent again. Returns the ids put back."""
+    """Rows whose worker died mid-delivery (the process that claimed them is gone, or their
+    lease ran out): if the provider has the message after all (it answered, the worker
+    died before recording it), record it as sent; otherwise put the row back to be sent
+    again. Returns the ids put back."""
     released = []
-    for row in outbox.expired_leases(db, now):
+    for row in outbox.expired_leases(db, now, is_dead=is_dead):
         try:
-            found = find_sent_message(config, row)
+            found = find_sent_message(config, row, outbox.sent_provider_ids(db, row))
         except SendError as exc:
             # The provider cannot say now; sending again could duplicate. Ask next sweep.
             log.warning("outbox %s: cannot check the provider (%s); asking again later", row["id"], exc)
@@ -60,6 +64,8 @@ class SweepReport:
     orders_reminded: int = 0
     orders_expired: int = 0
     relays_enqueued: int = 0
+    media_enqueued: int = 0
+    payouts_enqueued: int = 0
 
 
 def sweep(
@@ -73,11 +79,19 @@ def sweep(
     3. Pending orders get their reminder or expire (`bot.pipeline.order_timers`).
     4. Every due, pending row not recently enqueued is enqueued (this is also how
        broadcast rows held back by quiet hours go out in the morning); so is every due
-       webhook relay that is first in line for its order.
+       webhook relay that is first in line for its order, every photo download and
+       payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
+    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow.
+    7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
     now = now or utcnow()
+    run_id = _redis_run_id(redis_connection)
+    _, previous = delivery_status.last_heartbeat(db, delivery_status.SWEEP)
+    # A Redis that restarted since the last sweep may have lost every job it held: hand
+    # over all due rows now instead of waiting out the enqueue grace of each.
+    redis_restarted = bool(run_id and previous.get("redis_run_id") not in (None, run_id))
     released = _recover_expired_leases(db, config, now)
     relays_released = webhooks.release_expired_leases(db, now)
     reprocessed = 0
@@ -88,12 +102,36 @@ def sweep(
         except Exception:  # counted on the row; it will be tried again next sweep
             log.exception("sweep could not process inbound %s", inbound_id)
     timers = run_order_timers(db, config, now)
-    due = outbox.due_unqueued(db, now)
+    # Payments came in, or payouts came back: held withdrawals may go ahead (their news
+    # is among the due outbox rows just below).
+    went_ahead = release_held_payouts(db, config, now)
+    due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
+    if redis_restarted and due:
+        log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
-    relays = sorted(set(timers.webhook_ids) | set(webhooks.due_deliveries(db, now)))
-    relays_ok = enqueue_webhook_deliveries(redis_connection, db, relays, now)
-    for broadcast_id in broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE):
-        redis_ok = enqueue_broadcast_planning(redis_connection, broadcast_id) and redis_ok
-    return SweepReport(len(released) + relays_released, reprocessed, len(due) if redis_ok else 0,
-                       redis_ok and relays_ok,
-                       timers.reminded, timers.expired, len(relays) if relays_ok else 0)
+    others = Handover(
+        relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
+        media_ids=media.due_downloads(db, now),
+        payout_ids=sorted(set(payouts.due_submissions(db, now)) | set(went_ahead.payout_ids)),
+        broadcast_ids=broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE),
+    )
+    others_ok = dispatch(redis_connection, db, others, now)
+    maintain(db, config, now)  # WAL checkpoint and planner statistics, off the request path
+    report = SweepReport(
+        len(released) + relays_released, reprocessed, len(due) if redis_ok else 0, redis_ok and others_ok,
+        timers.reminded, timers.expired, len(others.relay_ids) if others_ok else 0,
+        len(others.media_ids) if others_ok else 0, len(others.payout_ids) if others_ok else 0)
+    detail = dict(report.__dict__, redis_run_id=run_id or previous.get("redis_run_id"),
+                  count=previous.get("count", 0) + 1)
+    delivery_status.record_heartbeat(db, delivery_status.SWEEP, utcnow(), detail)
+    return report
+
+
+def _redis_run_id(connection) -> str | None:
+    """The Redis server's run id (it changes when the server restarts), or None."""
+    if connection is None:
+        return None
+    try:
+        return connection.info("server").get("run_id")
+    except redis.exceptions.RedisError:
+        return None

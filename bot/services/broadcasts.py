@@ -26,7 +26,7 @@ from bot.services.schedule import (
     village_timezones,
 )
 from bot.sms import BRAND_PREFIX, gsm_safe, sms_segments
-from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
+from bot.storage import fetch_one, from_db_time, to_db_time, transaction
 
 
 class BroadcastTooLong(ValueError):
@@ -92,6 +92,8 @@ def plan_broadcast(
     planned. `on_batch(rows)` gets each committed batch's outbox rows that are due now
     (the rest wait for morning and the sweep)."""
     broadcast = get_broadcast(db, broadcast_id)
+    if broadcast is None:
+        return PlanReport(0, 0, 0)  # a job for a broadcast that is not (or no longer) there
     audience = resolve_group(db, broadcast["group_name"])
     texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
     expires_at = from_db_time(broadcast["expires_at"])
@@ -99,46 +101,58 @@ def plan_broadcast(
     default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
     default_locale = settings.get("DEFAULT_LOCALE") or "id"
     zones = village_timezones(db)
+    # Everyone in a zone gets the same send time (now, or the zone's morning): worked out
+    # once per zone, not once per recipient.
+    send_times: dict[str, tuple] = {}
+    expires_text = to_db_time(expires_at)
+    created_text = to_db_time(now)
     queued = skipped = expired = 0
     last_id = 0
     while True:
         due_now: list[dict] = []
         with transaction(db):
-            batch = fetch_all(
-                db,
-                f"SELECT c.* FROM contacts c WHERE {audience.where} AND c.id > ? "
-                "AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r WHERE r.broadcast_id = ? "
-                "AND r.contact_id = c.id) ORDER BY c.id LIMIT ?",
+            batch = db.execute(
+                f"SELECT c.id, c.phone, c.opted_out, c.timezone, c.village, c.locale, "
+                f"c.last_whatsapp_at, c.sms_channel FROM contacts c WHERE {audience.where} "
+                "AND c.id > ? AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r "
+                "WHERE r.broadcast_id = ? AND r.contact_id = c.id) ORDER BY c.id LIMIT ?",
                 [*audience.params, last_id, broadcast_id, batch_size],
-            )
+            ).fetchall()
             if not batch:
                 break
-            recipients = []
-            for contact in batch:
-                last_id = contact["id"]
-                if contact["opted_out"]:
-                    recipients.append((broadcast_id, contact["id"], "skipped", None))
+            recipients, messages = [], []
+            for contact_id, phone, opted_out, timezone, village, locale, whatsapp, sms in batch:
+                last_id = contact_id
+                if opted_out:
+                    recipients.append((broadcast_id, contact_id, "skipped", None))
                     skipped += 1
                     continue
-                zone = contact_timezone(contact, zones, default_zone)
-                send_at = next_send_time(now, zone, quiet)
-                if expires_at is not None and send_at >= expires_at:
-                    recipients.append((broadcast_id, contact["id"], "expired", None))
+                zone = contact_timezone({"timezone": timezone, "village": village}, zones,
+                                        default_zone)
+                timing = send_times.get(zone)
+                if timing is None:
+                    send_at = next_send_time(now, zone, quiet)
+                    timing = send_times[zone] = (
+                        send_at, to_db_time(send_at),
+                        expires_at is not None and send_at >= expires_at, send_at <= now)
+                send_at, send_text, too_late, due = timing
+                if too_late:
+                    recipients.append((broadcast_id, contact_id, "expired", None))
                     expired += 1
                     continue
-                locale = contact["locale"] or default_locale
+                locale = locale or default_locale
                 # Texts may differ by language and by zone (a price's time is local time).
                 body = texts.get(f"{locale}|{zone}") or texts.get(locale) or broadcast["text"]
-                channel = outbox.channel_for_contact(contact, settings)
-                outbox_id = outbox.queue_message(
-                    db, phone=contact["phone"], channel=channel, body=body, kind="broadcast",
-                    now=now, contact_id=contact["id"], lane="broadcast", expires_at=expires_at,
-                    not_before=send_at, broadcast_id=broadcast_id,
-                )
-                recipients.append((broadcast_id, contact["id"], "queued", outbox_id))
-                queued += 1
-                if send_at <= now:
+                channel = outbox.channel_for_contact(
+                    {"last_whatsapp_at": whatsapp, "sms_channel": sms}, settings)
+                messages.append((contact_id, phone, channel, body, send_text, due))
+            outbox_ids = outbox.queue_broadcast_messages(
+                db, broadcast_id, [m[:5] for m in messages], expires_text, created_text)
+            for (contact_id, *_, due), outbox_id in zip(messages, outbox_ids, strict=True):
+                recipients.append((broadcast_id, contact_id, "queued", outbox_id))
+                if due:
                     due_now.append({"id": outbox_id, "lane": "broadcast"})
+            queued += len(messages)
             db.conn.executemany("INSERT INTO broadcast_recipients VALUES (?, ?, ?, ?)", recipients)
         if on_batch and due_now:
             on_batch(due_now)

@@ -91,18 +91,24 @@ def normalize_code(code: str) -> str:
     return code.strip().lstrip("#").replace("-", "").upper()
 
 
-def sequential_code(db: sqlite_utils.Database, table: str, letter: str) -> str:
-    """The next free code `letter` + `code_number(n)` in `table` (listings, orders).
+def sequential_code(db: sqlite_utils.Database, table: str, letter: str, prefix: str = "") -> str:
+    """The next free code `prefix` + `letter` + `code_number(n)` in `table` (listings, orders).
 
-    Codes are never freed, so the count of codes with this letter names the next one;
-    the loop only matters if someone inserted codes by hand. Call it inside the write
-    transaction that inserts the code.
+    `n` comes from the scope's counter in `code_counters` (`listings:C`; started from the
+    codes already issued by migration m006), one indexed upsert, never a count; codes are
+    never freed. The loop only matters if someone inserted codes by hand. `prefix` is left
+    for hub prefixes (a federation of hubs, each issuing its own codes); none is used
+    today. Call it inside the write transaction that inserts the code, so a rolled-back
+    insert also rolls back the counter.
     """
-    n = db.execute(f"SELECT COUNT(*) FROM {table} WHERE code >= ? AND code < ?",
-                   [letter, chr(ord(letter) + 1)]).fetchone()[0] + 1
-    while fetch_one(db, f"SELECT 1 AS x FROM {table} WHERE code = ?", [letter + code_number(n)]):
-        n += 1
-    return letter + code_number(n)
+    scope = f"{table}:{prefix}{letter}"
+    while True:
+        n = db.execute(
+            "INSERT INTO code_counters (scope, value) VALUES (?, 1) ON CONFLICT(scope) "
+            "DO UPDATE SET value = value + 1 RETURNING value", [scope]).fetchall()[0][0]
+        code = prefix + letter + code_number(n)
+        if db.execute(f"SELECT 1 FROM {table} WHERE code = ?", [code]).fetchone() is None:
+            return code
 
 
 def _new_code(db: sqlite_utils.Database, product_name: str) -> str:
@@ -151,12 +157,13 @@ def find_listing(db: sqlite_utils.Database, code: str) -> dict | None:
 
 
 def seller_listings(db: sqlite_utils.Database, seller_id: int) -> list[dict]:
-    """The seller's active listings, most recent first, sold-out ones last."""
-    return fetch_all(
-        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' "
-        "ORDER BY l.quantity_milli = 0, l.id DESC",
+    """The seller's active listings, most recent first, sold-out ones last (sorted here:
+    a seller has a few, and the index already gives them newest first)."""
+    rows = fetch_all(
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' ORDER BY l.id DESC",
         [seller_id],
     )
+    return sorted(rows, key=lambda row: row["quantity_milli"] == 0)
 
 
 def recent_prices(db: sqlite_utils.Database, product_id: int, unit: str, limit: int = 20) -> list[int]:
@@ -239,6 +246,11 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
+#: A listing buyers see. Written exactly as the partial indexes of migration m006 say it
+#: (`listings_cheapest` and the `catalog_counts` triggers), so that
+#: SQLite can use them.
+VISIBLE = "l.status = 'active' AND l.quantity_milli > 0"
+
 #: Orders of `search_catalog`: the public catalog shows the newest first; a buyer's
 #: `CARI` wants the cheapest (then the most stock) first.
 CATALOG_ORDERS = {
@@ -247,21 +259,49 @@ CATALOG_ORDERS = {
 }
 
 
+def _cheapest_of(
+    db: sqlite_utils.Database, product_ids: list[int], limit: int, offset: int, count: bool
+) -> tuple[list[dict], int | None]:
+    """The cheapest visible listings of several products (a product and its kinds): each
+    product's own cheapest-first index walked up to the page's end, the few merged here,
+    so no listing beyond the page is read or sorted."""
+    rows: list[dict] = []
+    for product_id in product_ids:
+        rows += search_catalog(db, product_id=product_id, limit=offset + limit, order="cheapest",
+                               count=False)[0]
+    rows.sort(key=lambda row: (row["price"], -row["quantity_milli"], -row["id"]))
+    total = None
+    if count:
+        total = db.execute(
+            f"SELECT COALESCE(SUM(visible), 0) FROM catalog_counts WHERE product_id IN "
+            f"({', '.join('?' * len(product_ids))})", product_ids).fetchone()[0]
+    return rows[offset : offset + limit], total
+
+
 def search_catalog(
     db: sqlite_utils.Database, *, product_id: int | None = None, village: str | None = None,
     q: str | None = None, limit: int = 20, offset: int = 0, order: str = "newest",
-    product_ids: list[int] | None = None,
-) -> tuple[list[dict], int]:
+    count: bool = True, product_ids: list[int] | None = None,
+) -> tuple[list[dict], int | None]:
     """Active listings with stock, most recent first (or `order="cheapest"`), as (page of
-    rows, total matching).
+    rows, total matching); the total is None with `count=False` (CARI shows no total, so
+    it does not pay for one).
 
     `product_id` is an exact product (the caller resolves synonyms), `product_ids` any of
-    several; `village` the
-    seller's village, any case; `q` free text matched, any case, against the product's
+    several (a product and its kinds); `village` the seller's village, any case; `q` free
+    text matched, any case, against the product's
     names, what the seller typed, and the seller's village. Rows carry `product_name`,
     `seller_name` and `seller_village` — never the seller's phone.
+
+    Reads only what it shows: a product's page walks an index in the order asked (the
+    partial `listings_cheapest` of visible listings, or `listings_product`), a village's
+    starts from its sellers (`contacts_village`); the total without a village or `q`
+    comes from `catalog_counts` (kept by triggers), not from counting listings. `q` is
+    free text and is matched row by row.
     """
-    where = ["l.status = 'active'", "l.quantity_milli > 0"]
+    if product_ids and len(product_ids) > 1 and not village and not q and order == "cheapest":
+        return _cheapest_of(db, product_ids, limit, offset, count)
+    where = [VISIBLE]
     params: list = []
     if product_id is not None:
         where.append("l.product_id = ?")
@@ -282,7 +322,15 @@ def search_catalog(
         params += [pattern, pattern, pattern]
     condition = " AND ".join(where)
     base = "FROM listings l JOIN products p ON p.id = l.product_id JOIN contacts c ON c.id = l.seller_id"
-    total = db.execute(f"SELECT COUNT(*) {base} WHERE {condition}", params).fetchone()[0]
+    total = None
+    if count and not village and not q:
+        counted = product_ids or ([product_id] if product_id is not None else [])
+        total = db.execute(
+            "SELECT COALESCE(SUM(visible), 0) FROM catalog_counts"
+            + (f" WHERE product_id IN ({', '.join('?' * len(counted))})" if counted else ""),
+            counted).fetchone()[0]
+    elif count:
+        total = db.execute(f"SELECT COUNT(*) {base} WHERE {condition}", params).fetchone()[0]
     rows = fetch_all(
         db,
         f"SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "

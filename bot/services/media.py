@@ -10,20 +10,21 @@ failing). Only stored photos of active listings are served.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from bot.storage import fetch_all, fetch_one, to_db_time
+from bot.services import timing
+from bot.services.timing import backoff_delay
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction
 
 #: Image types we keep, with the file extension they are stored under.
 IMAGE_TYPES = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 #: WhatsApp's own image limit (PROVIDERS.md), and plenty for a catalogue photo.
 MAX_MEDIA_BYTES = 5 * 1024 * 1024
 MAX_DOWNLOAD_ATTEMPTS = 5
-#: A pending row whose job was enqueued this long ago without effect is enqueued again.
-REENQUEUE_AFTER = timedelta(minutes=10)
+REENQUEUE_AFTER = timing.MEDIA_ENQUEUE_GRACE
 
 
 def media_dir(config: dict) -> Path:
@@ -138,7 +139,7 @@ def record_failure(
         db.execute("UPDATE media SET status = 'failed', attempts = ?, error = ? WHERE id = ?",
                    [attempts, error[:500], media_id])
         return None
-    retry_at = now + timedelta(seconds=min(base_delay_seconds * 2 ** (attempts - 1), 3600))
+    retry_at = now + backoff_delay(attempts, base_delay_seconds)
     db.execute(
         "UPDATE media SET attempts = ?, error = ?, next_attempt_at = ?, enqueued_at = NULL "
         "WHERE id = ?",
@@ -149,8 +150,9 @@ def record_failure(
 
 def mark_enqueued(db: sqlite_utils.Database, media_ids: list[int], now: datetime) -> None:
     """Remember that a download job was handed to RQ (the sweep re-enqueues stale ones)."""
-    for media_id in media_ids:
-        db.execute("UPDATE media SET enqueued_at = ? WHERE id = ?", [to_db_time(now), media_id])
+    with transaction(db):
+        db.conn.executemany("UPDATE media SET enqueued_at = ? WHERE id = ?",
+                            [(to_db_time(now), media_id) for media_id in media_ids])
 
 
 def due_downloads(db: sqlite_utils.Database, now: datetime, limit: int = 100) -> list[int]:

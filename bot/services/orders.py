@@ -121,12 +121,25 @@ def find_order(db: sqlite_utils.Database, code: str) -> dict | None:
     return fetch_one(db, _SELECT + " WHERE o.code = ?", [listings.normalize_code(code)])
 
 
+def _status_filter(statuses: tuple[str, ...]) -> tuple[str, list]:
+    """`o.status IN (...)`: the open statuses as literal text, which is what the partial
+    indexes `orders_seller_open` and `orders_buyer_open` (m006) say, so SQLite uses them;
+    any other set as parameters."""
+    if tuple(statuses) == OPEN_STATUSES:
+        return OPEN_CONDITION, []
+    return in_clause("o.status", statuses)
+
+
+#: The condition the open-order partial indexes are written with (m006).
+OPEN_CONDITION = "o.status IN ('pending', 'accepted', 'shipped')"
+
+
 def seller_orders(db: sqlite_utils.Database, seller_id: int,
                   statuses: tuple[str, ...] = OPEN_STATUSES) -> list[dict]:
     """The seller's orders in `statuses`, oldest first (the order to answer them in)."""
-    marks = ",".join("?" * len(statuses))
-    return fetch_all(db, _SELECT + f" WHERE o.seller_id = ? AND o.status IN ({marks}) ORDER BY o.id",
-                     [seller_id, *statuses])
+    condition, values = _status_filter(statuses)
+    return fetch_all(db, _SELECT + f" WHERE o.seller_id = ? AND {condition} ORDER BY o.id",
+                     [seller_id, *values])
 
 
 def buyer_orders(db: sqlite_utils.Database, buyer_id: int, statuses: tuple[str, ...] | None = None,
@@ -134,7 +147,7 @@ def buyer_orders(db: sqlite_utils.Database, buyer_id: int, statuses: tuple[str, 
     """The buyer's orders (all, or in `statuses`), newest first: (page, total)."""
     where, params = "o.buyer_id = ?", [buyer_id]
     if statuses:
-        condition, values = in_clause("o.status", statuses)
+        condition, values = _status_filter(statuses)
         where += f" AND {condition}"
         params += values
     total = db.execute(f"SELECT COUNT(*) FROM orders o WHERE {where}", params).fetchone()[0]

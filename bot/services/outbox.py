@@ -8,17 +8,18 @@ one recipient, channel and lane, rows go out strictly in id order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import sqlite_utils
 
 from bot.config import sms_channel
+from bot.services import timing
+from bot.services.timing import backoff_delay
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
-#: How long a worker may hold a claimed row before the sweep assumes it died.
-LEASE = timedelta(seconds=120)
-#: A row enqueued this long ago without progress is enqueued again by the sweep.
-ENQUEUE_GRACE = timedelta(seconds=60)
+LEASE = timing.OUTBOX_LEASE
+ENQUEUE_GRACE = timing.OUTBOX_ENQUEUE_GRACE
 
 # Provider statuses by rank: a status callback may only move a row forward.
 # Twilio's and the Android gateway's vocabularies share this ladder.
@@ -70,6 +71,32 @@ def queue_message(
     return cursor.lastrowid
 
 
+def queue_broadcast_messages(
+    db: sqlite_utils.Database, broadcast_id: int, messages: list[tuple], expires_at: str | None,
+    created_at: str,
+) -> list[int]:
+    """Write many broadcast rows at once, as `queue_message(kind="broadcast",
+    lane="broadcast")` would write each: `messages` are (contact id, phone, channel, body,
+    not-before as stored text). Returns their ids, in order. Call it inside the write
+    transaction (`BEGIN IMMEDIATE`): the ids are allocated from MAX(id) under that lock,
+    so one `executemany` writes them all."""
+    if not messages:
+        return []
+    first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
+    ids = list(range(first, first + len(messages)))
+    db.conn.executemany(
+        """
+        INSERT INTO outbox (id, contact_id, phone, channel, lane, kind, body, status,
+            next_attempt_at, expires_at, created_at, broadcast_id)
+        VALUES (?, ?, ?, ?, 'broadcast', 'broadcast', ?, 'pending', ?, ?, ?, ?)
+        """,
+        [(outbox_id, contact_id, phone, channel, body, not_before, expires_at, created_at,
+          broadcast_id)
+         for outbox_id, (contact_id, phone, channel, body, not_before) in zip(ids, messages, strict=True)],
+    )
+    return ids
+
+
 def channel_for_contact(contact: dict, settings: dict) -> str:
     """How to reach a contact unprompted: their `preferred_channel` if the caller names
     one (`whatsapp`/`sms`: a buyer's, set by a coordinator); else WhatsApp if they ever
@@ -88,29 +115,70 @@ def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:
     return fetch_one(db, "SELECT * FROM outbox WHERE id = ?", [outbox_id])
 
 
-def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime) -> dict | None:
+def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime, *,
+                       claimed_by: str | None = None, lease: timedelta = LEASE) -> dict | None:
     """Take the row for sending, or return None if it is not ours to send now.
 
     Not ours: already sent/failed/claimed, not yet due, or an earlier message to the same
-    recipient on the same lane is still waiting (order per recipient is kept).
+    recipient on the same lane is still ahead of it (order per recipient is kept). An
+    earlier message stops being ahead once it has held the line for a lease: a claim whose
+    lease ran out, or a retry waiting for its turn more than a lease after its last try, no
+    longer holds back the recipient's later messages (`blocked_until` says until when).
+    `claimed_by` names the claiming process (`bot.liveness`), so the sweep can recover
+    the row as soon as that process is gone.
     """
     cursor = db.execute(
-        """
+        f"""
         UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_at = :now,
-               lease_until = :lease
+               lease_until = :lease, claimed_by = :by
          WHERE id = :id AND status = 'pending' AND provider_id IS NULL
            AND next_attempt_at <= :now
            AND NOT EXISTS (
                SELECT 1 FROM outbox AS earlier
                 WHERE earlier.phone = outbox.phone AND earlier.channel = outbox.channel
                   AND earlier.lane = outbox.lane AND earlier.id < outbox.id
-                  AND earlier.status IN ('pending', 'sending'))
+                  AND {_HOLDS_THE_LINE})
         """,
-        {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + LEASE)},
+        {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + lease),
+         "by": claimed_by, "held_since": to_db_time(now - lease)},
     )
     if not cursor.rowcount:
         return None
     return get_outbox_row(db, outbox_id)
+
+
+#: When an earlier row (`earlier`) still goes first: never tried yet, due now (it is about
+#: to go), claimed with a live lease, or waiting for a retry and its last try less than a
+#: lease ago. Only a row that keeps failing lets later ones overtake it.
+_HOLDS_THE_LINE = """(
+    (earlier.status = 'pending' AND (earlier.attempts = 0 OR earlier.next_attempt_at <= :now
+                                     OR earlier.claimed_at > :held_since))
+    OR (earlier.status = 'sending' AND earlier.lease_until > :now))"""
+
+
+def blocked_until(db: sqlite_utils.Database, outbox_id: int, now: datetime,
+                  lease: timedelta = LEASE) -> datetime | None:
+    """When the earlier rows of the same recipient that hold `outbox_id` back stop doing so
+    (their lease runs out); None if one of them holds it without limit (never tried, or due:
+    it goes first, and its own delivery hands over to this one) or nothing holds it."""
+    stamp = to_db_time(now)
+    ahead = fetch_all(
+        db,
+        f"""
+        SELECT earlier.status, earlier.attempts, earlier.next_attempt_at, earlier.claimed_at,
+               earlier.lease_until
+          FROM outbox AS mine JOIN outbox AS earlier
+            ON earlier.phone = mine.phone AND earlier.channel = mine.channel
+           AND earlier.lane = mine.lane AND earlier.id < mine.id
+         WHERE mine.id = :id AND {_HOLDS_THE_LINE}
+        """,
+        {"id": outbox_id, "now": stamp, "held_since": to_db_time(now - lease)},
+    )
+    if not ahead or any(r["status"] == "pending" and (r["attempts"] == 0 or r["next_attempt_at"] <= stamp)
+                        for r in ahead):
+        return None
+    return max(from_db_time(r["lease_until"]) if r["status"] == "sending"
+               else from_db_time(r["claimed_at"]) + lease for r in ahead)
 
 
 def record_sent(
@@ -154,14 +222,36 @@ def record_retryable_failure(
     if attempts >= max_attempts:
         record_permanent_failure(db, outbox_id, code, f"gave up after {attempts} tries: {message}", now)
         return None
-    delay = min(base_delay_seconds * (2 ** (attempts - 1)), 3600)
-    due = now + timedelta(seconds=delay)
+    due = now + backoff_delay(attempts, base_delay_seconds)
     db.execute(
         "UPDATE outbox SET status = 'pending', next_attempt_at = ?, error_code = ?, "
         "error_message = ?, lease_until = NULL, enqueued_at = NULL WHERE id = ?",
         [to_db_time(due), code, message[:500], outbox_id],
     )
     return due
+
+
+def record_unknown_outcome(
+    db: sqlite_utils.Database, outbox_id: int, code: str, message: str, now: datetime,
+    *, max_attempts: int, base_delay_seconds: float,
+) -> datetime | None:
+    """The provider may or may not have the message (timeout, connection cut after the
+    request went out): like a retryable failure, but the row remembers since when, and
+    is looked up at the provider before it may be sent again."""
+    db.execute("UPDATE outbox SET unknown_since = COALESCE(unknown_since, claimed_at) WHERE id = ?",
+               [outbox_id])
+    return record_retryable_failure(db, outbox_id, code, message, now, max_attempts=max_attempts,
+                                    base_delay_seconds=base_delay_seconds)
+
+
+def sent_provider_ids(db: sqlite_utils.Database, row: dict) -> set[str]:
+    """Provider ids already recorded for other rows to the same recipient and channel (a
+    lookup must not take another row's message for this one's)."""
+    return {r[0] for r in db.execute(
+        "SELECT provider_id FROM outbox WHERE phone = ? AND channel = ? AND id != ? "
+        "AND provider_id IS NOT NULL AND created_at >= ?",
+        [row["phone"], row["channel"], row["id"],
+         to_db_time(from_db_time(row["created_at"]) - timedelta(days=2))]).fetchall()}
 
 
 def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool:
@@ -176,10 +266,13 @@ def expire_if_stale(db: sqlite_utils.Database, row: dict, now: datetime) -> bool
 
 
 def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
-    """The next pending row for the same recipient, channel and lane (to send after `row`)."""
+    """The next pending row for the same recipient, channel and lane (to send after `row`).
+
+    The `IN` term is the condition of the partial index `outbox_recipient_waiting`
+    (m006), written out so SQLite uses it; `status = 'pending'` is what is asked."""
     found = db.execute(
         "SELECT id FROM outbox WHERE phone = ? AND channel = ? AND lane = ? AND id > ? "
-        "AND status = 'pending' ORDER BY id LIMIT 1",
+        "AND status IN ('pending', 'sending') AND status = 'pending' ORDER BY id LIMIT 1",
         [row["phone"], row["channel"], row["lane"], row["id"]],
     ).fetchone()
     return found[0] if found else None
@@ -187,17 +280,20 @@ def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
 
 def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetime) -> None:
     """Remember that a delivery job was handed to Redis for these rows."""
+    stamp = to_db_time(now)
     with transaction(db):
-        db.conn.executemany(
-            "UPDATE outbox SET enqueued_at = ? WHERE id = ?",
-            [(to_db_time(now), outbox_id) for outbox_id in outbox_ids],
-        )
+        db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id = ?",
+                            [(stamp, outbox_id) for outbox_id in outbox_ids])
 
 
-def expired_leases(db: sqlite_utils.Database, now: datetime) -> list[dict]:
-    """Rows a worker claimed and never finished (it died mid-delivery): their lease ran out."""
-    return fetch_all(db, "SELECT * FROM outbox WHERE status = 'sending' AND lease_until < ?",
-                     [to_db_time(now)])
+def expired_leases(db: sqlite_utils.Database, now: datetime,
+                   is_dead: Callable[[str | None], bool] | None = None) -> list[dict]:
+    """Rows a worker claimed and never finished: their lease ran out, or (with `is_dead`)
+    the process that claimed them is known to be gone."""
+    rows = fetch_all(db, "SELECT * FROM outbox WHERE status = 'sending'")
+    stamp = to_db_time(now)
+    return [r for r in rows if (r["lease_until"] or "") < stamp
+            or (is_dead is not None and is_dead(r["claimed_by"]))]
 
 
 def release_leases(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
@@ -209,17 +305,18 @@ def release_leases(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
     )
 
 
-def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000) -> list[dict]:
-    """Pending rows that are due and not (recently) handed to a worker: the sweep's work."""
+def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000,
+                 grace: timedelta = ENQUEUE_GRACE) -> list[dict]:
+    """Pending rows that are due and not handed to a worker within `grace`: the sweep's work."""
     return fetch_all(
         db,
         """
-        SELECT id, lane FROM outbox
+        SELECT id, lane, attempts FROM outbox
          WHERE status = 'pending' AND next_attempt_at <= :now
            AND (enqueued_at IS NULL OR enqueued_at < :grace)
          ORDER BY id LIMIT :limit
         """,
-        {"now": to_db_time(now), "grace": to_db_time(now - ENQUEUE_GRACE), "limit": limit},
+        {"now": to_db_time(now), "grace": to_db_time(now - grace), "limit": limit},
     )
 
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.services import ledger
+from bot.services import ledger, timing
 from bot.services.payout_accounts import PayoutAccount
+from bot.services.timing import backoff_delay
 from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
 
 STATUSES = ("pending", "submitted", "processing", "succeeded", "failed", "cancelled", "reversed")
@@ -56,8 +57,9 @@ REPEATS: frozenset[tuple[str, str]] = frozenset(
     | {(status, status) for status in ("succeeded", "failed", "cancelled", "reversed")}
     | {("reversed", "succeeded")}
 )
-#: Where the money of a payout in each status sits (see bot/services/ledger.py).
-OPEN_STATUSES = ledger.PAYOUT_OPEN_STATUSES
+#: Payout statuses whose money sits in the seller's in-transit account (the rest has
+#: reached them or come back to their balance; see bot/services/reconciliation.py).
+OPEN_STATUSES = ("pending", "submitted", "processing")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled", "reversed")
 #: Ledger posting for reaching a status: (transaction kind, from account, to account).
 _POSTING_ON_ARRIVAL = {
@@ -70,15 +72,12 @@ _POSTING_ON_ARRIVAL = {
 #: Providers that submit payouts through an API, in a job (`SUBMIT_JOB`); the others wait
 #: for a coordinator to pay by hand.
 AUTOMATIC_PROVIDERS = ("xendit",)
-SUBMIT_JOB = "bot.jobs.submit_payout_job"
 
 #: Short codes people type (`BAYAR T7K2`): no 0/O, 1/I/L; the parser wants a digit in it.
 CODE_LETTERS = "ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_DIGITS = "23456789"
-#: A worker submitting a payout holds it this long before another may try.
-SUBMIT_LEASE = timedelta(seconds=120)
+SUBMIT_LEASE = timing.PAYOUT_SUBMIT_LEASE
 SUBMIT_RETRY_BASE_SECONDS = 15
-SUBMIT_RETRY_MAX = timedelta(hours=1)
 
 #: Provider failure codes, by what the seller should do about them (docs/DECISIONS.md).
 _ACCOUNT_FAILURES = {"INVALID_DESTINATION", "RECIPIENT_ACCOUNT_NUMBER_ERROR", "INVALID_ACCOUNT",
@@ -90,6 +89,20 @@ _OUR_FAILURES = {"INSUFFICIENT_BALANCE", "SERVER_ERROR", "REQUEST_FORBIDDEN_ERRO
 
 class IllegalPayoutTransition(RuntimeError):
     """An event the payout's status does not allow (nothing was changed)."""
+
+
+class SecondApprovalNeeded(RuntimeError):
+    """Money above PAYOUT_SECOND_APPROVAL_ABOVE moves only on two coordinators' word:
+    `approvers` have given theirs, and a different one is still needed."""
+
+    def __init__(self, payout: dict, approvers: list[str]):
+        super().__init__(f"payout {payout['code']} needs a second coordinator")
+        self.payout = payout
+        self.approvers = approvers
+
+
+class PayoutHeld(RuntimeError):
+    """The payout waits for buyers' payments (PAYOUT_ADVANCE_LIMIT): no money moves yet."""
 
 
 class WithdrawalRefused(ValueError):
@@ -226,24 +239,31 @@ def request_withdrawal(
     """
     if type(amount) is not int or amount <= 0:
         raise WithdrawalRefused("below_minimum", minimum=int(settings.get("PAYOUT_MIN_AMOUNT") or 0))
+    approval = needs_second_approval(amount, settings)
     with transaction(db):
         check_withdrawal(db, seller_contact_id, amount, settings=settings, now=now,
                          timezone=timezone)
+        room = advance_room(db, settings)
+        # Beyond PAYOUT_ADVANCE_LIMIT the money is set aside for the seller (in transit) but
+        # the payout waits for buyers' payments; queued behind any that already wait.
+        held = room is not None and (amount > room or _any_held(db))
         code = _new_code(db)
         stamp = to_db_time(now)
         cursor = db.execute(
             """
             INSERT INTO payouts (code, reference, seller_contact_id, amount, channel,
                 account_number, account_holder_name, provider, status, next_submit_at,
-                enqueued_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)
+                enqueued_at, approval_required, held_for_payments, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)
             """,
             # An automatic payout counts as enqueued now: the caller enqueues its job after
             # the commit, and only if that fails does the sweep pick it up (after a grace).
+            # One that needs a coordinator's approval is not submitted before it has one.
             [code, f"jembatan-{code}-{secrets.token_hex(6)}", seller_contact_id, amount,
              account.channel, account.number, account.holder, provider,
-             *([None, None] if provider not in AUTOMATIC_PROVIDERS else [stamp, stamp]),
-             stamp, stamp],
+             *([stamp, stamp] if provider in AUTOMATIC_PROVIDERS and not approval and not held
+               else [None, None]),
+             int(approval), int(held), stamp, stamp],
         )
         payout_id = cursor.lastrowid
         ledger.move_seller_money(
@@ -331,6 +351,143 @@ def _record_event(db, payout_id, event, from_status, to_status, outcome, source,
     )
 
 
+# --- the cooperative's advance (PAYOUT_ADVANCE_LIMIT) ------------------------------------
+
+
+def advance_limit(settings: dict) -> int | None:
+    """PAYOUT_ADVANCE_LIMIT in rupiah, or None when withdrawals are not limited by it."""
+    value = settings.get("PAYOUT_ADVANCE_LIMIT")
+    return None if value is None or value == "" else int(value)
+
+
+def advance_in_use(db: sqlite_utils.Database) -> int:
+    """How far released payouts (on their way or paid) run ahead of what buyers paid."""
+    released = db.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM payouts WHERE held_for_payments = 0 "
+        "AND status IN ('pending', 'submitted', 'processing', 'succeeded')").fetchone()[0]
+    return released - ledger.account_balance(db, "cash")
+
+
+def advance_room(db: sqlite_utils.Database, settings: dict) -> int | None:
+    """How much more may be paid out before the limit (None: no limit)."""
+    limit = advance_limit(settings)
+    return None if limit is None else limit - advance_in_use(db)
+
+
+def _any_held(db: sqlite_utils.Database) -> bool:
+    return fetch_one(db, "SELECT 1 AS held FROM payouts WHERE held_for_payments = 1 "
+                         "AND status = 'pending' LIMIT 1") is not None
+
+
+def held_amount(db: sqlite_utils.Database, seller_contact_id: int) -> int:
+    """What of the seller's money in transit waits for buyers' payments."""
+    return db.execute("SELECT COALESCE(SUM(amount), 0) FROM payouts WHERE seller_contact_id = ? "
+                      "AND held_for_payments = 1 AND status = 'pending'", [seller_contact_id]).fetchone()[0]
+
+
+def release_held(db: sqlite_utils.Database, settings: dict, now: datetime) -> list[dict]:
+    """Release held payouts, oldest first, while they fit under the limit (all of them
+    when the limit was lifted); an automatic one becomes due for submission unless it
+    still waits for a coordinator's approval. Returns the released payouts."""
+    released = []
+    with transaction(db):
+        room = advance_room(db, settings)
+        for payout in fetch_all(db, "SELECT * FROM payouts WHERE held_for_payments = 1 "
+                                    "AND status = 'pending' ORDER BY id"):
+            if room is not None and payout["amount"] > room:
+                break  # first come, first served: nobody overtakes the oldest
+            stamp = to_db_time(now)
+            submit = (payout["provider"] in AUTOMATIC_PROVIDERS
+                      and not (payout["approval_required"] and not approvers(db, payout["id"])))
+            db.execute("UPDATE payouts SET held_for_payments = 0, updated_at = ?, "
+                       "next_submit_at = CASE WHEN ? THEN ? ELSE next_submit_at END WHERE id = ?",
+                       [stamp, submit, stamp, payout["id"]])
+            _record_event(db, payout["id"], "released", "pending", "pending", "applied", "advance_limit",
+                          {"room": room}, now)
+            if room is not None:
+                room -= payout["amount"]
+            released.append(get_payout(db, payout["id"]))
+    return released
+
+
+# --- maker-checker ------------------------------------------------------------------------
+
+
+def needs_second_approval(amount: int, settings: dict) -> bool:
+    """Whether a payout of `amount` needs a second coordinator (decided when it is created,
+    so changing the setting later strands nobody)."""
+    threshold = int(settings.get("PAYOUT_SECOND_APPROVAL_ABOVE") or 0)
+    return threshold > 0 and amount > threshold
+
+
+def approvers(db: sqlite_utils.Database, payout_id: int) -> list[str]:
+    """Who has given their word on this payout, first first."""
+    return [row["actor"] for row in fetch_all(
+        db, "SELECT actor FROM payout_approvals WHERE payout_id = ? ORDER BY id", [payout_id])]
+
+
+def approve(db: sqlite_utils.Database, payout_id: int, actor: str, now: datetime, *,
+            source: str) -> list[str]:
+    """Record `actor`'s word on a payout (once per actor); returns everyone's so far."""
+    with transaction(db):
+        db.execute("INSERT OR IGNORE INTO payout_approvals (payout_id, actor, source, created_at) "
+                   "VALUES (?, ?, ?, ?)", [payout_id, actor, source, to_db_time(now)])
+        return approvers(db, payout_id)
+
+
+def mark_paid(db: sqlite_utils.Database, payout_id: int, actor: str, now: datetime, *, source: str,
+              detail: dict | None = None, provider_reference: str | None = None) -> PayoutChange:
+    """A coordinator (`actor`) paid a manual payout by hand: record it as succeeded.
+
+    Above PAYOUT_SECOND_APPROVAL_ABOVE (as it was when the payout was created) the money
+    moves only when a coordinator other than `actor` has approved: otherwise `actor`'s
+    word is recorded and SecondApprovalNeeded raised, and the payout stays pending. Every
+    path that marks a payout paid — text, command line, desk — comes through here.
+    """
+    with transaction(db):
+        payout = get_payout(db, payout_id)
+        if payout["held_for_payments"] and payout["status"] == "pending":
+            raise PayoutHeld(payout["code"])
+        waiting = None
+        if payout["approval_required"] and payout["status"] == "pending":
+            others = [a for a in approvers(db, payout_id) if a != actor]
+            everyone = approve(db, payout_id, actor, now, source=source)
+            if not others:
+                waiting = SecondApprovalNeeded(payout, everyone)
+        if waiting is None:
+            return apply_payout_event(db, payout_id, "succeeded", now, source=source, detail=detail,
+                                      provider_reference=provider_reference)
+    # Raised after the block, so `actor`'s word is kept (committed, or the caller's
+    # savepoint released) while the payout stays pending.
+    raise waiting
+
+
+def approve_submission(db: sqlite_utils.Database, payout_id: int, actor: str, now: datetime, *,
+                       source: str) -> bool:
+    """A coordinator approves an automatic payout that waits for it: it becomes due for
+    submission now. True if this approval released it (the caller hands it over)."""
+    with transaction(db):
+        payout = get_payout(db, payout_id)
+        if payout["status"] != "pending" or payout["provider"] not in AUTOMATIC_PROVIDERS:
+            return False
+        released = payout["approval_required"] and not approvers(db, payout_id)
+        approve(db, payout_id, actor, now, source=source)
+        if released and not payout["held_for_payments"]:
+            stamp = to_db_time(now)
+            db.execute("UPDATE payouts SET next_submit_at = ?, enqueued_at = ?, updated_at = ? "
+                       "WHERE id = ?", [stamp, stamp, stamp, payout_id])
+        return bool(released and not payout["held_for_payments"])
+
+
+def awaiting_approval(payout: dict, db: sqlite_utils.Database) -> bool:
+    """A pending payout that needs a coordinator's approval it does not have yet (an
+    automatic one waits unsubmitted; a manual one needs a second coordinator)."""
+    if not payout["approval_required"] or payout["status"] != "pending":
+        return False
+    given = approvers(db, payout["id"])
+    return not given if payout["provider"] in AUTOMATIC_PROVIDERS else len(given) < 2
+
+
 # --- submission to automatic providers ----------------------------------------------------
 
 
@@ -344,6 +501,8 @@ def claim_for_submission(db: sqlite_utils.Database, payout_id: int, now: datetim
              WHERE id = :id AND status = 'pending' AND provider <> 'manual'
                AND next_submit_at IS NOT NULL AND next_submit_at <= :now
                AND (submit_lease_until IS NULL OR submit_lease_until < :now)
+               AND (approval_required = 0
+                    OR EXISTS (SELECT 1 FROM payout_approvals a WHERE a.payout_id = payouts.id))
             """,
             {"id": payout_id, "now": to_db_time(now), "lease": to_db_time(now + SUBMIT_LEASE)},
         )
@@ -359,9 +518,7 @@ def record_submit_retry(db: sqlite_utils.Database, payout_id: int, error: str,
     with transaction(db):
         attempts = db.execute("SELECT submit_attempts FROM payouts WHERE id = ?",
                               [payout_id]).fetchone()[0]
-        delay = min(timedelta(seconds=SUBMIT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)),
-                    SUBMIT_RETRY_MAX)
-        due = now + delay
+        due = now + backoff_delay(attempts, SUBMIT_RETRY_BASE_SECONDS)
         db.execute(
             "UPDATE payouts SET next_submit_at = ?, last_error = ?, submit_lease_until = NULL, "
             "enqueued_at = NULL, updated_at = ? WHERE id = ? AND status = 'pending'",

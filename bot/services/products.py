@@ -79,13 +79,13 @@ def resolve_product(
 
 def kinds_of(db: sqlite_utils.Database, product: dict) -> list[int]:
     """Ids of the product and its kinds: products named after it (`cabai` -> `cabai
-    merah`, `cabai rawit`). The products table is small (hundreds of rows)."""
-    escaped = product["name"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    merah`, `cabai rawit`), the product first."""
+    # names starting with "cabai ": a range of the unique index on name ("!" follows " ")
     rows = db.execute(
-        "SELECT id FROM products WHERE id = ? OR name LIKE ? ESCAPE '\\' ORDER BY id",
-        [product["id"], f"{escaped} %"],
+        "SELECT id FROM products WHERE name > ? AND name < ? ORDER BY name",
+        [product["name"] + " ", product["name"] + "!"],
     ).fetchall()
-    return [row[0] for row in rows]
+    return [product["id"], *(row[0] for row in rows)]
 
 
 def product_names(db: sqlite_utils.Database, product_id: int) -> list[str]:

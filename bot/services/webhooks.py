@@ -22,14 +22,12 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from bot.services import timing
+from bot.services.timing import backoff_delay
 from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
 
-#: How long a worker may hold a claimed row before the sweep assumes it died.
-LEASE = timedelta(seconds=120)
-#: A row enqueued this long ago without progress is enqueued again by the sweep.
-ENQUEUE_GRACE = timedelta(seconds=60)
-#: Backoff doubles from WEBHOOK_RETRY_BASE_SECONDS up to this.
-MAX_RETRY_DELAY = timedelta(hours=1)
+LEASE = timing.RELAY_LEASE
+ENQUEUE_GRACE = timing.RELAY_ENQUEUE_GRACE
 SIGNATURE_VERSION = "v1"
 
 
@@ -130,10 +128,7 @@ def record_failure(
                 "lease_until = NULL WHERE " + _STILL_OURS,
                 [status_code, f"gave up after {row['attempts']} tries: {error}"[:500], *ours])
             return None
-        # The exponent is capped: past an hour it changes nothing, and 2**1000 seconds
-        # would overflow a timedelta on a long WEBHOOK_RETRY_HOURS.
-        seconds = base_delay_seconds * 2 ** min(row["attempts"] - 1, 20)
-        due = now + min(timedelta(seconds=seconds), MAX_RETRY_DELAY)
+        due = now + backoff_delay(row["attempts"], base_delay_seconds)
         cursor = db.execute(
             "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?, last_status_code = ?, "
             "last_error = ?, lease_until = NULL, enqueued_at = NULL WHERE " + _STILL_OURS,

@@ -8,12 +8,14 @@ before they write go through `transaction()`, which takes the write lock up fron
 
 from __future__ import annotations
 
+import fcntl
 import itertools
+import os
 import sqlite3
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -21,21 +23,52 @@ import sqlite_utils
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (creating folders as needed) the SQLite file at `path`, ready for concurrent use."""
+#: `synchronous` for connections that acknowledge something to the outside world (the web
+#: answering a provider's webhook, the CLI): FULL fsyncs the WAL at every commit, so a 200
+#: survives a power cut. RQ jobs use NORMAL (`WORKER_SYNCHRONOUS`): what a power cut may
+#: take from them is redone by the sweep, the provider lookup or the gateway's 409, and
+#: an fsync per claim would cap broadcast throughput on an SD card. DECISIONS.md 70.
+DURABLE_SYNCHRONOUS = "FULL"
+WORKER_SYNCHRONOUS = "NORMAL"
+
+
+class Connection(sqlite3.Connection):
+    """A connection with its writer gate: a lock file beside the database
+    (`<database>-writer`) that writers take before `BEGIN IMMEDIATE` (see `transaction`)."""
+
+    writer_gate = None
+
+
+def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
+                  autocheckpoint: int | None = None) -> sqlite_utils.Database:
+    """Open (creating folders as needed) the SQLite file at `path`, ready for concurrent use.
+
+    `synchronous` is FULL unless the caller says otherwise (see `DURABLE_SYNCHRONOUS`).
+    `autocheckpoint` sets `PRAGMA wal_autocheckpoint` for this connection (pages; 0 = never):
+    request-serving connections pass a large backstop or 0 so that checkpoints run in the
+    sweep (or in Litestream), not in a webhook's COMMIT; see DECISIONS.md 101.
+    """
+    if synchronous not in (DURABLE_SYNCHRONOUS, WORKER_SYNCHRONOUS):
+        raise ValueError(f"synchronous={synchronous!r}")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None: we manage transactions ourselves (BEGIN IMMEDIATE), instead
     # of Python's implicit deferred BEGIN, which would upgrade locks mid-transaction.
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False,
+                           factory=Connection)
     conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={int(WRITE_LOCK_TIMEOUT * 1000)}")
+    if autocheckpoint is not None:
+        conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
+    if str(path) != ":memory:":
+        conn.writer_gate = open(f"{path}-writer", "a+b")  # noqa: SIM115 (lives with the connection)
     return sqlite_utils.Database(conn)
 
 
-#: How long a writer waits for another process's write transaction before giving up.
+#: How long a writer outside the gate may hold the write lock before we give up (the
+#: connection's busy timeout, seconds).
 WRITE_LOCK_TIMEOUT = 30.0
 _savepoints = itertools.count()
 
@@ -78,31 +111,52 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+    finally:
+        _release_gate(conn)
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:
-    """Take the write lock, waiting in short steps while another process holds it.
+    """Take the write lock: first the connection's writer gate, then `BEGIN IMMEDIATE`.
 
-    SQLite's own busy handler sleeps at least a millisecond per try, longer than a whole
-    webhook transaction here; polling from 0.1 ms upwards keeps two web workers from
-    idling on each other.
+    The gate is an flock on `<database>-writer` that every Jembatan writer takes first.
+    The kernel hands it over the moment its holder commits, whereas SQLite's own busy
+    handler sleeps at least a millisecond per try (longer than a whole webhook
+    transaction) and polling costs CPU and oversleeps. With the gate held, `BEGIN
+    IMMEDIATE` normally succeeds at once; a writer outside the gate (the sqlite3 shell, a
+    backup tool) is waited for by SQLite's busy timeout (30 s). No PRAGMA is toggled per
+    transaction. A thread that already holds the gate through another connection to the
+    same file would wait for itself forever, so that raises at once instead.
     """
-    conn.execute("PRAGMA busy_timeout = 0")
+    gate = getattr(conn, "writer_gate", None)
+    if gate is not None:
+        held = _gates_held.__dict__.setdefault("names", set())
+        key = _gate_key(gate)
+        if key in held:
+            raise sqlite3.OperationalError(
+                f"this thread already holds the write lock of {gate.name} on another connection")
+        fcntl.flock(gate.fileno(), fcntl.LOCK_EX)
+        held.add(key)
     try:
-        delay, deadline = 0.0001, time.monotonic() + WRITE_LOCK_TIMEOUT
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.005)
-    finally:
-        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("BEGIN IMMEDIATE")
+    except BaseException:
+        _release_gate(conn)
+        raise
+
+
+_gates_held = threading.local()
+
+
+def _release_gate(conn: sqlite3.Connection) -> None:
+    gate = getattr(conn, "writer_gate", None)
+    if gate is not None:
+        fcntl.flock(gate.fileno(), fcntl.LOCK_UN)
+        _gates_held.__dict__.setdefault("names", set()).discard(_gate_key(gate))
+
+
+def _gate_key(gate) -> tuple[int, int]:
+    """The gate file's identity (device, inode), whatever path opened it."""
+    stat = os.fstat(gate.fileno())
+    return stat.st_dev, stat.st_ino
 
 
 def in_clause(column: str, values: tuple | list) -> tuple[str, list]:
@@ -146,3 +200,38 @@ def from_db_time(text: str | None) -> datetime | None:
     if not text:
         return None
     return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+
+
+#: `SQLITE_CHECKPOINTS=sweep` (default): request connections checkpoint only past this
+#: many WAL pages (a backstop if no worker runs); the sweep checkpoints every 30 s.
+REQUEST_AUTOCHECKPOINT_PAGES = 10_000
+#: How often the sweep refreshes the planner's statistics (ANALYZE, bounded per index).
+ANALYZE_EVERY = timedelta(hours=6)
+ANALYSIS_LIMIT = 1000
+
+
+def request_autocheckpoint(config: dict) -> int:
+    """`wal_autocheckpoint` for connections that serve requests: 0 when something else
+    (Litestream) owns checkpoints, else a backstop far above what the sweep lets build up."""
+    return 0 if config.get("SQLITE_CHECKPOINTS") == "external" else REQUEST_AUTOCHECKPOINT_PAGES
+
+
+def maintain(db: sqlite_utils.Database, config: dict, now: datetime) -> dict:
+    """Housekeeping the sweep runs off the request path: a PASSIVE WAL checkpoint (unless
+    `SQLITE_CHECKPOINTS=external`: Litestream wants to own checkpoints), and every
+    ANALYZE_EVERY a bounded `ANALYZE` so the planner's statistics follow the data.
+    Returns what it did."""
+    done: dict = {}
+    if config.get("SQLITE_CHECKPOINTS") != "external":
+        busy, wal_pages, moved = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        done["checkpoint"] = {"busy": busy, "wal_pages": wal_pages, "checkpointed": moved}
+    with transaction(db):
+        last = db.execute("SELECT done_at FROM maintenance WHERE task = 'analyze'").fetchone()
+        if last is None or from_db_time(last[0]) <= now - ANALYZE_EVERY:
+            db.execute(f"PRAGMA analysis_limit = {ANALYSIS_LIMIT}")
+            db.execute("ANALYZE")
+            db.execute("INSERT INTO maintenance (task, done_at) VALUES ('analyze', ?) "
+                       "ON CONFLICT(task) DO UPDATE SET done_at = excluded.done_at",
+                       [to_db_time(now)])
+            done["analyze"] = True
+    return done

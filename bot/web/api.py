@@ -10,23 +10,17 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
-from werkzeug.exceptions import HTTPException
 
 from bot.services import listings, media, products
 from bot.services.media import media_dir
 from bot.web.db import get_db
+from bot.web.guards import public_url
 from conversations.i18n import format_unit_price
 
 bp = Blueprint("api", __name__)
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-
-
-def _public_url(path: str) -> str:
-    """An absolute URL for `path`: on PUBLIC_BASE_URL behind a proxy, else as requested."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or request.url_root
-    return base.rstrip("/") + path
 
 
 def query_int(name: str, default: int, low: int, high: int | None) -> int:
@@ -56,21 +50,11 @@ def _listing_json(row: dict, photos: list[dict]) -> dict:
         "currency": "IDR",
         "price_text": format_unit_price(row["price"], row["unit"]),
         "seller": {"name": row["seller_name"], "village": row["seller_village"]},
-        "photo_url": _public_url(f"/media/{row['code']}") if photos else None,
-        "photos": [_public_url(f"/media/{photo['id']}") for photo in photos],
+        "photo_url": public_url(f"/media/{row['code']}") if photos else None,
+        "photos": [public_url(f"/media/{photo['id']}") for photo in photos],
         "listed_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
-
-
-@bp.app_errorhandler(HTTPException)
-def api_errors_as_json(error: HTTPException):
-    """Under /api/, even a wrong path or method (404, 405) or a crash (500) answers JSON
-    with a stable `error` code, as API clients are promised; elsewhere Flask's default."""
-    if not request.path.startswith("/api/"):
-        return error
-    code = error.name.lower().replace(" ", "_")
-    return jsonify(error=code, message=error.description), error.code
 
 
 @bp.errorhandler(400)
@@ -104,7 +88,7 @@ def listings_index():
     following = None
     if offset + limit < total:
         query = {k: v for k, v in request.args.items() if k != "offset"}
-        following = _public_url(f"/api/v1/listings?{urlencode({**query, 'offset': offset + limit})}")
+        following = public_url(f"/api/v1/listings?{urlencode({**query, 'offset': offset + limit})}")
     return jsonify(
         listings=[_listing_json(row, photos.get(row["id"], [])) for row in rows],
         total=total, limit=limit, offset=offset, next=following,

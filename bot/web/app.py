@@ -15,7 +15,7 @@ from flask import Flask
 from bot.config import check_config, load_config, load_dotenv_if_present
 from bot.migrations import apply_migrations
 from bot.storage import open_database
-from bot.web import api, gateway, health, orders, payouts, simulator, twilio
+from bot.web import api, gateway, guards, health, orders, payouts, simulator, twilio, verify
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -28,6 +28,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         config.update(test_config)
     check_config(config)
     app.config.update(config)
+    # Flask refuses (400) a Host header not on this list, before any view runs.
+    app.config["TRUSTED_HOSTS"] = guards.parse_host_list(config.get("TRUSTED_HOSTS"))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db = open_database(app.config["DATABASE_PATH"])
@@ -36,9 +38,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     finally:
         db.conn.close()
 
+    guards.install(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(orders.bp)
+    app.register_blueprint(verify.bp)
     if app.config.get("TWILIO_AUTH_TOKEN"):
         app.register_blueprint(twilio.bp)
     else:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import current_app
 
 from bot.config import resolve_redis_url
-from bot.pipeline.dispatch import connect_redis
-from bot.storage import open_database
+from bot.pipeline.dispatch import connect_redis, dispatch
+from bot.services.handover import Handover
+from bot.storage import open_database, request_autocheckpoint, utcnow
 
 
 def get_db():
@@ -15,12 +16,14 @@ def get_db():
 
     Opening a SQLite connection costs PRAGMAs, and closing the last one checkpoints the
     WAL; on the webhook path both cost more than the work itself, so each worker thread
-    keeps one connection for its lifetime.
+    keeps one connection for its lifetime. Its WAL checkpoints are left to the sweep
+    (or Litestream): `bot.storage.request_autocheckpoint`.
     """
     local = current_app.extensions["jembatan.db_local"]
     db = getattr(local, "db", None)
     if db is None:
-        db = local.db = open_database(current_app.config["DATABASE_PATH"])
+        db = local.db = open_database(current_app.config["DATABASE_PATH"],
+                                      autocheckpoint=request_autocheckpoint(current_app.config))
     return db
 
 
@@ -30,3 +33,10 @@ def get_redis():
         url = resolve_redis_url(current_app.config)
         current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
     return current_app.extensions["jembatan.redis"]
+
+
+def hand_over(handover: Handover | None) -> bool:
+    """After a commit: give the work it left (messages, relays, payouts, broadcasts) to the
+    workers, and keep a sweep scheduled. False when Redis is down: the rows wait in
+    SQLite and the sweep hands them over later."""
+    return dispatch(get_redis(), get_db(), handover, utcnow(), keep_sweep=True)

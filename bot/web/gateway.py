@@ -17,8 +17,15 @@ from bot.pipeline.inbound import accept_inbound_message
 from bot.services import outbox
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, get_redis
+from bot.web.guards import Malformed, parse_json, wrong_types
 
 bp = Blueprint("gateway", __name__, url_prefix="/gateway")
+
+#: The types of the fields we read (OpenAPI `WebHookEvent`, `SmsEventPayload`, ...);
+#: a field present with another type is a 400, a field missing is each event's business.
+EVENT_TYPES = {"event": str, "id": str, "webhookId": str, "deviceId": str, "payload": dict}
+PAYLOAD_TYPES = {"messageId": str, "message": str, "phoneNumber": str, "sender": str,
+                 "recipient": str, "reason": str}
 
 
 def _bad_request(reason: str):
@@ -38,11 +45,14 @@ def android_webhook():
     if problem:
         return jsonify(error=problem), 403
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _bad_request("body is not JSON")
+        event = parse_json(body)
+    except Malformed as exc:
+        return _bad_request(str(exc))
     if not isinstance(event, dict) or not isinstance(event.get("payload"), dict):
         return _bad_request("expected an object with event and payload")
+    problem = wrong_types(event, EVENT_TYPES) or wrong_types(event["payload"], PAYLOAD_TYPES)
+    if problem:
+        return _bad_request(problem)
     kind, payload = event.get("event"), event["payload"]
     if kind == "sms:received":
         return _received(payload, event, now)

@@ -14,17 +14,20 @@ in the order's transaction and handed to RQ after the commit.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from bot.pipeline.dispatch import enqueue_deliveries, enqueue_webhook_deliveries, schedule_sweep
-from bot.services import buyers, orders, outbox
+from bot.pipeline.payouts import release_held_payouts
+from bot.services import buyers, orders, payments
+from bot.services.handover import Handover
 from bot.services.orders import IdempotencyConflict, IllegalOrderTransition, OrderRefused
 from bot.storage import transaction, utcnow
 from bot.web.api import query_int
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, get_redis, hand_over
+from bot.web.guards import Malformed, api_key_lockout, client_address, count_api_key_failure, json_body
 from conversations.news.orders import order_notices, queue_notices
 
 bp = Blueprint("orders", __name__, url_prefix="/api/v1/orders")
@@ -45,10 +48,20 @@ ERRORS = {
     "listing_unavailable": 409,
     "out_of_stock": 409,
     "invalid_transition": 409,
+    "too_many_attempts": 429,
+    "invalid_amount": 422,
+    "invalid_reference": 422,
+    "payment_reference_reused": 422,
+    "overpayment": 422,
+    "not_received": 409,
 }
 #: What a buyer may do to an order through the API: path -> (event, the status it leads to).
 ACTIONS = {"cancel": ("cancel", "cancelled"), "received": ("receive", "received")}
 MAX_IDEMPOTENCY_KEY = 255
+#: A quantity as text: digits, optionally a decimal point and more digits, optionally a
+#: minus sign (refused later, with its own code). Not `1_000` or `1e999999999`, which
+#: Decimal() would take.
+QUANTITY = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]{1,40})?")
 
 
 class ApiError(Exception):
@@ -65,6 +78,8 @@ def _api_error(error: ApiError):
     response.status_code = ERRORS[error.code]
     if response.status_code == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="jembatan"'
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(error.extra["retry_after"])
     return response
 
 
@@ -78,9 +93,18 @@ def _buyer() -> dict:
     header = request.headers.get("Authorization", "").strip()
     if not header:
         raise ApiError("missing_api_key", "Send your API key: Authorization: Bearer <key>.")
+    client = client_address()
+    wait = api_key_lockout(get_redis(), current_app.config, client)
+    if wait is not None:
+        # Not even a valid key is looked at: a throttle that still answered 200 or 401
+        # would let guessing go on. The window ends on its own (Retry-After).
+        error = ApiError("too_many_attempts", f"Too many failed API-key attempts from this address: "
+                                              f"try again in {wait} seconds.", retry_after=wait)
+        raise error
     scheme, _, key = header.partition(" ")
     buyer = buyers.buyer_for_api_key(get_db(), key.strip()) if scheme.lower() == "bearer" else None
     if buyer is None:
+        count_api_key_failure(get_redis(), current_app.config, client)
         raise ApiError("invalid_api_key", "This API key is unknown or was revoked.")
     return buyer
 
@@ -94,20 +118,12 @@ def _own_order(buyer: dict, code: str) -> dict:
     return order
 
 
-def _hand_to_workers(outbox_ids: list[int], webhook_ids: list[int]) -> None:
-    """After the commit: give the messages and relays the change caused to RQ (if Redis is
-    down they wait in SQLite for the sweep)."""
-    db, connection, now = get_db(), get_redis(), utcnow()
-    rows = [outbox.get_outbox_row(db, i) for i in outbox_ids]
-    sent = enqueue_deliveries(connection, db, rows, now) if rows else False
-    relayed = enqueue_webhook_deliveries(connection, db, webhook_ids, now) if webhook_ids else False
-    if sent or relayed:
-        schedule_sweep(connection, now)
-
-
 def _order_body() -> tuple[str, Decimal, str | None]:
     """The POST body's listing code, quantity and optional unit, or a 400/422."""
-    body = request.get_json(silent=True)
+    try:
+        body = json_body(require_json_type=True)
+    except Malformed:
+        body = None
     if not isinstance(body, dict):
         raise ApiError("invalid_json", "The body must be a JSON object, e.g. "
                                        '{"listing": "C7", "quantity": "20", "unit": "kg"}.')
@@ -117,11 +133,9 @@ def _order_body() -> tuple[str, Decimal, str | None]:
         problems.append({"field": "listing", "message": "a listing code from the catalog, e.g. \"C7\""})
     amount = None
     if isinstance(quantity, (int, float, str)) and not isinstance(quantity, bool):
-        try:
-            amount = Decimal(str(quantity).strip())
-        except InvalidOperation:
-            amount = None
-    if amount is None or not amount.is_finite():
+        text = str(quantity).strip()
+        amount = Decimal(text) if QUANTITY.fullmatch(text) else None
+    if amount is None:
         problems.append({"field": "quantity", "message": "a number, e.g. 20 or \"2.5\" (a string keeps "
                                                          "decimals exact)"})
     if unit is not None and (not isinstance(unit, str) or not unit.strip()):
@@ -169,7 +183,7 @@ def create_order():
     except IdempotencyConflict:
         raise ApiError("idempotency_key_reused", "This Idempotency-Key was used for a different "
                                                  "order request; use a new key for a new order.") from None
-    _hand_to_workers(outbox_ids, change.webhook_ids)
+    hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     response = jsonify(order=orders.order_document(change.order))
     response.status_code = 201 if change.applied else 200
     response.headers["Location"] = f"/api/v1/orders/{change.order['code']}"
@@ -215,5 +229,44 @@ def act_on_order(code: str, action: str):
     except IllegalOrderTransition as exc:
         raise ApiError("invalid_transition", f"Order {order['code']} is {exc.order['status']}: it cannot "
                                              f"be {reached} now.", status=exc.order["status"]) from None
-    _hand_to_workers(outbox_ids, change.webhook_ids)
+    hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     return jsonify(order=orders.order_document(change.order))
+
+
+@bp.post("/<code>/payments")
+def record_payment(code: str):
+    """The buyer's system reports a payment for a received order: `{"amount": 240000,
+    "reference": "TRF-0042"}`. Idempotent by reference (within this buyer's references):
+    a repeat answers 200 with `Idempotent-Replayed: true` and changes nothing."""
+    order = _own_order(_buyer(), code)
+    try:
+        body = json_body(require_json_type=True)
+    except Malformed:
+        body = None
+    if not isinstance(body, dict):
+        raise ApiError("invalid_json", 'The body must be a JSON object, e.g. {"amount": 240000, '
+                                       '"reference": "TRF-0042"}.')
+    amount, reference = body.get("amount"), body.get("reference")
+    if isinstance(amount, str) and amount.isascii() and amount.isdigit() and len(amount) <= 15:
+        amount = int(amount)
+    if type(amount) is not int or not 0 < amount < 10**15:
+        raise ApiError("invalid_amount", "amount must be whole rupiah above 0, e.g. 240000.")
+    if not isinstance(reference, str) or not 0 < len(reference.strip()) <= payments.MAX_REFERENCE:
+        raise ApiError("invalid_reference", f"reference must be 1-{payments.MAX_REFERENCE} characters "
+                                            "(your transfer or receipt number).")
+    try:
+        recorded = payments.record_order_payment(
+            get_db(), order, amount=amount, reference=payments.buyer_reference(order["buyer_id"],
+                                                                                reference.strip()),
+            now=utcnow(), note="reported by the buyer's system")
+    except payments.PaymentRefused as refusal:
+        raise ApiError(refusal.reason, refusal.message, **refusal.values) from None
+    if recorded.created:  # withdrawals that waited for buyers' money may go ahead now
+        hand_over(release_held_payouts(get_db(), current_app.config, utcnow()))
+    response = jsonify(payment={"order": recorded.order_code, "amount": recorded.amount,
+                                "reference": reference.strip(), "currency": "IDR"},
+                       amount_due=recorded.amount_due)
+    response.status_code = 201 if recorded.created else 200
+    if not recorded.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response

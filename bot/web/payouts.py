@@ -10,13 +10,16 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, request
 
 from bot.payouts.xendit import verify_callback_token
-from bot.pipeline.dispatch import enqueue_deliveries
 from bot.pipeline.payouts import handle_xendit_callback
-from bot.services import outbox
 from bot.storage import utcnow
-from bot.web.db import get_db, get_redis
+from bot.web.db import get_db, hand_over
+from bot.web.guards import Malformed, json_body, wrong_types
 
 bp = Blueprint("payouts", __name__, url_prefix="/payouts")
+
+#: The types of the payout fields we read; present with another type, the callback is a 400.
+PAYOUT_TYPES = {"id": str, "reference_id": str, "status": str, "failure_code": str,
+                "amount": (int, float)}
 
 
 @bp.post("/xendit/callback")
@@ -24,13 +27,19 @@ def xendit_callback():
     """One payout status callback from Xendit."""
     if not verify_callback_token(current_app.config, request.headers.get("x-callback-token")):
         return jsonify(error="invalid callback token"), 403
-    body = request.get_json(silent=True)
-    if body is None:
-        return jsonify(error="body is not JSON"), 400
+    try:
+        body = json_body()
+    except Malformed as exc:
+        return jsonify(error=str(exc)), 400
+    payout = body.get("data") if isinstance(body, dict) and isinstance(body.get("data"), dict) else body
+    problem = wrong_types(payout, PAYOUT_TYPES) if isinstance(payout, dict) else None
+    if problem:
+        return jsonify(error=problem), 400
     now = utcnow()
     db = get_db()
     result = handle_xendit_callback(db, current_app.config, body, now)
-    if result.outbox_ids:
-        rows = [outbox.get_outbox_row(db, outbox_id) for outbox_id in result.outbox_ids]
-        enqueue_deliveries(get_redis(), db, rows, now)
-    return jsonify(status=result.result), result.http_status
+    hand_over(result.handover)
+    answer = {"status": result.result}
+    if result.http_status >= 400:
+        answer["error"] = result.result.replace(" ", "_")
+    return jsonify(answer), result.http_status

@@ -12,7 +12,7 @@ import json
 from xml.sax.saxutils import escape
 
 from flask import Blueprint, Response, abort, current_app, request
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.phones import InvalidPhoneNumber, normalize_phone
@@ -21,6 +21,7 @@ from bot.services import outbox
 from bot.sms import sms_body
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, get_redis
+from bot.web.guards import ascii_header
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
 
@@ -34,17 +35,45 @@ def signed_url() -> str:
     return base.rstrip("/") + request.path + (f"?{query}" if query else "")
 
 
+def _plain_url() -> str | None:
+    """The request's URL straight from the WSGI environ (cheap), when no proxy base is set:
+    for an ASCII path it is what `request.url` spells with more work."""
+    if current_app.config.get("PUBLIC_BASE_URL"):
+        return None
+    env = request.environ
+    host = env.get("HTTP_HOST")
+    if not host:
+        return None
+    query = env.get("QUERY_STRING")
+    return (f"{env['wsgi.url_scheme']}://{host}{env.get('SCRIPT_NAME', '')}{env.get('PATH_INFO', '')}"
+            + (f"?{query}" if query else ""))
+
+
 def _require_signature() -> None:
     validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
-    signature = request.headers.get("X-Twilio-Signature", "")
-    algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+    # Headers that are not short printable ASCII cannot be Twilio's (and would make
+    # compare_digest raise): refused like any wrong signature.
+    signature = ascii_header("X-Twilio-Signature", 128) or ""
+    settings = ascii_header("X-Twilio-Webhooks-Signature-Settings")
+    if settings is None and "X-Twilio-Webhooks-Signature-Settings" in request.headers:
+        abort(403)
+    algorithm = get_signature_algorithm(settings)
+    if algorithm.upper() not in (HMAC_SHA1, HMAC_SHA256):
+        abort(403)
+    if not signature:
+        abort(403)
+    form = request.form
+    # The common case first: one HMAC over the URL as the environ spells it. Then the URL
+    # as Flask rebuilds it, and `validate`, which also tries it with and without an
+    # explicit port, as Twilio's own backends differ.
+    plain = _plain_url()
+    if plain is not None and hmac.compare_digest(
+            validator.compute_signature(plain, form, algorithm), signature):
+        return
     url = signed_url()
-    # The common case first: one HMAC over the URL as we know it. `validate` then also
-    # tries the URL with and without an explicit port, as Twilio's own backends differ.
-    if signature and (
-        hmac.compare_digest(validator.compute_signature(url, request.form, algorithm), signature)
-        or validator.validate(url, request.form, signature, algorithm)
-    ):
+    if (url != plain and hmac.compare_digest(validator.compute_signature(url, form, algorithm),
+                                             signature)) or validator.validate(url, form, signature,
+                                                                               algorithm):
         return
     abort(403)
 

@@ -41,7 +41,7 @@ def broadcast(turn: Turn) -> str:
     except broadcasts.BroadcastTooLong as exc:
         turn.reply("broadcast.too_long", segments=exc.segments)
         return END
-    turn.enqueue("bot.jobs.plan_broadcast_job", broadcast_id)
+    turn.handover.broadcast_ids.append(broadcast_id)
     row = broadcasts.get_broadcast(turn.db, broadcast_id)
     turn.reply("broadcast.created", id=broadcast_id, group=row["group_name"],
                count=broadcasts.audience_size(turn.db, row["group_name"]))
@@ -91,7 +91,7 @@ def publish_price(turn: Turn) -> str:
         turn.db, group=group, text=texts[f"id|{PRICE_ZONES[0]}"], texts=texts, kind="price",
         created_by=turn.contact["phone"], now=turn.now, expires_at=turn.now + ttl,
         contact_id=turn.contact["id"])
-    turn.enqueue("bot.jobs.plan_broadcast_job", broadcast_id)
+    turn.handover.broadcast_ids.append(broadcast_id)
     values = {"product": product["name"], "price": format_unit_price(price, unit, turn.locale),
               "count": broadcasts.audience_size(turn.db, group), "id": broadcast_id}
     if market:

@@ -51,9 +51,13 @@ def search(turn: Turn) -> str:
 def _page(turn: Turn) -> str:
     data = turn.data
     offset = int(data["offset"])
+    ids = data["product_ids"] or []
+    # one product walks its cheapest-first index; with its kinds, the few are merged
     rows, total = listings.search_catalog(
-        turn.db, product_ids=data["product_ids"], q=data["q"], village=data["place"],
+        turn.db, product_id=ids[0] if len(ids) == 1 else None,
+        product_ids=ids if len(ids) > 1 else None, q=data["q"], village=data["place"],
         limit=SEARCH_LIMIT, offset=offset, order="cheapest")
+    total = total or 0
     if not rows:
         if offset:
             turn.reply("more.none")

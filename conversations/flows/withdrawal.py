@@ -100,15 +100,28 @@ def create_payout(turn: Turn) -> str:
         return _refuse(turn, refusal)
     values = account_values(account)
     amount = format_money(payout["amount"], turn.locale)
+    if payout["held_for_payments"]:
+        # Set aside for the seller, but the cooperative's advance is used up: it goes
+        # ahead when buyers pay (bot.pipeline.payouts.release_held_payouts).
+        turn.reply("withdraw.held", amount=amount, code=payout["code"])
+        for coordinator in payouts.payout_approvers(turn.db):
+            turn.notify(coordinator, "payout.held_notice", code=payout["code"],
+                        amount=format_money(payout["amount"]),
+                        limit=format_money(payouts.advance_limit(turn.settings) or 0))
+        return END
     turn.reply("withdraw.created", amount=amount, channel=values["channel"],
                number=values["number"], code=payout["code"])
-    if provider in payouts.AUTOMATIC_PROVIDERS:
-        turn.enqueue(payouts.SUBMIT_JOB, payout["id"])
-    else:
-        for coordinator in payouts.payout_approvers(turn.db):
-            turn.notify(coordinator, "payout.new_request", code=payout["code"],
-                        amount=format_money(payout["amount"]), channel=payout["channel"],
-                        number=payout["account_number"], holder=payout["account_holder_name"])
+    automatic = provider in payouts.AUTOMATIC_PROVIDERS
+    if automatic and not payout["approval_required"]:
+        turn.handover.payout_ids.append(payout["id"])
+        return END
+    # A coordinator pays it by hand, or (above PAYOUT_SECOND_APPROVAL_ABOVE) must approve
+    # the automatic payout before it is submitted.
+    notice = "payout.approval_needed" if automatic else "payout.new_request"
+    for coordinator in payouts.payout_approvers(turn.db):
+        turn.notify(coordinator, notice, code=payout["code"], amount=format_money(payout["amount"]),
+                    channel=payout["channel"], number=payout["account_number"],
+                    holder=payout["account_holder_name"])
     return END
 
 

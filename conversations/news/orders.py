@@ -19,13 +19,11 @@ import sqlite_utils
 from bot.services import buyers, contacts, listings
 from bot.services.orders import OrderChange
 from bot.services.schedule import timezone_of
+from bot.sms import gsm_safe
 from bot.storage import from_db_time
 from conversations.dialog import Turn
 from conversations.i18n import format_local_time, format_money, format_quantity
 from conversations.news.notify import queue_notification, recipient_locale
-
-#: The job that posts one webhook relay (enqueued after the commit).
-WEBHOOK_JOB = "bot.jobs.deliver_webhook_job"
 
 #: event -> (who, reply id) told about it.
 _NOTICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -82,6 +80,10 @@ def order_notices(db: sqlite_utils.Database, settings: dict, change: OrderChange
         if change.credit is not None:
             values["amount"] = format_money(change.credit.seller_amount, locale)
         notices.append(Notice(contact, reply_id, values))
+        if reply_id == "order.accepted_buyer" and settings.get("PAYMENT_INSTRUCTIONS"):
+            # How to pay goes with the acceptance, as its own SMS (the cooperative's words).
+            notices.append(Notice(contact, "order.how_to_pay",
+                                  {**values, "instructions": gsm_safe(settings["PAYMENT_INSTRUCTIONS"])}))
     return notices
 
 
@@ -99,8 +101,7 @@ def tell(turn: Turn, change: OrderChange) -> None:
     and have its webhook relays posted after the commit."""
     for notice in order_notices(turn.db, turn.settings, change):
         turn.notify(notice.contact, notice.reply_id, **notice.values)
-    for delivery_id in change.webhook_ids:
-        turn.enqueue(WEBHOOK_JOB, delivery_id)
+    turn.handover.relay_ids.extend(change.webhook_ids)
 
 
 def queue_notices(db: sqlite_utils.Database, settings: dict, notices: list[Notice],

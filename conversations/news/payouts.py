@@ -14,7 +14,7 @@ import sqlite_utils
 
 from bot.services import contacts
 from bot.services.payout_accounts import mask_number
-from bot.services.payouts import PayoutChange, failure_kind
+from bot.services.payouts import AUTOMATIC_PROVIDERS, PayoutChange, failure_kind, payout_approvers
 from conversations.i18n import format_money
 from conversations.news.notify import queue_notification
 
@@ -56,3 +56,20 @@ def notify_payout_change(db: sqlite_utils.Database, settings: dict, change: Payo
     reply_id, values = news
     seller = contacts.get_contact(db, change.payout["seller_contact_id"])
     return queue_notification(db, settings, seller, reply_id, now, **values)
+
+
+def notify_released(db: sqlite_utils.Database, settings: dict, payout: dict, now: datetime) -> list[int]:
+    """A payout held for buyers' payments goes ahead: the seller hears it is on its way;
+    coordinators hear what they must do (pay a manual one, approve one that needs it).
+    Returns the outbox ids (queued in the caller's transaction)."""
+    seller = contacts.get_contact(db, payout["seller_contact_id"])
+    values = {"code": payout["code"], "amount": format_money(payout["amount"]), "channel": payout["channel"]}
+    ids = [queue_notification(db, settings, seller, "withdraw.released", now, **values)]
+    automatic = payout["provider"] in AUTOMATIC_PROVIDERS
+    if automatic and not payout["approval_required"]:
+        return ids
+    notice = "payout.approval_needed" if automatic else "payout.new_request"
+    for coordinator in payout_approvers(db):
+        ids.append(queue_notification(db, settings, coordinator, notice, now, **values,
+                                      number=payout["account_number"], holder=payout["account_holder_name"]))
+    return ids

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from bot.config import ConfigError, check_config, load_config
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.sweep import sweep
 from bot.services import ledger, orders
@@ -38,14 +39,11 @@ def market(chat: Conversation) -> Conversation:
 
 
 def play(chat: Conversation, rows) -> None:
-    """Rows of (who, message, exact reply, exact messages to others as (phone, text))."""
-    for who, text, reply, told in rows:
-        got = chat.send(who, text)
-        assert got == reply, f"\n{who} > {text}\nexpected < {reply}\n     got < {got}"
-        sent = chat.notices()
-        assert sent == told, f"\n{who} > {text}\nexpected others told {told}\n     got {sent}"
-        for _, body in sent:
-            assert septets(BRAND_PREFIX + body) <= 160, body
+    """A 4-column dialog table (tests/dialogs.py); every message to others fits one SMS."""
+    before = chat.db.execute("SELECT COALESCE(MAX(id), 0) FROM outbox").fetchone()[0]
+    chat.play(rows)
+    for (body,) in chat.db.execute("SELECT body FROM outbox WHERE kind <> 'reply' AND id > ?", [before]):
+        assert septets(BRAND_PREFIX + body) <= 160, body
 
 
 def buyer_registered(chat: Conversation, phone: str = TINI, text: str = "DAFTAR PEMBELI Warung Bu Tini, "
@@ -384,7 +382,7 @@ def test_pending_order_gets_one_reminder_then_expires_and_both_sides_are_told(tm
 
     chat.advance(minutes=140)  # six hours after the order
     report = run_order_timers(chat.db, chat.settings, chat.now)
-    assert (report.reminded, report.expired, len(report.outbox_ids)) == (0, 1, 2)
+    assert (report.reminded, report.expired, len(report.handover.outbox_ids)) == (0, 1, 2)
     assert chat.notices() == [
         (SITI, "Pesanan P2 (20 kg cabai) batal karena tidak dijawab. Stok kembali ke jualan C2."),
         (TINI, "Maaf, pesanan P2 (20 kg cabai) batal karena penjual belum menjawab. Cari penjual lain: "
@@ -470,3 +468,26 @@ def test_one_order_that_cannot_expire_does_not_stop_the_others(chat):
     report = run_order_timers(chat.db, chat.settings, chat.now)
     statuses = {o["code"]: o["status"] for o in chat.db.query("SELECT code, status FROM orders")}
     assert statuses == {"P2": "pending", "P3": "expired"} and report.expired == 1
+
+
+def test_buyers_are_told_how_to_pay_when_the_seller_accepts(tmp_path):
+    chat = market(Conversation(tmp_path, PAYMENT_INSTRUCTIONS="Transfer BRI 1234567890 a.n. Koperasi "
+                                                              "Tani Makmur"))
+    buyer_registered(chat)
+    chat.send(TINI, "PESAN C2 20")
+    chat.notices()
+    play(chat, [
+        (SITI, "YA P2",
+         "Pesanan P2 Anda terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
+         "balas KIRIM P2",
+         [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
+                 "saat barang dikirim."),
+          (TINI, "Pembayaran pesanan P2 (Rp240.000): Transfer BRI 1234567890 a.n. Koperasi Tani Makmur. "
+                 "Terima kasih.")]),
+    ])
+
+
+@pytest.mark.parametrize("instructions", ["x" * 91, "Transfer\nBRI 123"])
+def test_payment_instructions_that_cannot_travel_in_one_sms_refuse_to_start(instructions):
+    with pytest.raises(ConfigError, match="PAYMENT_INSTRUCTIONS"):
+        check_config(load_config({}) | {"PAYMENT_INSTRUCTIONS": instructions})

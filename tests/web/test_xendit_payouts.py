@@ -6,19 +6,20 @@ seller's TARIK by SMS through the RQ job to the money arriving."""
 from __future__ import annotations
 
 import base64
-import time
 from datetime import timedelta
 
 import pytest
 
 from bot.config import ConfigError
 from bot.pipeline.payouts import submit_payout
-from bot.services import contacts, ledger, payout_accounts, payouts
+from bot.services import contacts, payout_accounts, payouts
+from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, to_db_time, transaction, utcnow
 from bot.web.app import create_app
 from tests.conftest import gateway_post, run_worker, sms_received
 from tests.money import balance, credit
 from tests.providers import FakeXendit
+from tests.waiting import wait_until
 
 SITI = "+6281234567890"
 SECRET = "xnd_development_O46JfOtygef9kMNsK"
@@ -76,12 +77,10 @@ def payout_row(db, payout_id):
     return payouts.get_payout(db, payout_id)
 
 
-def wait_until_xendit_created_it(fake_xendit, timeout=5.0):
+def wait_until_xendit_created_it(fake_xendit):
     """Xendit finishes the request we gave up on (the server is slow, not down)."""
-    deadline = time.monotonic() + timeout
-    while not fake_xendit.payouts and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert fake_xendit.payouts
+    wait_until(lambda: fake_xendit.payouts, timeout=30,
+               what="Xendit to create the payout whose answer came too late")
 
 
 def seller_news(db):
@@ -138,7 +137,7 @@ def test_server_error_then_success_makes_one_payout(db, config, seller, fake_xen
     assert {r["idempotency_key"] for r in fake_xendit.requests} == {payout["reference"]}
     assert len(fake_xendit.payouts) == 1
     assert balance(db, SITI) == (750_000, 500_000, 0)
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok
 
 
 def test_timeout_then_retry_uses_the_same_key_and_pays_once(db, config, seller, fake_xendit):
@@ -189,7 +188,7 @@ def test_permanent_refusal_fails_the_payout_and_returns_the_money(db, config, se
     assert seller_news(db) == [
         f"Maaf, penarikan {payout['code']} Rp500.000 gagal: nomor atau nama rekening tidak cocok. "
         "Uangnya kembali ke saldo. Periksa REK lalu TARIK lagi."]
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok
 
 
 def test_without_a_key_the_payout_waits_instead_of_failing(db, config, seller, fake_xendit):
@@ -250,7 +249,7 @@ def test_each_callback_status_has_its_ledger_effect(client, db, config, seller, 
     assert balance(db, SITI) == money
     expected = [text.format(code=payout["code"], ref="disb-571f3644d2b4edf0745e9703") for text in news]
     assert seller_news(db) == expected
-    assert ledger.check_ledger(db).ok
+    assert check_ledger(db).ok
 
     # Xendit retries every callback (and may send them all again): nothing changes twice.
     for status in statuses:
