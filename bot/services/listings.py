@@ -168,7 +168,7 @@ def seller_listings(db: sqlite_utils.Database, seller_id: int) -> list[dict]:
 
 def recent_prices(db: sqlite_utils.Database, product_id: int, unit: str, limit: int = 20) -> list[int]:
     """Prices (rupiah per `unit`) of the product's newest active listings in that unit,
-    for the price-sanity check (DECISIONS 111). Walks `listings_catalog`, newest first."""
+    for the price-sanity check (DECISIONS 111). Walks `listings_product`, newest first."""
     rows = db.execute(
         "SELECT price FROM listings WHERE status = 'active' AND product_id = ? AND unit = ? "
         "ORDER BY id DESC LIMIT ?",
