@@ -292,3 +292,30 @@ def test_regional_yes_answers_our_own_question(chat):
          "Maaf, perintah tidak dikenal. Maksud Anda YA? Ketik BANTUAN YA untuk contoh."),
     ])
 
+
+
+TINI = "+6281311112222"  # a city buyer
+
+
+@pytest.mark.parametrize("language, yes, which, accepted", [
+    ("id", "YA", "Ada 1 pesanan menunggu jawaban: P2 20 kg cabai. Balas YA kode atau TIDAK kode.",
+     "Pesanan P2 Anda terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
+     "balas KIRIM P2"),
+    ("en", "YES", "1 orders are waiting for your answer: P2 20 kg cabai. Reply YES code or NO code.",
+     "You accepted order P2. Prepare 20 kg cabai for Warung Bu Tini, Bandung. Once it is sent, "
+     "reply SHIP P2"),
+])
+def test_a_number_that_is_no_code_never_accepts_the_waiting_order(tmp_path, language, yes, which,
+                                                                  accepted):
+    """`YA 2` (no letter) lists the waiting orders instead of accepting the only one;
+    `ya p 2` (a spaced code) is P2."""
+    chat = Conversation(tmp_path)
+    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
+    chat.send(SITI, f"BAHASA {language}")
+    chat.send(SITI, "JUAL cabai 50kg 12rb")
+    chat.send(TINI, "DAFTAR PEMBELI Warung Bu Tini, Bandung")
+    chat.send(TINI, "PESAN C2 20")
+    chat.play([
+        (SITI, f"{yes} 2", which),
+        (SITI, f"{yes.lower()} p 2", accepted),
+    ])
