@@ -319,3 +319,54 @@ def test_a_number_that_is_no_code_never_accepts_the_waiting_order(tmp_path, lang
         (SITI, f"{yes} 2", which),
         (SITI, f"{yes.lower()} p 2", accepted),
     ])
+
+
+def test_ways_of_writing_are_understood(chat):
+    """Lead-ins, inflected keywords, regional words, markup and units as people write them."""
+    chat.play([
+        (TINI, 'daftar sbg pembeli Warung Bu Tini, Bandung',
+         "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari barang: "
+         "CARI produk, mis. CARI cabai"),
+        (SITI, 'saya mau jual kangkung 30 ikat 3rb makasih',
+         "Terima kasih! Jualan tercatat: kangkung 30 ikat, Rp3.000/ikat. Kode: K2. Ubah stok: STOK "
+         "K2 jumlah. Hapus: HAPUS K2"),
+        (SITI, '_STOK_ K2 kurang 5',
+         "Stok K2 kangkung dikurangi 5 ikat, sekarang 25 ikat. Terima kasih."),
+        (SITI, 'tolong cek saldo',
+         "Saldo Anda Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: TARIK "
+         "jumlah, mis. TARIK 500rb"),
+        (SITI, 'cara jual',
+         "JUAL produk jumlah harga - pasang jualan. Contoh: JUAL cabai 50kg 12rb. Harga per "
+         "satuan, mis. 12rb/kg. Foto bisa dikirim lewat WhatsApp."),
+        (SITI, 'langganan cabai',
+         "Baik, Anda akan menerima kabar harga cabai. Ketik BERHENTI untuk berhenti menerima "
+         "siaran."),
+        (SITI, 'JUAL beras 3 sak 300rb',
+         "Terima kasih! Jualan tercatat: beras 3 karung, Rp300.000/karung. Kode: B2. Ubah stok: "
+         "STOK B2 jumlah. Hapus: HAPUS B2"),
+        (SITI, 'gak jadi',
+         "Tidak ada yang perlu dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
+        (TINI, 'cari kangkung🥬',
+         "Jualan kangkung termurah: K2 Rp3.000/ikat 25 ikat Sukamaju. Pesan: PESAN kode jumlah"),
+    ])
+
+
+def test_ways_of_writing_in_english(chat_en):
+    """The same kinds of writing in English."""
+    chat_en.play([
+        (TINI, 'register as a buyer Warung Bu Tini, Bandung',
+         "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari barang: "
+         "CARI produk, mis. CARI cabai"),
+        (SITI, 'I want to sell kangkung 30 ikat 3000 thanks',
+         "Thank you! Listed: kangkung 30 ikat, Rp3.000/ikat. Code: K2. Change stock: STOCK K2 "
+         "quantity. Remove: DELETE K2"),
+        (SITI, 'please check balance',
+         "Your balance is Rp0. Being transferred: Rp0. Paid out this month: Rp0. To withdraw: "
+         "WITHDRAW amount, e.g. WITHDRAW 500000"),
+        (SITI, 'how sell',
+         "SELL product quantity price - list your produce. Example: SELL chili 50kg 12000. Price "
+         "per unit, e.g. 12000/kg. Photos via WhatsApp."),
+        (SITI, 'STOCK K2 add 5',
+         "Stock of K2 kangkung up by 5 ikat, now 35 ikat. Thank you."),
+    ])
+
