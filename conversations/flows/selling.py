@@ -15,7 +15,6 @@ from decimal import Decimal, InvalidOperation
 from statistics import median
 
 from bot.services import listings, media, prices, products, subscriptions
-from conversations import keywords as kw
 from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
 from conversations.i18n import format_money, format_number, format_quantity, format_unit_price
 from conversations.numbers import parse_price, parse_quantity, squeeze_numbers, unit_of
@@ -309,14 +308,15 @@ def take_option(turn: Turn) -> str:
 
 
 def _bare(command: str):
-    """Matches `YA` / `TIDAK` with no order code: an answer to our question. A regional
-    yes/no alone (`nggih`, `mboten`) is only a suggestion elsewhere, but answers ours."""
+    """Matches `YA` / `TIDAK` with no order code: an answer to our question. A regional or
+    chatty yes/no (`nggih`, `ok ya`) is only a suggestion elsewhere, but answers ours."""
 
     def matches(turn: Turn) -> bool:
         parsed = turn.command
         if parsed.get("command") == "unknown":
-            return (parsed.get("suggestion") == command
-                    and kw.REGIONAL_ANSWERS.get(turn.text.strip(" .!").lower()) == command)
+            # "nggih", "ok ya", "iyaa": a short yes/no with no number answers our question
+            return (parsed.get("suggestion") == command and len(turn.text.split()) <= 3
+                    and not any(ch.isdigit() for ch in turn.text))
         return parsed.get("command") == command and "order" not in parsed and not parsed.get("missing")
 
     return matches

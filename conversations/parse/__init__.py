@@ -134,6 +134,8 @@ def _parse(text: str) -> Result:
 
 
 _MAX_LEAD_INS = 3
+#: after a lead-in these act only with their order code
+_NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
 _MARKUP = "*_~"
 
 
@@ -201,6 +203,9 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
         nxt = _FIRST_WORD_RE.match(text, end)
         if nxt is not None:
             result = _parse_at(text, end, lead_ins - 1)
+            if result["command"] in _NEEDS_CODE_AFTER_LEAD_IN and "order" not in result:
+                # "ok ya", "tolong kirim": chat, not a decision on whichever order waits
+                return {"command": "unknown", "suggestion": result["command"]}
             if result["command"] != "unknown" or "suggestion" in result:
                 return result
     if command is None and first in kw.HELP_LEADS:
