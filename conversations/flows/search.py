@@ -102,4 +102,5 @@ PAGING = Flow(
     entry={"more": Handler("more", match_command("more"), no_more, (END,))},
     states={},
     fallback=NO_DIALOG,
+    interrupts=lambda turn: False,  # LAGI during another question does not abandon it
 )
