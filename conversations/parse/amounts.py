@@ -164,12 +164,26 @@ def _sell(rest: str) -> Result:
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
         if per_unit is not None and price.unit is None:
-            total = any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run)
+            total = any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run) and not any(
+                item.token.kind == "money" and amount is not None
+                and item.token.value == per_unit * amount for item in items if item is not price_item)
             readings = _price_readings(per_unit, price_item, quantity_item, items, total)
             if readings is None:
                 per_unit = None
             else:
                 options = readings
+    others = [item.token for item in items if item is not price_item and item.token.kind == "money"
+              and (item.token.unit is None or item.token.unit == unit)
+              # "50kg @12rb total 600rb": a total that agrees with the price is no other price
+              and not (per_unit is not None and amount is not None
+                       and item.token.value == per_unit * amount)]
+    if per_unit is not None and others:
+        # "12rb, ongkir 5rb", "12rb 13rb": two prices; which is it? Offered, never picked.
+        readings = {per_unit} | {
+            r for tok in others if tok.value is not None
+            and (r := convert_price(tok.value, tok.factor)) is not None and r > 0}
+        if len(readings) > 1:
+            options = sorted(readings)
     if per_unit is None and not options and price_item is not None:
         if price_item.spelled is not None:
             options = [price_item.spelled]
