@@ -43,7 +43,9 @@ def _unglue(tokens: list[str]) -> list[str]:
     unit, so rice varieties like ``IR42`` stay whole)."""
     out = []
     for tok in tokens:
-        match = _GLUED_QUANTITY_RE.fullmatch(tok)
+        # cheap pre-check: a word, digits, a unit ("bawang50kg"); most tokens are neither
+        match = (tok[0].isalpha() and tok[-1].isalpha() and not tok.isalpha()
+                 and _GLUED_QUANTITY_RE.fullmatch(tok))
         if match and (number := _number(match.group(2))) is not None and number.kind == "qty":
             out.extend(match.groups())
         else:
