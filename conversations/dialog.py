@@ -115,6 +115,9 @@ class Flow:
     #: Whether its command may abandon another flow's open question (None: always). A
     #: bare `YA` is more likely an answer to that question than a new command.
     interrupts: Callable[[Turn], bool] | None = None
+    #: Its open dialog only waits for its own commands (`LAGI` after a list): any other
+    #: message is handled as if no dialog were open, and the dialog is left.
+    passive: bool = False
 
     def __post_init__(self) -> None:
         self.validate()

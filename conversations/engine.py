@@ -105,6 +105,16 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
         dialogs.clear_dialog(turn.db, turn.contact["id"])
         return False
     turn.data = dialog["data"]
+    if flow.passive and not any(handler.matches(turn) for handler in flow.states[dialog["state"]]):
+        dialogs.clear_dialog(turn.db, turn.contact["id"])
+        turn.data = {}
+        return False
+    suggestion = turn.command.get("suggestion")
+    if suggestion and _reads_as_command(turn.text, suggestion):
+        # "jaul cabai 3kg 9rb" while a price question is open: a mistyped new command,
+        # not an answer. Asked about; the open question stays as it was.
+        turn.reply("dialog.suggest", keyword=keyword_for(suggestion, turn.locale))
+        return True
     for handler in flow.states[dialog["state"]]:
         if handler.matches(turn):
             _save_state(turn, flow.name, flow.run_handler(handler, turn, dialog["state"]))
@@ -120,6 +130,16 @@ def _continue_dialog(turn: Turn, dialog: dict) -> bool:
         return True
     _save_state(turn, flow.name, flow.run_handler(flow.fallback, turn, dialog["state"]))
     return True
+
+
+def _reads_as_command(text: str, command: str) -> bool:
+    """Whether `text`, with its first word replaced by `command`'s keyword, is that
+    command complete (nothing missing): then a near miss was a command, not an answer."""
+    words = text.split(None, 1)
+    if len(words) < 2:
+        return False
+    parsed = parse(f"{keyword_for(command)} {words[1]}")
+    return parsed.get("command") != "unknown" and not parsed.get("missing")
 
 
 def _start_flow(turn: Turn, command: str, stored: bool = True) -> None:
@@ -179,6 +199,9 @@ def _help(turn: Turn) -> None:
             turn.reply(reply_id)
         else:
             turn.reply("help.topic_unknown", topic=keyword_for(topic, turn.locale))
+        return
+    if turn.contact.get("is_coordinator"):
+        turn.reply("help.coordinator")  # HARGA, SIARAN, BAYAR: what only they can do
         return
     role = turn.contact.get("role")
     turn.reply({"seller": "help.seller", "buyer": "help.buyer"}.get(role, "help.unregistered"))

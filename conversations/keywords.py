@@ -58,6 +58,8 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "SIARAN": "broadcast",
         "SIARAN STATUS": "broadcast_status",
         "BAYAR": "pay",
+        "LAGI": "more",
+        "LANJUT": "more",
     },
     "en": {
         "REGISTER": "register",
@@ -88,6 +90,8 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "BROADCAST": "broadcast",
         "BROADCAST STATUS": "broadcast_status",
         "PAY": "pay",
+        "MORE": "more",
+        "NEXT": "more",
     },
 }
 
@@ -160,14 +164,56 @@ NOT_COMMANDS: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: words allowed between the two words of a two-word keyword: "DAFTAR sebagai PEMBELI"
-KEYWORD_CONNECTORS: frozenset[str] = frozenset({"sebagai", "jadi", "as", "a"})
+KEYWORD_CONNECTORS: frozenset[str] = frozenset({"sebagai", "sbg", "sbgai", "jadi", "as", "a"})
 
 #: Indonesian suffixes that turn a keyword into an ordinary word ("batalkan",
 #: "harganya"): such a first word gets a suggestion, never an action
 KEYWORD_SUFFIXES: tuple[str, ...] = ("nya", "kan", "lah", "an", "in")
 
 #: words that obviously mean a command without being a keyword: suggestion only
-SYNONYM_SUGGESTIONS: dict[str, str] = {"beli": "order", "buy": "order", "jualan": "sell"}
+#: ("dodol"/"adol" is Javanese for "sell", and dodol is also a sweet people sell)
+SYNONYM_SUGGESTIONS: dict[str, str] = {
+    "beli": "order", "buy": "order", "jualan": "sell", "dodol": "sell", "adol": "sell",
+    "didol": "sell",
+}
+
+#: inflected keywords read as the keyword itself: "langganan cabai", "batalkan"
+INFLECTED_KEYWORDS: dict[str, str] = {
+    "langganan": "subscribe", "berlangganan": "subscribe", "batalkan": "cancel",
+    "batalin": "cancel", "carikan": "search", "cariin": "search", "hapuskan": "delete",
+    "hapusin": "delete",
+}
+
+#: two-word phrases that are a command: "gak jadi" (never mind) is BATAL
+PHRASE_COMMANDS: dict[tuple[str, str], str] = {
+    **{(no, "jadi"): "cancel" for no in ("tidak", "tdk", "gak", "ga", "gk", "nggak", "ngga",
+                                          "enggak", "ndak", "nda", "ora", "teu", "hente")},
+    ("ora", "sido"): "cancel",
+    ("ra", "sido"): "cancel",
+    ("gak", "sido"): "cancel",
+    ("teu", "tulus"): "cancel",
+}
+
+#: regional yes/no (Javanese, Sundanese): acted on only with an order code ("nggih P7");
+#: alone they get a suggestion, since "nggih" may just be "okay"
+REGIONAL_ANSWERS: dict[str, str] = {
+    **dict.fromkeys(("nggih", "inggih", "enggih", "njih", "injih", "muhun", "iyo", "yo"), "accept"),
+    **dict.fromkeys(("mboten", "ora", "henteu", "teu", "moal"), "decline"),
+}
+
+#: words people put before the keyword ("saya mau JUAL ...", "tolong cek SALDO"): skipped
+#: when a keyword follows (up to three of them)
+LEAD_INS: frozenset[str] = frozenset(
+    {"mau", "saya", "sy", "aku", "ak", "gw", "gue", "kami", "tolong", "tlg", "tolongin", "cek",
+     "check", "brp", "berapa", "minta", "mohon", "ingin", "pengen", "pingin", "mo", "mw",
+     "please", "pls", "i", "want", "to", "bisa", "bs", "pak", "bu", "kak", "mas", "mbak",
+     "halo", "hallo", "hai", "permisi", "lihat", "liat", "info", "coba", "ok", "oke"}
+)
+
+#: words that ask how to do something: "cara jual" is help for JUAL, never CARI
+HELP_LEADS: frozenset[str] = frozenset({"cara", "caranya", "gimana", "bagaimana", "bgmn", "how"})
+#: of those, the ones that alone ask for help ("cara?")
+HELP_WORDS: frozenset[str] = frozenset({"cara", "caranya"})
 
 #: words inside a JUAL message that belong to neither product nor numbers
 SELL_FILLERS: frozenset[str] = frozenset(
@@ -179,7 +225,10 @@ SELL_FILLERS: frozenset[str] = frozenset(
 #: ("harga cabai berapa?", "harga cabai sekarang")
 QUESTION_FILLERS: frozenset[str] = frozenset(
     {"berapa", "brp", "brapa", "sekarang", "skrg", "skrang", "dong", "ya", "kak", "pak",
-     "bu", "kah", "hari", "ini", "today", "now", "please", "tolong", "?", "-"}
+     "bu", "kah", "hari", "ini", "today", "now", "please", "tolong", "?", "-",
+     # trailing thanks and chat fillers: "CARI cabai makasih"
+     "makasih", "mksh", "mks", "terimakasih", "terima", "kasih", "trims", "tks", "thx",
+     "thanks", "thank", "you", "nggih", "gan", "sis", "mas", "mbak", "bang", "lur", "yah"}
 )
 
 #: words that start a place (CARI) or market (HARGA) after a product: "cabai di Bandung"
@@ -192,6 +241,10 @@ MARKET_WORDS: frozenset[str] = frozenset({"pasar", "market"})
 REGISTER_SEPARATORS: frozenset[str] = frozenset({"dari", "desa", "from"})
 REGISTER_BUYER_SEPARATORS: frozenset[str] = frozenset({"dari", "di", "kota", "from", "in"})
 
+#: leading words dropped from a name in DAFTAR ("nama saya Siti" -> "Siti")
+NAME_PREFIXES: frozenset[str] = frozenset({"nama", "saya", "namaku", "nama:", "aku", "sy", "name",
+                                           "my", "is"})
+
 #: leading words dropped from a village / city ("Desa Sukamaju" -> "Sukamaju")
 PLACE_PREFIXES: frozenset[str] = frozenset({"desa", "ds", "kota", "kab", "kabupaten"})
 
@@ -200,3 +253,22 @@ ACCOUNT_NAME_PREFIXES: frozenset[str] = frozenset({"a.n", "a.n.", "an", "an.", "
 
 #: leading words dropped from LANGGAN / SUBSCRIBE ("LANGGAN harga cabai")
 SUBSCRIBE_FILLERS: frozenset[str] = frozenset({"harga", "price", "prices", "info"})
+
+#: words in `STOK kode ... N` that make N a change, not the new total
+STOCK_ADD_WORDS: frozenset[str] = frozenset(
+    {"tambah", "tambahkan", "tambahin", "nambah", "ditambah", "plus", "add", "+"})
+STOCK_REMOVE_WORDS: frozenset[str] = frozenset(
+    {"kurang", "kurangi", "kurangin", "dikurangi", "minus", "laku", "terjual", "keluar",
+     "sold", "remove", "-"})
+#: `STOK kode 20 lagi`: twenty more, or twenty left? Asked, unless `sisa`/`tinggal` says left
+STOCK_MORE_WORDS: frozenset[str] = frozenset({"lagi", "more"})
+STOCK_LEFT_WORDS: frozenset[str] = frozenset({"sisa", "tinggal", "tersisa", "left"})
+
+#: words in JUAL that make the price one for everything ("2 ekor total 6jt")
+SELL_TOTAL_WORDS: frozenset[str] = frozenset(
+    {"total", "semua", "semuanya", "borong", "borongan", "sekaligus", "all"})
+
+#: `STOK kode habis`: nothing left
+STOCK_SOLD_OUT_WORDS: frozenset[str] = frozenset({"habis", "kosong", "abis", "sold-out", "soldout"})
+# ("sold out" in two words is read too; "sold 5" is five fewer)
+

@@ -36,7 +36,9 @@ ton = 1000 (plus English spellings: kilo, grams, quintal, tonne...). Count units
 their canonical Indonesian name and are never converted to weight: liter (l, ltr, lt),
 ikat, karung, buah (bh), lembar (lbr), pcs, paket, botol, bungkus (bks).
 **Decision:** a few more count units village sellers use daily are accepted as well:
-ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus).
+ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus), and (issue
+14) sak/zak as karung, biji as buah, meter (cloth, rope) and kodi (a score of pieces, kept
+as its own unit: a kodi of sarongs is sold by the kodi).
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ __all__ = [
     "NumberToken",
     "convert_price",
     "interpret_number",
+    "NUMBER_WORDS",
+    "number_candidates",
+    "spelled_number",
     "json_number",
     "parse_money",
     "parse_price",
@@ -80,8 +85,8 @@ _WEIGHT_ALIASES: dict[str, Decimal] = {
 COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "liter": ("liter", "liters", "litre", "litres", "ltr", "lt", "l"),
     "ikat": ("ikat", "bunch", "bundle", "bundles"),
-    "karung": ("karung", "krg", "sack", "sacks"),
-    "buah": ("buah", "bh"),
+    "karung": ("karung", "krg", "sak", "zak", "sack", "sacks"),
+    "buah": ("buah", "bh", "biji", "bj"),
     "lembar": ("lembar", "lbr", "sheet", "sheets"),
     "pcs": ("pcs", "pc", "piece", "pieces"),
     "paket": ("paket", "pkt", "pack", "packs", "package"),
@@ -92,6 +97,8 @@ COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "sisir": ("sisir",),
     "tandan": ("tandan",),
     "kotak": ("kotak", "dus", "kardus", "box", "boxes"),
+    "meter": ("meter", "mtr", "metre", "meters"),
+    "kodi": ("kodi",),
 }
 
 # alias -> (canonical unit, factor to the canonical unit)
@@ -109,9 +116,11 @@ MONEY_SUFFIXES: dict[str, Decimal] = {
 _MAX_INT_DIGITS = 15
 
 _NUM = r"[0-9]+(?:[.,][0-9]+)*"
-# One token, already lower-cased and without spaces: [@][rp|idr]NUMBER[tail][/per]
+# One token, already lower-cased and without spaces:
+# [@][rp|idr]NUMBER[tail][REST[tail2]][/per], REST only in compound amounts ("3jt750rb")
 _TOKEN_RE = re.compile(
-    rf"(?P<at>@)?(?P<rp>rp|idr)?(?P<num>{_NUM})(?P<tail>[a-z]+)?(?:/(?P<per>[a-z]+))?"
+    rf"(?P<at>@)?(?P<rp>rp|idr)?(?P<num>{_NUM})(?P<tail>[a-z]+)?"
+    r"(?:(?P<num2>[0-9]{1,3})(?P<tail2>[a-z]+)?)?(?:/(?P<per>[a-z]+))?"
 )
 _THOUSANDS_RE = re.compile(r"[0-9]+(?:\.[0-9]{3})+")
 _THOUSANDS_DECIMAL_RE = re.compile(r"[0-9]+(?:\.[0-9]{3})+,[0-9]+")
@@ -126,7 +135,7 @@ def _alternation(words: Iterable[str]) -> str:
 _WORD_END = r"(?![^\W\d_])"  # not followed by a letter: "k" must not match "kali"
 _UNIT_WORDS = _alternation(UNIT_ALIASES)
 _SUFFIX_WORDS = _alternation(MONEY_SUFFIXES)
-_RUPIAH_TAIL_RE = re.compile(r"(?<=[0-9])[,.]-+")  # "Rp 12.000,-"
+_RUPIAH_TAIL_RE = re.compile(r"(?<=[0-9])[,.]-+(?![0-9])")  # "Rp 12.000,-" (not "1.-1")
 _RP_GAP_RE = re.compile(r"\b(rp|idr)\.?\s*(?=[0-9])", re.IGNORECASE)
 _NUMBER_WORD_GAP_RE = re.compile(
     rf"(?<=[0-9])\s+(?=(?:{_SUFFIX_WORDS}|{_UNIT_WORDS}){_WORD_END})", re.IGNORECASE
@@ -136,6 +145,15 @@ _PER_UNIT_RE = re.compile(
     re.IGNORECASE,
 )
 _AT_RE = re.compile(r"\s*@\s*")
+# "3jt 750rb", "2 juta 300 ribu" (already glued to "2juta 300ribu"): one compound amount
+_COMPOUND_GAP_RE = re.compile(
+    rf"(?<=[0-9])(jt|jta|juta|miliar|milyar)\s+(?=[0-9]{{1,3}}(?:{_SUFFIX_WORDS}){_WORD_END})",
+    re.IGNORECASE,
+)
+# "2 juta 300": said aloud, that is 2.300.000 (the next step down), never 2.000.000
+_COMPOUND_BARE_RE = re.compile(
+    r"(?<=[0-9])(jt|jta|juta|miliar|milyar)\s+(?=[0-9]{3}(?![0-9.,/]|[^\W\d_]))", re.IGNORECASE
+)
 
 
 def squeeze_numbers(text: str) -> str:
@@ -143,10 +161,18 @@ def squeeze_numbers(text: str) -> str:
     ``"Rp12.000/kg"``, ``"50 kg"`` -> ``"50kg"``, ``"12 rb per ikat"`` -> ``"12rb/ikat"``,
     ``"50kg@12rb"`` -> ``"50kg @12rb"``.
     """
-    text = _RUPIAH_TAIL_RE.sub("", text)
-    text = _RP_GAP_RE.sub(r"\1", text)
+    # Each rewrite runs only when its trigger is present: this is the parser's hot path.
+    lowered = text.lower()
+    if "-" in text:
+        text = _RUPIAH_TAIL_RE.sub("", text)
+    if "rp" in lowered or "idr" in lowered:
+        text = _RP_GAP_RE.sub(r"\1", text)
     text = _NUMBER_WORD_GAP_RE.sub("", text)
-    text = _PER_UNIT_RE.sub(r"\1/", text)
+    if "j" in lowered or "mil" in lowered:
+        text = _COMPOUND_GAP_RE.sub(r"\1", text)
+        text = _COMPOUND_BARE_RE.sub(r"\1", text)
+    if "/" in text or "per" in lowered:
+        text = _PER_UNIT_RE.sub(r"\1/", text)
     if "@" in text:
         text = _AT_RE.sub(" @", text)
     return text
@@ -234,6 +260,17 @@ def scan_number_token(token: str) -> NumberToken | None:
         # word would put it in a product name; calling it bad makes the dialog ask.
         return _BAD if "0" <= token[:1] <= "9" else None
     at, rp, num, tail, per = m.group("at", "rp", "num", "tail", "per")
+    if m.group("num2") is not None:
+        compound = _compound(num, tail, m.group("num2"), m.group("tail2"))
+        if compound is None:
+            return _BAD_MONEY if tail in MONEY_SUFFIXES else _BAD
+        value = compound
+        if per is not None:
+            per_unit = UNIT_ALIASES.get(per)
+            if per_unit is None:
+                return _BAD_MONEY
+            return NumberToken("money", value, per_unit[0], per_unit[1], money=True)
+        return NumberToken("money", value, money=True)
     marked = bool(at or rp or per)
     multiplier = _ONE
     unit: tuple[str, Decimal] | None = None
@@ -261,6 +298,31 @@ def scan_number_token(token: str) -> NumberToken | None:
             return _BAD_MONEY
         return NumberToken("money", value, per_unit[0], per_unit[1], money=True)
     return NumberToken("money", value, money=True)
+
+
+def _compound(num: str, tail: str | None, num2: str, tail2: str | None) -> Decimal | None:
+    """``3jt750rb`` -> 3750000, ``2jt350`` -> 2350000, ``12rb500`` -> 12500; else None.
+
+    The first part is a whole number with a money suffix; the second is smaller than one
+    unit of that suffix: with its own smaller suffix (``750rb``), or exactly three digits
+    meaning the next step down (``jt350`` is 350 ribu, ``rb500`` is 500 rupiah). Anything
+    else (``2jt5``: 2,5 juta or 2.005.000?) is not read, so the dialog asks.
+    """
+    big = MONEY_SUFFIXES.get(tail or "")
+    if big is None or not num.isdigit():
+        return None
+    if tail2 is None:
+        if len(num2) != 3:
+            return None
+        small = big / 1000
+    else:
+        small = MONEY_SUFFIXES.get(tail2)
+        if small is None or small >= big:
+            return None
+    rest = Decimal(num2) * small
+    if rest >= big:
+        return None
+    return Decimal(num) * big + rest
 
 
 def _squeeze(text: str) -> str:
@@ -344,3 +406,75 @@ def json_number(value: Decimal) -> int | float:
     if rounded == rounded.to_integral_value():
         return int(rounded)
     return float(rounded)
+
+
+# --- numbers written as words, and readings to offer instead of guessing ---------------
+
+_DIGIT_WORDS = {"nol": 0, "satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6,
+                "tujuh": 7, "delapan": 8, "sembilan": 9}
+_SE_WORDS = {"sepuluh": 10, "sebelas": 11, "seratus": 100}
+_TENS_WORDS = {"belas": 10, "puluh": 10, "ratus": 100}
+_SCALE_WORDS = {"ribu": 1_000, "rb": 1_000, "juta": 1_000_000, "jt": 1_000_000}
+_SE_SCALE_WORDS = {"seribu": 1_000, "sejuta": 1_000_000}
+#: Indonesian number words ``spelled_number`` reads (``rupiah`` may end an amount).
+NUMBER_WORDS: frozenset[str] = frozenset(
+    {*_DIGIT_WORDS, *_SE_WORDS, *_TENS_WORDS, *_SCALE_WORDS, *_SE_SCALE_WORDS, "rupiah"}
+)
+
+
+def spelled_number(words: list[str]) -> int | None:
+    """``["dua", "puluh", "ribu"]`` -> 20000; ``["seratus", "lima", "puluh"]`` -> 150.
+
+    ``None`` unless every word is a number word in a sensible order. The result is only
+    ever *offered* back in digits ("Rp20.000?"), never used unconfirmed: a word read
+    wrongly must not become a price.
+    """
+    total = small = 0
+    pending: int | None = None
+    last_scale = 10**12
+    seen = False
+    for word in (w.lower() for w in words):
+        if word == "rupiah":
+            continue
+        if word in _DIGIT_WORDS:
+            if pending is not None:
+                return None  # "dua tiga": not a number
+            pending = _DIGIT_WORDS[word]
+        elif word in _SE_WORDS:
+            small += _SE_WORDS[word]
+        elif word in _TENS_WORDS:
+            if pending is None:
+                return None
+            small += pending + 10 if word == "belas" else pending * _TENS_WORDS[word]
+            pending = None
+        elif word in _SCALE_WORDS or word in _SE_SCALE_WORDS:
+            scale = _SCALE_WORDS.get(word) or _SE_SCALE_WORDS[word]
+            count = small + (pending or 0) + (1 if word in _SE_SCALE_WORDS else 0)
+            if not count or scale >= last_scale:
+                return None  # "ribu" alone, "dua ribu tiga juta"
+            total += count * scale
+            small, pending, last_scale = 0, None, scale
+        else:
+            return None
+        seen = True
+    value = total + small + (pending or 0)
+    return value if seen and value else None
+
+
+_DOT_DECIMAL_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,2}")
+_COMMA_THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
+
+
+def number_candidates(token: str) -> list[int]:
+    """Readings of an unreadable bare price to offer back: ``"15,000"`` -> [15000]
+    (English thousands), ``"17.5"`` -> [17500] (ribu left out). Empty when none is
+    plausible. Never used without the person's YA.
+    """
+    token = token.lower().lstrip("@").removeprefix("rp").removeprefix("idr").rstrip(",-")
+    if _COMMA_THOUSANDS_RE.fullmatch(token):
+        return [int(token.replace(",", ""))]
+    if _DOT_DECIMAL_RE.fullmatch(token):
+        value = Decimal(token) * 1000
+        return [int(value)] if value == value.to_integral_value() else []
+    return []
+

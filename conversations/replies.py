@@ -50,6 +50,7 @@ _SPECS = [
     ReplySpec(N_("help.unregistered")),
     ReplySpec(N_("help.seller")),
     ReplySpec(N_("help.buyer")),
+    ReplySpec(N_("help.coordinator")),
     ReplySpec(N_("help.topic_unknown"), {"topic": "XYZ"}),
     ReplySpec(N_("help.register")),
     ReplySpec(N_("help.cancel")),
@@ -74,6 +75,18 @@ _SPECS = [
     ReplySpec(N_("sell.ask_quantity_in_unit"), {"product": "cabai merah keriting", "unit": "karung"}),
     ReplySpec(N_("sell.ask_unit"), {"product": "cabai merah keriting", "quantity": "1.250,5"}),
     ReplySpec(N_("sell.ask_price"), {"product": "cabai merah keriting", "unit": "karung"}),
+    ReplySpec(N_("sell.confirm_price"), {"product": "cabai merah keriting", "price": "Rp1.250.000/karung"}),
+    ReplySpec(N_("sell.ask_price_options"), {"product": "cabai merah keriting", "unit": "karung",
+                                             "options": "Rp12.500 atau Rp1.250.000"}),
+    ReplySpec(N_("sell.price_check"), {"price": "Rp1.500.000/karung", "usual": "Rp125.000/karung"}),
+    ReplySpec(N_("sell.other_product"), {"product": "cabai merah keriting", "other": "bawang merah"}),
+    ReplySpec(N_("dialog.suggest"), {"keyword": "DAFTAR PEMBELI"}),
+    ReplySpec(N_("sell.duplicate"), {"product": "cabai merah keriting", "code": "C289",
+                                     "quantity": "1.250,5 kg", "added": "1.250,5 kg"}),
+    ReplySpec(N_("sell.duplicate_again"), {"code": "C289"}),
+    ReplySpec(N_("sell.added"), {"code": "C289", "product": "cabai merah keriting",
+                                 "added": "1.250,5 kg", "quantity": "12.250,5 kg",
+                                 "price": "Rp125.000/kg"}),
     ReplySpec(N_("sell.invalid_product")),
     ReplySpec(N_("sell.invalid_quantity")),
     ReplySpec(N_("sell.invalid_unit")),
@@ -95,6 +108,13 @@ _SPECS = [
                                              "total": "1.250,5 kg", "quantity": "1.000,5 kg",
                                              "reserved": "250 kg"}),
     ReplySpec(N_("stock.wrong_unit"), {"code": "C289", "unit": "karung"}),
+    ReplySpec(N_("stock.added"), {"code": "C289", "product": "cabai merah keriting",
+                                  "change": "1.250,5 kg", "total": "12.250,5 kg",
+                                  "quantity": "11.250,5 kg"}),
+    ReplySpec(N_("stock.removed"), {"code": "C289", "product": "cabai merah keriting",
+                                    "change": "1.250,5 kg", "total": "12.250,5 kg",
+                                    "quantity": "11.250,5 kg"}),
+    ReplySpec(N_("stock.change_too_much"), {"code": "C289", "quantity": "1.250,5 kg"}),
     ReplySpec(N_("stock.invalid")),
     ReplySpec(N_("listing.unknown"), {"code": "C289"}),
     ReplySpec(N_("listing.not_yours"), {"code": "C289"}),
@@ -264,6 +284,7 @@ _SPECS += [
     ReplySpec(N_("help.decline")),
     ReplySpec(N_("help.ship")),
     ReplySpec(N_("search.missing")),
+    ReplySpec(N_("more.none")),
     ReplySpec(N_("search.none"), {"product": "cabai merah keriting"}),
     ReplySpec(N_("search.none_place"), {"product": "cabai merah keriting", "place": "Sukamaju Kidul"}),
     ReplySpec(N_("search.results"), {"product": "cabai merah keriting", "items": _SEARCH_ITEMS}),
@@ -383,20 +404,21 @@ def _fits(reply_id: str, locale: str, *, items: str, **values) -> bool:
 
 
 def fit_items(reply_id: str, more_reply_id: str, locale: str, lines: list[str],
-              **values: object) -> tuple[str, dict]:
+              beyond: int = 0, **values: object) -> tuple[str, dict]:
     """The reply (id, values) listing as many of `lines` whole as fit one SMS: `reply_id`
     with `{items}` when all fit, else `more_reply_id` with `{items}` and `{more}` (how many
-    were left out). Long lists never spill into a second SMS."""
+    were left out, plus `beyond`: rows not even fetched). Long lists never spill into a
+    second SMS; the rest is one `LAGI` away where the flow offers it."""
     for shown in range(len(lines), 0, -1):
         items = "; ".join(lines[:shown])
-        more = len(lines) - shown
+        more = len(lines) - shown + beyond
         if more == 0 and _fits(reply_id, locale, items=items, **values):
             return reply_id, {**values, "items": items}
         if more and _fits(more_reply_id, locale, items=items, more=more, **values):
             return more_reply_id, {**values, "items": items, "more": more}
     # Not even one line fits (a very long product name): render() shortens it.
-    return (more_reply_id if len(lines) > 1 else reply_id), {**values, "items": lines[0],
-                                                             "more": len(lines) - 1}
+    return (more_reply_id if len(lines) + beyond > 1 else reply_id), {
+        **values, "items": lines[0], "more": len(lines) - 1 + beyond}
 
 
 def _template(reply_id: str, locale: str) -> str:

@@ -63,7 +63,8 @@ def test_a_withdrawal_beyond_the_advance_waits_for_the_buyers(tmp_path):
     handover = release_held_payouts(chat.db, chat.settings, chat.now)
     assert len(handover.outbox_ids) == 2
     assert chat.notices() == [
-        (SITI, f"Penarikan {code} Rp500.000 ke DANA kini diproses. Kami kabari jika dana sudah dikirim."),
+        (SITI, f"Penarikan {code} Rp500.000 ke DANA kini diproses. Kami kabari bila uangnya sudah "
+                "ditransfer."),
         (ANI, f"Penarikan baru {code}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. Setelah dibayar, "
               f"balas BAYAR {code}")]
     chat.send(ANI, f"BAYAR {code}")

@@ -30,6 +30,14 @@ def test_parse_stdin_one_json_per_line(runner):
                      {"command": "empty"}]
 
 
+def test_parse_shows_what_would_be_asked(runner):
+    """A value the bot would ask about is under "missing", with readings to offer back."""
+    result = runner.invoke(main, ["parse", "JUAL cabai 5 ons 8rb"])
+    assert json.loads(result.output) == {"command": "sell", "product": "cabai", "quantity": 0.5,
+                                         "unit": "kg", "price_options": [8000, 80000],
+                                         "missing": ["price"]}
+
+
 def test_chat_takes_the_webhook_path(runner, settings):
     result = runner.invoke(main, ["chat", "--from", "0812-3456-7890", "DAFTAR Siti, Sukamaju"])
     assert result.exit_code == 0, result.output

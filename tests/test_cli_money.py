@@ -97,7 +97,7 @@ def test_payout_list_and_paid(runner, db, seller, settings):
     assert f"{payout['code']} paid: Rp500.000; the seller has been told" in paid.output
     assert balance(db, SITI) == (750_000, 0, 500_000)
     (news,) = db.query("SELECT * FROM outbox WHERE phone = ?", [SITI])
-    assert news["body"] == "Dana Rp500.000 sudah dikirim ke BRI 1234...2345. Ref BRI-TRF-0042"
+    assert news["body"] == "Uang Rp500.000 sudah ditransfer ke BRI 1234...2345. Ref BRI-TRF-0042"
     again = runner.invoke(main, ["payout", "paid", payout["code"], "--ref", "BRI-TRF-0042"])
     assert again.exit_code == 0 and "already paid; nothing changed" in again.output
     assert len(list(db.query("SELECT * FROM outbox WHERE phone = ?", [SITI]))) == 1
@@ -116,7 +116,7 @@ def test_payout_failed_returns_the_money_and_tells_why(runner, db, seller, setti
     assert balance(db, SITI) == (1_250_000, 0, 0)
     (news,) = db.query("SELECT * FROM outbox WHERE phone = ?", [SITI])
     assert news["body"] == (f"Maaf, penarikan {payout['code']} Rp500.000 gagal: nomor atau nama "
-                            "rekening tidak cocok. Dana kembali ke saldo. Periksa REK lalu TARIK lagi.")
+                            "rekening tidak cocok. Uangnya kembali ke saldo. Periksa REK lalu TARIK lagi.")
     late = runner.invoke(main, ["payout", "paid", payout["code"], "--ref", "X"])
     assert late.exit_code == 1 and "is failed: cannot apply succeeded" in late.output
     bad_reason = runner.invoke(main, ["payout", "failed", payout["code"], "--reason", "bored"])

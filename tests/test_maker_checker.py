@@ -43,7 +43,7 @@ def test_a_large_manual_payout_needs_a_second_coordinator(chat):
         (SITI, "TARIK 2jt", "Tarik Rp2.000.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, "
                             "atau BATAL.", []),
         (SITI, PIN, "Penarikan Rp2.000.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
-                    "jika dana sudah dikirim.",
+                    "bila uangnya sudah ditransfer.",
          [(ANI, "Penarikan baru {code}: Rp2.000.000 ke DANA 081234567890 a.n. Siti Aminah. Setelah "
                 "dibayar, balas BAYAR {code}"),
           (EKO, "Penarikan baru {code}: Rp2.000.000 ke DANA 081234567890 a.n. Siti Aminah. Setelah "
@@ -66,7 +66,7 @@ def test_a_large_manual_payout_needs_a_second_coordinator(chat):
                               "dibayar? Balas YA untuk mencatat, atau BATAL.", []),
         (EKO, "ya", "Tercatat: penarikan {code} Rp2.000.000 untuk Siti Aminah sudah dibayar. Penjual sudah "
                     "diberi tahu.",
-         [(SITI, "Dana Rp2.000.000 sudah dikirim ke DANA 0812...7890. Ref {code}")]),
+         [(SITI, "Uang Rp2.000.000 sudah ditransfer ke DANA 0812...7890. Ref {code}")]),
     ], code=withdrawal["code"])
     assert balance(chat.db, SITI) == (1_000_000, 0, 2_000_000)
     assert payouts.approvers(chat.db, payouts_of(chat.db, SITI)[0]["id"]) == [ANI, EKO]
@@ -115,7 +115,7 @@ def test_an_automatic_payout_waits_for_a_coordinator_by_text(tmp_path):
         (SITI, "TARIK 2jt", "Tarik Rp2.000.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, "
                             "atau BATAL.", []),
         (SITI, PIN, "Penarikan Rp2.000.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
-                    "jika dana sudah dikirim.",
+                    "bila uangnya sudah ditransfer.",
          [(ANI, "Penarikan {code}: Rp2.000.000 ke DANA 081234567890 a.n. Siti Aminah lewat Xendit perlu "
                 "persetujuan. Balas BAYAR {code}")]),
     ])

@@ -142,6 +142,19 @@ def test_commands_use_indexes(population, config, phone, text):
     assert problems(population, recorded.statements) == []
 
 
+@pytest.mark.parametrize("phone, first, then", [
+    (buyer_phone(4), "CARI cabai", "LAGI"),  # the next page of a product and its kinds
+    (seller_phone(10), "STOK", "LAGI"),
+    (seller_phone(10), "JUAL cabai 10kg 12rb", "JUAL cabai 5kg 12rb"),  # sanity, duplicate
+])
+def test_next_pages_and_second_listings_use_indexes(population, config, phone, first, then):
+    send(population, config, phone, first)
+    with Recorder(population) as recorded:
+        send(population, config, phone, then)
+    assert recorded.statements
+    assert problems(population, recorded.statements) == []
+
+
 def test_ordering_and_stock_use_indexes(population, config):
     code = a_listing(population)
     with Recorder(population) as recorded:

@@ -157,10 +157,37 @@ def find_listing(db: sqlite_utils.Database, code: str) -> dict | None:
 
 
 def seller_listings(db: sqlite_utils.Database, seller_id: int) -> list[dict]:
-    """The seller's active listings, most recent first."""
-    return fetch_all(
+    """The seller's active listings, most recent first, sold-out ones last (sorted here:
+    a seller has a few, and the index already gives them newest first)."""
+    rows = fetch_all(
         db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' ORDER BY l.id DESC",
         [seller_id],
+    )
+    return sorted(rows, key=lambda row: row["quantity_milli"] == 0)
+
+
+def recent_prices(db: sqlite_utils.Database, product_id: int, unit: str, limit: int = 20) -> list[int]:
+    """Prices (rupiah per `unit`) of the product's newest active listings in that unit,
+    for the price-sanity check (DECISIONS 111). Walks `listings_product`, newest first."""
+    rows = db.execute(
+        "SELECT price FROM listings WHERE status = 'active' AND product_id = ? AND unit = ? "
+        "ORDER BY id DESC LIMIT ?",
+        [product_id, unit, limit],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def seller_listing_of(
+    db: sqlite_utils.Database, seller_id: int, product_id: int, unit: str
+) -> dict | None:
+    """The seller's newest active listing of the product in `unit` (JUAL asks before
+    listing it twice)."""
+    return fetch_one(
+        # `+l.product_id`: walk the seller's few listings (listings_seller), not every
+        # listing of a popular product
+        db, _SELECT + " WHERE l.seller_id = ? AND l.status = 'active' AND +l.product_id = ? "
+        "AND l.unit = ? ORDER BY l.id DESC LIMIT 1",
+        [seller_id, product_id, unit],
     )
 
 
@@ -179,6 +206,21 @@ def set_quantity(db: sqlite_utils.Database, listing_id: int, quantity: Decimal, 
         raise InvalidListing(f"quantity {quantity}")
     db.execute("UPDATE listings SET quantity_milli = ?, updated_at = ? WHERE id = ?",
                [to_milli(quantity), to_db_time(now), listing_id])
+    return get_listing(db, listing_id)
+
+
+def add_to_listing(
+    db: sqlite_utils.Database, listing_id: int, quantity: Decimal, price: int, now: datetime
+) -> dict:
+    """`JUAL` of a product the seller already lists, answered TAMBAH: more stock at the
+    price just given."""
+    if not valid_quantity(quantity) or not valid_price(price):
+        raise InvalidListing(f"quantity {quantity}, price {price}")
+    db.execute(
+        "UPDATE listings SET quantity_milli = quantity_milli + ?, price = ?, updated_at = ? "
+        "WHERE id = ?",
+        [to_milli(quantity), price, to_db_time(now), listing_id],
+    )
     return get_listing(db, listing_id)
 
 
@@ -217,17 +259,37 @@ CATALOG_ORDERS = {
 }
 
 
+def _cheapest_of(
+    db: sqlite_utils.Database, product_ids: list[int], limit: int, offset: int, count: bool
+) -> tuple[list[dict], int | None]:
+    """The cheapest visible listings of several products (a product and its kinds): each
+    product's own cheapest-first index walked up to the page's end, the few merged here,
+    so no listing beyond the page is read or sorted."""
+    rows: list[dict] = []
+    for product_id in product_ids:
+        rows += search_catalog(db, product_id=product_id, limit=offset + limit, order="cheapest",
+                               count=False)[0]
+    rows.sort(key=lambda row: (row["price"], -row["quantity_milli"], -row["id"]))
+    total = None
+    if count:
+        total = db.execute(
+            f"SELECT COALESCE(SUM(visible), 0) FROM catalog_counts WHERE product_id IN "
+            f"({', '.join('?' * len(product_ids))})", product_ids).fetchone()[0]
+    return rows[offset : offset + limit], total
+
+
 def search_catalog(
     db: sqlite_utils.Database, *, product_id: int | None = None, village: str | None = None,
     q: str | None = None, limit: int = 20, offset: int = 0, order: str = "newest",
-    count: bool = True,
+    count: bool = True, product_ids: list[int] | None = None,
 ) -> tuple[list[dict], int | None]:
     """Active listings with stock, most recent first (or `order="cheapest"`), as (page of
     rows, total matching); the total is None with `count=False` (CARI shows no total, so
     it does not pay for one).
 
-    `product_id` is an exact product (the caller resolves synonyms); `village` the
-    seller's village, any case; `q` free text matched, any case, against the product's
+    `product_id` is an exact product (the caller resolves synonyms), `product_ids` any of
+    several (a product and its kinds); `village` the seller's village, any case; `q` free
+    text matched, any case, against the product's
     names, what the seller typed, and the seller's village. Rows carry `product_name`,
     `seller_name` and `seller_village` — never the seller's phone.
 
@@ -237,11 +299,16 @@ def search_catalog(
     comes from `catalog_counts` (kept by triggers), not from counting listings. `q` is
     free text and is matched row by row.
     """
+    if product_ids and len(product_ids) > 1 and not village and not q and order == "cheapest":
+        return _cheapest_of(db, product_ids, limit, offset, count)
     where = [VISIBLE]
     params: list = []
     if product_id is not None:
         where.append("l.product_id = ?")
         params.append(product_id)
+    if product_ids:  # a product and its kinds (CARI cabai: cabai merah, cabai rawit)
+        where.append(f"l.product_id IN ({', '.join('?' * len(product_ids))})")
+        params.extend(product_ids)
     if village:
         where.append("c.village = ? COLLATE NOCASE")
         params.append(" ".join(village.split()))
@@ -257,16 +324,18 @@ def search_catalog(
     base = "FROM listings l JOIN products p ON p.id = l.product_id JOIN contacts c ON c.id = l.seller_id"
     total = None
     if count and not village and not q:
+        counted = product_ids or ([product_id] if product_id is not None else [])
         total = db.execute(
             "SELECT COALESCE(SUM(visible), 0) FROM catalog_counts"
-            + (" WHERE product_id = ?" if product_id is not None else ""),
-            [product_id] if product_id is not None else []).fetchone()[0]
+            + (f" WHERE product_id IN ({', '.join('?' * len(counted))})" if counted else ""),
+            counted).fetchone()[0]
     elif count:
         total = db.execute(f"SELECT COUNT(*) {base} WHERE {condition}", params).fetchone()[0]
     rows = fetch_all(
         db,
-        f"SELECT l.id, l.code, l.product_text, l.quantity_milli, l.unit, l.price, l.created_at, "
-        f"l.updated_at, p.name AS product_name, c.name AS seller_name, c.village AS seller_village "
+        f"SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "
+        f"l.created_at, l.updated_at, p.name AS product_name, c.name AS seller_name, "
+        f"c.village AS seller_village "
         f"{base} WHERE {condition} ORDER BY {CATALOG_ORDERS[order]} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )

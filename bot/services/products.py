@@ -12,6 +12,7 @@ synonym of a catalogue product folds it (and its listings, prices, subscriptions
 from __future__ import annotations
 
 import csv
+import re
 import unicodedata
 from datetime import datetime
 from pathlib import Path
@@ -30,9 +31,13 @@ class ProductNameTaken(ValueError):
     """The name already belongs to another established product (merging it needs a person)."""
 
 
+_NOT_NAME_RE = re.compile(r"[^\w\s'&.,/-]|_")
+
+
 def normalize_product_name(text: str) -> str:
-    """The lookup key of a product name: `  Cabe  Merah. ` -> `cabe merah`."""
-    text = unicodedata.normalize("NFKC", text).lower()
+    """The lookup key of a product name: `  Cabe  Merah. ` -> `cabe merah`; emoji and
+    other symbols go (`cabai🌶️` -> `cabai`), so a decorated name finds the product."""
+    text = _NOT_NAME_RE.sub(" ", unicodedata.normalize("NFKC", text).lower())
     return " ".join(text.split()).strip(" .,;:!?-\"'")
 
 
@@ -70,6 +75,17 @@ def resolve_product(
     if product is not None:
         return product, False
     return _create(db, normalize_product_name(name), "seller", now, contact_id), True
+
+
+def kinds_of(db: sqlite_utils.Database, product: dict) -> list[int]:
+    """Ids of the product and its kinds: products named after it (`cabai` -> `cabai
+    merah`, `cabai rawit`), the product first."""
+    # names starting with "cabai ": a range of the unique index on name ("!" follows " ")
+    rows = db.execute(
+        "SELECT id FROM products WHERE name > ? AND name < ? ORDER BY name",
+        [product["name"] + " ", product["name"] + "!"],
+    ).fetchall()
+    return [product["id"], *(row[0] for row in rows)]
 
 
 def product_names(db: sqlite_utils.Database, product_id: int) -> list[str]:

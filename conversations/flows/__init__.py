@@ -11,14 +11,14 @@ from conversations.flows.payout_approval import PAYOUT_APPROVAL
 from conversations.flows.pin import PIN
 from conversations.flows.prices import PRICES
 from conversations.flows.registration import REGISTRATION
-from conversations.flows.search import SEARCH
+from conversations.flows.search import PAGING, SEARCH
 from conversations.flows.selling import SELLING
 from conversations.flows.stock import STOCK
 from conversations.flows.withdrawal import WITHDRAWAL
 
 FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
                            BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, COORDINATION,
-                           SEARCH, ORDERING, FULFILMENT, ORDER_STATUS)
+                           SEARCH, PAGING, ORDERING, FULFILMENT, ORDER_STATUS)
 
 
 def _entry_table(flows: tuple[Flow, ...]) -> dict[str, Flow]:

@@ -66,7 +66,9 @@ def _pick(turn: Turn, owner: str, statuses: tuple[str, ...], which: str, none: s
     if code:
         return _find_own(turn, str(code), owner)
     candidates = _own_orders(turn, owner, statuses)
-    if len(candidates) == 1:
+    # "ya 7": a number that is no code; which order was meant is asked, never assumed
+    unreadable = "order" in turn.command.get("missing", ()) and any(c.isdigit() for c in turn.text)
+    if len(candidates) == 1 and not unreadable:
         return candidates[0]
     if not candidates:
         turn.reply(none)

@@ -4,7 +4,9 @@ to order by. Open to anyone (the same listings are on the public catalog).
 The product resolves through the catalogue's synonyms (`CARI cabe` finds cabai); a name
 the catalogue does not know is looked for in what sellers typed. `tempat` is the
 seller's village (`CARI cabai di Sukamaju`). Best means cheapest first, then the most
-stock; as many as fit one SMS are shown, then how many more there are.
+stock; as many as fit one SMS are shown, then how many more there are, and `LAGI` shows
+the next ones. A catalogue product finds its kinds too (`CARI cabai`: cabai merah, cabai
+rawit; DECISIONS 114).
 """
 
 from __future__ import annotations
@@ -18,40 +20,87 @@ from conversations.replies import fit_items
 SEARCH_LIMIT = 5
 
 
-def _line(row: dict, locale: str) -> str:
-    """`C7 Rp12.000/kg 50 kg Sukamaju`: code, price, quantity available, village."""
+#: The dialog state after results that did not all fit: `LAGI` shows the next page.
+MORE = "more"
+
+
+def _line(row: dict, locale: str, product_id: int | None = None) -> str:
+    """`C7 Rp12.000/kg 50 kg Sukamaju`: code, price, quantity available, village; a kind
+    of the product searched for is named (`C8 cabai rawit Rp45.000/kg ...`)."""
     quantity = format_quantity(listings.from_milli(row["quantity_milli"]), row["unit"], locale)
     price = format_unit_price(row["price"], row["unit"], locale)
-    return f"{row['code']} {price} {quantity} {row['seller_village'] or '-'}"
+    kind = f"{row['product_name']} " if product_id is not None and row["product_id"] != product_id else ""
+    return f"{row['code']} {kind}{price} {quantity} {row['seller_village'] or '-'}"
 
 
 def search(turn: Turn) -> str:
-    """Reply with the cheapest active listings of the product (at the place, if named)."""
+    """Reply with the cheapest active listings of the product and its kinds (at the
+    place, if named); `LAGI` shows the next ones."""
     name, place = turn.command.get("product"), turn.command.get("place")
     if not name:
         turn.reply("search.missing")
         return END
     product = products.find_product(turn.db, name)
     shown = product["name"] if product else products.normalize_product_name(name)
-    rows, _ = listings.search_catalog(
-        turn.db, product_id=product["id"] if product else None, q=None if product else shown,
-        village=place, limit=SEARCH_LIMIT, order="cheapest", count=False)
+    turn.data = {"product_id": product["id"] if product else None,
+                 "product_ids": products.kinds_of(turn.db, product) if product else None,
+                 "q": None if product else shown, "place": place, "shown": shown, "offset": 0}
+    return _page(turn)
+
+
+def _page(turn: Turn) -> str:
+    data = turn.data
+    offset = int(data["offset"])
+    ids = data["product_ids"] or []
+    # one product walks its cheapest-first index; with its kinds, the few are merged
+    rows, total = listings.search_catalog(
+        turn.db, product_id=ids[0] if len(ids) == 1 else None,
+        product_ids=ids if len(ids) > 1 else None, q=data["q"], village=data["place"],
+        limit=SEARCH_LIMIT, offset=offset, order="cheapest")
+    total = total or 0
     if not rows:
-        if place:
-            turn.reply("search.none_place", product=shown, place=place)
+        if offset:
+            turn.reply("more.none")
+        elif data["place"]:
+            turn.reply("search.none_place", product=data["shown"], place=data["place"])
         else:
-            turn.reply("search.none", product=shown)
+            turn.reply("search.none", product=data["shown"])
         return END
-    lines = [_line(row, turn.locale) for row in rows]
+    lines = [_line(row, turn.locale, data["product_id"]) for row in rows]
+    beyond = total - offset - len(rows)
     reply_id, values = fit_items("search.results", "search.results_more", turn.locale, lines,
-                                 product=shown)
+                                 beyond=beyond, product=data["shown"])
     turn.reply(reply_id, **values)
-    return END
+    if reply_id == "search.results":
+        return END
+    data["offset"] = offset + len(lines) + beyond - values["more"]
+    return MORE
+
+
+def more_results(turn: Turn) -> str:
+    """`LAGI` after CARI: the next page of the same search."""
+    return _page(turn)
 
 
 SEARCH = Flow(
     name="search",
-    entry={"search": Handler("search", match_command("search"), search, (END,))},
+    entry={"search": Handler("search", match_command("search"), search, (END, MORE))},
+    states={MORE: (Handler("more", match_command("more"), more_results, (END, MORE)),)},
+    fallback=NO_DIALOG,
+    passive=True,
+)
+
+
+def no_more(turn: Turn) -> str:
+    """`LAGI` with no list open (or after the dialog timed out)."""
+    turn.reply("more.none")
+    return END
+
+
+PAGING = Flow(
+    name="paging",
+    entry={"more": Handler("more", match_command("more"), no_more, (END,))},
     states={},
     fallback=NO_DIALOG,
+    interrupts=lambda turn: False,  # LAGI during another question does not abandon it
 )

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
+from statistics import median
 
-from bot.services import listings, media, products, subscriptions
+from bot.services import listings, media, prices, products, subscriptions
 from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
-from conversations.i18n import format_number, format_quantity, format_unit_price
+from conversations.i18n import format_money, format_number, format_quantity, format_unit_price
 from conversations.numbers import parse_price, parse_quantity, squeeze_numbers, unit_of
 from conversations.parse import parse
 
@@ -23,7 +24,19 @@ from conversations.parse import parse
 PHOTO_WINDOW = timedelta(minutes=10)
 
 ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE = "ask_product", "ask_quantity", "ask_unit", "ask_price"
-_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, END)
+CHECK_PRICE, ASK_DUPLICATE = "check_price", "ask_duplicate"
+_NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, CHECK_PRICE, ASK_DUPLICATE, END)
+
+#: answers to "add to C2 or a new listing?"
+ADD_WORDS = frozenset({"tambah", "tambahkan", "gabung", "add", "1"})
+NEW_WORDS = frozenset({"baru", "new", "2"})
+
+#: A price more than this many times the usual one (or less than its inverse) is asked
+#: about before it is published (DECISIONS 111).
+PRICE_SANITY_FACTOR = 3
+#: Listings tell the usual price only when there are at least this many (one seller's
+#: earlier price is no market); a coordinator's reference price counts on its own.
+USUAL_LISTINGS = 3
 
 
 def _quantity(value) -> Decimal | None:
@@ -52,6 +65,11 @@ def _take(turn: Turn, fields: dict) -> None:
     price = fields.get("price")
     if "price" not in data and isinstance(price, int) and listings.valid_price(price):
         data["price"] = price
+        data.pop("price_options", None)
+    options = fields.get("price_options")
+    if "price" not in data and options and all(isinstance(o, int) for o in options):
+        # "5 ons 8rb", "dua puluh ribu": readings to offer back, never to use unasked
+        data["price_options"] = [o for o in options if listings.valid_price(o)]
 
 
 def _collect_media(turn: Turn) -> bool:
@@ -82,10 +100,85 @@ def _continue(turn: Turn) -> str:
                    quantity=format_number(Decimal(data["quantity"]), turn.locale))
         return ASK_UNIT
     if "price" not in data:
-        turn.reply("sell.ask_price", product=data["product"], unit=data["unit"])
+        options = data.get("price_options") or []
+        if len(options) == 1:
+            turn.reply("sell.confirm_price", product=data["product"],
+                       price=format_unit_price(options[0], data["unit"], turn.locale))
+        elif options:
+            turn.reply("sell.ask_price_options", product=data["product"], unit=data["unit"],
+                       options=_alternatives(options, turn.locale))
+        else:
+            turn.reply("sell.ask_price", product=data["product"], unit=data["unit"])
         return ASK_PRICE
+    if data.get("price_confirmed") != data["price"]:
+        usual = usual_price(turn, data["product"], data["unit"])
+        low, high = (usual / PRICE_SANITY_FACTOR, usual * PRICE_SANITY_FACTOR) if usual else (0, 0)
+        if usual is not None and not low <= data["price"] <= high:
+            turn.reply("sell.price_check",
+                       price=format_unit_price(data["price"], data["unit"], turn.locale),
+                       usual=format_unit_price(usual, data["unit"], turn.locale))
+            return CHECK_PRICE
+    if "duplicate" not in data and (same := _same_listing(turn)) is not None:
+        data["duplicate"] = same["code"]
+        turn.reply("sell.duplicate", product=same["product_name"], code=same["code"],
+                   quantity=format_quantity(listings.quantity_of(same), same["unit"], turn.locale),
+                   added=format_quantity(Decimal(data["quantity"]), data["unit"], turn.locale))
+        return ASK_DUPLICATE
     _create_listing(turn)
     return END
+
+
+def _same_listing(turn: Turn) -> dict | None:
+    """The seller's active listing of this product in this unit, if any (DECISIONS 115)."""
+    product = products.find_product(turn.db, turn.data["product"])
+    if product is None:
+        return None
+    return listings.seller_listing_of(turn.db, turn.contact["id"], product["id"], turn.data["unit"])
+
+
+def take_duplicate(turn: Turn) -> str:
+    """TAMBAH: the stock joins the listing the seller has; BARU: a new listing."""
+    word = turn.text.strip(" .,!?*").lower()
+    data = turn.data
+    if word in NEW_WORDS:
+        data["duplicate"] = ""
+        return _continue(turn)
+    listing = listings.find_listing(turn.db, data["duplicate"]) if word in ADD_WORDS else None
+    if listing is None or listing["status"] != "active" or listing["seller_id"] != turn.contact["id"]:
+        if word in ADD_WORDS:  # withdrawn meanwhile: a new listing it is
+            data["duplicate"] = ""
+            return _continue(turn)
+        turn.reply("sell.duplicate_again", code=data["duplicate"])
+        return ASK_DUPLICATE
+    added = Decimal(data["quantity"])
+    listing = listings.add_to_listing(turn.db, listing["id"], added, data["price"], turn.now)
+    if data.get("media"):
+        media.attach_media(turn.db, data["media"], listing["id"])
+    turn.reply("sell.added", code=listing["code"], product=listing["product_name"],
+               added=format_quantity(added, listing["unit"], turn.locale),
+               quantity=format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale),
+               price=format_unit_price(listing["price"], listing["unit"], turn.locale))
+    return END
+
+
+def _alternatives(options: list[int], locale: str) -> str:
+    """`[8000, 80000]` -> `Rp8.000 atau Rp80.000` (or `or` in English)."""
+    joiner = " atau " if locale.startswith("id") else " or "
+    return joiner.join(format_money(option, locale) for option in options)
+
+
+def usual_price(turn: Turn, product_name: str, unit: str) -> int | None:
+    """The product's usual price per `unit`: the median of its latest reference prices
+    and active listings in that unit, or None when too little is known (a new product)."""
+    product = products.find_product(turn.db, product_name)
+    if product is None:
+        return None
+    known = [row["price"] for row in prices.price_history(turn.db, product["id"], limit=10)
+             if row["unit"] == unit]
+    offered = listings.recent_prices(turn.db, product["id"], unit)
+    if len(offered) >= USUAL_LISTINGS:
+        known += offered
+    return int(median(known)) if known else None
 
 
 def _create_listing(turn: Turn) -> None:
@@ -133,6 +226,8 @@ def take_quantity(turn: Turn) -> str:
     """An answer to "Berapa banyak?": `50`, `50 kg`, `2,5 kw`, or `50kg 12rb`."""
     if _collect_media(turn):
         return _continue(turn)
+    if other_product(turn):
+        return ASK_QUANTITY
     read = parse_quantity(turn.text)
     if read is not None:
         fields = {"quantity": read[0], "unit": read[1] or None}
@@ -188,15 +283,84 @@ def _read_price(text: str, unit: str) -> int | None:
 
 
 def take_price(turn: Turn) -> str:
-    """An answer to "Berapa harganya per kg?"."""
+    """An answer to "Berapa harganya per kg?" (or to "Harga Rp1.500.000/kg? Biasanya ...")."""
     if _collect_media(turn):
         return _continue(turn)
+    if other_product(turn):
+        return CHECK_PRICE if "price" in turn.data else ASK_PRICE
     price = _read_price(turn.text, turn.data["unit"])
     if price is None:
         turn.reply("sell.invalid_price", unit=turn.data["unit"])
         return ASK_PRICE
     turn.data["price"] = price
+    turn.data.pop("price_options", None)
     return _continue(turn)
+
+
+def _one_option(turn: Turn) -> bool:
+    return _bare("accept")(turn) and len(turn.data.get("price_options") or []) == 1
+
+
+def take_option(turn: Turn) -> str:
+    """`YA` to "Maksud Anda Rp20.000/kg?": the price read back in digits is the price."""
+    turn.data["price"] = turn.data.pop("price_options")[0]
+    return _continue(turn)
+
+
+def _bare(command: str):
+    """Matches `YA` / `TIDAK` with no order code: an answer to our question. A regional or
+    chatty yes/no (`nggih`, `ok ya`) is only a suggestion elsewhere, but answers ours."""
+
+    def matches(turn: Turn) -> bool:
+        parsed = turn.command
+        if parsed.get("command") == "unknown":
+            # "nggih", "ok ya", "iyaa": a short yes/no with no number answers our question
+            return (parsed.get("suggestion") == command and len(turn.text.split()) <= 3
+                    and not any(ch.isdigit() for ch in turn.text))
+        return parsed.get("command") == command and "order" not in parsed and not parsed.get("missing")
+
+    return matches
+
+
+def refuse_options(turn: Turn) -> str:
+    """`TIDAK` to the readings offered: ask for the price plainly."""
+    turn.data.pop("price_options", None)
+    turn.data.pop("price", None)
+    return _continue(turn)
+
+
+def confirm_price(turn: Turn) -> str:
+    """`YA` to "Harga Rp1.500.000/kg? Biasanya sekitar Rp12.000/kg.": publish it as is."""
+    turn.data["price_confirmed"] = turn.data["price"]
+    return _continue(turn)
+
+
+def other_product(turn: Turn) -> bool:
+    """An answer that names another catalogue product than the one being asked about
+    (`jagung 3kg 9rb` while asked about cabai) is asked about, never taken for it."""
+    asked = turn.data.get("product")
+    words = squeeze_numbers(turn.text).split()
+    lead = []
+    for word in words:
+        if word[:1].isdigit() or unit_of(word) is not None:
+            break
+        lead.append(word)
+    if not asked or not lead:
+        return False
+    # "sel tomat 9rb": a mistyped keyword may stand before the product, so every tail
+    # of the leading words is tried
+    other = None
+    for start in range(len(lead)):
+        named = _product(" ".join(lead[start:]))
+        if named and (other := products.find_product(turn.db, named)) is not None:
+            break
+    if other is None:
+        return False
+    same = products.find_product(turn.db, asked)
+    if same is not None and same["id"] == other["id"]:
+        return False
+    turn.reply("sell.other_product", product=asked, other=other["name"])
+    return True
 
 
 def _is_bare_price(turn: Turn) -> bool:
@@ -227,10 +391,19 @@ SELLING = Flow(
         ASK_QUANTITY: (Handler("quantity", match_any_text, take_quantity, _NEXT),),
         ASK_UNIT: (Handler("unit", match_any_text, take_unit, _NEXT),),
         ASK_PRICE: (
+            Handler("option", _one_option, take_option, _NEXT),
+            Handler("no_option", _bare("decline"), refuse_options, _NEXT),
             Handler("price", match_any_text, take_price, _NEXT),
             # "harga 12rb" starts with the HARGA keyword but answers the question
             Handler("price_with_keyword", _is_bare_price, take_price, _NEXT),
         ),
+        CHECK_PRICE: (
+            Handler("confirm", _bare("accept"), confirm_price, _NEXT),
+            Handler("refuse", _bare("decline"), refuse_options, _NEXT),
+            Handler("new_price", match_any_text, take_price, _NEXT),
+            Handler("new_price_with_keyword", _is_bare_price, take_price, _NEXT),
+        ),
+        ASK_DUPLICATE: (Handler("duplicate", match_any_text, take_duplicate, _NEXT),),
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, _NEXT),
     roles=("seller",),

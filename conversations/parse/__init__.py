@@ -37,7 +37,18 @@ JUAL product quantity unit price[/unit]
   * Ambiguous numbers (``1,000``: see :mod:`conversations.numbers`) and anything else
     that starts with a digit but cannot be read (``1/2``, ``½``, ``3x``) are not read and
     never become part of the product name; the field they stand in is reported missing.
-  * Words after the price are ignored (``..., bisa nego``).
+  * Words after the price are ignored (``..., bisa nego``), but a bare number right after
+    a marked price (``15jt 50``) makes the price unreadable.
+  * A price is never guessed (DECISIONS 110): when it can be read more than one way it is
+    reported missing with ``price_options``, the readings in rupiah per stored unit:
+    after a quantity in ons/gram/kuintal/ton (``5 ons 8rb`` -> ``[8000, 80000]``; the
+    other reading is only offered from Rp500), a price before a small count
+    (``15rb 4 ikat`` -> ``[3750, 15000]``), ``15,000``/``17.5`` (-> ``[15000]``,
+    ``[17500]``) and number words (``dua puluh ribu`` -> ``[20000]``). Compound amounts
+    are one amount (``3 juta 750 ribu``, ``2jt350``, ``12rb500``).
+  * A quantity glued to the product is split off when it carries a unit (``bawang50kg``;
+    ``IR42`` stays), a bare number just before the quantity belongs to the name (``beras
+    IR 64 50kg``), the name ends at ``yang`` and loses emoji and punctuation.
   * ``unit`` is also returned when only the price carried one and the quantity is
     missing (``JUAL cabai 12rb/kg`` -> ``unit: "kg"``), so the dialog asks "Berapa kg?".
 HARGA / PRICE
@@ -61,12 +72,18 @@ REK channel number name: ``REK bank BCA ...`` skips ``bank``; digit groups separ
   spaces, dashes or dots are joined (``0812-3456-7890``); ``a.n.``/``atas nama`` before the
   name is dropped. Missing order: channel, number, name.
 Codes (listing, order): a letter followed by letters/digits, containing a digit, at
-  most 10 characters; ``#`` and ``-`` are ignored (``#p-12`` -> ``P12``). YA/TIDAK/BATAL/
+  most 10 characters; ``#`` and ``-`` are ignored (``#p-12`` -> ``P12``); a lone letter
+  followed by digits is one code (``ya p 7`` -> ``P7``). YA/TIDAK with a number that is no
+  code (``YA 7``) report the order missing. YA/TIDAK/BATAL/
   STATUS/KIRIM/TERIMA/HAPUS take the first code anywhere in the message (``batal pesanan
   P12``). BAYAR and SIARAN STATUS also accept an all-digit id. A required code that is
   absent is reported missing (``missing: ["order"]``).
 STOK code quantity: both or neither; one of them alone reports the other missing.
-  ``unit`` is returned for STOK and PESAN only when written.
+  ``unit`` is returned for STOK and PESAN only when written. ``STOK code tambah/kurang
+  N`` (also ``+N``/``-N``, ``laku``, ``add``/``minus``) gives ``change`` (negative for
+  kurang), never ``quantity``; ``STOK code habis`` (``kosong``, ``sold out``) gives
+  ``quantity: 0``; ``habis 5`` reports the quantity missing.
+LAGI / MORE: ``more``, the next page of the last STOK or CARI list.
 TARIK amount: ``semua``/``seluruh``/``all`` -> ``all: true``.
 PIN old new: digit strings (leading zeros kept); other words are ignored.
 SIARAN group text: the group is the first word (lower-cased), the text the rest as typed
@@ -75,6 +92,11 @@ BAHASA: ``id``/``indonesia``/``indo`` -> ``id``; ``en``/``english``/``inggris`` 
 BANTUAN topic: the canonical command of the topic keyword, any language.
 Not commands although they start with a keyword: ``terima kasih`` (thank you), ``no rek``/
   ``no hp``/``no wa`` ("number"). They parse as ``unknown`` without a suggestion.
+Ways of writing (DECISIONS 117): up to three lead-in words before the keyword are skipped
+  (``saya mau JUAL``, ``tolong cek SALDO``, ``brp HARGA``); markup around the keyword
+  (``_JUAL_``); inflected keywords (``langganan``, ``batalkan``); ``gak jadi``/``ora
+  sido``/``teu jadi`` are BATAL; ``nggih``/``muhun``/``mboten`` with an order code are
+  YA/TIDAK, alone a suggestion; ``cara``/``gimana`` + keyword is help for it.
 Suggestions: for a first word of 4+ letters within 1 edit (2 for 6+ letters, with
   transpositions counting as one) of exactly one command's keywords; a keyword with an
   Indonesian suffix (``batalkan``, ``harganya``); ``beli``/``buy`` -> ``order``;
@@ -108,10 +130,24 @@ _log = logging.getLogger(__name__)
 
 def _parse(text: str) -> Result:
     text = normalise(text)
-    match = _FIRST_WORD_RE.match(text)
+    return _parse_at(text, 0, _MAX_LEAD_INS)
+
+
+_MAX_LEAD_INS = 3
+#: after a lead-in these act only with their order code
+_NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
+_MARKUP = "*_~"
+
+
+def _parse_at(text: str, start: int, lead_ins: int) -> Result:
+    """Parse ``text`` from ``start``; up to ``lead_ins`` lead-in words (``saya mau``,
+    ``tolong``, ``cek``) may still be skipped before the keyword."""
+    match = _FIRST_WORD_RE.match(text, start)
     if match is None:
         return {"command": "unknown"} if text.strip() else {"command": "empty"}
     end = match.end()
+    while end < len(text) and text[end] in _MARKUP:
+        end += 1  # "_JUAL_ cabai", "*SALDO*"
     if end < len(text) and (text[end].isalnum() or text[end] == "_"):
         return {"command": "unknown"}  # "P12", "jual2": not a keyword on its own
     first = match.group(1).lower()
@@ -124,6 +160,16 @@ def _parse(text: str) -> Result:
             second, second_end = nxt.group(1).lower(), nxt.end()
             if (first, second) in kw.NOT_COMMANDS:
                 return {"command": "unknown"}  # "terima kasih" is thanks, not TERIMA
+            if (phrase := kw.PHRASE_COMMANDS.get((first, second))) is not None:
+                # "gak jadi", "ora sido", "teu jadi": never mind, i.e. BATAL
+                return _run(phrase, text, second_end)
+            if first in kw.HELP_LEADS:
+                # "cara jual", "gimana cara daftar": how to, i.e. BANTUAN JUAL
+                if second in kw.HELP_LEADS and (after := _NEXT_WORD_RE.match(text, second_end)):
+                    second, second_end = after.group(1).lower(), after.end()
+                topic = _keyword_command(second, text, second_end)
+                if topic is not None:
+                    return {"command": "help", "topic": topic}
             if second in kw.KEYWORD_CONNECTORS and first in _TWO_WORD:
                 # "DAFTAR sebagai PEMBELI", "REGISTER AS A BUYER": skip up to two connectors
                 position = second_end
@@ -145,12 +191,44 @@ def _parse(text: str) -> Result:
         elif (near := _suggest_second(first, second)) is not None:
             return {"command": "unknown", "suggestion": near}
     if command is None:
-        command = _SINGLE.get(first)
+        command = _SINGLE.get(first) or kw.INFLECTED_KEYWORDS.get(first)
+    if command is None and first in kw.REGIONAL_ANSWERS:
+        # "nggih P7", "muhun P7": yes with the order code; alone only a suggestion
+        answer = kw.REGIONAL_ANSWERS[first]
+        result = _run(answer, text, end)
+        if "order" in result:
+            return result
+        return {"command": "unknown", "suggestion": answer}
+    if command is None and lead_ins and first in kw.LEAD_INS:
+        nxt = _FIRST_WORD_RE.match(text, end)
+        if nxt is not None:
+            result = _parse_at(text, end, lead_ins - 1)
+            if result["command"] in _NEEDS_CODE_AFTER_LEAD_IN and "order" not in result:
+                # "ok ya", "tolong kirim": chat, not a decision on whichever order waits
+                return {"command": "unknown", "suggestion": result["command"]}
+            if result["command"] != "unknown" or "suggestion" in result:
+                return result
+    if command is None and first in kw.HELP_LEADS:
+        # "cara" alone is "how?": help, never a suggestion of CARI
+        return {"command": "help"} if first in kw.HELP_WORDS else {"command": "unknown"}
     if command is None:
         suggestion = _suggest(first)
         if suggestion is None:
             return {"command": "unknown"}
         return {"command": "unknown", "suggestion": suggestion}
+    return _run(command, text, end)
+
+
+def _keyword_command(word: str, text: str, end: int) -> str | None:
+    """The command ``word`` (at ``end`` in ``text``) is a keyword of, two-word ones too."""
+    if word in _TWO_WORD:
+        nxt = _NEXT_WORD_RE.match(text, end)
+        if nxt is not None and (command := _TWO_WORD[word].get(nxt.group(1).lower())):
+            return command
+    return _SINGLE.get(word) or kw.INFLECTED_KEYWORDS.get(word)
+
+
+def _run(command: str, text: str, end: int) -> Result:
     rest = text[end:]
     lead = _LEAD_PUNCT_RE.match(rest)
     if lead is not None:

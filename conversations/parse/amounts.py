@@ -6,15 +6,25 @@ returns the command dict. The reading rules are in :mod:`conversations.parse`.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from conversations import keywords as kw
-from conversations.numbers import NumberToken, convert_price, json_number, unit_of
+from conversations.numbers import (
+    NUMBER_WORDS,
+    NumberToken,
+    convert_price,
+    json_number,
+    number_candidates,
+    spelled_number,
+    unit_of,
+)
 from conversations.parse.tokens import (
     _SEP,
     Result,
+    _clean_product,
+    _find_code,
     _finish,
-    _first_code,
     _number,
     _place,
     _product,
@@ -25,42 +35,99 @@ from conversations.parse.tokens import (
     _words,
 )
 
+_GLUED_QUANTITY_RE = re.compile(r"([^\W\d_]{3,})([0-9][0-9.,]*[^\W\d_]+)")
 
-def _sell(rest: str) -> Result:
-    runs: list[list[str]] = [[]]  # runs of words, split by numbers
-    items: list[NumberToken] = []
-    for tok in _tokens(rest):
-        if tok == _SEP:
-            continue
+
+def _unglue(tokens: list[str]) -> list[str]:
+    """``bawang50kg`` -> ``bawang``, ``50kg`` (only when the tail is a quantity with a
+    unit, so rice varieties like ``IR42`` stay whole)."""
+    out = []
+    for tok in tokens:
+        # cheap pre-check: a word, digits, a unit ("bawang50kg"); most tokens are neither
+        match = (tok[0].isalpha() and tok[-1].isalpha() and not tok.isalpha()
+                 and _GLUED_QUANTITY_RE.fullmatch(tok))
+        if match and (number := _number(match.group(2))) is not None and number.kind == "qty":
+            out.extend(match.groups())
+        else:
+            out.append(tok)
+    return out
+
+
+class _Item:
+    """A number-bearing token of a JUAL message, where it stood, and how it was written."""
+
+    __slots__ = ("token", "raw", "spelled", "index")
+
+    def __init__(self, token: NumberToken, raw: str, index: int, spelled: int | None = None):
+        self.token, self.raw, self.index, self.spelled = token, raw, index, spelled
+
+
+_SPELLED_MONEY = frozenset({"ribu", "rb", "juta", "jt", "seribu", "sejuta", "rupiah"})
+_BAD_SPELLED = NumberToken("bad", None)
+_BAD_SPELLED_MONEY = NumberToken("bad", None, money=True)
+
+
+def _sell_items(rest: str) -> tuple[list[list[str]], list[_Item]]:
+    """Runs of words (split by numbers) and the number items between them."""
+    runs: list[list[str]] = [[]]
+    items: list[_Item] = []
+    tokens = [t for t in _unglue(_tokens(rest)) if t != _SEP]
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
         number = _number(tok)
+        if number is None and tok.lower() in NUMBER_WORDS:
+            j = i
+            while j < len(tokens) and tokens[j].lower() in NUMBER_WORDS:
+                j += 1
+            spelled = spelled_number(tokens[i:j])
+            if spelled is not None:
+                money = any(t.lower() in _SPELLED_MONEY for t in tokens[i:j])
+                token = _BAD_SPELLED_MONEY if money else _BAD_SPELLED
+                items.append(_Item(token, " ".join(tokens[i:j]), len(items), spelled))
+                runs.append([])
+                i = j
+                continue
         if number is None:
             runs[-1].append(tok)
         else:
-            items.append(number)
+            items.append(_Item(number, tok, len(items)))
             runs.append([])
+        i += 1
+    return runs, items
 
-    product_words = _trim(runs[0], kw.SELL_FILLERS, leading=True)
+
+def _sell(rest: str) -> Result:
+    runs, items = _sell_items(rest)
+    if (len(items) > 1 and runs[0] and not runs[1] and items[0].token.kind == "num"
+            and items[1].token.kind == "qty"):
+        # "beras IR 64 50kg": the bare number before the quantity is part of the name
+        runs[0] = [*runs[0], items[0].raw]
+        del runs[1]
+        items = [_Item(item.token, item.raw, item.index - 1, item.spelled) for item in items[1:]]
+    product_words = _clean_product(_trim(runs[0], kw.SELL_FILLERS, leading=True))
     if not product_words:
         for run in runs[1:]:
-            product_words = [
-                w for w in _trim(run, kw.SELL_FILLERS, leading=True) if unit_of(w) is None
-            ]
+            product_words = _clean_product(
+                [w for w in _trim(run, kw.SELL_FILLERS, leading=True) if unit_of(w) is None]
+            )
             if product_words:
                 break
 
     # Slots: a marked amount is the price wherever it stands; otherwise the first
     # number is the quantity and a second bare number the price.
-    quantity: NumberToken | None = None
-    price: NumberToken | None = None
-    have_quantity = have_price = False
+    quantity_item: _Item | None = None
+    price_item: _Item | None = None
     for item in items:
-        if item.money:
-            if not have_price:
-                price, have_price = item, True
-        elif not have_quantity:
-            quantity, have_quantity = item, True
-        elif not have_price and item.kind in ("num", "bad"):
-            price, have_price = item, True
+        if item.token.money:
+            if price_item is None:
+                price_item = item
+        elif quantity_item is None:
+            quantity_item = item
+        elif price_item is None and item.token.kind in ("num", "bad"):
+            price_item = item
+    quantity = quantity_item.token if quantity_item is not None else None
+    price = price_item.token if price_item is not None else None
     if not _valid(price, "num", "money"):
         price = None
 
@@ -94,39 +161,149 @@ def _sell(rest: str) -> Result:
         missing.append("unit")
 
     per_unit: int | None = None
+    options: list[int] = []
     if price is not None and (price.unit is None or price.unit == unit):
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
-    if per_unit is None:
+        if per_unit is not None and price.unit is None:
+            total = any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run) and not any(
+                item.token.kind == "money" and amount is not None
+                and item.token.value == per_unit * amount for item in items if item is not price_item)
+            readings = _price_readings(per_unit, price_item, quantity_item, items, total)
+            if readings is None:
+                per_unit = None
+            else:
+                options = readings
+    others = [item.token for item in items if item is not price_item and item.token.kind == "money"
+              and (item.token.unit is None or item.token.unit == unit)
+              # "50kg @12rb total 600rb": a total that agrees with the price is no other price
+              and not (per_unit is not None and amount is not None
+                       and item.token.value == per_unit * amount)]
+    if per_unit is not None and others:
+        # "12rb, ongkir 5rb", "12rb 13rb": two prices; which is it? Offered, never picked.
+        readings = {per_unit} | {
+            r for tok in others if tok.value is not None
+            and (r := convert_price(tok.value, tok.factor)) is not None and r > 0}
+        if len(readings) > 1:
+            options = sorted(readings)
+    if per_unit is None and not options and price_item is not None:
+        if price_item.spelled is not None:
+            options = [price_item.spelled]
+        elif price_item.token.kind != "qty":
+            options = number_candidates(price_item.raw)
+    if per_unit is None or options:
         missing.append("price")
+        if options:
+            result["price_options"] = options
     else:
         result["price"] = per_unit
     return _finish(result, missing)
 
 
+#: The other reading of a price is offered only from this many rupiah per unit on: "2 kw
+#: 12rb" read per kuintal would be Rp120/kg, which nobody means.
+_LEAST_OTHER_READING = 500
+
+
+def _price_readings(
+    per_unit: int, price: _Item | None, quantity: _Item | None, items: list[_Item],
+    total: bool = False,
+) -> list[int] | None:
+    """Every reasonable per-unit reading of a price written without a unit; more than
+    one means the dialog asks (money is never guessed), exactly one that it is confirmed
+    (YA); an empty list that the price is clear; ``None``: no reading at all.
+
+    * after a quantity in another weight unit than kg (``5 ons 8rb``, ``1 ton 1,5jt``):
+      per kg, or per that unit (``2 kw 12rb`` stays per kg: per kuintal is Rp120/kg);
+    * written before a count of a few (``15rb 4 ikat``): each, or for all of them (when
+      that is no whole price, ``10rb 3 ikat``, "each" is confirmed);
+    * followed by a bare number (``15jt 500``): not one amount we can read;
+    * with a word for "for all of it" (``total``, ``borongan``): each, or for all.
+    """
+    assert price is not None
+    following = price.index + 1
+    if (following < len(items) and items[following] is not quantity
+            and items[following].token.kind == "num" and price.token.kind == "money"):
+        return None
+    if quantity is None:
+        return []
+    q = quantity.token
+    readings = {per_unit}
+    if q.kind == "qty" and q.unit == "kg" and q.factor != 1:
+        per_written = convert_price(per_unit, q.factor)
+        if per_written is not None and per_written >= _LEAST_OTHER_READING:
+            readings.add(per_written)
+    if q.value is not None and q.value * q.factor > 1 and total:
+        # "2 ekor total 6jt", "10kg borongan 100rb": the price is for all of it
+        whole = per_unit / (q.value * q.factor)
+        if whole == whole.to_integral_value() and whole >= _LEAST_OTHER_READING:
+            return sorted({per_unit, int(whole)})
+        return [per_unit]
+    if (q.kind == "qty" and q.unit != "kg" and price.index + 1 == quantity.index
+            and q.value is not None and q.value > 1):
+        whole = per_unit / q.value
+        if whole == whole.to_integral_value() and whole >= _LEAST_OTHER_READING:
+            readings.add(int(whole))
+        else:
+            return [per_unit]  # "10rb 3 ikat": 3 for 10rb is no whole price; confirm each
+    return sorted(readings) if len(readings) > 1 else []
+
+
 def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
     tokens = _tokens(rest)
-    code = _first_code(tokens)
+    code, at = _find_code(tokens)
     quantity = None
-    for tok in tokens:
-        if tok != _SEP and (number := _number(tok)) is not None:
+    change_sign = 0
+    sold_out = more_or_left = False
+    for i, tok in enumerate(tokens):
+        if i in at or tok == _SEP:
+            continue
+        low = tok.lower()
+        if command == "stock" and quantity is None:
+            if low in kw.STOCK_ADD_WORDS:
+                change_sign = 1
+                continue
+            if low in kw.STOCK_SOLD_OUT_WORDS or (
+                    low == "sold" and i + 1 < len(tokens) and tokens[i + 1].lower() == "out"):
+                sold_out = True
+                continue
+            if low in kw.STOCK_REMOVE_WORDS:
+                change_sign = -1
+                continue
+            if low[:1] in "+-" and len(low) > 1 and low[1].isdigit():
+                change_sign = 1 if low[0] == "+" else -1
+                tok = tok[1:]
+        if (number := _number(tok)) is not None:
             quantity = number
+            after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+            if command == "stock" and after in kw.STOCK_MORE_WORDS and not change_sign and not any(
+                    t.lower() in kw.STOCK_LEFT_WORDS for t in tokens[:i]):
+                more_or_left = True  # "STOK C7 20 lagi": 20 more, or 20 left? Asked.
             break
     result: Result = {"command": command}
-    if code_optional and code is None and quantity is None:
+    if code_optional and code is None and quantity is None and not sold_out:
         return result  # plain "STOK": list my listings
     missing: list[str] = []
     if code is None:
         missing.append("listing")
     else:
         result["listing"] = code
-    if quantity is not None and quantity.kind in ("num", "qty"):
+    if (sold_out and quantity is not None) or more_or_left:
+        missing.append("quantity")  # "habis 5": five sold, or five left? Asked.
+    elif sold_out:
+        result["quantity"] = 0  # "STOK K5 habis"
+    elif quantity is not None and quantity.kind in ("num", "qty"):
         assert quantity.value is not None
-        result["quantity"] = json_number(quantity.value * quantity.factor)
+        value = json_number(quantity.value * quantity.factor)
+        if change_sign:
+            # "tambah 20" / "kurang 5": a change, never the new total (DECISIONS 112)
+            result["change"] = value * change_sign
+        else:
+            result["quantity"] = value
         if quantity.unit is not None:
             result["unit"] = quantity.unit
     else:
-        missing.append("quantity")
+        missing.append("change" if change_sign else "quantity")
     return _finish(result, missing)
 
 
@@ -171,7 +348,14 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
         result["price"] = price
         if amount.unit is not None:
             result["unit"] = amount.unit
-    if market := _place(_words(after)):
+    following = _words(after)
+    if price is not None and following and _number(following[0]) is not None:
+        # "HARGA cabai 11 ribu 500": not one amount we can read; asked, never published
+        del result["price"]
+        result.pop("unit", None)
+        missing.append("price")
+        following = following[1:]
+    if market := _place(following):
         result["market"] = market
     return _finish(result, missing)
 
@@ -180,12 +364,11 @@ def _withdraw(rest: str) -> Result:
     tokens = _words(_tokens(rest))
     if tokens and tokens[0].lower() in kw.ALL_WORDS:
         return {"command": "withdraw", "all": True}
-    for tok in tokens:
-        if (number := _number(tok)) is not None:
-            if number.kind in ("num", "money") and number.unit is None:
-                assert number.value is not None
-                amount = convert_price(number.value, number.factor)
-                if amount is not None:
-                    return {"command": "withdraw", "amount": amount}
-            break
+    numbers = [number for tok in tokens if (number := _number(tok)) is not None]
+    # one amount, or it is asked: "TARIK 2jt 5" is not two million (DECISIONS 110)
+    if len(numbers) == 1 and numbers[0].kind in ("num", "money") and numbers[0].unit is None:
+        assert numbers[0].value is not None
+        amount = convert_price(numbers[0].value, numbers[0].factor)
+        if amount is not None:
+            return {"command": "withdraw", "amount": amount}
     return {"command": "withdraw", "missing": ["amount"]}

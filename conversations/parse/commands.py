@@ -39,14 +39,14 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "language": ("language", "missing"),
     "stop": (),
     "start": (),
-    "sell": ("product", "quantity", "unit", "price", "missing"),
-    "stock": ("listing", "quantity", "unit", "missing"),
+    "sell": ("product", "quantity", "unit", "price", "price_options", "missing"),
+    "stock": ("listing", "quantity", "change", "unit", "missing"),
     "delete": ("listing", "missing"),
     "price": ("product", "market", "missing"),
     "publish_price": ("product", "price", "unit", "market", "missing"),
     "subscribe": ("product", "missing"),
-    "accept": ("order",),
-    "decline": ("order",),
+    "accept": ("order", "missing"),
+    "decline": ("order", "missing"),
     "ship": ("order", "missing"),
     "balance": (),
     "account": ("channel", "number", "name", "missing"),
@@ -59,6 +59,7 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "broadcast": ("group", "text", "missing"),
     "broadcast_status": ("broadcast",),
     "pay": ("payout", "missing"),
+    "more": (),
     "unknown": ("suggestion",),
     "empty": (),
 }
@@ -71,12 +72,18 @@ def _simple(command: str) -> Callable[[str], Result]:
     return handler
 
 
-def _code_command(command: str, field: str, *, required: bool, digits: bool = False):
+def _code_command(command: str, field: str, *, required: bool, digits: bool = False,
+                  number_means_code: bool = False):
+    """``number_means_code``: a number without a letter (``YA 7``) stands for a code we
+    cannot read, so the code is reported missing instead of the command going bare."""
+
     def handler(rest: str) -> Result:
-        code = _first_code(_tokens(rest, numbers=False), digits=digits)
+        tokens = _tokens(rest, numbers=False)
+        code = _first_code(tokens, digits=digits)
         if code is not None:
             return {"command": command, field: code}
-        return _finish({"command": command}, [field] if required else [])
+        unreadable = number_means_code and any(t[:1].isdigit() for t in tokens)
+        return _finish({"command": command}, [field] if required or unreadable else [])
 
     return handler
 
@@ -124,7 +131,10 @@ def _two_fields(rest: str, separators: frozenset[str]) -> tuple[str, str]:
                 break
         else:
             first, second = rest, ""
-    first = _title(first.strip(_FIELD_STRIP))
+    name = first.split()
+    while len(name) > 1 and name[0].lower().strip(":") in kw.NAME_PREFIXES:
+        name = name[1:]  # "nama saya Siti" -> "Siti"
+    first = _title(" ".join(name).strip(_FIELD_STRIP))
     place = second.split()
     if len(place) > 1 and place[0].lower().strip(".") in kw.PLACE_PREFIXES:
         place = place[1:]
@@ -244,8 +254,8 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
     "delete": _code_command("delete", "listing", required=True),
     "price": _price,
     "subscribe": _subscribe,
-    "accept": _code_command("accept", "order", required=False),
-    "decline": _code_command("decline", "order", required=False),
+    "accept": _code_command("accept", "order", required=False, number_means_code=True),
+    "decline": _code_command("decline", "order", required=False, number_means_code=True),
     "ship": _code_command("ship", "order", required=True),
     "balance": _simple("balance"),
     "account": _account,
@@ -260,6 +270,7 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
         "broadcast_status", "broadcast", required=False, digits=True
     ),
     "pay": _code_command("pay", "payout", required=True, digits=True),
+    "more": _simple("more"),
 }
 
 

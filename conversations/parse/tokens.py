@@ -52,14 +52,27 @@ def _code(tok: str) -> str | None:
     return None
 
 
-def _first_code(tokens: list[str], *, digits: bool = False) -> str | None:
-    for tok in tokens:
+_SPACED_CODE_DIGITS_RE = re.compile(r"[0-9]{1,4}")
+
+
+def _find_code(tokens: list[str], *, digits: bool = False) -> tuple[str | None, frozenset[int]]:
+    """The first code and the positions of the tokens it was read from. A lone letter
+    followed by digits is one code (``ya p 7`` -> ``P7``): read apart, the bare ``YA``
+    would accept whichever order happens to be waiting."""
+    for i, tok in enumerate(tokens):
+        if (len(tok) == 1 and tok.isascii() and tok.isalpha() and i + 1 < len(tokens)
+                and _SPACED_CODE_DIGITS_RE.fullmatch(tokens[i + 1])):
+            return tok.upper() + tokens[i + 1], frozenset({i, i + 1})
         code = _code(tok)
         if code is None and digits and _DIGITS_RE.fullmatch(tok):
             code = tok
         if code is not None:
-            return code
-    return None
+            return code, frozenset({i})
+    return None, frozenset()
+
+
+def _first_code(tokens: list[str], *, digits: bool = False) -> str | None:
+    return _find_code(tokens, digits=digits)[0]
 
 
 def _words(tokens: list[str]) -> list[str]:
@@ -110,5 +123,21 @@ def _place(words: list[str]) -> str:
     return _title(" ".join(words))
 
 
+_NOT_PRODUCT_RE = re.compile(r"[^\w'&.-]|_")
+
+
+def _clean_product(words: list[str]) -> list[str]:
+    """Emoji and punctuation out of product words; the name ends at ``yang``
+    (``cabai yang bagus`` is cabai)."""
+    cleaned = []
+    for word in words:
+        if word.lower() == "yang" and cleaned:
+            break
+        word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")
+        if word:
+            cleaned.append(word)
+    return cleaned
+
+
 def _product(words: list[str]) -> str:
-    return " ".join(_trim(_words(words), kw.QUESTION_FILLERS, leading=True)).lower()
+    return " ".join(_clean_product(_trim(_words(words), kw.QUESTION_FILLERS, leading=True))).lower()

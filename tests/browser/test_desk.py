@@ -114,7 +114,9 @@ def test_import_fifty_sellers_with_three_bad_rows(live, page, db, tmp_path):
 def test_merge_a_product_and_chart_two_published_prices(live, page, db):
     base, app = live
     text_in(db, app, SITI, "DAFTAR Siti Aminah, Sukamaju")
-    text_in(db, app, SITI, "JUAL cabai🌶 20kg 15rb")
+    # a misspelling no synonym covers makes a seller-created product (emoji no longer do:
+    # product names are cleaned of them, issue 14)
+    text_in(db, app, SITI, "JUAL cabaii 20kg 15rb")
     stray = db.execute("SELECT p.name FROM listings l JOIN products p ON p.id = l.product_id").fetchone()[0]
     assert stray != "cabai"
     signed_in(page, base, db, ADMIN)

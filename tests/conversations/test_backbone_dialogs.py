@@ -7,15 +7,15 @@ import pytest
 from bot.services.contacts import find_contact_by_phone
 from tests.dialogs import BUDI, SITI, Conversation
 
-WELCOME_ID = ("Selamat datang di Jembatan! Untuk menjual hasil panen, daftar dulu: DAFTAR nama, "
-              "desa. Contoh: DAFTAR Siti, Sukamaju. Info: BANTUAN")
-WELCOME_EN = ("Welcome to Jembatan! To sell your produce, register first: REGISTER name, village. "
-              "Example: REGISTER Siti, Sukamaju. Info: HELP")
-ASK_NAME_ID = "Siapa nama Anda? Balas dengan nama saja, misalnya: Siti. Ketik BATAL untuk berhenti."
+WELCOME_ID = ("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFTAR Siti, Sukamaju). "
+              "Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN")
+WELCOME_EN = ("Welcome to Jembatan! Sellers: REGISTER name, village (e.g. REGISTER Siti, Sukamaju). "
+              "Buyers: REGISTER BUYER business, city. Info: HELP")
+ASK_NAME_ID = "Siapa nama Anda? Balas dengan nama saja, misalnya: Siti. Ketik BATAL bila tidak jadi."
 DONE_SITI_ID = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
                 "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
 ASK_VILLAGE_SITI_ID = ("Terima kasih, Siti. Dari desa mana? Balas dengan nama desa, misalnya: "
-                       "Sukamaju. Ketik BATAL untuk berhenti.")
+                       "Sukamaju. Ketik BATAL bila tidak jadi.")
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_register_asks_for_what_is_missing(chat):
         (SITI, "DAFTAR", ASK_NAME_ID),
         (SITI, "siti aminah",
          "Terima kasih, Siti Aminah. Dari desa mana? Balas dengan nama desa, misalnya: Sukamaju. "
-         "Ketik BATAL untuk berhenti."),
+         "Ketik BATAL bila tidak jadi."),
         (SITI, "Sukamaju",
          "Terima kasih, Siti Aminah dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
          "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"),
@@ -53,7 +53,7 @@ def test_invalid_answer_reasks_and_cancel_leaves(chat):
         (SITI, "DAFTAR Siti", ASK_VILLAGE_SITI_ID),
         (SITI, "?",
          "Maaf, nama desa harus 2-40 huruf. Balas dengan nama desa, misalnya: Sukamaju. "
-         "Ketik BATAL untuk berhenti."),
+         "Ketik BATAL bila tidak jadi."),
         (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
         (SITI, "Sukamaju", WELCOME_ID),
     ])
@@ -113,10 +113,10 @@ def test_stranger_gets_the_welcome_for_anything_else(chat):
     chat.play([
         (BUDI, "halo pak", WELCOME_ID),
         (BUDI, "", WELCOME_ID),
-        (BUDI, "SALDO", "Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. "
-                        "Contoh: DAFTAR Siti, Sukamaju"),
-        (BUDI, "BANTUAN", "Perintah: DAFTAR nama, desa (daftar sebagai penjual); BAHASA en "
-                          "(English); BERHENTI (stop siaran); BATAL. Contoh: BANTUAN DAFTAR"),
+        (BUDI, "SALDO", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI "
+                        "usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
+        (BUDI, "BANTUAN", "Perintah: DAFTAR nama, desa (penjual); DAFTAR PEMBELI usaha, kota "
+                          "(pembeli); BAHASA en; BERHENTI (tanpa siaran). Contoh: BANTUAN DAFTAR"),
     ])
 
 
@@ -133,9 +133,9 @@ def test_english_dialog_and_language_switch(chat):
         (SITI, "BAHASA en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia."),
         (SITI, "hello", WELCOME_EN),
         (SITI, "REGISTER",
-         "What is your name? Reply with just your name, e.g. Siti. Send CANCEL to stop."),
+         "What is your name? Reply with just your name, e.g. Siti. Send CANCEL to leave it."),
         (SITI, "Siti", "Thank you, Siti. Which village are you from? Reply with the village, "
-                       "e.g. Sukamaju. Send CANCEL to stop."),
+                       "e.g. Sukamaju. Send CANCEL to leave it."),
         (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
         (SITI, "CANCEL", "There is nothing to cancel. Send HELP to see the list of commands."),
         (SITI, "REGISTER Siti, Sukamaju",
@@ -144,8 +144,8 @@ def test_english_dialog_and_language_switch(chat):
         (SITI, "REGISTER Siti, Sukamaju",
          "This number is already registered to Siti, Sukamaju. Send HELP to see the list of "
          "commands."),
-        (SITI, "HELP", "Commands: SELL, STOCK, DELETE, PRICE, SUBSCRIBE, YES/NO, SHIP, BALANCE, "
-                       "WITHDRAW, ACCOUNT, PIN, LANGUAGE, STOP, CANCEL. Example: HELP SELL"),
+        (SITI, "HELP", "Commands: SELL, STOCK, DELETE, PRICE, SUBSCRIBE, YES/NO, SHIP, BALANCE, WITHDRAW, "
+                       "ACCOUNT, PIN, MORE, LANGUAGE, STOP, CANCEL. Example: HELP SELL"),
         (SITI, "HELP REGISTER",
          "REGISTER name, village - sign up as a seller. Example: REGISTER Siti, Sukamaju"),
         (SITI, "hello", "Sorry, we did not understand your message. Send HELP to see the list of "

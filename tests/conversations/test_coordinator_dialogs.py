@@ -50,8 +50,10 @@ def test_published_price_reaches_subscribers_only(chat):
     report = plan_latest(chat)
     assert (report.queued, report.skipped) == (2, 1)
     assert broadcast_texts(chat) == {
-        SITI: "Harga cabai di Pasar Induk hari ini Rp11.500/kg (28/11 09.00 WIB). Info: BANTUAN HARGA",
-        BUDI: "Today's price of cabai at Pasar Induk: Rp11.500/kg (28/11 09.00 WIB). Info: HELP PRICE",
+        SITI: "Harga cabai di Pasar Induk hari ini Rp11.500/kg (28/11 09.00 WIB). Info: BANTUAN HARGA. "
+              "Tidak mau kabar ini: BERHENTI",
+        BUDI: "Today's price of cabai at Pasar Induk: Rp11.500/kg (28/11 09.00 WIB). Info: HELP PRICE. "
+              "No more of these: STOP",
     }
     # Sellers now read it back.
     chat.play([(SITI, "HARGA cabe",
@@ -66,7 +68,8 @@ def test_price_time_follows_the_recipients_zone(chat):
     chat.send(KOORD, "HARGA cabai 11500")
     plan_latest(chat)
     assert broadcast_texts(chat)[SITI] == (
-        "Harga cabai hari ini Rp11.500/kg (28/11 10.00 WITA). Info: BANTUAN HARGA")
+        "Harga cabai hari ini Rp11.500/kg (28/11 10.00 WITA). Info: BANTUAN HARGA. Tidak mau kabar "
+        "ini: BERHENTI")
 
 
 def test_opted_out_seller_gets_it_again_after_mulai(chat):
@@ -131,7 +134,7 @@ def test_others_are_refused_and_nothing_changes(chat, who, text, reply):
 def test_refusal_does_not_abandon_an_open_question(chat):
     chat.play([
         (ANI, "JUAL tomat 10kg", "Berapa harga tomat per kg? Balas harganya, misalnya: 12rb. "
-                                 "Ketik BATAL untuk berhenti."),
+                                 "Ketik BATAL bila tidak jadi."),
         (ANI, "SIARAN semua halo", "Maaf, perintah SIARAN hanya untuk koordinator."),
     ])
     assert chat.send(ANI, "8rb").startswith("Terima kasih")

@@ -10,8 +10,8 @@ from tests.money import credit, make_coordinator, seller_id
 
 COORDINATOR = "+6281377778888"
 ASK = "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, atau BATAL."
-DONE = ("Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari jika "
-        "dana sudah dikirim.")
+DONE = ("Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari bila uangnya "
+        "sudah ditransfer.")
 TOLD = ("Penarikan baru {code}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. Setelah dibayar, "
         "balas BAYAR {code}")
 

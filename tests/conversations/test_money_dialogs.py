@@ -42,10 +42,10 @@ def ready(chat, locale="id", amount=1_250_000):
 
 def test_balance_in_indonesian(chat):
     registered(chat, amount=0)
-    chat.play([(SITI, "SALDO", "Saldo Anda Rp0. Sedang dikirim Rp0. Sudah cair bulan ini Rp0. "
+    chat.play([(SITI, "SALDO", "Saldo Anda Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
                                "Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
     credit(chat.db, seller_id(chat.db, SITI), 1_250_000, chat.now)
-    chat.play([(SITI, "saldo?", "Saldo Anda Rp1.250.000. Sedang dikirim Rp0. Sudah cair bulan ini "
+    chat.play([(SITI, "saldo?", "Saldo Anda Rp1.250.000. Sedang ditransfer Rp0. Sudah cair bulan ini "
                                 "Rp0. Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
 
 
@@ -54,21 +54,21 @@ def test_balance_in_english_and_paid_out_this_month(chat):
     make_coordinator(chat.db, COORDINATOR, chat.now)
     chat.send(SITI, "WITHDRAW 500000")
     chat.send(SITI, PIN)
-    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp500.000. Paid out this "
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp500.000. Paid out this "
                                  "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
     code = payouts_of(chat.db, SITI)[0]["code"]
     chat.send(COORDINATOR, f"BAYAR {code}")
     chat.send(COORDINATOR, "YA")
-    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp0. Paid out this "
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp0. Paid out this "
                                  "month: Rp500.000. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
     chat.advance(days=3)  # 1 December in Jakarta: a new month
-    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being sent: Rp0. Paid out this "
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp0. Paid out this "
                                  "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
 
 
 def test_money_commands_need_a_registered_seller(chat):
-    not_registered = ("Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR "
-                      "Siti, Sukamaju")
+    not_registered = ("Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI "
+                      "usaha, kota. Contoh: DAFTAR Siti, Sukamaju")
     chat.play([(BUDI, text, not_registered) for text in ("SALDO", "TARIK 50rb", "REK", f"PIN {PIN}")])
 
 
@@ -213,8 +213,8 @@ def test_withdraw_with_the_right_pin(chat):
         (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
                               "lanjut, atau BATAL.", []),
         # The coordinator pays by hand, so they get the whole number.
-        (SITI, PIN, "Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami "
-                    "kabari jika dana sudah dikirim.",
+        (SITI, PIN, "Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
+                    "bila uangnya sudah ditransfer.",
          [(COORDINATOR, "Penarikan baru {code}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. "
                         "Setelah dibayar, balas BAYAR {code}")]),
     ])
@@ -237,7 +237,7 @@ def test_withdraw_all_in_english(chat):
     reply = chat.send(SITI, f"PIN {PIN}")  # typing the keyword out of habit also works
     code = payouts_of(chat.db, SITI)[0]["code"]
     assert reply == (f"Withdrawal of Rp1.250.000 to DANA 0812...7890 is being processed, code "
-                     f"{code}. We will tell you when it is sent.")
+                     f"{code}. We will tell you when it is transferred.")
     assert balance(chat.db, SITI) == (0, 1_250_000, 0)
 
 
@@ -249,7 +249,7 @@ def test_three_wrong_pins_lock_withdrawals_for_30_minutes(chat):
         (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
         (SITI, "2468", "PIN salah. Sisa 1 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
         (SITI, "9753", "PIN salah 3 kali. Penarikan dan perubahan rekening/PIN dikunci sampai "
-                       "28/11 09.30 WIB. Dana Anda tetap aman."),
+                       "28/11 09.30 WIB. Uang Anda tetap aman."),
         (SITI, PIN, "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
         (SITI, "TARIK SEMUA", "Maaf, karena PIN salah 3 kali, penarikan dan perubahan rekening/PIN "
                               "dikunci sampai 28/11 09.30 WIB. Silakan coba lagi nanti."),
@@ -283,7 +283,7 @@ def test_cancel_in_the_middle_of_a_withdrawal(chat):
     ready(chat)
     chat.play([
         (SITI, "TARIK", "Berapa yang mau ditarik? Saldo Anda Rp1.250.000. Balas jumlahnya, mis. "
-                        "500rb, atau SEMUA. Ketik BATAL untuk batal."),
+                        "500rb, atau SEMUA. Ketik BATAL bila tidak jadi."),
         (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
         (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
                               "lanjut, atau BATAL."),
@@ -297,7 +297,7 @@ def test_cancel_in_the_middle_of_a_withdrawal_in_english(chat):
     ready(chat, "en")
     chat.play([
         (SITI, "WITHDRAW", "How much do you want to withdraw? Your balance is Rp1.250.000. Reply with "
-                           "the amount, e.g. 500000, or ALL. Send CANCEL to stop."),
+                           "the amount, e.g. 500000, or ALL. Send CANCEL to leave it."),
         (SITI, "lots", "Sorry, we did not understand the amount. Reply with the amount, e.g. 500000, "
                        "or ALL. Your balance is Rp1.250.000."),
         (SITI, "all", "Withdraw Rp1.250.000 to DANA 0812...7890? Reply with your PIN to go ahead, "
@@ -390,8 +390,8 @@ def test_coordinator_pays_by_text(chat):
     withdrawal = chat.play([
         (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
                               "lanjut, atau BATAL.", []),
-        (SITI, PIN, "Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami "
-                    "kabari jika dana sudah dikirim.",
+        (SITI, PIN, "Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
+                    "bila uangnya sudah ditransfer.",
          [(COORDINATOR, "Penarikan baru {code}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. "
                         "Setelah dibayar, balas BAYAR {code}")]),
     ])
@@ -410,7 +410,7 @@ def test_coordinator_pays_by_text(chat):
         (COORDINATOR, "sudah", "Balas YA bila penarikan {code} sudah dibayar, atau BATAL.", []),
         (COORDINATOR, "ya", "Tercatat: penarikan {code} Rp500.000 untuk Siti Aminah sudah dibayar. "
                             "Penjual sudah diberi tahu.",
-         [(SITI, "Dana Rp500.000 sudah dikirim ke DANA 0812...7890. Ref {code}")]),
+         [(SITI, "Uang Rp500.000 sudah ditransfer ke DANA 0812...7890. Ref {code}")]),
         (COORDINATOR, "BAYAR {code}", "Penarikan {code} sudah tercatat dibayar sebelumnya. Tidak "
                                       "ada yang diubah.", []),
         (COORDINATOR, "BAYAR T99", "Kode penarikan T99 tidak ditemukan. Ketik BAYAR saja untuk "

@@ -123,7 +123,7 @@ def test_parse_quantity(text, quantity, unit):
     assert parse_quantity(text) == (Decimal(quantity), unit)
 
 
-@pytest.mark.parametrize("text", ["", "kg", "12rb", "Rp 5", "1,000 kg", "50 meter", "x50kg"])
+@pytest.mark.parametrize("text", ["", "kg", "12rb", "Rp 5", "1,000 kg", "50 hasta", "x50kg"])
 def test_parse_quantity_rejects(text):
     assert parse_quantity(text) is None
 
@@ -155,7 +155,7 @@ def test_parse_price(text, expected):
     assert parse_price(text) == expected
 
 
-@pytest.mark.parametrize("text", ["1.500/ton", "12rb/meter", "50kg", "12,5/kg", ""])
+@pytest.mark.parametrize("text", ["1.500/ton", "12rb/hasta", "50kg", "12,5/kg", ""])
 def test_parse_price_rejects(text):
     assert parse_price(text) is None
 
@@ -201,7 +201,7 @@ def test_unit_of():
     assert unit_of("KW") == ("kg", Decimal(100))
     assert unit_of("ons") == ("kg", Decimal("0.1"))
     assert unit_of("bh") == ("buah", Decimal(1))
-    assert unit_of("meter") is None
+    assert unit_of("hasta") is None
 
 
 def test_scan_number_token_kinds():

@@ -83,7 +83,7 @@ def test_whole_path_by_text_in_indonesian(chat):
          "Terima kasih! Pesanan P2 (20 kg cabai) tercatat sudah sampai. Total Rp240.000.",
          [(SITI, "Pesanan P2 (20 kg cabai) sudah diterima pembeli. Rp240.000 masuk ke saldo Anda. Cek: "
                  "SALDO")]),
-        (SITI, "SALDO", "Saldo Anda Rp240.000. Sedang dikirim Rp0. Sudah cair bulan ini Rp0. Untuk tarik: "
+        (SITI, "SALDO", "Saldo Anda Rp240.000. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: "
                         "TARIK jumlah, mis. TARIK 500rb", []),
         (TINI, "STATUS P2", "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. "
                             "Status: sudah sampai.", []),
@@ -126,7 +126,7 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
          "Thank you! Order P2 (20 kg cabai) is recorded as received. Total Rp240.000.",
          [(SITI, "The buyer received order P2 (20 kg cabai). Rp234.000 was added to your balance. Check: "
                  "BALANCE")]),
-        (SITI, "BALANCE", "Your balance is Rp234.000. Being sent: Rp0. Paid out this month: Rp0. To "
+        (SITI, "BALANCE", "Your balance is Rp234.000. Being transferred: Rp0. Paid out this month: Rp0. To "
                           "withdraw: WITHDRAW amount, e.g. WITHDRAW 500000", []),
     ])
     assert ledger.seller_balance(chat.db, seller_id(chat.db, SITI)).available == 234_000
@@ -138,11 +138,11 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
 def test_buyer_registration_asks_for_what_is_missing(chat):
     play(chat, [
         (TINI, "DAFTAR PEMBELI", "Apa nama usaha Anda? Balas dengan nama usaha, misalnya: Warung Bu Tini. "
-                                 "Ketik BATAL untuk berhenti.", []),
+                                 "Ketik BATAL bila tidak jadi.", []),
         (TINI, "x", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha, misalnya: Warung Bu Tini. "
-                    "Ketik BATAL untuk berhenti.", []),
+                    "Ketik BATAL bila tidak jadi.", []),
         (TINI, "warung bu tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota, "
-                                 "misalnya: Bandung. Ketik BATAL untuk berhenti.", []),
+                                 "misalnya: Bandung. Ketik BATAL bila tidak jadi.", []),
         (TINI, "bandung", "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari "
                           "barang: CARI produk, mis. CARI cabai", []),
         (TINI, "DAFTAR PEMBELI Warung Lain, Bogor",
@@ -155,8 +155,8 @@ def test_buyer_registration_asks_for_what_is_missing(chat):
                                        "12rb", []),
         (SITI, "DAFTAR PEMBELI Siti Shop, Bogor", "Nomor ini terdaftar sebagai penjual (Siti). Hubungi "
                                                  "koordinator bila ingin menjadi pembeli.", []),
-        (TINI, "BANTUAN", "Perintah: CARI produk, PESAN kode jumlah, STATUS, TERIMA kode, BATAL kode, "
-                          "BAHASA, BERHENTI. Contoh: BANTUAN CARI", []),
+        (TINI, "BANTUAN", "Perintah: CARI produk, LAGI, PESAN kode jumlah, STATUS, TERIMA kode, BATAL "
+                          "kode, BAHASA, BERHENTI. Contoh: BANTUAN CARI", []),
         (TINI, "BANTUAN CARI", "CARI produk [tempat] - jualan termurah dengan kodenya. Contoh: CARI cabai "
                                "atau CARI cabai di Sukamaju", []),
     ])
@@ -175,8 +175,8 @@ def test_only_buyers_order_and_only_sellers_answer(chat):
                              "melihat daftar perintah.", []),
         (TINI, "YA", "Maaf, perintah YA belum tersedia untuk nomor ini. Ketik BANTUAN untuk melihat "
                      "daftar perintah.", []),
-        (STRANGER, "STATUS", "Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR "
-                             "Siti, Sukamaju", []),
+        (STRANGER, "STATUS", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "
+                             "PEMBELI usaha, kota. Contoh: DAFTAR Siti, Sukamaju", []),
         # Anyone may look: the same listings are on the public catalog.
         (STRANGER, "CARI cabai di Sukamaju", "Jualan cabai termurah: C2 Rp12.000/kg 50 kg Sukamaju. "
                                              "Pesan: PESAN kode jumlah", []),
@@ -194,11 +194,12 @@ def test_search_finds_synonyms_places_and_says_when_nothing_is_there(chat):
         chat.send(phone, f"DAFTAR Petani {village[:4]}, {village}")
         chat.send(phone, "JUAL lombok 1250,5kg 13rb")
         chat.send(phone, "JUAL cabai 7kg 12500")
+        chat.send(phone, "BARU")  # "you already sell cabai: add to it, or new?"
     buyer_registered(chat)
     play(chat, [
         (TINI, "CARI lombok",
-         "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju; dan 3 "
-         "lagi. Pesan: PESAN kode jumlah", []),  # the best five, as many as fit one SMS
+         "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju; 6 "
+         "lagi, balas LAGI. Pesan: PESAN kode jumlah", []),  # as many as fit one SMS, then LAGI
         (TINI, "CARI cabai di cibodas", "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas. Pesan: "
                                         "PESAN kode jumlah", []),
         (TINI, "CARI cabai di Bogor", "Maaf, belum ada jualan cabai di Bogor. Coba tanpa tempat: CARI "
@@ -245,15 +246,15 @@ def test_order_without_quantity_asks_for_it(chat):
     buyer_registered(chat)
     play(chat, [
         (TINI, "PESAN c3", "Berapa kg cabai (C3) yang mau dipesan? Tersedia 20 kg. Balas angkanya, "
-                           "misalnya: 20. Ketik BATAL untuk berhenti.", []),
+                           "misalnya: 20. Ketik BATAL bila tidak jadi.", []),
         (TINI, "banyak", "Maaf, jumlahnya tidak terbaca. Balas jumlah pesanan C3, misalnya: 20. Ketik "
-                         "BATAL untuk berhenti.", []),
+                         "BATAL bila tidak jadi.", []),
         (TINI, "2,5 kg", "Pesanan P2: 2,5 kg cabai @Rp11.500 = Rp28.750, penjual Budi, Cibodas. Menunggu "
                          "jawaban penjual. Batal: BATAL P2",
          [(BUDI, "Pesanan P2: 2,5 kg cabai @Rp11.500 = Rp28.750 dari Warung Bu Tini, Bandung. Balas YA P2 "
                  "atau TIDAK P2")]),
         (TINI, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya, "
-                           "misalnya: 20. Ketik BATAL untuk berhenti.", []),
+                           "misalnya: 20. Ketik BATAL bila tidak jadi.", []),
         (TINI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah.", []),
     ])
     assert listing_quantity(chat.db, "C3") == Decimal("17.5")
@@ -346,7 +347,7 @@ def test_bare_yes_never_takes_over_an_open_question_but_a_coded_one_does(chat):
     buyer_registered(chat)
     chat.send(TINI, "PESAN C2 5")
     chat.notices()
-    ask_price = "Berapa harga bayam per ikat? Balas harganya, misalnya: 12rb. Ketik BATAL untuk berhenti."
+    ask_price = "Berapa harga bayam per ikat? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."
     play(chat, [
         (SITI, "JUAL bayam 30 ikat", ask_price, []),
         (SITI, "YA", ask_price, []),

@@ -13,7 +13,7 @@ from conversations.keywords import COMMANDS, KEYWORDS
 from conversations.parse import COMMAND_FIELDS, KEYWORDS_BY_COMMAND, keyword_for, parse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CORPORA = ("commands.tsv", "commands_extra.tsv")
+CORPORA = ("commands.tsv", "commands_extra.tsv", "commands_field.tsv")
 
 
 def load_corpus(name: str) -> list[tuple[str, dict]]:
@@ -155,8 +155,10 @@ def test_price_is_per_stored_unit():
     assert parse("JUAL bawang merah 3 kw 2,5jt/kw")["price"] == 25000
     assert parse("JUAL cabai 5 ons 4rb/ons")["price"] == 40000
     assert parse("JUAL cabai 1 ton 8rb/kg")["price"] == 8000
-    # no unit on the price: per kg for weights, as the dialog asks "per kg?"
+    # no unit on the price: per kg for weights, as the dialog asks "per kg?", unless
+    # per the written unit is a sensible price too (then both are offered, see below)
     assert parse("JUAL beras 2 kw 12rb")["price"] == 12000
+    assert parse("JUAL beras 1 ton 1,5jt")["price_options"] == [1500, 1500000]
 
 
 def test_price_never_guessed_when_units_disagree_or_rupiah_would_be_fractional():
@@ -261,7 +263,7 @@ def test_unknown_without_suggestion(text):
         ("STOCKK", "stock"),
         ("BERHENIT", "stop"),
         ("LANGANN cabai", "subscribe"),
-        ("batalkan P12", "cancel"),
+        ("batalnya P12", "cancel"),
         ("kirimkan P12", "ship"),
         ("saldonya", "balance"),
         ("beli C7 20", "order"),
@@ -397,3 +399,45 @@ def test_language_layer_imports_no_web_or_provider_code():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
+
+
+#: The fields each command carried before issue 14: `jembatan parse` consumers rely on
+#: them, so they may gain keys (documented in README) but never lose one.
+V1_COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
+    "register": ("name", "village", "missing"),
+    "register_buyer": ("name", "city", "missing"),
+    "help": ("topic",),
+    "cancel": (),
+    "cancel_order": ("order",),
+    "language": ("language", "missing"),
+    "stop": (),
+    "start": (),
+    "sell": ("product", "quantity", "unit", "price", "missing"),
+    "stock": ("listing", "quantity", "unit", "missing"),
+    "delete": ("listing", "missing"),
+    "price": ("product", "market", "missing"),
+    "publish_price": ("product", "price", "unit", "market", "missing"),
+    "subscribe": ("product", "missing"),
+    "accept": ("order",),
+    "decline": ("order",),
+    "ship": ("order", "missing"),
+    "balance": (),
+    "account": ("channel", "number", "name", "missing"),
+    "withdraw": ("amount", "all", "missing"),
+    "pin": ("old", "new", "missing"),
+    "search": ("product", "place", "missing"),
+    "order": ("listing", "quantity", "unit", "missing"),
+    "receive": ("order", "missing"),
+    "status": ("order",),
+    "broadcast": ("group", "text", "missing"),
+    "broadcast_status": ("broadcast",),
+    "pay": ("payout", "missing"),
+    "unknown": ("suggestion",),
+    "empty": (),
+}
+
+
+def test_parse_schema_is_backward_compatible():
+    for command, fields in V1_COMMAND_FIELDS.items():
+        assert set(fields) <= set(COMMAND_FIELDS[command]), command
+

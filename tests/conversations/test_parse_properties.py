@@ -149,6 +149,13 @@ def sell_messages(draw) -> tuple[str, dict]:
         "unit": canonical,
         "price": expected_price,
     }
+    if per is None and canonical == "kg" and factor != 1:
+        # "5 ons 8rb": per kg or per ons? Both readings are offered, none is taken.
+        per_written = Decimal(expected_price) / factor
+        if per_written == per_written.to_integral_value() and per_written >= 500:
+            del expected["price"]
+            expected["price_options"] = sorted({expected_price, int(per_written)})
+            expected["missing"] = ["price"]
     return text, expected
 
 

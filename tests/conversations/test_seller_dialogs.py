@@ -19,10 +19,10 @@ JUAL_CABAI_ID = ("Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode:
 JUAL_CABAI_EN = ("Thank you! Listed: cabai 50 kg, Rp12.000/kg. Code: C2. "
                  "Change stock: STOCK C2 quantity. Remove: DELETE C2")
 ASK_QUANTITY_ID = ("Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. "
-                   "Ketik BATAL untuk berhenti.")
-ASK_PRICE_ID = "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL untuk berhenti."
+                   "Ketik BATAL bila tidak jadi.")
+ASK_PRICE_ID = "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."
 ASK_PRICE_EN = ("What is the price of cabai per kg? Reply with the price, e.g. 12000. "
-                "Send CANCEL to stop.")
+                "Send CANCEL to leave it.")
 CANCELLED_ID = "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."
 EXPIRED_ID = "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan kirim perintahnya lagi dari awal."
 NOT_YOURS_ID = ("Maaf, jualan C2 bukan milik Anda, jadi tidak bisa diubah. Ketik STOK untuk melihat "
@@ -76,6 +76,9 @@ def test_synonyms_land_on_one_product_and_typed_name_is_kept(chat):
          "Terima kasih! Jualan tercatat: kangkung 50 ikat, Rp3.000/ikat. Kode: K2. "
          "Ubah stok: STOK K2 jumlah. Hapus: HAPUS K2"),
         (SITI, "JUAL cabai 2,5 kg 40 ribu",
+         "Bapak/Ibu sudah menjual cabai (C2, 50 kg). Balas TAMBAH untuk menambah 2,5 kg ke C2, atau "
+         "BARU untuk jualan baru."),
+        (SITI, "BARU",
          "Terima kasih! Jualan tercatat: cabai 2,5 kg, Rp40.000/kg. Kode: C3. "
          "Ubah stok: STOK C3 jumlah. Hapus: HAPUS C3"),
     ])
@@ -120,10 +123,10 @@ def test_missing_price_is_asked_in_english(chat_en):
 def test_dialog_asks_only_what_is_missing(chat):
     chat.play([
         (SITI, "JUAL", "Apa yang mau dijual? Balas nama produknya, misalnya: cabai. "
-                       "Ketik BATAL untuk berhenti."),
+                       "Ketik BATAL bila tidak jadi."),
         (SITI, "cabai", ASK_QUANTITY_ID),
         (SITI, "50", "Satuannya apa untuk 50 cabai? Balas misalnya: kg, ikat, buah atau liter. "
-                     "Ketik BATAL untuk berhenti."),
+                     "Ketik BATAL bila tidak jadi."),
         (SITI, "kg", ASK_PRICE_ID),
         (SITI, "12 ribu", JUAL_CABAI_ID),
     ])
@@ -131,12 +134,12 @@ def test_dialog_asks_only_what_is_missing(chat):
 
 def test_dialog_in_english(chat_en):
     chat_en.play([
-        (SITI, "SELL", "What are you selling? Reply with the product, e.g. chili. Send CANCEL to stop."),
+        (SITI, "SELL", "What are you selling? Reply with the product, e.g. chili. Send CANCEL to leave it."),
         (SITI, "chili", "How much chili are you selling? Reply with quantity and unit, e.g. 50 kg. "
-                        "Send CANCEL to stop."),
-        (SITI, "50", "Which unit for 50 chili? Reply e.g. kg, ikat, buah or liter. Send CANCEL to stop."),
+                        "Send CANCEL to leave it."),
+        (SITI, "50", "Which unit for 50 chili? Reply e.g. kg, ikat, buah or liter. Send CANCEL to leave it."),
         (SITI, "kg", "What is the price of chili per kg? Reply with the price, e.g. 12000. "
-                     "Send CANCEL to stop."),
+                     "Send CANCEL to leave it."),
         (SITI, "12000", JUAL_CABAI_EN),
     ])
 
@@ -146,7 +149,7 @@ def test_an_answer_can_carry_more_than_was_asked(chat):
         (SITI, "JUAL cabai", ASK_QUANTITY_ID),
         (SITI, "50kg 12rb", JUAL_CABAI_ID),
         (SITI, "JUAL", "Apa yang mau dijual? Balas nama produknya, misalnya: cabai. "
-                       "Ketik BATAL untuk berhenti."),
+                       "Ketik BATAL bila tidak jadi."),
         (SITI, "tomat 1 ton 8rb/kg", "Terima kasih! Jualan tercatat: tomat 1.000 kg, Rp8.000/kg. "
                                      "Kode: T2. Ubah stok: STOK T2 jumlah. Hapus: HAPUS T2"),
     ])
@@ -155,7 +158,7 @@ def test_an_answer_can_carry_more_than_was_asked(chat):
 def test_price_unit_gives_the_quantity_question_its_unit(chat):
     chat.play([
         (SITI, "JUAL cabai 12rb/kg", "Berapa kg cabai yang dijual? Balas angkanya, misalnya: 50. "
-                                     "Ketik BATAL untuk berhenti."),
+                                     "Ketik BATAL bila tidak jadi."),
         (SITI, "50", JUAL_CABAI_ID),
     ])
 
@@ -163,9 +166,9 @@ def test_price_unit_gives_the_quantity_question_its_unit(chat):
 def test_a_quantity_in_another_unit_than_the_price_asks_the_price_again(chat):
     chat.play([
         (SITI, "JUAL kangkung 3rb/kg", "Berapa kg kangkung yang dijual? Balas angkanya, misalnya: 50. "
-                                       "Ketik BATAL untuk berhenti."),
+                                       "Ketik BATAL bila tidak jadi."),
         (SITI, "50 ikat", "Berapa harga kangkung per ikat? Balas harganya, misalnya: 12rb. "
-                          "Ketik BATAL untuk berhenti."),
+                          "Ketik BATAL bila tidak jadi."),
         (SITI, "3rb", "Terima kasih! Jualan tercatat: kangkung 50 ikat, Rp3.000/ikat. Kode: K2. "
                       "Ubah stok: STOK K2 jumlah. Hapus: HAPUS K2"),
     ])
@@ -174,7 +177,7 @@ def test_a_quantity_in_another_unit_than_the_price_asks_the_price_again(chat):
 def test_unit_answer_converts_weight(chat):
     chat.play([
         (SITI, "JUAL beras 2 12rb", "Satuannya apa untuk 2 beras? Balas misalnya: kg, ikat, buah "
-                                    "atau liter. Ketik BATAL untuk berhenti."),
+                                    "atau liter. Ketik BATAL bila tidak jadi."),
         (SITI, "kwintal", "Terima kasih! Jualan tercatat: beras 200 kg, Rp12.000/kg. Kode: B2. "
                           "Ubah stok: STOK B2 jumlah. Hapus: HAPUS B2"),
     ])
@@ -184,18 +187,18 @@ def test_unreadable_answers_are_asked_again_never_guessed(chat):
     chat.play([
         (SITI, "JUAL cabai", ASK_QUANTITY_ID),
         (SITI, "banyak", "Maaf, jumlahnya tidak terbaca. Balas jumlah dan satuan, misalnya: 50 kg "
-                         "atau 2,5 kg. Ketik BATAL untuk berhenti."),
+                         "atau 2,5 kg. Ketik BATAL bila tidak jadi."),
         (SITI, "0 kg", "Maaf, jumlahnya tidak terbaca. Balas jumlah dan satuan, misalnya: 50 kg "
-                       "atau 2,5 kg. Ketik BATAL untuk berhenti."),
+                       "atau 2,5 kg. Ketik BATAL bila tidak jadi."),
         (SITI, "50", "Satuannya apa untuk 50 cabai? Balas misalnya: kg, ikat, buah atau liter. "
-                     "Ketik BATAL untuk berhenti."),
-        (SITI, "meter", "Maaf, satuan itu tidak dikenal. Balas misalnya: kg, ons, kw, ton, liter, "
-                        "ikat, buah, karung. Ketik BATAL untuk berhenti."),
+                     "Ketik BATAL bila tidak jadi."),
+        (SITI, "hasta", "Maaf, satuan itu tidak dikenal. Balas misalnya: kg, ons, kw, ton, liter, "
+                        "ikat, buah, karung. Ketik BATAL bila tidak jadi."),
         (SITI, "kg", ASK_PRICE_ID),
         (SITI, "1,000", "Maaf, harganya tidak terbaca. Balas harga per kg, misalnya: 12rb atau "
-                        "Rp12.000. Ketik BATAL untuk berhenti."),
+                        "Rp12.000. Ketik BATAL bila tidak jadi."),
         (SITI, "3rb/ikat", "Maaf, harganya tidak terbaca. Balas harga per kg, misalnya: 12rb atau "
-                           "Rp12.000. Ketik BATAL untuk berhenti."),
+                           "Rp12.000. Ketik BATAL bila tidak jadi."),
         (SITI, "harga 12 rb saja", JUAL_CABAI_ID),
     ])
 
@@ -203,9 +206,9 @@ def test_unreadable_answers_are_asked_again_never_guessed(chat):
 def test_invalid_product_name_is_asked_again(chat):
     chat.play([
         (SITI, "JUAL 50kg 12rb", "Apa yang mau dijual? Balas nama produknya, misalnya: cabai. "
-                                 "Ketik BATAL untuk berhenti."),
+                                 "Ketik BATAL bila tidak jadi."),
         (SITI, "x", "Maaf, nama produk harus 2-40 huruf. Balas nama produknya, misalnya: cabai. "
-                    "Ketik BATAL untuk berhenti."),
+                    "Ketik BATAL bila tidak jadi."),
         (SITI, "Cabai", JUAL_CABAI_ID),
     ])
 
@@ -244,7 +247,7 @@ def test_a_second_sell_while_a_dialog_is_open_starts_over(chat):
     chat.play([
         (SITI, "JUAL cabai 50kg", ASK_PRICE_ID),
         (SITI, "JUAL tomat", "Berapa banyak tomat yang dijual? Balas jumlah dan satuan, misalnya: "
-                             "50 kg. Ketik BATAL untuk berhenti."),
+                             "50 kg. Ketik BATAL bila tidak jadi."),
         (SITI, "1 ton 8rb", "Terima kasih! Jualan tercatat: tomat 1.000 kg, Rp8.000/kg. Kode: T2. "
                             "Ubah stok: STOK T2 jumlah. Hapus: HAPUS T2"),
     ])
@@ -297,12 +300,12 @@ def test_near_miss_in_english(chat_en):
 
 def test_only_registered_sellers_sell(chat):
     chat.play([
-        (ANI, "JUAL cabai 50kg 12rb", "Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. "
-                                      "Contoh: DAFTAR Siti, Sukamaju"),
-        (ANI, "STOK", "Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. "
-                      "Contoh: DAFTAR Siti, Sukamaju"),
-        (ANI, "HARGA cabai", "Nomor ini belum terdaftar. Daftar dulu: DAFTAR nama, desa. "
-                             "Contoh: DAFTAR Siti, Sukamaju"),
+        (ANI, "JUAL cabai 50kg 12rb", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: "
+                                      "DAFTAR PEMBELI usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
+        (ANI, "STOK", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI "
+                      "usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
+        (ANI, "HARGA cabai", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "
+                             "PEMBELI usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
     ])
     assert chat.db.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
 
@@ -341,7 +344,7 @@ def test_stock_list_fits_one_sms_and_says_how_many_more(chat):
     for product in ("cabai merah", "bawang putih", "kacang panjang", "gula aren", "kopi", "madu"):
         chat.send(SITI, f"JUAL {product} 1.250,5 kg 125rb")
     chat.play([(SITI, "STOK", "Jualan Anda: M2 madu 1.250,5 kg Rp125.000/kg; K3 kopi 1.250,5 kg "
-                              "Rp125.000/kg; dan 4 lagi. Ubah stok: STOK kode jumlah")])
+                              "Rp125.000/kg; 4 lagi, balas LAGI. Ubah stok: STOK kode jumlah")])
 
 
 def test_stock_sets_quantity(chat):
@@ -602,7 +605,7 @@ def test_inbound_media_reads_twilio_fields():
 
 
 def test_quantities_are_exact_milli_units(chat):
-    chat.send(SITI, "JUAL cabai 2,5 ons 40rb")
+    chat.send(SITI, "JUAL cabai 2,5 ons 40rb/kg")
     listing = only_listing(chat)
     assert listing["quantity_milli"] == 250 and listings.quantity_of(listing) == Decimal("0.25")
 

@@ -18,7 +18,9 @@ from tests.conversations.test_parse_properties import sell_messages
 from tests.conversations.test_reply_catalog import gsm_septets
 from tests.dialogs import BUDI, SITI, Conversation
 
-_chat = Conversation(Path(tempfile.mkdtemp(prefix="jembatan-sell-props-")))
+# Hundreds of examples on one frozen clock send the same BATAL/YA/BARU far faster than a
+# person types: the loop breaker (its own tests) is lifted here.
+_chat = Conversation(Path(tempfile.mkdtemp(prefix="jembatan-sell-props-")), LOOP_MAX_REPEATS=100_000)
 _chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju Kidul")
 _chat.send(BUDI, "DAFTAR Budi, Cibodas")
 _chat.send(BUDI, "BAHASA en")
@@ -32,6 +34,19 @@ def test_sell_is_listed_exactly_and_confirmed_in_one_sms(message, phone):
     before = _chat.db.execute("SELECT COALESCE(MAX(id), 0) FROM listings").fetchone()[0]
     reply = _chat.send(phone, text)
     assert gsm_septets(BRAND_PREFIX + reply) <= SMS_LIMIT, reply
+    if "price" not in expected:
+        # "5 ons 8rb": per kg or per ons? Asked, nothing listed.
+        assert _chat.db.execute("SELECT COALESCE(MAX(id), 0) FROM listings").fetchone()[0] == before
+        _chat.send(phone, "BATAL")
+        return
+    if reply.startswith(("Harga Rp", "Price Rp")):
+        # far from the usual price of earlier examples: the price-sanity question
+        reply = _chat.send(phone, "YA")
+        assert gsm_septets(BRAND_PREFIX + reply) <= SMS_LIMIT, reply
+    if reply.startswith(("Bapak/Ibu sudah menjual", "You already sell")):
+        # an earlier example listed the same product in the same unit: a new listing
+        reply = _chat.send(phone, "BARU")
+        assert gsm_septets(BRAND_PREFIX + reply) <= SMS_LIMIT, reply
 
     quantity = Decimal(str(expected["quantity"]))
     if not listings.valid_quantity(quantity) or not listings.valid_price(expected["price"]):

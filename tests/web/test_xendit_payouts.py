@@ -187,7 +187,7 @@ def test_permanent_refusal_fails_the_payout_and_returns_the_money(db, config, se
     assert balance(db, SITI) == (1_250_000, 0, 0)
     assert seller_news(db) == [
         f"Maaf, penarikan {payout['code']} Rp500.000 gagal: nomor atau nama rekening tidak cocok. "
-        "Dana kembali ke saldo. Periksa REK lalu TARIK lagi."]
+        "Uangnya kembali ke saldo. Periksa REK lalu TARIK lagi."]
     assert check_ledger(db).ok
 
 
@@ -215,7 +215,7 @@ def callback(client, payout, status, token=TOKEN, **extra):
     return client.post("/payouts/xendit/callback", json=body, headers=headers)
 
 
-SUCCESS_TEXT = "Dana Rp500.000 sudah dikirim ke DANA 0812...7890. Ref {ref}"
+SUCCESS_TEXT = "Uang Rp500.000 sudah ditransfer ke DANA 0812...7890. Ref {ref}"
 
 
 @pytest.mark.parametrize(("statuses", "final", "money", "news"), [
@@ -225,17 +225,17 @@ SUCCESS_TEXT = "Dana Rp500.000 sudah dikirim ke DANA 0812...7890. Ref {ref}"
     (["ACCEPTED", "REQUESTED", "SUCCEEDED"], "succeeded", (750_000, 0, 500_000), [SUCCESS_TEXT]),
     (["SUCCEEDED"], "succeeded", (750_000, 0, 500_000), [SUCCESS_TEXT]),
     (["REQUESTED", "FAILED"], "failed", (1_250_000, 0, 0),
-     ["Maaf, penarikan {code} Rp500.000 gagal karena gangguan di pihak kami. Dana kembali ke saldo "
+     ["Maaf, penarikan {code} Rp500.000 gagal karena gangguan di pihak kami. Uangnya kembali ke saldo "
       "Anda. Silakan TARIK lagi nanti."]),
     (["COMPLIANCE_REJECTED"], "failed", (1_250_000, 0, 0),
-     ["Maaf, penarikan {code} Rp500.000 ditolak oleh DANA. Dana kembali ke saldo Anda. Silakan "
+     ["Maaf, penarikan {code} Rp500.000 ditolak oleh DANA. Uangnya kembali ke saldo Anda. Silakan "
       "TARIK lagi nanti."]),
     (["ACCEPTED", "CANCELLED"], "cancelled", (1_250_000, 0, 0),
-     ["Penarikan {code} Rp500.000 dibatalkan. Dana kembali ke saldo Anda. Ketik SALDO untuk melihat "
+     ["Penarikan {code} Rp500.000 dibatalkan. Uangnya kembali ke saldo Anda. Ketik SALDO untuk melihat "
       "saldo."]),
     (["SUCCEEDED", "REVERSED"], "reversed", (1_250_000, 0, 0),
-     [SUCCESS_TEXT, "Maaf, dana Rp500.000 ({code}) dikembalikan DANA, mungkin rekening salah/tidak "
-                    "aktif. Dana kembali ke saldo. Periksa REK lalu TARIK lagi."]),
+     [SUCCESS_TEXT, "Maaf, uang Rp500.000 ({code}) dikembalikan DANA, mungkin rekening salah/tidak "
+                    "aktif. Uangnya kembali ke saldo. Periksa REK lalu TARIK lagi."]),
 ])
 def test_each_callback_status_has_its_ledger_effect(client, db, config, seller, statuses, final,
                                                      money, news):
@@ -336,7 +336,7 @@ def test_tarik_by_sms_goes_through_the_job_to_xendit_and_back(
     assert fake_xendit.requests[0]["json"]["amount"] == 500_000
     texts = fake_gateway.texts_to(SITI)
     assert texts[-1] == (f"Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode "
-                         f"{payout['code']}. Kami kabari jika dana sudah dikirim.")
+                         f"{payout['code']}. Kami kabari bila uangnya sudah ditransfer.")
 
     response = callback(client, payout, "SUCCEEDED")
     assert response.status_code == 200
