@@ -31,19 +31,20 @@ _BABEL_LOCALE = {"id": "id_ID", "en": "en_ID"}
 
 
 
-def catalog_path(locale: str) -> Path:
-    """Path of the `.po` source for `locale`."""
-    return LOCALES_DIR / locale / "LC_MESSAGES" / "messages.po"
+def catalog_path(locale: str, domain: str = "messages") -> Path:
+    """Path of the `.po` source for `locale` (`messages`: the bot's texts; `desk`: the
+    coordinator's desk)."""
+    return LOCALES_DIR / locale / "LC_MESSAGES" / f"{domain}.po"
 
 
 @cache
-def load_translations(locale: str) -> gettext.NullTranslations:
-    """Return the gettext translations for `locale`, compiled from its `.po` file."""
-    path = catalog_path(locale)
+def load_translations(locale: str, domain: str = "messages") -> gettext.NullTranslations:
+    """Return the gettext translations for `locale` and `domain`, compiled from its `.po` file."""
+    path = catalog_path(locale, domain)
     if not path.exists():
         return gettext.NullTranslations()
     with path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
+        catalog = read_po(handle, locale=locale, domain=domain)
     buffer = io.BytesIO()
     write_mo(buffer, catalog)
     buffer.seek(0)
