@@ -740,6 +740,16 @@ def m010_delivery_faults(db: sqlite_utils.Database) -> None:
     )
 
 
+
+@migrations()
+def m006b_outbox_sent_by_recipient(db: sqlite_utils.Database) -> None:
+    """A recipient's rows a provider accepted (`sent_provider_ids`, the lookup of an unknown
+    outcome), which outbox_recipient_order used to serve before m006 dropped it. Partial:
+    replies answered inline as TwiML carry no provider id and never enter it."""
+    db.execute("CREATE INDEX outbox_recipient_sent ON outbox (phone, channel) "
+               "WHERE provider_id IS NOT NULL")
+
+
 @migrations()
 def m008_desk(db: sqlite_utils.Database) -> None:
     """The coordinator's desk: who may sign in with which role, one-time codes and links,

@@ -177,7 +177,7 @@ def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime,
                SELECT 1 FROM outbox AS earlier
                 WHERE earlier.phone = outbox.phone AND earlier.channel = outbox.channel
                   AND earlier.lane = outbox.lane AND earlier.id < outbox.id
-                  AND {_HOLDS_THE_LINE})
+                  AND earlier.status IN ('pending', 'sending') AND {_HOLDS_THE_LINE})
         """,
         {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + lease),
          "by": claimed_by, "held_since": to_db_time(now - lease)},
@@ -187,6 +187,9 @@ def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime,
     return get_outbox_row(db, outbox_id)
 
 
+#: (Queries using it also say `earlier.status IN ('pending', 'sending')`, which it implies:
+#: that is the condition of the partial index `outbox_recipient_waiting`, m006, and SQLite
+#: only uses a partial index when the query states its condition.)
 #: When an earlier row (`earlier`) still goes first: never tried yet, due now (it is about
 #: to go), claimed with a live lease, or waiting for a retry and its last try less than a
 #: lease ago. Only a row that keeps failing lets later ones overtake it.
@@ -210,7 +213,7 @@ def blocked_until(db: sqlite_utils.Database, outbox_id: int, now: datetime,
           FROM outbox AS mine JOIN outbox AS earlier
             ON earlier.phone = mine.phone AND earlier.channel = mine.channel
            AND earlier.lane = mine.lane AND earlier.id < mine.id
-         WHERE mine.id = :id AND {_HOLDS_THE_LINE}
+         WHERE mine.id = :id AND earlier.status IN ('pending', 'sending') AND {_HOLDS_THE_LINE}
         """,
         {"id": outbox_id, "now": stamp, "held_since": to_db_time(now - lease)},
     )
