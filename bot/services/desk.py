@@ -262,9 +262,10 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
     if channel:
         filters.append("channel = :channel")
         params["channel"] = channel
-    if status:
-        filters.append("status = :status")
-        params["status"] = status
+    if status in MESSAGE_STATUSES:
+        # A literal from the list, not a parameter: a partial index (status = 'failed') is
+        # only usable when the query says its condition in the same words.
+        filters.append(f"status = '{status}'")
     where = (" WHERE " + " AND ".join(filters)) if filters else ""
     # Which index finds the rows, named (the planner's guess changes with the data): a person's
     # or a rare status's rows through their index, then sorted; anything else by walking the
