@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import sqlite3
 import threading
 from datetime import timedelta
@@ -58,9 +59,12 @@ def test_a_thread_cannot_wait_for_its_own_write_lock(migrated_db):
         pass
 
 
-def test_a_forked_child_does_not_share_the_parents_gate(migrated_db):
+def test_a_forked_child_does_not_share_the_parents_gate(migrated_db, tmp_path):
     """An flock belongs to the open file, which fork shares: a child (an RQ work horse)
-    must get gates of its own, or it would pass a gate its parent holds."""
+    must get gates of its own, or it would pass a gate its parent holds (even when some
+    other connection's database folder is gone meanwhile)."""
+    gone = [open_database(tmp_path / "gone" / f"old{n}.db") for n in range(5)]
+    shutil.rmtree(tmp_path / "gone")
     path = migrated_db.conn.execute("PRAGMA database_list").fetchone()[2]
     db = open_database(path)
     with transaction(db):
@@ -73,6 +77,8 @@ def test_a_forked_child_does_not_share_the_parents_gate(migrated_db):
             os._exit(1)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+    for old in gone:
+        old.conn.close()
 
 
 def test_request_connections_leave_checkpoints_to_others():

@@ -159,7 +159,12 @@ def _new_gates_after_fork() -> None:
     _gates_held = threading.local()
     for conn in list(_gated):
         inherited = conn.writer_gate
-        conn.writer_gate = open(inherited.name, "a+b")  # noqa: SIM115
+        if inherited is None:
+            continue
+        try:
+            conn.writer_gate = open(inherited.name, "a+b")  # noqa: SIM115
+        except OSError:  # its database is gone (a removed folder): it cannot write anyway
+            conn.writer_gate = None
         inherited.close()  # the parent's lock, if it holds one, stays the parent's
 
 
