@@ -820,6 +820,9 @@ def m008_desk(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_contact ON outbox (contact_id, id)")
     # The overview counts today's messages and the log lists the newest: by time, not by scan.
     db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_time ON inbound (received_at)")
+    # Messages that failed processing are rare: the log finds them without walking the year.
+    db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_failed ON inbound (received_at) "
+               "WHERE status = 'failed'")
     db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_time ON outbox (created_at)")
     db.execute("CREATE INDEX IF NOT EXISTS desk_orders_received ON orders (received_at)")
     # Orders by the hour they were placed and their status now, kept by triggers: the

@@ -221,11 +221,12 @@ def listings(db: sqlite_utils.Database, *, query: str = "", status: str = "activ
 def products_overview(db: sqlite_utils.Database) -> list[dict]:
     """Every product with its names and active listing count (seller-recorded ones first:
     they are the ones that may need merging)."""
+    # Listings on show per product come from catalog_counts (kept by triggers, m006).
     return fetch_all(
         db,
         "SELECT p.*, (SELECT group_concat(n.name, ', ') FROM product_names n WHERE n.product_id = p.id "
-        "AND n.name != p.name) AS synonyms, (SELECT COUNT(*) FROM listings l WHERE l.product_id = p.id "
-        "AND l.status = 'active') AS active_listings FROM products p "
+        "AND n.name != p.name) AS synonyms, COALESCE(k.visible, 0) AS active_listings FROM products p "
+        "LEFT JOIN catalog_counts k ON k.product_id = p.id "
         "ORDER BY p.source != 'seller', p.name LIMIT 1000")
 
 
@@ -261,9 +262,10 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
     if channel:
         filters.append("channel = :channel")
         params["channel"] = channel
-    if status:
-        filters.append("status = :status")
-        params["status"] = status
+    if status in MESSAGE_STATUSES:
+        # A literal from the list, not a parameter: a partial index (status = 'failed') is
+        # only usable when the query says its condition in the same words.
+        filters.append(f"status = '{status}'")
     where = (" WHERE " + " AND ".join(filters)) if filters else ""
     # Which index finds the rows, named (the planner's guess changes with the data): a person's
     # or a rare status's rows through their index, then sorted; anything else by walking the
@@ -274,6 +276,8 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
         by_in, by_out, sort_in, sort_out = "desk_inbound_time", "desk_outbox_time", "", ""
         if status == "new":
             by_in, sort_in = "inbound_new", "+"  # partial index of unprocessed messages
+        elif status == "failed":
+            by_in = "desk_inbound_failed"  # partial, in time order
         if status in RARE_STATUSES:
             by_out, sort_out = "outbox_due", "+"
     parts = []

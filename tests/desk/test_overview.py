@@ -39,3 +39,9 @@ def test_orders_by_state_today_and_this_week_match_the_orders(migrated_db):
                                    "GROUP BY status", [to_db_time(start)]).fetchall())
         shown = {status: n for status, n in figures["periods"][name]["orders"].items() if n}
         assert shown == expected, name
+
+
+def test_the_message_log_answers_for_every_status_filter(migrated_db):
+    for status in desk.MESSAGE_STATUSES:
+        assert desk.message_log(migrated_db, status=status) == []
+    assert desk.message_log(migrated_db, status="bogus", phone="0812") == []
