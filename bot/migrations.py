@@ -741,6 +741,94 @@ def m010_delivery_faults(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m008_desk(db: sqlite_utils.Database) -> None:
+    """The coordinator's desk: who may sign in with which role, one-time codes and links,
+    sessions, sign-in lockouts and throttling events, and consent to keep personal data."""
+    db.execute(
+        """
+        CREATE TABLE desk_roles (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            role TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'viewer')),
+            granted_by TEXT NOT NULL,            -- phone of the admin, or 'cli'
+            granted_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_tokens (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            kind TEXT NOT NULL CHECK (kind IN ('code', 'link')),
+            secret_hash TEXT NOT NULL,           -- salted SHA-256: the code or link is never kept
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT                         -- or superseded: a token works once
+        )
+        """
+    )
+    db.execute("CREATE INDEX desk_tokens_contact ON desk_tokens (contact_id, kind, id)")
+    db.execute(
+        """
+        CREATE TABLE desk_sessions (
+            token_hash TEXT PRIMARY KEY,         -- SHA-256 of the cookie's session token
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            client TEXT,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            ended_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_lockouts (
+            phone TEXT PRIMARY KEY,
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_signin_events (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- code_requested, code_wrong, signed_in
+            phone TEXT NOT NULL,
+            client TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX desk_signin_events_phone ON desk_signin_events (phone, kind, created_at)")
+    db.execute("CREATE INDEX desk_signin_events_client ON desk_signin_events (client, kind, created_at)")
+    db.execute("ALTER TABLE contacts ADD COLUMN consent_at TEXT")
+    db.execute("ALTER TABLE contacts ADD COLUMN consent_source TEXT")  # sms, import
+    db.execute("ALTER TABLE contacts ADD COLUMN erased_at TEXT")
+    db.execute("ALTER TABLE broadcasts ADD COLUMN send_at TEXT")  # scheduled: not before then
+    db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_contact ON inbound (contact_id, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_contact ON outbox (contact_id, id)")
+    # The overview counts today's messages and the log lists the newest: by time, not by scan.
+    db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_time ON inbound (received_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_time ON outbox (created_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_orders_received ON orders (received_at)")
+    # Orders by the hour they were placed and their status now, kept by triggers: the
+    # overview's "orders today / this week by state" reads at most 168 hours a status
+    # instead of counting every order of the week (Indonesian zones are whole hours off UTC).
+    db.execute("CREATE TABLE desk_order_hours (hour TEXT NOT NULL, status TEXT NOT NULL, "
+               "orders INTEGER NOT NULL, PRIMARY KEY (hour, status)) WITHOUT ROWID")
+    db.execute("INSERT INTO desk_order_hours (hour, status, orders) SELECT substr(created_at, 1, 13), "
+               "status, COUNT(*) FROM orders GROUP BY 1, 2")
+    add = ("INSERT INTO desk_order_hours (hour, status, orders) VALUES (substr(NEW.created_at, 1, 13), "
+           "NEW.status, 1) ON CONFLICT (hour, status) DO UPDATE SET orders = orders + 1;")
+    remove = ("UPDATE desk_order_hours SET orders = orders - 1 WHERE hour = substr(OLD.created_at, 1, 13) "
+              "AND status = OLD.status;")
+    db.execute(f"CREATE TRIGGER desk_order_hours_insert AFTER INSERT ON orders BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER desk_order_hours_update AFTER UPDATE OF status ON orders "
+               f"WHEN NEW.status IS NOT OLD.status BEGIN {remove} {add} END")
+
+
+@migrations()
 def m007_field_signals(db: sqlite_utils.Database) -> None:
     """WhatsApp username users (BSUID), provider opt-outs, the hub phone's health and
     SIM caps, incidents told to coordinators once, and the loop breaker's index.

@@ -323,6 +323,19 @@ _SPECS += [
     ReplySpec(N_("order.expired_buyer"), _ORDER),
 ]
 
+# The coordinator's desk (issue 15): sign-in codes and what sellers are told about changes
+# a coordinator made for them.
+_SPECS += [
+    ReplySpec(N_("desk.code"), {"code": "482913"}),
+    ReplySpec(N_("desk.listing_changed"), {"code": "C289", "product": "cabai merah keriting",
+                                           "quantity": "1.250,5 kg", "price": "Rp125.000/kg"}),
+    ReplySpec(N_("desk.listing_withdrawn"), {"code": "C289", "product": "cabai merah keriting"}),
+    ReplySpec(N_("desk.welcome"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
+    ReplySpec(N_("desk.number_moved_old"), {"number": "0812...7890"}),
+    ReplySpec(N_("desk.number_moved_new"), {"name": "Siti Aminah"}),
+    ReplySpec(N_("desk.pin_reset")),
+]
+
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 
 

@@ -52,9 +52,13 @@ def deliver_outbox_message(
     with transaction(db):
         row = outbox.claim_for_delivery(db, outbox_id, now, claimed_by=process_identity())
         if row is None:
-            # Held back by an earlier message to the same person? Then try again when its
-            # hold ends, rather than waiting for the sweep.
-            return DeliveryOutcome("skipped", outbox.blocked_until(db, outbox_id, now))
+            # Held back by an earlier message to the same person whose hold ends (its lease
+            # runs out)? Then the sweep takes this one as soon as it does, without an
+            # enqueue grace on top.
+            until = outbox.blocked_until(db, outbox_id, now)
+            if until is not None:
+                outbox.hand_over_again_at(db, outbox_id, until)
+            return DeliveryOutcome("skipped")
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
         row = outbox.prepare_gateway_row(db, config, row, now)  # TTL by kind, SIM caps

@@ -50,18 +50,21 @@ def create_broadcast(
     db: sqlite_utils.Database, *, group: str, text: str, created_by: str, now: datetime,
     kind: str = "announcement", texts: dict[str, str] | None = None,
     expires_at: datetime | None = None, allow_long: bool = False,
-    contact_id: int | None = None,
+    contact_id: int | None = None, keep_unicode: bool = False, send_at: datetime | None = None,
 ) -> int:
     """Record a broadcast to `group` (UnknownGroup if it means nothing); return its id.
 
     `texts` gives the text per reply language (`"id"`), or per language and time zone
     (`"id|Asia/Makassar"`, for texts that show a local time); without it everyone gets
     `text`. Text that needs more than one SMS (with the brand
-    prefix) is refused unless `allow_long`.
+    prefix) is refused unless `allow_long`. Texts are made GSM-7-safe (emoji dropped) unless
+    `keep_unicode`: the desk shows the UCS-2 cost and lets the coordinator choose.
+    `send_at` schedules it: it is planned at once, its messages wait until then (and, as
+    always, for each recipient's morning if that falls in their quiet hours).
     """
     audience = resolve_group(db, group)
-    text = gsm_safe(text)
-    texts = {locale: gsm_safe(value) for locale, value in (texts or {}).items()}
+    text = text.strip() if keep_unicode else gsm_safe(text)
+    texts = {locale: value if keep_unicode else gsm_safe(value) for locale, value in (texts or {}).items()}
     if not allow_long:
         segments = max(sms_segments(BRAND_PREFIX + t) for t in [text, *texts.values()])
         if segments > 1:
@@ -69,13 +72,13 @@ def create_broadcast(
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO broadcasts (kind, group_name, text, texts, created_by, created_at, "
-            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "expires_at, send_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [kind, audience.label, text, json.dumps(texts) if texts else None, created_by,
-             to_db_time(now), to_db_time(expires_at)],
+             to_db_time(now), to_db_time(expires_at), to_db_time(send_at)],
         )
         record_action(db, created_by, "broadcast.create",
                       {"broadcast": cursor.lastrowid, "group": audience.label, "kind": kind,
-                       "text": text}, now, contact_id)
+                       "text": text, "send_at": to_db_time(send_at)}, now, contact_id)
         return cursor.lastrowid
 
 
@@ -97,6 +100,7 @@ def plan_broadcast(
     audience = resolve_group(db, broadcast["group_name"])
     texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
     expires_at = from_db_time(broadcast["expires_at"])
+    start = max(now, from_db_time(broadcast.get("send_at")) or now)
     # A price's validity starts when it may first reach each recipient: one published at
     # 21.03 and held for the morning is still good for its full TTL after 06.00.
     validity = expires_at - from_db_time(broadcast["created_at"]) if expires_at else None
@@ -135,7 +139,7 @@ def plan_broadcast(
                                         default_zone)
                 timing = send_times.get(zone)
                 if timing is None:
-                    send_at = next_send_time(now, zone, quiet)
+                    send_at = next_send_time(start, zone, quiet)
                     row_expires = send_at + validity if validity is not None else None
                     timing = send_times[zone] = (
                         send_at, to_db_time(send_at), to_db_time(row_expires),

@@ -117,10 +117,12 @@ def register_seller(
     db: sqlite_utils.Database, contact_id: int, name: str, village: str, now: datetime
 ) -> dict:
     """Make the contact a seller with `name` from `village`; return the updated row."""
+    # Registering is consenting to keep the name and number (the desk can erase them on request).
     db.execute(
-        "UPDATE contacts SET role = 'seller', name = ?, village = ?, registered_at = ? "
+        "UPDATE contacts SET role = 'seller', name = ?, village = ?, registered_at = ?, "
+        "consent_at = COALESCE(consent_at, ?), consent_source = COALESCE(consent_source, 'sms') "
         "WHERE id = ?",
-        [name, village, to_db_time(now), contact_id],
+        [name, village, to_db_time(now), to_db_time(now), contact_id],
     )
     return get_contact(db, contact_id)
 

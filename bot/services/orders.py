@@ -32,7 +32,7 @@ from decimal import Decimal
 import sqlite_utils
 
 from bot.services import ledger, listings, webhooks
-from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction, where_in
 
 STATUSES = ("pending", "accepted", "shipped", "received", "declined", "cancelled", "expired")
 EVENTS = ("accept", "decline", "cancel", "expire", "ship", "receive")
@@ -159,11 +159,8 @@ def buyer_orders(db: sqlite_utils.Database, buyer_id: int, statuses: tuple[str, 
 def list_orders(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = None,
                 limit: int = 200) -> list[dict]:
     """Orders newest first, for coordinators (`jembatan order list`)."""
-    where, params = "", []
-    if statuses:
-        condition, params = in_clause("o.status", statuses)
-        where = f" WHERE {condition}"
-    return fetch_all(db, _SELECT + where + " ORDER BY o.id DESC LIMIT ?", [*params, limit])
+    where, params = where_in("o.status", statuses)
+    return fetch_all(db, f"{_SELECT} {where} ORDER BY o.id DESC LIMIT ?", [*params, limit])
 
 
 def order_document(order: dict) -> dict:

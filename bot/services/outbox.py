@@ -429,6 +429,13 @@ def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetim
                             [(stamp, outbox_id) for outbox_id in outbox_ids])
 
 
+def hand_over_again_at(db: sqlite_utils.Database, outbox_id: int, moment: datetime) -> None:
+    """Let the sweep hand a pending row over again from `moment` on (its enqueue grace
+    then counts as passed)."""
+    db.execute("UPDATE outbox SET enqueued_at = ? WHERE id = ? AND status = 'pending'",
+               [to_db_time(moment - ENQUEUE_GRACE), outbox_id])
+
+
 def expired_leases(db: sqlite_utils.Database, now: datetime,
                    is_dead: Callable[[str | None], bool] | None = None) -> list[dict]:
     """Rows a worker claimed and never finished: their lease ran out, or (with `is_dead`)

@@ -29,7 +29,7 @@ import sqlite_utils
 from bot.services import ledger, timing
 from bot.services.payout_accounts import PayoutAccount
 from bot.services.timing import backoff_delay
-from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction, where_in
 
 STATUSES = ("pending", "submitted", "processing", "succeeded", "failed", "cancelled", "reversed")
 EVENTS = ("accepted", "requested", "succeeded", "failed", "cancelled", "reversed")
@@ -162,10 +162,7 @@ def find_payout_by_provider_id(db: sqlite_utils.Database, provider_payout_id: st
 def list_payouts(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = None,
                  limit: int = 200) -> list[dict]:
     """Payouts with their seller's name and phone, oldest first (the order to pay them)."""
-    where, params = "", []
-    if statuses:
-        condition, params = in_clause("p.status", statuses)
-        where = f"WHERE {condition}"
+    where, params = where_in("p.status", statuses)
     return fetch_all(
         db,
         f"SELECT p.*, c.name AS seller_name, c.village AS seller_village, c.phone AS seller_phone "

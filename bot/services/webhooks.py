@@ -24,7 +24,7 @@ import sqlite_utils
 
 from bot.services import timing
 from bot.services.timing import backoff_delay
-from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction, where_in
 
 LEASE = timing.RELAY_LEASE
 ENQUEUE_GRACE = timing.RELAY_ENQUEUE_GRACE
@@ -183,10 +183,7 @@ def mark_enqueued(db: sqlite_utils.Database, delivery_ids: list[int], now: datet
 def list_deliveries(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = None,
                     limit: int = 200) -> list[dict]:
     """Relays with their buyer and order code, newest first (for `jembatan webhook list`)."""
-    where, params = "", []
-    if statuses:
-        condition, params = in_clause("w.status", statuses)
-        where = f"WHERE {condition}"
+    where, params = where_in("w.status", statuses)
     return fetch_all(
         db,
         f"SELECT w.id, w.event_id, w.event_type, w.sequence, w.status, w.attempts, w.next_attempt_at, "

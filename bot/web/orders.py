@@ -118,15 +118,20 @@ def _own_order(buyer: dict, code: str) -> dict:
     return order
 
 
-def _order_body() -> tuple[str, Decimal, str | None]:
-    """The POST body's listing code, quantity and optional unit, or a 400/422."""
+def _json_object(example: str) -> dict:
+    """The request's JSON object body, or a 400 `invalid_json` that shows `example`."""
     try:
         body = json_body(require_json_type=True)
     except Malformed:
         body = None
     if not isinstance(body, dict):
-        raise ApiError("invalid_json", "The body must be a JSON object, e.g. "
-                                       '{"listing": "C7", "quantity": "20", "unit": "kg"}.')
+        raise ApiError("invalid_json", f"The body must be a JSON object, e.g. {example}.")
+    return body
+
+
+def _order_body() -> tuple[str, Decimal, str | None]:
+    """The POST body's listing code, quantity and optional unit, or a 400/422."""
+    body = _json_object('{"listing": "C7", "quantity": "20", "unit": "kg"}')
     problems = []
     listing, quantity, unit = body.get("listing"), body.get("quantity"), body.get("unit")
     if not isinstance(listing, str) or not listing.strip() or len(listing) > 20:
@@ -239,13 +244,7 @@ def record_payment(code: str):
     "reference": "TRF-0042"}`. Idempotent by reference (within this buyer's references):
     a repeat answers 200 with `Idempotent-Replayed: true` and changes nothing."""
     order = _own_order(_buyer(), code)
-    try:
-        body = json_body(require_json_type=True)
-    except Malformed:
-        body = None
-    if not isinstance(body, dict):
-        raise ApiError("invalid_json", 'The body must be a JSON object, e.g. {"amount": 240000, '
-                                       '"reference": "TRF-0042"}.')
+    body = _json_object('{"amount": 240000, "reference": "TRF-0042"}')
     amount, reference = body.get("amount"), body.get("reference")
     if isinstance(amount, str) and amount.isascii() and amount.isdigit() and len(amount) <= 15:
         amount = int(amount)

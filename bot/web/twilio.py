@@ -35,12 +35,11 @@ def signed_url() -> str:
     return base.rstrip("/") + request.path + (f"?{query}" if query else "")
 
 
-def _plain_url() -> str | None:
+def _plain_url(config, env: dict) -> str | None:
     """The request's URL straight from the WSGI environ (cheap), when no proxy base is set:
     for an ASCII path it is what `request.url` spells with more work."""
-    if current_app.config.get("PUBLIC_BASE_URL"):
+    if config.get("PUBLIC_BASE_URL"):
         return None
-    env = request.environ
     host = env.get("HTTP_HOST")
     if not host:
         return None
@@ -50,7 +49,8 @@ def _plain_url() -> str | None:
 
 
 def _require_signature() -> None:
-    validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+    config, env = current_app.config, request.environ
+    validator = RequestValidator(config["TWILIO_AUTH_TOKEN"])
     # Headers that are not short printable ASCII cannot be Twilio's (and would make
     # compare_digest raise): refused like any wrong signature.
     signature = ascii_header("X-Twilio-Signature", 128) or ""
@@ -66,7 +66,7 @@ def _require_signature() -> None:
     # The common case first: one HMAC over the URL as the environ spells it. Then the URL
     # as Flask rebuilds it, and `validate`, which also tries it with and without an
     # explicit port, as Twilio's own backends differ.
-    plain = _plain_url()
+    plain = _plain_url(config, env)
     if plain is not None and hmac.compare_digest(
             validator.compute_signature(plain, form, algorithm), signature):
         return
@@ -107,7 +107,7 @@ def inbound_message():
             phone = normalize_phone(sender)
         except InvalidPhoneNumber:
             abort(400, "From is not a phone number")
-    raw = {key: form.getlist(key) if len(form.getlist(key)) > 1 else form[key] for key in form}
+    raw = {key: values if len(values) > 1 else values[0] for key, values in form.lists()}
     response, _ = accept_inbound_message(
         get_db(), current_app.config, get_redis(), channel=channel, provider_id=sid, phone=phone,
         body=form.get("Body", ""), raw=raw, now=utcnow(), reply_inline=True, bsuid=bsuid,
