@@ -14,7 +14,7 @@ from bot.pipeline.sweep import sweep
 from bot.redis_server import free_port
 from bot.services import outbox
 from bot.services.coordinators import grant_coordinator
-from bot.storage import to_db_time, transaction
+from bot.storage import to_db_time, transaction, utcnow
 from tests.conftest import gateway_post, run_worker, twilio_post
 from tests.providers import health_body
 
@@ -167,3 +167,18 @@ def test_a_message_the_phone_dropped_at_its_ttl_is_marked_expired(client, app, d
     assert gateway_post(client, event).status_code == 200
     row = outbox.get_outbox_row(db, row_id)
     assert (row["status"], row["provider_status"]) == ("expired", "expired")
+
+
+def test_the_delivery_status_shows_the_hub_phone(client, app, db, redis_url, fake_gateway,
+                                                 coordinator):
+    redis = connect_redis(redis_url)
+    sweep(db, app.config, redis)
+    report = client.get("/healthz/delivery").get_json()
+    assert report["hub"]["devices"][0]["battery_level"] == 80 and report["hub"]["incidents"] == []
+    dead = dict(app.config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{free_port()}")
+    sweep(db, dead, redis, now=utcnow() + timedelta(minutes=20))
+    with transaction(db):  # the silence is real now: shift the heartbeat with the clock
+        db.execute("UPDATE heartbeats SET at = ?", [to_db_time(utcnow())])
+    answer = client.get("/healthz/delivery")
+    assert answer.status_code == 503 and answer.get_json()["hub"]["incidents"] == ["hub_silent"]
+    assert any("hub phone" in reason for reason in answer.get_json()["reasons"])

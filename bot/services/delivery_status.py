@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from bot.services import hub, incidents
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 SWEEP = "sweep"
@@ -48,6 +49,7 @@ class DeliveryStatus:
     sweep_age_seconds: float | None
     backlog: dict[str, dict] = field(default_factory=dict)
     sending: int = 0
+    hub: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -57,6 +59,7 @@ class DeliveryStatus:
             "last_sweep_age_seconds": self.sweep_age_seconds,
             "backlog": self.backlog,
             "sending": self.sending,
+            "hub": self.hub,
         }
 
 
@@ -96,7 +99,25 @@ def delivery_status(db: sqlite_utils.Database, now: datetime, *, max_sweep_age: 
         if stuck_age > max_backlog_age:
             # The sweep cannot settle a dead worker's claim (the provider lookup keeps failing).
             reasons.append(f"a claimed message is {stuck_age:.0f} s past its lease")
-    return DeliveryStatus(bool(reasons), reasons, last_sweep, sweep_age, backlog, sending)
+    hub_phone = hub_summary(db, now)
+    if "hub_silent" in hub_phone["incidents"]:
+        reasons.append(f"the hub phone has been silent since {hub_phone['last_seen_at']}")
+    return DeliveryStatus(bool(reasons), reasons, last_sweep, sweep_age, backlog, sending,
+                          hub_phone)
+
+
+def hub_summary(db: sqlite_utils.Database, now: datetime) -> dict:
+    """The hub phone as last heard (issue 12): when, battery, connection, failed count,
+    and the incidents coordinators were told about that are still open."""
+    seen = hub.last_seen(db)
+    return {
+        "last_seen_at": to_db_time(seen),
+        "silent_seconds": round((now - seen).total_seconds(), 1) if seen else None,
+        "devices": [{key: device[key] for key in ("device_id", "status", "battery_level", "charging",
+                                                  "connection", "failed_count", "last_seen_at")}
+                    for device in hub.devices(db)],
+        "incidents": sorted({i["kind"] for i in incidents.open_incidents(db) if i["kind"] != "loop"}),
+    }
 
 
 def _broadcast_progress(db: sqlite_utils.Database, channel: str, now: datetime, window: float) -> bool:

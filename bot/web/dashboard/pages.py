@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
-from bot.phones import InvalidPhoneNumber, mask_phone, normalize_phone
+from bot.phones import InvalidPhoneNumber, display_address, mask_phone, normalize_phone
 from bot.services import broadcasts, desk, desk_auth, groups, members, products
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
@@ -76,6 +76,12 @@ def _offset() -> int:
 @bp.app_template_filter("money")
 def _money(value) -> str:
     return format_money(int(value or 0), "id")
+
+
+@bp.app_template_filter("address")
+def _address(value) -> str:
+    """A number as it is, a WhatsApp username user by their id (`WhatsApp ID.1502…`)."""
+    return display_address(value)
 
 
 @bp.app_template_filter("quantity")
