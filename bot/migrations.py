@@ -6,9 +6,12 @@ Add a new function at the end for every change; never edit one that has shipped.
 
 from __future__ import annotations
 
+import json
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.phones import parse_bsuid
 from bot.services.products import seed_catalogue
 from bot.storage import transaction, utcnow
 
@@ -823,6 +826,91 @@ def m008_desk(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE TRIGGER desk_order_hours_insert AFTER INSERT ON orders BEGIN {add} END")
     db.execute(f"CREATE TRIGGER desk_order_hours_update AFTER UPDATE OF status ON orders "
                f"WHEN NEW.status IS NOT OLD.status BEGIN {remove} {add} END")
+
+
+@migrations()
+def m007_field_signals(db: sqlite_utils.Database) -> None:
+    """WhatsApp username users (BSUID), provider opt-outs, the hub phone's health and
+    SIM caps, incidents told to coordinators once, and the loop breaker's index.
+
+    Contacts that an older version stored under a number made up from a BSUID (`From=
+    whatsapp:ID.1502…` read as `+621502…`) are repaired from the inbound rows, which
+    keep the original `From`: the contact, its inbound and outbox rows get the BSUID
+    back, and anything still waiting to go by SMS to the made-up number is failed.
+    """
+    db.execute("ALTER TABLE contacts ADD COLUMN bsuid TEXT")  # WhatsApp business-scoped id
+    db.execute("CREATE UNIQUE INDEX contacts_bsuid ON contacts (bsuid) WHERE bsuid IS NOT NULL")
+    db.execute("ALTER TABLE contacts ADD COLUMN opted_out_reason TEXT")  # command, provider:21610
+    db.execute("ALTER TABLE contacts ADD COLUMN opted_out_at TEXT")
+    # Channels whose provider refuses this person (21610, 63014): "twilio_sms,twilio_whatsapp".
+    db.execute("ALTER TABLE contacts ADD COLUMN blocked_channels TEXT")
+    db.execute("ALTER TABLE inbound ADD COLUMN bsuid TEXT")
+    db.execute("CREATE INDEX inbound_sender_recent ON inbound (phone, received_at)")
+    db.execute("ALTER TABLE outbox ADD COLUMN sim_number INTEGER")  # gateway SIM slot used
+    db.execute("CREATE INDEX outbox_recipient_recent ON outbox (phone, lane, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE hub_devices (
+            device_id TEXT PRIMARY KEY,          -- the gateway's deviceId, 'hub' when polled
+            status TEXT,                         -- pass, warn, fail (GET /health), unreachable
+            battery_level INTEGER,
+            charging INTEGER,
+            connection TEXT,
+            failed_count INTEGER,
+            last_seen_at TEXT,                   -- last answer or system:ping
+            last_polled_at TEXT,
+            last_error TEXT,
+            details TEXT,                        -- the last health answer as JSON
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- hub_silent, hub_battery, loop
+            subject TEXT NOT NULL,               -- device id, phone
+            opened_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            closed_at TEXT,
+            details TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX incidents_open ON incidents (kind, subject) "
+               "WHERE closed_at IS NULL")
+
+    rows = db.execute(
+        "SELECT id, phone, raw FROM inbound WHERE channel = 'twilio_whatsapp' ORDER BY id"
+    ).fetchall()
+    for inbound_id, phone, raw in rows:
+        try:
+            payload = json.loads(raw or "{}")
+        except ValueError:
+            continue
+        sender = payload.get("From") if isinstance(payload, dict) else None
+        external = payload.get("ExternalUserId") if isinstance(payload, dict) else None
+        bsuid = parse_bsuid(sender if isinstance(sender, str) else None)
+        if bsuid is None:
+            linked = parse_bsuid(external if isinstance(external, str) else None)
+            if linked:
+                db.execute("UPDATE contacts SET bsuid = ? WHERE phone = ? AND bsuid IS NULL "
+                           "AND NOT EXISTS (SELECT 1 FROM contacts WHERE bsuid = ?)",
+                           [linked, phone, linked])
+            continue
+        db.execute("UPDATE inbound SET bsuid = ? WHERE id = ?", [bsuid, inbound_id])
+        if phone == bsuid:
+            continue
+        # `phone` was made up from the BSUID: nobody with that number ever wrote to us.
+        db.execute("UPDATE contacts SET phone = ?, bsuid = ? WHERE phone = ?", [bsuid, bsuid, phone])
+        db.execute("UPDATE inbound SET phone = ? WHERE phone = ?", [bsuid, phone])
+        db.execute(
+            "UPDATE outbox SET status = 'failed', error_code = 'not_a_phone', lease_until = NULL, "
+            "error_message = 'number was made up from a WhatsApp id (repaired by m007)' "
+            "WHERE phone = ? AND channel <> 'twilio_whatsapp' AND status IN ('pending', 'sending')",
+            [phone])
+        db.execute("UPDATE outbox SET phone = ? WHERE phone = ?", [bsuid, phone])
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

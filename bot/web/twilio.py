@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.phones import InvalidPhoneNumber, normalize_phone, parse_bsuid
 from bot.pipeline.inbound import accept_inbound_message
 from bot.services import outbox
 from bot.sms import sms_body
@@ -96,14 +96,21 @@ def inbound_message():
     if not sid or not sender:
         abort(400, "MessageSid and From are required")
     channel = "twilio_whatsapp" if sender.lower().startswith("whatsapp:") else "twilio_sms"
-    try:
-        phone = normalize_phone(sender)
-    except InvalidPhoneNumber:
-        abort(400, "From is not a phone number")
+    # A WhatsApp user with a username may come as a BSUID (`whatsapp:ID.1502…`) instead of
+    # a number, or with both (`ExternalUserId`). The BSUID is kept as sent; a number is
+    # never made up from it.
+    bsuid = parse_bsuid(form.get("ExternalUserId")) if channel == "twilio_whatsapp" else None
+    phone = parse_bsuid(sender) if channel == "twilio_whatsapp" else None
+    bsuid = bsuid or phone
+    if phone is None:
+        try:
+            phone = normalize_phone(sender)
+        except InvalidPhoneNumber:
+            abort(400, "From is not a phone number")
     raw = {key: values if len(values) > 1 else values[0] for key, values in form.lists()}
     response, _ = accept_inbound_message(
         get_db(), current_app.config, get_redis(), channel=channel, provider_id=sid, phone=phone,
-        body=form.get("Body", ""), raw=raw, now=utcnow(), reply_inline=True,
+        body=form.get("Body", ""), raw=raw, now=utcnow(), reply_inline=True, bsuid=bsuid,
     )
     if response is None or response.reply is None:
         # A repeat of a message we already answered, or one left for the sweep (whose
@@ -130,4 +137,5 @@ def status_callback():
         if outbox.record_delivery_event(db, channel, sid, status.lower(), error_code,
                                         json.dumps(form.to_dict()), now):
             outbox.apply_provider_status(db, channel, sid, status, error_code, now)
+            outbox.apply_provider_opt_out(db, channel, sid, recipient, error_code, now)
     return Response(status=204)

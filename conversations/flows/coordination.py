@@ -10,9 +10,9 @@ message's transaction commits; if Redis is down the sweep plans it later.
 from __future__ import annotations
 
 from bot.services import broadcasts, products
-from bot.services.groups import UnknownGroup
+from bot.services.groups import PRODUCT_PREFIX, UnknownGroup
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
-from conversations.i18n import format_unit_price
+from conversations.i18n import format_local_time, format_unit_price
 from conversations.news.prices import publish_reference_price
 
 #: Reference prices are written per kg unless the coordinator names a unit (`3rb/ikat`).
@@ -38,9 +38,22 @@ def broadcast(turn: Turn) -> str:
         return END
     turn.handover.broadcast_ids.append(broadcast_id)
     row = broadcasts.get_broadcast(turn.db, broadcast_id)
-    turn.reply("broadcast.created", id=broadcast_id, group=row["group_name"],
-               count=broadcasts.audience_size(turn.db, row["group_name"]))
+    values = {"id": broadcast_id, "group": row["group_name"],
+              "count": broadcasts.audience_size(turn.db, row["group_name"])}
+    later = _goes_out_later(turn, row["group_name"])
+    if later:
+        turn.reply("broadcast.created_later", time=later, **values)
+    else:
+        turn.reply("broadcast.created", **values)
     return END
+
+
+def _goes_out_later(turn: Turn, group: str) -> str | None:
+    """`06.00 WIB` (in the coordinator's zone) when quiet hours hold the broadcast back."""
+    first = broadcasts.first_send_time(turn.db, turn.settings, group, turn.now)
+    if first <= turn.now:
+        return None
+    return format_local_time(first, turn.timezone, "HH.mm")
 
 
 def broadcast_status(turn: Turn) -> str:
@@ -57,7 +70,13 @@ def broadcast_status(turn: Turn) -> str:
             turn.reply("broadcast.status_none")
             return END
     report = broadcasts.broadcast_report(turn.db, row["id"])
-    turn.reply("broadcast.status", id=row["id"], group=row["group_name"], **report)
+    waiting = broadcasts.waiting_until(turn.db, row["id"], turn.now)
+    if waiting is not None:
+        turn.reply("broadcast.status_waiting", id=row["id"], group=row["group_name"],
+                   time=format_local_time(waiting, turn.timezone, "HH.mm"),
+                   queued=report["queued"], skipped=report["skipped"], expired=report["expired"])
+    else:
+        turn.reply("broadcast.status", id=row["id"], group=row["group_name"], **report)
     return END
 
 
@@ -77,10 +96,14 @@ def publish_price(turn: Turn) -> str:
     turn.handover.broadcast_ids.append(published.broadcast_id)
     values = {"product": product["name"], "price": format_unit_price(price, unit, turn.locale),
               "count": published.audience, "id": published.broadcast_id}
+    later = _goes_out_later(turn, f"{PRODUCT_PREFIX}{product['name']}")
+    suffix = "_later" if later else ""
+    if later:
+        values["time"] = later
     if market:
-        turn.reply("publish_price.done", market=market, **values)
+        turn.reply(f"publish_price.done{suffix}", market=market, **values)
     else:
-        turn.reply("publish_price.done_no_market", **values)
+        turn.reply(f"publish_price.done_no_market{suffix}", **values)
     return END
 
 

@@ -258,7 +258,8 @@ for name, body, status, stored in [
     ("phoneNumber is a list", json.dumps(gw_event(phoneNumber=[SITI])).encode(), 400, 0),
     ("phoneNumber is a number", json.dumps(gw_event(phoneNumber=6281234567890)).encode(), 400, 0),
     ("phoneNumber is an object", json.dumps(gw_event(phoneNumber={"n": SITI})).encode(), 400, 0),
-    ("phoneNumber is a word", json.dumps(gw_event(phoneNumber="nope")).encode(), 400, 0),
+    # Issue 12: a sender that is no number (an operator's notice) is kept, never answered.
+    ("phoneNumber is a word", json.dumps(gw_event(phoneNumber="nope")).encode(), 200, 1),
     ("phoneNumber of 5,000 digits", json.dumps(gw_event(phoneNumber="6" * 5000)).encode(), 400, 0),
     ("phoneNumber is empty", json.dumps(gw_event(phoneNumber="")).encode(), 400, 0),
     ("sender is a list", json.dumps(gw_event(sender=[SITI])).encode(), 400, 0),
