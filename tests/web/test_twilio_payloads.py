@@ -72,8 +72,8 @@ INBOUND = [
      200, None, [(TINI, None)], [(TINI, None)]),
     ("empty body, no media",
      full_form(f"whatsapp:{TINI}", body=""), 200,
-     twiml("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFTAR Siti, Sukamaju). "
-           "Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN"),
+     twiml("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFTAR Siti, "
+           "Sukamaju). Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN"),
      [(TINI, None)], [(TINI, None)]),
     ("SMS From with letters: not a number, refused",
      full_form("TELKOMSEL"), 400, None, [], []),
