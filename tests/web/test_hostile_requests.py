@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from bot.channels.android_gateway import compute_signature
 from bot.storage import open_database, utcnow
@@ -512,6 +513,9 @@ for name, path, status in [
     ("dot-dot path", "/../../etc/passwd", 404),
     ("a path of 5,000 characters", "/" + "a" * 5000, 404),
     ("healthz with a query", "/healthz?x=%00", 200),
+    ("static traversal", "/static/..%2F..%2Fbot%2Fconfig.py", 404),
+    ("static dot-dot", "/static/../../bot/config.py", 404),
+    ("static unknown file", "/static/x.js", 404),
     ("verify an unknown code", "/verify/S1-ABCD", 404),
     ("verify a code of 5,000 characters", "/verify/" + "S" * 5000, 404),
     ("verify a traversal", "/verify/..%2F..%2Fetc%2Fpasswd", 404),
@@ -525,7 +529,8 @@ for name, path, status in [
     ("listings product with invalid UTF-8", "/api/v1/listings?product=%c3%28", 200),
 ]:
     case(f"GET {name}", "GET", path, status)
-for method, path, status in [("POST", "/healthz", 405), ("DELETE", "/api/v1/listings", 405),
+for method, path, status in [("POST", "/healthz", 405), ("POST", "/healthz/delivery", 405),
+                             ("DELETE", "/api/v1/listings", 405),
                              ("POST", "/api/v1/listings", 405), ("PUT", "/media/1", 405),
                              ("TRACE", "/healthz", 405), ("PROPFIND", "/healthz", 405)]:
     case(f"{method} {path}", method, path, status)
@@ -585,6 +590,21 @@ def send(client, c: Case, key: str):
         headers["Authorization"] = f"Bearer {key}"
     return client.open(c.path, method=c.method, data=body, headers=headers, content_type=content_type,
                        environ_overrides=c.environ)
+
+
+def test_the_table_covers_every_endpoint(hostile_app):
+    adapter = hostile_app["app"].url_map.bind("localhost")
+    covered = set()
+    for c in CASES:
+        try:
+            endpoint, _ = adapter.match(c.path.split("?")[0], method=c.method)
+        except HTTPException as refusal:  # a wrong method still reaches the endpoint's path
+            methods = getattr(refusal, "valid_methods", None)
+            endpoint = adapter.match(c.path.split("?")[0], method=methods[0])[0] if methods else None
+        if endpoint:
+            covered.add(endpoint)
+    served = {rule.endpoint for rule in hostile_app["app"].url_map.iter_rules()}
+    assert served - covered == set()
 
 
 def test_the_table_is_big_enough():
