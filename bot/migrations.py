@@ -6,9 +6,12 @@ Add a new function at the end for every change; never edit one that has shipped.
 
 from __future__ import annotations
 
+import json
+
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
+from bot.phones import parse_bsuid
 from bot.services.products import seed_catalogue
 from bot.storage import transaction, utcnow
 
@@ -735,6 +738,179 @@ def m010_delivery_faults(db: sqlite_utils.Database) -> None:
         )
         """
     )
+
+
+@migrations()
+def m008_desk(db: sqlite_utils.Database) -> None:
+    """The coordinator's desk: who may sign in with which role, one-time codes and links,
+    sessions, sign-in lockouts and throttling events, and consent to keep personal data."""
+    db.execute(
+        """
+        CREATE TABLE desk_roles (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            role TEXT NOT NULL CHECK (role IN ('admin', 'coordinator', 'viewer')),
+            granted_by TEXT NOT NULL,            -- phone of the admin, or 'cli'
+            granted_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_tokens (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            kind TEXT NOT NULL CHECK (kind IN ('code', 'link')),
+            secret_hash TEXT NOT NULL,           -- salted SHA-256: the code or link is never kept
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT                         -- or superseded: a token works once
+        )
+        """
+    )
+    db.execute("CREATE INDEX desk_tokens_contact ON desk_tokens (contact_id, kind, id)")
+    db.execute(
+        """
+        CREATE TABLE desk_sessions (
+            token_hash TEXT PRIMARY KEY,         -- SHA-256 of the cookie's session token
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            client TEXT,
+            created_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            ended_at TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_lockouts (
+            phone TEXT PRIMARY KEY,
+            failed_attempts INTEGER NOT NULL DEFAULT 0,
+            locked_until TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE desk_signin_events (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- code_requested, code_wrong, signed_in
+            phone TEXT NOT NULL,
+            client TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX desk_signin_events_phone ON desk_signin_events (phone, kind, created_at)")
+    db.execute("CREATE INDEX desk_signin_events_client ON desk_signin_events (client, kind, created_at)")
+    db.execute("ALTER TABLE contacts ADD COLUMN consent_at TEXT")
+    db.execute("ALTER TABLE contacts ADD COLUMN consent_source TEXT")  # sms, import
+    db.execute("ALTER TABLE contacts ADD COLUMN erased_at TEXT")
+    db.execute("ALTER TABLE broadcasts ADD COLUMN send_at TEXT")  # scheduled: not before then
+    db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_contact ON inbound (contact_id, id)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_contact ON outbox (contact_id, id)")
+    # The overview counts today's messages and the log lists the newest: by time, not by scan.
+    db.execute("CREATE INDEX IF NOT EXISTS desk_inbound_time ON inbound (received_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_outbox_time ON outbox (created_at)")
+    db.execute("CREATE INDEX IF NOT EXISTS desk_orders_received ON orders (received_at)")
+    # Orders by the hour they were placed and their status now, kept by triggers: the
+    # overview's "orders today / this week by state" reads at most 168 hours a status
+    # instead of counting every order of the week (Indonesian zones are whole hours off UTC).
+    db.execute("CREATE TABLE desk_order_hours (hour TEXT NOT NULL, status TEXT NOT NULL, "
+               "orders INTEGER NOT NULL, PRIMARY KEY (hour, status)) WITHOUT ROWID")
+    db.execute("INSERT INTO desk_order_hours (hour, status, orders) SELECT substr(created_at, 1, 13), "
+               "status, COUNT(*) FROM orders GROUP BY 1, 2")
+    add = ("INSERT INTO desk_order_hours (hour, status, orders) VALUES (substr(NEW.created_at, 1, 13), "
+           "NEW.status, 1) ON CONFLICT (hour, status) DO UPDATE SET orders = orders + 1;")
+    remove = ("UPDATE desk_order_hours SET orders = orders - 1 WHERE hour = substr(OLD.created_at, 1, 13) "
+              "AND status = OLD.status;")
+    db.execute(f"CREATE TRIGGER desk_order_hours_insert AFTER INSERT ON orders BEGIN {add} END")
+    db.execute(f"CREATE TRIGGER desk_order_hours_update AFTER UPDATE OF status ON orders "
+               f"WHEN NEW.status IS NOT OLD.status BEGIN {remove} {add} END")
+
+
+@migrations()
+def m007_field_signals(db: sqlite_utils.Database) -> None:
+    """WhatsApp username users (BSUID), provider opt-outs, the hub phone's health and
+    SIM caps, incidents told to coordinators once, and the loop breaker's index.
+
+    Contacts that an older version stored under a number made up from a BSUID (`From=
+    whatsapp:ID.1502…` read as `+621502…`) are repaired from the inbound rows, which
+    keep the original `From`: the contact, its inbound and outbox rows get the BSUID
+    back, and anything still waiting to go by SMS to the made-up number is failed.
+    """
+    db.execute("ALTER TABLE contacts ADD COLUMN bsuid TEXT")  # WhatsApp business-scoped id
+    db.execute("CREATE UNIQUE INDEX contacts_bsuid ON contacts (bsuid) WHERE bsuid IS NOT NULL")
+    db.execute("ALTER TABLE contacts ADD COLUMN opted_out_reason TEXT")  # command, provider:21610
+    db.execute("ALTER TABLE contacts ADD COLUMN opted_out_at TEXT")
+    # Channels whose provider refuses this person (21610, 63014): "twilio_sms,twilio_whatsapp".
+    db.execute("ALTER TABLE contacts ADD COLUMN blocked_channels TEXT")
+    db.execute("ALTER TABLE inbound ADD COLUMN bsuid TEXT")
+    db.execute("CREATE INDEX inbound_sender_recent ON inbound (phone, received_at)")
+    db.execute("ALTER TABLE outbox ADD COLUMN sim_number INTEGER")  # gateway SIM slot used
+    db.execute("CREATE INDEX outbox_recipient_recent ON outbox (phone, lane, next_attempt_at)")
+    db.execute(
+        """
+        CREATE TABLE hub_devices (
+            device_id TEXT PRIMARY KEY,          -- the gateway's deviceId, 'hub' when polled
+            status TEXT,                         -- pass, warn, fail (GET /health), unreachable
+            battery_level INTEGER,
+            charging INTEGER,
+            connection TEXT,
+            failed_count INTEGER,
+            last_seen_at TEXT,                   -- last answer or system:ping
+            last_polled_at TEXT,
+            last_error TEXT,
+            details TEXT,                        -- the last health answer as JSON
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                  -- hub_silent, hub_battery, loop
+            subject TEXT NOT NULL,               -- device id, phone
+            opened_at TEXT NOT NULL,
+            last_seen_at TEXT NOT NULL,
+            closed_at TEXT,
+            details TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX incidents_open ON incidents (kind, subject) "
+               "WHERE closed_at IS NULL")
+
+    rows = db.execute(
+        "SELECT id, phone, raw FROM inbound WHERE channel = 'twilio_whatsapp' ORDER BY id"
+    ).fetchall()
+    for inbound_id, phone, raw in rows:
+        try:
+            payload = json.loads(raw or "{}")
+        except ValueError:
+            continue
+        sender = payload.get("From") if isinstance(payload, dict) else None
+        external = payload.get("ExternalUserId") if isinstance(payload, dict) else None
+        bsuid = parse_bsuid(sender if isinstance(sender, str) else None)
+        if bsuid is None:
+            linked = parse_bsuid(external if isinstance(external, str) else None)
+            if linked:
+                db.execute("UPDATE contacts SET bsuid = ? WHERE phone = ? AND bsuid IS NULL "
+                           "AND NOT EXISTS (SELECT 1 FROM contacts WHERE bsuid = ?)",
+                           [linked, phone, linked])
+            continue
+        db.execute("UPDATE inbound SET bsuid = ? WHERE id = ?", [bsuid, inbound_id])
+        if phone == bsuid:
+            continue
+        # `phone` was made up from the BSUID: nobody with that number ever wrote to us.
+        db.execute("UPDATE contacts SET phone = ?, bsuid = ? WHERE phone = ?", [bsuid, bsuid, phone])
+        db.execute("UPDATE inbound SET phone = ? WHERE phone = ?", [bsuid, phone])
+        db.execute(
+            "UPDATE outbox SET status = 'failed', error_code = 'not_a_phone', lease_until = NULL, "
+            "error_message = 'number was made up from a WhatsApp id (repaired by m007)' "
+            "WHERE phone = ? AND channel <> 'twilio_whatsapp' AND status IN ('pending', 'sending')",
+            [phone])
+        db.execute("UPDATE outbox SET phone = ? WHERE phone = ?", [bsuid, phone])
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

@@ -7,6 +7,9 @@ from functools import lru_cache
 
 import phonenumbers
 
+#: A WhatsApp business-scoped user id: ISO country code, a period, up to 128 alphanumerics
+#: (`ID.1502576394655843`; a parent id has `ENT.` after the country: `US.ENT.118157`).
+_BSUID = re.compile(r"^[A-Z]{2}\.(?:ENT\.)?[A-Za-z0-9]{1,128}$")
 #: An Indonesian mobile number already in E.164 (what Twilio sends): returned as it is.
 #: `tests/test_phones.py` checks that phonenumbers answers the same for every length.
 _E164_ID_MOBILE = re.compile(r"\+628[1-9][0-9]{6,10}")
@@ -36,6 +39,11 @@ def _parse_phone(text: str, region: str) -> str:
     raw = (text or "").strip()
     if raw.lower().startswith("whatsapp:"):
         raw = raw[len("whatsapp:") :]
+    if any(ch.isalpha() for ch in raw):
+        # A BSUID (`ID.1502…`), an operator's alphanumeric sender (`TELKOMSEL`) or a vanity
+        # number: phonenumbers would turn the letters into keypad digits and invent a
+        # number that may belong to a stranger. Never.
+        raise InvalidPhoneNumber(text)
     digits = "".join(ch for ch in raw if ch.isdigit())
     if raw.startswith("62") or (digits.startswith("62") and not raw.startswith(("+", "0"))):
         raw = "+" + digits
@@ -48,7 +56,29 @@ def _parse_phone(text: str, region: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def parse_bsuid(text: str | None) -> str | None:
+    """The BSUID in `text` (`whatsapp:ID.1502…` or bare), exactly as sent; None if it is not one."""
+    raw = (text or "").strip()
+    if raw.lower().startswith("whatsapp:"):
+        raw = raw[len("whatsapp:") :]
+    return raw if _BSUID.match(raw) else None
+
+
+def is_bsuid(address: str | None) -> bool:
+    """True when a stored address (contacts.phone, outbox.phone) is a BSUID, not a number."""
+    return bool(address) and _BSUID.match(address) is not None
+
+
+def display_address(address: str | None) -> str:
+    """How people are shown in the CLI and the desk: the number, or their WhatsApp id."""
+    if not address:
+        return "-"
+    return f"WhatsApp {address}" if is_bsuid(address) else address
+
+
 def mask_phone(e164: str) -> str:
     """Show a number the way a receipt does (`0812…7890`), for texts and logs."""
+    if is_bsuid(e164):
+        return "WhatsApp " + (e164[:7] + "..." if len(e164) > 10 else e164)
     national = "0" + e164[3:] if e164.startswith("+62") else e164
     return f"{national[:4]}...{national[-4:]}" if len(national) > 8 else national

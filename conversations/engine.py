@@ -5,7 +5,9 @@ then the open dialog's handlers for its current state; then commands that start 
 then a seller's photo without a command (it joins the listing just created); then a
 helpful fallback (suggestion, welcome for strangers, "not understood").
 `respond_to_inbound` wraps it: one transaction stores the effect, the reply (an outbox
-row) and the inbound row's "processed" mark together.
+row) and the inbound row's "processed" mark together. The one exception to "exactly one
+reply" is the loop breaker (`bot.services.loops`, DECISIONS.md 91): an auto-responder
+repeating itself gets no answer, and coordinators hear about it once.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from bot.services import contacts, dialogs, inbox, media, outbox, pins
+from bot.phones import mask_phone
+from bot.services import contacts, dialogs, inbox, incidents, loops, media, outbox, pins
 from bot.services.handover import Handover
 from bot.storage import transaction
 from conversations.dialog import END, Turn
@@ -160,7 +163,7 @@ def _run_global(turn: Turn, name: str, dialog: dict | None) -> None:
             turn.reply("language.set")
     elif name == "stop":
         # Opting out also leaves any half-finished question: STOP means "leave me be".
-        contacts.set_opted_out(turn.db, contact_id, True)
+        contacts.set_opted_out(turn.db, contact_id, True, now=turn.now)
         dialogs.clear_dialog(turn.db, contact_id)
         turn.reply("stop.done")
     elif name == "start":
@@ -212,13 +215,18 @@ def respond_to_inbound(
             row = inbox.get_inbound(db, inbound_id)
             if row["status"] != "new":
                 return None
-            contact = contacts.get_or_create_contact(db, row["phone"], now)
+            contact = contacts.resolve_contact(db, row["phone"], now, bsuid=row.get("bsuid"))
             contacts.record_inbound_activity(db, contact["id"], row["channel"], now)
+            if loops.is_looping(db, row["phone"], row["body"], row["id"], now, settings):
+                return _break_loop(db, row, contact, settings, now)
+            incidents.close_incident(db, "loop", row["phone"], now)
+            _lift_provider_block(db, contact, row)
             turn = handle_text(db, contact, row["body"], now, settings, media.inbound_media(row))
             if turn.reply_id is None:
                 turn.reply("unknown")
             body = render(turn.reply_id, turn.locale, **turn.reply_values)
-            response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline)
+            response = _store_reply(db, row, turn.contact, turn.reply_id, body, now, reply_inline,
+                                    settings)
             if turn.media:
                 response.handover.media_ids.extend(media.pending_media_ids(db, row["id"]))
             for contact, reply_id, values in turn.notifications:
@@ -236,12 +244,45 @@ def respond_to_inbound(
         return _apologise(db, inbound_id, settings, now, reply_inline)
 
 
-def _store_reply(db, row, contact, reply_id, body, now, reply_inline) -> Response:
+#: Twilio's own opt-in keywords: its block on an SMS number lifts only when the person
+#: sends one of these (MULAI lifts our flag, not Twilio's).
+TWILIO_OPT_IN_WORDS = {"start", "yes", "unstop"}
+
+
+def _lift_provider_block(db, contact, row) -> None:
+    """A person writing on WhatsApp has not blocked us there; START over Twilio SMS ends
+    Twilio's 21610 block."""
+    channel = row["channel"]
+    if channel not in contacts.blocked_channels(contact):
+        return
+    if channel == "twilio_whatsapp" or (
+            channel == "twilio_sms" and loops.normalise(row["body"]) in TWILIO_OPT_IN_WORDS):
+        contacts.set_channel_blocked(db, contact["id"], channel, False)
+        contact["blocked_channels"] = contacts.get_contact(db, contact["id"])["blocked_channels"]
+
+
+def _break_loop(db, row, contact, settings, now) -> Response:
+    """An auto-responder loop: store the message unanswered; tell coordinators once."""
+    inbox.mark_processed(db, row["id"], contact["id"], now)
+    db.execute("UPDATE inbound SET error = 'loop: not answered' WHERE id = ?", [row["id"]])
+    response = Response(None, None)
+    if incidents.open_incident(db, "loop", row["phone"], now, {"text": row["body"][:160]}):
+        for coordinator in db.query("SELECT * FROM contacts WHERE is_coordinator = 1 "
+                                    "AND id <> ? ORDER BY id", [contact["id"]]):
+            response.handover.outbox_ids.append(queue_notification(
+                db, settings, coordinator, "loop.detected", now, phone=mask_phone(row["phone"]),
+                count=settings.get("LOOP_MAX_REPEATS"),
+                minutes=settings.get("LOOP_WINDOW_MINUTES")))
+    return response
+
+
+def _store_reply(db, row, contact, reply_id, body, now, reply_inline, settings) -> Response:
     channel = REPLY_CHANNEL[row["channel"]]
     inline = reply_inline or channel == "simulator"
     outbox_id = outbox.queue_message(
         db, phone=row["phone"], channel=channel, body=body, kind="reply", now=now,
         contact_id=contact["id"], reply_id=reply_id, inbound_id=row["id"], sent_inline=inline,
+        per_minute_cap=settings.get("OUTBOUND_PER_NUMBER_PER_MINUTE"),
     )
     inbox.mark_processed(db, row["id"], contact["id"], now)
     return Response(body, outbox_id, Handover(outbox_ids=[] if inline else [outbox_id]))
@@ -253,10 +294,11 @@ def _apologise(db, inbound_id, settings, now, reply_inline) -> Response | None:
         row = inbox.get_inbound(db, inbound_id)
         if row["status"] != "new":
             return None
-        contact = contacts.get_or_create_contact(db, row["phone"], now)
+        contact = contacts.resolve_contact(db, row["phone"], now, bsuid=row.get("bsuid"))
         locale = normalize_locale(contact.get("locale") or settings.get("DEFAULT_LOCALE"))
         body = render("error.internal", locale)
-        response = _store_reply(db, row, contact, "error.internal", body, now, reply_inline)
+        response = _store_reply(db, row, contact, "error.internal", body, now, reply_inline,
+                                settings)
         db.execute("UPDATE inbound SET status = 'failed' WHERE id = ?", [inbound_id])
         if pins.looks_like_pin(row["body"].strip()):
             # It may have been a PIN answer whose redaction rolled back with the crash;

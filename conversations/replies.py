@@ -216,6 +216,21 @@ _SPECS += [
                                          "id": 1234}),
     ReplySpec(N_("publish_price.done_no_market"), {"product": "bawang merah", "price": "Rp11.500/kg",
                                                    "count": 1234, "id": 1234}),
+    ReplySpec(N_("broadcast.created_later"), {"id": 1234, "group": "sukamaju kidul",
+                                              "count": 12345, "time": "06.00 WITA"}),
+    ReplySpec(N_("broadcast.status_waiting"), {"id": 1234, "group": "sukamaju kidul",
+                                               "queued": 12345, "time": "06.00 WITA",
+                                               "skipped": 120, "expired": 3}),
+    ReplySpec(N_("publish_price.done_later"), {"product": "bawang merah", "price": "Rp11.500/kg",
+                                               "market": "Pasar Induk Kramat Jati", "count": 1234,
+                                               "id": 1234, "time": "06.00 WITA"}),
+    ReplySpec(N_("publish_price.done_no_market_later"), {"product": "bawang merah",
+                                                         "price": "Rp11.500/kg", "count": 1234,
+                                                         "id": 1234, "time": "06.00 WITA"}),
+    # The field's signals (issue 12): told to coordinators, never over the hub phone itself.
+    ReplySpec(N_("loop.detected"), {"phone": "0812...7890", "count": 10, "minutes": 5}),
+    ReplySpec(N_("hub.silent"), {"since": "28/11 14.30 WITA"}),
+    ReplySpec(N_("hub.battery_low"), {"battery": 15}),
     ReplySpec(N_("price.broadcast"), {"product": "bawang merah", "price": "Rp11.500/kg",
                                       "market": "Pasar Induk Kramat Jati",
                                       "time": "28/11 14.30 WITA"}),
@@ -306,6 +321,19 @@ _SPECS += [
     ReplySpec(N_("order.declined_buyer"), _ORDER),
     ReplySpec(N_("order.shipped_buyer"), _ORDER),
     ReplySpec(N_("order.expired_buyer"), _ORDER),
+]
+
+# The coordinator's desk (issue 15): sign-in codes and what sellers are told about changes
+# a coordinator made for them.
+_SPECS += [
+    ReplySpec(N_("desk.code"), {"code": "482913"}),
+    ReplySpec(N_("desk.listing_changed"), {"code": "C289", "product": "cabai merah keriting",
+                                           "quantity": "1.250,5 kg", "price": "Rp125.000/kg"}),
+    ReplySpec(N_("desk.listing_withdrawn"), {"code": "C289", "product": "cabai merah keriting"}),
+    ReplySpec(N_("desk.welcome"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
+    ReplySpec(N_("desk.number_moved_old"), {"number": "0812...7890"}),
+    ReplySpec(N_("desk.number_moved_new"), {"name": "Siti Aminah"}),
+    ReplySpec(N_("desk.pin_reset")),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

@@ -106,11 +106,20 @@ class FakeTwilio(ScriptedProvider):
 
 
 class FakeAndroidGateway(ScriptedProvider):
-    """The phone's local API: `POST /messages`, answering 409 to a repeated id."""
+    """The phone's local API: `POST /messages`, answering 409 to a repeated id, and
+    `GET /health` answering `health` (status code, body) as the app does."""
 
     def install(self, httpserver) -> None:
         self.accepted: dict[str, dict] = {}
+        self.health_checks = 0
+        self.health = (200, health_body(battery=80, charging=True))
         httpserver.expect_request("/messages", method="POST").respond_with_handler(self.handle)
+        httpserver.expect_request("/health", method="GET").respond_with_handler(self.answer_health)
+
+    def answer_health(self, request: Request) -> Response:
+        self.health_checks += 1
+        status, body = self.health
+        return Response(json.dumps(body), status=status, content_type="application/json")
 
     def handle(self, request: Request) -> Response:
         payload = request.get_json()
@@ -133,6 +142,24 @@ class FakeAndroidGateway(ScriptedProvider):
     def texts_to(self, phone: str) -> list[str]:
         """Texts the phone accepted for `phone`, in order."""
         return [m["textMessage"]["text"] for m in self.accepted.values() if phone in m["phoneNumbers"]]
+
+
+def health_body(*, battery: int, charging: bool, failed: int = 0, status: str = "pass") -> dict:
+    """A `GET /health` answer in the shape the app gives (smsgateway.HealthResponse)."""
+    return {
+        "status": status, "version": "1.40.1", "releaseId": 1120,
+        "checks": {
+            "battery:level": {"status": "pass" if battery > 20 else "warn",
+                              "observedValue": battery, "observedUnit": "percent",
+                              "description": "Battery level in percent"},
+            "battery:charging": {"status": "pass", "observedValue": int(charging),
+                                 "observedUnit": "boolean", "description": "Is the phone charging?"},
+            "connection:status": {"status": "pass", "observedValue": 1, "observedUnit": "boolean",
+                                  "description": "Internet connection status"},
+            "messages:failed": {"status": "pass" if failed == 0 else "warn", "observedValue": failed,
+                                "observedUnit": "messages", "description": "Failed messages, last hour"},
+        },
+    }
 
 
 class FakeXendit(ScriptedProvider):

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,9 +29,11 @@ from bot.redis_server import free_port
 from bot.services import delivery_status, outbox
 from bot.storage import from_db_time, open_database, transaction, utcnow
 from bot.web.app import create_app
+from bot.web.server import gunicorn_command
 from tests.conftest import GATEWAY_KEY, gateway_post, make_settings, run_worker, sms_received
 from tests.providers import FakeTwilio, Late
 from tests.test_resilience import kill_process_tree
+from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
@@ -38,17 +41,13 @@ REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None):
-    """Poll `condition` until it is truthy; fail loudly (with the log's tail) on timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    tail = ""
-    if log is not None and log.exists():
-        tail = "\n--- log tail ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}{tail}")
+    """`wait_until`, failing with the tail of the process's log."""
+    def tail() -> str:
+        if log is None or not log.exists():
+            return ""
+        return "--- log tail ---\n" + "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+
+    return wait_until(condition, timeout=timeout, what=what, detail=tail)
 
 
 def start_worker(redis_url: str, log: Path, env: dict) -> subprocess.Popen:
@@ -244,9 +243,16 @@ def test_jembatan_up_restarts_a_killed_child_and_the_bot_answers_again(
         wait_for(lambda: child_pid(up, "gunicorn") not in (None, gunicorn), 60, "a new web child", log)
         wait_for(healthy, 60, "the new web to answer", log)
         texted("+6281211110003", 3)
+
+        redis, worker = child_pid(up, "redis-server"), child_pid(up, "rq worker")
+        os.kill(redis, signal.SIGKILL)  # the worker waits for it; `up` restarts it on its port
+        wait_for(lambda: "jembatan up: redis restarted" in log.read_text(), 60, "Redis restarted", log)
+        texted("+6281211110004", 4)
+        assert child_pid(up, "rq worker") == worker, "the worker did not survive the Redis restart"
         output = log.read_text()
         assert "jembatan up: worker stopped (killed by SIGKILL); restarting in 1 s" in output
         assert "jembatan up: web stopped (killed by SIGKILL)" in output
+        assert "jembatan up: redis stopped (killed by SIGKILL)" in output
         assert up.poll() is None
     finally:
         up.send_signal(signal.SIGTERM)
@@ -287,9 +293,9 @@ def test_web_killed_right_after_its_200_keeps_the_message_and_it_is_processed(
     hook.write_text(KILL_AFTER_ANSWER)
     port = free_port()
     log = tmp_path / "gunicorn.log"
-    web = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}", "-c", str(hook),
-         "bot:create_app()"], env=dict(os.environ), start_new_session=True,
+    command = gunicorn_command(str(BIN / "gunicorn"), f"127.0.0.1:{port}", workers=1, threads=2)
+    web = subprocess.Popen(  # the Procfile's web process, plus the hook
+        command[:-1] + ["-c", str(hook), command[-1]], env=dict(os.environ), start_new_session=True,
         stdout=log.open("ab"), stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     session = requests.Session()
@@ -316,7 +322,9 @@ def test_web_killed_right_after_its_200_keeps_the_message_and_it_is_processed(
     db = open_database(settings["DATABASE_PATH"])  # as a restarted process sees the file
     assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL: fsync at every commit
     (inbound,) = db.query("SELECT * FROM inbound")
-    assert (inbound["provider_id"], inbound["status"]) == ("power-1", "processed")
+    # (issue 12: gateway SMS are keyed by sender, text and received time, not messageId)
+    assert (json.loads(inbound["raw"])["payload"]["messageId"], inbound["status"]) == (
+        "power-1", "processed")
     (reply,) = db.query("SELECT * FROM outbox")
     assert (reply["inbound_id"], reply["status"]) == (inbound["id"], "pending")
     run_worker(redis_url)  # the job the web handed to Redis before it died
@@ -334,7 +342,9 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
     db = open_database(settings["DATABASE_PATH"])
     connection = redis_lib.Redis.from_url(own_redis.url)
     phone = "+6281277778888"
-    fake_gateway.script = [4.0]  # the phone takes 4 s over the first SMS
+    answering = threading.Event()
+    fake_gateway.script = [answering]  # the phone holds the first SMS until we let it go
+    monkeypatch.setenv("PROVIDER_TIMEOUT_SECONDS", "60")  # the worker must not give up first
     log = tmp_path / "worker.log"
     first = start_worker(own_redis.url, log, dict(os.environ))
     second = None
@@ -343,6 +353,7 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
         wait_for(lambda: fake_gateway.requests, 60, "the worker to reach the phone", log)
         kill_process_tree(first.pid)  # worker and work horse, mid-request
         first.wait()
+        answering.set()  # the phone goes on to send the SMS the dead worker asked for
         (reply,) = db.query("SELECT * FROM outbox")
         assert reply["status"] == "sending"
         lease_until = from_db_time(reply["lease_until"])
@@ -358,6 +369,7 @@ def test_worker_killed_mid_delivery_sends_once_and_the_next_message_does_not_wai
         wait_for(lambda: {r["status"] for r in db.query("SELECT status FROM outbox")} == {"sent"}, 30,
                  "the worker to record both as sent", log)
     finally:
+        answering.set()
         stop(first)
         if second is not None:
             stop(second)

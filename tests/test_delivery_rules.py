@@ -144,7 +144,7 @@ def test_twilio_answering_too_late_is_looked_up_not_resent(db, app, fake_twilio)
 
 
 def test_the_same_text_twice_is_not_taken_for_the_first_one(db, app, fake_twilio):
-    config = dict(app.config, PROVIDER_TIMEOUT_SECONDS=1)
+    config = dict(app.config)
     first = queue(db, "Pesanan diterima", channel="twilio_sms")
     assert deliver_outbox_message(db, config, first).status == "sent"
     fake_twilio.script = [504]  # Twilio had an outage and created nothing ...
@@ -210,3 +210,16 @@ def test_the_worker_class_loads_the_job_code_before_any_fork():
             " load_translations.cache_info().currsize)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "2"]
+
+
+def test_a_held_back_message_is_swept_as_soon_as_the_hold_ends(migrated_db):
+    db, start = migrated_db, utcnow()
+    first, second = queue(db, "satu", now=start), queue(db, "dua", now=start)
+    with transaction(db):
+        claimed = outbox.claim_for_delivery(db, first, start, claimed_by=process_identity())
+        outbox.mark_enqueued(db, [second], start)
+    lease_until = from_db_time(claimed["lease_until"])
+    assert deliver_outbox_message(db, {}, second, now=start + timedelta(seconds=1)).status == "skipped"
+    before, after = lease_until - timedelta(seconds=1), lease_until + timedelta(seconds=1)
+    assert second not in [r["id"] for r in outbox.due_unqueued(db, before)]
+    assert second in [r["id"] for r in outbox.due_unqueued(db, after)]

@@ -12,13 +12,16 @@ below with the reason it is cheap. No timings: speed lives in bench/.
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import shutil
 from datetime import timedelta
 
 import pytest
 
 from bench.scale import build_population, buyer_phone, seller_phone, village_name
 from bot.config import load_config
+from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
 from bot.services import broadcasts, inbox, listings, media, orders, outbox, products
 from bot.storage import open_database, transaction, utcnow
@@ -42,8 +45,17 @@ ALLOWED_STATEMENTS = {
 
 @pytest.fixture(scope="module")
 def population(tmp_path_factory):
+    """1% of a cooperative, generated; or, with JEMBATAN_PLAN_DB naming a population file
+    (bench/scale.py's cache, e.g. the 100% one), a migrated copy of that: the same checks
+    with the statistics of a full hub."""
     path = tmp_path_factory.mktemp("plans") / "population.db"
-    build_population(path, 0.01)
+    if os.environ.get("JEMBATAN_PLAN_DB"):
+        shutil.copyfile(os.environ["JEMBATAN_PLAN_DB"], path)
+        db = open_database(path)
+        apply_migrations(db)
+        db.conn.close()
+    else:
+        build_population(path, 0.01)
     db = open_database(path)
     assert db.execute("SELECT COUNT(*) FROM sqlite_stat1").fetchone()[0] > 20
     yield db

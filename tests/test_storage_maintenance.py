@@ -3,6 +3,9 @@ housekeeping (checkpoint, planner statistics), on real SQLite files."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import shutil
 import sqlite3
 import threading
 from datetime import timedelta
@@ -54,6 +57,28 @@ def test_a_thread_cannot_wait_for_its_own_write_lock(migrated_db):
         pass
     with transaction(other):  # free again
         pass
+
+
+def test_a_forked_child_does_not_share_the_parents_gate(migrated_db, tmp_path):
+    """An flock belongs to the open file, which fork shares: a child (an RQ work horse)
+    must get gates of its own, or it would pass a gate its parent holds (even when some
+    other connection's database folder is gone meanwhile)."""
+    gone = [open_database(tmp_path / "gone" / f"old{n}.db") for n in range(5)]
+    shutil.rmtree(tmp_path / "gone")
+    path = migrated_db.conn.execute("PRAGMA database_list").fetchone()[2]
+    db = open_database(path)
+    with transaction(db):
+        pid = os.fork()
+        if pid == 0:  # the child: the parent holds the gate, so the child's must be taken
+            try:
+                fcntl.flock(db.conn.writer_gate.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os._exit(0)
+            os._exit(1)
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    for old in gone:
+        old.conn.close()
 
 
 def test_request_connections_leave_checkpoints_to_others():

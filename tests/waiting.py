@@ -19,8 +19,10 @@ class WaitTimedOut(AssertionError):
     """The condition was still false when the timeout ran out."""
 
 
-def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05) -> T:
-    """Call `condition` until it returns something truthy and return that; fail naming `what`.
+def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interval: float = 0.05,
+               detail: Callable[[], str] | None = None) -> T:
+    """Call `condition` until it returns something truthy and return that; fail naming `what`
+    (and adding `detail()`, e.g. the tail of a process's log).
 
     `timeout` should be generous (tens of seconds on a shared 2-core machine): it only
     bounds how long a broken test hangs.
@@ -31,7 +33,9 @@ def wait_until(condition: Callable[[], T], *, timeout: float, what: str, interva
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise WaitTimedOut(f"gave up after {timeout:g} s waiting for {what} (last seen: {value!r})")
+            extra = detail() if detail is not None else ""
+            raise WaitTimedOut(f"gave up after {timeout:g} s waiting for {what} (last seen: {value!r})"
+                               + (f"\n{extra}" if extra else ""))
         time.sleep(interval)
 
 

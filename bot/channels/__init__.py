@@ -13,11 +13,15 @@ from bot.channels.base import (
     SendResult,
     UnknownOutcomeError,
 )
+from bot.phones import is_bsuid
 
 
 def send_outbox_row(config: dict, row: dict, contact: dict | None) -> SendResult:
     """Send one outbox row through its channel's provider; raise a *SendError on failure."""
     channel = row["channel"]
+    if is_bsuid(row["phone"]) and channel != "twilio_whatsapp":
+        # A WhatsApp id is not a number: no SMS can reach it (and none may be made up).
+        raise PermanentSendError("not_a_phone", f"{channel} cannot reach a WhatsApp id")
     if channel == "android_sms":
         return android_gateway.send_message(config, row)
     if channel == "twilio_sms":

@@ -12,12 +12,13 @@ import hashlib
 import hmac
 import json
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 
 import urllib3
 
 from bot.channels.base import PermanentSendError, RetryableSendError, SendResult, classify_http_failure
+from bot.storage import from_db_time
 
 #: What the app sends: unix seconds, and a lower-case hex SHA-256 HMAC. Anything else
 #: (a 400-digit or non-ASCII timestamp, a non-ASCII signature) is refused before any
@@ -27,6 +28,54 @@ _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 #: Gateway delivery events and the outbox provider status each maps to.
 EVENT_STATUS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": "failed"}
+
+
+#: Words in an `sms:failed` reason that mean the phone dropped the message at its TTL.
+_EXPIRY_WORDS = ("ttl", "expired", "valid")
+
+
+def inbound_key(sender: str, text: str, received_at: object, message_id: object,
+                event_id: object) -> str:
+    """What makes two `sms:received` posts the same SMS: the sender, the text and the
+    moment the phone received it (to the second, in UTC, whatever the offset or
+    milliseconds). The gateway's `messageId` is only a hash of the content, shared by the
+    same text days later and by two people by chance, so it is not the key. Without
+    `receivedAt` (old app versions), the event id stands in for the moment.
+    """
+    moment = _instant(received_at)
+    basis = (f"{sender}\n{moment}\n{text}" if moment
+             else f"{sender}\n{message_id}\n{event_id}\n{text}")
+    return "sms-" + hashlib.sha256(basis.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+
+
+def _instant(value: object) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        return text  # unreadable, but the same text for the same post
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.replace(microsecond=0).isoformat()
+
+
+def failure_means_expired(reason: object, row_expires_at: str | None, now: datetime) -> bool:
+    """An `sms:failed` that is the phone dropping the message at its TTL/validUntil."""
+    if isinstance(reason, str) and any(word in reason.lower() for word in _EXPIRY_WORDS):
+        return True
+    expires = from_db_time(row_expires_at)
+    return expires is not None and expires <= now
+
+
+def message_lifetime(row: dict) -> dict:
+    """`validUntil` from the row's validity (set per kind by `outbox.prepare_gateway_row`):
+    the phone drops the message then instead of sending it late."""
+    expires = from_db_time(row.get("expires_at"))
+    if expires is None:
+        return {}
+    return {"validUntil": expires.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def gateway_message_id(outbox_id: int) -> str:
@@ -68,6 +117,53 @@ def verify_signature(
     return None
 
 
+def _headers(config: dict) -> dict:
+    headers = {"Content-Type": "application/json"}
+    if config.get("ANDROID_GATEWAY_USER"):
+        headers.update(urllib3.make_headers(basic_auth=(
+            f"{config['ANDROID_GATEWAY_USER']}:{config.get('ANDROID_GATEWAY_PASSWORD') or ''}")))
+    return headers
+
+
+def fetch_health(config: dict) -> tuple[int, dict]:
+    """`GET /health` on the phone: (HTTP status, body). 503 is an answer too (`fail`).
+    Raises RetryableSendError when the phone cannot be reached at all."""
+    base = config.get("ANDROID_GATEWAY_URL")
+    if not base:
+        raise PermanentSendError("not_configured", "ANDROID_GATEWAY_URL unset")
+    timeout = min(float(config.get("PROVIDER_TIMEOUT_SECONDS") or 10), 5.0)
+    try:
+        response = _pool().request("GET", f"{base.rstrip('/')}/health", headers=_headers(config),
+                                   timeout=timeout, retries=False)
+    except urllib3.exceptions.HTTPError as exc:
+        raise RetryableSendError("network", type(exc).__name__) from exc
+    return response.status, _json(response.data)
+
+
+def read_health(data: dict) -> dict:
+    """The parts of a health answer we keep: status, battery, charging, connection, failed.
+
+    The check names (`battery:level`, `battery:charging`, `connection:status`,
+    `messages:failed`) are read loosely, by the words they contain.
+    """
+    found: dict = {"status": data.get("status") if isinstance(data.get("status"), str) else None}
+    checks = data.get("checks") if isinstance(data.get("checks"), dict) else {}
+    for name, check in checks.items():
+        if not isinstance(check, dict):
+            continue
+        value, lowered = check.get("observedValue"), str(name).lower()
+        number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        if "battery" in lowered and "level" in lowered:
+            found["battery_level"] = int(number) if number is not None else None
+        elif "charging" in lowered:
+            found["charging"] = int(bool(number)) if number is not None else None
+        elif "connection" in lowered and "status" in lowered:
+            found["connection"] = str(check.get("status") or value)
+        elif "failed" in lowered:
+            found["failed_count"] = int(number) if number is not None else None
+    return found
+
+
 def send_message(config: dict, row: dict) -> SendResult:
     """`POST /messages` on the gateway phone for one outbox row."""
     base = config.get("ANDROID_GATEWAY_URL")
@@ -79,13 +175,11 @@ def send_message(config: dict, row: dict) -> SendResult:
         "textMessage": {"text": row["body"]},
         "phoneNumbers": [row["phone"]],
         "withDeliveryReport": True,
+        **message_lifetime(row),
     }
-    if row.get("expires_at"):
-        payload["validUntil"] = row["expires_at"]
-    headers = {"Content-Type": "application/json"}
-    if config.get("ANDROID_GATEWAY_USER"):
-        headers.update(urllib3.make_headers(basic_auth=(
-            f"{config['ANDROID_GATEWAY_USER']}:{config.get('ANDROID_GATEWAY_PASSWORD') or ''}")))
+    if row.get("sim_number"):
+        payload["simNumber"] = int(row["sim_number"])
+    headers = _headers(config)
     try:
         response = _pool().request(
             "POST", f"{base.rstrip('/')}/messages", body=json.dumps(payload).encode(),

@@ -165,16 +165,22 @@ def _print_endpoints(config, host: str, port: int, env: dict) -> None:
                f"(delivery: /healthz/delivery)")
     if env["SIMULATOR"].lower() in ("on", "1", "true", "yes"):
         click.echo(f"  Simulator (browser):      http://{host}:{port}/simulator")
+    click.echo(f"  Coordinator's desk:       http://{host}:{port}/dashboard  (first admin: "
+               "jembatan desk grant +62… --role admin; jembatan desk link +62…)")
     click.echo('  Try it:  .venv/bin/jembatan chat --from +6281234567890 "DAFTAR Siti, Sukamaju"')
 
 
 # Command groups that live in their own modules.
 from bot.cli.broadcasts import register as _register_broadcasts  # noqa: E402
 from bot.cli.catalog import register as _register_catalog  # noqa: E402
+from bot.cli.desk import register as _register_desk  # noqa: E402
+from bot.cli.hub import register as _register_hub  # noqa: E402
 from bot.cli.money import register as _register_money  # noqa: E402
 from bot.cli.orders import register as _register_orders  # noqa: E402
 
 _register_broadcasts(main)
 _register_catalog(main)
+_register_desk(main)
+_register_hub(main)
 _register_money(main)
 _register_orders(main)

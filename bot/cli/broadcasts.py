@@ -9,20 +9,24 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
+from bot.phones import display_address
 from bot.pipeline.dispatch import enqueue_deliveries
 from bot.services.broadcasts import (
     BroadcastTooLong,
     broadcast_report,
     create_broadcast,
+    first_send_time,
     get_broadcast,
     plan_broadcast,
+    waiting_until,
 )
 from bot.services.coordinators import grant_coordinator, list_coordinators, recent_actions, revoke_coordinator
 from bot.services.groups import UnknownGroup, add_to_group, group_sizes, remove_from_group
 from bot.services.handover import Handover
 from bot.services.schedule import set_village_province
-from bot.storage import utcnow
+from bot.storage import to_db_time, utcnow
 from bot.web.db import get_db, get_redis, hand_over
+from conversations.i18n import format_local_time
 
 
 @click.group("coordinator")
@@ -37,7 +41,7 @@ def coordinator_group() -> None:
 def coordinator_add(phone: str, region: str | None) -> None:
     """Make PHONE a coordinator (recorded in the audit trail)."""
     contact = grant_coordinator(get_db(), phone_argument(phone), region, utcnow())
-    click.echo(f"{contact['phone']} is a coordinator" + (f" for {region}" if region else ""))
+    click.echo(f"{display_address(contact['phone'])} is a coordinator" + (f" for {region}" if region else ""))
 
 
 @coordinator_group.command("remove")
@@ -55,7 +59,8 @@ def coordinator_remove(phone: str) -> None:
 def coordinator_list() -> None:
     """List coordinators."""
     for contact in list_coordinators(get_db()):
-        click.echo(f"{contact['phone']}\t{contact['coordinator_region'] or '-'}\t{contact['name'] or ''}")
+        click.echo(f"{display_address(contact['phone'])}\t{contact['coordinator_region'] or '-'}"
+                   f"\t{contact['name'] or ''}")
 
 
 @coordinator_group.command("log")
@@ -131,17 +136,22 @@ def broadcast_group() -> None:
 @with_appcontext
 def broadcast_send(group_name: str, text: str, allow_long: bool) -> None:
     """Broadcast TEXT to a group; the fan-out runs in the worker."""
+    now = utcnow()
     try:
         broadcast_id = create_broadcast(get_db(), group=group_name, text=text, created_by="cli",
-                                        now=utcnow(), allow_long=allow_long)
+                                        now=now, allow_long=allow_long)
     except UnknownGroup as exc:
         raise click.ClickException(f"no group, village or product called {group_name!r}") from exc
     except BroadcastTooLong as exc:
         raise click.ClickException(
             f"the text needs {exc.segments} SMS; shorten it or pass --allow-long") from exc
     queued = hand_over(Handover(broadcast_ids=[broadcast_id]))
+    first = first_send_time(get_db(), current_app.config, group_name, now)
+    zone = current_app.config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
     click.echo(f"broadcast {broadcast_id} created"
-               + ("" if queued else " (Redis unreachable: the sweep will plan it)"))
+               + ("" if queued else " (Redis unreachable: the sweep will plan it)")
+               + (f"; quiet hours: goes out at {format_local_time(first, zone, 'HH.mm')}"
+                  if first > now else ""))
 
 
 @broadcast_group.command("status")
@@ -153,8 +163,10 @@ def broadcast_status(broadcast_id: int) -> None:
     if broadcast is None:
         raise click.ClickException(f"no broadcast {broadcast_id}")
     report = broadcast_report(get_db(), broadcast_id)
+    waiting = waiting_until(get_db(), broadcast_id, utcnow())
     click.echo(json.dumps({"id": broadcast_id, "group": broadcast["group_name"],
-                           "status": broadcast["status"], **report}))
+                           "status": broadcast["status"], **report,
+                           **({"waiting_until": to_db_time(waiting)} if waiting else {})}))
 
 
 @broadcast_group.command("plan")

@@ -15,6 +15,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
+from bot.phones import display_address
 from bot.services import buyers, listings, orders, webhooks
 from bot.services.handover import Handover
 from bot.storage import utcnow
@@ -75,7 +76,7 @@ def buyer_list() -> None:
         channel = b["channel"] or "where they write"
         if b["channel"] == "webhook":
             channel = f"webhook {b['webhook_url']}"
-        click.echo(f"{b['id']}\t{b['name']}\t{b['city']}\t{channel}\t{b['phone'] or '-'}\t"
+        click.echo(f"{b['id']}\t{b['name']}\t{b['city']}\t{channel}\t{display_address(b['phone'])}\t"
                    f"{b['active_keys']} key(s)")
 
 

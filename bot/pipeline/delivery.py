@@ -20,7 +20,7 @@ from bot.channels import (
 from bot.liveness import process_identity
 from bot.services import contacts, outbox
 from bot.services.handover import Handover
-from bot.storage import transaction, utcnow
+from bot.storage import from_db_time, transaction, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,20 @@ def deliver_outbox_message(
     with transaction(db):
         row = outbox.claim_for_delivery(db, outbox_id, now, claimed_by=process_identity())
         if row is None:
-            # Held back by an earlier message to the same person? Then try again when its
-            # hold ends, rather than waiting for the sweep.
-            return DeliveryOutcome("skipped", outbox.blocked_until(db, outbox_id, now))
+            # Held back by an earlier message to the same person whose hold ends (its lease
+            # runs out)? Then the sweep takes this one as soon as it does, without an
+            # enqueue grace on top.
+            until = outbox.blocked_until(db, outbox_id, now)
+            if until is not None:
+                outbox.hand_over_again_at(db, outbox_id, until)
+            return DeliveryOutcome("skipped")
         if outbox.expire_if_stale(db, row, now):
             return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
+        row = outbox.prepare_gateway_row(db, config, row, now)  # TTL by kind, SIM caps
+        if row["status"] == "expired":
+            return DeliveryOutcome("expired", next_outbox_id=outbox.next_in_line(db, row))
+        if row["status"] == "pending":
+            return DeliveryOutcome("retry", from_db_time(row["next_attempt_at"]))
         contact = contacts.get_contact(db, row["contact_id"]) if row["contact_id"] else None
     if row["unknown_since"]:
         # An earlier try may have reached the provider (it timed out, or the connection
@@ -79,6 +88,7 @@ def deliver_outbox_message(
     except PermanentSendError as exc:
         with transaction(db):
             outbox.record_permanent_failure(db, outbox_id, exc.code, exc.message, now)
+            outbox.opt_out_after_refusal(db, row, exc.code, now)  # 21610, 63014
             following = outbox.next_in_line(db, row)
         log.warning("outbox %s: failed permanently %s %s", outbox_id, exc.code, exc.message)
         return DeliveryOutcome("failed", next_outbox_id=following)

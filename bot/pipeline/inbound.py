@@ -31,6 +31,7 @@ def accept_inbound_message(
     raw: dict | None,
     now: datetime,
     reply_inline: bool,
+    bsuid: str | None = None,
 ) -> tuple[Response | None, bool]:
     """Store the message (idempotently), handle it, and hand resulting messages to RQ.
 
@@ -44,7 +45,8 @@ def accept_inbound_message(
     # provider posts the message again.
     with transaction(db):
         inbound_id, is_new = inbox.store_inbound(
-            db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now
+            db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now,
+            bsuid=bsuid,
         )
         if not is_new:
             return None, False

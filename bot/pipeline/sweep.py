@@ -16,6 +16,7 @@ import sqlite_utils
 from bot.channels import SendError, find_sent_message
 from bot.liveness import is_dead
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries
+from bot.pipeline.hub import watch_hub
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
 from bot.services import broadcasts, delivery_status, inbox, media, outbox, payouts, timing, webhooks
@@ -105,6 +106,10 @@ def sweep(
     # Payments came in, or payouts came back: held withdrawals may go ahead (their news
     # is among the due outbox rows just below).
     went_ahead = release_held_payouts(db, config, now)
+    try:
+        watch_hub(db, config, now)  # its alerts are due now: handed over just below
+    except Exception:  # the hub phone's troubles must never stop the sweep
+        log.exception("watching the hub phone failed")
     due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
     if redis_restarted and due:
         log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))

@@ -26,7 +26,7 @@ from bot.services.schedule import (
     village_timezones,
 )
 from bot.sms import BRAND_PREFIX, gsm_safe, sms_segments
-from bot.storage import fetch_one, from_db_time, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 
 class BroadcastTooLong(ValueError):
@@ -50,18 +50,21 @@ def create_broadcast(
     db: sqlite_utils.Database, *, group: str, text: str, created_by: str, now: datetime,
     kind: str = "announcement", texts: dict[str, str] | None = None,
     expires_at: datetime | None = None, allow_long: bool = False,
-    contact_id: int | None = None,
+    contact_id: int | None = None, keep_unicode: bool = False, send_at: datetime | None = None,
 ) -> int:
     """Record a broadcast to `group` (UnknownGroup if it means nothing); return its id.
 
     `texts` gives the text per reply language (`"id"`), or per language and time zone
     (`"id|Asia/Makassar"`, for texts that show a local time); without it everyone gets
     `text`. Text that needs more than one SMS (with the brand
-    prefix) is refused unless `allow_long`.
+    prefix) is refused unless `allow_long`. Texts are made GSM-7-safe (emoji dropped) unless
+    `keep_unicode`: the desk shows the UCS-2 cost and lets the coordinator choose.
+    `send_at` schedules it: it is planned at once, its messages wait until then (and, as
+    always, for each recipient's morning if that falls in their quiet hours).
     """
     audience = resolve_group(db, group)
-    text = gsm_safe(text)
-    texts = {locale: gsm_safe(value) for locale, value in (texts or {}).items()}
+    text = text.strip() if keep_unicode else gsm_safe(text)
+    texts = {locale: value if keep_unicode else gsm_safe(value) for locale, value in (texts or {}).items()}
     if not allow_long:
         segments = max(sms_segments(BRAND_PREFIX + t) for t in [text, *texts.values()])
         if segments > 1:
@@ -69,13 +72,13 @@ def create_broadcast(
     with transaction(db):
         cursor = db.execute(
             "INSERT INTO broadcasts (kind, group_name, text, texts, created_by, created_at, "
-            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "expires_at, send_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [kind, audience.label, text, json.dumps(texts) if texts else None, created_by,
-             to_db_time(now), to_db_time(expires_at)],
+             to_db_time(now), to_db_time(expires_at), to_db_time(send_at)],
         )
         record_action(db, created_by, "broadcast.create",
                       {"broadcast": cursor.lastrowid, "group": audience.label, "kind": kind,
-                       "text": text}, now, contact_id)
+                       "text": text, "send_at": to_db_time(send_at)}, now, contact_id)
         return cursor.lastrowid
 
 
@@ -97,6 +100,10 @@ def plan_broadcast(
     audience = resolve_group(db, broadcast["group_name"])
     texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
     expires_at = from_db_time(broadcast["expires_at"])
+    start = max(now, from_db_time(broadcast.get("send_at")) or now)
+    # A price's validity starts when it may first reach each recipient: one published at
+    # 21.03 and held for the morning is still good for its full TTL after 06.00.
+    validity = expires_at - from_db_time(broadcast["created_at"]) if expires_at else None
     quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
     default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
     default_locale = settings.get("DEFAULT_LOCALE") or "id"
@@ -104,7 +111,6 @@ def plan_broadcast(
     # Everyone in a zone gets the same send time (now, or the zone's morning): worked out
     # once per zone, not once per recipient.
     send_times: dict[str, tuple] = {}
-    expires_text = to_db_time(expires_at)
     created_text = to_db_time(now)
     queued = skipped = expired = 0
     last_id = 0
@@ -113,7 +119,8 @@ def plan_broadcast(
         with transaction(db):
             batch = db.execute(
                 f"SELECT c.id, c.phone, c.opted_out, c.timezone, c.village, c.locale, "
-                f"c.last_whatsapp_at, c.sms_channel FROM contacts c WHERE {audience.where} "
+                f"c.last_whatsapp_at, c.sms_channel, c.blocked_channels FROM contacts c "
+                f"WHERE {audience.where} "
                 "AND c.id > ? AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r "
                 "WHERE r.broadcast_id = ? AND r.contact_id = c.id) ORDER BY c.id LIMIT ?",
                 [*audience.params, last_id, broadcast_id, batch_size],
@@ -121,7 +128,8 @@ def plan_broadcast(
             if not batch:
                 break
             recipients, messages = [], []
-            for contact_id, phone, opted_out, timezone, village, locale, whatsapp, sms in batch:
+            for (contact_id, phone, opted_out, timezone, village, locale, whatsapp, sms,
+                 blocked) in batch:
                 last_id = contact_id
                 if opted_out:
                     recipients.append((broadcast_id, contact_id, "skipped", None))
@@ -131,11 +139,12 @@ def plan_broadcast(
                                         default_zone)
                 timing = send_times.get(zone)
                 if timing is None:
-                    send_at = next_send_time(now, zone, quiet)
+                    send_at = next_send_time(start, zone, quiet)
+                    row_expires = send_at + validity if validity is not None else None
                     timing = send_times[zone] = (
-                        send_at, to_db_time(send_at),
-                        expires_at is not None and send_at >= expires_at, send_at <= now)
-                send_at, send_text, too_late, due = timing
+                        send_at, to_db_time(send_at), to_db_time(row_expires),
+                        row_expires is not None and row_expires <= now, send_at <= now)
+                send_at, send_text, expires_text, too_late, due = timing
                 if too_late:
                     recipients.append((broadcast_id, contact_id, "expired", None))
                     expired += 1
@@ -144,10 +153,11 @@ def plan_broadcast(
                 # Texts may differ by language and by zone (a price's time is local time).
                 body = texts.get(f"{locale}|{zone}") or texts.get(locale) or broadcast["text"]
                 channel = outbox.channel_for_contact(
-                    {"last_whatsapp_at": whatsapp, "sms_channel": sms}, settings)
-                messages.append((contact_id, phone, channel, body, send_text, due))
+                    {"phone": phone, "last_whatsapp_at": whatsapp, "sms_channel": sms,
+                     "blocked_channels": blocked}, settings)
+                messages.append((contact_id, phone, channel, body, send_text, expires_text, due))
             outbox_ids = outbox.queue_broadcast_messages(
-                db, broadcast_id, [m[:5] for m in messages], expires_text, created_text)
+                db, broadcast_id, [m[:6] for m in messages], None, created_text)
             for (contact_id, *_, due), outbox_id in zip(messages, outbox_ids, strict=True):
                 recipients.append((broadcast_id, contact_id, "queued", outbox_id))
                 if due:
@@ -167,6 +177,32 @@ def audience_size(db: sqlite_utils.Database, group: str) -> int:
     audience = resolve_group(db, group)
     return db.execute(f"SELECT COUNT(*) FROM contacts c WHERE {audience.where} AND c.opted_out = 0",
                       list(audience.params)).fetchone()[0]
+
+
+def first_send_time(db: sqlite_utils.Database, settings: dict, group: str, now: datetime) -> datetime:
+    """When a broadcast to `group` planned now first reaches anyone: now, or the end of
+    the quiet hours in the earliest-waking zone among its recipients."""
+    audience = resolve_group(db, group)
+    quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
+    if quiet is None:
+        return now
+    zones = village_timezones(db)
+    default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
+    people = fetch_all(db, f"SELECT DISTINCT c.timezone, c.village FROM contacts c "
+                       f"WHERE {audience.where} AND c.opted_out = 0", list(audience.params))
+    times = [next_send_time(now, contact_timezone(p, zones, default_zone), quiet) for p in people]
+    return min(times, default=now)
+
+
+def waiting_until(db: sqlite_utils.Database, broadcast_id: int, now: datetime) -> datetime | None:
+    """If nothing of the broadcast has gone out and all of it waits for the morning: when
+    the first rows are due; else None."""
+    row = db.execute(
+        "SELECT MIN(next_attempt_at), SUM(status <> 'pending' OR next_attempt_at <= ?) "
+        "FROM outbox WHERE broadcast_id = ?", [to_db_time(now), broadcast_id]).fetchone()
+    if row is None or row[0] is None or row[1]:
+        return None
+    return from_db_time(row[0])
 
 
 def latest_broadcast_by(db: sqlite_utils.Database, actor: str) -> dict | None:

@@ -1,12 +1,23 @@
-"""People who text us: one row per phone number, whatever their role."""
+"""People who text us: one row per person, whatever their role.
+
+A person is known by a phone number (E.164), a WhatsApp business-scoped user id (BSUID,
+`ID.1502576394655843`, for WhatsApp users with a username who do not share their
+number), or both. `contacts.phone` is the address we reach them at: the number when we
+know it, else the BSUID; `contacts.bsuid` holds the BSUID whenever we have seen one. No
+number is ever derived from a BSUID.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import sqlite_utils
 
+from bot.phones import is_bsuid
 from bot.storage import fetch_one, to_db_time
+
+log = logging.getLogger(__name__)
 
 
 def get_contact(db: sqlite_utils.Database, contact_id: int) -> dict:
@@ -32,6 +43,50 @@ def get_or_create_contact(db: sqlite_utils.Database, phone: str, now: datetime) 
         [phone, to_db_time(now)],
     )
     return find_contact_by_phone(db, phone)
+
+
+def find_contact_by_bsuid(db: sqlite_utils.Database, bsuid: str) -> dict | None:
+    """The contact known by this WhatsApp business-scoped id, or None."""
+    return fetch_one(db, "SELECT * FROM contacts WHERE bsuid = ?", [bsuid])
+
+
+def resolve_contact(
+    db: sqlite_utils.Database, address: str, now: datetime, bsuid: str | None = None
+) -> dict:
+    """The contact who wrote from `address` (a number or a BSUID), created on first contact.
+
+    When Twilio names both (`From` the number, `ExternalUserId` the BSUID) they are
+    linked: a phone contact gains the BSUID, and a contact known only by that BSUID gains
+    the number. If two separate contacts already exist for the two, the phone contact is
+    used and nothing is merged (histories are a coordinator's call).
+    """
+    if is_bsuid(address):
+        bsuid = address
+        known = find_contact_by_bsuid(db, bsuid)
+        if known is not None:
+            return known
+        db.execute(
+            "INSERT INTO contacts (phone, bsuid, created_at) VALUES (?, ?, ?) "
+            "ON CONFLICT(phone) DO NOTHING",
+            [bsuid, bsuid, to_db_time(now)],
+        )
+        return find_contact_by_phone(db, bsuid)
+    by_phone = find_contact_by_phone(db, address)
+    if bsuid is None:
+        return by_phone or get_or_create_contact(db, address, now)
+    by_bsuid = find_contact_by_bsuid(db, bsuid)
+    if by_phone is None and by_bsuid is not None:
+        # A username user we knew only by the BSUID now shows the number: same person.
+        db.execute("UPDATE contacts SET phone = ? WHERE id = ?", [address, by_bsuid["id"]])
+        return get_contact(db, by_bsuid["id"])
+    contact = by_phone or get_or_create_contact(db, address, now)
+    if by_bsuid is None and not contact.get("bsuid"):
+        db.execute("UPDATE contacts SET bsuid = ? WHERE id = ?", [bsuid, contact["id"]])
+        return get_contact(db, contact["id"])
+    if by_bsuid is not None and by_bsuid["id"] != contact["id"]:
+        log.warning("contacts %s and %s are one WhatsApp user; not merged", contact["id"],
+                    by_bsuid["id"])
+    return contact
 
 
 def record_inbound_activity(
@@ -62,10 +117,12 @@ def register_seller(
     db: sqlite_utils.Database, contact_id: int, name: str, village: str, now: datetime
 ) -> dict:
     """Make the contact a seller with `name` from `village`; return the updated row."""
+    # Registering is consenting to keep the name and number (the desk can erase them on request).
     db.execute(
-        "UPDATE contacts SET role = 'seller', name = ?, village = ?, registered_at = ? "
+        "UPDATE contacts SET role = 'seller', name = ?, village = ?, registered_at = ?, "
+        "consent_at = COALESCE(consent_at, ?), consent_source = COALESCE(consent_source, 'sms') "
         "WHERE id = ?",
-        [name, village, to_db_time(now), contact_id],
+        [name, village, to_db_time(now), to_db_time(now), contact_id],
     )
     return get_contact(db, contact_id)
 
@@ -75,6 +132,35 @@ def set_locale(db: sqlite_utils.Database, contact_id: int, locale: str) -> None:
     db.execute("UPDATE contacts SET locale = ? WHERE id = ?", [locale, contact_id])
 
 
-def set_opted_out(db: sqlite_utils.Database, contact_id: int, opted_out: bool) -> None:
-    """Opt the contact out of (or back into) broadcasts. Replies are never suppressed."""
-    db.execute("UPDATE contacts SET opted_out = ? WHERE id = ?", [int(opted_out), contact_id])
+def set_opted_out(
+    db: sqlite_utils.Database, contact_id: int, opted_out: bool, *, reason: str = "command",
+    now: datetime | None = None,
+) -> None:
+    """Opt the contact out of (or back into) broadcasts, keeping why (`command`, or
+    `provider:21610` when the provider said so). Replies are never suppressed."""
+    db.execute(
+        "UPDATE contacts SET opted_out = ?, opted_out_reason = ?, opted_out_at = ? WHERE id = ?",
+        [int(opted_out), reason if opted_out else None,
+         to_db_time(now) if opted_out and now else None, contact_id],
+    )
+
+
+def blocked_channels(contact: dict) -> set[str]:
+    """Channels whose provider refuses to deliver to this person."""
+    return {c for c in (contact.get("blocked_channels") or "").split(",") if c}
+
+
+def set_channel_blocked(db: sqlite_utils.Database, contact_id: int, channel: str,
+                        blocked: bool) -> None:
+    """Record that the provider of `channel` refuses (or again accepts) this person."""
+    contact = get_contact(db, contact_id)
+    channels = blocked_channels(contact)
+    channels = channels | {channel} if blocked else channels - {channel}
+    db.execute("UPDATE contacts SET blocked_channels = ? WHERE id = ?",
+               [",".join(sorted(channels)) or None, contact_id])
+
+
+def find_contact_by_address(db: sqlite_utils.Database, address: str) -> dict | None:
+    """The contact reached at `address` (a number or a BSUID)."""
+    return find_contact_by_phone(db, address) or (
+        find_contact_by_bsuid(db, address) if is_bsuid(address) else None)

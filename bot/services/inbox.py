@@ -22,20 +22,24 @@ def store_inbound(
     body: str,
     raw: dict | None,
     now: datetime,
+    bsuid: str | None = None,
+    status: str = "new",
 ) -> tuple[int, bool]:
     """Insert the message unless (channel, provider_id) is already stored.
 
     Returns (inbound id, True) for a new message and (existing id, False) for a repeat,
-    so a webhook retried by the provider has no second effect.
+    so a webhook retried by the provider has no second effect. `phone` is the sender's
+    address (a number, or a WhatsApp BSUID); `bsuid` the BSUID Twilio gave beside a
+    number. `status="ignored"` keeps a message nobody answers (an operator's notice).
     """
     cursor = db.execute(
         """
-        INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at)
-        VALUES (?, ?, ?, ?, ?, ?)
+        INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at, bsuid, status)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(channel, provider_id) DO NOTHING
         """,
         [channel, provider_id, phone, body, json.dumps(raw or {}, ensure_ascii=False),
-         to_db_time(now)],
+         to_db_time(now), bsuid, status],
     )
     if cursor.rowcount:
         return cursor.lastrowid, True

@@ -8,13 +8,23 @@ one recipient, channel and lane, rows go out strictly in id order.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from bot.config import sms_channel
+from bot.phones import is_bsuid
 from bot.services import timing
+from bot.services.contacts import (
+    blocked_channels,
+    find_contact_by_address,
+    get_contact,
+    set_channel_blocked,
+    set_opted_out,
+)
 from bot.services.timing import backoff_delay
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
@@ -47,13 +57,18 @@ def queue_message(
     not_before: datetime | None = None,
     sent_inline: bool = False,
     broadcast_id: int | None = None,
+    per_minute_cap: int | None = None,
 ) -> int:
     """Write one outgoing message; call it inside the transaction that caused it.
 
     `sent_inline` records a reply that goes back in the webhook's own response (TwiML),
-    so it is kept for the record but never handed to a worker.
+    so it is kept for the record but never handed to a worker. `per_minute_cap` (for
+    conversation traffic) delays, never drops, a row that would be the cap+1th to this
+    address within a minute.
     """
     stamp = to_db_time(now)
+    if per_minute_cap and not sent_inline and lane != "broadcast":
+        not_before = _capped_start(db, phone, not_before or now, per_minute_cap)
     cursor = db.execute(
         """
         INSERT INTO outbox (contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
@@ -71,15 +86,30 @@ def queue_message(
     return cursor.lastrowid
 
 
+def _capped_start(db: sqlite_utils.Database, phone: str, start: datetime, cap: int) -> datetime:
+    """The earliest time at or after `start` that keeps `phone` at most `cap` conversation
+    rows per minute (counting when rows are due, so delayed rows are spaced too)."""
+    rows = db.execute(
+        "SELECT next_attempt_at FROM outbox WHERE phone = ? AND lane = 'conversation' "
+        "AND next_attempt_at > ? ORDER BY next_attempt_at DESC LIMIT ?",
+        [phone, to_db_time(start - timedelta(minutes=1)), cap],
+    ).fetchall()
+    if len(rows) < cap:
+        return start
+    # The cap-th most recent due time opens the next free slot one minute later.
+    return max(start, from_db_time(rows[-1][0]) + timedelta(minutes=1))
+
+
 def queue_broadcast_messages(
     db: sqlite_utils.Database, broadcast_id: int, messages: list[tuple], expires_at: str | None,
     created_at: str,
 ) -> list[int]:
     """Write many broadcast rows at once, as `queue_message(kind="broadcast",
     lane="broadcast")` would write each: `messages` are (contact id, phone, channel, body,
-    not-before as stored text). Returns their ids, in order. Call it inside the write
-    transaction (`BEGIN IMMEDIATE`): the ids are allocated from MAX(id) under that lock,
-    so one `executemany` writes them all."""
+    not-before as stored text[, expires as stored text]: a price's validity starts when it
+    may first reach that recipient, so it may differ per row; else `expires_at`). Returns
+    their ids, in order. Call it inside the write transaction (`BEGIN IMMEDIATE`): the ids
+    are allocated from MAX(id) under that lock, so one `executemany` writes them all."""
     if not messages:
         return []
     first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
@@ -90,9 +120,9 @@ def queue_broadcast_messages(
             next_attempt_at, expires_at, created_at, broadcast_id)
         VALUES (?, ?, ?, ?, 'broadcast', 'broadcast', ?, 'pending', ?, ?, ?, ?)
         """,
-        [(outbox_id, contact_id, phone, channel, body, not_before, expires_at, created_at,
-          broadcast_id)
-         for outbox_id, (contact_id, phone, channel, body, not_before) in zip(ids, messages, strict=True)],
+        [(outbox_id, m[0], m[1], m[2], m[3], m[4], m[5] if len(m) > 5 else expires_at,
+          created_at, broadcast_id)
+         for outbox_id, m in zip(ids, messages, strict=True)],
     )
     return ids
 
@@ -101,13 +131,23 @@ def channel_for_contact(contact: dict, settings: dict) -> str:
     """How to reach a contact unprompted: their `preferred_channel` if the caller names
     one (`whatsapp`/`sms`: a buyer's, set by a coordinator); else WhatsApp if they ever
     wrote on it (the template covers the 24-hour rule), else the SMS transport they last
-    used, else the default one."""
-    preferred = contact.get("preferred_channel")
-    if preferred == "whatsapp" or (preferred != "sms" and contact.get("last_whatsapp_at")):
+    used, else the default one.
+
+    A contact known only by a WhatsApp id (BSUID) has no number: WhatsApp is the only way.
+    A channel whose provider refuses the person (21610, 63014) is passed over: WhatsApp
+    falls back to SMS, and Twilio SMS to the hub's gateway.
+    """
+    if is_bsuid(contact.get("phone")):
         return "twilio_whatsapp"
-    if contact.get("sms_channel"):
-        return contact["sms_channel"]
-    return sms_channel(settings) or "android_sms"
+    blocked = blocked_channels(contact)
+    preferred = contact.get("preferred_channel")
+    if "twilio_whatsapp" not in blocked and (
+            preferred == "whatsapp" or (preferred != "sms" and contact.get("last_whatsapp_at"))):
+        return "twilio_whatsapp"
+    channel = contact.get("sms_channel") or sms_channel(settings) or "android_sms"
+    if channel == "twilio_sms" and "twilio_sms" in blocked and settings.get("ANDROID_GATEWAY_URL"):
+        return "android_sms"
+    return channel
 
 
 def get_outbox_row(db: sqlite_utils.Database, outbox_id: int) -> dict | None:
@@ -231,6 +271,109 @@ def record_retryable_failure(
     return due
 
 
+def _twilio_sms_configured(settings: dict) -> bool:
+    return bool(settings.get("TWILIO_ACCOUNT_SID") and (
+        settings.get("TWILIO_SMS_FROM") or settings.get("TWILIO_MESSAGING_SERVICE_SID")))
+
+
+#: How long a message through the hub phone stays worth sending, by kind, counted from
+#: when it was first due: a reply is useless hours late (the phone was off), a broadcast
+#: without its own validity keeps half a day. Notifications (order and money news) have
+#: none of their own: the person must hear them however late, and the order timers
+#: decide when an order is over.
+GATEWAY_VALIDITY = {"reply": timedelta(minutes=30), "broadcast": timedelta(hours=12)}
+#: Reply ids that must arrive however late (money, sign-in codes): never given a validity.
+MUST_ARRIVE = ("payout.", "withdraw.", "pay.", "account.", "desk.", "signin.", "login.")
+
+
+def gateway_validity(row: dict) -> datetime | None:
+    """Until when a gateway row is worth sending: its own `expires_at` or its kind's
+    validity, whichever ends first; None for messages that must arrive."""
+    if any((row.get("reply_id") or "").startswith(prefix) for prefix in MUST_ARRIVE):
+        return from_db_time(row.get("expires_at"))
+    kind = GATEWAY_VALIDITY.get(row.get("kind") or "")
+    own = from_db_time(row.get("expires_at"))
+    if kind is None:
+        return own
+    # Counted from when the row was first due (a broadcast held for the morning, a reply
+    # delayed by the per-address cap), which is its `next_attempt_at` at the first claim.
+    start = from_db_time(row["next_attempt_at"] if row.get("attempts", 1) <= 1 else row["created_at"])
+    return min(moment for moment in (start + kind, own) if moment is not None)
+
+
+def prepare_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now: datetime) -> dict:
+    """Before a claimed row goes to the hub phone: give it the validity of its kind (the
+    phone gets it as `validUntil`), expire it if that has passed (the phone was off for
+    hours: CHT #3180), and choose its SIM (`route_gateway_row`). Returns the row as it
+    now is: `expired`, `pending` again (SIMs full until tomorrow), or ready to send."""
+    if row["channel"] != "android_sms":
+        return row
+    valid = gateway_validity(row) if row.get("attempts", 1) <= 1 else from_db_time(row.get("expires_at"))
+    if valid is not None and to_db_time(valid) != row.get("expires_at"):
+        db.execute("UPDATE outbox SET expires_at = ? WHERE id = ?", [to_db_time(valid), row["id"]])
+        row = get_outbox_row(db, row["id"])
+    if expire_if_stale(db, row, now):
+        return get_outbox_row(db, row["id"])
+    return route_gateway_row(db, settings, row, now)
+
+
+def route_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, now: datetime) -> dict:
+    """Choose the SIM for a claimed gateway row under `ANDROID_GATEWAY_DAILY_LIMIT`.
+
+    SIM 1 first; when it has sent its daily quota (the hub's local day), the places named
+    in `ANDROID_GATEWAY_OVERFLOW`, in order (`sim2`, `twilio`); when all are full, the row
+    waits for the next day (`status` back to pending). Never dropped. Returns the row as
+    it now is (its channel may have become `twilio_sms`).
+    """
+    if row["channel"] != "android_sms":
+        return row
+    arrived_on = _inbound_sim(db, row)
+    limit = settings.get("ANDROID_GATEWAY_DAILY_LIMIT")
+    if not limit:
+        if arrived_on and not row.get("sim_number"):
+            # A reply leaves from the SIM the person wrote to, so it comes from that number.
+            db.execute("UPDATE outbox SET sim_number = ? WHERE id = ?", [arrived_on, row["id"]])
+            return get_outbox_row(db, row["id"])
+        return row
+    zone = ZoneInfo(settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
+    day = datetime.combine(now.astimezone(zone).date(), time(0), tzinfo=zone)
+    counts = dict(db.execute(
+        "SELECT COALESCE(sim_number, 1), COUNT(*) FROM outbox WHERE channel = 'android_sms' "
+        "AND status IN ('sending', 'sent') AND claimed_at >= ? AND id <> ? GROUP BY 1",
+        [to_db_time(day), row["id"]]).fetchall())
+    blocked = blocked_channels(get_contact(db, row["contact_id"])) if row.get("contact_id") else set()
+    places = ["sim1"] + [p.strip() for p in (settings.get("ANDROID_GATEWAY_OVERFLOW") or "").split(",")]
+    if arrived_on == 2 and "sim2" in places:
+        places.remove("sim2")
+        places.insert(0, "sim2")
+    for place in places:
+        if place in ("sim1", "sim2") and counts.get(int(place[-1]), 0) < int(limit):
+            db.execute("UPDATE outbox SET sim_number = ? WHERE id = ?", [int(place[-1]), row["id"]])
+            return get_outbox_row(db, row["id"])
+        if place == "twilio" and _twilio_sms_configured(settings) and "twilio_sms" not in blocked:
+            db.execute("UPDATE outbox SET channel = 'twilio_sms', sim_number = NULL WHERE id = ?",
+                       [row["id"]])
+            return get_outbox_row(db, row["id"])
+    db.execute(
+        "UPDATE outbox SET status = 'pending', attempts = attempts - 1, lease_until = NULL, "
+        "enqueued_at = NULL, next_attempt_at = ?, error_code = 'sim_daily_limit' WHERE id = ?",
+        [to_db_time(day + timedelta(days=1)), row["id"]])
+    return get_outbox_row(db, row["id"])
+
+
+def _inbound_sim(db: sqlite_utils.Database, row: dict) -> int | None:
+    """The gateway SIM (1 or 2) the message this row answers arrived on, if known."""
+    if not row.get("inbound_id"):
+        return None
+    found = db.execute("SELECT raw FROM inbound WHERE id = ? AND channel = 'android_sms'",
+                       [row["inbound_id"]]).fetchone()
+    try:
+        sim = json.loads(found[0]).get("payload", {}).get("simNumber") if found else None
+    except (ValueError, AttributeError):
+        return None
+    return sim if sim in (1, 2) else None
+
+
 def record_unknown_outcome(
     db: sqlite_utils.Database, outbox_id: int, code: str, message: str, now: datetime,
     *, max_attempts: int, base_delay_seconds: float,
@@ -284,6 +427,13 @@ def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetim
     with transaction(db):
         db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id = ?",
                             [(stamp, outbox_id) for outbox_id in outbox_ids])
+
+
+def hand_over_again_at(db: sqlite_utils.Database, outbox_id: int, moment: datetime) -> None:
+    """Let the sweep hand a pending row over again from `moment` on (its enqueue grace
+    then counts as passed)."""
+    db.execute("UPDATE outbox SET enqueued_at = ? WHERE id = ? AND status = 'pending'",
+               [to_db_time(moment - ENQUEUE_GRACE), outbox_id])
 
 
 def expired_leases(db: sqlite_utils.Database, now: datetime,
@@ -341,6 +491,55 @@ def apply_provider_status(
         )
     else:
         db.execute("UPDATE outbox SET provider_status = ? WHERE id = ?", [status, row[0]])
+    return True
+
+
+def mark_provider_expired(db: sqlite_utils.Database, channel: str, provider_id: str,
+                          reason: str | None, now: datetime) -> bool:
+    """The provider dropped a sent row at its validity (the phone's TTL): `expired`."""
+    cursor = db.execute(
+        "UPDATE outbox SET status = 'expired', provider_status = 'expired', error_code = ? "
+        "WHERE channel = ? AND provider_id = ? AND status IN ('sent', 'sending')",
+        [(reason or "ttl")[:200], channel, provider_id],
+    )
+    return bool(cursor.rowcount)
+
+
+#: Provider codes that mean "this person does not want (or cannot get) our messages here":
+#: 21610 the number texted STOP to Twilio; 63014 the WhatsApp user blocked the business.
+OPT_OUT_CODES = {"21610": "twilio_sms", "63014": "twilio_whatsapp"}
+
+
+def apply_provider_opt_out(
+    db: sqlite_utils.Database, channel: str, provider_id: str, recipient: str | None,
+    error_code: str | None, now: datetime,
+) -> bool:
+    """A status callback (or a send) said the recipient opted out at the provider: opt them
+    out of broadcasts, keep the reason, and mark the channel blocked. True if applied."""
+    if error_code not in OPT_OUT_CODES:
+        return False
+    row = db.execute("SELECT contact_id, phone FROM outbox WHERE channel = ? AND provider_id = ?",
+                     [channel, provider_id]).fetchone() if provider_id else None
+    contact = None
+    if row is not None and row[0] is not None:
+        contact = {"id": row[0]}
+    else:
+        address = (recipient or (row[1] if row else "") or "").removeprefix("whatsapp:")
+        contact = find_contact_by_address(db, address) if address else None
+    if contact is None:
+        return False
+    set_opted_out(db, contact["id"], True, reason=f"provider:{error_code}", now=now)
+    set_channel_blocked(db, contact["id"], OPT_OUT_CODES[error_code], True)
+    return True
+
+
+def opt_out_after_refusal(db: sqlite_utils.Database, row: dict, error_code: str,
+                          now: datetime) -> bool:
+    """The provider refused to send `row` with an opt-out code (21610 on create)."""
+    if error_code not in OPT_OUT_CODES or not row.get("contact_id"):
+        return False
+    set_opted_out(db, row["contact_id"], True, reason=f"provider:{error_code}", now=now)
+    set_channel_blocked(db, row["contact_id"], OPT_OUT_CODES[error_code], True)
     return True
 
 

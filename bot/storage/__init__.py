@@ -13,6 +13,7 @@ import itertools
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,7 @@ class Connection(sqlite3.Connection):
     (`<database>-writer`) that writers take before `BEGIN IMMEDIATE` (see `transaction`)."""
 
     writer_gate = None
+    writer_gate_key = None  # the gate file's (device, inode)
 
 
 def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
@@ -64,6 +66,8 @@ def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
         conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     if str(path) != ":memory:":
         conn.writer_gate = open(f"{path}-writer", "a+b")  # noqa: SIM115 (lives with the connection)
+        conn.writer_gate_key = _gate_key(conn.writer_gate)
+        _gated.add(conn)
     return sqlite_utils.Database(conn)
 
 
@@ -130,7 +134,7 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
     gate = getattr(conn, "writer_gate", None)
     if gate is not None:
         held = _gates_held.__dict__.setdefault("names", set())
-        key = _gate_key(gate)
+        key = conn.writer_gate_key
         if key in held:
             raise sqlite3.OperationalError(
                 f"this thread already holds the write lock of {gate.name} on another connection")
@@ -144,13 +148,34 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
 
 
 _gates_held = threading.local()
+#: Connections with a gate, so that a forked child (an RQ work horse) gets gates of its
+#: own: an flock belongs to the open file, which fork shares with the parent, so a parent
+#: and a child using one inherited gate would not exclude each other.
+_gated: weakref.WeakSet = weakref.WeakSet()
+
+
+def _new_gates_after_fork() -> None:
+    global _gates_held
+    _gates_held = threading.local()
+    for conn in list(_gated):
+        inherited = conn.writer_gate
+        if inherited is None:
+            continue
+        try:
+            conn.writer_gate = open(inherited.name, "a+b")  # noqa: SIM115
+        except OSError:  # its database is gone (a removed folder): it cannot write anyway
+            conn.writer_gate = None
+        inherited.close()  # the parent's lock, if it holds one, stays the parent's
+
+
+os.register_at_fork(after_in_child=_new_gates_after_fork)
 
 
 def _release_gate(conn: sqlite3.Connection) -> None:
     gate = getattr(conn, "writer_gate", None)
     if gate is not None:
         fcntl.flock(gate.fileno(), fcntl.LOCK_UN)
-        _gates_held.__dict__.setdefault("names", set()).discard(_gate_key(gate))
+        _gates_held.__dict__.setdefault("names", set()).discard(conn.writer_gate_key)
 
 
 def _gate_key(gate) -> tuple[int, int]:
@@ -194,14 +219,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_last_formatted: tuple = (None, None)
+
+
 def to_db_time(moment: datetime | None) -> str | None:
     """Format an aware datetime for storage: fixed-width UTC text that sorts correctly."""
+    global _last_formatted
     if moment is None:
         return None
+    # A message formats its one `now` several times: the last answer is remembered (by
+    # identity; datetimes are immutable).
+    last = _last_formatted
+    if last[0] is moment:
+        return last[1]
     m = moment.astimezone(UTC)
     # Same text as strftime(TIME_FORMAT), built directly: this runs several times per message.
-    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
+    text = (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:"
             f"{m.second:02d}.{m.microsecond:06d}Z")
+    _last_formatted = (moment, text)
+    return text
 
 
 def from_db_time(text: str | None) -> datetime | None:

@@ -2,7 +2,15 @@
 
 Requests are signed: `X-Signature` is hex HMAC-SHA256 over the raw body followed by
 `X-Timestamp`; stale timestamps are refused so a captured request cannot be replayed.
-The gateway re-posts up to 15 times, so `sms:received` is deduplicated on `messageId`.
+
+`sms:received`: the sender is `sender` (current app versions), else the deprecated
+`phoneNumber`. The gateway re-posts an event up to 15 times, and some versions post the
+same SMS again under a new event id, so a message is one message by (sender, text, the
+moment the phone received it) — not by `messageId`, which is a hash of the content that
+the same text days later, or another person's SMS, can share. An SMS from a sender that
+is not a phone number (an operator's notice, `TELKOMSEL`) is stored and acknowledged
+without a reply, so the app stops re-posting it. `system:ping` tells us the hub phone is
+alive; events we do not use (data SMS, MMS) are acknowledged without effect.
 """
 
 from __future__ import annotations
@@ -11,13 +19,22 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
-from bot.channels.android_gateway import EVENT_STATUS, verify_signature
+from bot.channels.android_gateway import (
+    EVENT_STATUS,
+    failure_means_expired,
+    inbound_key,
+    verify_signature,
+)
 from bot.phones import InvalidPhoneNumber, normalize_phone
 from bot.pipeline.inbound import accept_inbound_message
-from bot.services import outbox
+from bot.services import hub, inbox, outbox
 from bot.storage import transaction, utcnow
 from bot.web.db import get_db, get_redis
 from bot.web.guards import Malformed, parse_json, wrong_types
+
+#: Longer than any phone number as people write it, or any operator's sender name (GSM
+#: alphanumeric senders have at most 11 characters): not an address at all.
+MAX_SENDER_LENGTH = 32
 
 bp = Blueprint("gateway", __name__, url_prefix="/gateway")
 
@@ -59,22 +76,39 @@ def android_webhook():
     if kind in EVENT_STATUS:
         return _status(kind, payload, event, now)
     if kind == "system:ping":
+        db = get_db()
+        with transaction(db):
+            hub.record_seen(db, str(event.get("deviceId") or hub.POLLED), now)
         return jsonify(status="ok")
     # Other events (data SMS, MMS) are not ours to handle; 200 so the phone stops retrying.
     return jsonify(status="ignored", event=kind)
 
 
 def _received(payload: dict, event: dict, now):
-    message_id, text, sender = payload.get("messageId"), payload.get("message"), payload.get("phoneNumber")
-    if not message_id or not isinstance(text, str) or not sender:
-        return _bad_request("sms:received needs messageId, message and phoneNumber")
+    message_id, text = payload.get("messageId"), payload.get("message")
+    sender = payload.get("sender") or payload.get("phoneNumber")
+    if not message_id or not isinstance(text, str) or not sender or not isinstance(sender, str):
+        return _bad_request("sms:received needs messageId, message and sender (or phoneNumber)")
+    if len(sender) > MAX_SENDER_LENGTH:
+        return _bad_request("sender is not an address")
     try:
-        phone = normalize_phone(str(sender))
+        address = normalize_phone(str(sender))
     except InvalidPhoneNumber:
-        return _bad_request("phoneNumber is not a phone number")
+        address = None
+    key = inbound_key(address or sender, text, payload.get("receivedAt"), message_id,
+                      event.get("id"))
+    db = get_db()
+    if address is None:
+        # An operator's notice or a short code: kept for the record, never answered (a
+        # reply could not reach it), and 200 so the phone stops re-posting it.
+        with transaction(db):
+            _, is_new = inbox.store_inbound(
+                db, channel="android_sms", provider_id=key, phone=sender, body=text,
+                raw=event, now=now, status="ignored")
+        return jsonify(status="stored" if is_new else "duplicate", reply=False)
     _, is_new = accept_inbound_message(
-        get_db(), current_app.config, get_redis(), channel="android_sms",
-        provider_id=str(message_id), phone=phone, body=text, raw=event, now=now,
+        db, current_app.config, get_redis(), channel="android_sms",
+        provider_id=key, phone=address, body=text, raw=event, now=now,
         reply_inline=False,
     )
     return jsonify(status="stored" if is_new else "duplicate")
@@ -90,5 +124,13 @@ def _status(kind: str, payload: dict, event: dict, now):
     with transaction(db):
         if outbox.record_delivery_event(db, "android_sms", str(message_id), status, error,
                                         json.dumps(event), now):
-            outbox.apply_provider_status(db, "android_sms", str(message_id), status, error, now)
+            row = db.execute("SELECT expires_at FROM outbox WHERE channel = 'android_sms' "
+                             "AND provider_id = ?", [str(message_id)]).fetchone()
+            if kind == "sms:failed" and row and failure_means_expired(error, row[0], now):
+                # The phone dropped it at its TTL: too late to be useful, not a failure.
+                outbox.mark_provider_expired(db, "android_sms", str(message_id), error, now)
+            else:
+                outbox.apply_provider_status(db, "android_sms", str(message_id), status,
+                                             error, now)
+        hub.record_seen(db, str(event.get("deviceId") or hub.POLLED), now)
     return jsonify(status="ok")

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.phones import InvalidPhoneNumber, normalize_phone, parse_bsuid
 from bot.pipeline.inbound import accept_inbound_message
 from bot.services import outbox
 from bot.sms import sms_body
@@ -35,12 +35,11 @@ def signed_url() -> str:
     return base.rstrip("/") + request.path + (f"?{query}" if query else "")
 
 
-def _plain_url() -> str | None:
+def _plain_url(config, env: dict) -> str | None:
     """The request's URL straight from the WSGI environ (cheap), when no proxy base is set:
     for an ASCII path it is what `request.url` spells with more work."""
-    if current_app.config.get("PUBLIC_BASE_URL"):
+    if config.get("PUBLIC_BASE_URL"):
         return None
-    env = request.environ
     host = env.get("HTTP_HOST")
     if not host:
         return None
@@ -50,7 +49,8 @@ def _plain_url() -> str | None:
 
 
 def _require_signature() -> None:
-    validator = RequestValidator(current_app.config["TWILIO_AUTH_TOKEN"])
+    config, env = current_app.config, request.environ
+    validator = RequestValidator(config["TWILIO_AUTH_TOKEN"])
     # Headers that are not short printable ASCII cannot be Twilio's (and would make
     # compare_digest raise): refused like any wrong signature.
     signature = ascii_header("X-Twilio-Signature", 128) or ""
@@ -66,7 +66,7 @@ def _require_signature() -> None:
     # The common case first: one HMAC over the URL as the environ spells it. Then the URL
     # as Flask rebuilds it, and `validate`, which also tries it with and without an
     # explicit port, as Twilio's own backends differ.
-    plain = _plain_url()
+    plain = _plain_url(config, env)
     if plain is not None and hmac.compare_digest(
             validator.compute_signature(plain, form, algorithm), signature):
         return
@@ -96,14 +96,21 @@ def inbound_message():
     if not sid or not sender:
         abort(400, "MessageSid and From are required")
     channel = "twilio_whatsapp" if sender.lower().startswith("whatsapp:") else "twilio_sms"
-    try:
-        phone = normalize_phone(sender)
-    except InvalidPhoneNumber:
-        abort(400, "From is not a phone number")
-    raw = {key: form.getlist(key) if len(form.getlist(key)) > 1 else form[key] for key in form}
+    # A WhatsApp user with a username may come as a BSUID (`whatsapp:ID.1502…`) instead of
+    # a number, or with both (`ExternalUserId`). The BSUID is kept as sent; a number is
+    # never made up from it.
+    bsuid = parse_bsuid(form.get("ExternalUserId")) if channel == "twilio_whatsapp" else None
+    phone = parse_bsuid(sender) if channel == "twilio_whatsapp" else None
+    bsuid = bsuid or phone
+    if phone is None:
+        try:
+            phone = normalize_phone(sender)
+        except InvalidPhoneNumber:
+            abort(400, "From is not a phone number")
+    raw = {key: values if len(values) > 1 else values[0] for key, values in form.lists()}
     response, _ = accept_inbound_message(
         get_db(), current_app.config, get_redis(), channel=channel, provider_id=sid, phone=phone,
-        body=form.get("Body", ""), raw=raw, now=utcnow(), reply_inline=True,
+        body=form.get("Body", ""), raw=raw, now=utcnow(), reply_inline=True, bsuid=bsuid,
     )
     if response is None or response.reply is None:
         # A repeat of a message we already answered, or one left for the sweep (whose
@@ -130,4 +137,5 @@ def status_callback():
         if outbox.record_delivery_event(db, channel, sid, status.lower(), error_code,
                                         json.dumps(form.to_dict()), now):
             outbox.apply_provider_status(db, channel, sid, status, error_code, now)
+            outbox.apply_provider_opt_out(db, channel, sid, recipient, error_code, now)
     return Response(status=204)

@@ -9,17 +9,12 @@ message's transaction commits; if Redis is down the sweep plans it later.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from bot.services import broadcasts, prices, products
-from bot.services.coordinators import record_action
+from bot.services import broadcasts, products
 from bot.services.groups import PRODUCT_PREFIX, UnknownGroup
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
-from conversations.i18n import SUPPORTED_LOCALES, format_local_time, format_unit_price
-from conversations.replies import render
+from conversations.i18n import format_local_time, format_unit_price
+from conversations.news.prices import publish_reference_price
 
-#: Zones a price's local time is written in (one text per language and zone).
-PRICE_ZONES = ("Asia/Jakarta", "Asia/Pontianak", "Asia/Makassar", "Asia/Jayapura")
 #: Reference prices are written per kg unless the coordinator names a unit (`3rb/ikat`).
 DEFAULT_PRICE_UNIT = "kg"
 
@@ -43,9 +38,22 @@ def broadcast(turn: Turn) -> str:
         return END
     turn.handover.broadcast_ids.append(broadcast_id)
     row = broadcasts.get_broadcast(turn.db, broadcast_id)
-    turn.reply("broadcast.created", id=broadcast_id, group=row["group_name"],
-               count=broadcasts.audience_size(turn.db, row["group_name"]))
+    values = {"id": broadcast_id, "group": row["group_name"],
+              "count": broadcasts.audience_size(turn.db, row["group_name"])}
+    later = _goes_out_later(turn, row["group_name"])
+    if later:
+        turn.reply("broadcast.created_later", time=later, **values)
+    else:
+        turn.reply("broadcast.created", **values)
     return END
+
+
+def _goes_out_later(turn: Turn, group: str) -> str | None:
+    """`06.00 WIB` (in the coordinator's zone) when quiet hours hold the broadcast back."""
+    first = broadcasts.first_send_time(turn.db, turn.settings, group, turn.now)
+    if first <= turn.now:
+        return None
+    return format_local_time(first, turn.timezone, "HH.mm")
 
 
 def broadcast_status(turn: Turn) -> str:
@@ -62,7 +70,13 @@ def broadcast_status(turn: Turn) -> str:
             turn.reply("broadcast.status_none")
             return END
     report = broadcasts.broadcast_report(turn.db, row["id"])
-    turn.reply("broadcast.status", id=row["id"], group=row["group_name"], **report)
+    waiting = broadcasts.waiting_until(turn.db, row["id"], turn.now)
+    if waiting is not None:
+        turn.reply("broadcast.status_waiting", id=row["id"], group=row["group_name"],
+                   time=format_local_time(waiting, turn.timezone, "HH.mm"),
+                   queued=report["queued"], skipped=report["skipped"], expired=report["expired"])
+    else:
+        turn.reply("broadcast.status", id=row["id"], group=row["group_name"], **report)
     return END
 
 
@@ -76,37 +90,21 @@ def publish_price(turn: Turn) -> str:
     unit = turn.command.get("unit") or DEFAULT_PRICE_UNIT
     market = turn.command.get("market")
     product, _ = products.resolve_product(turn.db, name, turn.now, contact_id=turn.contact["id"])
-    prices.record_reference_price(turn.db, product_id=product["id"], price=price, unit=unit,
-                                  now=turn.now, market=market, contact_id=turn.contact["id"])
-    record_action(turn.db, turn.contact["phone"], "price.publish",
-                  {"product": product["name"], "price": price, "unit": unit, "market": market},
-                  turn.now, turn.contact["id"])
-    texts = {
-        f"{locale}|{zone}": _price_text(product["name"], price, unit, market, locale, zone, turn)
-        for locale in SUPPORTED_LOCALES for zone in PRICE_ZONES
-    }
-    ttl = timedelta(hours=turn.settings.get("PRICE_BROADCAST_TTL_HOURS") or 6)
-    group = f"{PRODUCT_PREFIX}{product['name']}"
-    broadcast_id = broadcasts.create_broadcast(
-        turn.db, group=group, text=texts[f"id|{PRICE_ZONES[0]}"], texts=texts, kind="price",
-        created_by=turn.contact["phone"], now=turn.now, expires_at=turn.now + ttl,
-        contact_id=turn.contact["id"])
-    turn.handover.broadcast_ids.append(broadcast_id)
+    published = publish_reference_price(
+        turn.db, turn.settings, product=product, price=price, unit=unit, market=market, now=turn.now,
+        actor=turn.contact["phone"], contact_id=turn.contact["id"])
+    turn.handover.broadcast_ids.append(published.broadcast_id)
     values = {"product": product["name"], "price": format_unit_price(price, unit, turn.locale),
-              "count": broadcasts.audience_size(turn.db, group), "id": broadcast_id}
+              "count": published.audience, "id": published.broadcast_id}
+    later = _goes_out_later(turn, f"{PRODUCT_PREFIX}{product['name']}")
+    suffix = "_later" if later else ""
+    if later:
+        values["time"] = later
     if market:
-        turn.reply("publish_price.done", market=market, **values)
+        turn.reply(f"publish_price.done{suffix}", market=market, **values)
     else:
-        turn.reply("publish_price.done_no_market", **values)
+        turn.reply(f"publish_price.done_no_market{suffix}", **values)
     return END
-
-
-def _price_text(product, price, unit, market, locale, zone, turn: Turn) -> str:
-    values = {"product": product, "price": format_unit_price(price, unit, locale),
-              "time": format_local_time(turn.now, zone)}
-    if market:
-        return render("price.broadcast", locale, market=market, **values)
-    return render("price.broadcast_no_market", locale, **values)
 
 
 COORDINATION = Flow(

@@ -33,5 +33,5 @@ def queue_notification(
         db, phone=contact["phone"], channel=channel_for_contact(contact, settings), body=body,
         kind="broadcast" if lane == "broadcast" else "notification", now=now,
         contact_id=contact["id"], lane=lane, reply_id=reply_id, expires_at=expires_at,
-        not_before=not_before,
+        not_before=not_before, per_minute_cap=settings.get("OUTBOUND_PER_NUMBER_PER_MINUTE"),
     )

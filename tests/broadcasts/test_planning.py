@@ -15,7 +15,7 @@ from bot.services.broadcasts import (
     create_broadcast,
     plan_broadcast,
 )
-from bot.storage import fetch_all, transaction
+from bot.storage import fetch_all, from_db_time, transaction
 
 DAYTIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # 10:00 WIB
 EVENING = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)  # 21:30 WIB, 22:30 WITA, 23:30 WIT
@@ -99,7 +99,9 @@ def test_evening_broadcast_waits_for_each_zones_morning(db):
                    ids["Wamena"]: "2026-11-28T21:00:00.000000Z"}
 
 
-def test_price_update_that_would_wait_past_its_ttl_expires(db):
+def test_price_update_held_for_the_morning_keeps_its_full_validity(db):
+    # Issue 12 (supersedes DECISIONS.md 40): validity starts when the price may first
+    # reach the recipient, so an evening price held for the morning still goes out.
     seller(db, "+6281200000031", "Sukamaju")
     seller(db, "+6281200000032", "Sukamaju", locale="en")
     broadcast_id = create_broadcast(
@@ -107,7 +109,11 @@ def test_price_update_that_would_wait_past_its_ttl_expires(db):
         now=EVENING, expires_at=EVENING + timedelta(hours=6),
         texts={"id": "Harga cabai Rp11.500/kg", "en": "Chili price Rp11.500/kg"})
     report = plan_broadcast(db, settings(), broadcast_id, EVENING)
-    assert (report.queued, report.expired) == (0, 2)  # morning is 8.5 h away
+    assert (report.queued, report.expired) == (2, 0)  # morning is 8.5 h away
+    rows = fetch_all(db, "SELECT next_attempt_at, expires_at FROM outbox WHERE broadcast_id = ?",
+                     [broadcast_id])
+    for row in rows:
+        assert from_db_time(row["expires_at"]) - from_db_time(row["next_attempt_at"]) == timedelta(hours=6)
     daytime_id = create_broadcast(
         db, group="semua", text="Harga cabai Rp11.500/kg", kind="price", created_by="cli",
         now=DAYTIME, expires_at=DAYTIME + timedelta(hours=6),
@@ -116,4 +122,4 @@ def test_price_update_that_would_wait_past_its_ttl_expires(db):
     bodies = sorted(r["body"] for r in fetch_all(db, "SELECT body FROM outbox WHERE broadcast_id = ?",
                                                   [daytime_id]))
     assert bodies == ["Chili price Rp11.500/kg", "Harga cabai Rp11.500/kg"]
-    assert broadcast_report(db, broadcast_id)["expired"] == 2
+    assert broadcast_report(db, broadcast_id)["expired"] == 0

@@ -29,9 +29,14 @@ def _listing(db, seller, name="cabai", quantity=10, price=12_000):
 def test_codes_issued_before_the_counters_continue_in_sequence(tmp_path):
     db = open_database(tmp_path / "old.db")
     migrations.apply(db, stop_before="m006_scale")
-    seller = _seller(db)
-    cabai = products.find_product(db, "cabai")
     stamp = to_db_time(NOW)
+    # A seller as the schema before m006 holds one (later columns do not exist yet).
+    with transaction(db):
+        db.execute("INSERT INTO contacts (phone, role, name, village, created_at) "
+                   "VALUES ('+6281234567890', 'seller', 'Siti', 'Sukamaju', ?)", [stamp])
+    seller = db.execute("SELECT id FROM contacts").fetchone()
+    seller = {"id": seller[0]}
+    cabai = products.find_product(db, "cabai")
     with transaction(db):
         for n in range(1, 10):  # C2 ... C9, C22: what the counting allocator issued
             db.execute("INSERT INTO listings (code, seller_id, product_id, product_text, "

@@ -4,8 +4,6 @@ Host header, the page policy on HTML, and the parsing rules on their own."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis as redis_lib
 
@@ -13,6 +11,7 @@ from bot.storage import utcnow
 from bot.web.app import create_app
 from bot.web.guards import Malformed, json_depth_exceeds, parse_json
 from tests.orders import api_buyer, seller_listing
+from tests.waiting import wait_until
 
 SITI = "+6281234567890"
 GUESSER = {"REMOTE_ADDR": "203.0.113.9"}
@@ -63,10 +62,9 @@ def test_the_lockout_ends_with_its_window(settings, db, key):
     for _ in range(2):
         web.get("/api/v1/orders", headers=auth("jbk_guess"), environ_base=GUESSER)
     assert web.get("/api/v1/orders", headers=auth(key), environ_base=GUESSER).status_code == 429
-    deadline = time.monotonic() + 30  # Redis expires the window (1 s); generous for a busy machine
-    while web.get("/api/v1/orders", headers=auth(key), environ_base=GUESSER).status_code == 429:
-        assert time.monotonic() < deadline, "the lock-out outlived its window"
-        time.sleep(0.2)
+    # Redis expires the window (1 s); the timeout is generous for a busy machine.
+    wait_until(lambda: web.get("/api/v1/orders", headers=auth(key), environ_base=GUESSER).status_code
+               != 429, timeout=30, interval=0.2, what="the lock-out to end with its window")
     assert web.get("/api/v1/orders", headers=auth(key), environ_base=GUESSER).status_code == 200
 
 
