@@ -537,6 +537,30 @@ for method, path, status in [("POST", "/healthz", 405), ("POST", "/healthz/deliv
     case(f"{method} {path}", method, path, status)
 case("GET /healthz with a body over the limit", "GET", "/healthz", 413, b"x" * 5000)
 case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b"", environ=HUGE)
+# The coordinators' desk, without a session: pages send to sign-in, forms without a CSRF
+# token are refused, bodies over the limit are refused unread.
+DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
+              "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
+              "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak"]
+DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",
+              "/dashboard/orang/1/reset-pin", "/dashboard/orang/1/hapus-data", "/dashboard/orang/impor",
+              "/dashboard/iklan/1", "/dashboard/iklan/1/tarik", "/dashboard/produk/gabung",
+              "/dashboard/produk/1/sinonim", "/dashboard/siaran/hitung", "/dashboard/siaran",
+              "/dashboard/harga", "/dashboard/tim"]
+for path in DESK_PAGES:
+    case(f"desk GET {path} without a session", "GET", path, 302)
+for path in DESK_FORMS:
+    case(f"desk POST {path} without a CSRF token", "POST", path, 400, b"phone=%2B6281&text=x",
+         content_type=FORM)
+    case(f"desk POST {path} 200 MB declared", "POST", path, 413, b"", content_type=FORM, environ=HUGE)
+case("desk sign-in page with a foreign next", "GET", "/dashboard/masuk?next=https%3A%2F%2Fevil.example%2F",
+     200)
+case("desk sign-in link with a forged token", "GET", "/dashboard/masuk/tautan/" + "x" * 500, 200)
+case("desk language with a foreign next", "GET", "/dashboard/bahasa/en?next=%2F%2Fevil.example", 302)
+case("desk a form over 16 KiB", "POST", "/dashboard/harga", 413, b"text=" + b"x" * 20_000, content_type=FORM)
+case("desk an import over 2 MiB", "POST", "/dashboard/orang/impor", 413,
+     b"csv_text=" + b"x" * (2 * 1024 * 1024), content_type=FORM)
+case("desk static traversal", "GET", "/dashboard/static/..%2F..%2Fauth.py", 404)
 # The simulator's form carries a CSRF token (issue 15): a bare post is refused before the number is read.
 case("simulator: a post without its form token", "POST", "/simulator", 400, b"phone=hello&text=HARGA",
      content_type=FORM)
@@ -637,10 +661,13 @@ def test_hostile_request(hostile_app, caplog, c):
     if c.path.startswith("/twilio/") and response.status_code >= 400:
         assert response.mimetype == "text/xml" and b"<Response />" in response.get_data()
     elif response.mimetype == "text/html":  # the pages: the simulator, a statement's check
-        assert c.path.startswith(("/simulator", "/verify/"))
+        assert c.path.startswith(("/simulator", "/verify/", "/dashboard/"))
         assert "default-src 'none'" in headers["Content-Security-Policy"]
     elif response.status_code >= 400:
         assert response.is_json and response.get_json()["error"], response.get_data()[:300]
+    if 300 <= response.status_code < 400:  # never an open redirect
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//"), location
     assert len(response.get_data()) < 20_000  # a refusal does not echo what it was sent
     problems = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     assert not problems, problems[0].getMessage()
