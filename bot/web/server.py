@@ -34,7 +34,11 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 from bot.web.guards import BODY_LIMITS
 
 MAX_HEAD = 64 * 1024
-MAX_BUFFERED_BODY = max(BODY_LIMITS.values())
+#: Bodies up to this size are buffered before a thread sees them: every webhook and API
+#: body fits. A larger one (the desk's CSV upload, up to 2 MiB) goes to a thread at once;
+#: without a desk session it is answered unread and gunicorn's bounded drain (5 s, 64 KiB)
+#: closes the connection, so such a client holds a thread for seconds, not for good.
+MAX_BUFFERED_BODY = max(limit for name, limit in BODY_LIMITS.items() if not name.startswith("desk."))
 REQUEST_READ_SECONDS = 30
 WORKER_CLASS = "bot.web.server.BufferingThreadWorker"
 DEFAULT_THREADS = 4

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 
 from bot.channels.android_gateway import compute_signature
 from bot.storage import open_database, utcnow
@@ -513,6 +514,9 @@ for name, path, status in [
     ("dot-dot path", "/../../etc/passwd", 404),
     ("a path of 5,000 characters", "/" + "a" * 5000, 404),
     ("healthz with a query", "/healthz?x=%00", 200),
+    ("static traversal", "/static/..%2F..%2Fbot%2Fconfig.py", 404),
+    ("static dot-dot", "/static/../../bot/config.py", 404),
+    ("static unknown file", "/static/x.js", 404),
     ("verify an unknown code", "/verify/S1-ABCD", 404),
     ("verify a code of 5,000 characters", "/verify/" + "S" * 5000, 404),
     ("verify a traversal", "/verify/..%2F..%2Fetc%2Fpasswd", 404),
@@ -526,12 +530,37 @@ for name, path, status in [
     ("listings product with invalid UTF-8", "/api/v1/listings?product=%c3%28", 200),
 ]:
     case(f"GET {name}", "GET", path, status)
-for method, path, status in [("POST", "/healthz", 405), ("DELETE", "/api/v1/listings", 405),
+for method, path, status in [("POST", "/healthz", 405), ("POST", "/healthz/delivery", 405),
+                             ("DELETE", "/api/v1/listings", 405),
                              ("POST", "/api/v1/listings", 405), ("PUT", "/media/1", 405),
                              ("TRACE", "/healthz", 405), ("PROPFIND", "/healthz", 405)]:
     case(f"{method} {path}", method, path, status)
 case("GET /healthz with a body over the limit", "GET", "/healthz", 413, b"x" * 5000)
 case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b"", environ=HUGE)
+# The coordinators' desk, without a session: pages send to sign-in, forms without a CSRF
+# token are refused, bodies over the limit are refused unread.
+DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
+              "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
+              "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak"]
+DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",
+              "/dashboard/orang/1/reset-pin", "/dashboard/orang/1/hapus-data", "/dashboard/orang/impor",
+              "/dashboard/iklan/1", "/dashboard/iklan/1/tarik", "/dashboard/produk/gabung",
+              "/dashboard/produk/1/sinonim", "/dashboard/siaran/hitung", "/dashboard/siaran",
+              "/dashboard/harga", "/dashboard/tim"]
+for path in DESK_PAGES:
+    case(f"desk GET {path} without a session", "GET", path, 302)
+for path in DESK_FORMS:
+    case(f"desk POST {path} without a CSRF token", "POST", path, 400, b"phone=%2B6281&text=x",
+         content_type=FORM)
+    case(f"desk POST {path} 200 MB declared", "POST", path, 413, b"", content_type=FORM, environ=HUGE)
+case("desk sign-in page with a foreign next", "GET", "/dashboard/masuk?next=https%3A%2F%2Fevil.example%2F",
+     200)
+case("desk sign-in link with a forged token", "GET", "/dashboard/masuk/tautan/" + "x" * 500, 200)
+case("desk language with a foreign next", "GET", "/dashboard/bahasa/en?next=%2F%2Fevil.example", 302)
+case("desk a form over 16 KiB", "POST", "/dashboard/harga", 413, b"text=" + b"x" * 20_000, content_type=FORM)
+case("desk an import over 2 MiB", "POST", "/dashboard/orang/impor", 413,
+     b"csv_text=" + b"x" * (2 * 1024 * 1024), content_type=FORM)
+case("desk static traversal", "GET", "/dashboard/static/..%2F..%2Fauth.py", 404)
 # The simulator's form carries a CSRF token (issue 15): a bare post is refused before the number is read.
 case("simulator: a post without its form token", "POST", "/simulator", 400, b"phone=hello&text=HARGA",
      content_type=FORM)
@@ -589,6 +618,21 @@ def send(client, c: Case, key: str):
                        environ_overrides=c.environ)
 
 
+def test_the_table_covers_every_endpoint(hostile_app):
+    adapter = hostile_app["app"].url_map.bind("localhost")
+    covered = set()
+    for c in CASES:
+        try:
+            endpoint, _ = adapter.match(c.path.split("?")[0], method=c.method)
+        except HTTPException as refusal:  # a wrong method still reaches the endpoint's path
+            methods = getattr(refusal, "valid_methods", None)
+            endpoint = adapter.match(c.path.split("?")[0], method=methods[0])[0] if methods else None
+        if endpoint:
+            covered.add(endpoint)
+    served = {rule.endpoint for rule in hostile_app["app"].url_map.iter_rules()}
+    assert served - covered == set()
+
+
 def test_the_table_is_big_enough():
     assert len(CASES) >= 250
     names = [c.name for c in CASES]
@@ -617,10 +661,13 @@ def test_hostile_request(hostile_app, caplog, c):
     if c.path.startswith("/twilio/") and response.status_code >= 400:
         assert response.mimetype == "text/xml" and b"<Response />" in response.get_data()
     elif response.mimetype == "text/html":  # the pages: the simulator, a statement's check
-        assert c.path.startswith(("/simulator", "/verify/"))
+        assert c.path.startswith(("/simulator", "/verify/", "/dashboard/"))
         assert "default-src 'none'" in headers["Content-Security-Policy"]
     elif response.status_code >= 400:
         assert response.is_json and response.get_json()["error"], response.get_data()[:300]
+    if 300 <= response.status_code < 400:  # never an open redirect
+        location = response.headers["Location"]
+        assert location.startswith("/") and not location.startswith("//"), location
     assert len(response.get_data()) < 20_000  # a refusal does not echo what it was sent
     problems = [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
     assert not problems, problems[0].getMessage()
