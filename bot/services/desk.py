@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import sqlite_utils
 
 from bot.phones import InvalidPhoneNumber, normalize_phone
-from bot.services import ledger
+from bot.services import hub, ledger
 from bot.services.masking import mask_rows
 from bot.services.orders import OPEN_STATUSES, STATUSES
 from bot.services.payouts import OPEN_STATUSES as PAYOUT_OPEN
@@ -95,8 +95,13 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
         last_sent = db.execute("SELECT sent_at FROM outbox NOT INDEXED WHERE channel = 'android_sms' "
                                "AND sent_at IS NOT NULL ORDER BY id DESC LIMIT 1").fetchone()
         last, last_sent = (last[0] if last else None), (last_sent[0] if last_sent else None)
+    # What the hub watch knows (bot.services.hub: health polls and system:ping) counts as
+    # being heard from too, beside the SMS the phone passed on.
+    heard = hub.last_seen(db) if gateway_configured else None
     figures["phone"] = {"configured": gateway_configured, "last_inbound": last, "last_sent": last_sent,
-                        "silent": gateway_configured and (max(last or "", last_sent or "")
+                        "last_seen": to_db_time(heard) if heard else None, "devices": hub.devices(db),
+                        "silent": gateway_configured and (max(last or "", last_sent or "",
+                                                              to_db_time(heard) if heard else "")
                                                           < to_db_time(now - SILENT_PHONE))}
     return figures
 

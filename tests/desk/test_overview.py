@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.services import desk
+from bot.services import desk, hub
 from bot.storage import to_db_time, transaction, utcnow
 from tests.orders import seller_listing
 
@@ -45,3 +45,18 @@ def test_the_message_log_answers_for_every_status_filter(migrated_db):
     for status in desk.MESSAGE_STATUSES:
         assert desk.message_log(migrated_db, status=status) == []
     assert desk.message_log(migrated_db, status="bogus", phone="0812") == []
+
+
+def test_the_hub_phone_card_uses_what_the_hub_watch_heard(migrated_db):
+    db, now = migrated_db, utcnow()
+    figures = desk.overview(db, now, "Asia/Jakarta", gateway_configured=True)
+    assert figures["phone"]["silent"] and figures["phone"]["devices"] == []  # never heard from
+    with transaction(db):
+        hub.record_seen(db, "hub", now - timedelta(minutes=2), polled=True,
+                        health={"status": "warn", "battery_level": 14, "charging": 0,
+                                "connection": "WIFI", "failed_count": 3})
+    figures = desk.overview(db, now, "Asia/Jakarta", gateway_configured=True)
+    # A health answer two minutes ago: heard from, though it passed no SMS.
+    assert not figures["phone"]["silent"]
+    (device,) = figures["phone"]["devices"]
+    assert (device["battery_level"], device["connection"], device["failed_count"]) == (14, "WIFI", 3)
