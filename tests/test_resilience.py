@@ -15,6 +15,7 @@ import redis as redis_lib
 from rq import Queue
 
 from bot.channels import send_outbox_row
+from bot.liveness import is_dead
 from bot.pipeline.sweep import sweep
 from bot.services import contacts, outbox
 from bot.services.outbox import LEASE
@@ -124,7 +125,11 @@ def test_killed_worker_mid_delivery_is_delivered_after_the_sweep_not_twice(
     wait_until(lambda: fake_gateway.accepted, timeout=30,
                what="the phone to accept the SMS the dead worker asked for")
 
-    # The process that claimed the row is gone: the sweep need not wait out the lease.
+    # The process that claimed the row is gone: the sweep need not wait out the lease. (A
+    # SIGKILLed process takes a moment to leave the process table on a loaded machine:
+    # the premise is waited for, not assumed.)
+    wait_until(lambda: is_dead(row["claimed_by"]), timeout=30,
+               what="the killed work horse to leave the process table")
     connection = redis_lib.Redis.from_url(own_redis.url)
     report = sweep(db, app_on_own_redis.config, connection)
     assert report.released == 1 and report.enqueued == 1
