@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from bot.services import contacts, ledger
+from bot.services import contacts, ledger, payout_accounts
 from bot.storage import transaction
 
 _orders = itertools.count(1)
@@ -20,6 +20,19 @@ def credit(db, seller_id: int, amount: int, now: datetime, *, fee_bps: int = 0,
         return ledger.credit_order_receipt(
             db, seller_contact_id=seller_id, order_ref=order_ref or f"P{next(_orders)}",
             amount=amount, now=now, fee_bps=fee_bps)
+
+
+def make_seller_with_money(db, phone: str, bank: str, account_number: str, amount: int,
+                           now: datetime, *, order_ref: str | None = None) -> int:
+    """Register Siti Aminah of Sukamaju at `phone` with a payout account (`bank`,
+    `account_number`) and `amount` credited from a received order; her contact id."""
+    with transaction(db):
+        contact = contacts.get_or_create_contact(db, phone, now)
+        contacts.register_seller(db, contact["id"], "Siti Aminah", "Sukamaju", now)
+        payout_accounts.save_account(
+            db, contact["id"], payout_accounts.validate_account(bank, account_number, "Siti Aminah"), now)
+    credit(db, contact["id"], amount, now, order_ref=order_ref)
+    return contact["id"]
 
 
 def make_coordinator(db, phone: str, now: datetime) -> dict:

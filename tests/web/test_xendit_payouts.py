@@ -14,10 +14,10 @@ from bot.config import ConfigError
 from bot.pipeline.payouts import submit_payout
 from bot.services import contacts, payout_accounts, payouts
 from bot.services.reconciliation import check_ledger
-from bot.storage import open_database, to_db_time, transaction, utcnow
+from bot.storage import open_database, to_db_time, utcnow
 from bot.web.app import create_app
 from tests.conftest import gateway_post, run_worker, sms_received
-from tests.money import balance, credit
+from tests.money import balance, credit, make_seller_with_money
 from tests.providers import FakeXendit
 from tests.waiting import wait_until
 
@@ -55,14 +55,7 @@ def config(app):
 @pytest.fixture
 def seller(db):
     """Siti, a seller with Rp1.250.000 from a received order and a DANA account."""
-    now = utcnow()
-    with transaction(db):
-        contact = contacts.get_or_create_contact(db, SITI, now)
-        contacts.register_seller(db, contact["id"], "Siti Aminah", "Sukamaju", now)
-        payout_accounts.save_account(
-            db, contact["id"], payout_accounts.validate_account("DANA", "081234567890", "Siti Aminah"), now)
-    credit(db, contact["id"], 1_250_000, now)
-    return contact["id"]
+    return make_seller_with_money(db, SITI, "DANA", "081234567890", 1_250_000, utcnow())
 
 
 def withdraw(db, config, seller, amount=500_000):
