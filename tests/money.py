@@ -9,8 +9,11 @@ from datetime import datetime
 
 from bot.services import contacts, ledger, payout_accounts
 from bot.storage import transaction
+from tests.dialogs import SITI
 
 _orders = itertools.count(1)
+
+PIN = "2580"  # the PIN `ready` gives Siti
 
 
 def credit(db, seller_id: int, amount: int, now: datetime, *, fee_bps: int = 0,
@@ -57,3 +60,21 @@ def balance(db, phone: str) -> tuple[int, int, int]:
     """(available, in transit, paid out) of the seller with `phone`."""
     b = ledger.seller_balance(db, seller_id(db, phone))
     return b.available, b.in_transit, b.paid_out
+
+
+def registered(chat, locale="id", amount=1_250_000):
+    """Siti, registered in `locale` in the `chat` conversation, credited `amount` by a received order."""
+    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
+    if locale == "en":
+        chat.send(SITI, "LANGUAGE en")
+    if amount:
+        credit(chat.db, seller_id(chat.db, SITI), amount, chat.now)
+    return chat
+
+
+def ready(chat, locale="id", amount=1_250_000):
+    """Registered, credited, with a DANA account and the PIN `PIN`, all by SMS."""
+    registered(chat, locale, amount)
+    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
+    chat.send(SITI, f"PIN {PIN}")
+    return chat
