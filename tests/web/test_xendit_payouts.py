@@ -16,7 +16,7 @@ from bot.services import contacts, payout_accounts, payouts
 from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, to_db_time, utcnow
 from bot.web.app import create_app
-from tests.conftest import gateway_post, run_worker, sms_received
+from tests.conftest import export_settings, gateway_post, run_worker, sms_received
 from tests.money import balance, credit, make_seller_with_money
 from tests.providers import FakeXendit
 from tests.waiting import wait_until
@@ -35,11 +35,10 @@ def fake_xendit(httpserver):
 
 @pytest.fixture
 def xendit_settings(settings, monkeypatch):
-    values = dict(settings, PAYOUT_PROVIDER="xendit", XENDIT_API_BASE_URL=settings["TWILIO_API_BASE_URL"],
-                  XENDIT_SECRET_KEY=SECRET, XENDIT_CALLBACK_TOKEN=TOKEN)
-    for key in ("PAYOUT_PROVIDER", "XENDIT_API_BASE_URL", "XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN"):
-        monkeypatch.setenv(key, values[key])
-    return values
+    xendit = export_settings(monkeypatch, {
+        "PAYOUT_PROVIDER": "xendit", "XENDIT_API_BASE_URL": settings["TWILIO_API_BASE_URL"],
+        "XENDIT_SECRET_KEY": SECRET, "XENDIT_CALLBACK_TOKEN": TOKEN})
+    return dict(settings, **xendit)
 
 
 @pytest.fixture
