@@ -43,14 +43,13 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bench.webhook import TOKEN, start_gunicorn  # noqa: E402
+from bench.webhook import TOKEN, post_signed_sms, run_workers, start_gunicorn  # noqa: E402
 from bot import create_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.migrations import apply_migrations, migrations  # noqa: E402
@@ -298,30 +297,18 @@ def drive(port: int, messages: list[tuple[str, str]], concurrency: int, prefix: 
         mine = []
         for n in counter:
             phone, text = messages[n]
-            params = {"MessageSid": f"SM{prefix}{n:029d}", "AccountSid": "AC" + "0" * 32,
-                      "From": phone, "To": "+14155550100", "Body": text, "NumMedia": "0"}
-            headers = {"Content-Type": "application/x-www-form-urlencoded",
-                       "X-Twilio-Signature": validator.compute_signature(url, params)}
-            began = time.perf_counter()
-            conn.request("POST", "/twilio/messages", urlencode(params), headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append((text.split()[0], time.perf_counter() - began))
-            if response.status != 200:
-                failures.append(f"HTTP {response.status}")
+            status, seconds = post_signed_sms(conn, validator, url, f"SM{prefix}{n:029d}", phone, text)
+            mine.append((text.split()[0], seconds))
+            if status != 200:
+                failures.append(f"HTTP {status}")
                 return
         with lock:
             timings.extend(mine)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    elapsed = run_workers(worker, concurrency)
     if failures:
         raise RuntimeError(failures[0])
-    return time.perf_counter() - started, timings
+    return elapsed, timings
 
 
 def cpu_seconds(process) -> float:

@@ -67,29 +67,42 @@ def drive(port: int, total: int, concurrency: int, prefix: str) -> tuple[float, 
         mine = []
         for n in counter:
             phone = f"+62812{(n % 5000):07d}"
-            params = {"MessageSid": f"SM{prefix}{n:029d}", "AccountSid": "AC" + "0" * 32,
-                      "From": phone, "To": "+14155550100", "Body": TEXTS[n % len(TEXTS)],
-                      "NumMedia": "0"}
-            body = urlencode(params)
-            headers = {"Content-Type": "application/x-www-form-urlencoded",
-                       "X-Twilio-Signature": validator.compute_signature(url, params)}
-            start = time.perf_counter()
-            conn.request("POST", "/twilio/messages", body, headers)
-            response = conn.getresponse()
-            response.read()
-            mine.append(time.perf_counter() - start)
-            if response.status != 200:
-                raise RuntimeError(f"HTTP {response.status}")
+            status, seconds = post_signed_sms(conn, validator, url, f"SM{prefix}{n:029d}", phone,
+                                              TEXTS[n % len(TEXTS)])
+            mine.append(seconds)
+            if status != 200:
+                raise RuntimeError(f"HTTP {status}")
         with lock:
             latencies.extend(mine)
 
+    return run_workers(worker, concurrency), latencies
+
+
+def post_signed_sms(conn: http.client.HTTPConnection, validator: RequestValidator, url: str,
+                    message_sid: str, phone: str, text: str) -> tuple[int, float]:
+    """POST one SMS from `phone` as a Twilio webhook signed for `url`, on `conn` (kept alive);
+    the HTTP status and the seconds the request took."""
+    params = {"MessageSid": message_sid, "AccountSid": "AC" + "0" * 32,
+              "From": phone, "To": "+14155550100", "Body": text, "NumMedia": "0"}
+    body = urlencode(params)
+    headers = {"Content-Type": "application/x-www-form-urlencoded",
+               "X-Twilio-Signature": validator.compute_signature(url, params)}
+    start = time.perf_counter()
+    conn.request("POST", "/twilio/messages", body, headers)
+    response = conn.getresponse()
+    response.read()
+    return response.status, time.perf_counter() - start
+
+
+def run_workers(worker, concurrency: int) -> float:
+    """Run `worker` on `concurrency` threads at once; the seconds until the last one ends."""
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return time.perf_counter() - started, latencies
+    return time.perf_counter() - started
 
 
 def report(name: str, rounds: list[tuple[float, list[float]]]) -> float:

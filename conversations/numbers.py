@@ -264,13 +264,7 @@ def scan_number_token(token: str) -> NumberToken | None:
         compound = _compound(num, tail, m.group("num2"), m.group("tail2"))
         if compound is None:
             return _BAD_MONEY if tail in MONEY_SUFFIXES else _BAD
-        value = compound
-        if per is not None:
-            per_unit = UNIT_ALIASES.get(per)
-            if per_unit is None:
-                return _BAD_MONEY
-            return NumberToken("money", value, per_unit[0], per_unit[1], money=True)
-        return NumberToken("money", value, money=True)
+        return _money_token(compound, per)
     marked = bool(at or rp or per)
     multiplier = _ONE
     unit: tuple[str, Decimal] | None = None
@@ -291,13 +285,18 @@ def scan_number_token(token: str) -> NumberToken | None:
         return NumberToken("qty", value, unit[0], unit[1])
     if not marked:
         return NumberToken("num", value)
-    value *= multiplier
-    if per is not None:
-        per_unit = UNIT_ALIASES.get(per)
-        if per_unit is None:
-            return _BAD_MONEY
-        return NumberToken("money", value, per_unit[0], per_unit[1], money=True)
-    return NumberToken("money", value, money=True)
+    return _money_token(value * multiplier, per)
+
+
+def _money_token(value: Decimal, per: str | None) -> NumberToken:
+    """An amount of rupiah, per the unit written after its slash (`per`, as in `12rb/kg`)
+    if any; a unit we do not know makes it a bad amount."""
+    if per is None:
+        return NumberToken("money", value, money=True)
+    per_unit = UNIT_ALIASES.get(per)
+    if per_unit is None:
+        return _BAD_MONEY
+    return NumberToken("money", value, per_unit[0], per_unit[1], money=True)
 
 
 def _compound(num: str, tail: str | None, num2: str, tail2: str | None) -> Decimal | None:

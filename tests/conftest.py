@@ -97,13 +97,18 @@ def make_settings(tmp_path: Path, redis_url: str | None, provider_url: str) -> d
     }
 
 
+def export_settings(monkeypatch, values: dict) -> dict:
+    """Put `values` in the environment, as strings, where RQ jobs read their settings; `values`."""
+    for key, value in values.items():
+        monkeypatch.setenv(key, str(value))
+    return values
+
+
 @pytest.fixture
 def settings(tmp_path, redis_url, httpserver, monkeypatch):
     """The test's settings, also exported to the environment for RQ jobs."""
     values = make_settings(tmp_path, redis_url, httpserver.url_for("").rstrip("/"))
-    for key, value in values.items():
-        monkeypatch.setenv(key, str(value))
-    return values
+    return export_settings(monkeypatch, values)
 
 
 @pytest.fixture

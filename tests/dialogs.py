@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from bot.config import load_config
 from bot.migrations import apply_migrations
-from bot.services import inbox
+from bot.services import inbox, prices, products
 from bot.storage import open_database, transaction, utcnow
 from conversations.engine import respond_to_inbound
 
@@ -99,6 +99,30 @@ class Conversation:
 
 
 # --- placeholders ------------------------------------------------------------------------
+
+def siti_and_budi(tmp_path, budi_village: str = "Cibodas") -> Conversation:
+    """A conversation where Siti (of Sukamaju) and Budi (of `budi_village`) have registered."""
+    conversation = Conversation(tmp_path)
+    conversation.send(SITI, "DAFTAR Siti, Sukamaju")
+    conversation.send(BUDI, f"DAFTAR Budi, {budi_village}")
+    return conversation
+
+
+def with_chili_reference_price(conversation: Conversation) -> Conversation:
+    """`conversation`, with chili given a reference price of Rp12.000/kg."""
+    cabai = products.find_product(conversation.db, "cabai")
+    with conversation.db.conn:
+        prices.record_reference_price(conversation.db, product_id=cabai["id"], price=12000, unit="kg",
+                                      now=conversation.now)
+    return conversation
+
+
+def in_english(conversation: Conversation) -> Conversation:
+    """`conversation`, with Siti and Budi switched to English."""
+    conversation.send(SITI, "BAHASA en")
+    conversation.send(BUDI, "LANGUAGE en")
+    return conversation
+
 
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 #: What an unbound placeholder matches: a code as the bot prints it (T7K2, P12, C3).

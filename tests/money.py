@@ -7,10 +7,13 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from bot.services import contacts, ledger
+from bot.services import contacts, ledger, payout_accounts
 from bot.storage import transaction
+from tests.dialogs import SITI
 
 _orders = itertools.count(1)
+
+PIN = "2580"  # the PIN `ready` gives Siti
 
 
 def credit(db, seller_id: int, amount: int, now: datetime, *, fee_bps: int = 0,
@@ -20,6 +23,19 @@ def credit(db, seller_id: int, amount: int, now: datetime, *, fee_bps: int = 0,
         return ledger.credit_order_receipt(
             db, seller_contact_id=seller_id, order_ref=order_ref or f"P{next(_orders)}",
             amount=amount, now=now, fee_bps=fee_bps)
+
+
+def make_seller_with_money(db, phone: str, bank: str, account_number: str, amount: int,
+                           now: datetime, *, order_ref: str | None = None) -> int:
+    """Register Siti Aminah of Sukamaju at `phone` with a payout account (`bank`,
+    `account_number`) and `amount` credited from a received order; her contact id."""
+    with transaction(db):
+        contact = contacts.get_or_create_contact(db, phone, now)
+        contacts.register_seller(db, contact["id"], "Siti Aminah", "Sukamaju", now)
+        payout_accounts.save_account(
+            db, contact["id"], payout_accounts.validate_account(bank, account_number, "Siti Aminah"), now)
+    credit(db, contact["id"], amount, now, order_ref=order_ref)
+    return contact["id"]
 
 
 def make_coordinator(db, phone: str, now: datetime) -> dict:
@@ -44,3 +60,21 @@ def balance(db, phone: str) -> tuple[int, int, int]:
     """(available, in transit, paid out) of the seller with `phone`."""
     b = ledger.seller_balance(db, seller_id(db, phone))
     return b.available, b.in_transit, b.paid_out
+
+
+def registered(chat, locale="id", amount=1_250_000):
+    """Siti, registered in `locale` in the `chat` conversation, credited `amount` by a received order."""
+    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
+    if locale == "en":
+        chat.send(SITI, "LANGUAGE en")
+    if amount:
+        credit(chat.db, seller_id(chat.db, SITI), amount, chat.now)
+    return chat
+
+
+def ready(chat, locale="id", amount=1_250_000):
+    """Registered, credited, with a DANA account and the PIN `PIN`, all by SMS."""
+    registered(chat, locale, amount)
+    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
+    chat.send(SITI, f"PIN {PIN}")
+    return chat

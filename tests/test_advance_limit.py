@@ -28,9 +28,7 @@ from bot.services import contacts, ledger, payout_accounts, payouts
 from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, transaction
 from tests.dialogs import SITI, Conversation
-from tests.money import balance, credit, make_coordinator, payouts_of
-
-from .conversations.test_money_dialogs import PIN, ready
+from tests.money import PIN, balance, credit, make_coordinator, payouts_of, ready
 
 ANI = "+6281377778888"
 

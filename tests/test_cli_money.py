@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
-from bot.services import contacts, payout_accounts, payouts
-from bot.storage import open_database, transaction, utcnow
-from tests.money import balance, credit
+from bot.services import payout_accounts, payouts
+from bot.storage import open_database, utcnow
+from tests.money import balance, make_seller_with_money
 
 SITI = "+6281234567890"
 
@@ -30,15 +30,7 @@ def db(app):
 
 @pytest.fixture
 def seller(db):
-    now = utcnow()
-    with transaction(db):
-        contact = contacts.get_or_create_contact(db, SITI, now)
-        contacts.register_seller(db, contact["id"], "Siti Aminah", "Sukamaju", now)
-        payout_accounts.save_account(
-            db, contact["id"], payout_accounts.validate_account("BRI", "123456789012345", "Siti Aminah"),
-            now)
-    credit(db, contact["id"], 1_250_000, now, order_ref="P12")
-    return contact["id"]
+    return make_seller_with_money(db, SITI, "BRI", "123456789012345", 1_250_000, utcnow(), order_ref="P12")
 
 
 def manual_payout(db, seller, settings, amount=500_000):

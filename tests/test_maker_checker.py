@@ -18,10 +18,8 @@ from bot.services.reconciliation import check_ledger
 from bot.storage import open_database, to_db_time, utcnow
 from tests.conftest import run_worker
 from tests.dialogs import BUDI, SITI, Conversation
-from tests.money import balance, make_coordinator, payouts_of
+from tests.money import PIN, balance, make_coordinator, payouts_of, ready
 from tests.web.test_xendit_payouts import fake_xendit, seller, withdraw, xendit_settings  # noqa: F401
-
-from .conversations.test_money_dialogs import PIN, ready
 
 ANI, EKO = "+6281377778888", "+6281399990000"
 

@@ -210,6 +210,13 @@ def post_transaction(
         return Posting(transaction_id, True)
 
 
+def _require_positive_rupiah(amount: object, what: str) -> None:
+    """Raise LedgerError unless `amount` (called `what` in the message) is an int above 0
+    (bool and float are not money)."""
+    if type(amount) is not int or amount <= 0:
+        raise LedgerError(f"{what} must be a positive int of rupiah, got {amount!r}")
+
+
 def _refuse_negative_seller_balances(db: sqlite_utils.Database, account_ids: list[int]) -> None:
     marks = ",".join("?" * len(account_ids))
     below = fetch_all(
@@ -249,8 +256,7 @@ def credit_order_receipt(
     Idempotent per `order_ref`: calling it again returns the first credit and posts
     nothing; calling it again with a different seller or amount raises LedgerConflict.
     """
-    if type(amount) is not int or amount <= 0:
-        raise LedgerError(f"order value must be a positive int of rupiah, got {amount!r}")
+    _require_positive_rupiah(amount, "order value")
     if not order_ref:
         raise LedgerError("order_ref is required")
     key = f"order_receipt:{order_ref}"
@@ -319,8 +325,7 @@ def record_buyer_payment(
     credited and payments above what is still owed (prepayments and overpayments are
     settled outside the ledger: see docs/DECISIONS.md).
     """
-    if type(amount) is not int or amount <= 0:
-        raise LedgerError(f"payment must be a positive int of rupiah, got {amount!r}")
+    _require_positive_rupiah(amount, "payment")
     if not reference:
         raise LedgerError("a payment needs its reference (bank or receipt number)")
     key = f"buyer_payment:{reference}"
@@ -355,8 +360,7 @@ def move_seller_money(
 ) -> Posting:
     """Move `amount` between two of one seller's accounts (withdrawal, payout outcome).
     Raises InsufficientFunds if `source` holds less."""
-    if type(amount) is not int or amount <= 0:
-        raise LedgerError(f"amount must be a positive int of rupiah, got {amount!r}")
+    _require_positive_rupiah(amount, "amount")
     with transaction(db):
         return post_transaction(
             db, kind=kind, key=key, now=now, payout_id=payout_id,

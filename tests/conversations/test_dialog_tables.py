@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.dialogs import SITI, Conversation
-from tests.money import credit, make_coordinator, seller_id
+from tests.money import make_coordinator, ready
 
 COORDINATOR = "+6281377778888"
 ASK = "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, atau BATAL."
@@ -19,11 +19,7 @@ TOLD = ("Penarikan baru {code}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah.
 @pytest.fixture
 def chat(tmp_path):
     """Siti with money, an account and a PIN, and a coordinator to be told of withdrawals."""
-    chat = Conversation(tmp_path)
-    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
-    credit(chat.db, seller_id(chat.db, SITI), 1_250_000, chat.now)
-    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
-    chat.send(SITI, "PIN 2580")
+    chat = ready(Conversation(tmp_path))
     make_coordinator(chat.db, COORDINATOR, chat.now)
     chat.notices()
     return chat

@@ -7,28 +7,18 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import prices, products
-from tests.dialogs import BUDI, SITI, Conversation
+from tests.dialogs import SITI, Conversation, in_english, siti_and_budi, with_chili_reference_price
 
 
 @pytest.fixture
 def chat(tmp_path):
     """Siti and Budi registered; chili has a reference price of Rp12.000/kg."""
-    conversation = Conversation(tmp_path)
-    conversation.send(SITI, "DAFTAR Siti, Sukamaju")
-    conversation.send(BUDI, "DAFTAR Budi, Cibodas")
-    cabai = products.find_product(conversation.db, "cabai")
-    with conversation.db.conn:
-        prices.record_reference_price(conversation.db, product_id=cabai["id"], price=12000, unit="kg",
-                                      now=conversation.now)
-    return conversation
+    return with_chili_reference_price(siti_and_budi(tmp_path))
 
 
 @pytest.fixture
 def chat_en(chat):
-    chat.send(SITI, "BAHASA en")
-    chat.send(BUDI, "LANGUAGE en")
-    return chat
+    return in_english(chat)
 
 
 def test_price_far_from_usual_is_asked_before_publishing(chat):

@@ -8,33 +8,15 @@ import pytest
 
 from bot.services.reconciliation import check_ledger
 from tests.dialogs import BUDI, SITI, Conversation
-from tests.money import balance, credit, make_coordinator, payouts_of, seller_id
+from tests.money import PIN, balance, credit, make_coordinator, payouts_of, ready, registered, seller_id
 
-PIN, NEW_PIN = "2580", "9613"
+NEW_PIN = "9613"
 COORDINATOR = "+6281377778888"
 
 
 @pytest.fixture
 def chat(tmp_path):
     return Conversation(tmp_path)
-
-
-def registered(chat, locale="id", amount=1_250_000):
-    """Siti, registered in `locale`, credited `amount` by a received order."""
-    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
-    if locale == "en":
-        chat.send(SITI, "LANGUAGE en")
-    if amount:
-        credit(chat.db, seller_id(chat.db, SITI), amount, chat.now)
-    return chat
-
-
-def ready(chat, locale="id", amount=1_250_000):
-    """Registered, credited, with a DANA account and a PIN."""
-    registered(chat, locale, amount)
-    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
-    chat.send(SITI, f"PIN {PIN}")
-    return chat
 
 
 # --- SALDO -------------------------------------------------------------------------------

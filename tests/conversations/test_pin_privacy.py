@@ -7,8 +7,8 @@ import pytest
 
 from bot.services import inbox
 from bot.storage import fetch_all, transaction
-from tests.conversations.test_money_dialogs import PIN, registered
 from tests.dialogs import SITI, Conversation
+from tests.money import PIN, registered
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 
 from bot.services import listings, media, prices, products, subscriptions
 from bot.services.contacts import find_contact_by_phone
-from tests.dialogs import BUDI, SITI, Conversation
+from tests.dialogs import BUDI, SITI, Conversation, in_english, siti_and_budi
 
 ANI = "+6281399998888"  # not registered
 
@@ -33,17 +33,12 @@ NOT_YOURS_EN = ("Sorry, listing C2 is not yours, so you cannot change it. Send S
 
 @pytest.fixture
 def chat(tmp_path):
-    conversation = Conversation(tmp_path)
-    conversation.send(SITI, "DAFTAR Siti, Sukamaju")
-    conversation.send(BUDI, "DAFTAR Budi, Sukamaju")
-    return conversation
+    return siti_and_budi(tmp_path, budi_village="Sukamaju")
 
 
 @pytest.fixture
 def chat_en(chat):
-    chat.send(SITI, "BAHASA en")
-    chat.send(BUDI, "LANGUAGE en")
-    return chat
+    return in_english(chat)
 
 
 def only_listing(chat) -> dict:

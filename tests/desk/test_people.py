@@ -12,21 +12,16 @@ from bot.services import desk_auth, ledger, listings, members, pins, products, r
 from bot.services.masking import masked_text
 from bot.storage import transaction
 from tests.dialogs import BUDI, SITI, Conversation
-from tests.money import credit, seller_id
+from tests.money import ready, seller_id
 from tests.orders import seller_listing
 
 NEW_SIM = "+6281377778888"
-PIN = "2580"
 ACTOR = ("+6281100000001", None)
 
 
 @pytest.fixture
 def chat(tmp_path):
-    chat = Conversation(tmp_path)
-    chat.send(SITI, "DAFTAR Siti Aminah, Sukamaju")
-    credit(chat.db, seller_id(chat.db, SITI), 1_250_000, chat.now)
-    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
-    chat.send(SITI, f"PIN {PIN}")
+    chat = ready(Conversation(tmp_path))
     seller_listing(chat.db, SITI, "Siti Aminah", "Sukamaju", "cabai", "50", "kg", 12_000, chat.now)
     return chat
 

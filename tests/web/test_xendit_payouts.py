@@ -14,10 +14,10 @@ from bot.config import ConfigError
 from bot.pipeline.payouts import submit_payout
 from bot.services import contacts, payout_accounts, payouts
 from bot.services.reconciliation import check_ledger
-from bot.storage import open_database, to_db_time, transaction, utcnow
+from bot.storage import open_database, to_db_time, utcnow
 from bot.web.app import create_app
-from tests.conftest import gateway_post, run_worker, sms_received
-from tests.money import balance, credit
+from tests.conftest import export_settings, gateway_post, run_worker, sms_received
+from tests.money import balance, credit, make_seller_with_money
 from tests.providers import FakeXendit
 from tests.waiting import wait_until
 
@@ -35,11 +35,10 @@ def fake_xendit(httpserver):
 
 @pytest.fixture
 def xendit_settings(settings, monkeypatch):
-    values = dict(settings, PAYOUT_PROVIDER="xendit", XENDIT_API_BASE_URL=settings["TWILIO_API_BASE_URL"],
-                  XENDIT_SECRET_KEY=SECRET, XENDIT_CALLBACK_TOKEN=TOKEN)
-    for key in ("PAYOUT_PROVIDER", "XENDIT_API_BASE_URL", "XENDIT_SECRET_KEY", "XENDIT_CALLBACK_TOKEN"):
-        monkeypatch.setenv(key, values[key])
-    return values
+    xendit = export_settings(monkeypatch, {
+        "PAYOUT_PROVIDER": "xendit", "XENDIT_API_BASE_URL": settings["TWILIO_API_BASE_URL"],
+        "XENDIT_SECRET_KEY": SECRET, "XENDIT_CALLBACK_TOKEN": TOKEN})
+    return dict(settings, **xendit)
 
 
 @pytest.fixture
@@ -55,14 +54,7 @@ def config(app):
 @pytest.fixture
 def seller(db):
     """Siti, a seller with Rp1.250.000 from a received order and a DANA account."""
-    now = utcnow()
-    with transaction(db):
-        contact = contacts.get_or_create_contact(db, SITI, now)
-        contacts.register_seller(db, contact["id"], "Siti Aminah", "Sukamaju", now)
-        payout_accounts.save_account(
-            db, contact["id"], payout_accounts.validate_account("DANA", "081234567890", "Siti Aminah"), now)
-    credit(db, contact["id"], 1_250_000, now)
-    return contact["id"]
+    return make_seller_with_money(db, SITI, "DANA", "081234567890", 1_250_000, utcnow())
 
 
 def withdraw(db, config, seller, amount=500_000):
