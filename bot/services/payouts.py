@@ -388,9 +388,12 @@ def release_held(db: sqlite_utils.Database, settings: dict, now: datetime) -> li
     still waits for a coordinator's approval. Returns the released payouts."""
     released = []
     with transaction(db):
+        held = fetch_all(db, "SELECT * FROM payouts WHERE held_for_payments = 1 "
+                             "AND status = 'pending' ORDER BY id")
+        if not held:
+            return released  # the common case, every sweep: no sum over payouts and cash
         room = advance_room(db, settings)
-        for payout in fetch_all(db, "SELECT * FROM payouts WHERE held_for_payments = 1 "
-                                    "AND status = 'pending' ORDER BY id"):
+        for payout in held:
             if room is not None and payout["amount"] > room:
                 break  # first come, first served: nobody overtakes the oldest
             stamp = to_db_time(now)
