@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
-from bot.services import ledger, payout_accounts, payouts
+from bot.services import ledger, orders, payout_accounts, payouts
 from bot.services.desk_auth import grant_role
-from bot.storage import utcnow
+from bot.storage import transaction, utcnow
 from tests.desk.conftest import ADMIN, COORDINATOR, post, sign_in
 from tests.money import make_seller_with_money
+from tests.orders import api_buyer, seller_listing
 
 SELLER = "+6281234567890"
 
@@ -86,3 +88,40 @@ def test_a_statement_is_issued_for_a_seller_only(db, settings, admin):
     admin_id = db.execute("SELECT id FROM contacts WHERE phone = ?", [ADMIN]).fetchone()[0]
     refused = post(admin, f"/dashboard/orang/{admin_id}/laporan", {"months": "3"})
     assert "/verify/" not in refused.headers["Location"]
+
+
+def received_order(db, settings):
+    """A real order of 2.5 kg cabai at Rp12.000, placed, accepted and received."""
+    now = utcnow()
+    listing = seller_listing(db, "+6281234567899", "Siti", "Sukamaju", "cabai", "50", "kg", 12_000, now)
+    buyer, _key = api_buyer(db, now, phone="+6285712345678")
+    with transaction(db):
+        order = orders.place_order(db, buyer=buyer, listing_code=listing["code"], quantity=Decimal("2.5"),
+                                   unit="kg", now=now, settings=settings, source="api").order
+    for event in ("accept", "receive"):
+        orders.apply_order_event(db, order["id"], event, now, settings=settings, source="test")
+    return orders.get_order(db, order["id"])
+
+
+def test_a_buyer_payment_is_recorded_once_by_reference(db, settings, admin):
+    order = received_order(db, settings)
+    form = {"order": order["code"].lower(), "amount": "20rb", "reference": "TRF-9", "note": "tunai"}
+    assert post(admin, "/dashboard/pembayaran", form, "/dashboard/penarikan").status_code == 302
+    assert "sisa tagihan Rp10.000" in admin.get("/dashboard/penarikan").get_data(as_text=True)
+    assert ledger.order_receivable(db, order["code"]) == 10_000
+    post(admin, "/dashboard/pembayaran", form, "/dashboard/penarikan")  # the same reference again
+    assert "sudah tercatat" in admin.get("/dashboard/penarikan").get_data(as_text=True)
+    assert ledger.order_receivable(db, order["code"]) == 10_000
+    refusals = [
+        ({**form, "reference": "TRF-10", "amount": "50rb"}, "sisa Rp10.000"),
+        ({**form, "reference": "TRF-9", "amount": "5000"}, "sudah dipakai"),
+        ({**form, "amount": "banyak"}, "rupiah utuh"),
+        ({**form, "order": "P999999"}, "tidak ditemukan"),
+        ({**form, "reference": ""}, "Tulis referensi"),
+    ]
+    for data, answer in refusals:
+        post(admin, "/dashboard/pembayaran", data, "/dashboard/penarikan")
+        assert answer in admin.get("/dashboard/penarikan").get_data(as_text=True), data
+    assert ledger.order_receivable(db, order["code"]) == 10_000
+    actions = db.query("SELECT action FROM coordinator_actions WHERE action LIKE 'payment%'")
+    assert [r["action"] for r in actions] == ["payment.recorded"]

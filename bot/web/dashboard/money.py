@@ -29,8 +29,8 @@ from flask import (
 )
 
 from bot.config import secret_key
-from bot.pipeline.payouts import report_change, report_payout_event
-from bot.services import exports, payouts, statements
+from bot.pipeline.payouts import release_held_payouts, report_change, report_payout_event
+from bot.services import exports, ledger, orders, payments, payouts, statements
 from bot.services.coordinators import record_action
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, PayoutHeld, SecondApprovalNeeded
@@ -39,6 +39,8 @@ from bot.web.dashboard.blueprint import bp
 from bot.web.dashboard.common import N_, flash, gettext
 from bot.web.db import get_db
 from bot.web.db import hand_over as dispatch_handover
+from conversations.i18n import format_money
+from conversations.numbers import parse_money
 
 #: `failed` reasons a coordinator may give (the seller's text is built on the failure code).
 FAILURE_REASONS = {
@@ -264,3 +266,51 @@ def issue_statement(contact_id: int):
     _audit("statement.issued", {"contact": contact_id, "months": int(months), "code": issued.code})
     flash(gettext("Laporan {code} diterbitkan.", code=issued.code), "ok")
     return redirect(url_for("verify.verify", code=issued.code))
+
+
+# --- buyer payments -----------------------------------------------------------------------
+
+PAYMENT_REFUSALS = {
+    "unknown_order": N_("Pesanan tidak ditemukan."),
+    "invalid_amount": N_("Jumlah harus rupiah utuh di atas 0 (mis. 240000 atau 240rb)."),
+    "invalid_reference": N_("Tulis referensi pembayaran (paling banyak 100 huruf)."),
+    "not_received": N_("Pesanan {code} masih {status}: pembayaran dicatat setelah pembeli menerimanya."),
+    "payment_reference_reused": N_(
+        "Referensi itu sudah dipakai untuk pembayaran lain; pakai referensi baru."),
+    "overpayment": N_("Lebih dari sisa tagihan pesanan {code}: sisa {owed}."),
+}
+
+
+@bp.post("/pembayaran")
+def record_payment():
+    """Record a buyer's payment for a received order (idempotent by reference); withdrawals
+    waiting for buyers' payments go ahead as far as it allows."""
+    db, now = get_db(), utcnow()
+    code = request.form.get("order", "").strip().lstrip("#").upper()
+    reference = request.form.get("reference", "").strip()
+    note = request.form.get("note", "").strip()[:300] or None
+    order = orders.find_order(db, code) if code else None
+    amount = parse_money(request.form.get("amount", ""))
+    try:
+        if order is None:
+            raise payments.PaymentRefused("unknown_order", "")
+        if len(reference) > payments.MAX_REFERENCE:
+            raise payments.PaymentRefused("invalid_reference", "")
+        with transaction(db):
+            recorded = payments.record_order_payment(db, order, amount=amount if amount else 0,
+                                                     reference=reference, now=now, note=note)
+    except payments.PaymentRefused as refused:
+        owed = ledger.order_receivable(db, order["code"]) if order else 0
+        flash(gettext(PAYMENT_REFUSALS[refused.reason], code=code, owed=format_money(owed),
+                      status=gettext(order["status"]) if order else ""), "error")
+        return redirect(url_for("desk.payout_queue"))
+    if recorded.created:
+        _audit("payment.recorded", {"order": recorded.order_code, "amount": recorded.amount,
+                                    "reference": reference, "note": note})
+        dispatch_handover(release_held_payouts(db, current_app.config, now))
+        flash(gettext("Pembayaran {amount} untuk {code} dicatat; sisa tagihan {owed}.",
+                      amount=format_money(recorded.amount), code=recorded.order_code,
+                      owed=format_money(recorded.amount_due)), "ok")
+    else:
+        flash(gettext("Pembayaran dengan referensi itu sudah tercatat; tidak ada yang berubah."), "ok")
+    return redirect(url_for("desk.payout_queue"))
