@@ -541,12 +541,15 @@ case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b""
 # token are refused, bodies over the limit are refused unread.
 DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
               "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
-              "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak"]
+              "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak",
+              "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas"]
 DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",
               "/dashboard/orang/1/reset-pin", "/dashboard/orang/1/hapus-data", "/dashboard/orang/impor",
               "/dashboard/iklan/1", "/dashboard/iklan/1/tarik", "/dashboard/produk/gabung",
               "/dashboard/produk/1/sinonim", "/dashboard/siaran/hitung", "/dashboard/siaran",
-              "/dashboard/harga", "/dashboard/tim"]
+              "/dashboard/harga", "/dashboard/tim", "/dashboard/penarikan/1/dibayar",
+              "/dashboard/penarikan/1/gagal", "/dashboard/penarikan/1/setujui", "/dashboard/pembayaran",
+              "/dashboard/orang/1/laporan"]
 for path in DESK_PAGES:
     case(f"desk GET {path} without a session", "GET", path, 302)
 for path in DESK_FORMS:
