@@ -73,7 +73,7 @@ def test_price_time_follows_the_recipients_zone(chat):
 
 
 def test_opted_out_seller_gets_it_again_after_mulai(chat):
-    chat.play([(EKO, "MULAI", "Selamat datang kembali! Anda akan menerima siaran lagi. "
+    chat.play([(EKO, "MULAI", "Selamat datang kembali! Bapak/Ibu akan menerima siaran lagi. "
                               "Ketik BERHENTI untuk berhenti.")])
     chat.send(KOORD, "HARGA cabai 12rb")
     assert plan_latest(chat).queued == 3
@@ -92,7 +92,7 @@ def test_siaran_to_a_village(chat):
          "Siaran #1 ke sukamaju: 3 penerima, 0 terkirim, 0 sampai, 0 gagal, 2 antre, 1 berhenti, "
          "0 kedaluwarsa."),
         (KOORD, "SIARAN STATUS 9",
-         "Siaran #9 tidak ditemukan. Ketik SIARAN STATUS untuk siaran terakhir Anda."),
+         "Siaran #9 tidak ditemukan. Ketik SIARAN STATUS untuk siaran terakhir Bapak/Ibu."),
         (KOORD, "SIARAN atlantis halo",
          "Grup atlantis tidak ditemukan. Pakai nama desa, nama produk, PENJUAL, PEMBELI atau SEMUA."),
         (KOORD, "SIARAN sukamaju",

@@ -26,7 +26,7 @@ def test_new_pin_typed_after_its_question_expired_is_not_kept(chat, answers_befo
     chat.send(SITI, "REK DANA 081234567890 Siti Aminah")
     chat.send(SITI, "TARIK 300rb")  # "Buat PIN dulu ..." (no PIN yet)
     for _ in range(answers_before_expiry):
-        chat.send(SITI, PIN)  # "Ulangi PIN baru Anda ..."
+        chat.send(SITI, PIN)  # "Ulangi PIN baru Bapak/Ibu ..."
     chat.advance(minutes=31)
     chat.send(SITI, PIN)
     assert PIN not in stored_bodies(chat)
