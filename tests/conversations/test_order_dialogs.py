@@ -83,8 +83,8 @@ def test_whole_path_by_text_in_indonesian(chat):
          "Terima kasih! Pesanan P2 (20 kg cabai) tercatat sudah sampai. Total Rp240.000.",
          [(SITI, "Pesanan P2 (20 kg cabai) sudah diterima pembeli. Rp240.000 masuk ke saldo Bapak/Ibu. Cek: "
                  "SALDO")]),
-        (SITI, "SALDO", "Saldo Bapak/Ibu Rp240.000. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: "
-                        "TARIK jumlah, mis. TARIK 500rb", []),
+        (SITI, "SALDO", "Saldo Bapak/Ibu Rp240.000. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
+                        "Untuk tarik: TARIK jumlah, mis. TARIK 500rb", []),
         (TINI, "STATUS P2", "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. "
                             "Status: sudah sampai.", []),
     ])
@@ -137,13 +137,15 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
 
 def test_buyer_registration_asks_for_what_is_missing(chat):
     play(chat, [
-        (TINI, "DAFTAR PEMBELI", "Apa nama usaha Bapak/Ibu? Balas dengan nama usaha, misalnya: Warung Bu Tini. "
+        (TINI, "DAFTAR PEMBELI", "Apa nama usaha Bapak/Ibu? Balas dengan nama usaha, misalnya: "
+                                 "Warung Bu Tini. "
                                  "Ketik BATAL bila tidak jadi.", []),
         (TINI, "x", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha, misalnya: Warung Bu Tini. "
                     "Ketik BATAL bila tidak jadi.", []),
         (TINI, "warung bu tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota, "
                                  "misalnya: Bandung. Ketik BATAL bila tidak jadi.", []),
-        (TINI, "bandung", "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari "
+        (TINI, "bandung", "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai "
+                          "pembeli. Cari "
                           "barang: CARI produk, mis. CARI cabai", []),
         (TINI, "DAFTAR PEMBELI Warung Lain, Bogor",
          "Nomor ini sudah terdaftar sebagai pembeli: Warung Bu Tini, Bandung. Ketik BANTUAN untuk melihat "
@@ -270,7 +272,8 @@ def test_cancel_before_the_seller_answers_releases_the_stock(chat):
     chat.notices()
     assert listing_quantity(chat.db, "C2") == Decimal(20)
     play(chat, [
-        (TONO, "BATAL P2", "Maaf, pesanan P2 tidak ditemukan. Ketik STATUS untuk melihat pesanan Bapak/Ibu.", []),
+        (TONO, "BATAL P2", "Maaf, pesanan P2 tidak ditemukan. Ketik STATUS untuk melihat pesanan "
+                           "Bapak/Ibu.", []),
         (TINI, "BATAL P2", "Pesanan P2 (20 kg cabai) sudah dibatalkan. Penjual sudah diberi tahu.",
          [(SITI, "Pesanan P2 (20 kg cabai) dibatalkan oleh Warung Bu Tini. Stok kembali ke jualan C2. "
                  "Tidak perlu dibalas.")]),

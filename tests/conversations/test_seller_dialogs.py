@@ -212,7 +212,8 @@ def test_cancel_leaves_the_sell_dialog(chat):
     chat.play([
         (SITI, "JUAL cabai 50kg", ASK_PRICE_ID),
         (SITI, "BATAL", CANCELLED_ID),
-        (SITI, "12rb", "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, "12rb", "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar "
+                       "perintah."),
     ])
     assert chat.db.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
 
@@ -384,7 +385,8 @@ def test_another_sellers_listing_cannot_be_touched_in_english(chat_en):
 def test_unknown_code(chat):
     chat.play([
         (SITI, "STOK K9 3", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan Bapak/Ibu."),
-        (SITI, "HAPUS #k-9", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan Bapak/Ibu."),
+        (SITI, "HAPUS #k-9", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan "
+                             "Bapak/Ibu."),
     ])
 
 
