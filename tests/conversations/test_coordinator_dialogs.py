@@ -138,3 +138,20 @@ def test_refusal_does_not_abandon_an_open_question(chat):
         (ANI, "SIARAN semua halo", "Maaf, perintah SIARAN hanya untuk koordinator."),
     ])
     assert chat.send(ANI, "8rb").startswith("Terima kasih")
+
+
+def test_coordinator_help_lists_the_coordinator_commands(chat):
+    """A coordinator's BANTUAN names HARGA, SIARAN, SIARAN STATUS and BAYAR (issue 14, item 5)."""
+    chat.play([
+        (KOORD, "BANTUAN", "Koordinator: HARGA produk harga [pasar], SIARAN grup pesan, SIARAN STATUS, "
+                           "BAYAR kode. Juga: JUAL, STOK, SALDO. Contoh: BANTUAN SIARAN"),
+        (KOORD, "BAHASA en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia."),
+        (KOORD, "HELP", "Coordinators: PRICE product price [market], BROADCAST group text, BROADCAST "
+                        "STATUS, PAY code. Also: SELL, STOCK, BALANCE. E.g. HELP BROADCAST"),
+    ])
+
+
+def test_a_strangers_help_shows_the_seller_and_the_buyer_path(chat):
+    assert chat.send("+6281255556666", "BANTUAN") == (
+        "Perintah: DAFTAR nama, desa (penjual); DAFTAR PEMBELI usaha, kota (pembeli); BAHASA en; "
+        "BERHENTI (tanpa siaran). Contoh: BANTUAN DAFTAR")
