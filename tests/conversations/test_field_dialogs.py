@@ -172,7 +172,7 @@ def test_stock_add_remove_and_sold_out(chat):
         (SITI, 'STOK K2 kurang 5',
          "Stok K2 kangkung dikurangi 5 ikat, sekarang 45 ikat. Terima kasih."),
         (SITI, 'STOK K2 kurang 100',
-         "Maaf, stok K2 hanya 45 ikat, jadi tidak bisa dikurangi sebanyak itu. Kirim STOK K2 habis "
+         "Maaf, stok K2 hanya 45 ikat, jadi tidak bisa dikurangi sebanyak itu. Ketik STOK K2 habis "
          "bila sudah habis."),
         (SITI, 'STOK K2 habis',
          "Stok K2 kangkung sekarang 0 ikat. Terima kasih."),
@@ -232,7 +232,7 @@ def test_answer_about_another_product_is_asked_about(chat):
          "Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. Ketik BATAL bila "
          "tidak jadi."),
         (SITI, 'jagung 3kg 9rb',
-         "Pertanyaan tadi tentang cabai, bukan jagung. Mohon jawab untuk cabai, atau kirim JUAL "
+         "Pertanyaan tadi tentang cabai, bukan jagung. Mohon jawab untuk cabai, atau ketik JUAL "
          "jagung dengan jumlah dan harganya."),
         (SITI, '50kg 12rb',
          "Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode: C2. Ubah stok: STOK C2 "

@@ -60,7 +60,7 @@ def test_money_commands_need_a_registered_seller(chat):
 def test_first_account_is_saved_then_shown(chat):
     registered(chat)
     chat.play([
-        (SITI, "REK", "Bapak/Ibu belum punya rekening penarikan. Kirim: REK channel nomor nama. "
+        (SITI, "REK", "Bapak/Ibu belum punya rekening penarikan. Ketik: REK channel nomor nama. "
                       "Contoh: REK DANA 081234567890 Siti Aminah"),
         (SITI, "REK DANA", "Format: REK channel nomor nama. Contoh: REK DANA 081234567890 Siti "
                            "Aminah atau REK BCA 1234567890 Siti Aminah"),
@@ -80,14 +80,14 @@ def test_account_is_validated(chat):
          "Maaf, bank/e-wallet itu belum didukung. Pilih: BCA, BRI, BNI, MANDIRI, BSI, BTN, CIMB, "
          "PERMATA, DANA, OVO, GOPAY, SHOPEEPAY, LINKAJA"),
         (SITI, "REK BCA 12345 Siti",
-         "Maaf, nomor rekening BCA harus 10 angka. Periksa lagi lalu kirim: REK BCA nomor nama"),
+         "Maaf, nomor rekening BCA harus 10 angka. Periksa lagi lalu ketik: REK BCA nomor nama"),
         (SITI, "REK CIMB 123 Siti",
-         "Maaf, nomor rekening CIMB harus 10-14 angka. Periksa lagi lalu kirim: REK CIMB nomor nama"),
+         "Maaf, nomor rekening CIMB harus 10-14 angka. Periksa lagi lalu ketik: REK CIMB nomor nama"),
         (SITI, "REK OVO 12345 Siti",
-         "Maaf, nomor OVO adalah nomor HP yang terdaftar di OVO, mis. 081234567890. Kirim: REK OVO "
+         "Maaf, nomor OVO adalah nomor HP yang terdaftar di OVO, mis. 081234567890. Ketik: REK OVO "
          "nomor nama"),
         (SITI, "REK GOPAY 0212345678 Siti",  # a Jakarta landline is not an e-wallet
-         "Maaf, nomor GOPAY adalah nomor HP yang terdaftar di GOPAY, mis. 081234567890. Kirim: REK "
+         "Maaf, nomor GOPAY adalah nomor HP yang terdaftar di GOPAY, mis. 081234567890. Ketik: REK "
          "GOPAY nomor nama"),
         (SITI, "REK BRI 123456789012345 S",
          "Maaf, nama pemilik harus 2-50 huruf, sama persis seperti di bank/e-wallet. Contoh: REK "
@@ -150,7 +150,7 @@ def test_pin_set_and_changed_in_indonesian(chat):
                            "1111). Coba lagi dengan PIN lain."),
         (SITI, f"PIN {PIN}", "PIN disimpan. Jangan beri tahu siapa pun, termasuk petugas. Untuk "
                              "mengganti: PIN lama baru"),
-        (SITI, "PIN", "Untuk mengganti PIN kirim: PIN lama baru. Contoh: PIN 2580 9613"),
+        (SITI, "PIN", "Untuk mengganti PIN ketik: PIN lama baru. Contoh: PIN 2580 9613"),
         (SITI, f"PIN 1357 {NEW_PIN}", "PIN lama salah. Sisa 2 kali percobaan sebelum dikunci. "
                                       "Format: PIN lama baru"),
         (SITI, f"PIN {PIN} 0000", "Maaf, PIN harus 4-6 angka dan tidak mudah ditebak (bukan 1234 "
@@ -311,9 +311,9 @@ def test_withdrawal_limits(chat):
     chat.settings.update(PAYOUT_MIN_AMOUNT=50_000, PAYOUT_DAILY_MAX=1_000_000)
     ready(chat)
     chat.play([
-        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Kirim TARIK jumlah, mis. TARIK 50rb, "
+        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Ketik TARIK jumlah, mis. TARIK 50rb, "
                              "atau TARIK SEMUA."),
-        (SITI, "TARIK 2jt", "Maaf, saldo Bapak/Ibu hanya Rp1.250.000. Kirim TARIK SEMUA untuk menarik "
+        (SITI, "TARIK 2jt", "Maaf, saldo Bapak/Ibu hanya Rp1.250.000. Ketik TARIK SEMUA untuk menarik "
                             "semuanya."),
         (SITI, "TARIK SEMUA", "Maaf, batas penarikan Rp1.000.000 per hari. Hari ini masih bisa "
                               "Rp1.000.000."),
@@ -329,7 +329,7 @@ def test_withdrawal_limits(chat):
     ])
     chat.advance(hours=15)  # 02:00 UTC + 15 h = midnight in Jakarta: a new day
     chat.play([
-        (SITI, "TARIK 500rb", "Maaf, saldo Bapak/Ibu hanya Rp450.000. Kirim TARIK SEMUA untuk menarik "
+        (SITI, "TARIK 500rb", "Maaf, saldo Bapak/Ibu hanya Rp450.000. Ketik TARIK SEMUA untuk menarik "
                               "semuanya."),
         (SITI, "TARIK SEMUA", "Tarik Rp450.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL."),
@@ -358,7 +358,7 @@ def test_balance_changed_since_the_question_is_checked_again(chat):
             chat.db, seller_contact_id=seller_id(chat.db, SITI), amount=1_000_000,
             account=payout_accounts.get_account(chat.db, seller_id(chat.db, SITI)),
             provider="manual", settings=chat.settings, now=chat.now, timezone="Asia/Jakarta")
-    chat.play([(SITI, PIN, "Maaf, saldo Bapak/Ibu hanya Rp250.000. Kirim TARIK SEMUA untuk menarik "
+    chat.play([(SITI, PIN, "Maaf, saldo Bapak/Ibu hanya Rp250.000. Ketik TARIK SEMUA untuk menarik "
                            "semuanya.")])
     assert len(payouts_of(chat.db, SITI)) == 1
 

@@ -54,7 +54,7 @@ def test_stock_pages_continue_with_lagi(chat):
          "Jualan Bapak/Ibu: C2 cabai merah 1.250,5 kg Rp125.000/kg; M2 madu 0 kg Rp125.000/kg. Ubah "
          "stok: STOK kode jumlah"),
         (SITI, 'LAGI',
-         "Tidak ada lanjutan daftar. Kirim STOK, atau CARI dengan nama produk, untuk melihat "
+         "Tidak ada lanjutan daftar. Ketik STOK, atau CARI dengan nama produk, untuk melihat "
          "daftar baru."),
     ])
 

@@ -59,5 +59,5 @@ def test_a_mistyped_old_pin_is_not_counted_as_a_try(chat):
 
     registered(chat)
     chat.send(SITI, f"PIN {PIN}")
-    chat.play([(SITI, "PIN 12 9613", "Untuk mengganti PIN kirim: PIN lama baru. Contoh: PIN 2580 9613")])
+    chat.play([(SITI, "PIN 12 9613", "Untuk mengganti PIN ketik: PIN lama baru. Contoh: PIN 2580 9613")])
     assert pins.pin_state(chat.db, seller_id(chat.db, SITI), chat.now).failed_attempts == 0
