@@ -371,4 +371,7 @@ def _withdraw(rest: str) -> Result:
         amount = convert_price(numbers[0].value, numbers[0].factor)
         if amount is not None:
             return {"command": "withdraw", "amount": amount}
+    if not numbers and (spelled := spelled_number(tokens)) is not None:
+        # "TARIK dua ratus ribu": offered back in digits for a YA, never used unasked
+        return {"command": "withdraw", "missing": ["amount"], "amount_options": [spelled]}
     return {"command": "withdraw", "missing": ["amount"]}
