@@ -96,12 +96,26 @@ def reference_price(db: sqlite_utils.Database, product_id: int) -> dict | None:
 
 
 def find_village(db: sqlite_utils.Database, province_slug: str, village_slug: str) -> str | None:
-    """The village name behind the two slugs, among villages that have sellers."""
-    for row in fetch_all(db, "SELECT DISTINCT village FROM contacts WHERE role = 'seller' "
-                             "AND village IS NOT NULL"):
+    """The village name behind the two slugs, among villages that have sellers. The
+    slug with spaces for dashes is tried first (through `contacts_village`); only a name
+    the slug does not spell back (`Desa O'ong`) costs a walk over the villages."""
+    guess = village_slug.replace("-", " ")
+    rows = fetch_all(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
+                         "AND role = 'seller' LIMIT 1", [guess])
+    if not rows:
+        rows = fetch_all(db, "SELECT DISTINCT village FROM contacts WHERE role = 'seller' "
+                             "AND village IS NOT NULL")
+    for row in rows:
         if village_slugs(db, row["village"]) == (province_slug, village_slug):
             return row["village"]
     return None
+
+
+def villages_of(items: list[dict]) -> list[dict]:
+    """The villages of some listings (name, path slugs, how many of them), most first."""
+    groups = group_by(items, "village")
+    return sorted(({"name": name, "path": rows[0]["village_path"], "count": len(rows)}
+                   for name, rows in groups), key=lambda v: (-v["count"], v["name"]))
 
 
 def village_listings(db: sqlite_utils.Database, village: str, limit: int = 50) -> list[dict]:

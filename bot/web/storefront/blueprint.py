@@ -136,11 +136,12 @@ def _headers(response: Response) -> Response:
 
 @bp.get("/")
 def home():
-    """What is fresh now, by product and by village."""
+    """What is fresh now, by product and by village (the villages of the fresh listings:
+    every village on sale is the sitemap's job, not a phone's first page)."""
     db = get_db()
     fresh = storefront.fresh_listings(db)
-    return render("home.html", fresh=fresh, by_product=storefront.group_by(fresh, "product_name"),
-                  products=storefront.products_on_sale(db), villages=storefront.villages_on_sale(db))
+    return render("home.html", fresh=fresh,
+                  products=storefront.products_on_sale(db), villages=storefront.villages_of(fresh))
 
 
 @bp.get("/produk/<slug>")
