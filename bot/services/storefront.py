@@ -126,13 +126,20 @@ def village_listings(db: sqlite_utils.Database, village: str, limit: int = 50) -
 
 def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> list[dict]:
     """Listings for a buyer's words: a product name or synonym finds that product and its
-    kinds (cheapest first), anything else is matched as text (names, villages)."""
+    kinds (cheapest first), a village's name its listings, anything else is matched as
+    text (names, villages)."""
     q = " ".join(q.split())[:80]
     if not q:
         return []
     product = products.find_product(db, q)
     if product is not None:
         return product_listings(db, product, limit)
+    # A village's name (through contacts_village): matching it as free text would test
+    # every listing row by row.
+    village = fetch_one(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
+                            "AND role = 'seller' LIMIT 1", [q])
+    if village is not None:
+        return village_listings(db, village["village"], limit)
     rows, _ = listings.search_catalog(db, q=q, limit=limit, count=False)
     return _public(db, rows)
 
