@@ -25,6 +25,9 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "TWILIO_MESSAGING_SERVICE_SID": None,
     "TWILIO_WHATSAPP_TEMPLATE_SID": None,
     "PUBLIC_BASE_URL": None,
+    # A number buyers may text orders to from the storefront; unset: WhatsApp links only
+    # (the hub SIM's SMS are capped and precious).
+    "BUYER_SMS_NUMBER": None,
     "TRUSTED_HOSTS": None,
     # Signs what must not be forged (seller statements, and the desk's sessions). Unset: a
     # random key kept in `secret.key` beside the database (bot.config.secret_key).

@@ -135,7 +135,8 @@ def _alternation(words: Iterable[str]) -> str:
 _WORD_END = r"(?![^\W\d_])"  # not followed by a letter: "k" must not match "kali"
 _UNIT_WORDS = _alternation(UNIT_ALIASES)
 _SUFFIX_WORDS = _alternation(MONEY_SUFFIXES)
-_RUPIAH_TAIL_RE = re.compile(r"(?<=[0-9])[,.]-+(?![0-9])")  # "Rp 12.000,-" (not "1.-1")
+# "Rp 12.000,-" and "12.000,-." (not "1.-1", nor "1.-.1", which must not become 1.1)
+_RUPIAH_TAIL_RE = re.compile(r"(?<=[0-9])[,.]-+(?![.,]?[0-9])")
 _RP_GAP_RE = re.compile(r"\b(rp|idr)\.?\s*(?=[0-9])", re.IGNORECASE)
 _NUMBER_WORD_GAP_RE = re.compile(
     rf"(?<=[0-9])\s+(?=(?:{_SUFFIX_WORDS}|{_UNIT_WORDS}){_WORD_END})", re.IGNORECASE

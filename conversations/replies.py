@@ -176,6 +176,7 @@ _SPECS += [
     ReplySpec(N_("pin.usage_change")),
     ReplySpec(N_("pin.weak_command")),
     ReplySpec(N_("withdraw.ask_amount"), {"available": _MONEY}),
+    ReplySpec(N_("withdraw.confirm_words"), {"amount": "Rp200.000"}),
     ReplySpec(N_("withdraw.invalid_amount"), {"available": _MONEY}),
     ReplySpec(N_("withdraw.no_account")),
     ReplySpec(N_("withdraw.nothing"), {"available": "Rp9.500", "minimum": "Rp10.000"}),

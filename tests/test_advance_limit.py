@@ -38,14 +38,14 @@ def test_a_withdrawal_beyond_the_advance_waits_for_the_buyers(tmp_path):
     ready(chat)  # Rp1.250.000 credited for order P1.. — no buyer has paid anything yet
     make_coordinator(chat.db, ANI, chat.now)
     held = chat.play([
-        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, "
+        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, "
                               "atau BATAL.", []),
-        (SITI, PIN, "Penarikan Rp500.000 tercatat, kode {code}. Dana Bapak/Ibu aman dan menunggu "
+        (SITI, PIN, "Penarikan Rp500.000 tercatat, kode {code}. Uang Bapak/Ibu aman dan menunggu "
                     "pembayaran dari pembeli; kami kabari begitu dikirim.",
          [(ANI, "Penarikan {code} Rp500.000 menunggu: talangan koperasi sudah di batas Rp300.000. "
                 "Diproses sendiri setelah pembeli membayar.")]),
-        (SITI, "SALDO", "Saldo Anda Rp750.000. Sedang ditransfer Rp0. Menunggu bayaran pembeli "
-                        "Rp500.000. Cair bulan ini Rp0. Untuk tarik: TARIK jumlah", []),
+        (SITI, "SALDO", "Saldo Bapak/Ibu Rp750.000. Sedang ditransfer Rp0. Menunggu bayaran pembeli "
+                        "Rp500.000. Cair bulan ini Rp0. Tarik: TARIK jumlah", []),
         (ANI, "BAYAR {code}", "Penarikan {code} menunggu pembayaran pembeli (batas talangan koperasi), "
                               "jadi belum bisa dibayar. Kami kabari bila sudah bisa.", []),
         (ANI, "BAYAR", "Tidak ada penarikan yang menunggu dibayar.", []),

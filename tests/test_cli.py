@@ -43,7 +43,7 @@ def test_chat_takes_the_webhook_path(runner, settings):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:2] == [
         "> DAFTAR Siti, Sukamaju",
-        "< Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. Untuk jual: "
+        "< Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. Untuk jual: "
         "JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb",
     ]
     db = open_database(settings["DATABASE_PATH"])

@@ -36,7 +36,7 @@ from tests.test_resilience import kill_process_tree
 from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
-REPLY = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
+REPLY = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
          "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
 
 

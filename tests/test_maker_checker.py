@@ -38,7 +38,7 @@ def test_a_large_manual_payout_needs_a_second_coordinator(chat):
     ready(chat, amount=3_000_000)
     coordinators(chat)
     withdrawal = chat.play([
-        (SITI, "TARIK 2jt", "Tarik Rp2.000.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, "
+        (SITI, "TARIK 2jt", "Tarik Rp2.000.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, "
                             "atau BATAL.", []),
         (SITI, PIN, "Penarikan Rp2.000.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
                     "bila uangnya sudah ditransfer.",
@@ -110,7 +110,7 @@ def test_an_automatic_payout_waits_for_a_coordinator_by_text(tmp_path):
     ready(chat, amount=3_000_000)
     make_coordinator(chat.db, ANI, chat.now)
     withdrawal = chat.play([
-        (SITI, "TARIK 2jt", "Tarik Rp2.000.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, "
+        (SITI, "TARIK 2jt", "Tarik Rp2.000.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, "
                             "atau BATAL.", []),
         (SITI, PIN, "Penarikan Rp2.000.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
                     "bila uangnya sudah ditransfer.",

@@ -131,7 +131,7 @@ def test_too_big_is_refused_and_the_seller_told(client, db, settings, redis_url,
     assert (row["status"], row["error"], row["file_name"]) == ("refused", "too_big", None)
     assert not media_dir(settings).exists() or not any(media_dir(settings).iterdir())
     assert [r["Body"] for r in fake_twilio.requests] == [
-        "Maaf, foto Anda tidak bisa dipasang karena lebih dari 5 MB. Silakan kirim foto yang lebih "
+        "Maaf, foto Bapak/Ibu tidak bisa dipasang karena lebih dari 5 MB. Silakan kirim foto yang lebih "
         "kecil."]
     assert client.get("/media/C2").status_code == 404
 
@@ -143,7 +143,7 @@ def test_wrong_type_is_refused_and_the_seller_told(client, db, redis_url, httpse
     run_worker(redis_url)
     assert (only_media(db)["status"], only_media(db)["error"]) == ("refused", "wrong_type")
     assert [r["Body"] for r in fake_twilio.requests] == [
-        "Maaf, file yang Anda kirim bukan foto JPG atau PNG, jadi tidak dipasang di katalog."]
+        "Maaf, file yang Bapak/Ibu kirim bukan foto JPG atau PNG, jadi tidak dipasang di katalog."]
 
 
 def test_declared_video_is_refused_without_downloading(client, db, redis_url, httpserver,

@@ -15,7 +15,19 @@ from flask import Flask
 from bot.config import check_config, load_config, load_dotenv_if_present
 from bot.migrations import apply_migrations
 from bot.storage import open_database
-from bot.web import api, dashboard, gateway, guards, health, orders, payouts, simulator, twilio, verify
+from bot.web import (
+    api,
+    dashboard,
+    gateway,
+    guards,
+    health,
+    orders,
+    payouts,
+    simulator,
+    storefront,
+    twilio,
+    verify,
+)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -44,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(orders.bp)
     app.register_blueprint(verify.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(storefront.bp)
     if app.config.get("TWILIO_AUTH_TOKEN"):
         app.register_blueprint(twilio.bp)
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from bot.services import ledger, payout_accounts, payouts, pins
 from bot.services.payouts import WithdrawalRefused
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text, match_command
+from conversations.flows.selling import _bare
 from conversations.i18n import format_money
 from conversations.keywords import ALL_WORDS
 from conversations.money import (
@@ -52,6 +53,12 @@ def start_withdrawal(turn: Turn) -> str:
         return _confirm(turn, _available(turn))
     if "amount" in turn.command:
         return _confirm(turn, int(turn.command["amount"]))
+    if options := turn.command.get("amount_options"):
+        # "TARIK dua ratus ribu": read back in digits; only a YA makes it the amount
+        turn.data["amount_option"] = int(options[0])
+        turn.reply("withdraw.confirm_words",
+                   amount=format_money(turn.data["amount_option"], turn.locale))
+        return "confirm_amount"
     turn.reply("withdraw.ask_amount", available=format_money(_available(turn), turn.locale))
     return "ask_amount"
 
@@ -67,6 +74,18 @@ def take_amount(turn: Turn) -> str:
                    available=format_money(_available(turn), turn.locale))
         return "ask_amount"
     return _confirm(turn, amount)
+
+
+def take_option(turn: Turn) -> str:
+    """`YA` to "Tarik Rp200.000?": the amount read back in digits is the amount."""
+    return _confirm(turn, turn.data.pop("amount_option"))
+
+
+def refuse_option(turn: Turn) -> str:
+    """`TIDAK` to the amount read back: ask for it plainly."""
+    turn.data.pop("amount_option", None)
+    turn.reply("withdraw.ask_amount", available=format_money(_available(turn), turn.locale))
+    return "ask_amount"
 
 
 def _confirm(turn: Turn, amount: int) -> str:
@@ -135,10 +154,16 @@ def ask_again(turn: Turn) -> str:
 WITHDRAWAL = Flow(
     name="withdrawal",
     entry={"withdraw": Handler("start", match_command("withdraw"), start_withdrawal,
-                               (END, "ask_amount", "ask_pin", "create_pin"))},
+                               (END, "ask_amount", "confirm_amount", "ask_pin", "create_pin"))},
     states={
         "ask_amount": (Handler("amount", match_any_text, take_amount,
                                (END, "ask_amount", "ask_pin", "create_pin")),),
+        # a reading of number words waits for YA; digits typed instead are the amount
+        "confirm_amount": (Handler("yes", _bare("accept"), take_option,
+                                   (END, "ask_pin", "create_pin")),
+                           Handler("no", _bare("decline"), refuse_option, ("ask_amount",)),
+                           Handler("amount", match_any_text, take_amount,
+                                   (END, "ask_amount", "ask_pin", "create_pin"))),
         **pin_states(create_payout),
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),

@@ -378,6 +378,10 @@ def _withdraw(rest: str) -> Result:
     amount = _one_amount(tokens)
     if amount is not None:
         return {"command": "withdraw", "amount": amount}
+    no_digits = not any(_number(tok) is not None for tok in tokens)
+    if no_digits and (spelled := spelled_number(tokens)) is not None:
+        # "TARIK dua ratus ribu": offered back in digits for a YA, never used unasked
+        return {"command": "withdraw", "missing": ["amount"], "amount_options": [spelled]}
     return {"command": "withdraw", "missing": ["amount"]}
 
 

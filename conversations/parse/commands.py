@@ -50,7 +50,7 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "ship": ("order", "missing"),
     "balance": (),
     "account": ("channel", "number", "name", "missing"),
-    "withdraw": ("amount", "all", "missing"),
+    "withdraw": ("amount", "all", "amount_options", "missing"),
     "pin": ("old", "new", "missing"),
     "search": ("product", "place", "missing"),
     "order": ("listing", "quantity", "unit", "missing"),

@@ -11,8 +11,8 @@ WELCOME_ID = ("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFT
               "Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN")
 WELCOME_EN = ("Welcome to Jembatan! Sellers: REGISTER name, village (e.g. REGISTER Siti, Sukamaju). "
               "Buyers: REGISTER BUYER business, city. Info: HELP")
-ASK_NAME_ID = "Siapa nama Anda? Balas dengan nama saja, misalnya: Siti. Ketik BATAL bila tidak jadi."
-DONE_SITI_ID = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
+ASK_NAME_ID = "Siapa nama Bapak/Ibu? Balas dengan nama saja, misalnya: Siti. Ketik BATAL bila tidak jadi."
+DONE_SITI_ID = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
                 "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
 ASK_VILLAGE_SITI_ID = ("Terima kasih, Siti. Dari desa mana? Balas dengan nama desa, misalnya: "
                        "Sukamaju. Ketik BATAL bila tidak jadi.")
@@ -26,7 +26,7 @@ def chat(tmp_path):
 def test_register_in_one_message(chat):
     chat.play([
         (SITI, "DAFTAR Siti Aminah, Sukamaju",
-         "Terima kasih, Siti Aminah dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
+         "Terima kasih, Siti Aminah dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
          "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"),
         (SITI, "daftar siti, sukamaju",
          "Nomor ini sudah terdaftar atas nama Siti Aminah, Sukamaju. Ketik BANTUAN untuk melihat "
@@ -43,7 +43,7 @@ def test_register_asks_for_what_is_missing(chat):
          "Terima kasih, Siti Aminah. Dari desa mana? Balas dengan nama desa, misalnya: Sukamaju. "
          "Ketik BATAL bila tidak jadi."),
         (SITI, "Sukamaju",
-         "Terima kasih, Siti Aminah dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
+         "Terima kasih, Siti Aminah dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
          "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"),
     ])
 
@@ -88,10 +88,10 @@ def test_global_commands_beat_an_open_dialog(chat):
         (SITI, "BANTUAN DAFTAR",
          "DAFTAR nama, desa - daftar sebagai penjual. Contoh: DAFTAR Siti, Sukamaju"),
         (SITI, "Siti", ASK_VILLAGE_SITI_ID),
-        (SITI, "BERHENTI", "Anda tidak akan menerima siaran lagi. Balasan perintah tetap dikirim. "
+        (SITI, "BERHENTI", "Bapak/Ibu tidak akan menerima siaran lagi. Balasan perintah tetap dikirim. "
                            "Ketik MULAI untuk menerima siaran lagi."),
         (SITI, "Sukamaju", WELCOME_ID),
-        (SITI, "MULAI", "Selamat datang kembali! Anda akan menerima siaran lagi. "
+        (SITI, "MULAI", "Selamat datang kembali! Bapak/Ibu akan menerima siaran lagi. "
                         "Ketik BERHENTI untuk berhenti."),
     ])
     assert find_contact_by_phone(chat.db, SITI)["opted_out"] == 0
@@ -123,7 +123,7 @@ def test_stranger_gets_the_welcome_for_anything_else(chat):
 def test_near_miss_gets_a_suggestion_not_an_action(chat):
     chat.play([
         (SITI, "DAFTR Siti, Sukamaju",
-         "Maaf, perintah tidak dikenal. Maksud Anda DAFTAR? Ketik BANTUAN DAFTAR untuk contoh."),
+         "Maaf, perintah tidak dikenal. Maksud Bapak/Ibu DAFTAR? Ketik BANTUAN DAFTAR untuk contoh."),
     ])
     assert find_contact_by_phone(chat.db, SITI)["role"] is None
 
@@ -165,6 +165,6 @@ def test_registered_seller_unknown_and_empty_text(chat):
     chat.send(SITI, "DAFTAR Siti, Sukamaju")
     chat.play([
         (SITI, "apa kabar",
-         "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
-        (SITI, "   ", "Pesan Anda kosong. Ketik BANTUAN untuk melihat daftar perintah."),
+         "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, "   ", "Pesan Bapak/Ibu kosong. Ketik BANTUAN untuk melihat daftar perintah."),
     ])

@@ -73,7 +73,7 @@ def test_price_time_follows_the_recipients_zone(chat):
 
 
 def test_opted_out_seller_gets_it_again_after_mulai(chat):
-    chat.play([(EKO, "MULAI", "Selamat datang kembali! Anda akan menerima siaran lagi. "
+    chat.play([(EKO, "MULAI", "Selamat datang kembali! Bapak/Ibu akan menerima siaran lagi. "
                               "Ketik BERHENTI untuk berhenti.")])
     chat.send(KOORD, "HARGA cabai 12rb")
     assert plan_latest(chat).queued == 3
@@ -92,7 +92,7 @@ def test_siaran_to_a_village(chat):
          "Siaran #1 ke sukamaju: 3 penerima, 0 terkirim, 0 sampai, 0 gagal, 2 antre, 1 berhenti, "
          "0 kedaluwarsa."),
         (KOORD, "SIARAN STATUS 9",
-         "Siaran #9 tidak ditemukan. Ketik SIARAN STATUS untuk siaran terakhir Anda."),
+         "Siaran #9 tidak ditemukan. Ketik SIARAN STATUS untuk siaran terakhir Bapak/Ibu."),
         (KOORD, "SIARAN atlantis halo",
          "Grup atlantis tidak ditemukan. Pakai nama desa, nama produk, PENJUAL, PEMBELI atau SEMUA."),
         (KOORD, "SIARAN sukamaju",
@@ -138,3 +138,20 @@ def test_refusal_does_not_abandon_an_open_question(chat):
         (ANI, "SIARAN semua halo", "Maaf, perintah SIARAN hanya untuk koordinator."),
     ])
     assert chat.send(ANI, "8rb").startswith("Terima kasih")
+
+
+def test_coordinator_help_lists_the_coordinator_commands(chat):
+    """A coordinator's BANTUAN names HARGA, SIARAN, SIARAN STATUS and BAYAR (issue 14, item 5)."""
+    chat.play([
+        (KOORD, "BANTUAN", "Koordinator: HARGA produk harga [pasar], SIARAN grup pesan, SIARAN STATUS, "
+                           "BAYAR kode. Juga: JUAL, STOK, SALDO. Contoh: BANTUAN SIARAN"),
+        (KOORD, "BAHASA en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia."),
+        (KOORD, "HELP", "Coordinators: PRICE product price [market], BROADCAST group text, BROADCAST "
+                        "STATUS, PAY code. Also: SELL, STOCK, BALANCE. E.g. HELP BROADCAST"),
+    ])
+
+
+def test_a_strangers_help_shows_the_seller_and_the_buyer_path(chat):
+    assert chat.send("+6281255556666", "BANTUAN") == (
+        "Perintah: DAFTAR nama, desa (penjual); DAFTAR PEMBELI usaha, kota (pembeli); BAHASA en; "
+        "BERHENTI (tanpa siaran). Contoh: BANTUAN DAFTAR")

@@ -9,7 +9,7 @@ from tests.dialogs import SITI, Conversation
 from tests.money import make_coordinator, ready
 
 COORDINATOR = "+6281377778888"
-ASK = "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk lanjut, atau BATAL."
+ASK = "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, atau BATAL."
 DONE = ("Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari bila uangnya "
         "sudah ditransfer.")
 TOLD = ("Penarikan baru {code}: Rp500.000 ke DANA 081234567890 a.n. Siti Aminah. Setelah dibayar, "

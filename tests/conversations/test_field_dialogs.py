@@ -172,7 +172,7 @@ def test_stock_add_remove_and_sold_out(chat):
         (SITI, 'STOK K2 kurang 5',
          "Stok K2 kangkung dikurangi 5 ikat, sekarang 45 ikat. Terima kasih."),
         (SITI, 'STOK K2 kurang 100',
-         "Maaf, stok K2 hanya 45 ikat, jadi tidak bisa dikurangi sebanyak itu. Kirim STOK K2 habis "
+         "Maaf, stok K2 hanya 45 ikat, jadi tidak bisa dikurangi sebanyak itu. Ketik STOK K2 habis "
          "bila sudah habis."),
         (SITI, 'STOK K2 habis',
          "Stok K2 kangkung sekarang 0 ikat. Terima kasih."),
@@ -232,7 +232,7 @@ def test_answer_about_another_product_is_asked_about(chat):
          "Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. Ketik BATAL bila "
          "tidak jadi."),
         (SITI, 'jagung 3kg 9rb',
-         "Pertanyaan tadi tentang cabai, bukan jagung. Mohon jawab untuk cabai, atau kirim JUAL "
+         "Pertanyaan tadi tentang cabai, bukan jagung. Mohon jawab untuk cabai, atau ketik JUAL "
          "jagung dengan jumlah dan harganya."),
         (SITI, '50kg 12rb',
          "Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode: C2. Ubah stok: STOK C2 "
@@ -264,7 +264,7 @@ def test_new_command_during_a_question_runs(chat):
          "Terima kasih! Jualan tercatat: tomat 3 kg, Rp9.000/kg. Kode: T2. Ubah stok: STOK T2 "
          "jumlah. Hapus: HAPUS T2"),
         (SITI, '12rb',
-         "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+         "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
     ])
 
 
@@ -279,7 +279,7 @@ def test_regional_yes_answers_our_own_question(chat):
          "Terima kasih! Jualan tercatat: cabai 50 kg, Rp1.500.000/kg. Kode: C2. Ubah stok: STOK C2 "
          "jumlah. Hapus: HAPUS C2"),
         (SITI, 'nggih',
-         "Maaf, perintah tidak dikenal. Maksud Anda YA? Ketik BANTUAN YA untuk contoh."),
+         "Maaf, perintah tidak dikenal. Maksud Bapak/Ibu YA? Ketik BANTUAN YA untuk contoh."),
     ])
 
 
@@ -289,7 +289,7 @@ TINI = "+6281311112222"  # a city buyer
 
 @pytest.mark.parametrize("language, yes, which, accepted", [
     ("id", "YA", "Ada 1 pesanan menunggu jawaban: P2 20 kg cabai. Balas YA kode atau TIDAK kode.",
-     "Pesanan P2 Anda terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
+     "Pesanan P2 Bapak/Ibu terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
      "balas KIRIM P2"),
     ("en", "YES", "1 orders are waiting for your answer: P2 20 kg cabai. Reply YES code or NO code.",
      "You accepted order P2. Prepare 20 kg cabai for Warung Bu Tini, Bandung. Once it is sent, "
@@ -315,7 +315,7 @@ def test_ways_of_writing_are_understood(chat):
     """Lead-ins, inflected keywords, regional words, markup and units as people write them."""
     chat.play([
         (TINI, 'daftar sbg pembeli Warung Bu Tini, Bandung',
-         "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari barang: "
+         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: "
          "CARI produk, mis. CARI cabai"),
         (SITI, 'saya mau jual kangkung 30 ikat 3rb makasih',
          "Terima kasih! Jualan tercatat: kangkung 30 ikat, Rp3.000/ikat. Kode: K2. Ubah stok: STOK "
@@ -323,13 +323,13 @@ def test_ways_of_writing_are_understood(chat):
         (SITI, '_STOK_ K2 kurang 5',
          "Stok K2 kangkung dikurangi 5 ikat, sekarang 25 ikat. Terima kasih."),
         (SITI, 'tolong cek saldo',
-         "Saldo Anda Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: TARIK "
+         "Saldo Bapak/Ibu Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: TARIK "
          "jumlah, mis. TARIK 500rb"),
         (SITI, 'cara jual',
          "JUAL produk jumlah harga - pasang jualan. Contoh: JUAL cabai 50kg 12rb. Harga per "
          "satuan, mis. 12rb/kg. Foto bisa dikirim lewat WhatsApp."),
         (SITI, 'langganan cabai',
-         "Baik, Anda akan menerima kabar harga cabai. Ketik BERHENTI untuk berhenti menerima "
+         "Baik, Bapak/Ibu akan menerima kabar harga cabai. Ketik BERHENTI untuk berhenti menerima "
          "siaran."),
         (SITI, 'JUAL beras 3 sak 300rb',
          "Terima kasih! Jualan tercatat: beras 3 karung, Rp300.000/karung. Kode: B2. Ubah stok: "
@@ -345,7 +345,7 @@ def test_ways_of_writing_in_english(chat_en):
     """The same kinds of writing in English."""
     chat_en.play([
         (TINI, 'register as a buyer Warung Bu Tini, Bandung',
-         "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari barang: "
+         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: "
          "CARI produk, mis. CARI cabai"),
         (SITI, 'I want to sell kangkung 30 ikat 3000 thanks',
          "Thank you! Listed: kangkung 30 ikat, Rp3.000/ikat. Code: K2. Change stock: STOCK K2 "

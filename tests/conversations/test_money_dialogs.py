@@ -24,10 +24,10 @@ def chat(tmp_path):
 
 def test_balance_in_indonesian(chat):
     registered(chat, amount=0)
-    chat.play([(SITI, "SALDO", "Saldo Anda Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
+    chat.play([(SITI, "SALDO", "Saldo Bapak/Ibu Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
                                "Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
     credit(chat.db, seller_id(chat.db, SITI), 1_250_000, chat.now)
-    chat.play([(SITI, "saldo?", "Saldo Anda Rp1.250.000. Sedang ditransfer Rp0. Sudah cair bulan ini "
+    chat.play([(SITI, "saldo?", "Saldo Bapak/Ibu Rp1.250.000. Sedang ditransfer Rp0. Sudah cair bulan ini "
                                 "Rp0. Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
 
 
@@ -60,13 +60,13 @@ def test_money_commands_need_a_registered_seller(chat):
 def test_first_account_is_saved_then_shown(chat):
     registered(chat)
     chat.play([
-        (SITI, "REK", "Anda belum punya rekening penarikan. Kirim: REK channel nomor nama. "
+        (SITI, "REK", "Bapak/Ibu belum punya rekening penarikan. Ketik: REK channel nomor nama. "
                       "Contoh: REK DANA 081234567890 Siti Aminah"),
         (SITI, "REK DANA", "Format: REK channel nomor nama. Contoh: REK DANA 081234567890 Siti "
                            "Aminah atau REK BCA 1234567890 Siti Aminah"),
         (SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah",
          "Rekening disimpan: DANA 0812...7890 a.n. Siti Aminah. Untuk tarik dana: TARIK jumlah"),
-        (SITI, "rek", "Rekening penarikan Anda: DANA 0812...7890 a.n. Siti Aminah. Untuk mengganti: "
+        (SITI, "rek", "Rekening penarikan Bapak/Ibu: DANA 0812...7890 a.n. Siti Aminah. Untuk mengganti: "
                       "REK channel nomor nama"),
         (SITI, "REK dana 081234567890 Siti Aminah",
          "Rekening itu sudah tersimpan, tidak ada yang diubah. Ketik REK untuk melihatnya."),
@@ -80,14 +80,14 @@ def test_account_is_validated(chat):
          "Maaf, bank/e-wallet itu belum didukung. Pilih: BCA, BRI, BNI, MANDIRI, BSI, BTN, CIMB, "
          "PERMATA, DANA, OVO, GOPAY, SHOPEEPAY, LINKAJA"),
         (SITI, "REK BCA 12345 Siti",
-         "Maaf, nomor rekening BCA harus 10 angka. Periksa lagi lalu kirim: REK BCA nomor nama"),
+         "Maaf, nomor rekening BCA harus 10 angka. Periksa lagi lalu ketik: REK BCA nomor nama"),
         (SITI, "REK CIMB 123 Siti",
-         "Maaf, nomor rekening CIMB harus 10-14 angka. Periksa lagi lalu kirim: REK CIMB nomor nama"),
+         "Maaf, nomor rekening CIMB harus 10-14 angka. Periksa lagi lalu ketik: REK CIMB nomor nama"),
         (SITI, "REK OVO 12345 Siti",
-         "Maaf, nomor OVO adalah nomor HP yang terdaftar di OVO, mis. 081234567890. Kirim: REK OVO "
+         "Maaf, nomor OVO adalah nomor HP yang terdaftar di OVO, mis. 081234567890. Ketik: REK OVO "
          "nomor nama"),
         (SITI, "REK GOPAY 0212345678 Siti",  # a Jakarta landline is not an e-wallet
-         "Maaf, nomor GOPAY adalah nomor HP yang terdaftar di GOPAY, mis. 081234567890. Kirim: REK "
+         "Maaf, nomor GOPAY adalah nomor HP yang terdaftar di GOPAY, mis. 081234567890. Ketik: REK "
          "GOPAY nomor nama"),
         (SITI, "REK BRI 123456789012345 S",
          "Maaf, nama pemilik harus 2-50 huruf, sama persis seperti di bank/e-wallet. Contoh: REK "
@@ -101,13 +101,13 @@ def test_changing_the_account_needs_the_pin_and_notifies(chat):
     ready(chat)
     chat.play([
         (SITI, "REK BCA 1234567890 Siti Aminah",
-         "Ganti rekening ke BCA 12...7890 a.n. Siti Aminah? Balas dengan PIN Anda, atau BATAL.", []),
-        (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Anda, atau BATAL.", []),
+         "Ganti rekening ke BCA 12...7890 a.n. Siti Aminah? Balas dengan PIN Bapak/Ibu, atau BATAL.", []),
+        (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Bapak/Ibu, atau BATAL.", []),
         # Besides the reply, a separate notice: on a stolen phone the thief deletes the reply
         # thread, and a coordinator sees the notice in the outbox.
         (SITI, PIN, "Rekening diganti ke BCA 12...7890 a.n. Siti Aminah. Penarikan berikutnya "
                     "dikirim ke sana.",
-         [(SITI, "Pemberitahuan: rekening penarikan Anda diganti ke BCA 12...7890. Jika bukan Anda "
+         [(SITI, "Pemberitahuan: rekening penarikan Bapak/Ibu diganti ke BCA 12...7890. Jika bukan Bapak/Ibu "
                  "yang mengganti, segera hubungi koordinator.")]),
     ])
     (notice,) = chat.db.query("SELECT * FROM outbox WHERE reply_id = 'account.changed_notice'")
@@ -133,7 +133,7 @@ def test_changing_the_account_without_a_pin_creates_one_first(chat):
         (SITI, "REK OVO 081234567890 Siti Aminah",
          "Untuk mengganti rekening ke OVO 0812...7890, buat PIN dulu. Balas dengan PIN baru 4-6 "
          "angka. Jangan beri tahu siapa pun."),
-        (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
+        (SITI, PIN, "Ulangi PIN baru Bapak/Ibu sekali lagi untuk memastikan."),
         (SITI, PIN, "Rekening diganti ke OVO 0812...7890 a.n. Siti Aminah. Penarikan berikutnya "
                     "dikirim ke sana."),
     ])
@@ -150,7 +150,7 @@ def test_pin_set_and_changed_in_indonesian(chat):
                            "1111). Coba lagi dengan PIN lain."),
         (SITI, f"PIN {PIN}", "PIN disimpan. Jangan beri tahu siapa pun, termasuk petugas. Untuk "
                              "mengganti: PIN lama baru"),
-        (SITI, "PIN", "Untuk mengganti PIN kirim: PIN lama baru. Contoh: PIN 2580 9613"),
+        (SITI, "PIN", "Untuk mengganti PIN ketik: PIN lama baru. Contoh: PIN 2580 9613"),
         (SITI, f"PIN 1357 {NEW_PIN}", "PIN lama salah. Sisa 2 kali percobaan sebelum dikunci. "
                                       "Format: PIN lama baru"),
         (SITI, f"PIN {PIN} 0000", "Maaf, PIN harus 4-6 angka dan tidak mudah ditebak (bukan 1234 "
@@ -192,7 +192,7 @@ def test_withdraw_with_the_right_pin(chat):
     ready(chat)
     make_coordinator(chat.db, COORDINATOR, chat.now)
     bound = chat.play([
-        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL.", []),
         # The coordinator pays by hand, so they get the whole number.
         (SITI, PIN, "Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
@@ -226,13 +226,13 @@ def test_withdraw_all_in_english(chat):
 def test_three_wrong_pins_lock_withdrawals_for_30_minutes(chat):
     ready(chat)
     chat.play([
-        (SITI, "TARIK SEMUA", "Tarik Rp1.250.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+        (SITI, "TARIK SEMUA", "Tarik Rp1.250.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL."),
-        (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
-        (SITI, "2468", "PIN salah. Sisa 1 kali percobaan. Balas dengan PIN Anda, atau BATAL."),
+        (SITI, "1357", "PIN salah. Sisa 2 kali percobaan. Balas dengan PIN Bapak/Ibu, atau BATAL."),
+        (SITI, "2468", "PIN salah. Sisa 1 kali percobaan. Balas dengan PIN Bapak/Ibu, atau BATAL."),
         (SITI, "9753", "PIN salah 3 kali. Penarikan dan perubahan rekening/PIN dikunci sampai "
-                       "28/11 09.30 WIB. Uang Anda tetap aman."),
-        (SITI, PIN, "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+                       "28/11 09.30 WIB. Uang Bapak/Ibu tetap aman."),
+        (SITI, PIN, "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
         (SITI, "TARIK SEMUA", "Maaf, karena PIN salah 3 kali, penarikan dan perubahan rekening/PIN "
                               "dikunci sampai 28/11 09.30 WIB. Silakan coba lagi nanti."),
         (SITI, "REK BCA 1234567890 Siti Aminah",
@@ -264,13 +264,13 @@ def test_three_wrong_pins_in_english(chat):
 def test_cancel_in_the_middle_of_a_withdrawal(chat):
     ready(chat)
     chat.play([
-        (SITI, "TARIK", "Berapa yang mau ditarik? Saldo Anda Rp1.250.000. Balas jumlahnya, mis. "
+        (SITI, "TARIK", "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya, mis. "
                         "500rb, atau SEMUA. Ketik BATAL bila tidak jadi."),
         (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
-        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL."),
         (SITI, "batal", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
-        (SITI, PIN, "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, PIN, "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
     ])
     assert payouts_of(chat.db, SITI) == [] and balance(chat.db, SITI) == (1_250_000, 0, 0)
 
@@ -297,9 +297,9 @@ def test_first_withdrawal_creates_the_pin(chat):
                               "baru 4-6 angka. Jangan beri tahu siapa pun."),
         (SITI, "1111", "PIN harus 4-6 angka dan tidak mudah ditebak (bukan 1234 atau 1111). Balas "
                        "dengan PIN lain, atau BATAL."),
-        (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
-        (SITI, "2589", "PIN tidak sama. Balas lagi dengan PIN baru Anda (4-6 angka), atau BATAL."),
-        (SITI, PIN, "Ulangi PIN baru Anda sekali lagi untuk memastikan."),
+        (SITI, PIN, "Ulangi PIN baru Bapak/Ibu sekali lagi untuk memastikan."),
+        (SITI, "2589", "PIN tidak sama. Balas lagi dengan PIN baru Bapak/Ibu (4-6 angka), atau BATAL."),
+        (SITI, PIN, "Ulangi PIN baru Bapak/Ibu sekali lagi untuk memastikan."),
         (SITI, "SIARAN semua halo", "Maaf, perintah SIARAN hanya untuk koordinator."),
     ])
     reply = chat.send(SITI, PIN)
@@ -311,13 +311,13 @@ def test_withdrawal_limits(chat):
     chat.settings.update(PAYOUT_MIN_AMOUNT=50_000, PAYOUT_DAILY_MAX=1_000_000)
     ready(chat)
     chat.play([
-        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Kirim TARIK jumlah, mis. TARIK 50rb, "
+        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Ketik TARIK jumlah, mis. TARIK 50rb, "
                              "atau TARIK SEMUA."),
-        (SITI, "TARIK 2jt", "Maaf, saldo Anda hanya Rp1.250.000. Kirim TARIK SEMUA untuk menarik "
+        (SITI, "TARIK 2jt", "Maaf, saldo Bapak/Ibu hanya Rp1.250.000. Ketik TARIK SEMUA untuk menarik "
                             "semuanya."),
         (SITI, "TARIK SEMUA", "Maaf, batas penarikan Rp1.000.000 per hari. Hari ini masih bisa "
                               "Rp1.000.000."),
-        (SITI, "TARIK 800rb", "Tarik Rp800.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+        (SITI, "TARIK 800rb", "Tarik Rp800.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL."),
     ])
     chat.send(SITI, PIN)
@@ -329,13 +329,13 @@ def test_withdrawal_limits(chat):
     ])
     chat.advance(hours=15)  # 02:00 UTC + 15 h = midnight in Jakarta: a new day
     chat.play([
-        (SITI, "TARIK 500rb", "Maaf, saldo Anda hanya Rp450.000. Kirim TARIK SEMUA untuk menarik "
+        (SITI, "TARIK 500rb", "Maaf, saldo Bapak/Ibu hanya Rp450.000. Ketik TARIK SEMUA untuk menarik "
                               "semuanya."),
-        (SITI, "TARIK SEMUA", "Tarik Rp450.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+        (SITI, "TARIK SEMUA", "Tarik Rp450.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL."),
     ])
     chat.send(SITI, PIN)
-    chat.play([(SITI, "TARIK SEMUA", "Saldo Anda Rp0, penarikan minimal Rp50.000, jadi belum ada "
+    chat.play([(SITI, "TARIK SEMUA", "Saldo Bapak/Ibu Rp0, penarikan minimal Rp50.000, jadi belum ada "
                                      "yang bisa ditarik. Ketik SALDO untuk rincian.")])
 
 
@@ -358,7 +358,7 @@ def test_balance_changed_since_the_question_is_checked_again(chat):
             chat.db, seller_contact_id=seller_id(chat.db, SITI), amount=1_000_000,
             account=payout_accounts.get_account(chat.db, seller_id(chat.db, SITI)),
             provider="manual", settings=chat.settings, now=chat.now, timezone="Asia/Jakarta")
-    chat.play([(SITI, PIN, "Maaf, saldo Anda hanya Rp250.000. Kirim TARIK SEMUA untuk menarik "
+    chat.play([(SITI, PIN, "Maaf, saldo Bapak/Ibu hanya Rp250.000. Ketik TARIK SEMUA untuk menarik "
                            "semuanya.")])
     assert len(payouts_of(chat.db, SITI)) == 1
 
@@ -370,7 +370,7 @@ def test_coordinator_pays_by_text(chat):
     ready(chat)
     make_coordinator(chat.db, COORDINATOR, chat.now)
     withdrawal = chat.play([
-        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Anda untuk "
+        (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL.", []),
         (SITI, PIN, "Penarikan Rp500.000 ke DANA 0812...7890 sedang diproses, kode {code}. Kami kabari "
                     "bila uangnya sudah ditransfer.",
@@ -425,7 +425,7 @@ def test_coordinator_pays_in_english(chat):
 def test_help_topics_for_money_commands(chat):
     registered(chat)
     chat.play([
-        (SITI, "BANTUAN TARIK", "TARIK jumlah atau TARIK SEMUA - kirim saldo ke rekening Anda, "
+        (SITI, "BANTUAN TARIK", "TARIK jumlah atau TARIK SEMUA - kirim saldo ke rekening Bapak/Ibu, "
                                 "dengan PIN. Contoh: TARIK 500rb"),
         (SITI, "HELP ACCOUNT", "REK channel nomor nama - rekening untuk penarikan. Contoh: REK DANA "
                                "081234567890 Siti. Bank: BCA, BRI, BNI, MANDIRI. E-wallet: DANA, OVO, "

@@ -61,7 +61,7 @@ def test_whole_path_by_text_in_indonesian(chat):
                  "atau TIDAK P2")
     play(chat, [
         (TINI, "DAFTAR PEMBELI Warung Bu Tini, Bandung",
-         "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari barang: CARI "
+         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: CARI "
          "produk, mis. CARI cabai", []),
         (TINI, "CARI cabe",
          "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju. Pesan: "
@@ -70,21 +70,21 @@ def test_whole_path_by_text_in_indonesian(chat):
          "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. Menunggu "
          "jawaban penjual. Batal: BATAL P2", [(SITI, new_order)]),
         (SITI, "YA",
-         "Pesanan P2 Anda terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
+         "Pesanan P2 Bapak/Ibu terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
          "balas KIRIM P2",
          [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
         (SITI, "KIRIM P2",
-         "Pesanan P2 tercatat dikirim ke Warung Bu Tini. Uang masuk ke saldo Anda setelah pembeli "
+         "Pesanan P2 tercatat dikirim ke Warung Bu Tini. Uang masuk ke saldo Bapak/Ibu setelah pembeli "
          "mengonfirmasi terima.",
          [(TINI, "Pesanan P2 (20 kg cabai) sudah dikirim oleh Siti Aminah. Setelah barang sampai, balas "
                  "TERIMA P2")]),
         (TINI, "TERIMA P2",
          "Terima kasih! Pesanan P2 (20 kg cabai) tercatat sudah sampai. Total Rp240.000.",
-         [(SITI, "Pesanan P2 (20 kg cabai) sudah diterima pembeli. Rp240.000 masuk ke saldo Anda. Cek: "
+         [(SITI, "Pesanan P2 (20 kg cabai) sudah diterima pembeli. Rp240.000 masuk ke saldo Bapak/Ibu. Cek: "
                  "SALDO")]),
-        (SITI, "SALDO", "Saldo Anda Rp240.000. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: "
-                        "TARIK jumlah, mis. TARIK 500rb", []),
+        (SITI, "SALDO", "Saldo Bapak/Ibu Rp240.000. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
+                        "Untuk tarik: TARIK jumlah, mis. TARIK 500rb", []),
         (TINI, "STATUS P2", "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. "
                             "Status: sudah sampai.", []),
     ])
@@ -137,20 +137,22 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
 
 def test_buyer_registration_asks_for_what_is_missing(chat):
     play(chat, [
-        (TINI, "DAFTAR PEMBELI", "Apa nama usaha Anda? Balas dengan nama usaha, misalnya: Warung Bu Tini. "
+        (TINI, "DAFTAR PEMBELI", "Apa nama usaha Bapak/Ibu? Balas dengan nama usaha, misalnya: "
+                                 "Warung Bu Tini. "
                                  "Ketik BATAL bila tidak jadi.", []),
         (TINI, "x", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha, misalnya: Warung Bu Tini. "
                     "Ketik BATAL bila tidak jadi.", []),
         (TINI, "warung bu tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota, "
                                  "misalnya: Bandung. Ketik BATAL bila tidak jadi.", []),
-        (TINI, "bandung", "Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. Cari "
+        (TINI, "bandung", "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai "
+                          "pembeli. Cari "
                           "barang: CARI produk, mis. CARI cabai", []),
         (TINI, "DAFTAR PEMBELI Warung Lain, Bogor",
          "Nomor ini sudah terdaftar sebagai pembeli: Warung Bu Tini, Bandung. Ketik BANTUAN untuk melihat "
          "daftar perintah.", []),
         (TINI, "DAFTAR Tini, Sukamaju", "Nomor ini terdaftar sebagai pembeli (Warung Bu Tini). Hubungi "
                                        "koordinator bila ingin menjadi penjual.", []),
-        (SITI, "DAFTAR Siti, Sukamaju", "Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai "
+        (SITI, "DAFTAR Siti, Sukamaju", "Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai "
                                        "penjual. Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg "
                                        "12rb", []),
         (SITI, "DAFTAR PEMBELI Siti Shop, Bogor", "Nomor ini terdaftar sebagai penjual (Siti). Hubungi "
@@ -270,13 +272,14 @@ def test_cancel_before_the_seller_answers_releases_the_stock(chat):
     chat.notices()
     assert listing_quantity(chat.db, "C2") == Decimal(20)
     play(chat, [
-        (TONO, "BATAL P2", "Maaf, pesanan P2 tidak ditemukan. Ketik STATUS untuk melihat pesanan Anda.", []),
+        (TONO, "BATAL P2", "Maaf, pesanan P2 tidak ditemukan. Ketik STATUS untuk melihat pesanan "
+                           "Bapak/Ibu.", []),
         (TINI, "BATAL P2", "Pesanan P2 (20 kg cabai) sudah dibatalkan. Penjual sudah diberi tahu.",
          [(SITI, "Pesanan P2 (20 kg cabai) dibatalkan oleh Warung Bu Tini. Stok kembali ke jualan C2. "
                  "Tidak perlu dibalas.")]),
         (TINI, "BATAL P2", "Maaf, pesanan P2 tidak bisa dibatalkan lagi (status: dibatalkan). Hubungi "
                            "koordinator bila ada masalah.", []),
-        (SITI, "YA P3", "Pesanan P3 Anda terima. Siapkan 10 kg cabai untuk Warung Bu Tini, Bandung. "
+        (SITI, "YA P3", "Pesanan P3 Bapak/Ibu terima. Siapkan 10 kg cabai untuk Warung Bu Tini, Bandung. "
                         "Setelah dikirim, balas KIRIM P3",
          [(TINI, "Kabar baik: pesanan P3 (10 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
@@ -293,23 +296,23 @@ def test_bare_yes_with_several_pending_lists_them_and_no_releases_stock(chat):
     chat.send(TINI, "PESAN C2 5")
     chat.notices()
     play(chat, [
-        (BUDI, "YA", "Tidak ada pesanan yang menunggu jawaban Anda. Pesanan baru akan kami kirim lewat "
+        (BUDI, "YA", "Tidak ada pesanan yang menunggu jawaban Bapak/Ibu. Pesanan baru akan kami kirim lewat "
                      "pesan.", []),
-        (BUDI, "TIDAK P2", "Maaf, pesanan P2 tidak ditemukan. Ketik STATUS untuk melihat pesanan Anda.",
+        (BUDI, "TIDAK P2", "Maaf, pesanan P2 tidak ditemukan. Ketik STATUS untuk melihat pesanan Bapak/Ibu.",
          []),
         (SITI, "YA", "Ada 2 pesanan menunggu jawaban: P2 20 kg cabai; P3 5 kg cabai. Balas YA kode atau "
                      "TIDAK kode.", []),
-        (SITI, "TIDAK P2", "Pesanan P2 Anda tolak. Stok 20 kg cabai kembali ke jualan C2.",
+        (SITI, "TIDAK P2", "Pesanan P2 Bapak/Ibu tolak. Stok 20 kg cabai kembali ke jualan C2.",
          [(TINI, "Maaf, penjual menolak pesanan P2 (20 kg cabai). Cari penjual lain: CARI cabai")]),
         (SITI, "YA P2", "Pesanan P2 sudah tidak menunggu jawaban (status: ditolak penjual). Tidak ada "
                         "yang diubah.", []),
-        (SITI, "KIRIM", "Tidak ada pesanan yang perlu dikirim. Ketik STATUS untuk melihat pesanan Anda.",
+        (SITI, "KIRIM", "Tidak ada pesanan yang perlu dikirim. Ketik STATUS untuk melihat pesanan Bapak/Ibu.",
          []),
         (SITI, "KIRIM P3", "Maaf, pesanan P3 tidak bisa ditandai dikirim (status: menunggu penjual). "
                            "Ketik STATUS P3 untuk rinciannya.", []),
         (TINI, "TERIMA P3", "Maaf, pesanan P3 tidak bisa dikonfirmasi sampai (status: menunggu penjual). "
                             "Ketik STATUS P3 untuk rinciannya.", []),
-        (SITI, "YA", "Pesanan P3 Anda terima. Siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+        (SITI, "YA", "Pesanan P3 Bapak/Ibu terima. Siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
                      "dikirim, balas KIRIM P3",
          [(TINI, "Kabar baik: pesanan P3 (5 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
@@ -334,7 +337,7 @@ def test_several_orders_on_their_way_are_listed_for_bare_receipt(chat):
                          "kodenya.", []),
         # Received although the seller never sent KIRIM: the goods prove it was shipped.
         (TINI, "TERIMA P2", "Terima kasih! Pesanan P2 (1 kg cabai) tercatat sudah sampai. Total Rp12.000.",
-         [(SITI, "Pesanan P2 (1 kg cabai) sudah diterima pembeli. Rp12.000 masuk ke saldo Anda. Cek: "
+         [(SITI, "Pesanan P2 (1 kg cabai) sudah diterima pembeli. Rp12.000 masuk ke saldo Bapak/Ibu. Cek: "
                  "SALDO")]),
         (TINI, "TERIMA P2", "Maaf, pesanan P2 tidak bisa dikonfirmasi sampai (status: sudah sampai). Ketik "
                             "STATUS P2 untuk rinciannya.", []),
@@ -351,7 +354,7 @@ def test_bare_yes_never_takes_over_an_open_question_but_a_coded_one_does(chat):
     play(chat, [
         (SITI, "JUAL bayam 30 ikat", ask_price, []),
         (SITI, "YA", ask_price, []),
-        (SITI, "YA P2", "Pesanan P2 Anda terima. Siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. "
+        (SITI, "YA P2", "Pesanan P2 Bapak/Ibu terima. Siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. "
                         "Setelah dikirim, balas KIRIM P2",
          [(TINI, "Kabar baik: pesanan P2 (5 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
@@ -478,7 +481,7 @@ def test_buyers_are_told_how_to_pay_when_the_seller_accepts(tmp_path):
     chat.notices()
     play(chat, [
         (SITI, "YA P2",
-         "Pesanan P2 Anda terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
+         "Pesanan P2 Bapak/Ibu terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
          "balas KIRIM P2",
          [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim."),

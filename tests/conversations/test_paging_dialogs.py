@@ -45,16 +45,16 @@ def test_stock_pages_continue_with_lagi(chat):
         (SITI, 'STOK M2 habis',
          "Stok M2 madu sekarang 0 kg. Terima kasih."),
         (SITI, 'STOK',
-         "Jualan Anda: K3 kopi 1.250,5 kg Rp125.000/kg; G2 gula aren 1.250,5 kg Rp125.000/kg; 4 "
+         "Jualan Bapak/Ibu: K3 kopi 1.250,5 kg Rp125.000/kg; G2 gula aren 1.250,5 kg Rp125.000/kg; 4 "
          "lagi, balas LAGI. Ubah stok: STOK kode jumlah"),
         (SITI, 'LAGI',
-         "Jualan Anda: K2 kacang panjang 1.250,5 kg Rp125.000/kg; B2 bawang putih 1.250,5 kg "
+         "Jualan Bapak/Ibu: K2 kacang panjang 1.250,5 kg Rp125.000/kg; B2 bawang putih 1.250,5 kg "
          "Rp125.000/kg; 2 lagi, balas LAGI. Ubah stok: STOK kode jumlah"),
         (SITI, 'LAGI',
-         "Jualan Anda: C2 cabai merah 1.250,5 kg Rp125.000/kg; M2 madu 0 kg Rp125.000/kg. Ubah "
+         "Jualan Bapak/Ibu: C2 cabai merah 1.250,5 kg Rp125.000/kg; M2 madu 0 kg Rp125.000/kg. Ubah "
          "stok: STOK kode jumlah"),
         (SITI, 'LAGI',
-         "Tidak ada lanjutan daftar. Kirim STOK, atau CARI dengan nama produk, untuk melihat "
+         "Tidak ada lanjutan daftar. Ketik STOK, atau CARI dengan nama produk, untuk melihat "
          "daftar baru."),
     ])
 
@@ -199,7 +199,7 @@ def test_selling_the_same_product_again_asks_add_or_new(chat):
          "Terima kasih! Jualan tercatat: cabai 5 ikat, Rp3.000/ikat. Kode: C4. Ubah stok: STOK C4 "
          "jumlah. Hapus: HAPUS C4"),
         (SITI, 'STOK',
-         "Jualan Anda: C4 cabai 5 ikat Rp3.000/ikat; C3 cabai 10 kg Rp12.000/kg; C2 cabai 70 kg "
+         "Jualan Bapak/Ibu: C4 cabai 5 ikat Rp3.000/ikat; C3 cabai 10 kg Rp12.000/kg; C2 cabai 70 kg "
          "Rp13.000/kg. Ubah stok: STOK kode jumlah"),
     ])
 

@@ -93,6 +93,13 @@ def test_no_amount_from_digit_soup(keyword, tail):
     check(f"{keyword} {tail}")
 
 
+def test_a_dash_between_separators_never_joins_two_numbers():
+    # found by test_no_amount_from_digit_soup: the ",-" tail rule once made "1.-.1" into 1.1
+    for text in ("JUAL 1.-.1", "JUAL cabai 1.-.1 kg", "JUAL 0.-.001"):
+        check(text)
+    assert parse("JUAL cabai 10kg Rp 12.000,-.")["price"] == 12_000
+
+
 def test_number_words_are_never_acted_on():
     for text in ("JUAL cabai 50kg dua puluh ribu", "TARIK dua juta", "STOK K5 tambah lima",
                  "JUAL sapi satu ekor tiga juta"):

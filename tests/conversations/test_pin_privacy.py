@@ -26,7 +26,7 @@ def test_new_pin_typed_after_its_question_expired_is_not_kept(chat, answers_befo
     chat.send(SITI, "REK DANA 081234567890 Siti Aminah")
     chat.send(SITI, "TARIK 300rb")  # "Buat PIN dulu ..." (no PIN yet)
     for _ in range(answers_before_expiry):
-        chat.send(SITI, PIN)  # "Ulangi PIN baru Anda ..."
+        chat.send(SITI, PIN)  # "Ulangi PIN baru Bapak/Ibu ..."
     chat.advance(minutes=31)
     chat.send(SITI, PIN)
     assert PIN not in stored_bodies(chat)
@@ -59,5 +59,5 @@ def test_a_mistyped_old_pin_is_not_counted_as_a_try(chat):
 
     registered(chat)
     chat.send(SITI, f"PIN {PIN}")
-    chat.play([(SITI, "PIN 12 9613", "Untuk mengganti PIN kirim: PIN lama baru. Contoh: PIN 2580 9613")])
+    chat.play([(SITI, "PIN 12 9613", "Untuk mengganti PIN ketik: PIN lama baru. Contoh: PIN 2580 9613")])
     assert pins.pin_state(chat.db, seller_id(chat.db, SITI), chat.now).failed_attempts == 0

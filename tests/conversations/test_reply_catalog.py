@@ -79,3 +79,12 @@ def test_amounts_and_holder_names_are_never_shortened():
     assert holder in text and "Rp12.345.678" in text
     shortened = render("register.done", "id", name="A" * 60, village="B" * 60)
     assert "..." in shortened  # names people typed may be shortened
+
+
+def test_indonesian_texts_address_people_as_bapak_ibu():
+    """Elders are addressed as Bapak/Ibu, never with the distant "Anda" (DECISIONS 160)."""
+    import re
+
+    with_anda = sorted(m.id for m in catalog("id")
+                       if m.id and re.search(r"\banda\b", m.string, re.IGNORECASE))
+    assert not with_anda, f"these id texts still say Anda: {with_anda}"

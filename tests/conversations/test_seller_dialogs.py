@@ -25,8 +25,8 @@ ASK_PRICE_EN = ("What is the price of cabai per kg? Reply with the price, e.g. 1
                 "Send CANCEL to leave it.")
 CANCELLED_ID = "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."
 EXPIRED_ID = "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan kirim perintahnya lagi dari awal."
-NOT_YOURS_ID = ("Maaf, jualan C2 bukan milik Anda, jadi tidak bisa diubah. Ketik STOK untuk melihat "
-                "kode jualan Anda.")
+NOT_YOURS_ID = ("Maaf, jualan C2 bukan milik Bapak/Ibu, jadi tidak bisa diubah. Ketik STOK untuk melihat "
+                "kode jualan Bapak/Ibu.")
 NOT_YOURS_EN = ("Sorry, listing C2 is not yours, so you cannot change it. Send STOCK to see your "
                 "listing codes.")
 
@@ -212,7 +212,8 @@ def test_cancel_leaves_the_sell_dialog(chat):
     chat.play([
         (SITI, "JUAL cabai 50kg", ASK_PRICE_ID),
         (SITI, "BATAL", CANCELLED_ID),
-        (SITI, "12rb", "Maaf, pesan Anda tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+        (SITI, "12rb", "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar "
+                       "perintah."),
     ])
     assert chat.db.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
 
@@ -276,7 +277,7 @@ def test_near_miss_suggests_and_never_acts(chat, text, keyword):
     if keyword is None:  # an English keyword is a keyword, not a near miss
         chat.play([(SITI, text, "Stok C2 cabai sekarang 30 kg. Terima kasih.")])
         return
-    chat.play([(SITI, text, f"Maaf, perintah tidak dikenal. Maksud Anda {keyword}? Ketik BANTUAN "
+    chat.play([(SITI, text, f"Maaf, perintah tidak dikenal. Maksud Bapak/Ibu {keyword}? Ketik BANTUAN "
                             f"{keyword} untuk contoh.")])
     assert [(r["code"], r["quantity_milli"], r["status"]) for r in chat.db.query(
         "SELECT * FROM listings")] == [("C2", 50_000, "active")]
@@ -315,13 +316,13 @@ def test_stock_lists_own_active_listings_most_recent_first(chat):
     chat.send(SITI, "JUAL tomat 2,5 kg 8rb")
     chat.send(SITI, "HAPUS T2")
     chat.play([
-        (SITI, "STOK", "Jualan Anda: K2 kangkung 30 ikat Rp3.000/ikat; C2 cabai 50 kg Rp12.000/kg. "
+        (SITI, "STOK", "Jualan Bapak/Ibu: K2 kangkung 30 ikat Rp3.000/ikat; C2 cabai 50 kg Rp12.000/kg. "
                        "Ubah stok: STOK kode jumlah"),
-        (BUDI, "stok", "Jualan Anda: B2 beras 1.000 kg Rp11.500/kg. Ubah stok: STOK kode jumlah"),
-        (ANI, "DAFTAR Ani, Cibodas", "Terima kasih, Ani dari Cibodas. Anda sudah terdaftar sebagai "
+        (BUDI, "stok", "Jualan Bapak/Ibu: B2 beras 1.000 kg Rp11.500/kg. Ubah stok: STOK kode jumlah"),
+        (ANI, "DAFTAR Ani, Cibodas", "Terima kasih, Ani dari Cibodas. Bapak/Ibu sudah terdaftar sebagai "
                                      "penjual. Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai "
                                      "50kg 12rb"),
-        (ANI, "STOK", "Anda belum punya jualan aktif. Untuk jual: JUAL produk jumlah harga, mis. "
+        (ANI, "STOK", "Bapak/Ibu belum punya jualan aktif. Untuk jual: JUAL produk jumlah harga, mis. "
                       "JUAL cabai 50kg 12rb"),
     ])
 
@@ -338,7 +339,7 @@ def test_stock_list_in_english(chat_en):
 def test_stock_list_fits_one_sms_and_says_how_many_more(chat):
     for product in ("cabai merah", "bawang putih", "kacang panjang", "gula aren", "kopi", "madu"):
         chat.send(SITI, f"JUAL {product} 1.250,5 kg 125rb")
-    chat.play([(SITI, "STOK", "Jualan Anda: M2 madu 1.250,5 kg Rp125.000/kg; K3 kopi 1.250,5 kg "
+    chat.play([(SITI, "STOK", "Jualan Bapak/Ibu: M2 madu 1.250,5 kg Rp125.000/kg; K3 kopi 1.250,5 kg "
                               "Rp125.000/kg; 4 lagi, balas LAGI. Ubah stok: STOK kode jumlah")])
 
 
@@ -350,7 +351,7 @@ def test_stock_sets_quantity(chat):
         (SITI, "STOK C2 0", "Stok C2 cabai sekarang 0 kg. Terima kasih."),
         (SITI, "STOK C2 30 ikat", "Maaf, C2 dijual per kg. Kirim jumlah dalam kg, misalnya: STOK C2 30"),
         (SITI, "STOK C2", "Format: STOK kode jumlah, misalnya STOK C7 30. Ketik STOK saja untuk "
-                          "melihat kode jualan Anda."),
+                          "melihat kode jualan Bapak/Ibu."),
     ])
     assert only_listing(chat)["quantity_milli"] == 0
 
@@ -383,8 +384,9 @@ def test_another_sellers_listing_cannot_be_touched_in_english(chat_en):
 
 def test_unknown_code(chat):
     chat.play([
-        (SITI, "STOK K9 3", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan Anda."),
-        (SITI, "HAPUS #k-9", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan Anda."),
+        (SITI, "STOK K9 3", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan Bapak/Ibu."),
+        (SITI, "HAPUS #k-9", "Maaf, kode K9 tidak ditemukan. Ketik STOK untuk melihat kode jualan "
+                             "Bapak/Ibu."),
     ])
 
 
@@ -397,11 +399,11 @@ def test_delete_withdraws_for_good(chat):
     chat.send(SITI, "JUAL cabai 50kg 12rb")
     chat.play([
         (SITI, "HAPUS", "Kode mana yang mau dihapus? Contoh: HAPUS C7. Ketik STOK untuk melihat kode "
-                        "jualan Anda."),
+                        "jualan Bapak/Ibu."),
         (SITI, "HAPUS c2", "Jualan C2 cabai sudah dihapus dan tidak tampil lagi di katalog."),
-        (SITI, "HAPUS C2", "Jualan C2 sudah dihapus sebelumnya. Ketik STOK untuk melihat jualan Anda "
+        (SITI, "HAPUS C2", "Jualan C2 sudah dihapus sebelumnya. Ketik STOK untuk melihat jualan Bapak/Ibu "
                            "yang masih aktif."),
-        (SITI, "STOK C2 5", "Jualan C2 sudah dihapus sebelumnya. Ketik STOK untuk melihat jualan Anda "
+        (SITI, "STOK C2 5", "Jualan C2 sudah dihapus sebelumnya. Ketik STOK untuk melihat jualan Bapak/Ibu "
                             "yang masih aktif."),
         (SITI, "JUAL cabai 5kg 12rb", "Terima kasih! Jualan tercatat: cabai 5 kg, Rp12.000/kg. "
                                       "Kode: C3. Ubah stok: STOK C3 jumlah. Hapus: HAPUS C3"),
@@ -459,7 +461,7 @@ def test_price_without_market_and_none_yet(chat):
                               "dikabari saat ada harga."),
         (SITI, "HARGA durian montong", "Maaf, belum ada harga acuan untuk durian montong. Ketik "
                                        "LANGGAN durian montong agar dikabari saat ada harga."),
-        (SITI, "HARGA", "Harga apa yang ingin Anda ketahui? Contoh: HARGA cabai"),
+        (SITI, "HARGA", "Harga apa yang ingin Bapak/Ibu ketahui? Contoh: HARGA cabai"),
     ])
     assert products.find_product(chat.db, "durian montong") is None  # a question creates nothing
 
@@ -477,16 +479,16 @@ def test_price_in_english(chat_en):
 
 def test_subscribe(chat):
     chat.play([
-        (SITI, "LANGGAN cabe", "Baik, Anda akan menerima kabar harga cabai. Ketik BERHENTI untuk "
+        (SITI, "LANGGAN cabe", "Baik, Bapak/Ibu akan menerima kabar harga cabai. Ketik BERHENTI untuk "
                                "berhenti menerima siaran."),
-        (SITI, "LANGGAN harga cabai", "Anda sudah berlangganan kabar harga cabai. Ketik BERHENTI untuk "
+        (SITI, "LANGGAN harga cabai", "Bapak/Ibu sudah berlangganan kabar harga cabai. Ketik BERHENTI untuk "
                                       "berhenti menerima siaran."),
         (SITI, "LANGGAN", "Langganan harga apa? Contoh: LANGGAN cabai"),
-        (SITI, "LANGGAN jamur tiram", "Baik, Anda akan menerima kabar harga jamur tiram. Ketik BERHENTI "
+        (SITI, "LANGGAN jamur tiram", "Baik, Bapak/Ibu akan menerima kabar harga jamur tiram. Ketik BERHENTI "
                                       "untuk berhenti menerima siaran."),
-        (BUDI, "BERHENTI", "Anda tidak akan menerima siaran lagi. Balasan perintah tetap dikirim. "
+        (BUDI, "BERHENTI", "Bapak/Ibu tidak akan menerima siaran lagi. Balasan perintah tetap dikirim. "
                            "Ketik MULAI untuk menerima siaran lagi."),
-        (BUDI, "LANGGAN cabai", "Langganan harga cabai tercatat, tetapi siaran sedang Anda hentikan. "
+        (BUDI, "LANGGAN cabai", "Langganan harga cabai tercatat, tetapi siaran sedang Bapak/Ibu hentikan. "
                                 "Ketik MULAI untuk menerimanya lagi."),
     ])
     cabai = products.find_product(chat.db, "cabai")
@@ -606,12 +608,12 @@ def test_quantities_are_exact_milli_units(chat):
 
 
 @pytest.mark.parametrize("topic,id_text,en_text", [
-    ("STOK", "STOK - lihat jualan Anda. STOK kode jumlah - ubah sisa stok, mis. STOK C7 30. Ketik "
+    ("STOK", "STOK - lihat jualan Bapak/Ibu. STOK kode jumlah - ubah sisa stok, mis. STOK C7 30. Ketik "
              "STOK C7 0 bila sudah habis.",
      "STOCK - see your listings. STOCK code quantity - change what is left, e.g. STOCK C7 30. Send "
      "STOCK C7 0 when sold out."),
     ("HAPUS", "HAPUS kode - hapus jualan dari katalog. Contoh: HAPUS C7. Ketik STOK untuk melihat "
-              "kode jualan Anda.",
+              "kode jualan Bapak/Ibu.",
      "DELETE code - remove a listing from the catalog. Example: DELETE C7. Send STOCK to see your "
      "listing codes."),
     ("HARGA", "HARGA produk - harga acuan terbaru. Contoh: HARGA cabai atau HARGA cabai Pasar Induk",

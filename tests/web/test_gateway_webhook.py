@@ -13,7 +13,7 @@ from tests.conftest import gateway_post, run_worker, sms_received
 from tests.openapi import validate_gateway_event, validate_gateway_schema
 
 SITI = "+6281234567890"
-REGISTERED = ("Terima kasih, Siti dari Sukamaju. Anda sudah terdaftar sebagai penjual. "
+REGISTERED = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
               "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
 
 

@@ -541,12 +541,15 @@ case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b""
 # token are refused, bodies over the limit are refused unread.
 DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
               "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
-              "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak"]
+              "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak",
+              "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas"]
 DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",
               "/dashboard/orang/1/reset-pin", "/dashboard/orang/1/hapus-data", "/dashboard/orang/impor",
               "/dashboard/iklan/1", "/dashboard/iklan/1/tarik", "/dashboard/produk/gabung",
               "/dashboard/produk/1/sinonim", "/dashboard/siaran/hitung", "/dashboard/siaran",
-              "/dashboard/harga", "/dashboard/tim"]
+              "/dashboard/harga", "/dashboard/tim", "/dashboard/penarikan/1/dibayar",
+              "/dashboard/penarikan/1/gagal", "/dashboard/penarikan/1/setujui", "/dashboard/pembayaran",
+              "/dashboard/orang/1/laporan"]
 for path in DESK_PAGES:
     case(f"desk GET {path} without a session", "GET", path, 302)
 for path in DESK_FORMS:
@@ -568,6 +571,27 @@ case("simulator: markup in the number", "GET", "/simulator?phone=%3Cscript%3Eale
 case("simulator: a text over the limit", "POST", "/simulator", 413, b"phone=%2B6281&text=" + b"x" * 20_000,
      content_type=FORM)
 case("simulator: 200 MB declared", "POST", "/simulator", 413, b"", content_type=FORM, environ=HUGE)
+# The public storefront (issue 17): odd paths and queries get a page or a 404, never a crash.
+for name, path, status in [
+    ("store home in an unknown language", "/?lang=xx", 200),
+    ("store product of 5,000 characters", "/produk/" + "a" * 5000, 404),
+    ("store product in CJK", "/produk/辣椒", 404),
+    ("store product with markup", "/produk/%3Cscript%3E", 404),
+    ("store listing of 5,000 characters", "/l/" + "C" * 5000, 404),
+    ("store listing traversal", "/l/..%2F..%2Fetc%2Fpasswd", 404),
+    ("store listing NUL", "/l/C2%00", 404),
+    ("store listing in lower case", f"/l/{LISTING.lower()}", 200),
+    ("store village unknown", "/desa/jawa-barat/" + "x" * 3000, 404),
+    ("store village in CJK", "/desa/爪哇/村", 404),
+    ("store search with LIKE wildcards", "/cari?q=%25_%25", 200),
+    ("store search of 5,000 characters", "/cari?q=" + "a" * 5000, 200),
+    ("store search with markup", "/cari?q=%3Cscript%3Ealert(1)%3C/script%3E", 200),
+    ("store sitemap", "/sitemap.xml", 200),
+    ("store robots", "/robots.txt", 200),
+    ("store static traversal", "/toko/static/..%2Fblueprint.py", 404),
+]:
+    case(name, "GET", path, status)
+case("store listing with a body", "GET", f"/l/{LISTING}", 413, b"", environ=HUGE)
 
 
 # --- running the table ------------------------------------------------------------------
@@ -660,8 +684,9 @@ def test_hostile_request(hostile_app, caplog, c):
         assert headers["Cache-Control"] == "no-store"
     if c.path.startswith("/twilio/") and response.status_code >= 400:
         assert response.mimetype == "text/xml" and b"<Response />" in response.get_data()
-    elif response.mimetype == "text/html":  # the pages: the simulator, a statement's check
-        assert c.path.startswith(("/simulator", "/verify/", "/dashboard/"))
+    elif response.mimetype == "text/html":  # the pages: the simulator, a statement's check, the store
+        assert c.path.startswith(("/simulator", "/verify/", "/dashboard/", "/?", "/produk/", "/l/",
+                                  "/desa/", "/cari"))
         assert "default-src 'none'" in headers["Content-Security-Policy"]
     elif response.status_code >= 400:
         assert response.is_json and response.get_json()["error"], response.get_data()[:300]

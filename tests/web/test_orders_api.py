@@ -69,7 +69,7 @@ def test_the_whole_path_through_the_api(client, db, shop):
     assert received.status_code == 200
     assert received.get_json()["order"]["status"] == "received"
     assert seller_texts(db)[-1] == ("Pesanan P2 (20 kg cabai) sudah diterima pembeli. Rp240.000 masuk ke "
-                                    "saldo Anda. Cek: SALDO")
+                                    "saldo Bapak/Ibu. Cek: SALDO")
     assert ledger.order_receivable(db, "P2") == 240_000
     again = client.post("/api/v1/orders/P2/received", headers=auth(key))
     assert again.status_code == 200 and len(seller_texts(db)) == 2  # nothing twice

@@ -42,7 +42,7 @@ def twiml(text):
     return f'<?xml version="1.0" encoding="UTF-8"?>{inner}'
 
 
-BUYER_DONE = ("Terima kasih, Warung Bu Tini di Bandung. Anda terdaftar sebagai pembeli. "
+BUYER_DONE = ("Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. "
               "Cari barang: CARI produk, mis. CARI cabai")
 
 # (name, form, status, TwiML or None, inbound rows (phone, bsuid), contacts (phone, bsuid))

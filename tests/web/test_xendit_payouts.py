@@ -218,12 +218,12 @@ SUCCESS_TEXT = "Uang Rp500.000 sudah ditransfer ke DANA 0812...7890. Ref {ref}"
     (["SUCCEEDED"], "succeeded", (750_000, 0, 500_000), [SUCCESS_TEXT]),
     (["REQUESTED", "FAILED"], "failed", (1_250_000, 0, 0),
      ["Maaf, penarikan {code} Rp500.000 gagal karena gangguan di pihak kami. Uangnya kembali ke saldo "
-      "Anda. Silakan TARIK lagi nanti."]),
+      "Bapak/Ibu. Silakan TARIK lagi nanti."]),
     (["COMPLIANCE_REJECTED"], "failed", (1_250_000, 0, 0),
-     ["Maaf, penarikan {code} Rp500.000 ditolak oleh DANA. Uangnya kembali ke saldo Anda. Silakan "
+     ["Maaf, penarikan {code} Rp500.000 ditolak oleh DANA. Uangnya kembali ke saldo Bapak/Ibu. Silakan "
       "TARIK lagi nanti."]),
     (["ACCEPTED", "CANCELLED"], "cancelled", (1_250_000, 0, 0),
-     ["Penarikan {code} Rp500.000 dibatalkan. Uangnya kembali ke saldo Anda. Ketik SALDO untuk melihat "
+     ["Penarikan {code} Rp500.000 dibatalkan. Uangnya kembali ke saldo Bapak/Ibu. Ketik SALDO untuk melihat "
       "saldo."]),
     (["SUCCEEDED", "REVERSED"], "reversed", (1_250_000, 0, 0),
      [SUCCESS_TEXT, "Maaf, uang Rp500.000 ({code}) dikembalikan DANA, mungkin rekening salah/tidak "

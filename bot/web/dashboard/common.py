@@ -41,6 +41,7 @@ DATA_WORDS = (
     N_("pending"), N_("sending"), N_("sent"), N_("failed"), N_("expired"), N_("new"), N_("processed"),
     N_("queued"), N_("delivered"), N_("read"), N_("accepted"), N_("shipped"), N_("received"),
     N_("declined"), N_("cancelled"), N_("active"), N_("withdrawn"),
+    N_("submitted"), N_("processing"), N_("succeeded"), N_("reversed"),
 )
 COOKIE = "jembatan_desk"
 LANGUAGES = ("id", "en")

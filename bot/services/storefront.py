@@ -1,0 +1,188 @@
+"""What the public storefront pages read: fresh listings, a product's or a village's
+listings, one listing with its photos, and the sitemap's list.
+
+Rows carry the seller's first name and village, never a phone number (nor a full name:
+a page is public and indexed, DECISIONS 192). Slugs are lower-case words joined by `-`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import sqlite_utils
+
+from bot.services import listings, media, prices, products
+from bot.storage import fetch_all, fetch_one
+
+#: The province slug of a village whose province nobody recorded (DECISIONS 190).
+UNKNOWN_PROVINCE = "indonesia"
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str | None) -> str:
+    """`Jawa  Barat` -> `jawa-barat`; accents dropped; empty for nothing usable."""
+    plain = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode().lower()
+    return _NOT_SLUG.sub("-", plain).strip("-")
+
+
+def first_name(name: str | None) -> str:
+    """The first word of a seller's name (`Siti Aminah` -> `Siti`)."""
+    words = (name or "").split()
+    return words[0] if words else ""
+
+
+def _province_of(db: sqlite_utils.Database, village: str | None) -> str | None:
+    row = fetch_one(db, "SELECT province FROM villages WHERE name = ?", [village or ""])
+    return row["province"] if row else None
+
+
+def village_slugs(db: sqlite_utils.Database, village: str | None) -> tuple[str, str]:
+    """(province slug, village slug) of a village, for `/desa/<province>/<village>`."""
+    return slugify(_province_of(db, village)) or UNKNOWN_PROVINCE, slugify(village)
+
+
+def _public(db: sqlite_utils.Database, rows: list[dict]) -> list[dict]:
+    """Rows as pages show them: first name only, photos, village slugs."""
+    photos = media.listing_photos(db, [row["id"] for row in rows])
+    provinces: dict[str, tuple[str, str]] = {}
+    out = []
+    for row in rows:
+        village = row.get("seller_village")
+        if village not in provinces:
+            provinces[village] = village_slugs(db, village)
+        out.append({
+            "id": row["id"], "code": row["code"], "product_id": row["product_id"],
+            "product_name": row["product_name"], "product_text": row["product_text"],
+            "quantity": listings.from_milli(row["quantity_milli"]), "unit": row["unit"],
+            "price": row["price"], "seller_first_name": first_name(row.get("seller_name")),
+            "village": village, "village_path": provinces[village],
+            "photo_ids": [photo["id"] for photo in photos.get(row["id"], [])],
+            "updated_at": row["updated_at"], "created_at": row["created_at"],
+            "status": row.get("status", "active"),
+        })
+    return out
+
+
+def fresh_listings(db: sqlite_utils.Database, limit: int = 24) -> list[dict]:
+    """The newest visible listings."""
+    rows, _ = listings.search_catalog(db, limit=limit, count=False)
+    return _public(db, rows)
+
+
+def group_by(items: list[dict], key: str) -> list[tuple[str, list[dict]]]:
+    """Items grouped by `key`, groups in the order their first item appears."""
+    groups: dict[str, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item[key] or "", []).append(item)
+    return list(groups.items())
+
+
+def product_by_slug(db: sqlite_utils.Database, slug: str) -> dict | None:
+    """The product a slug names (its own name or a synonym: `/produk/cabe` is cabai)."""
+    return products.find_product(db, slug.replace("-", " ")) if slug else None
+
+
+def product_listings(db: sqlite_utils.Database, product: dict, limit: int = 50) -> list[dict]:
+    """Visible listings of the product and its kinds, cheapest first."""
+    rows, _ = listings.search_catalog(db, product_ids=products.kinds_of(db, product),
+                                      order="cheapest", limit=limit, count=False)
+    return _public(db, rows)
+
+
+def reference_price(db: sqlite_utils.Database, product_id: int) -> dict | None:
+    """The product's latest reference price row (price, unit, market, recorded_at)."""
+    return prices.latest_reference_price(db, product_id)
+
+
+def find_village(db: sqlite_utils.Database, province_slug: str, village_slug: str) -> str | None:
+    """The village name behind the two slugs, among villages that have sellers. The
+    slug with spaces for dashes is tried first (through `contacts_village`); only a name
+    the slug does not spell back (`Desa O'ong`) costs a walk over the villages."""
+    guess = village_slug.replace("-", " ")
+    rows = fetch_all(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
+                         "AND role = 'seller' LIMIT 1", [guess])
+    if not rows:
+        rows = fetch_all(db, "SELECT DISTINCT village FROM contacts WHERE role = 'seller' "
+                             "AND village IS NOT NULL")
+    for row in rows:
+        if village_slugs(db, row["village"]) == (province_slug, village_slug):
+            return row["village"]
+    return None
+
+
+def villages_of(items: list[dict]) -> list[dict]:
+    """The villages of some listings (name, path slugs, how many of them), most first."""
+    groups = group_by(items, "village")
+    return sorted(({"name": name, "path": rows[0]["village_path"], "count": len(rows)}
+                   for name, rows in groups), key=lambda v: (-v["count"], v["name"]))
+
+
+def village_listings(db: sqlite_utils.Database, village: str, limit: int = 50) -> list[dict]:
+    """Visible listings of sellers in the village, newest first."""
+    rows, _ = listings.search_catalog(db, village=village, limit=limit, count=False)
+    return _public(db, rows)
+
+
+def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> list[dict]:
+    """Listings for a buyer's words: a product name or synonym finds that product and its
+    kinds (cheapest first), a village's name its listings, anything else is matched as
+    text (names, villages)."""
+    q = " ".join(q.split())[:80]
+    if not q:
+        return []
+    product = products.find_product(db, q)
+    if product is not None:
+        return product_listings(db, product, limit)
+    # A village's name (through contacts_village): matching it as free text would test
+    # every listing row by row.
+    village = fetch_one(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
+                            "AND role = 'seller' LIMIT 1", [q])
+    if village is not None:
+        return village_listings(db, village["village"], limit)
+    rows, _ = listings.search_catalog(db, q=q, limit=limit, count=False)
+    return _public(db, rows)
+
+
+def listing_page(db: sqlite_utils.Database, code: str) -> dict | None:
+    """One listing by code, whatever its status (`status`: active or withdrawn; a zero
+    quantity is sold out), with photos and the seller's first name and village."""
+    row = fetch_one(
+        db,
+        "SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "
+        "l.status, l.created_at, l.updated_at, p.name AS product_name, c.name AS seller_name, "
+        "c.village AS seller_village FROM listings l JOIN products p ON p.id = l.product_id "
+        "JOIN contacts c ON c.id = l.seller_id WHERE l.code = ?",
+        [listings.normalize_code(code)[:20]],
+    )
+    return _public(db, [row])[0] if row else None
+
+
+def similar_listings(db: sqlite_utils.Database, listing: dict, limit: int = 6) -> list[dict]:
+    """Visible listings of the same product (and its kinds), cheapest first."""
+    product = products.get_product(db, listing["product_id"])
+    return [item for item in product_listings(db, product, limit + 1)
+            if item["code"] != listing["code"]][:limit]
+
+
+def products_on_sale(db: sqlite_utils.Database) -> list[dict]:
+    """Products with visible listings (name, slug, count), most listings first."""
+    rows = fetch_all(db, "SELECT p.name, k.visible FROM catalog_counts k JOIN products p "
+                         "ON p.id = k.product_id WHERE k.visible > 0 ORDER BY k.visible DESC, p.name")
+    return [{"name": row["name"], "slug": slugify(row["name"]), "count": row["visible"]} for row in rows]
+
+
+def sitemap_entries(db: sqlite_utils.Database) -> list[dict]:
+    """Every active listing (sold-out ones too: they may be restocked), never a withdrawn
+    one: code and last change."""
+    return fetch_all(db, "SELECT code, updated_at FROM listings WHERE status = 'active' ORDER BY id")
+
+
+def villages_on_sale(db: sqlite_utils.Database) -> list[dict]:
+    """Villages with visible listings (name, path slugs, count)."""
+    rows = fetch_all(
+        db, f"SELECT c.village, COUNT(*) AS n FROM listings l JOIN contacts c ON c.id = l.seller_id "
+            f"WHERE {listings.VISIBLE} AND c.village IS NOT NULL GROUP BY c.village COLLATE NOCASE "
+            f"ORDER BY n DESC, c.village")
+    return [{"name": row["village"], "path": village_slugs(db, row["village"]), "count": row["n"]}
+            for row in rows]
