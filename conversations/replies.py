@@ -142,6 +142,7 @@ _SPECS = [
 # Money: balance, payout account, PIN, withdrawals, payout news and coordinators' BAYAR.
 # Examples are long but real: an eight-digit sum, the longest channel, a long holder name.
 _MONEY, _HOLDER = "Rp12.500.000", "Siti Aminah binti Abdullah Rahman"
+_BUSINESS = "RM Padang Sederhana Bandung"
 _ACCOUNT = {"channel": "SHOPEEPAY", "number": "0812...7890"}
 _PAYOUT = {"amount": _MONEY, "code": "T7K2", "channel": "SHOPEEPAY"}
 _SPECS += [
@@ -220,6 +221,21 @@ _SPECS += [
     ReplySpec(N_("help.withdraw")),
     ReplySpec(N_("help.pin")),
     ReplySpec(N_("help.pay")),
+    # Buyers' payments recorded by a coordinator's text (LUNAS).
+    ReplySpec(N_("help.record_payment")),
+    ReplySpec(N_("lunas.usage")),
+    ReplySpec(N_("lunas.not_found"), {"code": "P12K3"}),
+    ReplySpec(N_("lunas.not_received"), {"code": "P12K3"}),
+    ReplySpec(N_("lunas.already_paid"), {"code": "P12K3"}),
+    ReplySpec(N_("lunas.ask_amount"), {"code": "P12K3", "owed": _MONEY}),
+    ReplySpec(N_("lunas.invalid_amount"), {"code": "P12K3", "owed": _MONEY}),
+    ReplySpec(N_("lunas.too_much"), {"code": "P12K3", "amount": "Rp12.500.000", "owed": _MONEY}),
+    ReplySpec(N_("lunas.confirm"), {"code": "P12K3", "amount": "Rp12.500.000", "buyer": _BUSINESS}),
+    ReplySpec(N_("lunas.confirm_again"), {"code": "P12K3"}),
+    ReplySpec(N_("lunas.done"), {"code": "P12K3", "amount": "Rp12.500.000", "buyer": _BUSINESS,
+                                 "owed": "Rp0"}),
+    ReplySpec(N_("lunas.done_partly"), {"code": "P12K3", "amount": "Rp12.500.000", "buyer": _BUSINESS,
+                                        "owed": "Rp12.250.000"}),
     # Coordinators (broadcasts and reference prices).
     ReplySpec(N_("coordinator.only"), {"keyword": "SIARAN"}),
     ReplySpec(N_("broadcast.missing")),

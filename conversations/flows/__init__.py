@@ -6,6 +6,7 @@ from conversations.dialog import Flow, InvalidFlow
 from conversations.flows.balance import BALANCE
 from conversations.flows.coordination import COORDINATION
 from conversations.flows.orders import FULFILMENT, ORDER_STATUS, ORDERING
+from conversations.flows.payment_record import PAYMENT_RECORD
 from conversations.flows.payout_account import PAYOUT_ACCOUNT
 from conversations.flows.payout_approval import PAYOUT_APPROVAL
 from conversations.flows.pin import PIN
@@ -17,7 +18,8 @@ from conversations.flows.stock import STOCK
 from conversations.flows.withdrawal import WITHDRAWAL
 
 FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
-                           BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, COORDINATION,
+                           BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, PAYMENT_RECORD,
+                           COORDINATION,
                            SEARCH, PAGING, ORDERING, FULFILMENT, ORDER_STATUS)
 
 

@@ -1,4 +1,5 @@
-"""Handlers of the commands whose arguments are amounts: JUAL, STOK, PESAN, HARGA, TARIK.
+"""Handlers of the commands whose arguments are amounts: JUAL, STOK, PESAN, HARGA, TARIK,
+LUNAS.
 
 Each takes the text after the keyword (leading punctuation stripped, case kept) and
 returns the command dict. The reading rules are in :mod:`conversations.parse`.
@@ -360,18 +361,46 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
     return _finish(result, missing)
 
 
+def _one_amount(tokens: list[str]) -> int | None:
+    """The one amount of money among ``tokens``, or None: "2jt 5" is not two million, and
+    an ambiguous or unreadable amount is asked, never guessed (DECISIONS 110)."""
+    numbers = [number for tok in tokens if (number := _number(tok)) is not None]
+    if len(numbers) == 1 and numbers[0].kind in ("num", "money") and numbers[0].unit is None:
+        assert numbers[0].value is not None
+        return convert_price(numbers[0].value, numbers[0].factor)
+    return None
+
+
 def _withdraw(rest: str) -> Result:
     tokens = _words(_tokens(rest))
     if tokens and tokens[0].lower() in kw.ALL_WORDS:
         return {"command": "withdraw", "all": True}
-    numbers = [number for tok in tokens if (number := _number(tok)) is not None]
-    # one amount, or it is asked: "TARIK 2jt 5" is not two million (DECISIONS 110)
-    if len(numbers) == 1 and numbers[0].kind in ("num", "money") and numbers[0].unit is None:
-        assert numbers[0].value is not None
-        amount = convert_price(numbers[0].value, numbers[0].factor)
-        if amount is not None:
-            return {"command": "withdraw", "amount": amount}
-    if not numbers and (spelled := spelled_number(tokens)) is not None:
+    amount = _one_amount(tokens)
+    if amount is not None:
+        return {"command": "withdraw", "amount": amount}
+    no_digits = not any(_number(tok) is not None for tok in tokens)
+    if no_digits and (spelled := spelled_number(tokens)) is not None:
         # "TARIK dua ratus ribu": offered back in digits for a YA, never used unasked
         return {"command": "withdraw", "missing": ["amount"], "amount_options": [spelled]}
     return {"command": "withdraw", "missing": ["amount"]}
+
+
+def _record_payment(rest: str) -> Result:
+    """``LUNAS P12 240rb``: the order's code (first, anywhere) and the one amount after it."""
+    code, used = _find_code(_tokens(rest, numbers=False))
+    result: Result = {"command": "record_payment"}
+    missing: list[str] = []
+    if code is None:
+        missing.append("order")
+        tokens = _words(_tokens(rest))
+    else:
+        result["order"] = code
+        # the amount is read from what follows the code ("LUNAS P12 240rb")
+        plain = _tokens(rest, numbers=False)
+        tokens = _words(_tokens(" ".join(t for i, t in enumerate(plain) if i not in used and t != _SEP)))
+    amount = _one_amount(tokens)
+    if amount is not None and amount > 0:
+        result["amount"] = amount
+    else:
+        missing.append("amount")
+    return _finish(result, missing)

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 
 from conversations import keywords as kw
-from conversations.parse.amounts import _order, _price, _sell, _stock, _withdraw
+from conversations.parse.amounts import _order, _price, _record_payment, _sell, _stock, _withdraw
 from conversations.parse.lookup import _SINGLE, _TWO_WORD
 from conversations.parse.tokens import (
     _ACCOUNT_NUMBER_RE,
@@ -59,6 +59,7 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "broadcast": ("group", "text", "missing"),
     "broadcast_status": ("broadcast",),
     "pay": ("payout", "missing"),
+    "record_payment": ("order", "amount", "missing"),
     "more": (),
     "unknown": ("suggestion",),
     "empty": (),
@@ -270,6 +271,7 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
         "broadcast_status", "broadcast", required=False, digits=True
     ),
     "pay": _code_command("pay", "payout", required=True, digits=True),
+    "record_payment": _record_payment,
     "more": _simple("more"),
 }
 
