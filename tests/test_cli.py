@@ -43,8 +43,8 @@ def test_chat_takes_the_webhook_path(runner, settings):
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[:2] == [
         "> DAFTAR Siti, Sukamaju",
-        "< Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. Untuk jual: "
-        "JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb",
+        "< Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL produk "
+        "jumlah harga. Contoh: JUAL cabai 50kg 12rb",
     ]
     db = open_database(settings["DATABASE_PATH"])
     (inbound,) = db.query("SELECT * FROM inbound")

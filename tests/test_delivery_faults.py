@@ -36,8 +36,8 @@ from tests.test_resilience import kill_process_tree
 from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
-REPLY = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
-         "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
+REPLY = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL produk "
+         "jumlah harga. Contoh: JUAL cabai 50kg 12rb")
 
 
 def wait_for(condition, timeout: float, what: str, log: Path | None = None):

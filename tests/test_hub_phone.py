@@ -53,8 +53,8 @@ def test_silent_hub_phone_gives_one_alert_per_incident(app, db, redis_url, fake_
         sweep(db, dead, redis, now=T0 + timedelta(minutes=minutes))
     assert alerts(db) == [(KOORD, "twilio_whatsapp", "hub.silent")]
     body = next(db.query("SELECT body FROM outbox WHERE reply_id = 'hub.silent'"))["body"]
-    assert body == ("Ponsel gateway hub tidak terdengar sejak 28/11 10.00 WIB. SMS petani "
-                    "tertahan. Periksa daya, pulsa dan Wi-Fi ponsel itu.")
+    assert body == ("Ponsel gateway hub tidak terdengar sejak 28/11 10.00 WIB. SMS petani tertahan. Mohon "
+                    "periksa daya, pulsa dan Wi-Fi ponsel itu.")
     run_worker(redis_url)
     assert [r["To"] for r in fake_twilio.requests] == [f"whatsapp:{KOORD}"]
     # It comes back (the incident closes), then goes silent again: a second alert.

@@ -122,8 +122,8 @@ def test_an_automatic_payout_waits_for_a_coordinator_by_text(tmp_path):
     chat.play([
         (ANI, "BAYAR {code}", "Setujui {code} Rp2.000.000 ke DANA 081234567890 a.n. Siti Aminah lewat "
                               "Xendit? Balas YA untuk menyetujui, atau BATAL.", []),
-        (ANI, "YA", "Disetujui: {code} Rp2.000.000 kini dikirim lewat Xendit. Penjual diberi tahu begitu "
-                    "dana sampai.", []),
+        (ANI, "YA", "Disetujui: {code} Rp2.000.000 kini dikirim lewat Xendit. Penjual diberi tahu "
+                    "begitu uangnya sampai.", []),
         (ANI, "BAYAR {code}", "Penarikan {code} dikirim otomatis lewat Xendit; statusnya diperbarui "
                               "sendiri. Tidak perlu dibayar manual.", []),
     ], code=withdrawal["code"])

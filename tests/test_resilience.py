@@ -159,8 +159,8 @@ def test_processing_crash_leaves_the_message_for_the_sweep(client, db, app, redi
     assert report.reprocessed == 1
     run_worker(redis_url)
     assert fake_gateway.texts_to(PHONES[0]) == [
-        "Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
-        "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"]
+        "Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL produk "
+        "jumlah harga. Contoh: JUAL cabai 50kg 12rb"]
 
 
 def test_message_that_keeps_crashing_gets_one_apology(client, db, app, redis_url, fake_gateway):
@@ -175,7 +175,7 @@ def test_message_that_keeps_crashing_gets_one_apology(client, db, app, redis_url
     (inbound,) = db.query("SELECT * FROM inbound")
     assert (inbound["status"], inbound["attempts"]) == ("failed", 3)
     assert fake_gateway.texts_to(PHONES[1]) == [
-        "Maaf, ada gangguan saat memproses pesan Bapak/Ibu. Silakan kirim lagi beberapa saat lagi."]
+        "Maaf, ada gangguan saat memproses pesan Bapak/Ibu. Mohon kirim ulang beberapa saat lagi."]
     sweep(db, app.config, connection)
     run_worker(redis_url)
     assert len(fake_gateway.requests) == 1

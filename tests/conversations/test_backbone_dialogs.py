@@ -7,15 +7,15 @@ import pytest
 from bot.services.contacts import find_contact_by_phone
 from tests.dialogs import BUDI, SITI, Conversation
 
-WELCOME_ID = ("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFTAR Siti, Sukamaju). "
-              "Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN")
-WELCOME_EN = ("Welcome to Jembatan! Sellers: REGISTER name, village (e.g. REGISTER Siti, Sukamaju). "
-              "Buyers: REGISTER BUYER business, city. Info: HELP")
-ASK_NAME_ID = "Siapa nama Bapak/Ibu? Balas dengan nama saja, misalnya: Siti. Ketik BATAL bila tidak jadi."
-DONE_SITI_ID = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
-                "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
-ASK_VILLAGE_SITI_ID = ("Terima kasih, Siti. Dari desa mana? Balas dengan nama desa, misalnya: "
-                       "Sukamaju. Ketik BATAL bila tidak jadi.")
+WELCOME_ID = ("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI usaha, kota. "
+              "Contoh: DAFTAR Siti, Sukamaju. Info: BANTUAN")
+WELCOME_EN = ("Welcome to Jembatan! Sellers: REGISTER name, village. Buyers: REGISTER BUYER business, city. "
+              "Example: REGISTER Siti, Sukamaju. Info: HELP")
+ASK_NAME_ID = "Siapa nama Bapak/Ibu? Balas dengan nama saja. Contoh: Siti. Ketik BATAL bila tidak jadi."
+DONE_SITI_ID = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL "
+                "produk jumlah harga. Contoh: JUAL cabai 50kg 12rb")
+ASK_VILLAGE_SITI_ID = ("Terima kasih, Siti. Dari desa mana? Balas dengan nama desa. Contoh: Sukamaju. Ketik "
+                       "BATAL bila tidak jadi.")
 
 
 @pytest.fixture
@@ -26,8 +26,8 @@ def chat(tmp_path):
 def test_register_in_one_message(chat):
     chat.play([
         (SITI, "DAFTAR Siti Aminah, Sukamaju",
-         "Terima kasih, Siti Aminah dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
-         "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"),
+         "Terima kasih, Siti Aminah dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL "
+         "produk jumlah harga. Contoh: JUAL cabai 50kg 12rb"),
         (SITI, "daftar siti, sukamaju",
          "Nomor ini sudah terdaftar atas nama Siti Aminah, Sukamaju. Ketik BANTUAN untuk melihat "
          "daftar perintah."),
@@ -40,11 +40,11 @@ def test_register_asks_for_what_is_missing(chat):
     chat.play([
         (SITI, "DAFTAR", ASK_NAME_ID),
         (SITI, "siti aminah",
-         "Terima kasih, Siti Aminah. Dari desa mana? Balas dengan nama desa, misalnya: Sukamaju. "
-         "Ketik BATAL bila tidak jadi."),
+         "Terima kasih, Siti Aminah. Dari desa mana? Balas dengan nama desa. Contoh: Sukamaju. Ketik BATAL "
+         "bila tidak jadi."),
         (SITI, "Sukamaju",
-         "Terima kasih, Siti Aminah dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
-         "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb"),
+         "Terima kasih, Siti Aminah dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL "
+         "produk jumlah harga. Contoh: JUAL cabai 50kg 12rb"),
     ])
 
 
@@ -52,8 +52,8 @@ def test_invalid_answer_reasks_and_cancel_leaves(chat):
     chat.play([
         (SITI, "DAFTAR Siti", ASK_VILLAGE_SITI_ID),
         (SITI, "?",
-         "Maaf, nama desa harus 2-40 huruf. Balas dengan nama desa, misalnya: Sukamaju. "
-         "Ketik BATAL bila tidak jadi."),
+         "Maaf, nama desa harus 2-40 huruf. Balas dengan nama desa. Contoh: Sukamaju. Ketik BATAL bila "
+         "tidak jadi."),
         (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
         (SITI, "Sukamaju", WELCOME_ID),
     ])
@@ -72,7 +72,7 @@ def test_dialog_expires(chat):
     chat.play([(SITI, "DAFTAR Siti", ASK_VILLAGE_SITI_ID)])
     chat.advance(minutes=31)
     chat.play([(SITI, "Sukamaju",
-                "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan kirim perintahnya lagi dari awal.")])
+                "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan ketik perintahnya lagi dari awal.")])
     assert find_contact_by_phone(chat.db, SITI)["role"] is None
 
 
@@ -133,14 +133,14 @@ def test_english_dialog_and_language_switch(chat):
         (SITI, "BAHASA en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia."),
         (SITI, "hello", WELCOME_EN),
         (SITI, "REGISTER",
-         "What is your name? Reply with just your name, e.g. Siti. Send CANCEL to leave it."),
-        (SITI, "Siti", "Thank you, Siti. Which village are you from? Reply with the village, "
-                       "e.g. Sukamaju. Send CANCEL to leave it."),
+         "What is your name? Reply with just your name. Example: Siti. Send CANCEL if you change your mind."),
+        (SITI, "Siti", "Thank you, Siti. Which village are you from? Reply with the village. Example: "
+                       "Sukamaju. Send CANCEL if you change your mind."),
         (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
         (SITI, "CANCEL", "There is nothing to cancel. Send HELP to see the list of commands."),
         (SITI, "REGISTER Siti, Sukamaju",
-         "Thank you, Siti from Sukamaju. You are registered as a seller. To sell: SELL product "
-         "quantity price, e.g. SELL chili 50kg 12000"),
+         "Thank you, Siti from Sukamaju. You are registered as a seller. To sell: SELL product quantity "
+         "price. Example: SELL chili 50kg 12000"),
         (SITI, "REGISTER Siti, Sukamaju",
          "This number is already registered to Siti, Sukamaju. Send HELP to see the list of "
          "commands."),

@@ -99,8 +99,7 @@ def test_siaran_to_a_village(chat):
          "Format: SIARAN grup pesan. Grup: nama desa, produk, PENJUAL, PEMBELI atau SEMUA. "
          "Contoh: SIARAN sukamaju Panen raya Sabtu"),
         (KOORD, "SIARAN semua " + "panen " * 30,
-         "Pesan siaran terlalu panjang: 2 SMS. Maksimal 1 SMS, sekitar 150 huruf. "
-         "Silakan dipersingkat."),
+         "Pesan siaran terlalu panjang: 2 SMS. Maksimal 1 SMS, sekitar 150 huruf. Mohon dipersingkat."),
     ])
 
 
@@ -133,8 +132,8 @@ def test_others_are_refused_and_nothing_changes(chat, who, text, reply):
 
 def test_refusal_does_not_abandon_an_open_question(chat):
     chat.play([
-        (ANI, "JUAL tomat 10kg", "Berapa harga tomat per kg? Balas harganya, misalnya: 12rb. "
-                                 "Ketik BATAL bila tidak jadi."),
+        (ANI, "JUAL tomat 10kg", "Berapa harga tomat per kg? Balas harganya. Contoh: 12rb. Ketik BATAL "
+                                 "bila tidak jadi."),
         (ANI, "SIARAN semua halo", "Maaf, perintah SIARAN hanya untuk koordinator."),
     ])
     assert chat.send(ANI, "8rb").startswith("Terima kasih")
@@ -144,10 +143,10 @@ def test_coordinator_help_lists_the_coordinator_commands(chat):
     """A coordinator's BANTUAN names HARGA, SIARAN, SIARAN STATUS and BAYAR (issue 14, item 5)."""
     chat.play([
         (KOORD, "BANTUAN", "Koordinator: HARGA produk harga [pasar], SIARAN grup pesan, SIARAN STATUS, "
-                           "BAYAR kode, LUNAS kode jumlah. Cth: BANTUAN LUNAS"),
+                           "BAYAR kode, LUNAS kode jumlah. Contoh: BANTUAN LUNAS"),
         (KOORD, "BAHASA en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia."),
         (KOORD, "HELP", "Coordinators: PRICE product price [market], BROADCAST group text, BROADCAST "
-                        "STATUS, PAY code, PAID code amount. E.g. HELP PAID"),
+                        "STATUS, PAY code, PAID code amount. Example: HELP PAID"),
     ])
 
 

@@ -49,10 +49,11 @@ def test_price_far_from_usual_is_asked_in_english(chat_en):
     """The same question in English."""
     chat_en.play([
         (SITI, 'SELL cabai 50kg 1,5jt',
-         "Price Rp1.500.000/kg? It is usually about Rp12.000/kg. Reply YES if that is right, or "
-         "send the right price."),
+         "Is the price Rp1.500.000/kg? It is usually about Rp12.000/kg. Reply YES if so, or send the right "
+         "price."),
         (SITI, 'NO',
-         "What is the price of cabai per kg? Reply with the price, e.g. 12000. Send CANCEL to leave it."),
+         "What is the price of cabai per kg? Reply with the price. Example: 12000. Send CANCEL if you "
+         "change your mind."),
         (SITI, '12000',
          "Thank you! Listed: cabai 50 kg, Rp12.000/kg. Code: C2. Change stock: STOCK C2 quantity. "
          "Remove: DELETE C2"),
@@ -63,7 +64,7 @@ def test_price_after_ons_is_asked_per_kg_or_per_ons(chat):
     """"5 ons 8rb": per kg or per ons? Both readings are shown; the answer decides."""
     chat.play([
         (SITI, 'JUAL tomat 5 ons 8rb',
-         "Harga tomat per kg Rp8.000 atau Rp80.000? Mohon balas harga per kg, misalnya: 12rb."),
+         "Harga tomat per kg Rp8.000 atau Rp80.000? Mohon balas harga per kg. Contoh: 12rb."),
         (SITI, '8rb/ons',
          "Terima kasih! Jualan tercatat: tomat 0,5 kg, Rp80.000/kg. Kode: T2. Ubah stok: STOK T2 "
          "jumlah. Hapus: HAPUS T2"),
@@ -74,8 +75,8 @@ def test_price_after_ons_is_asked_in_english(chat_en):
     """The same in English, answered with the price per kg."""
     chat_en.play([
         (SITI, 'SELL tomat 5 ons 8rb',
-         "Is the price of tomat per kg Rp8.000 or Rp80.000? Please reply with the price per kg, "
-         "e.g. 12000."),
+         "Is the price of tomat per kg Rp8.000 or Rp80.000? Please reply with the price per kg. Example: "
+         "12000."),
         (SITI, '80000',
          "Thank you! Listed: tomat 0,5 kg, Rp80.000/kg. Code: T2. Change stock: STOCK T2 quantity. "
          "Remove: DELETE T2"),
@@ -86,7 +87,7 @@ def test_bundle_price_is_asked(chat):
     """"15rb 4 ikat": for each ikat, or for the four? Asked."""
     chat.play([
         (SITI, 'JUAL bayam 15rb 4 ikat',
-         "Harga bayam per ikat Rp3.750 atau Rp15.000? Mohon balas harga per ikat, misalnya: 12rb."),
+         "Harga bayam per ikat Rp3.750 atau Rp15.000? Mohon balas harga per ikat. Contoh: 12rb."),
         (SITI, '15rb',
          "Terima kasih! Jualan tercatat: bayam 4 ikat, Rp15.000/ikat. Kode: B2. Ubah stok: STOK B2 "
          "jumlah. Hapus: HAPUS B2"),
@@ -97,8 +98,8 @@ def test_bundle_price_is_asked_in_english(chat_en):
     """The same in English."""
     chat_en.play([
         (SITI, 'SELL bayam 15rb 4 ikat',
-         "Is the price of bayam per ikat Rp3.750 or Rp15.000? Please reply with the price per "
-         "ikat, e.g. 12000."),
+         "Is the price of bayam per ikat Rp3.750 or Rp15.000? Please reply with the price per ikat. "
+         "Example: 12000."),
         (SITI, '3750',
          "Thank you! Listed: bayam 4 ikat, Rp3.750/ikat. Code: B2. Change stock: STOCK B2 "
          "quantity. Remove: DELETE B2"),
@@ -109,8 +110,7 @@ def test_number_words_are_confirmed_in_digits(chat):
     """"dua puluh ribu" is offered back as Rp20.000/kg and used only after YA."""
     chat.play([
         (SITI, 'JUAL tomat 50kg dua puluh ribu',
-         "Harga tomat Rp20.000/kg? Balas YA bila benar, atau kirim harganya dengan angka, "
-         "misalnya: 20rb."),
+         "Harga tomat Rp20.000/kg? Balas YA bila benar, atau kirim harganya dengan angka. Contoh: 20rb."),
         (SITI, 'YA',
          "Terima kasih! Jualan tercatat: tomat 50 kg, Rp20.000/kg. Kode: T2. Ubah stok: STOK T2 "
          "jumlah. Hapus: HAPUS T2"),
@@ -121,10 +121,10 @@ def test_number_words_are_confirmed_in_english(chat_en):
     """The same in English; TIDAK/NO asks for the price in digits."""
     chat_en.play([
         (SITI, 'SELL tomat 50kg dua puluh ribu',
-         "Price of tomat Rp20.000/kg? Reply YES if that is right, or send the price in digits, "
-         "e.g. 20000."),
+         "Is the price of tomat Rp20.000/kg? Reply YES if so, or send the price in digits. Example: 20000."),
         (SITI, 'NO',
-         "What is the price of tomat per kg? Reply with the price, e.g. 12000. Send CANCEL to leave it."),
+         "What is the price of tomat per kg? Reply with the price. Example: 12000. Send CANCEL if you "
+         "change your mind."),
         (SITI, '20000',
          "Thank you! Listed: tomat 50 kg, Rp20.000/kg. Code: T2. Change stock: STOCK T2 quantity. "
          "Remove: DELETE T2"),
@@ -135,11 +135,24 @@ def test_ambiguous_thousands_are_offered_back(chat):
     """"15,000" is not read as 15 rupiah nor silently as 15.000: it is offered back."""
     chat.play([
         (SITI, 'JUAL tomat 50kg 15,000',
-         "Harga tomat Rp15.000/kg? Balas YA bila benar, atau kirim harganya dengan angka, "
-         "misalnya: 20rb."),
+         "Harga tomat Rp15.000/kg? Balas YA bila benar, atau kirim harganya dengan angka. Contoh: 20rb."),
         (SITI, 'YA',
          "Terima kasih! Jualan tercatat: tomat 50 kg, Rp15.000/kg. Kode: T2. Ubah stok: STOK T2 "
          "jumlah. Hapus: HAPUS T2"),
+    ])
+
+
+def test_ambiguous_thousands_are_offered_back_in_english(chat_en):
+    """The same in English: "15,000" is offered back, and NO asks for the price."""
+    chat_en.play([
+        (SITI, 'SELL tomat 50kg 15,000',
+         "Is the price of tomat Rp15.000/kg? Reply YES if so, or send the price in digits. Example: 20000."),
+        (SITI, 'NO',
+         "What is the price of tomat per kg? Reply with the price. Example: 12000. Send CANCEL if you "
+         "change your mind."),
+        (SITI, '15000',
+         "Thank you! Listed: tomat 50 kg, Rp15.000/kg. Code: T2. Change stock: STOCK T2 quantity. Remove: "
+         "DELETE T2"),
     ])
 
 
@@ -201,9 +214,9 @@ def test_mistyped_command_during_a_question_is_asked_about(chat):
     """"jaul tomat 3kg 9rb" while the chili price is asked: not taken as the answer."""
     chat.play([
         (SITI, 'JUAL cabai 50kg',
-         "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."),
+         "Berapa harga cabai per kg? Balas harganya. Contoh: 12rb. Ketik BATAL bila tidak jadi."),
         (SITI, 'jaul tomat 3kg 9rb',
-         "Maksud Bapak/Ibu JUAL? Bila ya, mohon kirim lagi diawali JUAL. Pertanyaan sebelumnya masih "
+         "Maksud Bapak/Ibu JUAL? Bila ya, mohon ketik ulang diawali JUAL. Pertanyaan sebelumnya masih "
          "menunggu jawaban."),
         (SITI, '12rb',
          "Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode: C2. Ubah stok: STOK C2 "
@@ -215,7 +228,8 @@ def test_mistyped_command_during_a_question_in_english(chat_en):
     """The same in English, with a keyword too short to suggest: the other product is noticed."""
     chat_en.play([
         (SITI, 'SELL cabai 50kg',
-         "What is the price of cabai per kg? Reply with the price, e.g. 12000. Send CANCEL to leave it."),
+         "What is the price of cabai per kg? Reply with the price. Example: 12000. Send CANCEL if you "
+         "change your mind."),
         (SITI, 'sel tomat 3kg 9rb',
          "The question was about cabai, not tomat. Please answer for cabai, or send SELL tomat "
          "with its quantity and price."),
@@ -229,8 +243,8 @@ def test_answer_about_another_product_is_asked_about(chat):
     """"jagung 3kg 9rb" to "how much cabai?" is not cabai."""
     chat.play([
         (SITI, 'JUAL cabai',
-         "Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. Ketik BATAL bila "
-         "tidak jadi."),
+         "Berapa banyak cabai yang dijual? Balas jumlah dan satuan. Contoh: 50 kg. Ketik BATAL bila tidak "
+         "jadi."),
         (SITI, 'jagung 3kg 9rb',
          "Pertanyaan tadi tentang cabai, bukan jagung. Mohon jawab untuk cabai, atau ketik JUAL "
          "jagung dengan jumlah dan harganya."),
@@ -244,8 +258,8 @@ def test_answer_about_another_product_in_english(chat_en):
     """The same in English."""
     chat_en.play([
         (SITI, 'SELL cabai',
-         "How much cabai are you selling? Reply with quantity and unit, e.g. 50 kg. Send CANCEL to leave "
-         "it."),
+         "How much cabai are you selling? Reply with quantity and unit. Example: 50 kg. Send CANCEL if you "
+         "change your mind."),
         (SITI, 'jagung 3kg 9rb',
          "The question was about cabai, not jagung. Please answer for cabai, or send SELL jagung "
          "with its quantity and price."),
@@ -259,12 +273,26 @@ def test_new_command_during_a_question_runs(chat):
     """A real command during a question is that command: the question is left."""
     chat.play([
         (SITI, 'JUAL cabai 50kg',
-         "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."),
+         "Berapa harga cabai per kg? Balas harganya. Contoh: 12rb. Ketik BATAL bila tidak jadi."),
         (SITI, 'JUAL tomat 3kg 9rb',
          "Terima kasih! Jualan tercatat: tomat 3 kg, Rp9.000/kg. Kode: T2. Ubah stok: STOK T2 "
          "jumlah. Hapus: HAPUS T2"),
         (SITI, '12rb',
          "Maaf, pesan Bapak/Ibu tidak dimengerti. Ketik BANTUAN untuk melihat daftar perintah."),
+    ])
+
+
+def test_new_command_during_a_question_runs_in_english(chat_en):
+    """The same in English: SELL during the price question is a new listing."""
+    chat_en.play([
+        (SITI, 'SELL cabai 50kg',
+         "What is the price of cabai per kg? Reply with the price. Example: 12000. Send CANCEL if you "
+         "change your mind."),
+        (SITI, 'SELL tomat 3kg 9000',
+         "Thank you! Listed: tomat 3 kg, Rp9.000/kg. Code: T2. Change stock: STOCK T2 quantity. Remove: "
+         "DELETE T2"),
+        (SITI, '12000',
+         "Sorry, we did not understand your message. Send HELP to see the list of commands."),
     ])
 
 
@@ -289,9 +317,9 @@ TINI = "+6281311112222"  # a city buyer
 
 @pytest.mark.parametrize("language, yes, which, accepted", [
     ("id", "YA", "Ada 1 pesanan menunggu jawaban: P2 20 kg cabai. Balas YA kode atau TIDAK kode.",
-     "Pesanan P2 Bapak/Ibu terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
-     "balas KIRIM P2"),
-    ("en", "YES", "1 orders are waiting for your answer: P2 20 kg cabai. Reply YES code or NO code.",
+     "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+     "dikirim, balas KIRIM P2"),
+    ("en", "YES", "Orders waiting for your answer (1): P2 20 kg cabai. Reply YES code or NO code.",
      "You accepted order P2. Prepare 20 kg cabai for Warung Bu Tini, Bandung. Once it is sent, "
      "reply SHIP P2"),
 ])
@@ -315,19 +343,19 @@ def test_ways_of_writing_are_understood(chat):
     """Lead-ins, inflected keywords, regional words, markup and units as people write them."""
     chat.play([
         (TINI, 'daftar sbg pembeli Warung Bu Tini, Bandung',
-         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: "
-         "CARI produk, mis. CARI cabai"),
+         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: CARI "
+         "produk. Contoh: CARI cabai"),
         (SITI, 'saya mau jual kangkung 30 ikat 3rb makasih',
          "Terima kasih! Jualan tercatat: kangkung 30 ikat, Rp3.000/ikat. Kode: K2. Ubah stok: STOK "
          "K2 jumlah. Hapus: HAPUS K2"),
         (SITI, '_STOK_ K2 kurang 5',
          "Stok K2 kangkung dikurangi 5 ikat, sekarang 25 ikat. Terima kasih."),
         (SITI, 'tolong cek saldo',
-         "Saldo Bapak/Ibu Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: TARIK "
-         "jumlah, mis. TARIK 500rb"),
+         "Saldo Bapak/Ibu Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. Untuk tarik: TARIK jumlah. "
+         "Contoh: TARIK 500rb"),
         (SITI, 'cara jual',
-         "JUAL produk jumlah harga - pasang jualan. Contoh: JUAL cabai 50kg 12rb. Harga per "
-         "satuan, mis. 12rb/kg. Foto bisa dikirim lewat WhatsApp."),
+         "JUAL produk jumlah harga - pasang jualan. Contoh: JUAL cabai 50kg 12rb. Harga ditulis per satuan "
+         "(per kg, per ikat). Foto bisa dikirim lewat WhatsApp."),
         (SITI, 'langganan cabai',
          "Baik, Bapak/Ibu akan menerima kabar harga cabai. Ketik BERHENTI untuk berhenti menerima "
          "siaran."),
@@ -345,17 +373,17 @@ def test_ways_of_writing_in_english(chat_en):
     """The same kinds of writing in English."""
     chat_en.play([
         (TINI, 'register as a buyer Warung Bu Tini, Bandung',
-         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: "
-         "CARI produk, mis. CARI cabai"),
+         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: CARI "
+         "produk. Contoh: CARI cabai"),
         (SITI, 'I want to sell kangkung 30 ikat 3000 thanks',
          "Thank you! Listed: kangkung 30 ikat, Rp3.000/ikat. Code: K2. Change stock: STOCK K2 "
          "quantity. Remove: DELETE K2"),
         (SITI, 'please check balance',
-         "Your balance is Rp0. Being transferred: Rp0. Paid out this month: Rp0. To withdraw: "
-         "WITHDRAW amount, e.g. WITHDRAW 500000"),
+         "Your balance is Rp0. Being transferred: Rp0. Paid out this month: Rp0. Withdraw: WITHDRAW "
+         "amount. Example: WITHDRAW 500000"),
         (SITI, 'how sell',
-         "SELL product quantity price - list your produce. Example: SELL chili 50kg 12000. Price "
-         "per unit, e.g. 12000/kg. Photos via WhatsApp."),
+         "SELL product quantity price - list your produce. Example: SELL chili 50kg 12000. The price is "
+         "per unit (per kg, per ikat). Photos via WhatsApp."),
         (SITI, 'STOCK K2 add 5',
          "Stock of K2 kangkung up by 5 ikat, now 35 ikat. Thank you."),
     ])

@@ -25,10 +25,10 @@ def chat(tmp_path):
 def test_balance_in_indonesian(chat):
     registered(chat, amount=0)
     chat.play([(SITI, "SALDO", "Saldo Bapak/Ibu Rp0. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
-                               "Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
+                               "Untuk tarik: TARIK jumlah. Contoh: TARIK 500rb")])
     credit(chat.db, seller_id(chat.db, SITI), 1_250_000, chat.now)
     chat.play([(SITI, "saldo?", "Saldo Bapak/Ibu Rp1.250.000. Sedang ditransfer Rp0. Sudah cair bulan ini "
-                                "Rp0. Untuk tarik: TARIK jumlah, mis. TARIK 500rb")])
+                                "Rp0. Untuk tarik: TARIK jumlah. Contoh: TARIK 500rb")])
 
 
 def test_balance_in_english_and_paid_out_this_month(chat):
@@ -37,15 +37,15 @@ def test_balance_in_english_and_paid_out_this_month(chat):
     chat.send(SITI, "WITHDRAW 500000")
     chat.send(SITI, PIN)
     chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp500.000. Paid out this "
-                                 "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
+                                 "month: Rp0. Withdraw: WITHDRAW amount. Example: WITHDRAW 500000")])
     code = payouts_of(chat.db, SITI)[0]["code"]
     chat.send(COORDINATOR, f"BAYAR {code}")
     chat.send(COORDINATOR, "YA")
-    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp0. Paid out this "
-                                 "month: Rp500.000. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp0. Paid out this month: "
+                                 "Rp500.000. Withdraw: WITHDRAW amount. Example: WITHDRAW 500000")])
     chat.advance(days=3)  # 1 December in Jakarta: a new month
-    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp0. Paid out this "
-                                 "month: Rp0. To withdraw: WITHDRAW amount, e.g. WITHDRAW 500000")])
+    chat.play([(SITI, "BALANCE", "Your balance is Rp750.000. Being transferred: Rp0. Paid out this month: "
+                                 "Rp0. Withdraw: WITHDRAW amount. Example: WITHDRAW 500000")])
 
 
 def test_money_commands_need_a_registered_seller(chat):
@@ -60,14 +60,14 @@ def test_money_commands_need_a_registered_seller(chat):
 def test_first_account_is_saved_then_shown(chat):
     registered(chat)
     chat.play([
-        (SITI, "REK", "Bapak/Ibu belum punya rekening penarikan. Ketik: REK channel nomor nama. "
-                      "Contoh: REK DANA 081234567890 Siti Aminah"),
-        (SITI, "REK DANA", "Format: REK channel nomor nama. Contoh: REK DANA 081234567890 Siti "
-                           "Aminah atau REK BCA 1234567890 Siti Aminah"),
+        (SITI, "REK", "Bapak/Ibu belum punya rekening penarikan. Ketik REK bank nomor nama. Contoh: REK "
+                      "DANA 081234567890 Siti Aminah"),
+        (SITI, "REK DANA", "Format: REK bank nomor nama. Contoh: REK DANA 081234567890 Siti Aminah atau "
+                           "REK BCA 1234567890 Siti Aminah"),
         (SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah",
          "Rekening disimpan: DANA 0812...7890 a.n. Siti Aminah. Untuk tarik dana: TARIK jumlah"),
         (SITI, "rek", "Rekening penarikan Bapak/Ibu: DANA 0812...7890 a.n. Siti Aminah. Untuk mengganti: "
-                      "REK channel nomor nama"),
+                      "REK bank nomor nama"),
         (SITI, "REK dana 081234567890 Siti Aminah",
          "Rekening itu sudah tersimpan, tidak ada yang diubah. Ketik REK untuk melihatnya."),
     ])
@@ -80,15 +80,14 @@ def test_account_is_validated(chat):
          "Maaf, bank/e-wallet itu belum didukung. Pilih: BCA, BRI, BNI, MANDIRI, BSI, BTN, CIMB, "
          "PERMATA, DANA, OVO, GOPAY, SHOPEEPAY, LINKAJA"),
         (SITI, "REK BCA 12345 Siti",
-         "Maaf, nomor rekening BCA harus 10 angka. Periksa lagi lalu ketik: REK BCA nomor nama"),
+         "Maaf, nomor rekening BCA harus 10 angka. Mohon periksa lagi lalu ketik REK BCA nomor nama"),
         (SITI, "REK CIMB 123 Siti",
-         "Maaf, nomor rekening CIMB harus 10-14 angka. Periksa lagi lalu ketik: REK CIMB nomor nama"),
+         "Maaf, nomor rekening CIMB harus 10-14 angka. Mohon periksa lagi lalu ketik REK CIMB nomor nama"),
         (SITI, "REK OVO 12345 Siti",
-         "Maaf, nomor OVO adalah nomor HP yang terdaftar di OVO, mis. 081234567890. Ketik: REK OVO "
-         "nomor nama"),
+         "Maaf, untuk OVO pakai nomor HP yang terdaftar di OVO. Contoh: REK OVO 081234567890 Siti Aminah"),
         (SITI, "REK GOPAY 0212345678 Siti",  # a Jakarta landline is not an e-wallet
-         "Maaf, nomor GOPAY adalah nomor HP yang terdaftar di GOPAY, mis. 081234567890. Ketik: REK "
-         "GOPAY nomor nama"),
+         "Maaf, untuk GOPAY pakai nomor HP yang terdaftar di GOPAY. Contoh: REK GOPAY 081234567890 Siti "
+         "Aminah"),
         (SITI, "REK BRI 123456789012345 S",
          "Maaf, nama pemilik harus 2-50 huruf, sama persis seperti di bank/e-wallet. Contoh: REK "
          "DANA 081234567890 Siti Aminah"),
@@ -121,8 +120,8 @@ def test_changing_the_account_cancelled_keeps_the_old_one(chat):
          "Change your account to BCA 12...7890 in the name of Siti Aminah? Reply with your PIN, "
          "or CANCEL."),
         (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
-        (SITI, "ACCOUNT", "Your payout account: DANA 0812...7890 in the name of Siti Aminah. To "
-                          "change it: ACCOUNT channel number name"),
+        (SITI, "ACCOUNT", "Your payout account: DANA 0812...7890 in the name of Siti Aminah. To change it: "
+                          "ACCOUNT bank number name"),
     ])
 
 
@@ -264,8 +263,8 @@ def test_three_wrong_pins_in_english(chat):
 def test_cancel_in_the_middle_of_a_withdrawal(chat):
     ready(chat)
     chat.play([
-        (SITI, "TARIK", "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya, mis. "
-                        "500rb, atau SEMUA. Ketik BATAL bila tidak jadi."),
+        (SITI, "TARIK", "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya atau SEMUA. "
+                        "Contoh: 500rb. Ketik BATAL bila tidak jadi."),
         (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
         (SITI, "TARIK 500rb", "Tarik Rp500.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk "
                               "lanjut, atau BATAL."),
@@ -278,10 +277,10 @@ def test_cancel_in_the_middle_of_a_withdrawal(chat):
 def test_cancel_in_the_middle_of_a_withdrawal_in_english(chat):
     ready(chat, "en")
     chat.play([
-        (SITI, "WITHDRAW", "How much do you want to withdraw? Your balance is Rp1.250.000. Reply with "
-                           "the amount, e.g. 500000, or ALL. Send CANCEL to leave it."),
-        (SITI, "lots", "Sorry, we did not understand the amount. Reply with the amount, e.g. 500000, "
-                       "or ALL. Your balance is Rp1.250.000."),
+        (SITI, "WITHDRAW", "How much do you want to withdraw? Your balance is Rp1.250.000. Reply with the "
+                           "amount or ALL. Example: 500000. Send CANCEL if you change your mind."),
+        (SITI, "lots", "Sorry, we did not understand the amount. Reply with the amount or ALL. Example: "
+                       "500000. Your balance is Rp1.250.000."),
         (SITI, "all", "Withdraw Rp1.250.000 to DANA 0812...7890? Reply with your PIN to go ahead, "
                       "or CANCEL."),
         (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
@@ -311,8 +310,8 @@ def test_withdrawal_limits(chat):
     chat.settings.update(PAYOUT_MIN_AMOUNT=50_000, PAYOUT_DAILY_MAX=1_000_000)
     ready(chat)
     chat.play([
-        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Ketik TARIK jumlah, mis. TARIK 50rb, "
-                             "atau TARIK SEMUA."),
+        (SITI, "TARIK 20rb", "Maaf, penarikan minimal Rp50.000. Ketik TARIK jumlah atau TARIK SEMUA. "
+                             "Contoh: TARIK 50rb"),
         (SITI, "TARIK 2jt", "Maaf, saldo Bapak/Ibu hanya Rp1.250.000. Ketik TARIK SEMUA untuk menarik "
                             "semuanya."),
         (SITI, "TARIK SEMUA", "Maaf, batas penarikan Rp1.000.000 per hari. Hari ini masih bisa "
@@ -341,7 +340,7 @@ def test_withdrawal_limits(chat):
 
 def test_withdrawal_needs_an_account(chat):
     registered(chat)
-    chat.play([(SITI, "TARIK 500rb", "Daftarkan rekening penarikan dulu: REK channel nomor nama. "
+    chat.play([(SITI, "TARIK 500rb", "Mohon daftarkan rekening penarikan dulu: REK bank nomor nama. "
                                      "Contoh: REK DANA 081234567890 Siti Aminah")])
 
 
@@ -427,9 +426,8 @@ def test_help_topics_for_money_commands(chat):
     chat.play([
         (SITI, "BANTUAN TARIK", "TARIK jumlah atau TARIK SEMUA - kirim saldo ke rekening Bapak/Ibu, "
                                 "dengan PIN. Contoh: TARIK 500rb"),
-        (SITI, "HELP ACCOUNT", "REK channel nomor nama - rekening untuk penarikan. Contoh: REK DANA "
-                               "081234567890 Siti. Bank: BCA, BRI, BNI, MANDIRI. E-wallet: DANA, OVO, "
-                               "GOPAY"),
+        (SITI, "HELP ACCOUNT", "REK bank nomor nama - rekening untuk penarikan. Contoh: REK DANA "
+                               "081234567890 Siti. Bank: BCA, BRI, BNI, MANDIRI. E-wallet: DANA, OVO, GOPAY"),
     ])
 
 

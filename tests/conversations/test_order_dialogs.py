@@ -61,8 +61,8 @@ def test_whole_path_by_text_in_indonesian(chat):
                  "atau TIDAK P2")
     play(chat, [
         (TINI, "DAFTAR PEMBELI Warung Bu Tini, Bandung",
-         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: CARI "
-         "produk, mis. CARI cabai", []),
+         "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: "
+         "CARI produk. Contoh: CARI cabai", []),
         (TINI, "CARI cabe",
          "Jualan cabai termurah: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju. Pesan: "
          "PESAN kode jumlah", []),
@@ -70,8 +70,8 @@ def test_whole_path_by_text_in_indonesian(chat):
          "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. Menunggu "
          "jawaban penjual. Batal: BATAL P2", [(SITI, new_order)]),
         (SITI, "YA",
-         "Pesanan P2 Bapak/Ibu terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
-         "balas KIRIM P2",
+         "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+         "dikirim, balas KIRIM P2",
          [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
         (SITI, "KIRIM P2",
@@ -84,7 +84,7 @@ def test_whole_path_by_text_in_indonesian(chat):
          [(SITI, "Pesanan P2 (20 kg cabai) sudah diterima pembeli. Rp240.000 masuk ke saldo Bapak/Ibu. Cek: "
                  "SALDO")]),
         (SITI, "SALDO", "Saldo Bapak/Ibu Rp240.000. Sedang ditransfer Rp0. Sudah cair bulan ini Rp0. "
-                        "Untuk tarik: TARIK jumlah, mis. TARIK 500rb", []),
+                        "Untuk tarik: TARIK jumlah. Contoh: TARIK 500rb", []),
         (TINI, "STATUS P2", "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. "
                             "Status: sudah sampai.", []),
     ])
@@ -104,7 +104,7 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
     play(chat, [
         (TINI, "REGISTER BUYER Warung Bu Tini, Bandung",
          "Thank you, Warung Bu Tini in Bandung. You are registered as a buyer. To find goods: SEARCH "
-         "product, e.g. SEARCH chili", []),
+         "product. Example: SEARCH chili", []),
         (TINI, "SEARCH chili",
          "Cheapest cabai: C3 Rp11.500/kg 20 kg Cibodas; C2 Rp12.000/kg 50 kg Sukamaju. To order: ORDER "
          "code quantity", []),
@@ -126,8 +126,8 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
          "Thank you! Order P2 (20 kg cabai) is recorded as received. Total Rp240.000.",
          [(SITI, "The buyer received order P2 (20 kg cabai). Rp234.000 was added to your balance. Check: "
                  "BALANCE")]),
-        (SITI, "BALANCE", "Your balance is Rp234.000. Being transferred: Rp0. Paid out this month: Rp0. To "
-                          "withdraw: WITHDRAW amount, e.g. WITHDRAW 500000", []),
+        (SITI, "BALANCE", "Your balance is Rp234.000. Being transferred: Rp0. Paid out this month: "
+                          "Rp0. Withdraw: WITHDRAW amount. Example: WITHDRAW 500000", []),
     ])
     assert ledger.seller_balance(chat.db, seller_id(chat.db, SITI)).available == 234_000
 
@@ -137,26 +137,24 @@ def test_whole_path_by_text_in_english_with_a_cooperative_fee(tmp_path):
 
 def test_buyer_registration_asks_for_what_is_missing(chat):
     play(chat, [
-        (TINI, "DAFTAR PEMBELI", "Apa nama usaha Bapak/Ibu? Balas dengan nama usaha, misalnya: "
-                                 "Warung Bu Tini. "
-                                 "Ketik BATAL bila tidak jadi.", []),
-        (TINI, "x", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha, misalnya: Warung Bu Tini. "
-                    "Ketik BATAL bila tidak jadi.", []),
-        (TINI, "warung bu tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota, "
-                                 "misalnya: Bandung. Ketik BATAL bila tidak jadi.", []),
+        (TINI, "DAFTAR PEMBELI", "Apa nama usaha Bapak/Ibu? Balas dengan nama usaha. Contoh: Warung Bu "
+                                 "Tini. Ketik BATAL bila tidak jadi.", []),
+        (TINI, "x", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha. Contoh: Warung Bu "
+                    "Tini. Ketik BATAL bila tidak jadi.", []),
+        (TINI, "warung bu tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota. "
+                                 "Contoh: Bandung. Ketik BATAL bila tidak jadi.", []),
         (TINI, "bandung", "Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai "
-                          "pembeli. Cari "
-                          "barang: CARI produk, mis. CARI cabai", []),
+                          "pembeli. Cari barang: CARI produk. Contoh: CARI cabai", []),
         (TINI, "DAFTAR PEMBELI Warung Lain, Bogor",
          "Nomor ini sudah terdaftar sebagai pembeli: Warung Bu Tini, Bandung. Ketik BANTUAN untuk melihat "
          "daftar perintah.", []),
-        (TINI, "DAFTAR Tini, Sukamaju", "Nomor ini terdaftar sebagai pembeli (Warung Bu Tini). Hubungi "
-                                       "koordinator bila ingin menjadi penjual.", []),
-        (SITI, "DAFTAR Siti, Sukamaju", "Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai "
-                                       "penjual. Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg "
-                                       "12rb", []),
-        (SITI, "DAFTAR PEMBELI Siti Shop, Bogor", "Nomor ini terdaftar sebagai penjual (Siti). Hubungi "
-                                                 "koordinator bila ingin menjadi pembeli.", []),
+        (TINI, "DAFTAR Tini, Sukamaju", "Nomor ini terdaftar sebagai pembeli (Warung Bu Tini). Silakan "
+                                        "hubungi koordinator bila ingin menjadi penjual.", []),
+        (SITI, "DAFTAR Siti, Sukamaju", "Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai "
+                                        "penjual. Untuk jual: JUAL produk jumlah harga. Contoh: JUAL "
+                                        "cabai 50kg 12rb", []),
+        (SITI, "DAFTAR PEMBELI Siti Shop, Bogor", "Nomor ini terdaftar sebagai penjual (Siti). Silakan "
+                                                  "hubungi koordinator bila ingin menjadi pembeli.", []),
         (TINI, "BANTUAN", "Perintah: CARI produk, LAGI, PESAN kode jumlah, STATUS, TERIMA kode, BATAL "
                           "kode, BAHASA, BERHENTI. Contoh: BANTUAN CARI", []),
         (TINI, "BANTUAN CARI", "CARI produk [tempat] - jualan termurah dengan kodenya. Contoh: CARI cabai "
@@ -206,9 +204,9 @@ def test_search_finds_synonyms_places_and_says_when_nothing_is_there(chat):
                                         "PESAN kode jumlah", []),
         (TINI, "CARI cabai di Bogor", "Maaf, belum ada jualan cabai di Bogor. Coba tanpa tempat: CARI "
                                       "cabai", []),
-        (TINI, "CARI durian", "Maaf, belum ada jualan durian saat ini. Coba lagi nanti atau cari produk "
-                              "lain.", []),
-        (TINI, "CARI", "Format: CARI produk, misalnya CARI cabai atau CARI cabai di Sukamaju.", []),
+        (TINI, "CARI durian", "Maaf, belum ada jualan durian saat ini. Silakan coba lagi nanti atau "
+                              "cari produk lain.", []),
+        (TINI, "CARI", "Format: CARI produk. Contoh: CARI cabai atau CARI cabai di Sukamaju.", []),
     ])
     chat.send(BUDI, "STOK C3 0")  # sold out: no longer offered
     chat.notices()
@@ -226,15 +224,14 @@ def test_order_refusals_explain_and_change_nothing(chat):
     chat.send(BUDI, "HAPUS K2")
     chat.notices()
     play(chat, [
-        (TINI, "PESAN", "Format: PESAN kode jumlah, misalnya PESAN C7 20. Cari kodenya dulu: CARI "
-                        "produk", []),
-        (TINI, "PESAN C9 5", "Maaf, kode jualan C9 tidak ditemukan. Cari kodenya dulu: CARI produk, mis. "
-                             "CARI cabai", []),
-        (TINI, "PESAN C2 51", "Maaf, stok C2 tinggal 50 kg. Kirim lagi PESAN C2 dengan jumlah paling "
+        (TINI, "PESAN", "Format: PESAN kode jumlah. Contoh: PESAN C7 20. Cari kodenya dulu: CARI produk", []),
+        (TINI, "PESAN C9 5", "Maaf, kode jualan C9 tidak ditemukan. Cari kodenya dulu: CARI produk. "
+                             "Contoh: CARI cabai", []),
+        (TINI, "PESAN C2 51", "Maaf, stok C2 tinggal 50 kg. Ketik lagi PESAN C2 dengan jumlah paling "
                               "banyak 50 kg.", []),
-        (TINI, "PESAN C2 5 ikat", "Maaf, C2 dijual per kg. Tulis jumlah dalam kg, misalnya: PESAN C2 20",
+        (TINI, "PESAN C2 5 ikat", "Maaf, C2 dijual per kg. Tulis jumlah dalam kg. Contoh: PESAN C2 20",
          []),
-        (TINI, "PESAN C2 0", "Maaf, jumlah itu tidak bisa dipesan. Tulis jumlah lebih dari 0, misalnya: "
+        (TINI, "PESAN C2 0", "Maaf, jumlah itu tidak bisa dipesan. Tulis jumlah lebih dari 0. Contoh: "
                              "PESAN C2 20", []),
         (TINI, "PESAN K2 5", "Maaf, jualan K2 sudah habis atau dihapus penjualnya. Cari yang lain: CARI "
                              "produk", []),
@@ -247,16 +244,16 @@ def test_order_without_quantity_asks_for_it(chat):
     market(chat)
     buyer_registered(chat)
     play(chat, [
-        (TINI, "PESAN c3", "Berapa kg cabai (C3) yang mau dipesan? Tersedia 20 kg. Balas angkanya, "
-                           "misalnya: 20. Ketik BATAL bila tidak jadi.", []),
-        (TINI, "banyak", "Maaf, jumlahnya tidak terbaca. Balas jumlah pesanan C3, misalnya: 20. Ketik "
+        (TINI, "PESAN c3", "Berapa kg cabai (C3) yang mau dipesan? Tersedia 20 kg. Balas angkanya. "
+                           "Contoh: 20. Ketik BATAL bila tidak jadi.", []),
+        (TINI, "banyak", "Maaf, jumlahnya tidak terbaca. Balas jumlah pesanan C3. Contoh: 20. Ketik "
                          "BATAL bila tidak jadi.", []),
         (TINI, "2,5 kg", "Pesanan P2: 2,5 kg cabai @Rp11.500 = Rp28.750, penjual Budi, Cibodas. Menunggu "
                          "jawaban penjual. Batal: BATAL P2",
          [(BUDI, "Pesanan P2: 2,5 kg cabai @Rp11.500 = Rp28.750 dari Warung Bu Tini, Bandung. Balas YA P2 "
                  "atau TIDAK P2")]),
-        (TINI, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya, "
-                           "misalnya: 20. Ketik BATAL bila tidak jadi.", []),
+        (TINI, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya. "
+                           "Contoh: 20. Ketik BATAL bila tidak jadi.", []),
         (TINI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah.", []),
     ])
     assert listing_quantity(chat.db, "C3") == Decimal("17.5")
@@ -279,8 +276,8 @@ def test_cancel_before_the_seller_answers_releases_the_stock(chat):
                  "Tidak perlu dibalas.")]),
         (TINI, "BATAL P2", "Maaf, pesanan P2 tidak bisa dibatalkan lagi (status: dibatalkan). Hubungi "
                            "koordinator bila ada masalah.", []),
-        (SITI, "YA P3", "Pesanan P3 Bapak/Ibu terima. Siapkan 10 kg cabai untuk Warung Bu Tini, Bandung. "
-                        "Setelah dikirim, balas KIRIM P3",
+        (SITI, "YA P3", "Pesanan P3 Bapak/Ibu terima. Mohon siapkan 10 kg cabai untuk Warung Bu Tini, "
+                        "Bandung. Setelah dikirim, balas KIRIM P3",
          [(TINI, "Kabar baik: pesanan P3 (10 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
         (TINI, "BATAL P3", "Maaf, pesanan P3 tidak bisa dibatalkan lagi (status: diterima penjual). "
@@ -312,8 +309,8 @@ def test_bare_yes_with_several_pending_lists_them_and_no_releases_stock(chat):
                            "Ketik STATUS P3 untuk rinciannya.", []),
         (TINI, "TERIMA P3", "Maaf, pesanan P3 tidak bisa dikonfirmasi sampai (status: menunggu penjual). "
                             "Ketik STATUS P3 untuk rinciannya.", []),
-        (SITI, "YA", "Pesanan P3 Bapak/Ibu terima. Siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
-                     "dikirim, balas KIRIM P3",
+        (SITI, "YA", "Pesanan P3 Bapak/Ibu terima. Mohon siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. "
+                     "Setelah dikirim, balas KIRIM P3",
          [(TINI, "Kabar baik: pesanan P3 (5 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
         (SITI, "STATUS", "Pesanan berjalan: P3 5 kg cabai (diterima penjual). Rincian: STATUS kode", []),
@@ -350,12 +347,12 @@ def test_bare_yes_never_takes_over_an_open_question_but_a_coded_one_does(chat):
     buyer_registered(chat)
     chat.send(TINI, "PESAN C2 5")
     chat.notices()
-    ask_price = "Berapa harga bayam per ikat? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."
+    ask_price = "Berapa harga bayam per ikat? Balas harganya. Contoh: 12rb. Ketik BATAL bila tidak jadi."
     play(chat, [
         (SITI, "JUAL bayam 30 ikat", ask_price, []),
         (SITI, "YA", ask_price, []),
-        (SITI, "YA P2", "Pesanan P2 Bapak/Ibu terima. Siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. "
-                        "Setelah dikirim, balas KIRIM P2",
+        (SITI, "YA P2", "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 5 kg cabai untuk Warung Bu Tini, "
+                        "Bandung. Setelah dikirim, balas KIRIM P2",
          [(TINI, "Kabar baik: pesanan P2 (5 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
     ])
@@ -481,8 +478,8 @@ def test_buyers_are_told_how_to_pay_when_the_seller_accepts(tmp_path):
     chat.notices()
     play(chat, [
         (SITI, "YA P2",
-         "Pesanan P2 Bapak/Ibu terima. Siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah dikirim, "
-         "balas KIRIM P2",
+         "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+         "dikirim, balas KIRIM P2",
          [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim."),
           (TINI, "Pembayaran pesanan P2 (Rp240.000): Transfer BRI 1234567890 a.n. Koperasi Tani Makmur. "

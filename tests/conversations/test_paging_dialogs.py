@@ -87,8 +87,8 @@ def test_stock_pages_continue_with_more_in_english(chat_en):
          "Your listings: G2 gula aren 1.250,5 kg Rp125.000/kg; K2 kacang panjang 1.250,5 kg "
          "Rp125.000/kg; 2 more, reply MORE. Change stock: STOCK code quantity"),
         (SITI, 'BALANCE',
-         "Your balance is Rp0. Being transferred: Rp0. Paid out this month: Rp0. To withdraw: WITHDRAW "
-         "amount, e.g. WITHDRAW 500000"),
+         "Your balance is Rp0. Being transferred: Rp0. Paid out this month: Rp0. Withdraw: WITHDRAW "
+         "amount. Example: WITHDRAW 500000"),
         (SITI, 'MORE',
          "There is nothing more to show. Send STOCK, or SEARCH with a product, to see a new list."),
     ])
@@ -177,6 +177,17 @@ def test_search_finds_a_name_written_with_emoji(chat):
     ])
 
 
+def test_search_finds_a_name_written_with_emoji_in_english(chat_en):
+    """The same in English."""
+    chat_en.play([
+        (SITI, 'SELL cabai🌶️ 5kg 10000',
+         "Thank you! Listed: cabai 5 kg, Rp10.000/kg. Code: C2. Change stock: STOCK C2 quantity. Remove: "
+         "DELETE C2"),
+        (BUDI, 'SEARCH chili 🌶️',
+         "Cheapest cabai: C2 Rp10.000/kg 5 kg Sukamaju. To order: ORDER code quantity"),
+    ])
+
+
 def test_selling_the_same_product_again_asks_add_or_new(chat):
     """JUAL of a product already listed in the same unit: TAMBAH adds to it, BARU lists anew."""
     chat.play([
@@ -214,7 +225,7 @@ def test_selling_the_same_product_again_in_english(chat_en):
          "You already sell cabai (C2, 50 kg). Reply ADD to add 20 kg to C2, or NEW for a new "
          "listing."),
         (SITI, 'maybe',
-         "Please reply ADD to add to C2, or NEW for a new listing. Send CANCEL to leave it."),
+         "Please reply ADD to add to C2, or NEW for a new listing. Send CANCEL if you change your mind."),
         (SITI, 'ADD',
          "Thank you! 20 kg added to C2 cabai, now 70 kg, Rp13.000/kg. Change stock: STOCK C2 "
          "quantity"),

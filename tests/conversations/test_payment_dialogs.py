@@ -34,16 +34,16 @@ def test_lunas_in_indonesian(chat):
     received_order(chat)
     chat.play([
         (SITI, "LUNAS P2 240rb", "Maaf, perintah LUNAS hanya untuk koordinator.", []),
-        (ANI, "LUNAS", "Tulis kode pesanan dan jumlahnya, mis. LUNAS P12 240rb", []),
-        (ANI, "LUNAS P99 240rb", "Kode pesanan P99 tidak ditemukan. Periksa kodenya, mis. "
+        (ANI, "LUNAS", "Mohon tulis kode pesanan dan jumlahnya. Contoh: LUNAS P12 240rb", []),
+        (ANI, "LUNAS P99 240rb", "Kode pesanan P99 tidak ditemukan. Mohon periksa kodenya. Contoh: "
                                  "LUNAS P12 240rb", []),
         (ANI, "LUNAS P2 300rb", "Pembayaran Rp300.000 lebih dari sisa tagihan pesanan P2 "
                                 "(Rp240.000). Tidak ada yang dicatat.", []),
         # The amount is missing: asked; an ambiguous one is asked again, never guessed.
         (ANI, "lunas p2", "Berapa yang dibayar pembeli untuk pesanan P2? Sisa tagihan Rp240.000. Balas "
-                          "jumlahnya, mis. 240rb, atau BATAL.", []),
-        (ANI, "1,000", "Jumlahnya kurang jelas. Tulis satu jumlah, mis. 240rb atau 240.000. Sisa tagihan "
-                       "P2: Rp240.000. Atau BATAL.", []),
+                          "jumlahnya atau BATAL. Contoh: 240rb", []),
+        (ANI, "1,000", "Jumlahnya kurang jelas. Tulis satu jumlah atau BATAL. Contoh: 240rb. Sisa "
+                       "tagihan P2: Rp240.000.", []),
         (ANI, "100rb", "Catat pembayaran Rp100.000 untuk pesanan P2 dari Warung Bu Tini? Balas YA P2 atau "
                        "BATAL", []),
         (ANI, "sudah", "Balas YA P2 untuk mencatat pembayarannya, atau BATAL.", []),
@@ -78,14 +78,15 @@ def test_paid_in_english(chat):
     received_order(chat)
     chat.send(ANI, "LANGUAGE en")
     chat.play([
-        (ANI, "PAID P2", "How much did the buyer pay for order P2? Still owed: Rp240.000. Reply with the "
-                         "amount, e.g. 240rb, or CANCEL.", []),
+        (ANI, "PAID P2", "How much did the buyer pay for order P2? Still owed: Rp240.000. Reply with "
+                         "the amount or CANCEL. Example: 240000", []),
         (ANI, "240rb", "Record a payment of Rp240.000 for order P2 from Warung Bu Tini? Reply YES P2 or "
                        "CANCEL", []),
         (ANI, "YES P2", "Recorded: payment of Rp240.000 from Warung Bu Tini for order P2. The order is paid "
                         "in full.", []),
         (ANI, "PAID P2 240rb", "Order P2 is already paid in full. Nothing was changed.", []),
-        (ANI, "PAID P9 1jt", "Order code P9 was not found. Check the code, e.g. PAID P12 240rb", []),
+        (ANI, "PAID P9 1jt", "Order code P9 was not found. Please check the code. Example: PAID P12 "
+                             "240000", []),
     ])
     assert ledger.order_receivable(chat.db, "P2") == 0
 

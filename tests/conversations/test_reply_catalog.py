@@ -88,3 +88,20 @@ def test_indonesian_texts_address_people_as_bapak_ibu():
     with_anda = sorted(m.id for m in catalog("id")
                        if m.id and re.search(r"\banda\b", m.string, re.IGNORECASE))
     assert not with_anda, f"these id texts still say Anda: {with_anda}"
+
+
+@pytest.mark.parametrize("locale, forbidden, marker", [
+    ("id", r"\bmis\.|\bmisalnya\b|\bcth\b|\bcontohnya:", "Contoh: "),
+    ("en", r"\be\.g\.|\bfor example\b|\bsuch as\b", "Example: "),
+])
+def test_examples_have_one_style(locale, forbidden, marker):
+    """An example is its own sentence after the instruction: "Contoh: JUAL cabai 50kg 12rb" /
+    "Example: SELL chili 50kg 12000", never "mis."/"misalnya"/"e.g." (DECISIONS 215)."""
+    import re
+
+    other = sorted(m.id for m in catalog(locale)
+                   if m.id and re.search(forbidden, m.string, re.IGNORECASE))
+    assert not other, f"these {locale} texts give examples another way: {other}"
+    for m in catalog(locale):
+        for at in (n.start() for n in re.finditer(re.escape(marker), m.string or "")):
+            assert at == 0 or m.string[at - 2:at] in (". ", "? ", ": "), (m.id, m.string)

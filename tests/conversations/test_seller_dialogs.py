@@ -18,13 +18,13 @@ JUAL_CABAI_ID = ("Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode:
                  "Ubah stok: STOK C2 jumlah. Hapus: HAPUS C2")
 JUAL_CABAI_EN = ("Thank you! Listed: cabai 50 kg, Rp12.000/kg. Code: C2. "
                  "Change stock: STOCK C2 quantity. Remove: DELETE C2")
-ASK_QUANTITY_ID = ("Berapa banyak cabai yang dijual? Balas jumlah dan satuan, misalnya: 50 kg. "
-                   "Ketik BATAL bila tidak jadi.")
-ASK_PRICE_ID = "Berapa harga cabai per kg? Balas harganya, misalnya: 12rb. Ketik BATAL bila tidak jadi."
-ASK_PRICE_EN = ("What is the price of cabai per kg? Reply with the price, e.g. 12000. "
-                "Send CANCEL to leave it.")
+ASK_QUANTITY_ID = ("Berapa banyak cabai yang dijual? Balas jumlah dan satuan. Contoh: 50 kg. Ketik BATAL "
+                   "bila tidak jadi.")
+ASK_PRICE_ID = "Berapa harga cabai per kg? Balas harganya. Contoh: 12rb. Ketik BATAL bila tidak jadi."
+ASK_PRICE_EN = ("What is the price of cabai per kg? Reply with the price. Example: 12000. Send CANCEL if "
+                "you change your mind.")
 CANCELLED_ID = "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."
-EXPIRED_ID = "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan kirim perintahnya lagi dari awal."
+EXPIRED_ID = "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan ketik perintahnya lagi dari awal."
 NOT_YOURS_ID = ("Maaf, jualan C2 bukan milik Bapak/Ibu, jadi tidak bisa diubah. Ketik STOK untuk melihat "
                 "kode jualan Bapak/Ibu.")
 NOT_YOURS_EN = ("Sorry, listing C2 is not yours, so you cannot change it. Send STOCK to see your "
@@ -117,10 +117,10 @@ def test_missing_price_is_asked_in_english(chat_en):
 
 def test_dialog_asks_only_what_is_missing(chat):
     chat.play([
-        (SITI, "JUAL", "Apa yang mau dijual? Balas nama produknya, misalnya: cabai. "
-                       "Ketik BATAL bila tidak jadi."),
+        (SITI, "JUAL", "Apa yang mau dijual? Balas nama produknya. Contoh: cabai. Ketik BATAL bila tidak "
+                       "jadi."),
         (SITI, "cabai", ASK_QUANTITY_ID),
-        (SITI, "50", "Satuannya apa untuk 50 cabai? Balas misalnya: kg, ikat, buah atau liter. "
+        (SITI, "50", "Satuannya apa untuk 50 cabai? Balas satuannya. Contoh: kg, ikat, buah atau liter. "
                      "Ketik BATAL bila tidak jadi."),
         (SITI, "kg", ASK_PRICE_ID),
         (SITI, "12 ribu", JUAL_CABAI_ID),
@@ -129,12 +129,14 @@ def test_dialog_asks_only_what_is_missing(chat):
 
 def test_dialog_in_english(chat_en):
     chat_en.play([
-        (SITI, "SELL", "What are you selling? Reply with the product, e.g. chili. Send CANCEL to leave it."),
-        (SITI, "chili", "How much chili are you selling? Reply with quantity and unit, e.g. 50 kg. "
-                        "Send CANCEL to leave it."),
-        (SITI, "50", "Which unit for 50 chili? Reply e.g. kg, ikat, buah or liter. Send CANCEL to leave it."),
-        (SITI, "kg", "What is the price of chili per kg? Reply with the price, e.g. 12000. "
-                     "Send CANCEL to leave it."),
+        (SITI, "SELL", "What are you selling? Reply with the product. Example: chili. Send CANCEL if you "
+                       "change your mind."),
+        (SITI, "chili", "How much chili are you selling? Reply with quantity and unit. Example: 50 kg. "
+                        "Send CANCEL if you change your mind."),
+        (SITI, "50", "Which unit for 50 chili? Reply with the unit. Example: kg, ikat, buah or liter. Send "
+                     "CANCEL if you change your mind."),
+        (SITI, "kg", "What is the price of chili per kg? Reply with the price. Example: 12000. Send CANCEL "
+                     "if you change your mind."),
         (SITI, "12000", JUAL_CABAI_EN),
     ])
 
@@ -143,8 +145,8 @@ def test_an_answer_can_carry_more_than_was_asked(chat):
     chat.play([
         (SITI, "JUAL cabai", ASK_QUANTITY_ID),
         (SITI, "50kg 12rb", JUAL_CABAI_ID),
-        (SITI, "JUAL", "Apa yang mau dijual? Balas nama produknya, misalnya: cabai. "
-                       "Ketik BATAL bila tidak jadi."),
+        (SITI, "JUAL", "Apa yang mau dijual? Balas nama produknya. Contoh: cabai. Ketik BATAL bila tidak "
+                       "jadi."),
         (SITI, "tomat 1 ton 8rb/kg", "Terima kasih! Jualan tercatat: tomat 1.000 kg, Rp8.000/kg. "
                                      "Kode: T2. Ubah stok: STOK T2 jumlah. Hapus: HAPUS T2"),
     ])
@@ -152,18 +154,18 @@ def test_an_answer_can_carry_more_than_was_asked(chat):
 
 def test_price_unit_gives_the_quantity_question_its_unit(chat):
     chat.play([
-        (SITI, "JUAL cabai 12rb/kg", "Berapa kg cabai yang dijual? Balas angkanya, misalnya: 50. "
-                                     "Ketik BATAL bila tidak jadi."),
+        (SITI, "JUAL cabai 12rb/kg", "Berapa kg cabai yang dijual? Balas angkanya. Contoh: 50. Ketik BATAL "
+                                     "bila tidak jadi."),
         (SITI, "50", JUAL_CABAI_ID),
     ])
 
 
 def test_a_quantity_in_another_unit_than_the_price_asks_the_price_again(chat):
     chat.play([
-        (SITI, "JUAL kangkung 3rb/kg", "Berapa kg kangkung yang dijual? Balas angkanya, misalnya: 50. "
-                                       "Ketik BATAL bila tidak jadi."),
-        (SITI, "50 ikat", "Berapa harga kangkung per ikat? Balas harganya, misalnya: 12rb. "
-                          "Ketik BATAL bila tidak jadi."),
+        (SITI, "JUAL kangkung 3rb/kg", "Berapa kg kangkung yang dijual? Balas angkanya. Contoh: 50. Ketik "
+                                       "BATAL bila tidak jadi."),
+        (SITI, "50 ikat", "Berapa harga kangkung per ikat? Balas harganya. Contoh: 12rb. Ketik BATAL bila "
+                          "tidak jadi."),
         (SITI, "3rb", "Terima kasih! Jualan tercatat: kangkung 50 ikat, Rp3.000/ikat. Kode: K2. "
                       "Ubah stok: STOK K2 jumlah. Hapus: HAPUS K2"),
     ])
@@ -171,7 +173,7 @@ def test_a_quantity_in_another_unit_than_the_price_asks_the_price_again(chat):
 
 def test_unit_answer_converts_weight(chat):
     chat.play([
-        (SITI, "JUAL beras 2 12rb", "Satuannya apa untuk 2 beras? Balas misalnya: kg, ikat, buah "
+        (SITI, "JUAL beras 2 12rb", "Satuannya apa untuk 2 beras? Balas satuannya. Contoh: kg, ikat, buah "
                                     "atau liter. Ketik BATAL bila tidak jadi."),
         (SITI, "kwintal", "Terima kasih! Jualan tercatat: beras 200 kg, Rp12.000/kg. Kode: B2. "
                           "Ubah stok: STOK B2 jumlah. Hapus: HAPUS B2"),
@@ -181,29 +183,29 @@ def test_unit_answer_converts_weight(chat):
 def test_unreadable_answers_are_asked_again_never_guessed(chat):
     chat.play([
         (SITI, "JUAL cabai", ASK_QUANTITY_ID),
-        (SITI, "banyak", "Maaf, jumlahnya tidak terbaca. Balas jumlah dan satuan, misalnya: 50 kg "
-                         "atau 2,5 kg. Ketik BATAL bila tidak jadi."),
-        (SITI, "0 kg", "Maaf, jumlahnya tidak terbaca. Balas jumlah dan satuan, misalnya: 50 kg "
-                       "atau 2,5 kg. Ketik BATAL bila tidak jadi."),
-        (SITI, "50", "Satuannya apa untuk 50 cabai? Balas misalnya: kg, ikat, buah atau liter. "
+        (SITI, "banyak", "Maaf, jumlahnya tidak terbaca. Balas jumlah dan satuan. Contoh: 50 kg atau 2,5 "
+                         "kg. Ketik BATAL bila tidak jadi."),
+        (SITI, "0 kg", "Maaf, jumlahnya tidak terbaca. Balas jumlah dan satuan. Contoh: 50 kg atau 2,5 kg. "
+                       "Ketik BATAL bila tidak jadi."),
+        (SITI, "50", "Satuannya apa untuk 50 cabai? Balas satuannya. Contoh: kg, ikat, buah atau liter. "
                      "Ketik BATAL bila tidak jadi."),
-        (SITI, "hasta", "Maaf, satuan itu tidak dikenal. Balas misalnya: kg, ons, kw, ton, liter, "
+        (SITI, "hasta", "Maaf, satuan itu tidak dikenal. Balas satuannya. Contoh: kg, ons, kw, ton, liter, "
                         "ikat, buah, karung. Ketik BATAL bila tidak jadi."),
         (SITI, "kg", ASK_PRICE_ID),
-        (SITI, "1,000", "Maaf, harganya tidak terbaca. Balas harga per kg, misalnya: 12rb atau "
-                        "Rp12.000. Ketik BATAL bila tidak jadi."),
-        (SITI, "3rb/ikat", "Maaf, harganya tidak terbaca. Balas harga per kg, misalnya: 12rb atau "
-                           "Rp12.000. Ketik BATAL bila tidak jadi."),
+        (SITI, "1,000", "Maaf, harganya tidak terbaca. Balas harga per kg. Contoh: 12rb atau Rp12.000. "
+                        "Ketik BATAL bila tidak jadi."),
+        (SITI, "3rb/ikat", "Maaf, harganya tidak terbaca. Balas harga per kg. Contoh: 12rb atau Rp12.000. "
+                           "Ketik BATAL bila tidak jadi."),
         (SITI, "harga 12 rb saja", JUAL_CABAI_ID),
     ])
 
 
 def test_invalid_product_name_is_asked_again(chat):
     chat.play([
-        (SITI, "JUAL 50kg 12rb", "Apa yang mau dijual? Balas nama produknya, misalnya: cabai. "
-                                 "Ketik BATAL bila tidak jadi."),
-        (SITI, "x", "Maaf, nama produk harus 2-40 huruf. Balas nama produknya, misalnya: cabai. "
-                    "Ketik BATAL bila tidak jadi."),
+        (SITI, "JUAL 50kg 12rb", "Apa yang mau dijual? Balas nama produknya. Contoh: cabai. Ketik BATAL "
+                                 "bila tidak jadi."),
+        (SITI, "x", "Maaf, nama produk harus 2-40 huruf. Balas nama produknya. Contoh: cabai. Ketik BATAL "
+                    "bila tidak jadi."),
         (SITI, "Cabai", JUAL_CABAI_ID),
     ])
 
@@ -242,8 +244,8 @@ def test_sell_dialog_expires_in_english(chat_en):
 def test_a_second_sell_while_a_dialog_is_open_starts_over(chat):
     chat.play([
         (SITI, "JUAL cabai 50kg", ASK_PRICE_ID),
-        (SITI, "JUAL tomat", "Berapa banyak tomat yang dijual? Balas jumlah dan satuan, misalnya: "
-                             "50 kg. Ketik BATAL bila tidak jadi."),
+        (SITI, "JUAL tomat", "Berapa banyak tomat yang dijual? Balas jumlah dan satuan. Contoh: 50 kg. "
+                             "Ketik BATAL bila tidak jadi."),
         (SITI, "1 ton 8rb", "Terima kasih! Jualan tercatat: tomat 1.000 kg, Rp8.000/kg. Kode: T2. "
                             "Ubah stok: STOK T2 jumlah. Hapus: HAPUS T2"),
     ])
@@ -263,8 +265,9 @@ def test_other_commands_while_asked_repeat_the_question(chat):
     chat.play([
         (SITI, "JUAL cabai 50kg", ASK_PRICE_ID),
         (SITI, "YA", ASK_PRICE_ID),
-        (SITI, "BANTUAN JUAL", "JUAL produk jumlah harga - pasang jualan. Contoh: JUAL cabai 50kg "
-                               "12rb. Harga per satuan, mis. 12rb/kg. Foto bisa dikirim lewat WhatsApp."),
+        (SITI, "BANTUAN JUAL", "JUAL produk jumlah harga - pasang jualan. Contoh: JUAL cabai 50kg 12rb. "
+                               "Harga ditulis per satuan (per kg, per ikat). Foto bisa dikirim lewat "
+                               "WhatsApp."),
         (SITI, "12rb", JUAL_CABAI_ID),
     ])
 
@@ -288,8 +291,8 @@ def test_near_miss_in_english(chat_en):
     chat_en.play([
         (SITI, "SLEL cabai 50kg 12rb", "Sorry, unknown command. Did you mean SELL? Send HELP SELL "
                                        "for an example."),
-        (SITI, "HELP SELL", "SELL product quantity price - list your produce. Example: SELL chili "
-                            "50kg 12000. Price per unit, e.g. 12000/kg. Photos via WhatsApp."),
+        (SITI, "HELP SELL", "SELL product quantity price - list your produce. Example: SELL chili 50kg "
+                            "12000. The price is per unit (per kg, per ikat). Photos via WhatsApp."),
     ])
     assert chat_en.db.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
 
@@ -319,10 +322,9 @@ def test_stock_lists_own_active_listings_most_recent_first(chat):
         (SITI, "STOK", "Jualan Bapak/Ibu: K2 kangkung 30 ikat Rp3.000/ikat; C2 cabai 50 kg Rp12.000/kg. "
                        "Ubah stok: STOK kode jumlah"),
         (BUDI, "stok", "Jualan Bapak/Ibu: B2 beras 1.000 kg Rp11.500/kg. Ubah stok: STOK kode jumlah"),
-        (ANI, "DAFTAR Ani, Cibodas", "Terima kasih, Ani dari Cibodas. Bapak/Ibu sudah terdaftar sebagai "
-                                     "penjual. Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai "
-                                     "50kg 12rb"),
-        (ANI, "STOK", "Bapak/Ibu belum punya jualan aktif. Untuk jual: JUAL produk jumlah harga, mis. "
+        (ANI, "DAFTAR Ani, Cibodas", "Terima kasih, Ani dari Cibodas. Bapak/Ibu terdaftar sebagai penjual. "
+                                     "Untuk jual: JUAL produk jumlah harga. Contoh: JUAL cabai 50kg 12rb"),
+        (ANI, "STOK", "Bapak/Ibu belum punya jualan aktif. Untuk jual: JUAL produk jumlah harga. Contoh: "
                       "JUAL cabai 50kg 12rb"),
     ])
 
@@ -331,8 +333,8 @@ def test_stock_list_in_english(chat_en):
     chat_en.send(SITI, "SELL cabai 50kg 12000")
     chat_en.play([
         (SITI, "STOCK", "Your listings: C2 cabai 50 kg Rp12.000/kg. Change stock: STOCK code quantity"),
-        (BUDI, "STOCK", "You have no active listings. To sell: SELL product quantity price, e.g. "
-                        "SELL chili 50kg 12000"),
+        (BUDI, "STOCK", "You have no active listings. To sell: SELL product quantity price. Example: SELL "
+                        "chili 50kg 12000"),
     ])
 
 
@@ -349,9 +351,9 @@ def test_stock_sets_quantity(chat):
         (SITI, "STOK c2 30", "Stok C2 cabai sekarang 30 kg. Terima kasih."),
         (SITI, "stok C2 2,5 kw", "Stok C2 cabai sekarang 250 kg. Terima kasih."),
         (SITI, "STOK C2 0", "Stok C2 cabai sekarang 0 kg. Terima kasih."),
-        (SITI, "STOK C2 30 ikat", "Maaf, C2 dijual per kg. Kirim jumlah dalam kg, misalnya: STOK C2 30"),
-        (SITI, "STOK C2", "Format: STOK kode jumlah, misalnya STOK C7 30. Ketik STOK saja untuk "
-                          "melihat kode jualan Bapak/Ibu."),
+        (SITI, "STOK C2 30 ikat", "Maaf, C2 dijual per kg. Ketik jumlahnya dalam kg. Contoh: STOK C2 30"),
+        (SITI, "STOK C2", "Format: STOK kode jumlah. Contoh: STOK C7 30. Ketik STOK saja untuk melihat "
+                          "kode jualan Bapak/Ibu."),
     ])
     assert only_listing(chat)["quantity_milli"] == 0
 
@@ -360,8 +362,8 @@ def test_stock_sets_quantity_in_english(chat_en):
     chat_en.send(SITI, "SELL cabai 50kg 12000")
     chat_en.play([
         (SITI, "STOCK C2 30", "Stock of C2 cabai is now 30 kg. Thank you."),
-        (SITI, "STOCK C2 3 ikat", "Sorry, C2 is sold per kg. Send the quantity in kg, e.g. STOCK C2 30"),
-        (SITI, "STOCK 30", "Format: STOCK code quantity, e.g. STOCK C7 30. Send STOCK alone to see "
+        (SITI, "STOCK C2 3 ikat", "Sorry, C2 is sold per kg. Send the quantity in kg. Example: STOCK C2 30"),
+        (SITI, "STOCK 30", "Format: STOCK code quantity. Example: STOCK C7 30. Send STOCK alone to see "
                            "your listing codes."),
     ])
 
@@ -608,9 +610,9 @@ def test_quantities_are_exact_milli_units(chat):
 
 
 @pytest.mark.parametrize("topic,id_text,en_text", [
-    ("STOK", "STOK - lihat jualan Bapak/Ibu. STOK kode jumlah - ubah sisa stok, mis. STOK C7 30. Ketik "
+    ("STOK", "STOK - lihat jualan Bapak/Ibu. STOK kode jumlah - ubah sisa stok. Contoh: STOK C7 30. Ketik "
              "STOK C7 0 bila sudah habis.",
-     "STOCK - see your listings. STOCK code quantity - change what is left, e.g. STOCK C7 30. Send "
+     "STOCK - see your listings. STOCK code quantity - change what is left. Example: STOCK C7 30. Send "
      "STOCK C7 0 when sold out."),
     ("HAPUS", "HAPUS kode - hapus jualan dari katalog. Contoh: HAPUS C7. Ketik STOK untuk melihat "
               "kode jualan Bapak/Ibu.",

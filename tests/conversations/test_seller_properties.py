@@ -40,7 +40,7 @@ def test_sell_is_listed_exactly_and_confirmed_in_one_sms(message, phone):
         assert _chat.db.execute("SELECT COALESCE(MAX(id), 0) FROM listings").fetchone()[0] == before
         _chat.send(phone, "BATAL")
         return
-    if reply.startswith(("Harga Rp", "Price Rp")):
+    if reply.startswith(("Harga Rp", "Is the price Rp")):
         # far from the usual price of earlier examples: the price-sanity question
         reply = _chat.send(phone, "YA")
         assert gsm_septets(BRAND_PREFIX + reply) <= SMS_LIMIT, reply

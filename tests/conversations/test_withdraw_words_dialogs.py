@@ -49,8 +49,8 @@ def test_no_asks_the_amount_and_digits_replace_the_reading(chat):
     chat.play([
         (SITI, "TARIK dua ratus ribu", "Tarik Rp200.000? Balas YA bila benar, atau kirim jumlahnya "
                                        "dengan angka. Contoh: 200rb. Ketik BATAL bila tidak jadi."),
-        (SITI, "TIDAK", "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya, mis. "
-                        "500rb, atau SEMUA. Ketik BATAL bila tidak jadi."),
+        (SITI, "TIDAK", "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya atau SEMUA. "
+                        "Contoh: 500rb. Ketik BATAL bila tidak jadi."),
         (SITI, "250rb", "Tarik Rp250.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, "
                         "atau BATAL."),
     ])
@@ -60,8 +60,8 @@ def test_no_asks_the_amount_and_digits_replace_the_reading(chat):
 def test_in_english_digits_typed_instead_are_the_amount(chat):
     ready(chat, "en")
     chat.play([
-        (SITI, "TARIK dua ratus ribu", "Withdraw Rp200.000? Reply YES if that is right, or send the "
-                                       "amount in digits, e.g. 200000. Send CANCEL to leave it."),
+        (SITI, "TARIK dua ratus ribu", "Withdraw Rp200.000? Reply YES if so, or send the amount in digits. "
+                                       "Example: 200000. Send CANCEL if you change your mind."),
         (SITI, "300000", "Withdraw Rp300.000 to DANA 0812...7890? Reply with your PIN to go ahead, "
                          "or CANCEL."),
     ])
@@ -71,8 +71,8 @@ def test_in_english_digits_typed_instead_are_the_amount(chat):
 def test_in_english_yes_and_cancel(chat):
     ready(chat, "en")
     chat.play([
-        (SITI, "TARIK dua ratus ribu", "Withdraw Rp200.000? Reply YES if that is right, or send the "
-                                       "amount in digits, e.g. 200000. Send CANCEL to leave it."),
+        (SITI, "TARIK dua ratus ribu", "Withdraw Rp200.000? Reply YES if so, or send the amount in digits. "
+                                       "Example: 200000. Send CANCEL if you change your mind."),
         (SITI, "YES", "Withdraw Rp200.000 to DANA 0812...7890? Reply with your PIN to go ahead, "
                       "or CANCEL."),
     ])

@@ -13,8 +13,8 @@ from tests.conftest import gateway_post, run_worker, sms_received
 from tests.openapi import validate_gateway_event, validate_gateway_schema
 
 SITI = "+6281234567890"
-REGISTERED = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. "
-              "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
+REGISTERED = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL "
+              "produk jumlah harga. Contoh: JUAL cabai 50kg 12rb")
 
 
 def count(db, table):

@@ -42,8 +42,8 @@ def twiml(text):
     return f'<?xml version="1.0" encoding="UTF-8"?>{inner}'
 
 
-BUYER_DONE = ("Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. "
-              "Cari barang: CARI produk, mis. CARI cabai")
+BUYER_DONE = ("Terima kasih, Warung Bu Tini di Bandung. Bapak/Ibu terdaftar sebagai pembeli. Cari barang: "
+              "CARI produk. Contoh: CARI cabai")
 
 # (name, form, status, TwiML or None, inbound rows (phone, bsuid), contacts (phone, bsuid))
 INBOUND = [
@@ -72,8 +72,8 @@ INBOUND = [
      200, None, [(TINI, None)], [(TINI, None)]),
     ("empty body, no media",
      full_form(f"whatsapp:{TINI}", body=""), 200,
-     twiml("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFTAR Siti, "
-           "Sukamaju). Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN"),
+     twiml("Selamat datang di Jembatan! Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI usaha, kota. "
+           "Contoh: DAFTAR Siti, Sukamaju. Info: BANTUAN"),
      [(TINI, None)], [(TINI, None)]),
     ("SMS From with letters: not a number, refused",
      full_form("TELKOMSEL"), 400, None, [], []),

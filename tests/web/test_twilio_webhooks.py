@@ -19,8 +19,8 @@ from tests.conftest import PUBLIC_BASE_URL, TWILIO_SID, TWILIO_TOKEN
 from tests.providers import assert_exact_requests
 
 SITI = "+6281234567890"
-REGISTERED = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu sudah terdaftar sebagai penjual. Untuk jual: "
-              "JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")
+REGISTERED = ("Terima kasih, Siti dari Sukamaju. Bapak/Ibu terdaftar sebagai penjual. Untuk jual: JUAL "
+              "produk jumlah harga. Contoh: JUAL cabai 50kg 12rb")
 REGISTERED_SMS = "Jembatan: " + REGISTERED
 SID = "SM" + "a" * 32
 
@@ -83,13 +83,13 @@ INBOUND = [
             inbound_params(SomeFutureParam="x", ApiVersion="2010-04-01"), answer=twiml(REGISTERED_SMS),
             **registered()),
     Inbound("reply text is escaped in TwiML", inbound_params(body="DAFTAR Siti & Budi, <Sukamaju>"),
-            answer=twiml("Jembatan: Terima kasih, Siti &amp; Budi dari &lt;Sukamaju&gt;. Bapak/Ibu sudah "
-                         "terdaftar sebagai penjual. Untuk jual: JUAL produk jumlah harga, mis. JUAL "
+            answer=twiml("Jembatan: Terima kasih, Siti &amp; Budi dari &lt;Sukamaju&gt;. Bapak/Ibu "
+                         "terdaftar sebagai penjual. Untuk jual: JUAL produk jumlah harga. Contoh: JUAL "
                          "cabai 50kg 12rb"),
             inbound=[("twilio_sms", SID, SITI, "DAFTAR Siti & Budi, <Sukamaju>", "processed")],
             outbox=[(SITI, "twilio_sms", "sent", "twiml",
-                     "Terima kasih, Siti & Budi dari <Sukamaju>. Bapak/Ibu sudah terdaftar sebagai penjual. "
-                     "Untuk jual: JUAL produk jumlah harga, mis. JUAL cabai 50kg 12rb")],
+                     "Terima kasih, Siti & Budi dari <Sukamaju>. Bapak/Ibu terdaftar sebagai penjual. "
+                     "Untuk jual: JUAL produk jumlah harga. Contoh: JUAL cabai 50kg 12rb")],
             contacts=[(SITI, "seller", False)]),
     Inbound("missing MessageSid", {k: v for k, v in inbound_params().items()
                                    if k not in ("MessageSid", "SmsSid")}, status=400),
