@@ -407,13 +407,13 @@ def bench_single(db_path: Path, size: dict, calls: int, rng: random.Random) -> f
 
     cpu: dict[str, list[float]] = {}
 
-    def message(phone: str, text: str) -> float:
+    def message(phone: str, text: str, label: str | None = None) -> float:
         began, began_cpu = time.perf_counter(), time.thread_time()
         response, _ = accept_inbound_message(
             db, config, None, channel="twilio_sms", provider_id=f"SMsingle{next(counter):026d}",
             phone=phone, body=text, raw={"Body": text}, now=utcnow(), reply_inline=True)
         elapsed = time.perf_counter() - began
-        cpu.setdefault(text.split()[0] if text.startswith("PESAN") else text, []).append(
+        cpu.setdefault(label or (text.split()[0] if text.startswith("PESAN") else text), []).append(
             time.thread_time() - began_cpu)
         if response is None or not response.reply:
             raise RuntimeError(f"no reply to {text!r}")
@@ -430,6 +430,18 @@ def bench_single(db_path: Path, size: dict, calls: int, rng: random.Random) -> f
     cpu.pop("PESAN", None)
     results["PESAN kode 2kg"] = [message(buyer_phone(rng.randrange(size["buyers"])),
                                          f"PESAN {code} 2kg") for code in listing_codes[1:]]
+    # Issue 14's queries: a price far from the usual one (the price-sanity question, after
+    # the duplicate lookup), and the next page of CARI within its dialog.
+    results["JUAL cabai 10kg 1,5jt (sanity)"] = [
+        message(seller_phone(rng.randrange(size["sellers"])), "JUAL cabai 10kg 1,5jt",
+                "JUAL cabai 10kg 1,5jt (sanity)") for _ in range(calls)]
+    lagi = []
+    for _ in range(calls):
+        phone = seller_phone(rng.randrange(size["sellers"]))
+        message(phone, "CARI cabai", "setup")
+        lagi.append(message(phone, "LAGI", "LAGI after CARI cabai"))
+    cpu.pop("setup", None)
+    results["LAGI after CARI cabai"] = lagi
 
     app = create_app({"DATABASE_PATH": str(db_path), "TWILIO_AUTH_TOKEN": TOKEN})
     client = app.test_client()
