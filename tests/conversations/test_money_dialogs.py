@@ -226,19 +226,14 @@ def test_compound_amount_is_repeated_and_two_numbers_are_asked(chat):
     """"1 juta 200 ribu" is one amount, repeated before the PIN; "1jt 2" is not guessed."""
     ready(chat)
     chat.play([
-        (SITI, "TARIK "
-               "1 "
-               "juta "
-               "200 "
-               "ribu", "Tarik Rp1.200.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu "
-                                        "untuk lanjut, atau BATAL."),
+        (SITI, "TARIK 1 juta 200 ribu",
+         "Tarik Rp1.200.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, atau BATAL."),
         (SITI, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
-        (SITI, "TARIK "
-               "1jt "
-               "2", "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya atau "
-                              "SEMUA. Contoh: 500rb. Ketik BATAL bila tidak jadi."),
-        (SITI, "1jt200", "Tarik Rp1.200.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, "
-                         "atau BATAL."),
+        (SITI, "TARIK 1jt 2",
+         "Berapa yang mau ditarik? Saldo Bapak/Ibu Rp1.250.000. Balas jumlahnya atau SEMUA. Contoh: "
+         "500rb. Ketik BATAL bila tidak jadi."),
+        (SITI, "1jt200",
+         "Tarik Rp1.200.000 ke DANA 0812...7890? Balas dengan PIN Bapak/Ibu untuk lanjut, atau BATAL."),
     ])
     assert payouts_of(chat.db, SITI) == []
 
@@ -247,17 +242,14 @@ def test_compound_amount_in_english(chat):
     """The same in English."""
     ready(chat, "en")
     chat.play([
-        (SITI, "WITHDRAW "
-               "1jt200", "Withdraw Rp1.200.000 to DANA 0812...7890? Reply with your PIN to go "
-                                  "ahead, or CANCEL."),
+        (SITI, "WITHDRAW 1jt200",
+         "Withdraw Rp1.200.000 to DANA 0812...7890? Reply with your PIN to go ahead, or CANCEL."),
         (SITI, "CANCEL", "OK, cancelled. Send HELP to see the list of commands."),
-        (SITI, "WITHDRAW "
-               "1jt "
-               "2", "How much do you want to withdraw? Your balance is Rp1.250.000. Reply "
-                                 "with the amount or ALL. Example: 500000. Send CANCEL if you change your "
-                                 "mind."),
-        (SITI, "1200000", "Withdraw Rp1.200.000 to DANA 0812...7890? Reply with your PIN to go ahead, or "
-                          "CANCEL."),
+        (SITI, "WITHDRAW 1jt 2",
+         "How much do you want to withdraw? Your balance is Rp1.250.000. Reply with the amount or ALL. "
+         "Example: 500000. Send CANCEL if you change your mind."),
+        (SITI, "1200000",
+         "Withdraw Rp1.200.000 to DANA 0812...7890? Reply with your PIN to go ahead, or CANCEL."),
     ])
     assert payouts_of(chat.db, SITI) == []
 
