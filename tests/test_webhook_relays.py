@@ -196,7 +196,7 @@ def test_request_paths_never_call_the_network(client, db, httpserver, system, re
     assert [e["type"] for e in system.delivered()] == ["order.created", "order.accepted"]
     to_tini = [m["Body"] for m in fake_twilio.sent if m["To"] == f"whatsapp:{TINI}"]
     assert to_tini == [
-        "Kabar baik: pesanan P3 (3 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi saat barang "
+        "Kabar baik: pesanan P3 (3 kg cabai) disetujui Siti Aminah, Sukamaju. Kami kabari lagi saat barang "
         "dikirim.",
         "Pesanan P3 (3 kg cabai) sudah dikirim oleh Siti Aminah. Setelah barang sampai, balas TERIMA P3"]
     assert json.loads(system.received[0].body)["order"]["buyer"] == {"name": "Resto Sunda", "city": "Jakarta"}

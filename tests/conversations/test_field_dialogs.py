@@ -317,7 +317,7 @@ TINI = "+6281311112222"  # a city buyer
 
 @pytest.mark.parametrize("language, yes, which, accepted", [
     ("id", "YA", "Ada 1 pesanan menunggu jawaban: P2 20 kg cabai. Balas YA kode atau TIDAK kode.",
-     "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+     "Pesanan P2 Bapak/Ibu setujui. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
      "dikirim, balas KIRIM P2"),
     ("en", "YES", "Orders waiting for your answer (1): P2 20 kg cabai. Reply YES code or NO code.",
      "You accepted order P2. Prepare 20 kg cabai for Warung Bu Tini, Bandung. Once it is sent, "

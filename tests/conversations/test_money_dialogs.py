@@ -456,7 +456,7 @@ def test_coordinator_pays_in_english(chat):
 def test_help_topics_for_money_commands(chat):
     registered(chat)
     chat.play([
-        (SITI, "BANTUAN TARIK", "TARIK jumlah atau TARIK SEMUA - kirim saldo ke rekening Bapak/Ibu, "
+        (SITI, "BANTUAN TARIK", "TARIK jumlah atau TARIK SEMUA - cairkan saldo ke rekening Bapak/Ibu, "
                                 "dengan PIN. Contoh: TARIK 500rb"),
         (SITI, "HELP ACCOUNT", "REK bank nomor nama - rekening untuk penarikan. Contoh: REK DANA "
                                "081234567890 Siti. Bank: BCA, BRI, BNI, MANDIRI. E-wallet: DANA, OVO, GOPAY"),

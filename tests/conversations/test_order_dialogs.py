@@ -70,9 +70,9 @@ def test_whole_path_by_text_in_indonesian(chat):
          "Pesanan P2: 20 kg cabai @Rp12.000 = Rp240.000, penjual Siti Aminah, Sukamaju. Menunggu "
          "jawaban penjual. Batal: BATAL P2", [(SITI, new_order)]),
         (SITI, "YA",
-         "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+         "Pesanan P2 Bapak/Ibu setujui. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
          "dikirim, balas KIRIM P2",
-         [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
+         [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) disetujui Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
         (SITI, "KIRIM P2",
          "Pesanan P2 tercatat dikirim ke Warung Bu Tini. Uang masuk ke saldo Bapak/Ibu setelah pembeli "
@@ -276,11 +276,11 @@ def test_cancel_before_the_seller_answers_releases_the_stock(chat):
                  "Tidak perlu dibalas.")]),
         (TINI, "BATAL P2", "Maaf, pesanan P2 tidak bisa dibatalkan lagi (status: dibatalkan). Hubungi "
                            "koordinator bila ada masalah.", []),
-        (SITI, "YA P3", "Pesanan P3 Bapak/Ibu terima. Mohon siapkan 10 kg cabai untuk Warung Bu Tini, "
+        (SITI, "YA P3", "Pesanan P3 Bapak/Ibu setujui. Mohon siapkan 10 kg cabai untuk Warung Bu Tini, "
                         "Bandung. Setelah dikirim, balas KIRIM P3",
-         [(TINI, "Kabar baik: pesanan P3 (10 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
+         [(TINI, "Kabar baik: pesanan P3 (10 kg cabai) disetujui Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
-        (TINI, "BATAL P3", "Maaf, pesanan P3 tidak bisa dibatalkan lagi (status: diterima penjual). "
+        (TINI, "BATAL P3", "Maaf, pesanan P3 tidak bisa dibatalkan lagi (status: disetujui penjual). "
                            "Hubungi koordinator bila ada masalah.", []),
     ])
     assert listing_quantity(chat.db, "C2") == Decimal(40)
@@ -309,14 +309,14 @@ def test_bare_yes_with_several_pending_lists_them_and_no_releases_stock(chat):
                            "Ketik STATUS P3 untuk rinciannya.", []),
         (TINI, "TERIMA P3", "Maaf, pesanan P3 tidak bisa dikonfirmasi sampai (status: menunggu penjual). "
                             "Ketik STATUS P3 untuk rinciannya.", []),
-        (SITI, "YA", "Pesanan P3 Bapak/Ibu terima. Mohon siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. "
+        (SITI, "YA", "Pesanan P3 Bapak/Ibu setujui. Mohon siapkan 5 kg cabai untuk Warung Bu Tini, Bandung. "
                      "Setelah dikirim, balas KIRIM P3",
-         [(TINI, "Kabar baik: pesanan P3 (5 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
+         [(TINI, "Kabar baik: pesanan P3 (5 kg cabai) disetujui Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
-        (SITI, "STATUS", "Pesanan berjalan: P3 5 kg cabai (diterima penjual). Rincian: STATUS kode", []),
-        (SITI, "STATUS P3", "Pesanan P3: 5 kg cabai @Rp12.000 = Rp60.000, pembeli Warung Bu Tini, Bandung. "
-                            "Status: diterima penjual.", []),
-        (TINI, "STATUS", "Pesanan berjalan: P3 5 kg cabai (diterima penjual). Rincian: STATUS kode", []),
+        (SITI, "STATUS", "Pesanan berjalan: P3 5 kg cabai (disetujui penjual). Rincian: STATUS kode", []),
+        (SITI, "STATUS P3", "Pesanan P3: 5 kg cabai @Rp12.000 = Rp60.000, pembeli Warung Bu Tini, "
+                            "Bandung. Status: disetujui penjual.", []),
+        (TINI, "STATUS", "Pesanan berjalan: P3 5 kg cabai (disetujui penjual). Rincian: STATUS kode", []),
     ])
     assert listing_quantity(chat.db, "C2") == Decimal(45)
 
@@ -351,9 +351,9 @@ def test_bare_yes_never_takes_over_an_open_question_but_a_coded_one_does(chat):
     play(chat, [
         (SITI, "JUAL bayam 30 ikat", ask_price, []),
         (SITI, "YA", ask_price, []),
-        (SITI, "YA P2", "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 5 kg cabai untuk Warung Bu Tini, "
+        (SITI, "YA P2", "Pesanan P2 Bapak/Ibu setujui. Mohon siapkan 5 kg cabai untuk Warung Bu Tini, "
                         "Bandung. Setelah dikirim, balas KIRIM P2",
-         [(TINI, "Kabar baik: pesanan P2 (5 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
+         [(TINI, "Kabar baik: pesanan P2 (5 kg cabai) disetujui Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim.")]),
     ])
 
@@ -478,9 +478,9 @@ def test_buyers_are_told_how_to_pay_when_the_seller_accepts(tmp_path):
     chat.notices()
     play(chat, [
         (SITI, "YA P2",
-         "Pesanan P2 Bapak/Ibu terima. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
+         "Pesanan P2 Bapak/Ibu setujui. Mohon siapkan 20 kg cabai untuk Warung Bu Tini, Bandung. Setelah "
          "dikirim, balas KIRIM P2",
-         [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) diterima Siti Aminah, Sukamaju. Kami kabari lagi "
+         [(TINI, "Kabar baik: pesanan P2 (20 kg cabai) disetujui Siti Aminah, Sukamaju. Kami kabari lagi "
                  "saat barang dikirim."),
           (TINI, "Pembayaran pesanan P2 (Rp240.000): Transfer BRI 1234567890 a.n. Koperasi Tani Makmur. "
                  "Terima kasih.")]),

@@ -620,8 +620,8 @@ def test_quantities_are_exact_milli_units(chat):
      "listing codes."),
     ("HARGA", "HARGA produk - harga acuan terbaru. Contoh: HARGA cabai atau HARGA cabai Pasar Induk",
      "PRICE product - latest reference price. Example: PRICE chili or PRICE chili Pasar Induk"),
-    ("LANGGAN", "LANGGAN produk - terima kabar harga produk itu. Contoh: LANGGAN cabai. BERHENTI - "
-                "stop semua siaran.",
+    ("LANGGAN", "LANGGAN produk - terima kabar harga produk itu. Contoh: LANGGAN cabai. BERHENTI - hentikan "
+                "semua siaran.",
      "SUBSCRIBE product - get price news for that product. Example: SUBSCRIBE chili. STOP - stop "
      "all broadcasts."),
 ])
