@@ -57,8 +57,8 @@ def test_evening_price_and_broadcast_in_english(chat):
          "Price of cabai Rp11.500/kg recorded. Goes out to 2 subscribers at 06.00 WIB (quiet "
          "hours). Check: BROADCAST STATUS 1"),
         (KOORD, "BROADCAST sukamaju Panen raya Sabtu",
-         "Broadcast #2 to sukamaju for 2 recipients waits for quiet hours to end, goes out at "
-         "06.00 WIB. Check: BROADCAST STATUS 2"),
+         "Broadcast #2 to sukamaju (2 recipients) waits for quiet hours to end and goes out at 06.00 WIB. "
+         "Check: BROADCAST STATUS 2"),
     ])
 
 

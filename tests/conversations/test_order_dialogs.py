@@ -423,7 +423,7 @@ def test_reminder_and_expiry_in_english_and_in_the_sellers_zone(tmp_path):
     chat.notices()
     chat.advance(hours=2)
     run_order_timers(chat.db, chat.settings, chat.now)
-    assert chat.notices() == [(SITI, "Reminder: order P2 (20 kg cabai, Warung Bu Tini) waits for your "
+    assert chat.notices() == [(SITI, "Reminder: order P2 (20 kg cabai, Warung Bu Tini) is waiting for your "
                                      "answer until 28/11 16.00 WITA. Reply YES P2 or NO P2")]
     chat.advance(hours=4)
     run_order_timers(chat.db, chat.settings, chat.now)
