@@ -77,8 +77,8 @@ def test_in_english(tmp_path):
     chat.send(SITI, "WITHDRAW 100000")
     code_reply = chat.send(SITI, PIN)
     code = payouts_of(chat.db, SITI)[0]["code"]
-    assert code_reply == (f"Withdrawal of Rp100.000 recorded, code {code}. Your money is safe and waits for "
-                          f"the buyers' payment; we will tell you when it is sent.")
+    assert code_reply == (f"Withdrawal of Rp100.000 recorded, code {code}. Your money is safe and is "
+                          f"waiting for the buyers' payment; we will tell you when it is sent.")
     assert chat.send(SITI, "BALANCE") == ("Balance Rp1.150.000. Being transferred Rp0. Awaiting buyers' "
                                           "payment Rp100.000. Paid out this month Rp0. Withdraw: WITHDRAW "
                                           "amount")

@@ -108,7 +108,8 @@ def test_payout_failed_returns_the_money_and_tells_why(runner, db, seller, setti
     assert balance(db, SITI) == (1_250_000, 0, 0)
     (news,) = db.query("SELECT * FROM outbox WHERE phone = ?", [SITI])
     assert news["body"] == (f"Maaf, penarikan {payout['code']} Rp500.000 gagal: nomor atau nama "
-                            "rekening tidak cocok. Uangnya kembali ke saldo. Periksa REK lalu TARIK lagi.")
+                            "rekening tidak cocok. Uangnya kembali ke saldo. Mohon periksa REK lalu TARIK "
+                            "lagi.")
     late = runner.invoke(main, ["payout", "paid", payout["code"], "--ref", "X"])
     assert late.exit_code == 1 and "is failed: cannot apply succeeded" in late.output
     bad_reason = runner.invoke(main, ["payout", "failed", payout["code"], "--reason", "bored"])

@@ -84,8 +84,8 @@ def test_the_second_word_in_english(chat):
                              f"Reply YES to record it, or CANCEL."),
         (ANI, "YES", f"Your approval of {code} Rp2.000.000 is recorded. A second coordinator is needed; "
                      f"we have asked them. It is recorded as paid once they agree."),
-        (ANI, f"PAY {code}", f"You already approved {code}; it waits for another coordinator. Please ask "
-                             f"a colleague to reply PAY {code}."),
+        (ANI, f"PAY {code}", f"You already approved {code}; it is waiting for another coordinator. "
+                             f"Please ask a colleague to reply PAY {code}."),
         (EKO, f"PAY {code}", f"Record {code} Rp2.000.000 to DANA 081234567890 (Siti Aminah) as paid? "
                              f"Reply YES to record it, or CANCEL."),
         (EKO, "YES", f"Recorded: withdrawal {code} of Rp2.000.000 for Siti Aminah is paid. The seller "

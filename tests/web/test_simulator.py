@@ -29,7 +29,7 @@ def test_simulator_plays_a_conversation(settings, db):
     assert sent.status_code == 302 and "phone=%2B6281234567890" in sent.headers["Location"]
     page = client.get(sent.headers["Location"]).get_data(as_text=True)
     assert "DAFTAR Siti, Sukamaju" in page
-    assert "Bapak/Ibu sudah terdaftar sebagai penjual" in page
+    assert "Bapak/Ibu terdaftar sebagai penjual" in page
     assert 'name="viewport"' in page
     (inbound,) = db.query("SELECT * FROM inbound")
     assert (inbound["channel"], inbound["status"]) == ("simulator", "processed")

@@ -179,7 +179,7 @@ def test_permanent_refusal_fails_the_payout_and_returns_the_money(db, config, se
     assert balance(db, SITI) == (1_250_000, 0, 0)
     assert seller_news(db) == [
         f"Maaf, penarikan {payout['code']} Rp500.000 gagal: nomor atau nama rekening tidak cocok. "
-        "Uangnya kembali ke saldo. Periksa REK lalu TARIK lagi."]
+        "Uangnya kembali ke saldo. Mohon periksa REK lalu TARIK lagi."]
     assert check_ledger(db).ok
 
 
