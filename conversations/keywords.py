@@ -61,6 +61,7 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "LUNAS": "record_payment",
         "LAGI": "more",
         "LANJUT": "more",
+        "CERITA": "story",
     },
     "en": {
         "REGISTER": "register",
@@ -94,6 +95,7 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "PAID": "record_payment",
         "MORE": "more",
         "NEXT": "more",
+        "STORY": "story",
     },
 }
 

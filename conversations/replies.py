@@ -374,6 +374,32 @@ _SPECS += [
     ReplySpec(N_("desk.pin_reset")),
 ]
 
+# Sellers' stories (issue 17): CERITA / STORY, and what sellers hear of a coordinator's edit.
+_STORY = {"target": "jualan C289", "count": 640}
+_SPECS += [
+    ReplySpec(N_("help.story")),
+    ReplySpec(N_("story.ask")),
+    ReplySpec(N_("story.ask_listing"), {"code": "C289", "product": "cabai merah keriting"}),
+    ReplySpec(N_("story.saved"), _STORY),
+    ReplySpec(N_("story.saved_cleaned"), {**_STORY, "removed": "nomor telepon, tautan dan e-mail"}),
+    ReplySpec(N_("story.saved_hidden"), _STORY),
+    ReplySpec(N_("story.joined"), _STORY),
+    ReplySpec(N_("story.confirm_add"), {"target": "jualan C289", "text": "Dipetik pagi " * 12}),
+    ReplySpec(N_("story.not_added")),
+    ReplySpec(N_("story.confirm_profile"), {"code": "IR6428"}),
+    ReplySpec(N_("story.not_saved")),
+    ReplySpec(N_("story.only_removed")),
+    ReplySpec(N_("story.too_long"), {"count": 1280, "max": 640}),
+    ReplySpec(N_("story.target.listing"), {"code": "C289"}, sms=False),
+    ReplySpec(N_("story.target.profile"), sms=False),
+    ReplySpec(N_("story.removed.phone"), sms=False),
+    ReplySpec(N_("story.removed.link"), sms=False),
+    ReplySpec(N_("story.removed.email"), sms=False),
+    ReplySpec(N_("story.removed.and"), sms=False),
+    ReplySpec(N_("desk.story_edited"), {"target": "jualan C289"}),
+    ReplySpec(N_("desk.story_hidden"), {"target": "jualan C289"}),
+]
+
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 
 

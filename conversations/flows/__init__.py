@@ -15,11 +15,12 @@ from conversations.flows.registration import REGISTRATION
 from conversations.flows.search import PAGING, SEARCH
 from conversations.flows.selling import SELLING
 from conversations.flows.stock import STOCK
+from conversations.flows.stories import STORIES
 from conversations.flows.withdrawal import WITHDRAWAL
 
 FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
                            BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, PAYMENT_RECORD,
-                           COORDINATION,
+                           COORDINATION, STORIES,
                            SEARCH, PAGING, ORDERING, FULFILMENT, ORDER_STATUS)
 
 
