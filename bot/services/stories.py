@@ -74,7 +74,11 @@ def clean_story(text: str) -> Cleaned:
         if count:
             removed.append(kind)
     text = _EMPTY_BRACKETS_RE.sub(" ", text)
-    text = tidy(re.sub(r" +([.,;:!?])", r"\1", text))
+    if removed:  # the commas and colons around what went: "di a.com, b.id, ya" -> "di, ya"
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+        text = re.sub(r"[,;:]+(?=\s*(?:\n|$))", "", text)
+    text = tidy(text)
     return Cleaned(text, tuple(kind for kind in REMOVED_KINDS if kind in removed))
 
 
@@ -97,8 +101,8 @@ def get_story(db: sqlite_utils.Database, story_id: int) -> dict:
 def save_story(db: sqlite_utils.Database, seller_id: int, listing_id: int | None,
                cleaned: Cleaned, now: datetime) -> dict:
     """Store the seller's story for the listing (or for themselves), replacing the one
-    before; a story the seller sends again is shown again even if a coordinator had
-    hidden the old text (DECISIONS 238)."""
+    before. A story a coordinator hid stays hidden when the seller sends a new text: only
+    a coordinator shows it again (DECISIONS 238)."""
     stamp = to_db_time(now)
     removed = ",".join(cleaned.removed) or None
     with transaction(db):
@@ -108,8 +112,8 @@ def save_story(db: sqlite_utils.Database, seller_id: int, listing_id: int | None
                        "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                        [seller_id, listing_id, cleaned.text, removed, stamp, stamp])
         else:
-            db.execute("UPDATE stories SET text = ?, removed = ?, status = 'visible', "
-                       "edited_by = NULL, updated_at = ? WHERE id = ?",
+            db.execute("UPDATE stories SET text = ?, removed = ?, edited_by = NULL, updated_at = ? "
+                       "WHERE id = ?",
                        [cleaned.text, removed, stamp, existing["id"]])
         return story_of(db, seller_id, listing_id)
 

@@ -69,7 +69,7 @@ def test_a_story_texted_in_this_test_shows_on_the_listing_page(page, live, clien
     page.goto(f"{base}/l/{code}")
     section = page.locator("section.story").first
     section.get_by_role("heading", name="Cerita").wait_for()
-    assert section.inner_text().endswith(f"{story} Pesan:")
+    assert section.inner_text().endswith(f"{story} Pesan")
     assert "0812" not in page.content()
     page.get_by_role("heading", name="Tentang Siti").wait_for()
     no_sideways_scroll(page)

@@ -69,7 +69,7 @@ def test_phone_numbers_links_and_email_are_not_published_and_the_seller_is_told(
          "ditampilkan di toko demi keamanan."),
         (SITI, "CERITA Toko kami di tokositi.com, wa.me/6281234567890, siti@desa.id, telp "
                "(0231) 555-1234 ya",
-         "Cerita untuk profil Bapak/Ibu tersimpan (22 huruf), tanpa nomor telepon, tautan dan "
+         "Cerita untuk profil Bapak/Ibu tersimpan (21 huruf), tanpa nomor telepon, tautan dan "
          "e-mail: itu tidak ditampilkan di toko demi keamanan."),
         (SITI, "CERITA C2 https://bit.ly/cabai 08123456789",
          "Cerita itu hanya berisi nomor, tautan atau e-mail, yang tidak ditampilkan di toko. "
@@ -170,3 +170,12 @@ def test_buyers_and_strangers_cannot_tell_stories(tmp_path):
     chat.send(SITI, "CERITA Saya petani")
     chat.send(BUDI, "CERITA Warung kami")
     assert chat.db.execute("SELECT COUNT(*) FROM stories").fetchone()[0] == 0
+
+
+def test_a_story_a_coordinator_hid_stays_hidden_when_the_seller_sends_another(chat):
+    chat.send(SITI, "CERITA C2 Cabai dipetik pagi.")
+    stories.set_hidden(chat.db, story(chat, "C2")["id"], True, chat.now, "+6281100000002", None)
+    chat.play([(SITI, "CERITA C2 Cabai merah segar.",
+                "Cerita untuk jualan C2 tersimpan (18 huruf), tetapi masih disembunyikan koordinator. "
+                "Tanyakan koordinator untuk menampilkannya.")])
+    assert (story(chat, "C2")["text"], story(chat, "C2")["status"]) == ("Cabai merah segar.", "hidden")
