@@ -25,7 +25,8 @@ from conversations.flows.stories import fills_segments
     ("mail siti@desa.co.id", "mail", ("email",)),
     ("Harga Rp12.500.000 per ton, panen 2019 2020 2021, stok 50 kg", None, ()),
     ("Beras IR64 dan C2, 1.250,5 kg, sejak 1998", None, ()),
-    ("Kopi\u00a0arabika\n\n\n\nenak \U0001F600 dari Gayo. R\u00e9sum\u00e9", "Kopi arabika\n\nenak \U0001F600 dari Gayo. R\u00e9sum\u00e9", ()),
+    ("Kopi\u00a0arabika\n\n\n\nenak \U0001F600 dari Gayo. R\u00e9sum\u00e9",
+     "Kopi arabika\n\nenak \U0001F600 dari Gayo. R\u00e9sum\u00e9", ()),
 ])
 def test_what_is_taken_out_and_what_stays(text, published, removed):
     cleaned = clean_story(text)
