@@ -378,6 +378,8 @@ _SPECS += [
 # LAPORAN MINGGUAN. The link is a real-length PUBLIC_BASE_URL; it is never shortened.
 _STATEMENT = {"code": "ABC234-XYZ789"}
 _SUMMARY = {"sales": "Rp12.500.000", "orders": 128, "waiting": 12, "available": _MONEY}
+_SUMMARY_PRICE = {**_SUMMARY, "product": "cabai merah keriting", "price": "Rp125.000/kg",
+                  "reference": "Rp120.000/kg"}
 _SPECS += [
     ReplySpec(N_("help.report")),
     ReplySpec(N_("help.statement")),
@@ -397,6 +399,8 @@ _SPECS += [
     ReplySpec(N_("report.summary"), _SUMMARY),
     ReplySpec(N_("report.summary_weekly"), _SUMMARY),
     ReplySpec(N_("report.weekly"), _SUMMARY),
+    ReplySpec(N_("report.summary_price"), _SUMMARY_PRICE),
+    ReplySpec(N_("report.weekly_price"), _SUMMARY_PRICE),
     ReplySpec(N_("weekly.on")),
     ReplySpec(N_("weekly.off")),
     ReplySpec(N_("weekly.status_on")),

@@ -1,5 +1,6 @@
 """A seller's week in one SMS (`LAPORAN`): sales of the last seven days, orders that wait
-for them, and their balance; and the opt-in weekly summary (`LAPORAN MINGGUAN YA`).
+for them, their balance and, when there is one, their price beside the reference price;
+and the opt-in weekly summary (`LAPORAN MINGGUAN YA`).
 
 The weekly summary is due every Monday at `WEEKLY_AT` in the seller's own zone; each
 subscription keeps when it is next due (`weekly_reports.next_due_at`, indexed), so the
@@ -15,13 +16,23 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.services import ledger
+from bot.services import ledger, listings
 from bot.storage import fetch_all, fetch_one, to_db_time, transaction
 
 #: When the weekly summary is due, in the seller's zone: Monday morning.
 WEEKLY_DAY, WEEKLY_AT = 0, time(7, 0)
 #: "This week" is the last seven days (the same on a Monday and on a Friday).
 WINDOW = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class PriceCheck:
+    """The seller's price beside the latest reference price, in the same unit."""
+
+    product: str
+    unit: str
+    price: int
+    reference: int
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,7 @@ class Summary:
     orders: int  # how many orders that was
     waiting: int  # orders that wait for the seller (to accept, or to ship)
     available: int  # balance they can withdraw
+    price: PriceCheck | None = None  # their newest listing in stock that has a reference price
 
 
 def seller_summary(db: sqlite_utils.Database, seller_contact_id: int, now: datetime) -> Summary:
@@ -44,7 +56,23 @@ def seller_summary(db: sqlite_utils.Database, seller_contact_id: int, now: datet
         "SELECT COUNT(*) FROM orders WHERE seller_id = ? AND status IN ('pending', 'accepted')",
         [seller_contact_id]).fetchone()[0]
     balance = ledger.seller_balance(db, seller_contact_id)
-    return Summary(sales=sold[0], orders=sold[1], waiting=waiting, available=balance.available)
+    return Summary(sales=sold[0], orders=sold[1], waiting=waiting, available=balance.available,
+                   price=price_check(db, seller_contact_id))
+
+
+def price_check(db: sqlite_utils.Database, seller_contact_id: int) -> PriceCheck | None:
+    """The seller's newest listing in stock whose product has a reference price in the
+    listing's unit, with that price (a seller has a few listings; each lookup is one
+    step of `reference_prices_latest`)."""
+    for listing in listings.seller_listings(db, seller_contact_id):
+        if not listing["quantity_milli"]:
+            continue
+        reference = fetch_one(db, "SELECT price FROM reference_prices WHERE product_id = ? AND unit = ? "
+                                  "ORDER BY recorded_at DESC, id DESC LIMIT 1",
+                              [listing["product_id"], listing["unit"]])
+        if reference is not None:
+            return PriceCheck(listing["product_name"], listing["unit"], listing["price"], reference["price"])
+    return None
 
 
 def next_weekly_due(now: datetime, timezone: str) -> datetime:

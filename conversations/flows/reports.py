@@ -6,7 +6,8 @@ coordinator issues it from the desk, or by text with the request's number
 (`LAPORAN KEUANGAN 12`; bare, it lists the requests that wait); either way the seller
 gets the code and the /verify link (`conversations.news.reports`).
 
-`LAPORAN` (`REPORT`): the seller's last seven days, orders waiting and balance, one SMS.
+`LAPORAN` (`REPORT`): the seller's last seven days, orders waiting, balance and their price
+beside the reference price (when there is one), one SMS.
 `LAPORAN MINGGUAN YA|TIDAK` (`WEEKLY REPORT YES|NO`): the same every Monday morning, or
 not; bare, it says whether it is on.
 """
@@ -18,7 +19,7 @@ from bot.services import contacts, reports, statements
 from bot.services.coordinators import record_action
 from bot.services.payouts import payout_approvers
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
-from conversations.news.reports import statement_news, summary_values
+from conversations.news.reports import statement_news, summary_reply
 
 #: Months a statement issued by text covers (besides the current one); the desk chooses.
 TEXT_STATEMENT_MONTHS = 6
@@ -80,8 +81,9 @@ def report(turn: Turn) -> str:
     """`LAPORAN`: the last seven days, orders waiting, balance."""
     summary = reports.seller_summary(turn.db, turn.contact["id"], turn.now)
     weekly = reports.weekly_on(turn.db, turn.contact["id"])
-    turn.reply("report.summary_weekly" if weekly else "report.summary",
-               **summary_values(summary, turn.locale))
+    reply_id, values = summary_reply("report.summary_weekly" if weekly else "report.summary",
+                                     "report.summary_price", summary, turn.locale)
+    turn.reply(reply_id, **values)
     return END
 
 

@@ -11,7 +11,7 @@ import sqlite_utils
 
 from bot.services import contacts, reports
 from bot.services.reports import Summary
-from conversations.i18n import format_money
+from conversations.i18n import format_money, format_unit_price
 from conversations.news.notify import queue_notification, recipient_locale
 
 
@@ -38,15 +38,23 @@ def notify_statement_issued(db: sqlite_utils.Database, settings: dict, seller_co
     return queue_notification(db, settings, seller, reply_id, now, **values)
 
 
-def summary_values(summary: Summary, locale: str) -> dict:
-    """The values of `report.summary` and `report.weekly`."""
-    return {"sales": format_money(summary.sales, locale), "orders": summary.orders,
-            "waiting": summary.waiting, "available": format_money(summary.available, locale)}
+def summary_reply(reply_id: str, price_reply_id: str, summary: Summary, locale: str) -> tuple[str, dict]:
+    """(reply id, values) of a summary: `reply_id`, or `price_reply_id` when the seller has
+    a price to compare with the reference price (that takes the room of the hint)."""
+    values = {"sales": format_money(summary.sales, locale), "orders": summary.orders,
+              "waiting": summary.waiting, "available": format_money(summary.available, locale)}
+    if summary.price is None:
+        return reply_id, values
+    check = summary.price
+    return price_reply_id, {**values, "product": check.product,
+                                 "price": format_unit_price(check.price, check.unit, locale),
+                                 "reference": format_unit_price(check.reference, check.unit, locale)}
 
 
 def queue_weekly_report(db: sqlite_utils.Database, settings: dict, contact: dict, now: datetime, *,
                         not_before: datetime) -> int:
     """Queue the seller's Monday summary (figures as of `now`), to go at `not_before`."""
     summary = reports.seller_summary(db, contact["id"], now)
-    return queue_notification(db, settings, contact, "report.weekly", now, not_before=not_before,
-                              **summary_values(summary, recipient_locale(contact, settings)))
+    reply_id, values = summary_reply("report.weekly", "report.weekly_price", summary,
+                                     recipient_locale(contact, settings))
+    return queue_notification(db, settings, contact, reply_id, now, not_before=not_before, **values)

@@ -149,3 +149,16 @@ def test_report_and_weekly_opt_in_in_english(chat):
         (SITI, "HELP WEEKLY REPORT", "WEEKLY REPORT YES - your sales, orders and balance every Monday "
                                      "morning. WEEKLY REPORT NO - stop it.", []),
     ])
+
+
+def test_the_summary_sets_the_price_beside_the_reference_price(chat):
+    received_order(chat)  # Siti still has 30 kg of cabai at Rp12.000/kg on C2
+    assert chat.send(ANI, "HARGA cabai 11rb").startswith("Harga cabai Rp11.000/kg tercatat.")
+    chat.notices()
+    chat.play([
+        (SITI, "LAPORAN", "7 hari: laku Rp240.000 (1 pesanan). Pesanan menunggu: 0. Saldo Rp240.000. Harga "
+                          "cabai Rp12.000/kg, acuan Rp11.000/kg", []),
+        (SITI, "LANGUAGE en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia.", []),
+        (SITI, "REPORT", "7 days: sales Rp240.000 (orders: 1). Orders waiting: 0. Balance Rp240.000. Your "
+                         "cabai Rp12.000/kg, reference Rp11.000/kg", []),
+    ])

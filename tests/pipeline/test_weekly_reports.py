@@ -31,7 +31,7 @@ def chat(tmp_path):
 
 def weekly_rows(chat):
     return [(row["phone"], row["body"], from_db_time(row["next_attempt_at"])) for row in chat.db.query(
-        "SELECT phone, body, next_attempt_at FROM outbox WHERE reply_id = 'report.weekly' ORDER BY id")]
+        "SELECT phone, body, next_attempt_at FROM outbox WHERE reply_id LIKE 'report.weekly%' ORDER BY id")]
 
 
 def test_once_a_week_on_monday_morning(chat):
@@ -88,5 +88,14 @@ def test_in_english_through_the_sweep(chat):
     chat.send(SITI, "WEEKLY REPORT YES")
     sweep(chat.db, chat.settings, None, now=MONDAY_7_WIB)
     english = ("Weekly report, last 7 days: sales Rp240.000 (orders: 1). Orders waiting: 0. Balance "
-               "Rp240.000. Stop: WEEKLY REPORT NO")
+               "Rp240.000. To end: WEEKLY REPORT NO")
     assert weekly_rows(chat) == [(SITI, english, MONDAY_7_WIB)]
+
+
+def test_with_a_reference_price(chat):
+    chat.send("+6281377778888", "HARGA cabai 11rb")  # the coordinator's reference price
+    chat.send(SITI, "LAPORAN MINGGUAN YA")
+    send_weekly_reports(chat.db, chat.settings, MONDAY_7_WIB)
+    assert [body for _, body, _ in weekly_rows(chat)] == [
+        "Mingguan: laku Rp240.000 (1 pesanan). Menunggu: 0. Saldo Rp240.000. cabai Rp12.000/kg, acuan "
+        "Rp11.000/kg. Tak perlu: LAPORAN MINGGUAN TIDAK"]
