@@ -16,8 +16,7 @@ from __future__ import annotations
 
 from bot.config import secret_key
 from bot.services import contacts, reports, statements
-from bot.services.coordinators import record_action
-from bot.services.payouts import payout_approvers
+from bot.services.coordinators import list_coordinators, record_action
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.news.reports import statement_news, summary_reply
 
@@ -36,7 +35,7 @@ def statement(turn: Turn) -> str:
     if not new:
         turn.reply("statement.already_requested")
         return END
-    for coordinator in payout_approvers(turn.db):
+    for coordinator in list_coordinators(turn.db):
         if coordinator["id"] != turn.contact["id"]:
             turn.notify(coordinator, "statement.request_notice", name=request["seller_name"],
                         village=request["seller_village"], number=request["id"],
@@ -55,7 +54,8 @@ def _coordinator(turn: Turn) -> str:
         items = "; ".join(f"{r['id']} {r['seller_name']} ({r['seller_village']})" for r in waiting[:LISTED])
         turn.reply("statement.open_list", count=len(waiting), items=items)
         return END
-    request = statements.get_request(turn.db, int(number)) if number.isdigit() else None
+    readable = number.isascii() and number.isdigit() and len(number) <= 12  # SQLite's integers
+    request = statements.get_request(turn.db, int(number)) if readable else None
     if request is None or request["status"] != "open":
         turn.reply("statement.request_not_found", number=number)
         return END

@@ -162,3 +162,14 @@ def test_the_summary_sets_the_price_beside_the_reference_price(chat):
         (SITI, "REPORT", "7 days: sales Rp240.000 (orders: 1). Orders waiting: 0. Balance Rp240.000. Your "
                          "cabai Rp12.000/kg, reference Rp11.000/kg", []),
     ])
+
+
+def test_a_coordinator_number_that_is_no_request(chat):
+    received_order(chat)
+    # A number too long for a code is no number at all: the list of requests that wait.
+    assert chat.send(ANI, "LAPORAN KEUANGAN 99999999999999999999999") == (
+        "Tidak ada permintaan laporan keuangan yang menunggu.")
+    for number in ("0", "9999999999", "P12"):
+        assert chat.send(ANI, f"LAPORAN KEUANGAN {number}") == (
+            f"Permintaan laporan nomor {number} tidak ada atau sudah diterbitkan. Ketik LAPORAN KEUANGAN "
+            "untuk melihat yang menunggu.")
