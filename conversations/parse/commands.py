@@ -62,6 +62,9 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "pay": ("payout", "missing"),
     "record_payment": ("order", "amount", "missing"),
     "more": (),
+    "report": (),
+    "statement": ("request",),
+    "weekly_report": ("on",),
     "story": ("listing", "text", "missing"),
     "unknown": ("suggestion",),
     "empty": (),
@@ -244,6 +247,16 @@ def _broadcast(rest: str) -> Result:
     return _finish(result, missing)
 
 
+def _weekly_report(rest: str) -> Result:
+    """``LAPORAN MINGGUAN YA`` -> ``on: True``; ``TIDAK`` -> ``False``; bare: neither."""
+    words = [w.lower() for w in _words(_tokens(rest, numbers=False))]
+    if words and words[0] in kw.WEEKLY_ON_WORDS:
+        return {"command": "weekly_report", "on": True}
+    if words and words[0] in kw.WEEKLY_OFF_WORDS:
+        return {"command": "weekly_report", "on": False}
+    return {"command": "weekly_report"}
+
+
 _STORY_RE = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
 
 
@@ -292,6 +305,10 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
     "pay": _code_command("pay", "payout", required=True, digits=True),
     "record_payment": _record_payment,
     "more": _simple("more"),
+    "report": _simple("report"),
+    # A coordinator issues request 12 with `LAPORAN KEUANGAN 12`; a seller's number is ignored.
+    "statement": _code_command("statement", "request", required=False, digits=True),
+    "weekly_report": _weekly_report,
     "story": _story,
 }
 
