@@ -281,11 +281,14 @@ def embedded_redis_url_file(config: dict) -> Path:
 
 def resolve_redis_url(config: dict) -> str | None:
     """`REDIS_URL`, else the embedded Redis that `jembatan up` started, else None."""
-    if config.get("REDIS_URL"):
-        return config["REDIS_URL"]
-    path = embedded_redis_url_file(config)
-    if path.exists():
-        return path.read_text().strip() or None
+    return _configured_or_embedded(config, "REDIS_URL", embedded_redis_url_file(config))
+
+
+def _configured_or_embedded(config: dict, setting: str, url_file: Path) -> str | None:
+    if config.get(setting):
+        return config[setting]
+    if url_file.exists():
+        return url_file.read_text().strip() or None
     return None
 
 
@@ -296,9 +299,4 @@ def embedded_nats_url_file(config: dict) -> Path:
 
 def resolve_nats_url(config: dict) -> str | None:
     """`JEMBATAN_NATS_URL`, else the embedded nats-server `jembatan up` started, else None."""
-    if config.get("JEMBATAN_NATS_URL"):
-        return config["JEMBATAN_NATS_URL"]
-    path = embedded_nats_url_file(config)
-    if path.exists():
-        return path.read_text().strip() or None
-    return None
+    return _configured_or_embedded(config, "JEMBATAN_NATS_URL", embedded_nats_url_file(config))
