@@ -1010,6 +1010,19 @@ def m024_federation(db: sqlite_utils.Database) -> None:
         )
         """
     )
+    # What the relay last saw of each link: at a hub the city (`city`), at the city each
+    # hub's letter. For `jembatan hub status`; a link down is normal, not a failure.
+    db.execute(
+        """
+        CREATE TABLE federation_links (
+            peer TEXT PRIMARY KEY,               -- 'city', or a hub's letter
+            link_up INTEGER NOT NULL,
+            checked_at TEXT NOT NULL,
+            last_up_at TEXT,
+            lag INTEGER                          -- the city: messages its source has yet to copy
+        )
+        """
+    )
 
 
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:

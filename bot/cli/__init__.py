@@ -174,6 +174,7 @@ def _print_endpoints(config, host: str, port: int, env: dict) -> None:
 from bot.cli.broadcasts import register as _register_broadcasts  # noqa: E402
 from bot.cli.catalog import register as _register_catalog  # noqa: E402
 from bot.cli.desk import register as _register_desk  # noqa: E402
+from bot.cli.federation import register as _register_federation  # noqa: E402
 from bot.cli.hub import register as _register_hub  # noqa: E402
 from bot.cli.money import register as _register_money  # noqa: E402
 from bot.cli.orders import register as _register_orders  # noqa: E402
@@ -181,6 +182,7 @@ from bot.cli.orders import register as _register_orders  # noqa: E402
 _register_broadcasts(main)
 _register_catalog(main)
 _register_desk(main)
+_register_federation(main)
 _register_hub(main)
 _register_money(main)
 _register_orders(main)

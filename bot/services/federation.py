@@ -227,3 +227,21 @@ def applied_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
             "SELECT hub_id, outcome, COUNT(*) FROM federation_applied GROUP BY 1, 2"):
         counts.setdefault(hub_id, {"applied": 0, "stale": 0})[outcome] = count
     return counts
+
+
+def record_link(db: sqlite_utils.Database, peer: str, *, up: bool, now: datetime,
+                lag: int | None = None) -> None:
+    """What the relay saw of a link just now (`peer`: `city`, or a hub's letter)."""
+    stamp = to_db_time(now)
+    with transaction(db):
+        db.execute(
+            "INSERT INTO federation_links (peer, link_up, checked_at, last_up_at, lag) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET link_up = excluded.link_up, "
+            "checked_at = excluded.checked_at, lag = excluded.lag, "
+            "last_up_at = COALESCE(excluded.last_up_at, federation_links.last_up_at)",
+            [peer, int(up), stamp, stamp if up else None, lag])
+
+
+def links(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Every link the relay reported, by peer."""
+    return {row["peer"]: row for row in fetch_all(db, "SELECT * FROM federation_links ORDER BY peer")}
