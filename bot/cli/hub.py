@@ -10,16 +10,20 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.services import hub, incidents
+from bot.services import federation, hub, incidents
 from bot.storage import to_db_time, utcnow
 from bot.web.db import get_db
 
 
-@click.command("hub")
+@click.group("hub", invoke_without_command=True)
+@click.pass_context
 @with_appcontext
-def hub_command() -> None:
+def hub_command(context: click.Context) -> None:
     """The hub phone: last seen, battery, connection, failed count, SMS per SIM today,
-    and incidents still open (silent phone, low battery, message loops)."""
+    and incidents still open (silent phone, low battery, message loops). `hub status`:
+    the federation link."""
+    if context.invoked_subcommand is not None:
+        return
     db = get_db()
     config = current_app.config
     zone = ZoneInfo(config.get("DEFAULT_TIMEZONE") or "Asia/Jakarta")
@@ -40,6 +44,15 @@ def hub_command() -> None:
         "open_incidents": [{k: i[k] for k in ("kind", "subject", "opened_at", "last_seen_at")}
                            for i in incidents.open_incidents(db)],
     }, indent=2))
+
+
+@hub_command.command("status")
+@with_appcontext
+def hub_status_command() -> None:
+    """Federation: at a hub, events written, published and waiting, the last one JetStream
+    acknowledged, the lag, and whether the link to the city is up; at the city, the same
+    per hub (events applied, link). A hub offline is normal, not a failure."""
+    click.echo(json.dumps(federation.status(get_db(), utcnow()), indent=2))
 
 
 def register(main: click.Group) -> None:

@@ -22,7 +22,7 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.config import role_of
-from bot.storage import fetch_all, fetch_one, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: The city's stream: it sources every hub's stream (DECISIONS 277).
 CITY_STREAM = "JEMBATAN_CITY"
@@ -245,3 +245,34 @@ def record_link(db: sqlite_utils.Database, peer: str, *, up: bool, now: datetime
 def links(db: sqlite_utils.Database) -> dict[str, dict]:
     """Every link the relay reported, by peer."""
     return {row["peer"]: row for row in fetch_all(db, "SELECT * FROM federation_links ORDER BY peer")}
+
+
+def status(db: sqlite_utils.Database, now: datetime) -> dict:
+    """What `jembatan hub status` shows: at a hub its outbox (written, published, waiting,
+    the oldest waiting event's age) and its link to the city; at the city, per hub, the
+    events applied and its link. A link down is normal for a hub, never a failure."""
+    me = identity(db)
+    role = me["role"] if me else "standalone"
+    report: dict = {"role": role}
+    if role == "hub":
+        oldest = db.execute("SELECT MIN(created_at) FROM federation_events "
+                            "WHERE published_at IS NULL").fetchone()[0]
+        last_sent = fetch_one(db, "SELECT id, epoch, published_at FROM federation_events "
+                                  "WHERE published_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+        report.update(
+            hub_id=me["hub_id"], epoch=me["epoch"], **outbox_counts(db),
+            last_published=(event_id(me["hub_id"], last_sent["epoch"], last_sent["id"])
+                            if last_sent else None),
+            last_published_at=last_sent["published_at"] if last_sent else None,
+            lag_seconds=(int((now - from_db_time(oldest)).total_seconds()) if oldest else 0),
+            link=links(db).get("city"))
+    elif role == "city":
+        applied = applied_counts(db)
+        last = {hub_id: at for hub_id, at in db.execute(
+            "SELECT hub_id, MAX(applied_at) FROM federation_applied GROUP BY 1")}
+        seen = links(db)
+        hubs = sorted(set(applied) | set(seen))
+        report["hubs"] = {hub_id: {**applied.get(hub_id, {"applied": 0, "stale": 0}),
+                                   "last_applied_at": last.get(hub_id), "link": seen.get(hub_id)}
+                          for hub_id in hubs}
+    return report

@@ -8,6 +8,7 @@ sides: every hub event applied exactly once, every listing the same on both side
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -53,10 +54,19 @@ class Federation:
         apply_migrations(self.city)  # the release step, `jembatan migrate`
         self.relays: dict[str, subprocess.Popen] = {}
 
-    def start_relay(self, side: str) -> None:
+    def env(self, side: str) -> dict:
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(("JEMBATAN_", "REDIS_", "DATABASE_"))}
-        env.update(self.hub_env if side == "hub" else self.city_env)
+        return env | (self.hub_env if side == "hub" else self.city_env)
+
+    def status(self, side: str) -> dict:
+        """`jembatan hub status` on that side, as the operator sees it."""
+        result = subprocess.run([str(BIN / "jembatan"), "hub", "status"], env=self.env(side),
+                                cwd=self.tmp_path, capture_output=True, text=True, check=True)
+        return json.loads(result.stdout)
+
+    def start_relay(self, side: str) -> None:
+        env = self.env(side)
         log = open(self.tmp_path / f"relay-{side}.log", "ab")  # noqa: SIM115
         with log:
             self.relays[side] = subprocess.Popen([str(BIN / "jembatan"), "relay"], env=env,
@@ -151,6 +161,18 @@ def test_a_listing_texted_to_the_hub_appears_in_the_city_and_leaves_when_withdra
                detail=fed.logs)
     fed.wait_converged()
     assert fed.counts() == {"hub_events": 2, "hub_waiting": 0, "city_applied": 2}
+    wait_until(lambda: (fed.status("hub").get("link") or {}).get("link_up"), timeout=WAIT,
+               what="hub status to see the link up", detail=fed.logs)
+    hub = fed.status("hub")
+    assert {k: hub[k] for k in ("role", "hub_id", "epoch", "events", "published", "waiting",
+                                "lag_seconds")} == {
+        "role": "hub", "hub_id": "A", "epoch": 1, "events": 2, "published": 2, "waiting": 0,
+        "lag_seconds": 0}
+    assert hub["last_published"] == "A-1-2"
+    wait_until(lambda: (fed.status("city")["hubs"].get("A", {}).get("link") or {}).get("link_up"),
+               timeout=WAIT, what="city status to see hub A's link up", detail=fed.logs)
+    city = fed.status("city")["hubs"]["A"]
+    assert (city["applied"], city["stale"], city["link"]["lag"]) == (2, 0, 0)
 
 
 def test_a_day_without_the_city_converges_with_nothing_lost_or_doubled(fed):
@@ -167,6 +189,8 @@ def test_a_day_without_the_city_converges_with_nothing_lost_or_doubled(fed):
     wait_until(lambda: fed.counts()["hub_waiting"] == 0, timeout=WAIT,
                what="hub A's relay to publish into its own stream", detail=fed.logs)
     assert fed.city_catalog() == ["AC2"]  # the city still shows what it knew
+    wait_until(lambda: fed.status("hub")["link"]["link_up"] == 0, timeout=WAIT,
+               what="hub status to see the link down", detail=fed.logs)
 
     fed.city_nats.start()
     fed.wait_converged()
