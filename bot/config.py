@@ -88,6 +88,12 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "JEMBATAN_HUB_ID": None,  # a hub's letter, prefixed to its codes at the city
     "JEMBATAN_NATS_URL": None,  # unset: the embedded nats-server `jembatan up` started
     "JEMBATAN_HUBS": None,  # the city's hubs, comma-separated letters: "A,B"
+    # For the embedded nats-server of `jembatan up`: a hub's uplink to the city's leaf port
+    # (nats-leaf://hub-a:password@city.example.org:7422), the city's leaf port and the
+    # password of each hub ("A=secret,B=other").
+    "JEMBATAN_LEAF_URL": None,
+    "JEMBATAN_LEAF_PORT": "7422",
+    "JEMBATAN_LEAF_USERS": None,
 }
 
 #: Roles a deployment may take (DECISIONS 275).
@@ -126,6 +132,7 @@ _INT_SETTINGS = {
     "API_KEY_MAX_FAILURES",
     "API_KEY_FAILURE_WINDOW_SECONDS",
     "DESK_IDLE_MINUTES",
+    "JEMBATAN_LEAF_PORT",
 }
 
 
@@ -242,6 +249,13 @@ def _check_federation(config: dict) -> None:
 def role_of(config: dict) -> str:
     """The deployment's federation role: standalone (the default), hub or city."""
     return (config.get("JEMBATAN_ROLE") or "standalone").strip().lower()
+
+
+def leaf_users(config: dict) -> dict[str, str]:
+    """The city's leaf credentials per hub letter (`JEMBATAN_LEAF_USERS=A=s1,B=s2`)."""
+    pairs = (part.split("=", 1) for part in (config.get("JEMBATAN_LEAF_USERS") or "").split(",")
+             if "=" in part)
+    return {hub.strip().upper(): password.strip() for hub, password in pairs}
 
 
 def city_hubs(config: dict) -> list[str]:
