@@ -94,6 +94,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "JEMBATAN_LEAF_URL": None,
     "JEMBATAN_LEAF_PORT": "7422",
     "JEMBATAN_LEAF_USERS": None,
+    # Continuous backup of the database with Litestream (file:///... or s3://...).
+    "LITESTREAM_REPLICA_URL": None,
 }
 
 #: Roles a deployment may take (DECISIONS 275).

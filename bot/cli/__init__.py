@@ -20,6 +20,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from bot.cli.common import phone_argument, supervise
 from bot.cli.federation import add_federation, federation_demo_command
 from bot.config import embedded_nats_url_file, embedded_redis_url_file
+from bot.litestream import replicate_command
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
 from bot.pipeline.sweep import sweep
@@ -128,6 +129,11 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
     env.setdefault("SIMULATOR", "on")  # `up` is the development command
     env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
     relayed, nats_server = add_federation(config, env, children)
+    if config.get("LITESTREAM_REPLICA_URL"):  # continuous backup (DECISIONS 285)
+        env.setdefault("SQLITE_CHECKPOINTS", "external")
+        backup = replicate_command(env["DATABASE_PATH"], config["LITESTREAM_REPLICA_URL"])
+        children.append(Child("litestream", lambda: subprocess.Popen(backup, env=env,
+                                                                     start_new_session=True)))
     bin_dir = Path(sys.executable).parent
     web = gunicorn_command(str(bin_dir / "gunicorn"), f"{host}:{port}", web_workers, web_threads)
     worker = [str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
