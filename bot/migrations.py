@@ -927,6 +927,40 @@ def m007_field_signals(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m020_statements_requests(db: sqlite_utils.Database) -> None:
+    """Sellers' requests for a statement by text (`LAPORAN KEUANGAN`), which a coordinator
+    issues; and the opt-in weekly summary (`LAPORAN MINGGUAN YA`), with when it is due."""
+    db.execute(
+        """
+        CREATE TABLE statement_requests (
+            id INTEGER PRIMARY KEY,
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'issued')),
+            requested_at TEXT NOT NULL,
+            statement_id INTEGER REFERENCES statements(id),
+            handled_by TEXT,
+            handled_at TEXT
+        )
+        """
+    )
+    # One open request per seller: asking again while one waits changes nothing.
+    db.execute("CREATE UNIQUE INDEX statement_requests_open ON statement_requests (seller_contact_id) "
+               "WHERE status = 'open'")
+    db.execute("CREATE INDEX statements_issued ON statements (issued_at)")
+    db.execute(
+        """
+        CREATE TABLE weekly_reports (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            next_due_at TEXT,
+            changed_at TEXT NOT NULL,
+            last_sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX weekly_reports_due ON weekly_reports (next_due_at) "
+               "WHERE next_due_at IS NOT NULL")
+
+
 def m024_federation(db: sqlite_utils.Database) -> None:
     """Hubs and a city (issue 18): who this deployment is in the federation, the hub's
     event outbox (written by triggers, so in the same transaction as every listing change,

@@ -61,6 +61,9 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "pay": ("payout", "missing"),
     "record_payment": ("order", "amount", "missing"),
     "more": (),
+    "report": (),
+    "statement": ("request",),
+    "weekly_report": ("on",),
     "unknown": ("suggestion",),
     "empty": (),
 }
@@ -242,6 +245,16 @@ def _broadcast(rest: str) -> Result:
     return _finish(result, missing)
 
 
+def _weekly_report(rest: str) -> Result:
+    """``LAPORAN MINGGUAN YA`` -> ``on: True``; ``TIDAK`` -> ``False``; bare: neither."""
+    words = [w.lower() for w in _words(_tokens(rest, numbers=False))]
+    if words and words[0] in kw.WEEKLY_ON_WORDS:
+        return {"command": "weekly_report", "on": True}
+    if words and words[0] in kw.WEEKLY_OFF_WORDS:
+        return {"command": "weekly_report", "on": False}
+    return {"command": "weekly_report"}
+
+
 _HANDLERS: dict[str, Callable[[str], Result]] = {
     "register": _register_like("register", "village", kw.REGISTER_SEPARATORS),
     "register_buyer": _register_like("register_buyer", "city", kw.REGISTER_BUYER_SEPARATORS),
@@ -273,6 +286,10 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
     "pay": _code_command("pay", "payout", required=True, digits=True),
     "record_payment": _record_payment,
     "more": _simple("more"),
+    "report": _simple("report"),
+    # A coordinator issues request 12 with `LAPORAN KEUANGAN 12`; a seller's number is ignored.
+    "statement": _code_command("statement", "request", required=False, digits=True),
+    "weekly_report": _weekly_report,
 }
 
 

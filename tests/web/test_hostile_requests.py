@@ -542,7 +542,7 @@ case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b""
 DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
               "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
               "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak",
-              "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas"]
+              "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas", "/dashboard/laporan"]
 DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",
               "/dashboard/orang/1/reset-pin", "/dashboard/orang/1/hapus-data", "/dashboard/orang/impor",
               "/dashboard/iklan/1", "/dashboard/iklan/1/tarik", "/dashboard/produk/gabung",
