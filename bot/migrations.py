@@ -961,6 +961,7 @@ def m020_statements_requests(db: sqlite_utils.Database) -> None:
                "WHERE next_due_at IS NOT NULL")
 
 
+@migrations()
 def m024_federation(db: sqlite_utils.Database) -> None:
     """Hubs and a city (issue 18): who this deployment is in the federation, the hub's
     event outbox (written by triggers, so in the same transaction as every listing change,
