@@ -171,3 +171,17 @@ def test_the_app_records_the_configured_role(settings):
     assert federation.identity(db) == {"role": "hub", "hub_id": "A", "epoch": 1}
     create_app(settings)  # back to standalone: the triggers stop writing
     assert federation.identity(db)["role"] == "standalone"
+
+
+def test_delivery_status_shows_the_federation_and_a_link_down_is_no_stall(settings):
+    from bot.web.app import create_app
+
+    standalone = create_app(settings).test_client().get("/healthz/delivery").get_json()
+    assert "federation" not in standalone
+    app = create_app(dict(settings, **HUB))
+    db = open_database(settings["DATABASE_PATH"])
+    federation.record_link(db, "city", up=False, now=NOW)
+    answer = app.test_client().get("/healthz/delivery")
+    report = answer.get_json()["federation"]
+    assert (report["role"], report["hub_id"], report["link"]["link_up"]) == ("hub", "A", 0)
+    assert app.test_client().get("/healthz").status_code == 200
