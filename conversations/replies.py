@@ -374,6 +374,13 @@ _SPECS += [
     ReplySpec(N_("desk.pin_reset")),
 ]
 
+# Buyers and demand (issue 17): a first-time buyer's order, and what sellers hear about
+# searches that found nothing.
+_SPECS += [
+    ReplySpec(N_("order.newcomer_ask_name"), {"code": "C289"}),
+    ReplySpec(N_("order.placed_newcomer"), _ORDER),
+]
+
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 
 
