@@ -17,7 +17,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
-from bot.services import storefront
+from bot.services import orders, storefront
 from bot.web.db import get_db
 from bot.web.guards import public_url
 from conversations.i18n import format_money, format_unit_price
@@ -80,8 +80,9 @@ def digits(number: str | None) -> str:
 
 def order_links(code: str, quantity: int = 1) -> dict:
     """The WhatsApp link (the bot's WhatsApp sender) and, only when BUYER_SMS_NUMBER is
-    set, an SMS link, both with `PESAN <code> <quantity>` filled in; None where unset."""
-    text = f"PESAN {code} {quantity}"
+    set, an SMS link, both with `PESAN <code> <quantity> (web)` filled in (the tag records
+    the order's source as `page`, DECISIONS 246); None where unset."""
+    text = f"PESAN {code} {quantity} {orders.PAGE_TAG}"
     whatsapp = digits(current_app.config.get("TWILIO_WHATSAPP_FROM"))
     sms = digits(current_app.config.get("BUYER_SMS_NUMBER"))
     return {
