@@ -379,6 +379,11 @@ _SPECS += [
 _SPECS += [
     ReplySpec(N_("order.newcomer_ask_name"), {"code": "C289"}),
     ReplySpec(N_("order.placed_newcomer"), _ORDER),
+    ReplySpec(N_("demand.signal"), {"count": 1250, "product": "cabai merah keriting"}),
+    ReplySpec(N_("demand.off")),
+    ReplySpec(N_("demand.on")),
+    ReplySpec(N_("demand.format")),
+    ReplySpec(N_("help.demand")),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

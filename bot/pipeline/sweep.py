@@ -15,6 +15,7 @@ import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
 from bot.liveness import is_dead
+from bot.pipeline.demand import fold_search_counts, send_demand_signals
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.hub import watch_hub
 from bot.pipeline.order_timers import run_order_timers
@@ -83,7 +84,8 @@ def sweep(
        webhook relay that is first in line for its order, every photo download and
        payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
-    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow.
+    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow; sellers
+       hear that buyers are looking for what they sold (`bot.pipeline.demand`).
     7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
@@ -110,11 +112,18 @@ def sweep(
         watch_hub(db, config, now)  # its alerts are due now: handed over just below
     except Exception:  # the hub phone's troubles must never stop the sweep
         log.exception("watching the hub phone failed")
+    try:
+        fold_search_counts(redis_connection, db, now)  # what pages and the API counted
+        told = send_demand_signals(db, config, now)  # handed over with the others below
+    except Exception:  # demand texts are a nicety: never a reason to stop the sweep
+        log.exception("demand signals failed")
+        told = Handover()
     due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
     if redis_restarted and due:
         log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     others = Handover(
+        outbox_ids=sorted(set(told.outbox_ids) - {row["id"] for row in due}),
         relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
         media_ids=media.due_downloads(db, now),
         payout_ids=sorted(set(payouts.due_submissions(db, now)) | set(went_ahead.payout_ids)),

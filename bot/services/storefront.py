@@ -12,7 +12,7 @@ import unicodedata
 
 import sqlite_utils
 
-from bot.services import listings, media, prices, products
+from bot.services import demand, listings, media, prices, products
 from bot.storage import fetch_all, fetch_one
 
 #: The province slug of a village whose province nobody recorded (DECISIONS 190).
@@ -142,6 +142,20 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> list[dict]:
         return village_listings(db, village["village"], limit)
     rows, _ = listings.search_catalog(db, q=q, limit=limit, count=False)
     return _public(db, rows)
+
+
+def search_key(db: sqlite_utils.Database, q: str, found: int) -> list | None:
+    """What a search page that found little counts under for the demand texts
+    (`demand.search_key`): its product when the words name one; a village's name is a
+    place, not something buyers miss. None when not counted."""
+    q = " ".join(q.split())[:80]
+    if not q or found >= demand.LOW_RESULTS:
+        return None
+    product = products.find_product(db, q)
+    if product is None and fetch_one(db, "SELECT 1 FROM contacts WHERE village = ? COLLATE NOCASE "
+                                         "AND role = 'seller' LIMIT 1", [q]):
+        return None
+    return demand.search_key(db, product=product, name=q, area=None, results=found, source="page")
 
 
 def listing_page(db: sqlite_utils.Database, code: str) -> dict | None:

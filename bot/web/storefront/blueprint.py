@@ -17,8 +17,10 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
+from bot.pipeline.demand import count_search
 from bot.services import orders, storefront
-from bot.web.db import get_db
+from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 from bot.web.guards import public_url
 from conversations.i18n import format_money, format_unit_price
 
@@ -215,6 +217,8 @@ def search():
     """Search by a product name, a synonym, or words of a name or village."""
     q = (request.args.get("q") or "").strip()[:80]
     items = storefront.search(get_db(), q) if q else []
+    if q:  # found little: counted (in Redis) for the demand texts
+        count_search(get_redis(), storefront.search_key(get_db(), q, len(items)), utcnow())
     page = render("search.html", q=q, items=items)
     page.headers["X-Robots-Tag"] = "noindex"
     return page
