@@ -973,8 +973,6 @@ def m022_buyers_demand(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID
         """
     )
-    db.execute("CREATE INDEX demand_searches_product ON demand_searches (product_id, day) "
-               "WHERE product_id IS NOT NULL")
     db.execute(
         """
         CREATE TABLE demand_notices (

@@ -74,10 +74,10 @@ def send_demand_signals(db: sqlite_utils.Database, settings: dict, now: datetime
     handover = Handover()
     quiet = schedule.parse_quiet_hours(settings.get("QUIET_HOURS"))
     default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
+    wanted = demand.wanted_products(db, now)  # a read: most sweeps stop here, lock-free
+    if not wanted:
+        return handover
     with transaction(db):
-        wanted = demand.wanted_products(db, now)
-        if not wanted:
-            return handover
         villages = schedule.village_timezones(db)
         told: set[int] = set()
         for product in wanted:

@@ -20,7 +20,7 @@ from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.hub import watch_hub
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
-from bot.services import broadcasts, delivery_status, inbox, media, outbox, payouts, timing, webhooks
+from bot.services import broadcasts, delivery_status, demand, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
 from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
@@ -114,6 +114,7 @@ def sweep(
         log.exception("watching the hub phone failed")
     try:
         fold_search_counts(redis_connection, db, now)  # what pages and the API counted
+        demand.prune(db, now)
         told = send_demand_signals(db, config, now)  # handed over with the others below
     except Exception:  # demand texts are a nicety: never a reason to stop the sweep
         log.exception("demand signals failed")

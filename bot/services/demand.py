@@ -31,6 +31,8 @@ MIN_SEARCHES = 3
 WEEK = timedelta(days=7)
 #: Where a search came from.
 SOURCES = ("text", "page", "api")
+#: Counts older than this are dropped by the sweep (the texts and the desk read a week).
+KEEP = timedelta(weeks=8)
 
 
 def _since_day(now: datetime) -> str:
@@ -103,10 +105,10 @@ def wanted_products(db: sqlite_utils.Database, now: datetime, minimum: int = MIN
     """Catalogue products searched with little found at least `minimum` times this week
     (every area together): product_id, product (its name), searches; most first."""
     return fetch_all(
-        db, "SELECT d.product_id, p.name AS product, SUM(d.searches) AS searches FROM demand_searches d "
-            "JOIN products p ON p.id = d.product_id WHERE d.day >= ? AND d.product_id IS NOT NULL "
-            "GROUP BY d.product_id HAVING SUM(d.searches) >= ? ORDER BY searches DESC, p.name",
-            [_since_day(now), minimum])
+        db, "SELECT w.product_id, p.name AS product, w.searches FROM (SELECT product_id, "
+            "SUM(searches) AS searches FROM demand_searches WHERE day >= ? AND product_id IS NOT NULL "
+            "GROUP BY product_id HAVING SUM(searches) >= ?) w JOIN products p ON p.id = w.product_id "
+            "ORDER BY w.searches DESC, p.name", [_since_day(now), minimum])
 
 
 def recipients(db: sqlite_utils.Database, product_id: int, now: datetime) -> list[dict]:
@@ -115,11 +117,13 @@ def recipients(db: sqlite_utils.Database, product_id: int, now: datetime) -> lis
     anything in the last week, or selling it with stock now."""
     return fetch_all(
         db,
-        "SELECT c.* FROM contacts c WHERE c.role = 'seller' AND c.opted_out = 0 "
-        "AND c.demand_opt_out_at IS NULL AND c.erased_at IS NULL "
-        "AND (c.id IN (SELECT seller_id FROM listings WHERE product_id = ?) "
-        "     OR c.id IN (SELECT contact_id FROM subscriptions WHERE product_id = ?)) "
-        "AND NOT EXISTS (SELECT 1 FROM listings l WHERE l.seller_id = c.id AND l.product_id = ? "
+        # Driven from the product's listings and subscriptions (their product indexes),
+        # never a walk over every contact.
+        "SELECT c.* FROM contacts c WHERE c.id IN (SELECT seller_id FROM listings WHERE product_id = ? "
+        "UNION SELECT contact_id FROM subscriptions WHERE product_id = ?) AND c.role = 'seller' "
+        "AND c.opted_out = 0 AND c.demand_opt_out_at IS NULL AND c.erased_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM listings l INDEXED BY listings_seller WHERE l.seller_id = c.id "
+        "                AND l.product_id = ? "
         "                AND l.status = 'active' AND l.quantity_milli > 0) "
         "AND NOT EXISTS (SELECT 1 FROM demand_notices n WHERE n.contact_id = c.id AND n.created_at > ?) "
         "ORDER BY c.id",
@@ -143,3 +147,10 @@ def set_opt_out(db: sqlite_utils.Database, contact_id: int, opted_out: bool, now
     """`MINAT OFF` (True) or `MINAT ON` (False)."""
     db.execute("UPDATE contacts SET demand_opt_out_at = ? WHERE id = ?",
                [to_db_time(now) if opted_out else None, contact_id])
+
+
+def prune(db: sqlite_utils.Database, now: datetime) -> int:
+    """Drop search counts older than KEEP; how many rows went."""
+    with transaction(db):
+        return db.execute("DELETE FROM demand_searches WHERE day < ?",
+                          [(now - KEEP).date().isoformat()]).rowcount

@@ -136,3 +136,14 @@ def test_minat_off_and_on_in_indonesian_and_english(chat):
     ])
     opted_out = dict(chat.db.execute("SELECT phone, demand_opt_out_at FROM contacts").fetchall())
     assert opted_out[SITI] is None and opted_out[ANI] is not None
+
+
+def test_old_counts_are_dropped_by_the_sweep(chat):
+    at(chat, 0, 3)
+    search(chat, 1)
+    at(chat, 7 * 8, 3)      # eight weeks later: still kept
+    swept(chat)
+    assert chat.db.execute("SELECT COUNT(*) FROM demand_searches").fetchone()[0] == 1
+    at(chat, 7 * 8 + 1, 3)
+    swept(chat)
+    assert chat.db.execute("SELECT COUNT(*) FROM demand_searches").fetchone()[0] == 0
