@@ -186,10 +186,16 @@ def products_on_sale(db: sqlite_utils.Database) -> list[dict]:
     return [{"name": row["name"], "slug": slugify(row["name"]), "count": row["visible"]} for row in rows]
 
 
-def sitemap_entries(db: sqlite_utils.Database) -> list[dict]:
+def sitemap_entries(db: sqlite_utils.Database, offset: int = 0, limit: int = -1) -> list[dict]:
     """Every active listing (sold-out ones too: they may be restocked), never a withdrawn
-    one: code and last change."""
-    return fetch_all(db, "SELECT code, updated_at FROM listings WHERE status = 'active' ORDER BY id")
+    one: code and last change; `limit` of them from `offset` (a sitemap file's share)."""
+    return fetch_all(db, "SELECT code, updated_at FROM listings WHERE status = 'active' ORDER BY id "
+                         "LIMIT ? OFFSET ?", [limit, offset])
+
+
+def active_listing_count(db: sqlite_utils.Database) -> int:
+    """How many listings the sitemap lists (through listings_catalog, status first)."""
+    return db.execute("SELECT COUNT(*) FROM listings WHERE status = 'active'").fetchone()[0]
 
 
 def villages_on_sale(db: sqlite_utils.Database) -> list[dict]:
