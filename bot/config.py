@@ -82,7 +82,27 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "API_KEY_MAX_FAILURES": "10",
     "API_KEY_FAILURE_WINDOW_SECONDS": "300",
     "DESK_IDLE_MINUTES": "30",
+    # Federation (issue 18, DECISIONS 275-): `standalone` is one deployment as before;
+    # a `hub` publishes its catalog changes, a `city` applies every hub's.
+    "JEMBATAN_ROLE": "standalone",
+    "JEMBATAN_HUB_ID": None,  # a hub's letter, prefixed to its codes at the city
+    "JEMBATAN_NATS_URL": None,  # unset: the embedded nats-server `jembatan up` started
+    "JEMBATAN_HUBS": None,  # the city's hubs, comma-separated letters: "A,B"
+    # For the embedded nats-server of `jembatan up`: a hub's uplink to the city's leaf port
+    # (nats-leaf://hub-a:password@city.example.org:7422), the city's leaf port and the
+    # password of each hub ("A=secret,B=other").
+    "JEMBATAN_LEAF_URL": None,
+    "JEMBATAN_LEAF_PORT": "7422",
+    "JEMBATAN_LEAF_USERS": None,
+    # Continuous backup of the database with Litestream (file:///... or s3://...).
+    "LITESTREAM_REPLICA_URL": None,
 }
+
+#: Roles a deployment may take (DECISIONS 275).
+ROLES = ("standalone", "hub", "city")
+#: The letters a hub id may be: the listing-code letters (no I, L, O, P), so that a
+#: city code (`AC7`: hub A's C7) is as easy to type as a hub's own.
+HUB_ID_LETTERS = "ABCDEFGHJKMNQRSTUVWXYZ"
 
 _INT_SETTINGS = {
     "PROVIDER_TIMEOUT_SECONDS",
@@ -114,6 +134,7 @@ _INT_SETTINGS = {
     "API_KEY_MAX_FAILURES",
     "API_KEY_FAILURE_WINDOW_SECONDS",
     "DESK_IDLE_MINUTES",
+    "JEMBATAN_LEAF_PORT",
 }
 
 
@@ -206,6 +227,43 @@ def check_config(config: dict) -> None:
                           f"a.n. Koperasi Tani Makmur'.")
     if int(config.get("WEBHOOK_RETRY_HOURS") or 0) < 24:
         raise ConfigError("WEBHOOK_RETRY_HOURS is at least 24: buyers' servers get a day to recover.")
+    _check_federation(config)
+
+
+def _valid_hub_id(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 1 and value in HUB_ID_LETTERS
+
+
+def _check_federation(config: dict) -> None:
+    role = role_of(config)
+    if role not in ROLES:
+        raise ConfigError(f"JEMBATAN_ROLE is {role!r}: use standalone, hub or city.")
+    if role == "hub" and not _valid_hub_id(config.get("JEMBATAN_HUB_ID")):
+        raise ConfigError(f"JEMBATAN_ROLE=hub needs JEMBATAN_HUB_ID: one capital letter of "
+                          f"{HUB_ID_LETTERS} (it prefixes the hub's codes at the city).")
+    if role == "city":
+        hubs = city_hubs(config)
+        if not hubs or not all(_valid_hub_id(hub) for hub in hubs) or len(set(hubs)) != len(hubs):
+            raise ConfigError("JEMBATAN_ROLE=city needs JEMBATAN_HUBS: the hubs' letters, "
+                              "comma-separated and each once (A,B).")
+
+
+def role_of(config: dict) -> str:
+    """The deployment's federation role: standalone (the default), hub or city."""
+    return (config.get("JEMBATAN_ROLE") or "standalone").strip().lower()
+
+
+def leaf_users(config: dict) -> dict[str, str]:
+    """The city's leaf credentials per hub letter (`JEMBATAN_LEAF_USERS=A=s1,B=s2`)."""
+    pairs = (part.split("=", 1) for part in (config.get("JEMBATAN_LEAF_USERS") or "").split(",")
+             if "=" in part)
+    return {hub.strip().upper(): password.strip() for hub, password in pairs}
+
+
+def city_hubs(config: dict) -> list[str]:
+    """The hub letters a city sources (`JEMBATAN_HUBS=A,B` -> ["A", "B"])."""
+    return [part.strip().upper() for part in (config.get("JEMBATAN_HUBS") or "").split(",")
+            if part.strip()]
 
 
 def secret_key(config: dict) -> str:
@@ -239,9 +297,22 @@ def embedded_redis_url_file(config: dict) -> Path:
 
 def resolve_redis_url(config: dict) -> str | None:
     """`REDIS_URL`, else the embedded Redis that `jembatan up` started, else None."""
-    if config.get("REDIS_URL"):
-        return config["REDIS_URL"]
-    path = embedded_redis_url_file(config)
-    if path.exists():
-        return path.read_text().strip() or None
+    return _configured_or_embedded(config, "REDIS_URL", embedded_redis_url_file(config))
+
+
+def _configured_or_embedded(config: dict, setting: str, url_file: Path) -> str | None:
+    if config.get(setting):
+        return config[setting]
+    if url_file.exists():
+        return url_file.read_text().strip() or None
     return None
+
+
+def embedded_nats_url_file(config: dict) -> Path:
+    """Where `jembatan up` writes the embedded nats-server's URL, beside the database."""
+    return Path(config["DATABASE_PATH"]).parent / "nats.url"
+
+
+def resolve_nats_url(config: dict) -> str | None:
+    """`JEMBATAN_NATS_URL`, else the embedded nats-server `jembatan up` started, else None."""
+    return _configured_or_embedded(config, "JEMBATAN_NATS_URL", embedded_nats_url_file(config))

@@ -926,6 +926,170 @@ def m007_field_signals(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE outbox SET phone = ? WHERE phone = ?", [bsuid, phone])
 
 
+@migrations()
+def m020_statements_requests(db: sqlite_utils.Database) -> None:
+    """Sellers' requests for a statement by text (`LAPORAN KEUANGAN`), which a coordinator
+    issues; and the opt-in weekly summary (`LAPORAN MINGGUAN YA`), with when it is due."""
+    db.execute(
+        """
+        CREATE TABLE statement_requests (
+            id INTEGER PRIMARY KEY,
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'issued')),
+            requested_at TEXT NOT NULL,
+            statement_id INTEGER REFERENCES statements(id),
+            handled_by TEXT,
+            handled_at TEXT
+        )
+        """
+    )
+    # One open request per seller: asking again while one waits changes nothing.
+    db.execute("CREATE UNIQUE INDEX statement_requests_open ON statement_requests (seller_contact_id) "
+               "WHERE status = 'open'")
+    db.execute("CREATE INDEX statements_issued ON statements (issued_at)")
+    db.execute(
+        """
+        CREATE TABLE weekly_reports (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            next_due_at TEXT,
+            changed_at TEXT NOT NULL,
+            last_sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX weekly_reports_due ON weekly_reports (next_due_at) "
+               "WHERE next_due_at IS NOT NULL")
+
+
+@migrations()
+def m021_stories(db: sqlite_utils.Database) -> None:
+    """Sellers' stories (issue 17): one per listing (`CERITA kode teks`) and one per
+    seller (`CERITA teks`), as published (phone numbers, links and e-mail addresses
+    already taken out), shown or hidden by coordinators; photos sent with a seller's
+    own story belong to it (`media.story_id`)."""
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            seller_id INTEGER NOT NULL REFERENCES contacts(id),
+            listing_id INTEGER REFERENCES listings(id),  -- NULL: the seller's own story
+            text TEXT NOT NULL,                  -- as published
+            removed TEXT,                        -- what was taken out: phone,link,email
+            status TEXT NOT NULL DEFAULT 'visible',  -- visible, hidden (by a coordinator)
+            edited_by TEXT,                      -- the coordinator who last edited or hid it
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX stories_listing ON stories (listing_id) "
+               "WHERE listing_id IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX stories_seller ON stories (seller_id) WHERE listing_id IS NULL")
+    db.execute("CREATE INDEX stories_recent ON stories (updated_at)")
+    db.execute("ALTER TABLE media ADD COLUMN story_id INTEGER REFERENCES stories(id)")
+    db.execute("CREATE INDEX media_story ON media (story_id) WHERE story_id IS NOT NULL")
+
+
+
+@migrations()
+def m024_federation(db: sqlite_utils.Database) -> None:
+    """Hubs and a city (issue 18): who this deployment is in the federation, the hub's
+    event outbox (written by triggers, so in the same transaction as every listing change,
+    whichever path makes it), and at the city which hub a listing or seller comes from and
+    which events were applied. A standalone deployment has no identity row: the triggers
+    do nothing there (DECISIONS 276)."""
+    db.execute(
+        """
+        CREATE TABLE federation_identity (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            role TEXT NOT NULL,                  -- standalone, hub, city
+            hub_id TEXT,                         -- the hub's letter
+            epoch INTEGER NOT NULL DEFAULT 1,    -- advanced by a restore (DECISIONS 279)
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE federation_events (
+            id INTEGER PRIMARY KEY,
+            epoch INTEGER NOT NULL,              -- the hub's epoch when written
+            entity TEXT NOT NULL,                -- listing
+            entity_id INTEGER NOT NULL,          -- the hub's own id
+            entity_seq INTEGER NOT NULL,         -- 1, 2, ... per entity
+            kind TEXT NOT NULL,                  -- listing.created, listing.updated, listing.withdrawn
+            payload TEXT NOT NULL,               -- the entity as it is after the change (JSON)
+            created_at TEXT NOT NULL,
+            published_at TEXT                    -- JetStream acknowledged it
+        )
+        """
+    )
+    db.execute("CREATE INDEX federation_events_entity ON federation_events (entity, entity_id, entity_seq)")
+    db.execute("CREATE INDEX federation_events_unpublished ON federation_events (id) "
+               "WHERE published_at IS NULL")
+    hub = "(SELECT role FROM federation_identity WHERE id = 1) = 'hub'"
+    payload = (
+        "json_object('id', NEW.id, 'code', NEW.code, 'status', NEW.status, "
+        "'product', (SELECT name FROM products WHERE id = NEW.product_id), "
+        "'product_text', NEW.product_text, 'quantity_milli', NEW.quantity_milli, 'unit', NEW.unit, "
+        "'price', NEW.price, 'created_at', NEW.created_at, 'updated_at', NEW.updated_at, "
+        "'withdrawn_at', NEW.withdrawn_at, 'seller', (SELECT json_object('id', c.id, 'name', c.name, "
+        "'village', c.village) FROM contacts c WHERE c.id = NEW.seller_id))"
+    )
+    now = "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'"  # bot.storage.to_db_time's width
+
+    def insert(kind: str) -> str:
+        return (
+            "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+            "created_at) VALUES ((SELECT epoch FROM federation_identity WHERE id = 1), 'listing', "
+            "NEW.id, (SELECT COALESCE(MAX(entity_seq), 0) + 1 FROM federation_events WHERE "
+            f"entity = 'listing' AND entity_id = NEW.id), {kind}, {payload}, {now});"
+        )
+
+    db.execute(f"CREATE TRIGGER federation_listing_created AFTER INSERT ON listings WHEN {hub} "
+               f"BEGIN {insert(repr('listing.created'))} END")
+    columns = ("status", "quantity_milli", "price", "product_id", "product_text", "unit")
+    changed = " OR ".join(f"NEW.{column} IS NOT OLD.{column}" for column in columns)
+    kind = ("CASE WHEN NEW.status = 'withdrawn' AND OLD.status IS NOT 'withdrawn' "
+            "THEN 'listing.withdrawn' ELSE 'listing.updated' END")
+    db.execute(f"CREATE TRIGGER federation_listing_changed AFTER UPDATE OF {', '.join(columns)} "
+               f"ON listings WHEN {hub} AND ({changed}) BEGIN {insert(kind)} END")
+
+    # The city: where a listing and its seller come from, how far that listing is applied.
+    for column in ("origin_hub TEXT", "origin_id INTEGER", "origin_epoch INTEGER", "origin_seq INTEGER"):
+        db.execute(f"ALTER TABLE listings ADD COLUMN {column}")
+    db.execute("CREATE UNIQUE INDEX listings_origin ON listings (origin_hub, origin_id) "
+               "WHERE origin_hub IS NOT NULL")
+    db.execute("ALTER TABLE contacts ADD COLUMN origin_hub TEXT")
+    db.execute("ALTER TABLE contacts ADD COLUMN origin_id INTEGER")
+    db.execute("CREATE UNIQUE INDEX contacts_origin ON contacts (origin_hub, origin_id) "
+               "WHERE origin_hub IS NOT NULL")
+    db.execute(
+        """
+        CREATE TABLE federation_applied (
+            event_id TEXT PRIMARY KEY,           -- 'A-1-17': hub, epoch, the hub's event id
+            hub_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL,               -- applied, stale (a newer state was there)
+            applied_at TEXT NOT NULL
+        )
+        """
+    )
+    # What the relay last saw of each link: at a hub the city (`city`), at the city each
+    # hub's letter. For `jembatan hub status`; a link down is normal, not a failure.
+    db.execute(
+        """
+        CREATE TABLE federation_links (
+            peer TEXT PRIMARY KEY,               -- 'city', or a hub's letter
+            link_up INTEGER NOT NULL,
+            checked_at TEXT NOT NULL,
+            last_up_at TEXT,
+            lag INTEGER                          -- the city: messages its source has yet to copy
+        )
+        """
+    )
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

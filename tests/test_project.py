@@ -41,7 +41,7 @@ def test_procfile_processes():
     processes = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
     )
-    assert set(processes) == {"release", "web", "worker"}
+    assert set(processes) == {"release", "web", "worker", "relay"}
     assert shlex.split(processes["release"]) == ["jembatan", "migrate"]
     assert "'bot:create_app()'" in processes["web"]
     # The same server as `jembatan up` (bot.web.server.gunicorn_command): the buffering
@@ -60,6 +60,8 @@ def test_procfile_processes():
     from bot.worker import Worker  # importable, as rq will import it
 
     assert Worker
+    # The federation relay (issue 18): idle in standalone, NATS in the hub and city roles.
+    assert shlex.split(processes["relay"]) == ["jembatan", "relay"]
 
 
 def test_pot_template_matches_declared_replies():

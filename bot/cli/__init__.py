@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,14 +17,16 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from bot.cli.common import phone_argument
-from bot.config import embedded_redis_url_file
+from bot.cli.common import phone_argument, supervise
+from bot.cli.federation import add_federation, federation_demo_command
+from bot.config import embedded_nats_url_file, embedded_redis_url_file
+from bot.litestream import replicate_command
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
 from bot.pipeline.sweep import sweep
 from bot.redis_server import RedisServer, free_port
 from bot.storage import utcnow
-from bot.supervisor import Child, Supervisor
+from bot.supervisor import Child
 from bot.web.app import create_app
 from bot.web.db import get_db, get_redis
 from bot.web.server import gunicorn_command
@@ -96,16 +96,24 @@ def sweep_command() -> None:
 @click.option("--web-workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
 @click.option("--web-threads", default=4, show_default=True, type=int,
               help="threads per gunicorn worker (requests are read in full before a thread takes them)")
+@click.option("--federation-demo", is_flag=True,
+              help="a city and two hubs (A, B) on this machine, each with its own database, "
+                   "Redis, embedded NATS and simulator, on PORT, PORT+1 and PORT+2")
 @with_appcontext
-def up_command(host: str, port: int, web_workers: int, web_threads: int) -> None:
-    """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker.
+def up_command(host: str, port: int, web_workers: int, web_threads: int, federation_demo: bool) -> None:
+    """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker,
+    and in the hub and city roles NATS (embedded unless JEMBATAN_NATS_URL is set) and the
+    federation relay.
 
     A child that dies is restarted (backoff from 1 s doubling to 30 s; the message says
     which and why). Ctrl-C or SIGTERM stops all of it. With REDIS_URL unset, the embedded
     Redis's URL is written next to the database so `jembatan chat` and other commands find
-    the same Redis.
+    the same Redis (and the embedded NATS's likewise).
     """
     config = current_app.config
+    if federation_demo:
+        federation_demo_command(config, host, port, web_workers, web_threads)
+        return
     env = dict(os.environ)
     children: list[Child] = []
     url_file = embedded_redis_url_file(config)
@@ -120,6 +128,12 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int) -> None
     env["REDIS_URL"] = redis_url
     env.setdefault("SIMULATOR", "on")  # `up` is the development command
     env["DATABASE_PATH"] = str(Path(config["DATABASE_PATH"]).resolve())
+    relayed, nats_server = add_federation(config, env, children)
+    if config.get("LITESTREAM_REPLICA_URL"):  # continuous backup (DECISIONS 285)
+        env.setdefault("SQLITE_CHECKPOINTS", "external")
+        backup = replicate_command(env["DATABASE_PATH"], config["LITESTREAM_REPLICA_URL"])
+        children.append(Child("litestream", lambda: subprocess.Popen(backup, env=env,
+                                                                     start_new_session=True)))
     bin_dir = Path(sys.executable).parent
     web = gunicorn_command(str(bin_dir / "gunicorn"), f"{host}:{port}", web_workers, web_threads)
     worker = [str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,
@@ -128,28 +142,27 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int) -> None
     # Own process groups: a restart can end what a dead child left (see bot.supervisor).
     children.append(Child("web", lambda: subprocess.Popen(web, env=env, start_new_session=True)))
     children.append(Child("worker", lambda: subprocess.Popen(worker, env=env, start_new_session=True)))
-    supervisor = Supervisor(children, lambda text: click.echo(text, err=True))
-    stopping = False
+    if relayed:  # hub or city: the relay, started last and stopped first
+        relay = [str(bin_dir / "jembatan"), "relay"]
+        children.append(Child("relay", lambda: subprocess.Popen(relay, env=env, start_new_session=True)))
 
-    def stop(*_):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    try:
-        supervisor.start_all()
+    def started() -> None:
         if embedded:
             url_file.write_text(redis_url)
             click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
+        if nats_server:
+            embedded_nats_url_file(config).write_text(nats_server.url)
+            click.echo(f"embedded NATS: {nats_server.url} (JetStream domain {nats_server.domain}, "
+                       f"data in {nats_server.store_dir})")
         _print_endpoints(config, host, port, env)
-        while not stopping:
-            supervisor.poll()
-            time.sleep(0.2)
+
+    try:
+        supervise(children, started)
     finally:
-        supervisor.stop_all()
         if embedded:
             url_file.unlink(missing_ok=True)
+        if nats_server:
+            embedded_nats_url_file(config).unlink(missing_ok=True)
 
 
 def _print_endpoints(config, host: str, port: int, env: dict) -> None:
@@ -174,6 +187,7 @@ def _print_endpoints(config, host: str, port: int, env: dict) -> None:
 from bot.cli.broadcasts import register as _register_broadcasts  # noqa: E402
 from bot.cli.catalog import register as _register_catalog  # noqa: E402
 from bot.cli.desk import register as _register_desk  # noqa: E402
+from bot.cli.federation import register as _register_federation  # noqa: E402
 from bot.cli.hub import register as _register_hub  # noqa: E402
 from bot.cli.money import register as _register_money  # noqa: E402
 from bot.cli.orders import register as _register_orders  # noqa: E402
@@ -181,6 +195,7 @@ from bot.cli.orders import register as _register_orders  # noqa: E402
 _register_broadcasts(main)
 _register_catalog(main)
 _register_desk(main)
+_register_federation(main)
 _register_hub(main)
 _register_money(main)
 _register_orders(main)

