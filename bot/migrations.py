@@ -1102,3 +1102,52 @@ def apply_migrations(db: sqlite_utils.Database) -> list[str]:
         if pending:
             migrations.apply(db)
     return pending
+
+
+@migrations()
+def m022_buyers_demand(db: sqlite_utils.Database) -> None:
+    """Buyers and demand (issue 17): orders counted by source for the desk, searches
+    that found nothing or little counted per product and area, the demand texts sellers
+    got (at most one a week), and a seller's opt-out of them."""
+    # Orders by the hour they were placed and where they came from (page, text, api),
+    # kept by a trigger like desk_order_hours: a source never changes once placed.
+    db.execute("CREATE TABLE desk_order_sources (hour TEXT NOT NULL, source TEXT NOT NULL, "
+               "orders INTEGER NOT NULL, PRIMARY KEY (hour, source)) WITHOUT ROWID")
+    db.execute("INSERT INTO desk_order_sources (hour, source, orders) SELECT substr(created_at, 1, 13), "
+               "source, COUNT(*) FROM orders GROUP BY 1, 2")
+    db.execute("CREATE TRIGGER desk_order_sources_insert AFTER INSERT ON orders BEGIN "
+               "INSERT INTO desk_order_sources (hour, source, orders) VALUES "
+               "(substr(NEW.created_at, 1, 13), NEW.source, 1) "
+               "ON CONFLICT (hour, source) DO UPDATE SET orders = orders + 1; END")
+    db.execute(
+        """
+        CREATE TABLE demand_searches (
+            day TEXT NOT NULL,                   -- UTC date of the searches: '2026-11-28'
+            product_key TEXT NOT NULL,           -- 'p17' (catalogue product) or the name typed
+            area TEXT NOT NULL,                  -- the place searched, lower case; '' anywhere
+            product_id INTEGER REFERENCES products(id),  -- NULL: a name the catalogue lacks
+            product_name TEXT NOT NULL,          -- as texts and the desk show it
+            searches INTEGER NOT NULL DEFAULT 0, -- that found nothing or little
+            unmet INTEGER NOT NULL DEFAULT 0,    -- of which found nothing at all
+            by_text INTEGER NOT NULL DEFAULT 0,
+            by_page INTEGER NOT NULL DEFAULT 0,
+            by_api INTEGER NOT NULL DEFAULT 0,
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (day, product_key, area)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE demand_notices (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            product_id INTEGER NOT NULL REFERENCES products(id),
+            searches INTEGER NOT NULL,           -- the count the text gave
+            outbox_id INTEGER REFERENCES outbox(id),
+            created_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX demand_notices_contact ON demand_notices (contact_id, created_at)")
+    db.execute("ALTER TABLE contacts ADD COLUMN demand_opt_out_at TEXT")  # MINAT OFF

@@ -157,7 +157,10 @@ def _refusal(turn: Turn, flow) -> str | None:
     """The reply id refusing this contact the flow, or None if they may start it."""
     if flow.coordinator_only and not turn.contact.get("is_coordinator"):
         return "coordinator.only"
-    roles = {turn.contact.get("role")} | ({"coordinator"} if turn.contact.get("is_coordinator") else set())
+    # A number with no role counts as "unregistered" (a flow may let it in: PESAN).
+    roles = {turn.contact.get("role") or "unregistered"}
+    if turn.contact.get("is_coordinator"):
+        roles.add("coordinator")
     if flow.roles is not None and not roles & set(flow.roles):
         return flow.unregistered_reply if not turn.contact.get("role") else "not_available"
     return None

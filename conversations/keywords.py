@@ -62,6 +62,7 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "LUNAS": "record_payment",
         "LAGI": "more",
         "LANJUT": "more",
+        "MINAT": "demand",
         "LAPORAN": "report",
         "LAPORAN KEUANGAN": "statement",
         "LAPORAN KEU": "statement",
@@ -103,6 +104,7 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "PAID": "record_payment",
         "MORE": "more",
         "NEXT": "more",
+        "DEMAND": "demand",
         "REPORT": "report",
         "STATEMENT": "statement",
         "FINANCIAL STATEMENT": "statement",
@@ -160,6 +162,12 @@ LANGUAGE_NAMES: dict[str, str] = {
     **dict.fromkeys(("id", "ind", "indo", "indonesia", "indonesian"), "id"),
     **dict.fromkeys(("en", "eng", "english", "inggris"), "en"),
 }
+
+#: words after MINAT / DEMAND that turn the demand texts off or on (issue 17)
+DEMAND_OFF_WORDS: frozenset[str] = frozenset({"off", "stop", "berhenti", "henti", "tidak", "tdk",
+                                              "mati", "no"})
+DEMAND_ON_WORDS: frozenset[str] = frozenset({"on", "mulai", "ya", "iya", "nyala", "hidup", "start",
+                                             "yes"})
 
 #: words after TARIK / WITHDRAW that mean "everything"
 ALL_WORDS: frozenset[str] = frozenset({"semua", "semuanya", "seluruh", "seluruhnya", "all"})

@@ -374,6 +374,18 @@ _SPECS += [
     ReplySpec(N_("desk.pin_reset")),
 ]
 
+# Buyers and demand (issue 17): a first-time buyer's order, and what sellers hear about
+# searches that found nothing.
+_SPECS += [
+    ReplySpec(N_("order.newcomer_ask_name"), {"code": "C289"}),
+    ReplySpec(N_("order.placed_newcomer"), _ORDER),
+    ReplySpec(N_("demand.signal"), {"count": 1250, "product": "cabai merah keriting"}),
+    ReplySpec(N_("demand.off")),
+    ReplySpec(N_("demand.on")),
+    ReplySpec(N_("demand.format")),
+    ReplySpec(N_("help.demand")),
+]
+
 # Statements by text and the seller's summary (issues 16, 17): LAPORAN KEUANGAN, LAPORAN,
 # LAPORAN MINGGUAN. The link is a real-length PUBLIC_BASE_URL; it is never shortened.
 _STATEMENT = {"code": "ABC234-XYZ789"}

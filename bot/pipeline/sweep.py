@@ -15,12 +15,13 @@ import sqlite_utils
 
 from bot.channels import SendError, find_sent_message
 from bot.liveness import is_dead
+from bot.pipeline.demand import fold_search_counts, send_demand_signals
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.hub import watch_hub
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
 from bot.pipeline.reports import send_weekly_reports
-from bot.services import broadcasts, delivery_status, inbox, media, outbox, payouts, timing, webhooks
+from bot.services import broadcasts, delivery_status, demand, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
 from bot.storage import maintain, transaction, utcnow
 from conversations.engine import respond_to_inbound
@@ -85,7 +86,8 @@ def sweep(
        payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
     6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow; weekly
-       seller summaries that are due are queued (`bot.pipeline.reports`).
+       seller summaries that are due are queued (`bot.pipeline.reports`); sellers hear
+       that buyers are looking for what they sold (`bot.pipeline.demand`).
     7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
@@ -116,11 +118,19 @@ def sweep(
         watch_hub(db, config, now)  # its alerts are due now: handed over just below
     except Exception:  # the hub phone's troubles must never stop the sweep
         log.exception("watching the hub phone failed")
+    try:
+        fold_search_counts(redis_connection, db, now)  # what pages and the API counted
+        demand.prune(db, now)
+        told = send_demand_signals(db, config, now)  # handed over with the others below
+    except Exception:  # demand texts are a nicety: never a reason to stop the sweep
+        log.exception("demand signals failed")
+        told = Handover()
     due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
     if redis_restarted and due:
         log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))
     redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     others = Handover(
+        outbox_ids=sorted(set(told.outbox_ids) - {row["id"] for row in due}),
         relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
         media_ids=media.due_downloads(db, now),
         payout_ids=sorted(set(payouts.due_submissions(db, now)) | set(went_ahead.payout_ids)),

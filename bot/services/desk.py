@@ -63,6 +63,10 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
             "messages_out": db.execute("SELECT COUNT(*) FROM outbox WHERE created_at >= ?",
                                        [since]).fetchone()[0],
             "orders": {status: orders.get(status, 0) for status in STATUSES},
+            # Counted by a trigger too (m022): page, text, api.
+            "sources": {source: n for source, n in db.execute(
+                "SELECT source, SUM(orders) FROM desk_order_sources WHERE hour >= ? GROUP BY source",
+                [since[:13]]).fetchall()},
             "sales": db.execute("SELECT COALESCE(SUM(total), 0) FROM orders INDEXED BY desk_orders_received "
                                 "WHERE received_at >= ? AND status = 'received'", [since]).fetchone()[0],
         }

@@ -54,6 +54,12 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 RELEASES_RESERVATION = frozenset({"declined", "cancelled", "expired"})
 _TIME_COLUMN = {"accepted": "accepted_at", "shipped": "shipped_at", "received": "received_at"}
 ORDER_CODE_LETTER = "P"
+#: Where an order came from, kept on every order for the desk's figures: a storefront
+#: page's order link, a text typed by the buyer, or a buyer's system through the API.
+SOURCES = ("page", "text", "api")
+#: What the storefront's order links add to `PESAN <code> <n>`: such a text is an order
+#: from a page (lower case; matched anywhere in the text).
+PAGE_TAG = "(web)"
 
 
 class IllegalOrderTransition(RuntimeError):

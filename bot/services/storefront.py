@@ -12,7 +12,7 @@ import unicodedata
 
 import sqlite_utils
 
-from bot.services import listings, media, prices, products, stories
+from bot.services import demand, listings, media, prices, products, stories
 from bot.storage import fetch_all, fetch_one
 
 #: The province slug of a village whose province nobody recorded (DECISIONS 190).
@@ -144,6 +144,20 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> list[dict]:
     return _public(db, rows)
 
 
+def search_key(db: sqlite_utils.Database, q: str, found: int) -> list | None:
+    """What a search page that found little counts under for the demand texts
+    (`demand.search_key`): its product when the words name one; a village's name is a
+    place, not something buyers miss. None when not counted."""
+    q = " ".join(q.split())[:80]
+    if not q or found >= demand.LOW_RESULTS:
+        return None
+    product = products.find_product(db, q)
+    if product is None and fetch_one(db, "SELECT 1 FROM contacts WHERE village = ? COLLATE NOCASE "
+                                         "AND role = 'seller' LIMIT 1", [q]):
+        return None
+    return demand.search_key(db, product=product, name=q, area=None, results=found, source="page")
+
+
 def listing_page(db: sqlite_utils.Database, code: str) -> dict | None:
     """One listing by code, whatever its status (`status`: active or withdrawn; a zero
     quantity is sold out), with photos and the seller's first name and village."""
@@ -203,10 +217,16 @@ def products_on_sale(db: sqlite_utils.Database) -> list[dict]:
     return [{"name": row["name"], "slug": slugify(row["name"]), "count": row["visible"]} for row in rows]
 
 
-def sitemap_entries(db: sqlite_utils.Database) -> list[dict]:
+def sitemap_entries(db: sqlite_utils.Database, offset: int = 0, limit: int = -1) -> list[dict]:
     """Every active listing (sold-out ones too: they may be restocked), never a withdrawn
-    one: code and last change."""
-    return fetch_all(db, "SELECT code, updated_at FROM listings WHERE status = 'active' ORDER BY id")
+    one: code and last change; `limit` of them from `offset` (a sitemap file's share)."""
+    return fetch_all(db, "SELECT code, updated_at FROM listings WHERE status = 'active' ORDER BY id "
+                         "LIMIT ? OFFSET ?", [limit, offset])
+
+
+def active_listing_count(db: sqlite_utils.Database) -> int:
+    """How many listings the sitemap lists (through listings_catalog, status first)."""
+    return db.execute("SELECT COUNT(*) FROM listings WHERE status = 'active'").fetchone()[0]
 
 
 def villages_on_sale(db: sqlite_utils.Database) -> list[dict]:

@@ -11,9 +11,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, current_app, jsonify, request, send_file
 
-from bot.services import listings, media, products
+from bot.pipeline.demand import count_search
+from bot.services import demand, listings, media, products
 from bot.services.media import media_dir
-from bot.web.db import get_db
+from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 from bot.web.guards import public_url
 from conversations.i18n import format_unit_price
 
@@ -84,6 +86,11 @@ def listings_index():
             village=(request.args.get("village") or "").strip() or None,
             q=(request.args.get("q") or "").strip() or None, limit=limit, offset=offset,
         )
+    wanted = product_name or (request.args.get("q") or "").strip()[:80]
+    if wanted and not offset and total < demand.LOW_RESULTS:  # counted (in Redis) for the demand texts
+        count_search(get_redis(), demand.search_key(
+            db, product=product or products.find_product(db, wanted), name=wanted,
+            area=request.args.get("village"), results=total, source="api"), utcnow())
     photos = media.listing_photos(db, [row["id"] for row in rows])
     following = None
     if offset + limit < total:

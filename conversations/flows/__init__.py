@@ -5,7 +5,8 @@ from __future__ import annotations
 from conversations.dialog import Flow, InvalidFlow
 from conversations.flows.balance import BALANCE
 from conversations.flows.coordination import COORDINATION
-from conversations.flows.orders import FULFILMENT, ORDER_STATUS, ORDERING
+from conversations.flows.demand import DEMAND
+from conversations.flows.orders import BUYER_ORDERS, FULFILMENT, ORDER_STATUS, ORDERING
 from conversations.flows.payment_record import PAYMENT_RECORD
 from conversations.flows.payout_account import PAYOUT_ACCOUNT
 from conversations.flows.payout_approval import PAYOUT_APPROVAL
@@ -23,7 +24,7 @@ FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
                            BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, PAYMENT_RECORD,
                            COORDINATION, STATEMENT, REPORTS,
                            STORIES,
-                           SEARCH, PAGING, ORDERING, FULFILMENT, ORDER_STATUS)
+                           SEARCH, PAGING, ORDERING, BUYER_ORDERS, FULFILMENT, ORDER_STATUS, DEMAND)
 
 
 def _entry_table(flows: tuple[Flow, ...]) -> dict[str, Flow]:

@@ -1,9 +1,12 @@
 """Orders by text, both sides.
 
-Buyers (`ORDERING`): `PESAN kode jumlah [satuan]` (a missing quantity is asked for),
-`BATAL kode` (only while the seller has not answered) and `TERIMA kode` (the goods
-arrived: the seller is credited). Sellers (`FULFILMENT`): `YA`/`TIDAK` [kode] and
-`KIRIM` [kode]. Both (`ORDER_STATUS`): `STATUS [kode]`.
+Buyers (`ORDERING`): `PESAN kode jumlah [satuan]` (a missing quantity is asked for; a
+number nobody registered is asked for its business and city, registered as a buyer, and
+the order placed: a buyer arriving from a storefront page is not turned away), and
+(`BUYER_ORDERS`) `BATAL kode` (only while the seller has not answered) and `TERIMA kode`
+(the goods arrived: the seller is credited). An order text carrying the storefront's tag
+(`PESAN C3 1 (web)`, `orders.PAGE_TAG`) is recorded with source `page`. Sellers
+(`FULFILMENT`): `YA`/`TIDAK` [kode] and `KIRIM` [kode]. Both (`ORDER_STATUS`): `STATUS [kode]`.
 
 A command without a code acts on the sender's only order it can apply to (bare `YA`
 with one order pending), and otherwise lists the candidates' codes; a bare `YA`/`TIDAK`/
@@ -20,12 +23,16 @@ from decimal import Decimal, InvalidOperation
 from bot.services import buyers, listings, orders
 from bot.services.orders import IllegalOrderTransition, OrderRefused
 from conversations.dialog import END, NO_DIALOG, SAME, Flow, Handler, Turn, match_any_text, match_command
+from conversations.flows.registration import clean_name, title_case, valid_name
 from conversations.i18n import format_quantity
 from conversations.news.orders import order_values, tell
 from conversations.numbers import parse_quantity
 from conversations.replies import fit_items, render
 
 ASK_QUANTITY = "ask_quantity"
+#: A first-time buyer's order waits for their business name, then their city.
+ASK_BUSINESS = "ask_business"
+ASK_CITY = "ask_city"
 
 
 def state_word(status: str, locale: str) -> str:
@@ -103,19 +110,30 @@ def _quantity(value) -> Decimal | None:
     return quantity if quantity.is_finite() else None
 
 
-def _place(turn: Turn, code: str, quantity: Decimal | None, unit: str | None) -> str:
-    """Place the order, reply, and tell the seller; or explain what stands in the way."""
+def _source(turn: Turn) -> str:
+    """`page` when the text carries the storefront's tag (its order links fill it in)."""
+    return "page" if orders.PAGE_TAG in turn.text.lower() else "text"
+
+
+def _newcomer(turn: Turn) -> bool:
+    """A number with no role yet: asked who they are before the order is placed."""
+    return not turn.contact.get("role")
+
+
+def _place(turn: Turn, code: str, quantity: Decimal | None, unit: str | None,
+           placed: str = "order.placed") -> str:
+    """Place the order, reply `placed`, and tell the seller; or explain what stands in the way."""
     buyer = buyers.find_buyer_by_contact(turn.db, turn.contact["id"])
     try:
         if quantity is None:
             raise OrderRefused("invalid_quantity", code=listings.normalize_code(code))
         change = orders.place_order(turn.db, buyer=buyer, listing_code=code, quantity=quantity,
                                     unit=unit or None, now=turn.now, settings=turn.settings,
-                                    source="text")
+                                    source=turn.data.get("source") or "text")
     except OrderRefused as refusal:
         _refused(turn, refusal)
         return END
-    turn.reply("order.placed", **order_values(change.order, turn.locale))
+    turn.reply(placed, **order_values(change.order, turn.locale))
     tell(turn, change)
     return END
 
@@ -135,21 +153,60 @@ def _refused(turn: Turn, refusal: OrderRefused) -> None:
         turn.reply("order.unavailable", code=values["code"])
 
 
+def _available_listing(turn: Turn, code: str) -> dict | None:
+    """The listing if it can be ordered now; else None after replying why not."""
+    listing = listings.find_listing(turn.db, code)
+    if listing is None:
+        _refused(turn, OrderRefused("listing_not_found", code=listings.normalize_code(code)))
+        return None
+    if listing["status"] != "active" or listing["quantity_milli"] <= 0:
+        _refused(turn, OrderRefused("listing_unavailable", code=listing["code"]))
+        return None
+    return listing
+
+
+def _orderable(turn: Turn, listing: dict, quantity: Decimal | None, unit: str | None) -> bool:
+    """Whether the quantity and unit can be ordered from the listing (before a newcomer is
+    asked who they are); else False after replying why not. Stock is checked on placing."""
+    if unit and unit != listing["unit"]:
+        _refused(turn, OrderRefused("unit_mismatch", code=listing["code"], unit=listing["unit"]))
+        return False
+    if quantity is None or not listings.valid_quantity(quantity) or orders.order_total(
+            listing["price"], listings.to_milli(quantity)) <= 0:
+        _refused(turn, OrderRefused("invalid_quantity", code=listing["code"]))
+        return False
+    if listings.to_milli(quantity) > listing["quantity_milli"]:
+        _refused(turn, OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
+                                    available=listings.quantity_of(listing)))
+        return False
+    return True
+
+
+def _ask_business(turn: Turn, listing: str, quantity: Decimal, unit: str | None) -> str:
+    """Keep the order a newcomer asked for and ask who they are."""
+    turn.data.update(listing=listing, quantity=str(quantity), unit=unit)
+    turn.reply("order.newcomer_ask_name", code=listing)
+    return ASK_BUSINESS
+
+
 def order(turn: Turn) -> str:
-    """`PESAN C7 20`: place it; `PESAN C7`: ask how much (showing what is available)."""
+    """`PESAN C7 20`: place it; `PESAN C7`: ask how much (showing what is available). From
+    a number nobody registered, the business and city are asked first (after the quantity)."""
     code = turn.command.get("listing")
     if not code:
         turn.reply("order.format")
         return END
-    if "quantity" in turn.command:
+    turn.data["source"] = _source(turn)
+    if "quantity" in turn.command and not _newcomer(turn):
         return _place(turn, str(code), _quantity(turn.command["quantity"]), turn.command.get("unit"))
-    listing = listings.find_listing(turn.db, str(code))
+    listing = _available_listing(turn, str(code))
     if listing is None:
-        _refused(turn, OrderRefused("listing_not_found", code=listings.normalize_code(str(code))))
         return END
-    if listing["status"] != "active" or listing["quantity_milli"] <= 0:
-        _refused(turn, OrderRefused("listing_unavailable", code=listing["code"]))
-        return END
+    if "quantity" in turn.command:
+        quantity, unit = _quantity(turn.command["quantity"]), turn.command.get("unit")
+        if not _orderable(turn, listing, quantity, unit):
+            return END
+        return _ask_business(turn, listing["code"], quantity, unit)
     turn.data["listing"] = listing["code"]
     available = format_quantity(listings.quantity_of(listing), listing["unit"], turn.locale)
     turn.reply("order.ask_quantity", code=listing["code"], product=listing["product_name"],
@@ -163,12 +220,57 @@ def take_quantity(turn: Turn) -> str:
     if read is None:
         turn.reply("order.ask_quantity_again", code=turn.data["listing"])
         return ASK_QUANTITY
+    if _newcomer(turn):
+        listing = _available_listing(turn, turn.data["listing"])
+        if listing is None or not _orderable(turn, listing, read[0], read[1]):
+            return END
+        return _ask_business(turn, listing["code"], read[0], read[1])
     return _place(turn, turn.data["listing"], read[0], read[1])
 
 
-def ask_quantity_again(turn: Turn) -> str:
-    """Another command that starts nothing while the quantity is asked."""
-    turn.reply("order.ask_quantity_again", code=turn.data["listing"])
+def _register_and_place(turn: Turn) -> str:
+    """Register the newcomer as a buyer, then place the order they asked for."""
+    data = turn.data
+    contact = buyers.register_by_text(turn.db, turn.contact["id"], data["business"], data["city"],
+                                      turn.now)
+    turn.contact.update(contact)
+    return _place(turn, data["listing"], _quantity(data["quantity"]), data.get("unit"),
+                  placed="order.placed_newcomer")
+
+
+def take_business(turn: Turn) -> str:
+    """An answer to "Apa nama usaha Bapak/Ibu?"; `Warung Bu Tini, Bandung` answers both."""
+    parts = [p for p in (x.strip() for x in turn.text.split(",")) if p]
+    name = clean_name(parts[0]) if parts else ""
+    if not valid_name(name):
+        turn.reply("register_buyer.invalid_name")
+        return ASK_BUSINESS
+    turn.data["business"] = title_case(name)
+    if len(parts) > 1 and valid_name(clean_name(parts[1])):
+        turn.data["city"] = title_case(clean_name(parts[1]))
+        return _register_and_place(turn)
+    turn.reply("register_buyer.ask_city", name=turn.data["business"])
+    return ASK_CITY
+
+
+def take_city(turn: Turn) -> str:
+    """An answer to "Di kota mana?"."""
+    city = clean_name(turn.text)
+    if not valid_name(city):
+        turn.reply("register_buyer.invalid_city")
+        return ASK_CITY
+    turn.data["city"] = title_case(city)
+    return _register_and_place(turn)
+
+
+def ask_again(turn: Turn) -> str:
+    """Another command that starts nothing while a question is open: ask it again."""
+    if turn.data.get("business"):
+        turn.reply("register_buyer.ask_city", name=turn.data["business"])
+    elif turn.data.get("quantity"):
+        turn.reply("order.newcomer_ask_name", code=turn.data["listing"])
+    else:
+        turn.reply("order.ask_quantity_again", code=turn.data["listing"])
     return SAME
 
 
@@ -190,13 +292,26 @@ def receive(turn: Turn) -> str:
 
 ORDERING = Flow(
     name="ordering",
+    entry={"order": Handler("order", match_command("order"), order, (END, ASK_QUANTITY, ASK_BUSINESS))},
+    states={
+        ASK_QUANTITY: (Handler("quantity", match_any_text, take_quantity,
+                               (END, ASK_QUANTITY, ASK_BUSINESS)),),
+        ASK_BUSINESS: (Handler("business", match_any_text, take_business, (END, ASK_BUSINESS, ASK_CITY)),),
+        ASK_CITY: (Handler("city", match_any_text, take_city, (END, ASK_CITY)),),
+    },
+    fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
+    # "unregistered": a number with no role (a first-time buyer from a storefront page)
+    roles=("buyer", "unregistered"),
+)
+
+BUYER_ORDERS = Flow(
+    name="buyer_orders",
     entry={
-        "order": Handler("order", match_command("order"), order, (END, ASK_QUANTITY)),
         "cancel_order": Handler("cancel_order", match_command("cancel_order"), cancel_order, (END,)),
         "receive": Handler("receive", match_command("receive"), receive, (END,)),
     },
-    states={ASK_QUANTITY: (Handler("quantity", match_any_text, take_quantity, (END, ASK_QUANTITY)),)},
-    fallback=Handler("ask_again", lambda turn: True, ask_quantity_again, (SAME,)),
+    states={},
+    fallback=NO_DIALOG,
     roles=("buyer",),
     unregistered_reply="not_registered.buyer",
 )

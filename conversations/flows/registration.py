@@ -10,18 +10,18 @@ from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text,
 NAME_LIMITS = (2, 40)
 
 
-def _clean(text: str) -> str:
+def clean_name(text: str) -> str:
     """Collapse spaces and strip punctuation people put around a bare answer."""
     return " ".join(text.replace(",", " ").split()).strip(" .!?;:")
 
 
-def _valid(value: str | None) -> bool:
+def valid_name(value: str | None) -> bool:
     return bool(value) and NAME_LIMITS[0] <= len(value) <= NAME_LIMITS[1] and any(
         ch.isalpha() for ch in value
     )
 
 
-def _title(value: str) -> str:
+def title_case(value: str) -> str:
     """Names and villages as people expect to see them: `siti aminah` -> `Siti Aminah`."""
     return " ".join(word[:1].upper() + word[1:] for word in value.split())
 
@@ -74,14 +74,14 @@ def _start(turn: Turn, role: str, place: str | None) -> str:
     """Take the name and place the command carried, then ask for what is missing."""
     turn.data["role"] = role
     name = turn.command.get("name")
-    if name and not _valid(_clean(name)):
+    if name and not valid_name(clean_name(name)):
         _say(turn, "invalid_name")
         return "ask_name"
-    turn.data["name"] = _title(_clean(name)) if name else None
-    if place and not _valid(_clean(place)):
+    turn.data["name"] = title_case(clean_name(name)) if name else None
+    if place and not valid_name(clean_name(place)):
         _say(turn, "invalid_place")
         return "ask_village"
-    turn.data[_place_key(turn)] = _title(_clean(place)) if place else None
+    turn.data[_place_key(turn)] = title_case(clean_name(place)) if place else None
     return _continue(turn)
 
 
@@ -112,23 +112,23 @@ def start_buyer_registration(turn: Turn) -> str:
 def take_name(turn: Turn) -> str:
     """An answer to "Siapa nama Anda?"; `Siti, Sukamaju` answers both questions."""
     parts = [p for p in (x.strip() for x in turn.text.split(",")) if p]
-    name = _clean(parts[0]) if parts else ""
-    if not _valid(name):
+    name = clean_name(parts[0]) if parts else ""
+    if not valid_name(name):
         _say(turn, "invalid_name")
         return "ask_name"
-    turn.data["name"] = _title(name)
-    if len(parts) > 1 and _valid(_clean(parts[1])):
-        turn.data[_place_key(turn)] = _title(_clean(parts[1]))
+    turn.data["name"] = title_case(name)
+    if len(parts) > 1 and valid_name(clean_name(parts[1])):
+        turn.data[_place_key(turn)] = title_case(clean_name(parts[1]))
     return _continue(turn)
 
 
 def take_village(turn: Turn) -> str:
     """An answer to "Dari desa mana?" (or, for a buyer, "Di kota mana?")."""
-    place = _clean(turn.text)
-    if not _valid(place):
+    place = clean_name(turn.text)
+    if not valid_name(place):
         _say(turn, "invalid_place")
         return "ask_village"
-    turn.data[_place_key(turn)] = _title(place)
+    turn.data[_place_key(turn)] = title_case(place)
     return _continue(turn)
 
 

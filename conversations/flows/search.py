@@ -6,12 +6,13 @@ the catalogue does not know is looked for in what sellers typed. `tempat` is the
 seller's village (`CARI cabai di Sukamaju`). Best means cheapest first, then the most
 stock; as many as fit one SMS are shown, then how many more there are, and `LAGI` shows
 the next ones. A catalogue product finds its kinds too (`CARI cabai`: cabai merah, cabai
-rawit; DECISIONS 114).
+rawit; DECISIONS 114). A search that found little is counted for the demand texts
+(`bot.services.demand`).
 """
 
 from __future__ import annotations
 
-from bot.services import listings, products
+from bot.services import demand, listings, products
 from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
 from conversations.i18n import format_quantity, format_unit_price
 from conversations.replies import fit_items
@@ -58,6 +59,10 @@ def _page(turn: Turn) -> str:
         product_ids=ids if len(ids) > 1 else None, q=data["q"], village=data["place"],
         limit=SEARCH_LIMIT, offset=offset, order="cheapest")
     total = total or 0
+    if not offset:  # a new search that found little tells sellers buyers are looking
+        product = products.get_product(turn.db, data["product_id"]) if data["product_id"] else None
+        demand.record_search(turn.db, product=product, name=data["shown"], area=data["place"],
+                             results=total, source="text", now=turn.now)
     if not rows:
         if offset:
             turn.reply("more.none")

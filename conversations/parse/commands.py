@@ -62,6 +62,7 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "pay": ("payout", "missing"),
     "record_payment": ("order", "amount", "missing"),
     "more": (),
+    "demand": ("switch", "missing"),
     "report": (),
     "statement": ("request",),
     "weekly_report": ("on",),
@@ -119,6 +120,17 @@ def _subscribe(rest: str) -> Result:
     if not product:
         return _finish({"command": "subscribe"}, ["product"])
     return {"command": "subscribe", "product": product}
+
+
+def _demand(rest: str) -> Result:
+    """`MINAT OFF` / `MINAT ON`: the seller's demand texts (issue 17); else `switch` is missing."""
+    words = rest.split()
+    word = words[0].strip(_TOKEN_STRIP).lower() if words else ""
+    if word in kw.DEMAND_OFF_WORDS:
+        return {"command": "demand", "switch": "off"}
+    if word in kw.DEMAND_ON_WORDS:
+        return {"command": "demand", "switch": "on"}
+    return _finish({"command": "demand"}, ["switch"])
 
 
 _FIELD_STRIP = " .,;:!?-*\"'"
@@ -305,6 +317,7 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
     "pay": _code_command("pay", "payout", required=True, digits=True),
     "record_payment": _record_payment,
     "more": _simple("more"),
+    "demand": _demand,
     "report": _simple("report"),
     # A coordinator issues request 12 with `LAPORAN KEUANGAN 12`; a seller's number is ignored.
     "statement": _code_command("statement", "request", required=False, digits=True),

@@ -169,8 +169,10 @@ def test_only_buyers_order_and_only_sellers_answer(chat):
     market(chat)
     buyer_registered(chat)
     play(chat, [
-        (STRANGER, "PESAN C2 5", "Untuk memesan, daftar dulu sebagai pembeli: DAFTAR PEMBELI usaha, kota. "
-                                 "Contoh: DAFTAR PEMBELI Warung Bu Tini, Bandung", []),
+        # A stranger is asked who they are (tests/conversations/test_buyer_dialogs.py), then leaves.
+        (STRANGER, "PESAN C2 5", "Untuk memesan C2, Bapak/Ibu perlu terdaftar sebagai pembeli. Apa nama "
+                                 "usaha Bapak/Ibu? Contoh: Warung Bu Tini. Ketik BATAL bila tidak jadi.", []),
+        (STRANGER, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah.", []),
         (SITI, "PESAN C3 5", "Maaf, perintah PESAN belum tersedia untuk nomor ini. Ketik BANTUAN untuk "
                              "melihat daftar perintah.", []),
         (TINI, "YA", "Maaf, perintah YA belum tersedia untuk nomor ini. Ketik BANTUAN untuk melihat "

@@ -97,7 +97,7 @@ def test_listing_page_og_tags_json_ld_and_order_link(client, shop):
     assert ld["offers"]["availability"] == "https://schema.org/InStock"
     assert ld["offers"]["seller"]["name"] == "Siti"           # first name only
     assert "Aminah" not in html
-    assert f"https://wa.me/14155238886?text=PESAN%20{code}%201" in page.links
+    assert f"https://wa.me/14155238886?text=PESAN%20{code}%201%20%28web%29" in page.links
     assert not any(link.startswith("sms:") for link in page.links)  # no buyer SMS number set
 
 
@@ -105,7 +105,7 @@ def test_sms_link_only_when_a_buyer_sms_number_is_configured(settings, shop):
     from bot.web.app import create_app
     client = create_app(dict(settings, BUYER_SMS_NUMBER="+62 812-0000-1111")).test_client()
     page = Page(get(client, f"/l/{shop['photo']}").get_data(as_text=True))
-    assert f"sms:+6281200001111?body=PESAN%20{shop['photo']}%201" in page.links
+    assert f"sms:+6281200001111?body=PESAN%20{shop['photo']}%201%20%28web%29" in page.links
 
 
 def test_sold_out_listing_stays_with_out_of_stock(client, shop):

@@ -587,6 +587,11 @@ for name, path, status in [
     ("store search of 5,000 characters", "/cari?q=" + "a" * 5000, 200),
     ("store search with markup", "/cari?q=%3Cscript%3Ealert(1)%3C/script%3E", 200),
     ("store sitemap", "/sitemap.xml", 200),
+    ("store sitemap pages", "/sitemap/pages.xml", 200),
+    ("store sitemap listings", "/sitemap/listings-1.xml", 200),
+    ("store sitemap listings past the last", "/sitemap/listings-99.xml", 404),
+    ("store sitemap listings of 30 digits", "/sitemap/listings-" + "9" * 30 + ".xml", 404),
+    ("store sitemap listings negative", "/sitemap/listings--1.xml", 404),
     ("store robots", "/robots.txt", 200),
     ("store static traversal", "/toko/static/..%2Fblueprint.py", 404),
 ]:

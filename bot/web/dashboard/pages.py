@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from bot.phones import InvalidPhoneNumber, display_address, mask_phone, normalize_phone
-from bot.services import broadcasts, desk, desk_auth, groups, members, products, stories
+from bot.services import broadcasts, demand, desk, desk_auth, groups, members, products, stories
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
 from bot.services.coordinators import grant_coordinator
@@ -137,7 +137,8 @@ def overview():
     delivery = delivery_status(get_db(), now, max_sweep_age=config["DELIVERY_MAX_SWEEP_AGE_SECONDS"],
                                max_backlog_age=config["DELIVERY_MAX_BACKLOG_AGE_SECONDS"])
     return render_template("desk/overview.html", f=figures, open_orders=desk.open_order_counts(get_db()),
-                           delivery=delivery, last_sweep=to_db_time(delivery.last_sweep_at))
+                           delivery=delivery, last_sweep=to_db_time(delivery.last_sweep_at),
+                           unmet=demand.top_unmet(get_db(), now))
 
 
 # --- people ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The public storefront: `/`, `/produk/<slug>`, `/l/<code>`, `/desa/<province>/<village>`,
-`/penjual/<id>`, `/cari?q=`, `/sitemap.xml` and `/robots.txt`.
+`/penjual/<id>`, `/cari?q=`, `/sitemap.xml` (an index of `/sitemap/pages.xml` and
+`/sitemap/listings-<n>.xml` past 50,000 URLs) and `/robots.txt`.
 
 Server-rendered, no JavaScript, every asset served here. Pages show a seller's first
 name and village, never a phone number: buyers order through the bot's WhatsApp number
@@ -14,11 +15,13 @@ import json
 import re
 from urllib.parse import quote
 
-from flask import Blueprint, Response, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
 from markupsafe import Markup
 
-from bot.services import storefront
-from bot.web.db import get_db
+from bot.pipeline.demand import count_search
+from bot.services import orders, storefront
+from bot.storage import utcnow
+from bot.web.db import get_db, get_redis
 from bot.web.guards import public_url
 from conversations.i18n import format_money, format_unit_price
 
@@ -84,8 +87,9 @@ def digits(number: str | None) -> str:
 
 def order_links(code: str, quantity: int = 1) -> dict:
     """The WhatsApp link (the bot's WhatsApp sender) and, only when BUYER_SMS_NUMBER is
-    set, an SMS link, both with `PESAN <code> <quantity>` filled in; None where unset."""
-    text = f"PESAN {code} {quantity}"
+    set, an SMS link, both with `PESAN <code> <quantity> (web)` filled in (the tag records
+    the order's source as `page`, DECISIONS 246); None where unset."""
+    text = f"PESAN {code} {quantity} {orders.PAGE_TAG}"
     whatsapp = digits(current_app.config.get("TWILIO_WHATSAPP_FROM"))
     sms = digits(current_app.config.get("BUYER_SMS_NUMBER"))
     return {
@@ -230,28 +234,69 @@ def search():
     """Search by a product name, a synonym, or words of a name or village."""
     q = (request.args.get("q") or "").strip()[:80]
     items = storefront.search(get_db(), q) if q else []
+    if q:  # found little: counted (in Redis) for the demand texts
+        count_search(get_redis(), storefront.search_key(get_db(), q, len(items)), utcnow())
     page = render("search.html", q=q, items=items)
     page.headers["X-Robots-Tag"] = "noindex"
     return page
 
 
-@bp.get("/sitemap.xml")
-def sitemap():
-    """Every active listing (sold-out ones too), never a withdrawn one; plus products and villages."""
-    db = get_db()
+#: The sitemap protocol's limit of URLs in one file; past it `/sitemap.xml` is an index.
+SITEMAP_MAX_URLS = 50_000
+
+
+def _sitemap(template: str, **context) -> Response:
+    response = Response(render_template(f"storefront/{template}", **context), mimetype="application/xml")
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def _listing_urls(db, offset: int = 0, limit: int = -1) -> list[tuple[str, str]]:
+    return [(public_url(url_for("store.listing", code=row["code"])), row["updated_at"][:10])
+            for row in storefront.sitemap_entries(db, offset, limit)]
+
+
+def _page_urls(db) -> list[tuple[str, str | None]]:
+    """The home page, the products and the villages on sale, the sellers' pages."""
     urls = [(public_url("/"), None)]
-    urls += [(public_url(url_for("store.listing", code=row["code"])), row["updated_at"][:10])
-             for row in storefront.sitemap_entries(db)]
     urls += [(public_url(url_for("store.product", slug=row["slug"])), None)
              for row in storefront.products_on_sale(db)]
     urls += [(public_url(url_for("store.village", province=row["path"][0], village=row["path"][1])),
               None) for row in storefront.villages_on_sale(db)]
     urls += [(public_url(url_for("store.seller", seller_id=row["seller_id"])), row["updated_at"][:10])
              for row in storefront.seller_sitemap_entries(db)]
-    body = render_template("storefront/sitemap.xml", urls=urls)
-    response = Response(body, mimetype="application/xml")
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return urls
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """Every active listing (sold-out ones too), never a withdrawn one; plus products and
+    villages. Past SITEMAP_MAX_URLS it is a sitemap index: `/sitemap/pages.xml` and
+    `/sitemap/listings-<n>.xml`, each within the limit (DECISIONS 252)."""
+    db = get_db()
+    pages, listed = _page_urls(db), storefront.active_listing_count(db)
+    if len(pages) + listed <= SITEMAP_MAX_URLS:
+        return _sitemap("sitemap.xml", urls=pages + _listing_urls(db))
+    files = [public_url(url_for("store.sitemap_pages"))]
+    files += [public_url(url_for("store.sitemap_listings", number=n))
+              for n in range(1, -(-listed // SITEMAP_MAX_URLS) + 1)]
+    return _sitemap("sitemap_index.xml", files=files)
+
+
+@bp.get("/sitemap/pages.xml")
+def sitemap_pages():
+    """The index's share of home, products and villages."""
+    return _sitemap("sitemap.xml", urls=_page_urls(get_db()))
+
+
+@bp.get("/sitemap/listings-<int:number>.xml")
+def sitemap_listings(number: int):
+    """The index's `number`th share of listings, oldest first (404 past the last)."""
+    db = get_db()
+    if number < 1 or (number - 1) * SITEMAP_MAX_URLS >= max(storefront.active_listing_count(db), 1):
+        abort(404)  # like any unknown path: not a page for people
+    return _sitemap("sitemap.xml", urls=_listing_urls(db, (number - 1) * SITEMAP_MAX_URLS,
+                                                      SITEMAP_MAX_URLS))
 
 
 @bp.get("/robots.txt")
