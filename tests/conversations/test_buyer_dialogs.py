@@ -18,8 +18,8 @@ NEWCOMER = "+6281311112222"  # Warung Bu Tini, Bandung, arriving from a storefro
 
 ASK_NAME_ID = ("Untuk memesan {listing}, Bapak/Ibu perlu terdaftar sebagai pembeli. Apa nama usaha "
                "Bapak/Ibu? Contoh: Warung Bu Tini. Ketik BATAL bila tidak jadi.")
-ASK_NAME_EN = ("To order {listing} you need to register as a buyer. What is your business called? E.g. "
-               "Warung Bu Tini. Send CANCEL to leave it.")
+ASK_NAME_EN = ("To order {listing} you need to register as a buyer. What is your business called? Example: "
+               "Warung Bu Tini. Send CANCEL if you change your mind.")
 
 
 @pytest.fixture
@@ -49,8 +49,8 @@ def orders(chat: Conversation) -> list[tuple]:
 def test_first_order_from_a_page_registers_the_buyer_and_places_it(chat):
     play(chat, [
         (NEWCOMER, "PESAN C2 5 (web)", ASK_NAME_ID.format(listing="C2"), []),
-        (NEWCOMER, "Warung bu Tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota, "
-                                     "misalnya: Bandung. Ketik BATAL bila tidak jadi.", []),
+        (NEWCOMER, "Warung bu Tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama "
+                                     "kota. Contoh: Bandung. Ketik BATAL bila tidak jadi.", []),
         (NEWCOMER, "Bandung.",
          "Terdaftar: Warung Bu Tini, Bandung. Pesanan P2: 5 kg cabai = Rp60.000, penjual Siti Aminah, "
          "Sukamaju. Tunggu jawaban penjual. Batal: BATAL P2",
@@ -72,11 +72,11 @@ def test_first_order_from_a_page_registers_the_buyer_and_places_it(chat):
 
 def test_first_order_without_quantity_asks_it_first_and_takes_name_and_city_in_one_answer(chat):
     play(chat, [
-        (NEWCOMER, "pesan c3", "Berapa kg cabai (C3) yang mau dipesan? Tersedia 20 kg. Balas angkanya, "
-                               "misalnya: 20. Ketik BATAL bila tidak jadi.", []),
+        (NEWCOMER, "pesan c3", "Berapa kg cabai (C3) yang mau dipesan? Tersedia 20 kg. Balas angkanya. "
+                               "Contoh: 20. Ketik BATAL bila tidak jadi.", []),
         (NEWCOMER, "2,5 kg", ASK_NAME_ID.format(listing="C3"), []),
         (NEWCOMER, "LAGI", ASK_NAME_ID.format(listing="C3"), []),
-        (NEWCOMER, "?", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha, misalnya: Warung Bu "
+        (NEWCOMER, "?", "Maaf, nama usaha harus 2-40 huruf. Balas dengan nama usaha. Contoh: Warung Bu "
                         "Tini. Ketik BATAL bila tidak jadi.", []),
         (NEWCOMER, "Warung Bu Tini, Bandung",
          "Terdaftar: Warung Bu Tini, Bandung. Pesanan P2: 2,5 kg cabai = Rp28.750, penjual Budi, Cibodas. "
@@ -92,12 +92,13 @@ def test_first_order_in_english(chat):
         (NEWCOMER, "LANGUAGE en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia.",
          []),
         (NEWCOMER, "PESAN C2 3 (web)", ASK_NAME_EN.format(listing="C2"), []),
-        (NEWCOMER, "x", "Sorry, a business name must be 2-40 letters. Reply with its name, e.g. Warung Bu "
-                        "Tini. Send CANCEL to leave it.", []),
-        (NEWCOMER, "Kedai Kopi Senja", "Thank you, Kedai Kopi Senja. Which city are you in? Reply with the "
-                                       "city, e.g. Bandung. Send CANCEL to leave it.", []),
-        (NEWCOMER, "1", "Sorry, a city name must be 2-40 letters. Reply with the city, e.g. Bandung. Send "
-                        "CANCEL to leave it.", []),
+        (NEWCOMER, "x", "Sorry, a business name must be 2-40 letters. Reply with its name. Example: "
+                        "Warung Bu Tini. Send CANCEL if you change your mind.", []),
+        (NEWCOMER, "Kedai Kopi Senja", "Thank you, Kedai Kopi Senja. Which city are you in? Reply with "
+                                       "the city. Example: Bandung. Send CANCEL if you change your "
+                                       "mind.", []),
+        (NEWCOMER, "1", "Sorry, a city name must be 2-40 letters. Reply with the city. Example: "
+                        "Bandung. Send CANCEL if you change your mind.", []),
         (NEWCOMER, "Jakarta",
          "Registered: Kedai Kopi Senja, Jakarta. Order P2: 3 kg cabai = Rp36.000 from Siti Aminah, "
          "Sukamaju. Waiting for the seller. Cancel: CANCEL P2",
@@ -113,15 +114,15 @@ def test_cancel_or_timeout_leaves_no_buyer_and_no_order(chat):
         (NEWCOMER, "PESAN C2 5 (web)", ASK_NAME_ID.format(listing="C2"), []),
         (NEWCOMER, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah.", []),
         # The dialog is gone: a stray answer is a stranger's message.
-        (NEWCOMER, "Bandung", "Selamat datang di Jembatan! Penjual: DAFTAR nama, desa (mis. DAFTAR Siti, "
-                              "Sukamaju). Pembeli: DAFTAR PEMBELI usaha, kota. Info: BANTUAN", []),
+        (NEWCOMER, "Bandung", "Selamat datang di Jembatan! Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "
+                              "PEMBELI usaha, kota. Contoh: DAFTAR Siti, Sukamaju. Info: BANTUAN", []),
         (NEWCOMER, "PESAN C2 5", ASK_NAME_ID.format(listing="C2"), []),
-        (NEWCOMER, "Warung Bu Tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama kota, "
-                                     "misalnya: Bandung. Ketik BATAL bila tidak jadi.", []),
+        (NEWCOMER, "Warung Bu Tini", "Terima kasih, Warung Bu Tini. Di kota mana? Balas dengan nama "
+                                     "kota. Contoh: Bandung. Ketik BATAL bila tidak jadi.", []),
     ])
     chat.advance(minutes=31)  # DIALOG_TIMEOUT_MINUTES is 30
     play(chat, [
-        (NEWCOMER, "Bandung", "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan kirim perintahnya lagi "
+        (NEWCOMER, "Bandung", "Pertanyaan sebelumnya sudah kedaluwarsa. Silakan ketik perintahnya lagi "
                               "dari awal.", []),
     ])
     assert buyers(chat) == [] and orders(chat) == []
@@ -132,19 +133,19 @@ def test_cancel_or_timeout_leaves_no_buyer_and_no_order(chat):
 def test_first_order_for_nothing_orderable_asks_nothing(chat):
     chat.send(BUDI, "HAPUS C3")
     play(chat, [
-        (NEWCOMER, "PESAN C9 5", "Maaf, kode jualan C9 tidak ditemukan. Cari kodenya dulu: CARI produk, "
-                                 "mis. CARI cabai", []),
+        (NEWCOMER, "PESAN C9 5", "Maaf, kode jualan C9 tidak ditemukan. Cari kodenya dulu: CARI "
+                                 "produk. Contoh: CARI cabai", []),
         (NEWCOMER, "PESAN C3 5", "Maaf, jualan C3 sudah habis atau dihapus penjualnya. Cari yang lain: "
                                  "CARI produk", []),
-        (NEWCOMER, "PESAN C2 0", "Maaf, jumlah itu tidak bisa dipesan. Tulis jumlah lebih dari 0, "
-                                 "misalnya: PESAN C2 20", []),
-        (NEWCOMER, "PESAN C2 5 ikat", "Maaf, C2 dijual per kg. Tulis jumlah dalam kg, misalnya: PESAN C2 "
+        (NEWCOMER, "PESAN C2 0", "Maaf, jumlah itu tidak bisa dipesan. Tulis jumlah lebih dari 0. "
+                                 "Contoh: PESAN C2 20", []),
+        (NEWCOMER, "PESAN C2 5 ikat", "Maaf, C2 dijual per kg. Tulis jumlah dalam kg. Contoh: PESAN C2 "
                                       "20", []),
-        (NEWCOMER, "PESAN C2 51", "Maaf, stok C2 tinggal 50 kg. Kirim lagi PESAN C2 dengan jumlah paling "
-                                  "banyak 50 kg.", []),
-        (NEWCOMER, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya, "
-                               "misalnya: 20. Ketik BATAL bila tidak jadi.", []),
-        (NEWCOMER, "60", "Maaf, stok C2 tinggal 50 kg. Kirim lagi PESAN C2 dengan jumlah paling banyak "
+        (NEWCOMER, "PESAN C2 51", "Maaf, stok C2 tinggal 50 kg. Ketik lagi PESAN C2 dengan jumlah "
+                                  "paling banyak 50 kg.", []),
+        (NEWCOMER, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya. "
+                               "Contoh: 20. Ketik BATAL bila tidak jadi.", []),
+        (NEWCOMER, "60", "Maaf, stok C2 tinggal 50 kg. Ketik lagi PESAN C2 dengan jumlah paling banyak "
                          "50 kg.", []),
     ])
     assert buyers(chat) == [] and orders(chat) == []
@@ -154,7 +155,7 @@ def test_stock_gone_while_the_newcomer_answered_registers_and_says_what_is_left(
     play(chat, [
         (NEWCOMER, "PESAN C2 40", ASK_NAME_ID.format(listing="C2"), []),
         (SITI, "STOK C2 30", "Stok C2 cabai sekarang 30 kg. Terima kasih.", []),
-        (NEWCOMER, "Warung Bu Tini, Bandung", "Maaf, stok C2 tinggal 30 kg. Kirim lagi PESAN C2 dengan "
+        (NEWCOMER, "Warung Bu Tini, Bandung", "Maaf, stok C2 tinggal 30 kg. Ketik lagi PESAN C2 dengan "
                                               "jumlah paling banyak 30 kg.", []),
         (NEWCOMER, "PESAN C2 30 (web)",
          "Pesanan P2: 30 kg cabai @Rp12.000 = Rp360.000, penjual Siti Aminah, Sukamaju. Menunggu jawaban "
