@@ -7,7 +7,7 @@ rows into SQLite. Delivery = real `rq worker` processes draining a broadcast aga
 local gateway server; its baseline is one process POSTing the same messages straight to
 that server.
 
-    .venv/bin/python bench/broadcast.py --recipients 100000 --deliver 10000 --workers 1
+    .venv/bin/python bench/broadcast.py --recipients 100000 300000 --deliver 10000 --workers 1
     .venv/bin/python bench/broadcast.py --recipients 1000 --deliver 1000 --paced 250 --workers 2
 
 `--paced RATE` adds the paced rate as the gateway measures it (what a test once asserted
@@ -36,7 +36,14 @@ from bot.migrations import apply_migrations  # noqa: E402
 from bot.pipeline.dispatch import enqueue_deliveries  # noqa: E402
 from bot.redis_server import RedisServer, free_port  # noqa: E402
 from bot.services.broadcasts import create_broadcast, plan_broadcast  # noqa: E402
-from bot.storage import open_database, to_db_time, transaction, utcnow  # noqa: E402
+from bot.storage import (  # noqa: E402
+    WORKER_SYNCHRONOUS,
+    open_database,
+    request_autocheckpoint,
+    to_db_time,
+    transaction,
+    utcnow,
+)
 
 
 def add_sellers(db, count: int, village: str, offset: int) -> None:
@@ -49,15 +56,16 @@ def add_sellers(db, count: int, village: str, offset: int) -> None:
         )
 
 
-def bench_planning(db, settings, connection, recipients: int) -> None:
-    add_sellers(db, recipients, "Sukamaju", 0)
-    broadcast_id = create_broadcast(db, group="sukamaju", text="Harga pupuk turun mulai Senin",
+def bench_planning(db, settings, connection, recipients: int, village: str = "Sukamaju",
+                   offset: int = 0) -> None:
+    add_sellers(db, recipients, village, offset)
+    broadcast_id = create_broadcast(db, group=village, text="Harga pupuk turun mulai Senin",
                                     created_by="bench", now=utcnow())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = plan_broadcast(
         db, settings, broadcast_id, utcnow(),
         on_batch=lambda rows: enqueue_deliveries(connection, db, rows, utcnow(), batch_size=100))
-    planning = time.perf_counter() - start
+    planning, cpu = time.perf_counter() - start, time.process_time() - cpu
     jobs = redis_lib.Redis.from_url(settings["REDIS_URL"]).llen("rq:queue:broadcasts")
 
     baseline_db = open_database(Path(settings["DATABASE_PATH"]).with_name("baseline.db"))
@@ -70,10 +78,13 @@ def bench_planning(db, settings, connection, recipients: int) -> None:
                 [(f"+6281{n:09d}", "Harga pupuk turun", to_db_time(utcnow()))
                  for n in range(offset, min(offset + 1000, recipients))])
     baseline = time.perf_counter() - start
-    print(f"planning:  {report.queued:,} recipients queued in {planning:.2f} s "
-          f"({report.queued / planning:,.0f}/s, {jobs:,} delivery jobs in Redis)   target <= 10 s")
+    target = 2 if recipients <= 100_000 else 5
+    print(f"planning:  {report.queued:,} recipients queued in {planning:.2f} s (CPU {cpu:.2f} s; "
+          f"{report.queued / planning:,.0f}/s, {jobs:,} delivery jobs in Redis)   target <= {target} s")
     print(f"  baseline: {recipients:,} bare SQLite inserts in {baseline:.2f} s; "
-          f"planning / baseline = {planning / baseline:.1f}x")
+          f"planning / baseline = {planning / baseline:.1f}x; load average {os.getloadavg()[0]:.1f}")
+    baseline_db.conn.close()
+    Path(settings["DATABASE_PATH"]).with_name("baseline.db").unlink()
     connection.flushall()
 
 
@@ -91,7 +102,7 @@ def bench_delivery(db, settings, connection, count: int, workers: int, gateway_p
     baseline = time.perf_counter() - start
     gateway.accepted = 0
 
-    add_sellers(db, count, "Makmur", 500_000)
+    add_sellers(db, count, "Makmur", 50_000_000)
     broadcast_id = create_broadcast(db, group="makmur", text="Harga pupuk turun mulai Senin",
                                     created_by="bench", now=utcnow())
     plan_broadcast(db, settings, broadcast_id, utcnow(),
@@ -119,7 +130,7 @@ def bench_pacing(db, settings, connection, count: int, rate: float, workers: int
     = `rate` through `workers` real workers sharing the bucket (the tests specify the pacer
     on simulated time, tests/test_pacing.py; this is how close a real machine gets)."""
     gateway = start_fake_gateway(gateway_port)
-    add_sellers(db, count, "Lestari", 800_000)
+    add_sellers(db, count, "Lestari", 80_000_000)
     broadcast_id = create_broadcast(db, group="lestari", text="Harga pupuk turun mulai Senin",
                                     created_by="bench", now=utcnow())
     plan_broadcast(db, settings, broadcast_id, utcnow(),
@@ -147,7 +158,8 @@ def bench_pacing(db, settings, connection, count: int, rate: float, workers: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=100_000)
+    parser.add_argument("--recipients", type=int, nargs="+", default=[100_000],
+                        help="plan a broadcast to this many sellers (several sizes: one after another)")
     parser.add_argument("--deliver", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--paced", type=float, default=0,
@@ -164,11 +176,14 @@ def main() -> None:
                BROADCAST_RATE_ANDROID_SMS="0", PYTHONPATH=str(ROOT))
     settings = load_config(env)
     try:
-        db = open_database(settings["DATABASE_PATH"])
+        # As the planning job opens it (bot.jobs._open).
+        db = open_database(settings["DATABASE_PATH"], WORKER_SYNCHRONOUS,
+                           autocheckpoint=request_autocheckpoint(settings))
         apply_migrations(db)
         connection = redis_lib.Redis.from_url(redis_server.url)
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
-        bench_planning(db, settings, connection, args.recipients)
+        for n, recipients in enumerate(args.recipients):
+            bench_planning(db, settings, connection, recipients, f"Sukamaju {n}", n * 1_000_000)
         bench_delivery(db, settings, connection, args.deliver, args.workers, gateway_port, env)
         if args.paced:
             connection.flushall()

@@ -100,31 +100,31 @@ def _capped_start(db: sqlite_utils.Database, phone: str, start: datetime, cap: i
     return max(start, from_db_time(rows[-1][0]) + timedelta(minutes=1))
 
 
-def queue_broadcast_messages(
-    db: sqlite_utils.Database, broadcast_id: int, messages: list[tuple], expires_at: str | None,
+def queue_broadcast_select(
+    db: sqlite_utils.Database, broadcast_id: int, select: str, params: list, *, join: str,
     created_at: str,
-) -> list[int]:
-    """Write many broadcast rows at once, as `queue_message(kind="broadcast",
-    lane="broadcast")` would write each: `messages` are (contact id, phone, channel, body,
-    not-before as stored text[, expires as stored text]: a price's validity starts when it
-    may first reach that recipient, so it may differ per row; else `expires_at`). Returns
-    their ids, in order. Call it inside the write transaction (`BEGIN IMMEDIATE`): the ids
-    are allocated from MAX(id) under that lock, so one `executemany` writes them all."""
-    if not messages:
-        return []
+) -> tuple[int, int]:
+    """Write broadcast rows, as `queue_message(kind="broadcast", lane="broadcast")` would
+    write each, from a query: `select` ("SELECT contact id, phone, channel, body,
+    not-before, expires, handed over FROM contacts c ... WHERE ...", stored texts; `join`
+    is put after its `FROM contacts c`), one row per result, with ids in contact order.
+    Returns (the first id, how many). Call it inside the write transaction (`BEGIN
+    IMMEDIATE`): the ids are allocated from MAX(id) under that lock, so the rows of this
+    call are exactly those with an id from the first on."""
     first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
-    ids = list(range(first, first + len(messages)))
-    db.conn.executemany(
-        """
-        INSERT INTO outbox (id, contact_id, phone, channel, lane, kind, body, status,
-            next_attempt_at, expires_at, created_at, broadcast_id)
-        VALUES (?, ?, ?, ?, 'broadcast', 'broadcast', ?, 'pending', ?, ?, ?, ?)
+    head, rest = select.split(" FROM contacts c ", 1)
+    columns = head.removeprefix("SELECT ")
+    cursor = db.execute(
+        f"""
+        INSERT INTO outbox (id, contact_id, phone, channel, body, next_attempt_at, expires_at,
+            enqueued_at, lane, kind, status, created_at, broadcast_id)
+        SELECT {int(first)} - 1 + row_number() OVER (ORDER BY c.id), {columns},
+               'broadcast', 'broadcast', 'pending', ?, {int(broadcast_id)}
+          FROM contacts c {join} {rest}
         """,
-        [(outbox_id, m[0], m[1], m[2], m[3], m[4], m[5] if len(m) > 5 else expires_at,
-          created_at, broadcast_id)
-         for outbox_id, m in zip(ids, messages, strict=True)],
+        [created_at, *params],
     )
-    return ids
+    return first, cursor.rowcount
 
 
 def channel_for_contact(contact: dict, settings: dict) -> str:
@@ -426,10 +426,28 @@ def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
 
 def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetime) -> None:
     """Remember that a delivery job was handed to Redis for these rows."""
-    stamp = to_db_time(now)
-    with transaction(db):
-        db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id = ?",
-                            [(stamp, outbox_id) for outbox_id in outbox_ids])
+    if outbox_ids:
+        with transaction(db):
+            set_enqueued_at(db, outbox_ids, to_db_time(now))
+
+
+def set_enqueued_at(db: sqlite_utils.Database, outbox_ids: list[int], stamp: str | None) -> None:
+    """Set (or with None clear: the sweep then hands the rows over at once) `enqueued_at`."""
+    # Runs of consecutive ids as one range update each: one seek instead of one per row.
+    if outbox_ids:
+        db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id BETWEEN ? AND ?",
+                            [(stamp, first, last) for first, last in id_runs(outbox_ids)])
+
+
+def id_runs(ids: list[int]) -> list[tuple[int, int]]:
+    """`ids` as (first, last) runs of consecutive integers: [3, 4, 5, 9] -> [(3, 5), (9, 9)]."""
+    runs: list[list[int]] = []
+    for value in sorted(set(ids)):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return [(first, last) for first, last in runs]
 
 
 def hand_over_again_at(db: sqlite_utils.Database, outbox_id: int, moment: datetime) -> None:
