@@ -89,7 +89,7 @@ def bench_planning(db, settings, connection, recipients: int, village: str = "Su
 
 
 def bench_delivery(db, settings, connection, count: int, workers: int, gateway_port: int,
-                   env: dict) -> None:
+                   env: dict, worker_class: str = "bot.worker.Worker") -> None:
     gateway = start_fake_gateway(gateway_port)
     url = f"http://127.0.0.1:{gateway_port}/messages"
 
@@ -101,6 +101,7 @@ def bench_delivery(db, settings, connection, count: int, workers: int, gateway_p
                      timeout=10)
     baseline = time.perf_counter() - start
     gateway.accepted = 0
+    gateway.arrivals = []
 
     add_sellers(db, count, "Makmur", 50_000_000)
     broadcast_id = create_broadcast(db, group="makmur", text="Harga pupuk turun mulai Senin",
@@ -111,7 +112,7 @@ def bench_delivery(db, settings, connection, count: int, workers: int, gateway_p
     rq = str(Path(sys.executable).parent / "rq")
     start = time.perf_counter()
     processes = [subprocess.Popen([rq, "worker", "--burst", "--url", settings["REDIS_URL"],
-                                   "--worker-class", "bot.worker.Worker", "-q", "broadcasts"],
+                                   "--worker-class", worker_class, "-q", "broadcasts"],
                                   env=env, cwd=ROOT) for _ in range(workers)]
     for process in processes:
         process.wait()
@@ -121,6 +122,12 @@ def bench_delivery(db, settings, connection, count: int, workers: int, gateway_p
           f"{rate:,.0f}/s ({rate / workers:,.0f}/s per worker)   target >= 500/s per worker")
     print(f"  baseline: {count:,} direct POSTs from one process in {baseline:.2f} s = "
           f"{count / baseline:,.0f}/s; delivery / baseline = {rate / (count / baseline):.0%}")
+    # The worker's own rate, without its start-up (imports, registration: ~0.5-1 s, paid once
+    # per worker process): first to last arrival at the gateway.
+    steady = (len(gateway.arrivals) - 1) / (gateway.arrivals[-1] - gateway.arrivals[0])
+    print(f"  steady:   {steady:,.0f}/s first to last message at the gateway (start-up "
+          f"{elapsed - (gateway.arrivals[-1] - gateway.arrivals[0]):.2f} s left out); "
+          f"steady / baseline = {steady / (count / baseline):.0%}; load average {os.getloadavg()[0]:.1f}")
     gateway.shutdown()
 
 
@@ -162,6 +169,8 @@ def main() -> None:
                         help="plan a broadcast to this many sellers (several sizes: one after another)")
     parser.add_argument("--deliver", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--worker-class", default="bot.worker.Worker",
+                        help="the worker class `rq worker` runs (the Procfile's by default)")
     parser.add_argument("--paced", type=float, default=0,
                         help="also measure the paced rate at the provider at this many per second")
     parser.add_argument("--paced-count", type=int, default=2_500)
@@ -184,7 +193,8 @@ def main() -> None:
         print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
         for n, recipients in enumerate(args.recipients):
             bench_planning(db, settings, connection, recipients, f"Sukamaju {n}", n * 1_000_000)
-        bench_delivery(db, settings, connection, args.deliver, args.workers, gateway_port, env)
+        bench_delivery(db, settings, connection, args.deliver, args.workers, gateway_port, env,
+                       args.worker_class)
         if args.paced:
             connection.flushall()
             bench_pacing(db, settings, connection, args.paced_count, args.paced, args.workers,

@@ -157,8 +157,8 @@ def plan_broadcast(
                     raise RuntimeError(f"broadcast {broadcast_id}: {queued} rows for {batch['queued']}")
                 just_written = [first, first + queued - 1]
                 db.execute("INSERT INTO broadcast_recipients (broadcast_id, contact_id, status, outbox_id) "
-                           "SELECT broadcast_id, contact_id, 'queued', id FROM outbox WHERE id BETWEEN ? AND ?",
-                           just_written)
+                           "SELECT broadcast_id, contact_id, 'queued', id FROM outbox "
+                           "WHERE id BETWEEN ? AND ?", just_written)
                 if batch["skipped"] or batch["expired"]:
                     with_kinds = unplanned.replace(
                         "FROM contacts c", f"FROM contacts c JOIN {_KINDS} k ON k.kind = {_KIND_OF_CONTACT}")

@@ -178,13 +178,16 @@ def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime,
                 WHERE earlier.phone = outbox.phone AND earlier.channel = outbox.channel
                   AND earlier.lane = outbox.lane AND earlier.id < outbox.id
                   AND earlier.status IN ('pending', 'sending') AND {_HOLDS_THE_LINE})
+        RETURNING *
         """,
         {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + lease),
          "by": claimed_by, "held_since": to_db_time(now - lease)},
     )
-    if not cursor.rowcount:
+    claimed = cursor.fetchone()
+    cursor.close()  # RETURNING: the statement is done when its cursor is
+    if claimed is None:
         return None
-    return get_outbox_row(db, outbox_id)
+    return dict(zip([column[0] for column in cursor.description], claimed, strict=True))
 
 
 #: (Queries using it also say `earlier.status IN ('pending', 'sending')`, which it implies:
@@ -314,7 +317,7 @@ def prepare_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, no
     valid = gateway_validity(row) if row.get("attempts", 1) <= 1 else from_db_time(row.get("expires_at"))
     if valid is not None and to_db_time(valid) != row.get("expires_at"):
         db.execute("UPDATE outbox SET expires_at = ? WHERE id = ?", [to_db_time(valid), row["id"]])
-        row = get_outbox_row(db, row["id"])
+        row = dict(row, expires_at=to_db_time(valid))
     if expire_if_stale(db, row, now):
         return get_outbox_row(db, row["id"])
     return route_gateway_row(db, settings, row, now)

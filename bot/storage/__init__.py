@@ -244,7 +244,9 @@ def from_db_time(text: str | None) -> datetime | None:
     """Parse a stored time back into an aware UTC datetime."""
     if not text:
         return None
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    # fromisoformat reads TIME_FORMAT (Z included, Python 3.11) about 20 times faster than
+    # strptime, which showed in every delivery and webhook profile.
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 #: `SQLITE_CHECKPOINTS=sweep` (default): request connections checkpoint only past this

@@ -10,6 +10,7 @@ Real SQLite files and a real Redis; the reference is the per-contact rules thems
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from bot.pipeline.dispatch import enqueue_deliveries
 from bot.services import outbox, schedule
 from bot.services.broadcasts import create_broadcast, plan_broadcast
 from bot.services.groups import resolve_group
-from bot.storage import fetch_all, to_db_time, transaction
+from bot.storage import fetch_all, from_db_time, to_db_time, transaction
 
 EVENING = datetime(2026, 11, 28, 14, 30, tzinfo=UTC)  # 21:30 WIB, 22:30 WITA, 23:30 WIT
 DAYTIME = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)  # 10:00 WIB
@@ -71,9 +72,9 @@ def expected_plan(db, config, broadcast_id, now) -> dict[int, tuple]:
     audience = resolve_group(db, broadcast["group_name"])
     zones = schedule.village_timezones(db)
     quiet = schedule.parse_quiet_hours(config["QUIET_HOURS"])
-    created = datetime.fromisoformat(broadcast["created_at"].replace("Z", "+00:00"))
-    expires = broadcast["expires_at"] and datetime.fromisoformat(broadcast["expires_at"].replace("Z", "+00:00"))
-    texts = __import__("json").loads(broadcast["texts"]) if broadcast["texts"] else {}
+    created = from_db_time(broadcast["created_at"])
+    expires = from_db_time(broadcast["expires_at"])
+    texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
     plan = {}
     for contact in fetch_all(db, f"SELECT * FROM contacts c WHERE {audience.where}", list(audience.params)):
         if contact["opted_out"]:
@@ -204,7 +205,8 @@ def test_redis_going_away_mid_plan_leaves_the_rest_for_the_sweep_at_once(migrate
     report = plan_broadcast(db, config, broadcast_id, DAYTIME, batch_size=10, on_batch=enqueue)
     assert results[:2] == [True, True] and not any(results[2:]) and len(results) > 2
     assert planned(db, broadcast_id) == expected_plan(db, config, broadcast_id, DAYTIME)
-    rows = fetch_all(db, "SELECT id, enqueued_at FROM outbox WHERE broadcast_id = ? ORDER BY id", [broadcast_id])
+    rows = fetch_all(db, "SELECT id, enqueued_at FROM outbox WHERE broadcast_id = ? ORDER BY id",
+                     [broadcast_id])
     assert len(rows) == report.queued
     handed = [r["id"] for r in rows if r["enqueued_at"]]
     assert handed == taken  # the two batches Redis took
