@@ -74,3 +74,23 @@ def test_writes_outside_a_transaction_are_synced_before_the_answer(tmp_path):
     db.execute("INSERT INTO t VALUES (1)")  # autocommit: no transaction() around it
     sync_if_written(db)
     assert wal_sync.fsyncs == before + 1 and wal_sync.synced == wal_sync.issued
+
+
+def test_bookkeeping_commits_do_not_wait_for_an_fsync_of_their_own(tmp_path):
+    """`outbox.mark_enqueued` commits with `sync=False`: no fsync of its own, and the
+    request's closing check does not make one for it either; an unsynced write made
+    before it still is."""
+    db = open_database(tmp_path / "hub.db", group_commit=True)
+    db.execute("CREATE TABLE t (x)")
+    sync_if_written(db)
+    wal_sync = db.conn.wal_sync
+    before = wal_sync.fsyncs
+    with transaction(db, sync=False):
+        db.execute("INSERT INTO t VALUES (1)")
+    sync_if_written(db)
+    assert wal_sync.fsyncs == before
+    db.execute("INSERT INTO t VALUES (2)")  # autocommit, unsynced ...
+    with transaction(db, sync=False):
+        db.execute("INSERT INTO t VALUES (3)")
+    sync_if_written(db)  # ... so the request's check still syncs
+    assert wal_sync.fsyncs == before + 1

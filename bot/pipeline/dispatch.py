@@ -118,8 +118,11 @@ def enqueue_deliveries(
     stored as handed over: rows with an `enqueued_at` are not written again, and if Redis
     is unreachable their mark is cleared so that the sweep takes them at once.)
     """
-    if not rows or connection is None:
-        return not rows
+    if not rows:
+        return True
+    if connection is None:
+        _clear_premarked(db, rows)
+        return False
     conversation = [row for row in rows if row["lane"] != "broadcast"]
     broadcast = [row for row in rows if row["lane"] == "broadcast"]
     try:
@@ -131,13 +134,18 @@ def enqueue_deliveries(
                      delay, result_ttl=0)
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unreachable, %d outbox rows wait for the sweep: %s", len(rows), exc)
-        premarked = [row["id"] for row in rows if row.get("enqueued_at")]
-        if premarked:
-            with transaction(db):
-                outbox.set_enqueued_at(db, premarked, None)
+        _clear_premarked(db, rows)
         return False
     outbox.mark_enqueued(db, [row["id"] for row in rows if not row.get("enqueued_at")], now)
     return True
+
+
+def _clear_premarked(db: sqlite_utils.Database, rows: list[dict]) -> None:
+    """Rows stored as handed over whose jobs did not reach Redis: the sweep's, at once."""
+    premarked = [row["id"] for row in rows if row.get("enqueued_at")]
+    if premarked:
+        with transaction(db):
+            outbox.set_enqueued_at(db, premarked, None)
 
 
 def schedule_sweep(connection: redis.Redis, now: datetime, interval: timedelta = SWEEP_INTERVAL) -> bool:

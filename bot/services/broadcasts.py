@@ -90,7 +90,7 @@ def get_broadcast(db: sqlite_utils.Database, broadcast_id: int) -> dict | None:
 
 #: What planning needs to know of a contact, as one SQL value (a JSON array). Contacts with
 #: the same facts get the same row (status, channel, text, send time), worked out once in
-#: Python (`_kind_plan`) and joined to every contact of that kind by SQL (`_KINDS`). A
+#: Python (`_PlanContext.plan`) and joined to every contact of that kind by SQL (`_KINDS`). A
 #: phone is part of the facts only if it may be a WhatsApp id (`bot.phones.is_bsuid`
 #: decides); numbers all count as one.
 _KIND_OF_CONTACT = ("json_array(c.opted_out, c.timezone, c.village, c.locale, "
@@ -161,7 +161,8 @@ def plan_broadcast(
                            "WHERE id BETWEEN ? AND ?", just_written)
                 if batch["skipped"] or batch["expired"]:
                     with_kinds = unplanned.replace(
-                        "FROM contacts c", f"FROM contacts c JOIN {_KINDS} k ON k.kind = {_KIND_OF_CONTACT}")
+                        "FROM contacts c", f"FROM contacts c JOIN {_KINDS} k ON k.kind = {_KIND_OF_CONTACT}",
+                        1)
                     db.execute(f"INSERT INTO broadcast_recipients (broadcast_id, contact_id, status) "
                                f"SELECT {int(broadcast_id)}, c.id, k.status {with_kinds} "
                                "AND k.status <> 'queued'", bounds)

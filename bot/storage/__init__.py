@@ -160,12 +160,16 @@ _savepoints = itertools.count()
 
 
 @contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def transaction(db: sqlite_utils.Database, *, sync: bool = True) -> Iterator[sqlite_utils.Database]:
     """Run the block in one write transaction, committed at the end or rolled back on error.
 
     Nested use becomes a savepoint inside the outer transaction: an error rolls back the
     inner block only, so a caller can keep what it wrote before (the stored inbound
     message) when processing fails.
+
+    `sync=False`: on a group-commit connection, do not wait for this commit's fsync (for
+    bookkeeping whose loss the sweep repairs, such as `outbox.mark_enqueued`); the next
+    synced commit, or SQLite's next checkpoint, makes it durable.
     """
     conn = db.conn
     if conn.in_transaction:
@@ -181,6 +185,8 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         else:
             conn.execute(f"RELEASE {name}")
         return
+    wal_sync = getattr(conn, "wal_sync", None)
+    clean = wal_sync is not None and conn.total_changes == conn.synced_changes
     _begin_immediate(conn)
     committed = False
     try:
@@ -201,10 +207,14 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         committed = True
     finally:
         _release_gate(conn)
-    if committed and getattr(conn, "wal_sync", None) is not None:
-        # Outside the write lock: the next writer goes on while this commit's fsync runs.
-        conn.wal_sync.sync()
-        conn.synced_changes = conn.total_changes
+    if committed and wal_sync is not None:
+        if sync:
+            # Outside the write lock: the next writer goes on while this commit's fsync runs.
+            wal_sync.sync()
+            conn.synced_changes = conn.total_changes
+        elif clean:
+            # Nothing else unsynced was pending: `sync_if_written` need not sync for this.
+            conn.synced_changes = conn.total_changes
 
 
 def _begin_immediate(conn: sqlite3.Connection) -> None:

@@ -237,3 +237,16 @@ def test_contacts_changing_between_batches_are_planned_as_they_are_at_their_batc
     assert result == expected_plan(db, config, broadcast_id, DAYTIME)
     assert result[last][0] == "skipped" and result[last - 1][1] == "twilio_whatsapp"
     assert (report.queued, report.skipped) == (30, 1)  # 29 of the first 30 and the newcomer
+
+
+def test_planning_without_redis_leaves_every_row_for_the_sweep_at_once(migrated_db):
+    """`jembatan broadcast plan` on a hub whose Redis is not configured: nothing is
+    recorded as handed over, so the sweep takes every row as soon as it runs."""
+    db = migrated_db
+    varied_population(db, 30)
+    config = settings(QUIET_HOURS="off")
+    broadcast_id = create_broadcast(db, group="semua", text="Panen raya Sabtu", created_by="cli", now=DAYTIME)
+    report = plan_broadcast(db, config, broadcast_id, DAYTIME, batch_size=10,
+                            on_batch=lambda rows: enqueue_deliveries(None, db, rows, DAYTIME))
+    assert report.queued > 0
+    assert len(outbox.due_unqueued(db, DAYTIME)) == report.queued
