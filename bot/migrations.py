@@ -926,6 +926,70 @@ def m007_field_signals(db: sqlite_utils.Database) -> None:
         db.execute("UPDATE outbox SET phone = ? WHERE phone = ?", [bsuid, phone])
 
 
+@migrations()
+def m020_statements_requests(db: sqlite_utils.Database) -> None:
+    """Sellers' requests for a statement by text (`LAPORAN KEUANGAN`), which a coordinator
+    issues; and the opt-in weekly summary (`LAPORAN MINGGUAN YA`), with when it is due."""
+    db.execute(
+        """
+        CREATE TABLE statement_requests (
+            id INTEGER PRIMARY KEY,
+            seller_contact_id INTEGER NOT NULL REFERENCES contacts(id),
+            status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'issued')),
+            requested_at TEXT NOT NULL,
+            statement_id INTEGER REFERENCES statements(id),
+            handled_by TEXT,
+            handled_at TEXT
+        )
+        """
+    )
+    # One open request per seller: asking again while one waits changes nothing.
+    db.execute("CREATE UNIQUE INDEX statement_requests_open ON statement_requests (seller_contact_id) "
+               "WHERE status = 'open'")
+    db.execute("CREATE INDEX statements_issued ON statements (issued_at)")
+    db.execute(
+        """
+        CREATE TABLE weekly_reports (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id),
+            next_due_at TEXT,
+            changed_at TEXT NOT NULL,
+            last_sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX weekly_reports_due ON weekly_reports (next_due_at) "
+               "WHERE next_due_at IS NOT NULL")
+
+
+@migrations()
+def m021_stories(db: sqlite_utils.Database) -> None:
+    """Sellers' stories (issue 17): one per listing (`CERITA kode teks`) and one per
+    seller (`CERITA teks`), as published (phone numbers, links and e-mail addresses
+    already taken out), shown or hidden by coordinators; photos sent with a seller's
+    own story belong to it (`media.story_id`)."""
+    db.execute(
+        """
+        CREATE TABLE stories (
+            id INTEGER PRIMARY KEY,
+            seller_id INTEGER NOT NULL REFERENCES contacts(id),
+            listing_id INTEGER REFERENCES listings(id),  -- NULL: the seller's own story
+            text TEXT NOT NULL,                  -- as published
+            removed TEXT,                        -- what was taken out: phone,link,email
+            status TEXT NOT NULL DEFAULT 'visible',  -- visible, hidden (by a coordinator)
+            edited_by TEXT,                      -- the coordinator who last edited or hid it
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX stories_listing ON stories (listing_id) "
+               "WHERE listing_id IS NOT NULL")
+    db.execute("CREATE UNIQUE INDEX stories_seller ON stories (seller_id) WHERE listing_id IS NULL")
+    db.execute("CREATE INDEX stories_recent ON stories (updated_at)")
+    db.execute("ALTER TABLE media ADD COLUMN story_id INTEGER REFERENCES stories(id)")
+    db.execute("CREATE INDEX media_story ON media (story_id) WHERE story_id IS NOT NULL")
+
+
 def apply_migrations(db: sqlite_utils.Database) -> list[str]:
     """Apply pending migrations; return the names of those applied.
 

@@ -12,7 +12,8 @@ Two commands have no keyword of their own and are reached through another one
 
 Aliases beyond the design table (decisions): ``UNREG`` (the customary opt-out word of
 Indonesian SMS services) for stop, ``IYA`` for YA, ``TDK`` for TIDAK, ``REKENING`` for
-REK, ``RECEIVE`` for RECEIVED.
+REK, ``RECEIVE`` for RECEIVED; ``LAPORAN KEU``, ``LAP KEUANGAN``, ``LAP KEU`` and
+``LAPKEU`` (the usual short forms of *laporan keuangan*) for LAPORAN KEUANGAN.
 """
 
 from __future__ import annotations
@@ -61,6 +62,14 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "LUNAS": "record_payment",
         "LAGI": "more",
         "LANJUT": "more",
+        "LAPORAN": "report",
+        "LAPORAN KEUANGAN": "statement",
+        "LAPORAN KEU": "statement",
+        "LAP KEUANGAN": "statement",
+        "LAP KEU": "statement",
+        "LAPKEU": "statement",
+        "LAPORAN MINGGUAN": "weekly_report",
+        "CERITA": "story",
     },
     "en": {
         "REGISTER": "register",
@@ -94,6 +103,12 @@ KEYWORDS: dict[str, dict[str, str]] = {
         "PAID": "record_payment",
         "MORE": "more",
         "NEXT": "more",
+        "REPORT": "report",
+        "STATEMENT": "statement",
+        "FINANCIAL STATEMENT": "statement",
+        "WEEKLY REPORT": "weekly_report",
+        "REPORT WEEKLY": "weekly_report",
+        "STORY": "story",
     },
 }
 
@@ -255,6 +270,11 @@ ACCOUNT_NAME_PREFIXES: frozenset[str] = frozenset({"a.n", "a.n.", "an", "an.", "
 
 #: leading words dropped from LANGGAN / SUBSCRIBE ("LANGGAN harga cabai")
 SUBSCRIBE_FILLERS: frozenset[str] = frozenset({"harga", "price", "prices", "info"})
+
+#: answers after LAPORAN MINGGUAN / WEEKLY REPORT: on or off
+WEEKLY_ON_WORDS: frozenset[str] = frozenset({"ya", "iya", "y", "yes", "mau", "aktif", "on", "ok", "oke"})
+WEEKLY_OFF_WORDS: frozenset[str] = frozenset(
+    {"tidak", "tdk", "gak", "ga", "nggak", "enggak", "no", "stop", "berhenti", "off", "nonaktif"})
 
 #: words in `STOK kode ... N` that make N a change, not the new total
 STOCK_ADD_WORDS: frozenset[str] = frozenset(

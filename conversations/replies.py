@@ -374,6 +374,65 @@ _SPECS += [
     ReplySpec(N_("desk.pin_reset")),
 ]
 
+# Statements by text and the seller's summary (issues 16, 17): LAPORAN KEUANGAN, LAPORAN,
+# LAPORAN MINGGUAN. The link is a real-length PUBLIC_BASE_URL; it is never shortened.
+_STATEMENT = {"code": "ABC234-XYZ789"}
+_SUMMARY = {"sales": "Rp12.500.000", "orders": 128, "waiting": 12, "available": _MONEY}
+_SUMMARY_PRICE = {**_SUMMARY, "product": "cabai merah keriting", "price": "Rp125.000/kg",
+                  "reference": "Rp120.000/kg"}
+_SPECS += [
+    ReplySpec(N_("help.report")),
+    ReplySpec(N_("help.statement")),
+    ReplySpec(N_("help.weekly_report")),
+    ReplySpec(N_("statement.requested")),
+    ReplySpec(N_("statement.already_requested")),
+    ReplySpec(N_("statement.request_notice"), {"name": _HOLDER, "village": "Sukamaju Kidul", "number": 1234,
+                                               "months": 6}),
+    ReplySpec(N_("statement.issued"), {**_STATEMENT,
+                                       "link": "https://jembatan.koptani-sukamaju.id/verify/ABC234-XYZ789"}),
+    ReplySpec(N_("statement.issued_no_link"), _STATEMENT),
+    ReplySpec(N_("statement.issued_done"), {**_STATEMENT, "name": _HOLDER}),
+    ReplySpec(N_("statement.open_list"), {"count": 12, "items": "1234 Siti Aminah (Sukamaju); 1235 Budi "
+                                                                 "Santoso (Makmur); 1236 Wayan (Lestari)"}),
+    ReplySpec(N_("statement.none_open")),
+    ReplySpec(N_("statement.request_not_found"), {"number": "1234"}),
+    ReplySpec(N_("report.summary"), _SUMMARY),
+    ReplySpec(N_("report.summary_weekly"), _SUMMARY),
+    ReplySpec(N_("report.weekly"), _SUMMARY),
+    ReplySpec(N_("report.summary_price"), _SUMMARY_PRICE),
+    ReplySpec(N_("report.weekly_price"), _SUMMARY_PRICE),
+    ReplySpec(N_("weekly.on")),
+    ReplySpec(N_("weekly.off")),
+    ReplySpec(N_("weekly.status_on")),
+    ReplySpec(N_("weekly.status_off")),
+]
+
+# Sellers' stories (issue 17): CERITA / STORY, and what sellers hear of a coordinator's edit.
+_STORY = {"target": "jualan C289", "count": 640}
+_SPECS += [
+    ReplySpec(N_("help.story")),
+    ReplySpec(N_("story.ask")),
+    ReplySpec(N_("story.ask_listing"), {"code": "C289", "product": "cabai merah keriting"}),
+    ReplySpec(N_("story.saved"), _STORY),
+    ReplySpec(N_("story.saved_cleaned"), {**_STORY, "removed": "nomor telepon, tautan dan e-mail"}),
+    ReplySpec(N_("story.saved_hidden"), _STORY),
+    ReplySpec(N_("story.joined"), _STORY),
+    ReplySpec(N_("story.confirm_add"), {"target": "jualan C289", "text": "Dipetik pagi " * 12}),
+    ReplySpec(N_("story.not_added")),
+    ReplySpec(N_("story.confirm_profile"), {"code": "IR6428"}),
+    ReplySpec(N_("story.not_saved")),
+    ReplySpec(N_("story.only_removed")),
+    ReplySpec(N_("story.too_long"), {"count": 1280, "max": 640}),
+    ReplySpec(N_("story.target.listing"), {"code": "C289"}, sms=False),
+    ReplySpec(N_("story.target.profile"), sms=False),
+    ReplySpec(N_("story.removed.phone"), sms=False),
+    ReplySpec(N_("story.removed.link"), sms=False),
+    ReplySpec(N_("story.removed.email"), sms=False),
+    ReplySpec(N_("story.removed.and"), sms=False),
+    ReplySpec(N_("desk.story_edited"), {"target": "jualan C289"}),
+    ReplySpec(N_("desk.story_hidden"), {"target": "jualan C289"}),
+]
+
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 
 

@@ -5,22 +5,36 @@ HTTP Basic auth, the file lands in MEDIA_DIR and the catalog serves it."""
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 from datetime import timedelta
 
 import pytest
 import redis as redis_lib
+from PIL import Image
 from werkzeug import Request, Response
 
 from bot.pipeline.media import download_media
 from bot.pipeline.sweep import sweep
 from bot.services import media
+from bot.services.images import MAX_SIDE, publishable
 from bot.services.media import media_dir
 from bot.storage import utcnow
 from tests.conftest import TWILIO_SID, TWILIO_TOKEN, run_worker, twilio_post
 
 SITI = "+6281234567890"
-JPEG = b"\xff\xd8\xff\xe0" + b"jpeg-bytes" * 100
+
+
+def jpeg(width: int = 64, height: int = 48, exif: bytes = b"") -> bytes:
+    """A real JPEG (a photo must decode to be published), with `exif` if given."""
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (47, 107, 69)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+JPEG = jpeg()
+#: What the catalog serves for JPEG: re-encoded from its pixels (no metadata).
+PUBLISHED = publishable(JPEG).content
 MEDIA_PATH = f"/2010-04-01/Accounts/{TWILIO_SID}/Messages/MM{'1' * 32}/Media/ME{'2' * 32}"
 _sids = itertools.count(1)
 
@@ -80,12 +94,12 @@ def test_photo_is_downloaded_stored_and_served(client, db, settings, redis_url, 
 
     row = only_media(db)
     assert (row["status"], row["content_type"], row["size_bytes"], row["attempts"]) == (
-        "stored", "image/jpeg", len(JPEG), 1)
-    assert (media_dir(settings) / row["file_name"]).read_bytes() == JPEG
+        "stored", "image/jpeg", len(PUBLISHED), 1)
+    assert (media_dir(settings) / row["file_name"]).read_bytes() == PUBLISHED
     assert len(provider.requests) == 1 and provider.requests[0]["authorization"].startswith("Basic ")
     for path in ("/media/C2", "/media/c2", f"/media/{row['id']}"):
         response = client.get(path)
-        assert (response.status_code, response.mimetype, response.data) == (200, "image/jpeg", JPEG)
+        assert (response.status_code, response.mimetype, response.data) == (200, "image/jpeg", PUBLISHED)
     item = client.get("/api/v1/listings").get_json()["listings"][0]
     assert item["photo_url"] == "https://jembatan.example.org/media/C2"
     assert item["photos"] == [f"https://jembatan.example.org/media/{row['id']}"]
@@ -97,7 +111,7 @@ def test_photo_sent_alone_after_selling_is_downloaded(client, db, redis_url, htt
     assert "foto untuk jualan C2 cabai sudah diterima" in whatsapp(client, "", provider.url)
     run_worker(redis_url)
     assert only_media(db)["status"] == "stored"
-    assert client.get("/media/C2").data == JPEG
+    assert client.get("/media/C2").data == PUBLISHED
 
 
 def test_provider_500_is_retried(client, db, redis_url, httpserver, seller):
@@ -107,7 +121,7 @@ def test_provider_500_is_retried(client, db, redis_url, httpserver, seller):
     run_worker(redis_url)  # OUTBOX_RETRY_BASE_SECONDS=0 in tests: retries come at once
     row = only_media(db)
     assert (row["status"], row["attempts"], len(provider.requests)) == ("stored", 3, 3)
-    assert client.get("/media/C2").data == JPEG
+    assert client.get("/media/C2").data == PUBLISHED
 
 
 def test_provider_failing_for_good_gives_up(client, db, redis_url, httpserver, seller):
@@ -173,3 +187,38 @@ def test_downloads_redis_lost_are_enqueued_by_the_sweep(client, db, settings, re
     run_worker(redis_url)
     assert only_media(db)["status"] == "stored"
     assert download_media(db, settings, only_media(db)["id"]).status == "skipped"  # runs twice safely
+
+
+def gps_exif() -> bytes:
+    """EXIF as a phone writes it: the device, the orientation and where the photo was taken."""
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0x0112] = "Google", "Pixel 7", 6  # make, model, rotated
+    exif[0x8825] = {1: "S", 2: (6.0, 54.0, 30.5), 3: "E", 4: (107.0, 36.0, 10.25)}  # GPS
+    return exif.tobytes()
+
+
+def test_photo_is_published_without_exif_upright_and_resized(client, db, redis_url, httpserver,
+                                                             seller):
+    original = jpeg(3000, 2000, gps_exif())
+    assert Image.open(io.BytesIO(original)).getexif().get_ifd(0x8825)  # the farm's position
+    provider = FakeTwilioMedia(httpserver, (200, "image/jpeg", original, True))
+    whatsapp(client, "JUAL cabai 50kg 12rb", provider.url)
+    run_worker(redis_url)
+    served = client.get("/media/C2")
+    assert served.status_code == 200 and served.mimetype == "image/jpeg"
+    photo = Image.open(io.BytesIO(served.data))
+    assert dict(photo.getexif()) == {} and "exif" not in photo.info and "icc_profile" not in photo.info
+    for trace in (b"Pixel 7", b"Google", b"Exif"):
+        assert trace not in served.data
+    # turned upright as the phone meant it (orientation 6), then fitted into MAX_SIDE
+    assert photo.size == (MAX_SIDE * 2000 // 3000, MAX_SIDE)
+    assert only_media(db)["size_bytes"] == len(served.data) < len(original)
+
+
+def test_photo_that_does_not_decode_is_refused(client, db, redis_url, httpserver, fake_twilio, seller):
+    provider = FakeTwilioMedia(httpserver, (200, "image/jpeg", b"\xff\xd8\xff\xe0" + b"x" * 500, True))
+    whatsapp(client, "JUAL cabai 50kg 12rb", provider.url)
+    run_worker(redis_url)
+    assert (only_media(db)["status"], only_media(db)["error"]) == ("refused", "wrong_type")
+    assert len(fake_twilio.requests) == 1
+    assert client.get("/media/C2").status_code == 404

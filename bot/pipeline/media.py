@@ -3,7 +3,8 @@
 Runs in an RQ job (`bot.jobs.download_media_job`), never in a webhook: the provider may
 take seconds. Like delivery, the network call happens outside any transaction and the
 database decides what the result means, so running the job twice is harmless.
-A refused photo (too big, not an image) gets the seller a short notice; a provider
+Photos are stored as the storefront publishes them: upright, resized, without EXIF
+(`bot.services.images`). A refused photo (too big, not an image) gets the seller a short notice; a provider
 failure is retried with backoff, and the sweep re-enqueues downloads Redis lost.
 """
 
@@ -20,7 +21,7 @@ import sqlite_utils
 
 from bot.channels.base import PermanentSendError, RetryableSendError
 from bot.channels.twilio_media import MediaRefused, fetch_media
-from bot.services import contacts, media
+from bot.services import contacts, images, media
 from bot.services.handover import Handover
 from bot.services.media import media_dir
 from bot.storage import transaction, utcnow
@@ -71,11 +72,16 @@ def download_media(
             )
         log.info("media %s: %s, next try %s", media_id, exc, retry_at)
         return DownloadOutcome("retry" if retry_at else "failed", retry_at)
-    file_name = f"{media_id}{media.IMAGE_TYPES[fetched.content_type]}"
-    _write_atomically(media_dir(config) / file_name, fetched.content)
+    try:
+        # Published without EXIF (GPS, device) and resized (DECISIONS 236).
+        photo = images.publishable(fetched.content)
+    except images.NotAPicture as refusal:
+        return _refuse(db, config, row, MediaRefused(refusal.reason, fetched.content_type), now)
+    file_name = f"{media_id}{media.IMAGE_TYPES[photo.content_type]}"
+    _write_atomically(media_dir(config) / file_name, photo.content)
     with transaction(db):
-        stored = media.record_stored(db, media_id, file_name, fetched.content_type,
-                                     len(fetched.content), now)
+        stored = media.record_stored(db, media_id, file_name, photo.content_type,
+                                     len(photo.content), now)
     return DownloadOutcome("stored" if stored else "skipped")
 
 

@@ -27,7 +27,7 @@ from bot.services import payouts
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, PayoutChange
 from bot.storage import transaction
-from conversations.news.payouts import notify_payout_change, notify_released
+from conversations.news.payouts import notify_payout_change, release_and_tell
 
 log = logging.getLogger(__name__)
 
@@ -64,13 +64,8 @@ def release_held_payouts(db: sqlite_utils.Database, settings: dict, now: datetim
     """Let held payouts go ahead as far as buyers' payments allow (PAYOUT_ADVANCE_LIMIT),
     with their news, in one transaction; returns what to hand over (messages, and the
     automatic payouts now due for submission)."""
-    handover = Handover()
     with transaction(db):
-        for payout in payouts.release_held(db, settings, now):
-            handover.outbox_ids += notify_released(db, settings, payout, now)
-            if payout["next_submit_at"]:
-                handover.payout_ids.append(payout["id"])
-    return handover
+        return release_and_tell(db, settings, now)
 
 
 @dataclass(frozen=True)

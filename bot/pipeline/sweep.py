@@ -19,6 +19,7 @@ from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.hub import watch_hub
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
+from bot.pipeline.reports import send_weekly_reports
 from bot.services import broadcasts, delivery_status, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
 from bot.storage import maintain, transaction, utcnow
@@ -83,7 +84,8 @@ def sweep(
        webhook relay that is first in line for its order, every photo download and
        payout submission that Redis lost (or never got).
     5. Broadcasts whose planning never finished are planned again.
-    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow.
+    6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow; weekly
+       seller summaries that are due are queued (`bot.pipeline.reports`).
     7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
     """
 
@@ -106,6 +108,10 @@ def sweep(
     # Payments came in, or payouts came back: held withdrawals may go ahead (their news
     # is among the due outbox rows just below).
     went_ahead = release_held_payouts(db, config, now)
+    try:
+        send_weekly_reports(db, config, now)  # queued rows due now are among the due rows below
+    except Exception:  # a summary must never stop the sweep
+        log.exception("sending weekly reports failed")
     try:
         watch_hub(db, config, now)  # its alerts are due now: handed over just below
     except Exception:  # the hub phone's troubles must never stop the sweep

@@ -90,6 +90,19 @@ def attach_media(db: sqlite_utils.Database, media_ids: list[int], listing_id: in
                    [listing_id, media_id])
 
 
+def attach_to_story(db: sqlite_utils.Database, media_ids: list[int], story_id: int) -> None:
+    """Photos sent with a seller's own story (`CERITA teks` with a photo) belong to it."""
+    for media_id in media_ids:
+        db.execute("UPDATE media SET story_id = ? WHERE id = ? AND listing_id IS NULL",
+                   [story_id, media_id])
+
+
+def story_photos(db: sqlite_utils.Database, story_id: int) -> list[dict]:
+    """Stored photos of a story, oldest first."""
+    return fetch_all(db, "SELECT * FROM media WHERE story_id = ? AND status = 'stored' ORDER BY id",
+                     [story_id])
+
+
 def get_media(db: sqlite_utils.Database, media_id: int) -> dict | None:
     """The media row, or None."""
     return fetch_one(db, "SELECT * FROM media WHERE id = ?", [media_id])
@@ -183,9 +196,12 @@ def listing_photos(db: sqlite_utils.Database, listing_ids: list[int]) -> dict[in
 def servable_photo(db: sqlite_utils.Database, *, media_id: int | None = None,
                    listing_code: str | None = None) -> dict | None:
     """A stored photo of an active listing, by media id or by the listing's code (its first
-    photo); None if there is no such photo to show."""
+    photo), or by media id a photo of a visible seller's story; None if there is no such
+    photo to show."""
     query = ("SELECT m.* FROM media m JOIN listings l ON l.id = m.listing_id "
              "WHERE m.status = 'stored' AND l.status = 'active' AND ")
     if media_id is not None:
-        return fetch_one(db, query + "m.id = ?", [media_id])
+        return fetch_one(db, query + "m.id = ?", [media_id]) or fetch_one(
+            db, "SELECT m.* FROM media m JOIN stories s ON s.id = m.story_id WHERE m.id = ? "
+                "AND m.status = 'stored' AND s.status = 'visible'", [media_id])
     return fetch_one(db, query + "l.code = ? ORDER BY m.id LIMIT 1", [(listing_code or "").upper()])

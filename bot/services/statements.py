@@ -72,11 +72,15 @@ def issue_statement(db: sqlite_utils.Database, seller_contact_id: int, *, months
             id_part = "".join(secrets.choice(CODE_ALPHABET) for _ in range(ID_PART))
             if fetch_one(db, "SELECT 1 AS taken FROM statements WHERE id_part = ?", [id_part]) is None:
                 break
-        db.execute(
+        cursor = db.execute(
             "INSERT INTO statements (id_part, seller_contact_id, content, signature, issued_by, issued_at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
             [id_part, seller_contact_id, canonical, _sign(secret, id_part, canonical), issued_by,
              to_db_time(now)])
+        # The seller's open request by text (if any) is answered by this statement.
+        db.execute("UPDATE statement_requests SET status = 'issued', statement_id = ?, handled_by = ?, "
+                   "handled_at = ? WHERE seller_contact_id = ? AND status = 'open'",
+                   [cursor.lastrowid, issued_by, to_db_time(now), seller_contact_id])
     return VerifiedStatement(f"{id_part}-{_check(secret, id_part, canonical)}", now, content)
 
 
@@ -95,6 +99,59 @@ def verify_statement(db: sqlite_utils.Database, code: str, *, secret: str) -> Ve
     if not hmac.compare_digest(_check(secret, id_part, row["content"]), check):
         return None
     return VerifiedStatement(f"{id_part}-{check}", from_db_time(row["issued_at"]), json.loads(row["content"]))
+
+
+def request_statement(db: sqlite_utils.Database, seller_contact_id: int,
+                      now: datetime) -> tuple[dict, bool]:
+    """The seller's open request for a statement (`LAPORAN KEUANGAN` by text), made now
+    unless one already waits; returns (request, whether it is new)."""
+    with transaction(db):
+        waiting = fetch_one(db, "SELECT id FROM statement_requests WHERE seller_contact_id = ? "
+                                "AND status = 'open'", [seller_contact_id])
+        if waiting is not None:
+            return get_request(db, waiting["id"]), False
+        cursor = db.execute("INSERT INTO statement_requests (seller_contact_id, requested_at) VALUES (?, ?)",
+                            [seller_contact_id, to_db_time(now)])
+        return get_request(db, cursor.lastrowid), True
+
+
+_REQUESTS = ("SELECT r.*, c.name AS seller_name, c.village AS seller_village, c.phone AS seller_phone "
+             "FROM statement_requests r JOIN contacts c ON c.id = r.seller_contact_id")
+
+
+def get_request(db: sqlite_utils.Database, request_id: int) -> dict | None:
+    """One request with its seller's name, village and phone."""
+    return fetch_one(db, f"{_REQUESTS} WHERE r.id = ?", [request_id])
+
+
+def open_requests(db: sqlite_utils.Database, limit: int = 100) -> list[dict]:
+    """Requests that wait for a coordinator, oldest first."""
+    return fetch_all(db, f"{_REQUESTS} WHERE r.status = 'open' ORDER BY r.id LIMIT ?", [limit])
+
+
+def issued_statements(db: sqlite_utils.Database, *, secret: str, limit: int = 50,
+                      offset: int = 0) -> list[dict]:
+    """Issued statements, newest first: code, seller, period, when and by whom, and whether
+    the stored figures still verify (an altered one is shown as such, never hidden)."""
+    rows = fetch_all(
+        db, "SELECT s.*, c.name AS seller_name, c.village AS seller_village FROM statements s "
+            "JOIN contacts c ON c.id = s.seller_contact_id ORDER BY s.issued_at DESC, s.id DESC "
+            "LIMIT ? OFFSET ?", [limit, offset])
+    listed = []
+    for row in rows:
+        content = json.loads(row["content"])
+        genuine = hmac.compare_digest(_sign(secret, row["id_part"], row["content"]), row["signature"])
+        listed.append({
+            "id": row["id"], "code": f"{row['id_part']}-{_check(secret, row['id_part'], row['content'])}",
+            "seller_contact_id": row["seller_contact_id"], "seller_name": row["seller_name"],
+            "seller_village": row["seller_village"], "period_from": content["period"]["from"],
+            "period_to": content["period"]["to"], "issued_at": row["issued_at"],
+            "issued_by": row["issued_by"], "genuine": genuine})
+    return listed
+
+
+def count_statements(db: sqlite_utils.Database) -> int:
+    return db.execute("SELECT COUNT(*) FROM statements").fetchone()[0]
 
 
 def _monthly_figures(db, seller_contact_id: int, start: datetime, end: datetime,

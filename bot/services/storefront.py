@@ -12,7 +12,7 @@ import unicodedata
 
 import sqlite_utils
 
-from bot.services import listings, media, prices, products
+from bot.services import listings, media, prices, products, stories
 from bot.storage import fetch_all, fetch_one
 
 #: The province slug of a village whose province nobody recorded (DECISIONS 190).
@@ -150,12 +150,43 @@ def listing_page(db: sqlite_utils.Database, code: str) -> dict | None:
     row = fetch_one(
         db,
         "SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "
-        "l.status, l.created_at, l.updated_at, p.name AS product_name, c.name AS seller_name, "
-        "c.village AS seller_village FROM listings l JOIN products p ON p.id = l.product_id "
+        "l.status, l.created_at, l.updated_at, l.seller_id, p.name AS product_name, "
+        "c.name AS seller_name, c.village AS seller_village FROM listings l "
+        "JOIN products p ON p.id = l.product_id "
         "JOIN contacts c ON c.id = l.seller_id WHERE l.code = ?",
         [listings.normalize_code(code)[:20]],
     )
-    return _public(db, [row])[0] if row else None
+    if row is None:
+        return None
+    return {**_public(db, [row])[0], "seller_id": row["seller_id"],
+            "story": stories.visible_listing_story(db, row["id"]),
+            "seller_story": stories.visible_seller_story(db, row["seller_id"])}
+
+
+def seller_page(db: sqlite_utils.Database, seller_id: int, limit: int = 50) -> dict | None:
+    """A seller as the public sees them: first name, village, their own story (and its
+    photos), their listings on sale. None unless they are a seller with something to show
+    (a listing on sale or a visible story): the page never confirms that a number id is
+    a buyer or a coordinator (DECISIONS 239)."""
+    seller = fetch_one(db, "SELECT id, name, village FROM contacts WHERE id = ? AND role = 'seller'",
+                       [seller_id])
+    if seller is None:
+        return None
+    rows = fetch_all(
+        db,
+        f"SELECT l.*, p.name AS product_name, c.name AS seller_name, c.village AS seller_village "
+        f"FROM listings l JOIN products p ON p.id = l.product_id JOIN contacts c ON c.id = l.seller_id "
+        f"WHERE l.seller_id = ? AND {listings.VISIBLE} ORDER BY l.id DESC LIMIT ?",
+        [seller_id, limit])
+    story = stories.story_of(db, seller_id, None)
+    visible = story if story and story["status"] == "visible" else None
+    if not rows and visible is None:
+        return None
+    return {"id": seller["id"], "first_name": first_name(seller["name"]), "village": seller["village"],
+            "village_path": village_slugs(db, seller["village"]),
+            "story": visible["text"] if visible else None,
+            "photo_ids": [photo["id"] for photo in media.story_photos(db, visible["id"])] if visible else [],
+            "on_sale": _public(db, rows)}
 
 
 def similar_listings(db: sqlite_utils.Database, listing: dict, limit: int = 6) -> list[dict]:
@@ -186,3 +217,10 @@ def villages_on_sale(db: sqlite_utils.Database) -> list[dict]:
             f"ORDER BY n DESC, c.village")
     return [{"name": row["village"], "path": village_slugs(db, row["village"]), "count": row["n"]}
             for row in rows]
+
+
+def seller_sitemap_entries(db: sqlite_utils.Database) -> list[dict]:
+    """Sellers whose own story is visible (their page says more than the listings do)."""
+    return fetch_all(db, "SELECT s.seller_id, s.updated_at FROM stories s JOIN contacts c "
+                         "ON c.id = s.seller_id WHERE s.listing_id IS NULL AND s.status = 'visible' "
+                         "AND c.role = 'seller' ORDER BY s.seller_id")

@@ -12,14 +12,17 @@ from conversations.flows.payout_approval import PAYOUT_APPROVAL
 from conversations.flows.pin import PIN
 from conversations.flows.prices import PRICES
 from conversations.flows.registration import REGISTRATION
+from conversations.flows.reports import REPORTS, STATEMENT
 from conversations.flows.search import PAGING, SEARCH
 from conversations.flows.selling import SELLING
 from conversations.flows.stock import STOCK
+from conversations.flows.stories import STORIES
 from conversations.flows.withdrawal import WITHDRAWAL
 
 FLOWS: tuple[Flow, ...] = (REGISTRATION, SELLING, STOCK, PRICES,
                            BALANCE, PAYOUT_ACCOUNT, PIN, WITHDRAWAL, PAYOUT_APPROVAL, PAYMENT_RECORD,
-                           COORDINATION,
+                           COORDINATION, STATEMENT, REPORTS,
+                           STORIES,
                            SEARCH, PAGING, ORDERING, FULFILMENT, ORDER_STATUS)
 
 

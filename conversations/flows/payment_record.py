@@ -5,7 +5,8 @@ owes it, DECISIONS 64). The amount is read by the project's amount parser; one t
 missing or can be read more than one way is asked for, never guessed. Before anything is
 recorded the coordinator sees the order, the buyer and the amount in digits and answers
 `YA kode`. Recording goes through `bot.services.payments` (the same rules as the CLI
-and the orders API); a fully paid order says so and changes nothing.
+and the orders API); a fully paid order says so and changes nothing. A recorded payment
+lets withdrawals held by PAYOUT_ADVANCE_LIMIT go ahead at once, as the desk's does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from bot.services.coordinators import record_action
 from bot.services.payments import PaymentRefused
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text, match_command
 from conversations.i18n import format_money
+from conversations.news.payouts import release_and_tell
 from conversations.numbers import parse_money
 
 ASK_AMOUNT = "ask_amount"
@@ -96,6 +98,9 @@ def record(turn: Turn) -> str:
         return END
     record_action(turn.db, turn.contact["phone"], "payment.recorded",
                   {"order": order["code"], "amount": amount}, turn.now, turn.contact["id"])
+    if recorded.created:
+        # Withdrawals waiting for buyers' payments go ahead now, not at the next sweep.
+        turn.handover.add(release_and_tell(turn.db, turn.settings, turn.now))
     turn.reply("lunas.done" if recorded.amount_due == 0 else "lunas.done_partly", code=order["code"],
                amount=format_money(amount, turn.locale), buyer=order["buyer_name"],
                owed=format_money(recorded.amount_due, turn.locale))

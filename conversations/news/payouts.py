@@ -12,7 +12,8 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.services import contacts
+from bot.services import contacts, payouts
+from bot.services.handover import Handover
 from bot.services.payout_accounts import mask_number
 from bot.services.payouts import AUTOMATIC_PROVIDERS, PayoutChange, failure_kind, payout_approvers
 from conversations.i18n import format_money
@@ -73,3 +74,15 @@ def notify_released(db: sqlite_utils.Database, settings: dict, payout: dict, now
         ids.append(queue_notification(db, settings, coordinator, notice, now, **values,
                                       number=payout["account_number"], holder=payout["account_holder_name"]))
     return ids
+
+
+def release_and_tell(db: sqlite_utils.Database, settings: dict, now: datetime) -> Handover:
+    """Let payouts held for buyers' payments (PAYOUT_ADVANCE_LIMIT) go ahead as far as the
+    payments allow, with their news, in the caller's transaction; returns what to hand
+    over (the messages, and the automatic payouts now due for submission)."""
+    handover = Handover()
+    for payout in payouts.release_held(db, settings, now):
+        handover.outbox_ids += notify_released(db, settings, payout, now)
+        if payout["next_submit_at"]:
+            handover.payout_ids.append(payout["id"])
+    return handover

@@ -17,6 +17,7 @@ from conversations.parse.tokens import (
     _FIELD_SEP_RE,
     _TOKEN_STRIP,
     Result,
+    _code,
     _finish,
     _first_code,
     _place,
@@ -61,6 +62,10 @@ COMMAND_FIELDS: dict[str, tuple[str, ...]] = {
     "pay": ("payout", "missing"),
     "record_payment": ("order", "amount", "missing"),
     "more": (),
+    "report": (),
+    "statement": ("request",),
+    "weekly_report": ("on",),
+    "story": ("listing", "text", "missing"),
     "unknown": ("suggestion",),
     "empty": (),
 }
@@ -242,6 +247,33 @@ def _broadcast(rest: str) -> Result:
     return _finish(result, missing)
 
 
+def _weekly_report(rest: str) -> Result:
+    """``LAPORAN MINGGUAN YA`` -> ``on: True``; ``TIDAK`` -> ``False``; bare: neither."""
+    words = [w.lower() for w in _words(_tokens(rest, numbers=False))]
+    if words and words[0] in kw.WEEKLY_ON_WORDS:
+        return {"command": "weekly_report", "on": True}
+    if words and words[0] in kw.WEEKLY_OFF_WORDS:
+        return {"command": "weekly_report", "on": False}
+    return {"command": "weekly_report"}
+
+
+_STORY_RE = re.compile(r"(\S+)\s*(.*)", re.DOTALL)
+
+
+def _story(rest: str) -> Result:
+    """``CERITA [kode] teks``: a first word shaped like a listing code is the listing,
+    the rest is the text as typed (line breaks kept); the flow decides whose code it is."""
+    result: Result = {"command": "story"}
+    text = rest.strip()
+    match = _STORY_RE.match(text)
+    if match is not None and (code := _code(match.group(1).strip(_TOKEN_STRIP + ","))):
+        result["listing"] = code
+        text = match.group(2).strip()
+    if text:
+        result["text"] = text
+    return _finish(result, [] if text else ["text"])
+
+
 _HANDLERS: dict[str, Callable[[str], Result]] = {
     "register": _register_like("register", "village", kw.REGISTER_SEPARATORS),
     "register_buyer": _register_like("register_buyer", "city", kw.REGISTER_BUYER_SEPARATORS),
@@ -273,6 +305,11 @@ _HANDLERS: dict[str, Callable[[str], Result]] = {
     "pay": _code_command("pay", "payout", required=True, digits=True),
     "record_payment": _record_payment,
     "more": _simple("more"),
+    "report": _simple("report"),
+    # A coordinator issues request 12 with `LAPORAN KEUANGAN 12`; a seller's number is ignored.
+    "statement": _code_command("statement", "request", required=False, digits=True),
+    "weekly_report": _weekly_report,
+    "story": _story,
 }
 
 

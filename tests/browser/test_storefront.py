@@ -7,6 +7,7 @@ import pytest
 
 from tests.browser.conftest import WIDTHS, check_layout
 from tests.storefront.catalog import build
+from tests.test_media import whatsapp
 
 
 @pytest.fixture
@@ -52,3 +53,29 @@ def test_storefront_in_chromium(page, live, shop, width):
     page.get_by_role("link", name="Order on WhatsApp").wait_for()
     no_sideways_scroll(page)
     check_layout(page, "store-listing-en")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_story_texted_in_this_test_shows_on_the_listing_page(page, live, client, shop, width):
+    """Siti texts a story (with her number in it) over WhatsApp, as a seller would; the
+    listing page shows it, without the number, and the seller's page has her own story."""
+    base, _ = live
+    code = shop["photo"]
+    story = ("Cabai ini kami tanam di lereng Gunung Ciremai tanpa pestisida kimia, dipetik pagi "
+             "hari oleh ibu-ibu tani.")
+    assert "tersimpan" in whatsapp(client, f"CERITA {code} {story} Pesan: 0812-3456-7890")
+    assert "tersimpan" in whatsapp(client, "CERITA Saya Siti, bertani cabai sejak 1998.")
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{base}/l/{code}")
+    section = page.locator("section.story").first
+    section.get_by_role("heading", name="Cerita").wait_for()
+    assert section.inner_text().endswith(f"{story} Pesan")
+    assert "0812" not in page.content()
+    page.get_by_role("heading", name="Tentang Siti").wait_for()
+    no_sideways_scroll(page)
+    check_layout(page, "store-listing-story")
+    page.get_by_role("link", name="Lihat penjual dan jualan lainnya").click()
+    page.get_by_role("heading", name="Siti dari Sukamaju").wait_for()
+    assert "bertani cabai sejak 1998" in page.locator("section.story").inner_text()
+    no_sideways_scroll(page)
+    check_layout(page, "store-seller")

@@ -145,7 +145,7 @@ def test_english_dialog_and_language_switch(chat):
          "This number is already registered to Siti, Sukamaju. Send HELP to see the list of "
          "commands."),
         (SITI, "HELP", "Commands: SELL, STOCK, DELETE, PRICE, SUBSCRIBE, YES/NO, SHIP, BALANCE, WITHDRAW, "
-                       "ACCOUNT, PIN, MORE, LANGUAGE, STOP, CANCEL. Example: HELP SELL"),
+                       "ACCOUNT, PIN, MORE, REPORT, LANGUAGE, STOP, CANCEL. E.g. HELP SELL"),
         (SITI, "HELP REGISTER",
          "REGISTER name, village - sign up as a seller. Example: REGISTER Siti, Sukamaju"),
         (SITI, "hello", "Sorry, we did not understand your message. Send HELP to see the list of "

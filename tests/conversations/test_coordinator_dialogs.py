@@ -144,10 +144,10 @@ def test_coordinator_help_lists_the_coordinator_commands(chat):
     """A coordinator's BANTUAN names HARGA, SIARAN, SIARAN STATUS and BAYAR (issue 14, item 5)."""
     chat.play([
         (KOORD, "BANTUAN", "Koordinator: HARGA produk harga [pasar], SIARAN grup pesan, SIARAN STATUS, "
-                           "BAYAR kode, LUNAS kode jumlah. Cth: BANTUAN LUNAS"),
+                           "BAYAR kode, LUNAS kode jumlah, LAPORAN KEUANGAN. Cth: BANTUAN LUNAS"),
         (KOORD, "BAHASA en", "OK, replies are now in English. Send LANGUAGE id for Bahasa Indonesia."),
         (KOORD, "HELP", "Coordinators: PRICE product price [market], BROADCAST group text, BROADCAST "
-                        "STATUS, PAY code, PAID code amount. E.g. HELP PAID"),
+                        "STATUS, PAY code, PAID code amount, STATEMENT. E.g. HELP PAID"),
     ])
 
 

@@ -94,3 +94,29 @@ def test_coordinator_help_lists_lunas(chat):
     make_coordinator(chat.db, ANI, chat.now)
     assert "LUNAS kode jumlah" in chat.send(ANI, "BANTUAN")
     assert chat.send(ANI, "BANTUAN LUNAS").startswith("LUNAS kode jumlah - koordinator mencatat")
+
+
+def test_lunas_lets_a_held_withdrawal_go_ahead_at_once(tmp_path):
+    """With PAYOUT_ADVANCE_LIMIT, a withdrawal beyond it waits for buyers' payments; the
+    coordinator's LUNAS is such a payment, so it goes ahead with the YA, not at the next
+    sweep (no sweep runs in this test)."""
+    chat = Conversation(tmp_path, PAYOUT_ADVANCE_LIMIT=0)
+    received_order(chat)
+    chat.send(SITI, "REK DANA 0812-3456-7890 a.n. Siti Aminah")
+    chat.send(SITI, "PIN 2580")
+    chat.send(SITI, "TARIK 200rb")
+    assert "menunggu pembayaran dari pembeli" in chat.send(SITI, "2580")
+    code = chat.db.execute("SELECT code FROM payouts").fetchone()[0]
+    chat.notices()
+    chat.play([
+        (ANI, "LUNAS P2 240rb", "Catat pembayaran Rp240.000 untuk pesanan P2 dari Warung Bu Tini? Balas YA "
+                                "P2 atau BATAL", []),
+        (ANI, "YA P2", "Tercatat: pembayaran Rp240.000 dari Warung Bu Tini untuk pesanan P2. Pesanan sudah "
+                       "lunas.",
+         [(SITI, f"Penarikan {code} Rp200.000 ke DANA kini diproses. Kami kabari bila uangnya sudah "
+                 "ditransfer."),
+          (ANI, f"Penarikan baru {code}: Rp200.000 ke DANA 081234567890 a.n. Siti Aminah. Setelah dibayar, "
+                f"balas BAYAR {code}")]),
+    ])
+    assert chat.db.execute("SELECT held_for_payments FROM payouts").fetchone()[0] == 0
+    assert check_ledger(chat.db).ok

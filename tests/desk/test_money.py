@@ -7,7 +7,8 @@ import csv
 import io
 from decimal import Decimal
 
-from bot.services import ledger, orders, payout_accounts, payouts
+from bot.config import secret_key
+from bot.services import ledger, orders, payout_accounts, payouts, statements
 from bot.services.desk_auth import grant_role
 from bot.storage import transaction, utcnow
 from tests.desk.conftest import ADMIN, COORDINATOR, post, sign_in
@@ -125,3 +126,42 @@ def test_a_buyer_payment_is_recorded_once_by_reference(db, settings, admin):
     assert ledger.order_receivable(db, order["code"]) == 10_000
     actions = db.query("SELECT action FROM coordinator_actions WHERE action LIKE 'payment%'")
     assert [r["action"] for r in actions] == ["payment.recorded"]
+
+
+def test_statements_page_issues_a_texted_request_and_lists_what_was_issued(app, db, settings, admin, viewer):
+    """A request texted with LAPORAN KEUANGAN waits on /dashboard/laporan; issuing it there
+    (CSRF-checked) texts the seller the code and link, answers the request, and the
+    statement is listed with its seller, period, issuer and verification link."""
+    seller = make_seller_with_money(db, SELLER, "DANA", "081234567890", 300_000, utcnow())
+    request_row, created = statements.request_statement(db, seller, utcnow())
+    assert created
+    page = admin.get("/dashboard/laporan").get_data(as_text=True)
+    assert f'data-request="{request_row["id"]}"' in page and "Siti Aminah" in page
+    assert 'href="/dashboard/laporan"' in admin.get("/dashboard/penarikan").get_data(as_text=True)
+    path = f"/dashboard/orang/{seller}/laporan"
+    assert admin.post(path, data={"months": "3", "next": "list"}).status_code == 400  # no CSRF token
+    assert post(viewer, path, {"months": "3", "next": "list"}, "/dashboard/laporan").status_code == 403
+    answer = post(admin, path, {"months": "3", "next": "list"}, "/dashboard/laporan")
+    assert answer.status_code == 302 and "/verify/" in answer.headers["Location"]
+    code = answer.headers["Location"].rsplit("/", 1)[1]
+    assert statements.get_request(db, request_row["id"])["status"] == "issued"
+    [text] = [row["body"] for row in db.query(
+        "SELECT body FROM outbox WHERE phone = ? AND reply_id = 'statement.issued'", [SELLER])]
+    assert text == (f"Laporan keuangan Bapak/Ibu sudah terbit, kode {code}. Bank/koperasi bisa cek di "
+                    f"{settings['PUBLIC_BASE_URL'].rstrip('/')}/verify/{code}")
+    page = admin.get("/dashboard/laporan").get_data(as_text=True)
+    assert "Tidak ada permintaan yang menunggu." in page
+    assert f'data-statement="{code}"' in page and f'href="/verify/{code}"' in page
+    assert ADMIN in page  # issued by
+    listed = statements.issued_statements(db, secret=secret_key(app.config))
+    assert [(s["code"], s["genuine"]) for s in listed] == [(code, True)]
+    assert listed[0]["period_to"] >= listed[0]["period_from"]
+    assert app.test_client().get(f"/verify/{code}").status_code == 200  # signed out
+    # Figures changed in the database afterwards: listed as not valid, and not linked.
+    with transaction(db):
+        db.execute("UPDATE statements SET content = replace(content, '\"orders\":0', '\"orders\":9')")
+    page = admin.get("/dashboard/laporan").get_data(as_text=True)
+    assert "isi diubah, tidak sah" in page and f'href="/verify/{code}"' not in page
+    assert app.test_client().get(f"/verify/{code}").status_code == 404
+    viewer_page = viewer.get("/dashboard/laporan")
+    assert viewer_page.status_code == 200 and "Terbitkan laporan" not in viewer_page.get_data(as_text=True)

@@ -185,7 +185,7 @@ def test_a_viewer_reads_but_every_change_is_403(app, db, viewer):
     token = csrf_of(viewer.get("/dashboard/"))
     for rule in changing:
         path = rule.rule.replace("<int:contact_id>", "1").replace("<int:listing_id>", "1").replace(
-            "<int:product_id>", "1").replace("<int:payout_id>", "1")
+            "<int:product_id>", "1").replace("<int:payout_id>", "1").replace("<int:story_id>", "1")
         assert viewer.post(path, data={"csrf_token": token}).status_code == 403, rule.rule
     assert post(viewer, "/dashboard/keluar", {}).status_code == 302
 

@@ -542,7 +542,7 @@ case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b""
 DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
               "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
               "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak",
-              "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas"]
+              "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas", "/dashboard/laporan"]
 DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",
               "/dashboard/orang/1/reset-pin", "/dashboard/orang/1/hapus-data", "/dashboard/orang/impor",
               "/dashboard/iklan/1", "/dashboard/iklan/1/tarik", "/dashboard/produk/gabung",
@@ -592,6 +592,20 @@ for name, path, status in [
 ]:
     case(name, "GET", path, status)
 case("store listing with a body", "GET", f"/l/{LISTING}", 413, b"", environ=HUGE)
+# Stories (issue 17): seller pages take only a number; the desk's story forms need a
+# session and a CSRF token like every other form.
+for name, path, status in [
+    ("store seller unknown", "/penjual/999999", 404),
+    ("store seller of 5,000 digits", "/penjual/" + "9" * 5000, 404),
+    ("store seller not a number", "/penjual/%3Cscript%3E", 404),
+    ("store seller negative", "/penjual/-1", 404),
+]:
+    case(name, "GET", path, status)
+case("desk GET /dashboard/cerita without a session", "GET", "/dashboard/cerita", 302)
+for path in ("/dashboard/cerita/1", "/dashboard/cerita/1/sembunyikan"):
+    case(f"desk POST {path} without a CSRF token", "POST", path, 400, b"text=x&hide=1",
+         content_type=FORM)
+    case(f"desk POST {path} 200 MB declared", "POST", path, 413, b"", content_type=FORM, environ=HUGE)
 
 
 # --- running the table ------------------------------------------------------------------
@@ -686,7 +700,7 @@ def test_hostile_request(hostile_app, caplog, c):
         assert response.mimetype == "text/xml" and b"<Response />" in response.get_data()
     elif response.mimetype == "text/html":  # the pages: the simulator, a statement's check, the store
         assert c.path.startswith(("/simulator", "/verify/", "/dashboard/", "/?", "/produk/", "/l/",
-                                  "/desa/", "/cari"))
+                                  "/desa/", "/cari", "/penjual/"))
         assert "default-src 'none'" in headers["Content-Security-Policy"]
     elif response.status_code >= 400:
         assert response.is_json and response.get_json()["error"], response.get_data()[:300]

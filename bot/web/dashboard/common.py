@@ -42,6 +42,7 @@ DATA_WORDS = (
     N_("queued"), N_("delivered"), N_("read"), N_("accepted"), N_("shipped"), N_("received"),
     N_("declined"), N_("cancelled"), N_("active"), N_("withdrawn"),
     N_("submitted"), N_("processing"), N_("succeeded"), N_("reversed"),
+    N_("visible"), N_("hidden"),
 )
 COOKIE = "jembatan_desk"
 LANGUAGES = ("id", "en")

@@ -5,7 +5,9 @@ seller statements.
 Every change goes through the same service functions the text and command-line paths use
 (`bot.services.payouts.mark_paid`, `bot.pipeline.payouts.report_payout_event`,
 `bot.services.exports`, `bot.services.statements`), so the rules hold whichever path a
-coordinator takes; the desk adds only the form, the audit entry and the notice.
+coordinator takes; the desk adds only the form, the audit entry and the notice. The
+statements page lists the requests sellers texted (`LAPORAN KEUANGAN`) and every
+statement issued.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot.web.dashboard.common import N_, flash, gettext
 from bot.web.db import get_db
 from bot.web.db import hand_over as dispatch_handover
 from conversations.i18n import format_money
+from conversations.news.reports import notify_statement_issued
 from conversations.numbers import parse_money
 
 #: `failed` reasons a coordinator may give (the seller's text is built on the failure code).
@@ -251,20 +254,44 @@ def export_file():
 # --- statements ---------------------------------------------------------------------------
 
 
+#: Statements listed per page.
+STATEMENTS_PAGE = 50
+
+
+@bp.get("/laporan")
+def statement_list():
+    """Requests by text that wait to be issued, and every statement issued (code, seller,
+    period, when and by whom, the verification link), newest first."""
+    db = get_db()
+    value = request.args.get("offset", "0")
+    offset = int(value) if value.isdigit() else 0
+    rows = statements.issued_statements(db, secret=secret_key(current_app.config), limit=STATEMENTS_PAGE,
+                                        offset=offset)
+    return render_template("desk/statements.html", waiting=statements.open_requests(db), rows=rows,
+                           offset=offset, page_size=STATEMENTS_PAGE, total=statements.count_statements(db))
+
+
 @bp.post("/orang/<int:contact_id>/laporan")
 def issue_statement(contact_id: int):
-    """Issue the seller's statement of the last N months and open its printable page
-    (the public verification page shows exactly what the statement shows)."""
+    """Issue the seller's statement of the last N months, text the seller its code and
+    link (it also answers their request by text, if one waits), and open its printable
+    page (the public verification page shows exactly what the statement shows)."""
     months = request.form.get("months", "")
+    db, now = get_db(), utcnow()
     try:
-        issued = statements.issue_statement(
-            get_db(), contact_id, months=int(months) if months.isdigit() else 0, now=utcnow(),
-            timezone=_timezone(), secret=secret_key(current_app.config), issued_by=g.user["phone"])
+        with transaction(db):
+            issued = statements.issue_statement(
+                db, contact_id, months=int(months) if months.isdigit() else 0, now=now,
+                timezone=_timezone(), secret=secret_key(current_app.config), issued_by=g.user["phone"])
+            told = notify_statement_issued(db, current_app.config, contact_id, issued.code, now)
     except statements.StatementRefused:
         flash(gettext("Laporan hanya untuk penjual, 1 sampai 24 bulan."), "error")
-        return redirect(url_for("desk.person", contact_id=contact_id))
+        back = ("desk.statement_list", {}) if request.form.get("next") == "list" else (
+            "desk.person", {"contact_id": contact_id})
+        return redirect(url_for(back[0], **back[1]))
+    dispatch_handover(Handover(outbox_ids=[told]))
     _audit("statement.issued", {"contact": contact_id, "months": int(months), "code": issued.code})
-    flash(gettext("Laporan {code} diterbitkan.", code=issued.code), "ok")
+    flash(gettext("Laporan {code} diterbitkan; kodenya dikirim ke penjual.", code=issued.code), "ok")
     return redirect(url_for("verify.verify", code=issued.code))
 
 

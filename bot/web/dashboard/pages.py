@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from bot.phones import InvalidPhoneNumber, display_address, mask_phone, normalize_phone
-from bot.services import broadcasts, desk, desk_auth, groups, members, products
+from bot.services import broadcasts, desk, desk_auth, groups, members, products, stories
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
 from bot.services.coordinators import grant_coordinator
@@ -330,6 +330,67 @@ def withdraw_listing(listing_id: int):
         hand_over(ids)
         flash(gettext("Iklan ditarik; penjual sudah diberi tahu."), "ok")
     return redirect(url_for("desk.listing", listing_id=listing_id))
+
+
+# --- stories (issue 17) ------------------------------------------------------------------
+
+STORY_REFUSALS = {"empty": N_("cerita kosong (atau hanya nomor, tautan, e-mail)"),
+                  "too_long": N_("cerita terlalu panjang")}
+
+
+@bp.get("/cerita")
+def story_list():
+    """Sellers' stories, last changed first, each with its edit and hide forms."""
+    rows = stories.recent_stories(get_db(), limit=desk.PAGE_SIZE, offset=_offset())
+    return render_template("desk/stories.html", rows=rows, offset=_offset(),
+                           page_size=desk.PAGE_SIZE, max_chars=stories.MAX_STORY_CHARS)
+
+
+def _story_target(story: dict, locale: str) -> str:
+    if story["listing_id"] is None:
+        return render("story.target.profile", locale)
+    return render("story.target.listing", locale, code=get_listing(get_db(), story["listing_id"])["code"])
+
+
+@bp.post("/cerita/<int:story_id>")
+def edit_story(story_id: int):
+    """Rewrite a story (cleaned like the seller's own text); the seller is told."""
+    db, now = get_db(), utcnow()
+    text = request.form.get("text", "").replace("\r\n", "\n")
+    try:
+        with transaction(db):
+            story, _ = stories.edit_story(db, story_id, text, now, *_actor())
+            seller = db_contact(story["seller_id"])
+            ids = [_tell(seller, "desk.story_edited",
+                         target=_story_target(story, seller.get("locale") or "id"))]
+    except KeyError:
+        abort(404)
+    except stories.StoryRefused as refused:
+        flash(gettext(STORY_REFUSALS[refused.reason]), "error")
+    else:
+        hand_over(ids)
+        flash(gettext("Cerita diubah; penjual sudah diberi tahu."), "ok")
+    return redirect(url_for("desk.story_list") + f"#cerita-{story_id}")
+
+
+@bp.post("/cerita/<int:story_id>/sembunyikan")
+def hide_story(story_id: int):
+    """Hide a story from the public pages (or show it again); hiding tells the seller."""
+    db, hide = get_db(), request.form.get("hide") == "1"
+    try:
+        with transaction(db):
+            story = stories.set_hidden(db, story_id, hide, utcnow(), *_actor())
+            ids = []
+            if hide:
+                seller = db_contact(story["seller_id"])
+                ids.append(_tell(seller, "desk.story_hidden",
+                                 target=_story_target(story, seller.get("locale") or "id")))
+    except KeyError:
+        abort(404)
+    hand_over(ids)
+    flash(gettext("Cerita disembunyikan; penjual sudah diberi tahu.") if hide
+          else gettext("Cerita tampil lagi di toko."), "ok")
+    return redirect(url_for("desk.story_list") + f"#cerita-{story_id}")
 
 
 @bp.get("/produk")

@@ -1,5 +1,5 @@
 """The public storefront: `/`, `/produk/<slug>`, `/l/<code>`, `/desa/<province>/<village>`,
-`/cari?q=`, `/sitemap.xml` and `/robots.txt`.
+`/penjual/<id>`, `/cari?q=`, `/sitemap.xml` and `/robots.txt`.
 
 Server-rendered, no JavaScript, every asset served here. Pages show a seller's first
 name and village, never a phone number: buyers order through the bot's WhatsApp number
@@ -47,6 +47,8 @@ WORDS = {
         "from": "dari", "not_found": "Halaman tidak ditemukan.", "home": "Beranda",
         "other": "English", "photo": "Foto", "code": "Kode", "cheapest": "Termurah dulu",
         "listing_title": "{product} dari {village}",
+        "story": "Cerita", "about_seller": "Tentang {name}", "seller_title": "{name} dari {village}",
+        "seller_listings": "Jualan {name}", "seller_link": "Lihat penjual dan jualan lainnya",
     },
     "en": {
         "tagline": "Village produce, straight from farmers and makers", "fresh": "Just in",
@@ -63,6 +65,8 @@ WORDS = {
         "from": "from", "not_found": "Page not found.", "home": "Home",
         "other": "Indonesia", "photo": "Photo", "code": "Code", "cheapest": "Cheapest first",
         "listing_title": "{product} from {village}",
+        "story": "Story", "about_seller": "About {name}", "seller_title": "{name} from {village}",
+        "seller_listings": "{name}'s listings", "seller_link": "See the seller and other listings",
     },
 }
 
@@ -111,6 +115,7 @@ def render(template: str, status: int = 200, **context):
         qty=quantity_text, order_links=order_links, public_url=public_url, json_ld=json_ld,
         listing_url=lambda code: url_for("store.listing", code=code),
         photo_url=lambda photo_id: url_for("api.media_file", ref=str(photo_id)),
+        seller_url=lambda seller_id: url_for("store.seller", seller_id=seller_id),
         village_url=lambda path: url_for("store.village", province=path[0], village=path[1]),
         product_url=lambda name: url_for("store.product", slug=storefront.slugify(name)),
         **context)
@@ -199,6 +204,17 @@ def listing_context(item: dict, canonical: str) -> dict:
             "image": images[0] if images else None, "ld": ld, "links": order_links(item["code"])}
 
 
+@bp.get("/penjual/<int:seller_id>")
+def seller(seller_id: int):
+    """A seller: first name, village, their own story, their listings on sale."""
+    found = storefront.seller_page(get_db(), seller_id) if seller_id < 10**12 else None
+    if found is None:
+        return render("not_found.html", status=404)
+    words = WORDS[g.store_lang]
+    title = words["seller_title"].format(name=found["first_name"], village=found["village"])
+    return render("seller.html", seller=found, title=title)
+
+
 @bp.get("/desa/<province>/<village>")
 def village(province: str, village: str):
     """Listings of the sellers of one village (names repeat across provinces)."""
@@ -230,6 +246,8 @@ def sitemap():
              for row in storefront.products_on_sale(db)]
     urls += [(public_url(url_for("store.village", province=row["path"][0], village=row["path"][1])),
               None) for row in storefront.villages_on_sale(db)]
+    urls += [(public_url(url_for("store.seller", seller_id=row["seller_id"])), row["updated_at"][:10])
+             for row in storefront.seller_sitemap_entries(db)]
     body = render_template("storefront/sitemap.xml", urls=urls)
     response = Response(body, mimetype="application/xml")
     response.headers["Cache-Control"] = "public, max-age=300"

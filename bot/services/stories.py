@@ -1,0 +1,180 @@
+"""Sellers' stories: one for each listing (`CERITA kode teks`) and one for the seller
+(`CERITA teks`), published on the storefront's listing and seller pages.
+
+A story is public and indexed, so what it may carry is decided here (DECISIONS 231–233):
+phone numbers, links and e-mail addresses are taken out before it is stored (the seller
+is told what went); the text is otherwise kept as typed (accents, line breaks, a
+WhatsApp emoji), HTML-escaped by the pages. Coordinators may edit a story (the same
+cleaning applies) or hide it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlite_utils
+
+from bot.services.coordinators import record_action
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction
+
+#: The longest story: four SMS of 160 characters, "up to a few SMS joined" (DECISIONS 234).
+MAX_STORY_CHARS = 640
+#: Kinds of text a public story never carries, in the order a seller is told about them.
+REMOVED_KINDS = ("phone", "link", "email")
+
+_EMAIL_RE = re.compile(r"[\w.+-]+\s?@\s?[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# Links: a scheme or www., or a bare domain with a common top-level domain (wa.me/62...,
+# bit.ly/x, s.id/x, tokositi.com, desa.co.id).
+_TLDS = ("com|id|net|org|co|me|ly|io|info|biz|xyz|link|site|shop|store|app|my|online|web|"
+         "blog|page|gl|to|cc|tv|ws|in|us|sg")
+_LINK_RE = re.compile(
+    rf"(?:https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b(?:/\S*)?",
+    re.IGNORECASE)
+# Phone numbers as Indonesians write them: +62/62/0 and 7-13 more digits, separated by at
+# most one space, dot, dash or bracket between digits (0812-3456-7890, (021) 555 1234,
+# +62 812 3456 7890, 0 8 1 2 ...); or 8xx... of 9+ digits without spaces (WA 812-3456-789).
+_PHONE_RE = re.compile(
+    r"(?<![\w])(?:\+\s?62|62|\(?0)(?:[\s.\-()]{0,2}\d){7,}(?![\w])"
+    r"|(?<![\w.,])8\d{2}(?:[.\-]?\d){6,}(?![\w])")
+#: Format, private-use, unassigned and surrogate characters (an emoji's joiner is kept).
+_DROP = frozenset({"Cf", "Co", "Cn", "Cs"})
+_SPACES_RE = re.compile(r"[ \t]+")
+_EMPTY_BRACKETS_RE = re.compile(r"\(\s*\)|\[\s*\]")
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    """A story as it may be published, and what was taken out of it."""
+
+    text: str
+    removed: tuple[str, ...]
+
+
+def tidy(text: str) -> str:
+    """The text as typed, made safe to store and show: NFC, control and invisible
+    characters dropped (line breaks kept, at most one empty line), spaces collapsed."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    kept = "".join(
+        c if c == "\n" or c == "\u200d" or (c.isprintable() and unicodedata.category(c) not in _DROP)
+        else " " if c.isspace() else "" for c in text)
+    lines = [_SPACES_RE.sub(" ", line).strip() for line in kept.split("\n")]
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def clean_story(text: str) -> Cleaned:
+    """`text` without phone numbers, links and e-mail addresses (tidied)."""
+    removed = []
+    text = tidy(text)
+    for kind, pattern in (("email", _EMAIL_RE), ("link", _LINK_RE), ("phone", _PHONE_RE)):
+        text, count = pattern.subn(" ", text)
+        if count:
+            removed.append(kind)
+    text = _EMPTY_BRACKETS_RE.sub(" ", text)
+    if removed:  # the commas and colons around what went: "di a.com, b.id, ya" -> "di, ya"
+        text = re.sub(r"\s+([.,;:!?])", r"\1", text)
+        text = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", text)
+        text = re.sub(r"[,;:]+(?=\s*(?:\n|$))", "", text)
+    text = tidy(text)
+    return Cleaned(text, tuple(kind for kind in REMOVED_KINDS if kind in removed))
+
+
+def story_of(db: sqlite_utils.Database, seller_id: int, listing_id: int | None) -> dict | None:
+    """The story of a listing (`listing_id`) or of the seller (None), any status."""
+    if listing_id is None:
+        return fetch_one(db, "SELECT * FROM stories WHERE seller_id = ? AND listing_id IS NULL",
+                         [seller_id])
+    return fetch_one(db, "SELECT * FROM stories WHERE listing_id = ?", [listing_id])
+
+
+def get_story(db: sqlite_utils.Database, story_id: int) -> dict:
+    """The story row; KeyError if there is none."""
+    row = fetch_one(db, "SELECT * FROM stories WHERE id = ?", [story_id])
+    if row is None:
+        raise KeyError(story_id)
+    return row
+
+
+def save_story(db: sqlite_utils.Database, seller_id: int, listing_id: int | None,
+               cleaned: Cleaned, now: datetime) -> dict:
+    """Store the seller's story for the listing (or for themselves), replacing the one
+    before. A story a coordinator hid stays hidden when the seller sends a new text: only
+    a coordinator shows it again (DECISIONS 238)."""
+    stamp = to_db_time(now)
+    removed = ",".join(cleaned.removed) or None
+    with transaction(db):
+        existing = story_of(db, seller_id, listing_id)
+        if existing is None:
+            db.execute("INSERT INTO stories (seller_id, listing_id, text, removed, created_at, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       [seller_id, listing_id, cleaned.text, removed, stamp, stamp])
+        else:
+            db.execute("UPDATE stories SET text = ?, removed = ?, edited_by = NULL, updated_at = ? "
+                       "WHERE id = ?",
+                       [cleaned.text, removed, stamp, existing["id"]])
+        return story_of(db, seller_id, listing_id)
+
+
+def visible_listing_story(db: sqlite_utils.Database, listing_id: int) -> str | None:
+    """The text a listing page shows, or None."""
+    row = fetch_one(db, "SELECT text FROM stories WHERE listing_id = ? AND status = 'visible'",
+                    [listing_id])
+    return row["text"] if row else None
+
+
+def visible_seller_story(db: sqlite_utils.Database, seller_id: int) -> str | None:
+    """The seller's own story as pages show it, or None."""
+    row = fetch_one(db, "SELECT text FROM stories WHERE seller_id = ? AND listing_id IS NULL "
+                        "AND status = 'visible'", [seller_id])
+    return row["text"] if row else None
+
+
+def recent_stories(db: sqlite_utils.Database, limit: int = 50, offset: int = 0) -> list[dict]:
+    """Stories for the desk, last changed first, with the seller and the listing code."""
+    return fetch_all(
+        db,
+        "SELECT s.*, c.name AS seller_name, c.village AS seller_village, l.code AS listing_code "
+        "FROM stories s JOIN contacts c ON c.id = s.seller_id "
+        "LEFT JOIN listings l ON l.id = s.listing_id ORDER BY s.updated_at DESC, s.id DESC "
+        "LIMIT ? OFFSET ?", [limit, offset])
+
+
+class StoryRefused(ValueError):
+    """A coordinator's edit that cannot be stored (`reason`: empty, too_long)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def edit_story(db: sqlite_utils.Database, story_id: int, text: str, now: datetime, actor: str,
+               actor_id: int | None) -> tuple[dict, Cleaned]:
+    """A coordinator rewrites a story (cleaned like the seller's own text)."""
+    cleaned = clean_story(text)
+    if not cleaned.text:
+        raise StoryRefused("empty")
+    if len(cleaned.text) > MAX_STORY_CHARS:
+        raise StoryRefused("too_long")
+    with transaction(db):
+        story = get_story(db, story_id)
+        db.execute("UPDATE stories SET text = ?, removed = ?, edited_by = ?, updated_at = ? "
+                   "WHERE id = ?", [cleaned.text, ",".join(cleaned.removed) or None, actor,
+                                    to_db_time(now), story_id])
+        record_action(db, actor, "story.edit", {"story": story_id, "before": story["text"],
+                                                "after": cleaned.text}, now, actor_id)
+        return get_story(db, story_id), cleaned
+
+
+def set_hidden(db: sqlite_utils.Database, story_id: int, hidden: bool, now: datetime, actor: str,
+               actor_id: int | None) -> dict:
+    """A coordinator hides a story from the pages (or shows it again)."""
+    with transaction(db):
+        get_story(db, story_id)
+        db.execute("UPDATE stories SET status = ?, edited_by = ?, updated_at = ? WHERE id = ?",
+                   ["hidden" if hidden else "visible", actor, to_db_time(now), story_id])
+        record_action(db, actor, "story.hide" if hidden else "story.show", {"story": story_id},
+                      now, actor_id)
+        return get_story(db, story_id)
