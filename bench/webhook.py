@@ -35,9 +35,13 @@ TEXTS = ["BANTUAN", "DAFTAR Siti, Sukamaju", "halo", "BAHASA en", "STOP", "MULAI
          "JAUL cabai 50kg 12rb"]
 
 
-def start_gunicorn(app: str, port: int, workers: int, env: dict) -> subprocess.Popen:
+def start_gunicorn(app: str, port: int, workers: int, env: dict, threads: int = 0) -> subprocess.Popen:
+    """gunicorn serving `app`: sync workers, or with `threads` the Procfile's threaded
+    worker class (`bot.web.server.WORKER_CLASS`) with that many threads each."""
+    threaded = ["--worker-class", "bot.web.server.BufferingThreadWorker", "--threads", str(threads)] \
+        if threads else []
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), "--bind",
+        [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers), *threaded, "--bind",
          f"127.0.0.1:{port}", "--log-level", "warning", app],
         env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
     )
@@ -123,6 +127,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for each app")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per gunicorn worker, with the Procfile's worker class "
+                        "(0: sync workers)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
@@ -133,14 +140,16 @@ def main() -> None:
     ports = {"jembatan": free_port(), "bare": free_port()}
     processes: list[subprocess.Popen] = []
     try:
-        processes.append(start_gunicorn("bot:create_app()", ports["jembatan"], args.workers, env))
-        processes.append(start_gunicorn("bench.bare_app:app", ports["bare"], args.workers, env))
+        for app, port in (("bot:create_app()", ports["jembatan"]), ("bench.bare_app:app", ports["bare"])):
+            processes.append(start_gunicorn(app, port, args.workers, env, args.threads))
         # Warm up both (imports, first SQLite pages), then measure in alternation.
         drive(ports["jembatan"], 200, args.concurrency, "w")
         drive(ports["bare"], 200, args.concurrency, "w")
         print(f"{args.rounds} x {args.requests} signed POST /twilio/messages per app, "
               f"concurrency {args.concurrency}, "
-              f"{args.workers} gunicorn workers each, {os.cpu_count()} cores")
+              f"{args.workers} gunicorn workers each"
+              + (f" ({args.threads} threads, the Procfile's worker class)" if args.threads else "")
+              + f", {os.cpu_count()} cores")
         # Alternate the two apps round by round so that a noisy moment on this machine
         # hits both sides alike.
         full_rounds, bare_rounds = [], []

@@ -25,7 +25,7 @@ from bot.pipeline.sweep import sweep
 from bot.services import broadcasts
 from bot.services.handover import Handover
 from bot.sms import sms_segments
-from bot.storage import WORKER_SYNCHRONOUS, open_database, utcnow
+from bot.storage import WORKER_SYNCHRONOUS, open_database, request_autocheckpoint, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,10 @@ REPLY_CHECK_INTERVAL = 0.25
 
 def _open():
     config = load_config()
-    return config, open_database(config["DATABASE_PATH"], WORKER_SYNCHRONOUS)
+    # Checkpoints as for request connections (DECISIONS 101): the sweep's, or Litestream's
+    # with SQLITE_CHECKPOINTS=external; a broadcast's planning does not run them itself.
+    return config, open_database(config["DATABASE_PATH"], WORKER_SYNCHRONOUS,
+                                 autocheckpoint=request_autocheckpoint(config))
 
 
 def _follow_up(connection, db, config, outcome, again: Handover,

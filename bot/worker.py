@@ -10,9 +10,14 @@ Used as `rq worker -w bot.worker.Worker --with-scheduler replies default broadca
   hands over everything the outage left behind.
 - **The sweep** is put back on the schedule at start-up and on every maintenance round:
   recovery never depends on a job that Redis may have lost.
-- **Job code is imported once**, here, before any fork: each work horse starts with
-  `bot.jobs` and everything it needs already loaded, instead of importing the Twilio SDK,
-  the dialogs and the catalogs again for every job (docs/DECISIONS.md 71).
+- **No fork per job.** `Worker` (the Procfile's) runs each job in its own process, as
+  rq's `SimpleWorker` does: the job code, the catalogs, the SQLite and HTTP set-up are
+  loaded once per worker, not once per job, which is what lets one worker keep up with a
+  local gateway (docs/DECISIONS.md 263 has the trade-off). `ForkingWorker` keeps rq's
+  work horse per job, for a deployment that wants a job's crash or leak contained.
+- **Job code is imported once**, here, before any fork: a `ForkingWorker`'s work horses
+  start with `bot.jobs` and everything it needs already loaded, instead of importing the
+  Twilio SDK, the dialogs and the catalogs again for every job (docs/DECISIONS.md 71).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from datetime import timedelta
 
 import redis
-from rq import Queue
+from rq import Queue, SimpleWorker
 from rq import Worker as RQWorker
 from rq.exceptions import StopRequested
 from rq.worker import WorkerStatus
@@ -55,8 +60,9 @@ preload()
 REDIS_DOWN = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
-class Worker(RQWorker):
-    """rq.Worker that waits out Redis outages and keeps the periodic sweep scheduled."""
+class _Resilient:
+    """What both worker classes add to rq's: waiting out Redis outages, keeping the
+    periodic sweep scheduled."""
 
     #: Backoff between attempts to reach Redis again: doubling from 0.5 s up to this.
     redis_backoff_max = 10.0
@@ -176,3 +182,11 @@ class Worker(RQWorker):
         # whatever the worker was doing. The warm shutdown still happens.
         with contextlib.suppress(*REDIS_DOWN):
             super().set_shutdown_requested_date()
+
+
+class Worker(_Resilient, SimpleWorker):
+    """The Procfile's worker: jobs run in the worker process itself (no fork per job)."""
+
+
+class ForkingWorker(_Resilient, RQWorker):
+    """rq's forking worker (a work horse per job) with the same resilience."""

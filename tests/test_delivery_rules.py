@@ -4,6 +4,8 @@ up` backs off. The fault tests (tests/test_delivery_faults.py) cause the faults 
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 import socketserver
 import struct
@@ -11,12 +13,18 @@ import subprocess
 import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
 
 from bot.liveness import is_dead, process_identity
 from bot.pipeline.delivery import deliver_outbox_message
+from bot.pipeline.dispatch import dispatch
 from bot.pipeline.sweep import sweep
 from bot.redis_server import free_port
 from bot.services import outbox
+from bot.services.handover import Handover
 from bot.services.outbox import LEASE
 from bot.storage import from_db_time, to_db_time, transaction, utcnow
 from bot.supervisor import Child, Supervisor
@@ -223,3 +231,23 @@ def test_a_held_back_message_is_swept_as_soon_as_the_hold_ends(migrated_db):
     before, after = lease_until - timedelta(seconds=1), lease_until + timedelta(seconds=1)
     assert second not in [r["id"] for r in outbox.due_unqueued(db, before)]
     assert second in [r["id"] for r in outbox.due_unqueued(db, after)]
+
+
+@pytest.mark.parametrize(("worker_class", "forks"), [("bot.worker.Worker", False),
+                                                    ("bot.worker.ForkingWorker", True)])
+def test_the_procfile_worker_runs_jobs_in_its_own_process(db, settings, redis_url, fake_gateway,
+                                                          worker_class, forks):
+    """The Procfile's worker class does not fork per job (DECISIONS 263): the row is
+    claimed by the worker process itself; `ForkingWorker` claims it in a work horse."""
+    with transaction(db):
+        row = outbox.queue_message(db, phone="+6281234567890", channel="android_sms", body="Halo",
+                                   kind="notification", now=utcnow())
+    dispatch(redis_lib.Redis.from_url(redis_url), db, Handover(outbox_ids=[row]), utcnow())
+    worker = subprocess.run(
+        [str(Path(sys.executable).parent / "rq"), "worker", "--burst", "--url", redis_url,
+         "--worker-class", worker_class, "replies", "default", "broadcasts"],
+        env=dict(os.environ), capture_output=True, timeout=120, check=True)
+    sent = outbox.get_outbox_row(db, row)
+    assert sent["status"] == "sent", worker.stdout.decode(errors="replace")[-2000:]
+    worker_pid = re.search(rb"started with PID (\d+)", worker.stdout + worker.stderr).group(1).decode()
+    assert (sent["claimed_by"].split(":")[-2] != worker_pid) is forks

@@ -45,6 +45,10 @@ ALLOWED_STATEMENTS = {
     "FROM outbox WHERE status IN ('pending', 'sending', 'failed') GROUP BY": "/healthz counts "
     "the backlog and the failures in the index, never the rows sent",
     "SELECT * FROM outbox WHERE status = 'sending'": "the rows claimed right now (a handful)",
+    "FROM outbox WHERE id BETWEEN ": "the rows one broadcast planning batch has just written "
+    "(their ids allocated in one run under the write lock): the batch, at the table's end",
+    "UPDATE outbox SET enqueued_at = ": "rows handed to Redis, by runs of consecutive ids: each "
+    "range holds only the rows named (outbox.id_runs)",
 }
 
 

@@ -27,10 +27,11 @@ import sqlite_utils
 from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.scripts import UNIQUE_ENQUEUE_SCRIPT, _build_hset_args
 
 from bot.services import media, outbox, payouts, webhooks
 from bot.services.handover import Handover
-from bot.storage import fetch_all, in_clause
+from bot.storage import fetch_all, in_clause, transaction
 
 log = logging.getLogger(__name__)
 
@@ -113,26 +114,38 @@ def enqueue_deliveries(
 
     Conversation rows get a job each on the `replies` queue; broadcast rows go in batches
     of `batch_size` to the `broadcasts` queue, where one job paces through a batch.
-    (Broadcast planning calls this directly with the rows it has just written.)
+    (Broadcast planning calls this directly with the rows it has just written, already
+    stored as handed over: rows with an `enqueued_at` are not written again, and if Redis
+    is unreachable their mark is cleared so that the sweep takes them at once.)
     """
-    if not rows or connection is None:
-        return not rows
+    if not rows:
+        return True
+    if connection is None:
+        _clear_premarked(db, rows)
+        return False
     conversation = [row for row in rows if row["lane"] != "broadcast"]
     broadcast = [row for row in rows if row["lane"] == "broadcast"]
     try:
-        replies = Queue("replies", connection=connection)
-        for row in conversation:
-            _enqueue_unique(replies, DELIVER_JOB, (row["id"],), _job_id("outbox", row), delay, result_ttl=0)
-        broadcasts = Queue("broadcasts", connection=connection)
-        for start in range(0, len(broadcast), batch_size):
-            batch = broadcast[start:start + batch_size]
-            _enqueue_unique(broadcasts, DELIVER_BATCH_JOB, ([row["id"] for row in batch],),
-                            _batch_job_id(batch), delay, result_ttl=0)
+        _enqueue_all(Queue("replies", connection=connection), DELIVER_JOB,
+                     [((row["id"],), _job_id("outbox", row)) for row in conversation], delay, result_ttl=0)
+        batches = [broadcast[start:start + batch_size] for start in range(0, len(broadcast), batch_size)]
+        _enqueue_all(Queue("broadcasts", connection=connection), DELIVER_BATCH_JOB,
+                     [(([row["id"] for row in batch],), _batch_job_id(batch)) for batch in batches],
+                     delay, result_ttl=0)
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unreachable, %d outbox rows wait for the sweep: %s", len(rows), exc)
+        _clear_premarked(db, rows)
         return False
-    outbox.mark_enqueued(db, [row["id"] for row in rows], now)
+    outbox.mark_enqueued(db, [row["id"] for row in rows if not row.get("enqueued_at")], now)
     return True
+
+
+def _clear_premarked(db: sqlite_utils.Database, rows: list[dict]) -> None:
+    """Rows stored as handed over whose jobs did not reach Redis: the sweep's, at once."""
+    premarked = [row["id"] for row in rows if row.get("enqueued_at")]
+    if premarked:
+        with transaction(db):
+            outbox.set_enqueued_at(db, premarked, None)
 
 
 def schedule_sweep(connection: redis.Redis, now: datetime, interval: timedelta = SWEEP_INTERVAL) -> bool:
@@ -178,15 +191,47 @@ def _enqueue_each(connection: redis.Redis, function: str, kind: str, rows: list[
     if not rows:
         return True
     try:
-        queue = Queue("default", connection=connection)
-        for row in rows:
-            _enqueue_unique(queue, function, (row["id"],), _job_id(kind, row), delay, result_ttl=RESULT_TTL)
+        _enqueue_all(Queue("default", connection=connection), function,
+                     [((row["id"],), _job_id(kind, row)) for row in rows], delay, result_ttl=RESULT_TTL)
     except redis.exceptions.RedisError as exc:
         log.warning("Redis unreachable, %d %s jobs wait for the sweep: %s", len(rows), kind, exc)
         return False
     if mark is not None:
         mark([row["id"] for row in rows])
     return True
+
+
+def _enqueue_all(queue: Queue, function: str, calls: list[tuple[tuple, str]], delay: timedelta | None,
+                 *, result_ttl: int) -> int:
+    """`_enqueue_unique` for each (args, job id) of `calls`, in one round trip to Redis
+    when they are due now; how many were enqueued.
+
+    Each job goes through RQ's own atomic unique-enqueue script (refuse if the id exists,
+    else save and push), only pipelined: a broadcast's thousands of jobs cost one round
+    trip, not one each (docs/DECISIONS.md 260). An id the script refused (queued, running,
+    or a finished or failed leftover) takes the one-by-one path, which tells them apart."""
+    if not calls:
+        return 0
+    if len(calls) == 1 or (delay and delay > timedelta(0)):
+        return sum(_enqueue_unique(queue, function, args, job_id, delay, result_ttl=result_ttl)
+                   for args, job_id in calls)
+    connection = queue.connection
+    script = connection.register_script(UNIQUE_ENQUEUE_SCRIPT)
+    pipe = connection.pipeline(transaction=False)
+    pipe.sadd(queue.redis_queues_keys, queue.key)
+    for args, job_id in calls:
+        job = queue.create_job(function, args=args, job_id=job_id, result_ttl=result_ttl,
+                               failure_ttl=FAILURE_TTL)
+        queue._prepare_for_queue(job)  # what Queue.enqueue sets before its unique script
+        script(keys=[job.key, queue.key],
+               args=[job.id, "R", job.ttl if job.ttl is not None else -1, *_build_hset_args(job)],
+               client=pipe)
+    results = pipe.execute()[1:]
+    enqueued = sum(1 for result in results if result == 1)
+    for (args, job_id), result in zip(calls, results, strict=True):
+        if result != 1:
+            enqueued += _enqueue_unique(queue, function, args, job_id, delay, result_ttl=result_ttl)
+    return enqueued
 
 
 def _enqueue_unique(queue: Queue, function: str, args: tuple, job_id: str, delay: timedelta | None,

@@ -16,6 +16,7 @@ from datetime import datetime
 
 import sqlite_utils
 
+from bot.phones import is_bsuid
 from bot.services import outbox
 from bot.services.coordinators import record_action
 from bot.services.groups import resolve_group
@@ -87,89 +88,153 @@ def get_broadcast(db: sqlite_utils.Database, broadcast_id: int) -> dict | None:
     return fetch_one(db, "SELECT * FROM broadcasts WHERE id = ?", [broadcast_id])
 
 
+#: What planning needs to know of a contact, as one SQL value (a JSON array). Contacts with
+#: the same facts get the same row (status, channel, text, send time), worked out once in
+#: Python (`_PlanContext.plan`) and joined to every contact of that kind by SQL (`_KINDS`). A
+#: phone is part of the facts only if it may be a WhatsApp id (`bot.phones.is_bsuid`
+#: decides); numbers all count as one.
+_KIND_OF_CONTACT = ("json_array(c.opted_out, c.timezone, c.village, c.locale, "
+                    "c.last_whatsapp_at IS NOT NULL, c.sms_channel, c.blocked_channels, "
+                    "CASE WHEN c.phone GLOB '[A-Z][A-Z].*' THEN c.phone END)")
+_KINDS = "temp.broadcast_plan_kinds"
+
+
 def plan_broadcast(
     db: sqlite_utils.Database, settings: dict, broadcast_id: int, now: datetime,
     *, batch_size: int = 1000, on_batch: Callable[[list[dict]], None] | None = None,
 ) -> PlanReport:
     """Write recipients and outbox rows for everyone in the broadcast's group not yet
     planned. `on_batch(rows)` gets each committed batch's outbox rows that are due now
-    (the rest wait for morning and the sweep)."""
+    (the rest wait for morning and the sweep); they are stored as handed over
+    (`enqueued_at`), so `on_batch` must enqueue them, as `enqueue_deliveries` does (should
+    it not get there, the sweep hands them over after its grace).
+
+    Each batch is set-based: its contacts' kinds (`_KIND_OF_CONTACT`) are planned in
+    Python, a few per batch, and three `INSERT ... SELECT`s write the outbox rows and the
+    recipients of the next `batch_size` unplanned contacts (DECISIONS 262)."""
     broadcast = get_broadcast(db, broadcast_id)
     if broadcast is None:
         return PlanReport(0, 0, 0)  # a job for a broadcast that is not (or no longer) there
     audience = resolve_group(db, broadcast["group_name"])
-    texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
-    expires_at = from_db_time(broadcast["expires_at"])
-    start = max(now, from_db_time(broadcast.get("send_at")) or now)
-    # A price's validity starts when it may first reach each recipient: one published at
-    # 21.03 and held for the morning is still good for its full TTL after 06.00.
-    validity = expires_at - from_db_time(broadcast["created_at"]) if expires_at else None
-    quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
-    default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
-    default_locale = settings.get("DEFAULT_LOCALE") or "id"
-    zones = village_timezones(db)
-    # Everyone in a zone gets the same send time (now, or the zone's morning): worked out
-    # once per zone, not once per recipient.
-    send_times: dict[str, tuple] = {}
-    created_text = to_db_time(now)
-    queued = skipped = expired = 0
+    context = _PlanContext(db, settings, broadcast, now, handed_over=to_db_time(now) if on_batch else None)
+    # The connection's own scratch table (never in the database file), emptied per plan.
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {_KINDS.split('.')[1]} (kind TEXT PRIMARY KEY, "
+               "status TEXT NOT NULL, channel TEXT, body TEXT, next_attempt_at TEXT, expires_at TEXT, "
+               "enqueued_at TEXT)")
+    db.execute(f"DELETE FROM {_KINDS}")
+    unplanned = (f"FROM contacts c WHERE {audience.where} AND c.id > ? AND c.id <= ? "
+                 "AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r "
+                 "WHERE r.broadcast_id = ? AND r.contact_id = c.id)")
+    plans: dict[str, tuple] = {}  # kind -> what `_PlanContext.plan` decided
+    counts = {"queued": 0, "skipped": 0, "expired": 0}
     last_id = 0
-    while True:
-        due_now: list[dict] = []
-        with transaction(db):
-            batch = db.execute(
-                f"SELECT c.id, c.phone, c.opted_out, c.timezone, c.village, c.locale, "
-                f"c.last_whatsapp_at, c.sms_channel, c.blocked_channels FROM contacts c "
-                f"WHERE {audience.where} "
-                "AND c.id > ? AND NOT EXISTS (SELECT 1 FROM broadcast_recipients r "
-                "WHERE r.broadcast_id = ? AND r.contact_id = c.id) ORDER BY c.id LIMIT ?",
-                [*audience.params, last_id, broadcast_id, batch_size],
-            ).fetchall()
-            if not batch:
-                break
-            recipients, messages = [], []
-            for (contact_id, phone, opted_out, timezone, village, locale, whatsapp, sms,
-                 blocked) in batch:
-                last_id = contact_id
-                if opted_out:
-                    recipients.append((broadcast_id, contact_id, "skipped", None))
-                    skipped += 1
-                    continue
-                zone = contact_timezone({"timezone": timezone, "village": village}, zones,
-                                        default_zone)
-                timing = send_times.get(zone)
-                if timing is None:
-                    send_at = next_send_time(start, zone, quiet)
-                    row_expires = send_at + validity if validity is not None else None
-                    timing = send_times[zone] = (
-                        send_at, to_db_time(send_at), to_db_time(row_expires),
-                        row_expires is not None and row_expires <= now, send_at <= now)
-                send_at, send_text, expires_text, too_late, due = timing
-                if too_late:
-                    recipients.append((broadcast_id, contact_id, "expired", None))
-                    expired += 1
-                    continue
-                locale = locale or default_locale
-                # Texts may differ by language and by zone (a price's time is local time).
-                body = texts.get(f"{locale}|{zone}") or texts.get(locale) or broadcast["text"]
-                channel = outbox.channel_for_contact(
-                    {"phone": phone, "last_whatsapp_at": whatsapp, "sms_channel": sms,
-                     "blocked_channels": blocked}, settings)
-                messages.append((contact_id, phone, channel, body, send_text, expires_text, due))
-            outbox_ids = outbox.queue_broadcast_messages(
-                db, broadcast_id, [m[:6] for m in messages], None, created_text)
-            for (contact_id, *_, due), outbox_id in zip(messages, outbox_ids, strict=True):
-                recipients.append((broadcast_id, contact_id, "queued", outbox_id))
-                if due:
-                    due_now.append({"id": outbox_id, "lane": "broadcast"})
-            queued += len(messages)
-            db.conn.executemany("INSERT INTO broadcast_recipients VALUES (?, ?, ?, ?)", recipients)
-        if on_batch and due_now:
-            on_batch(due_now)
+    try:
+        while True:
+            with transaction(db):
+                upper = db.execute(
+                    f"SELECT MAX(id) FROM (SELECT c.id {unplanned} ORDER BY c.id LIMIT ?)",
+                    [*audience.params, last_id, 2**62, broadcast_id, batch_size]).fetchone()[0]
+                if upper is None:
+                    break
+                bounds = [*audience.params, last_id, upper, broadcast_id]
+                kinds = db.execute(f"SELECT {_KIND_OF_CONTACT}, COUNT(*) {unplanned} GROUP BY 1",
+                                   bounds).fetchall()
+                fresh = {kind: context.plan(json.loads(kind)) for kind, _ in kinds if kind not in plans}
+                db.conn.executemany(f"INSERT INTO {_KINDS} VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                    [(kind, *plan) for kind, plan in fresh.items()])
+                plans.update(fresh)
+                batch = {"queued": 0, "skipped": 0, "expired": 0, "due": 0}
+                for kind, count in kinds:
+                    batch[plans[kind][0]] += count
+                    batch["due"] += count if plans[kind][-1] else 0
+                first, queued = outbox.queue_broadcast_select(
+                    db, broadcast_id,
+                    f"SELECT c.id, c.phone, k.channel, k.body, k.next_attempt_at, k.expires_at, "
+                    f"k.enqueued_at {unplanned} AND k.status = 'queued'",
+                    bounds, join=f"JOIN {_KINDS} k ON k.kind = {_KIND_OF_CONTACT}",
+                    created_at=context.created)
+                if queued != batch["queued"]:  # cannot happen inside one transaction: say so if it does
+                    raise RuntimeError(f"broadcast {broadcast_id}: {queued} rows for {batch['queued']}")
+                just_written = [first, first + queued - 1]
+                db.execute("INSERT INTO broadcast_recipients (broadcast_id, contact_id, status, outbox_id) "
+                           "SELECT broadcast_id, contact_id, 'queued', id FROM outbox "
+                           "WHERE id BETWEEN ? AND ?", just_written)
+                if batch["skipped"] or batch["expired"]:
+                    with_kinds = unplanned.replace(
+                        "FROM contacts c", f"FROM contacts c JOIN {_KINDS} k ON k.kind = {_KIND_OF_CONTACT}",
+                        1)
+                    db.execute(f"INSERT INTO broadcast_recipients (broadcast_id, contact_id, status) "
+                               f"SELECT {int(broadcast_id)}, c.id, k.status {with_kinds} "
+                               "AND k.status <> 'queued'", bounds)
+                for status in counts:
+                    counts[status] += batch[status]
+                if not batch["due"]:
+                    due_ids = []
+                elif batch["due"] == queued:  # all of them (the usual case): the ids are known
+                    due_ids = range(first, first + queued)
+                else:
+                    due_ids = [outbox_id for (outbox_id,) in db.execute(
+                        "SELECT id FROM outbox WHERE id BETWEEN ? AND ? AND enqueued_at IS NOT NULL "
+                        "ORDER BY id", just_written)]
+                due_now = [{"id": outbox_id, "lane": "broadcast", "enqueued_at": context.handed_over}
+                           for outbox_id in due_ids]
+                last_id = upper
+            if on_batch and due_now:
+                on_batch(due_now)
+    finally:
+        db.execute(f"DELETE FROM {_KINDS}")
     with transaction(db):
         db.execute("UPDATE broadcasts SET status = 'planned', planned_at = ? WHERE id = ?",
                    [to_db_time(now), broadcast_id])
-    return PlanReport(queued, skipped, expired)
+    return PlanReport(counts["queued"], counts["skipped"], counts["expired"])
+
+
+class _PlanContext:
+    """What a broadcast's planning decides per kind of contact (see `_KIND_OF_CONTACT`)."""
+
+    def __init__(self, db: sqlite_utils.Database, settings: dict, broadcast: dict, now: datetime,
+                 handed_over: str | None):
+        self.settings, self.broadcast, self.now, self.handed_over = settings, broadcast, now, handed_over
+        self.texts = json.loads(broadcast["texts"]) if broadcast["texts"] else {}
+        expires_at = from_db_time(broadcast["expires_at"])
+        self.start = max(now, from_db_time(broadcast.get("send_at")) or now)
+        # A price's validity starts when it may first reach each recipient: one published at
+        # 21.03 and held for the morning is still good for its full TTL after 06.00.
+        self.validity = expires_at - from_db_time(broadcast["created_at"]) if expires_at else None
+        self.quiet = parse_quiet_hours(settings.get("QUIET_HOURS"))
+        self.default_zone = settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta"
+        self.default_locale = settings.get("DEFAULT_LOCALE") or "id"
+        self.zones = village_timezones(db)
+        self.created = to_db_time(now)
+        # Everyone in a zone gets the same send time (now, or the zone's morning).
+        self.send_times: dict[str, tuple] = {}
+
+    def plan(self, kind: list) -> tuple:
+        """(status, channel, body, next attempt, expires, handed over) for contacts of `kind`."""
+        opted_out, timezone, village, locale, whatsapp, sms, blocked, maybe_bsuid = kind
+        if opted_out:
+            return ("skipped", None, None, None, None, None)
+        zone = contact_timezone({"timezone": timezone, "village": village}, self.zones, self.default_zone)
+        timing = self.send_times.get(zone)
+        if timing is None:
+            send_at = next_send_time(self.start, zone, self.quiet)
+            row_expires = send_at + self.validity if self.validity is not None else None
+            timing = self.send_times[zone] = (
+                to_db_time(send_at), to_db_time(row_expires),
+                row_expires is not None and row_expires <= self.now, send_at <= self.now)
+        send_text, expires_text, too_late, due = timing
+        if too_late:
+            return ("expired", None, None, None, None, None)
+        locale = locale or self.default_locale
+        # Texts may differ by language and by zone (a price's time is local time).
+        body = self.texts.get(f"{locale}|{zone}") or self.texts.get(locale) or self.broadcast["text"]
+        channel = outbox.channel_for_contact(
+            {"phone": maybe_bsuid if maybe_bsuid and is_bsuid(maybe_bsuid) else None,
+             "last_whatsapp_at": whatsapp or None, "sms_channel": sms, "blocked_channels": blocked},
+            self.settings)
+        # A row due now is written as handed over: `on_batch` enqueues it right after the
+        # commit (no second write per row; DECISIONS 261).
+        return ("queued", channel, body, send_text, expires_text, self.handed_over if due else None)
 
 
 def audience_size(db: sqlite_utils.Database, group: str) -> int:

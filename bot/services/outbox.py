@@ -100,31 +100,31 @@ def _capped_start(db: sqlite_utils.Database, phone: str, start: datetime, cap: i
     return max(start, from_db_time(rows[-1][0]) + timedelta(minutes=1))
 
 
-def queue_broadcast_messages(
-    db: sqlite_utils.Database, broadcast_id: int, messages: list[tuple], expires_at: str | None,
+def queue_broadcast_select(
+    db: sqlite_utils.Database, broadcast_id: int, select: str, params: list, *, join: str,
     created_at: str,
-) -> list[int]:
-    """Write many broadcast rows at once, as `queue_message(kind="broadcast",
-    lane="broadcast")` would write each: `messages` are (contact id, phone, channel, body,
-    not-before as stored text[, expires as stored text]: a price's validity starts when it
-    may first reach that recipient, so it may differ per row; else `expires_at`). Returns
-    their ids, in order. Call it inside the write transaction (`BEGIN IMMEDIATE`): the ids
-    are allocated from MAX(id) under that lock, so one `executemany` writes them all."""
-    if not messages:
-        return []
+) -> tuple[int, int]:
+    """Write broadcast rows, as `queue_message(kind="broadcast", lane="broadcast")` would
+    write each, from a query: `select` ("SELECT contact id, phone, channel, body,
+    not-before, expires, handed over FROM contacts c ... WHERE ...", stored texts; `join`
+    is put after its `FROM contacts c`), one row per result, with ids in contact order.
+    Returns (the first id, how many). Call it inside the write transaction (`BEGIN
+    IMMEDIATE`): the ids are allocated from MAX(id) under that lock, so the rows of this
+    call are exactly those with an id from the first on."""
     first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM outbox").fetchone()[0]
-    ids = list(range(first, first + len(messages)))
-    db.conn.executemany(
-        """
-        INSERT INTO outbox (id, contact_id, phone, channel, lane, kind, body, status,
-            next_attempt_at, expires_at, created_at, broadcast_id)
-        VALUES (?, ?, ?, ?, 'broadcast', 'broadcast', ?, 'pending', ?, ?, ?, ?)
+    head, rest = select.split(" FROM contacts c ", 1)
+    columns = head.removeprefix("SELECT ")
+    cursor = db.execute(
+        f"""
+        INSERT INTO outbox (id, contact_id, phone, channel, body, next_attempt_at, expires_at,
+            enqueued_at, lane, kind, status, created_at, broadcast_id)
+        SELECT {int(first)} - 1 + row_number() OVER (ORDER BY c.id), {columns},
+               'broadcast', 'broadcast', 'pending', ?, {int(broadcast_id)}
+          FROM contacts c {join} {rest}
         """,
-        [(outbox_id, m[0], m[1], m[2], m[3], m[4], m[5] if len(m) > 5 else expires_at,
-          created_at, broadcast_id)
-         for outbox_id, m in zip(ids, messages, strict=True)],
+        [created_at, *params],
     )
-    return ids
+    return first, cursor.rowcount
 
 
 def channel_for_contact(contact: dict, settings: dict) -> str:
@@ -178,13 +178,16 @@ def claim_for_delivery(db: sqlite_utils.Database, outbox_id: int, now: datetime,
                 WHERE earlier.phone = outbox.phone AND earlier.channel = outbox.channel
                   AND earlier.lane = outbox.lane AND earlier.id < outbox.id
                   AND earlier.status IN ('pending', 'sending') AND {_HOLDS_THE_LINE})
+        RETURNING *
         """,
         {"id": outbox_id, "now": to_db_time(now), "lease": to_db_time(now + lease),
          "by": claimed_by, "held_since": to_db_time(now - lease)},
     )
-    if not cursor.rowcount:
+    claimed = cursor.fetchone()
+    cursor.close()  # RETURNING: the statement is done when its cursor is
+    if claimed is None:
         return None
-    return get_outbox_row(db, outbox_id)
+    return dict(zip([column[0] for column in cursor.description], claimed, strict=True))
 
 
 #: (Queries using it also say `earlier.status IN ('pending', 'sending')`, which it implies:
@@ -314,7 +317,7 @@ def prepare_gateway_row(db: sqlite_utils.Database, settings: dict, row: dict, no
     valid = gateway_validity(row) if row.get("attempts", 1) <= 1 else from_db_time(row.get("expires_at"))
     if valid is not None and to_db_time(valid) != row.get("expires_at"):
         db.execute("UPDATE outbox SET expires_at = ? WHERE id = ?", [to_db_time(valid), row["id"]])
-        row = get_outbox_row(db, row["id"])
+        row = dict(row, expires_at=to_db_time(valid))
     if expire_if_stale(db, row, now):
         return get_outbox_row(db, row["id"])
     return route_gateway_row(db, settings, row, now)
@@ -425,11 +428,31 @@ def next_in_line(db: sqlite_utils.Database, row: dict) -> int | None:
 
 
 def mark_enqueued(db: sqlite_utils.Database, outbox_ids: list[int], now: datetime) -> None:
-    """Remember that a delivery job was handed to Redis for these rows."""
-    stamp = to_db_time(now)
-    with transaction(db):
-        db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id = ?",
-                            [(stamp, outbox_id) for outbox_id in outbox_ids])
+    """Remember that a delivery job was handed to Redis for these rows (not worth an fsync
+    of its own: if a power cut takes the mark, the sweep hands the rows over again, and
+    the job ids refuse a second job; DECISIONS 265)."""
+    if outbox_ids:
+        with transaction(db, sync=False):
+            set_enqueued_at(db, outbox_ids, to_db_time(now))
+
+
+def set_enqueued_at(db: sqlite_utils.Database, outbox_ids: list[int], stamp: str | None) -> None:
+    """Set (or with None clear: the sweep then hands the rows over at once) `enqueued_at`."""
+    # Runs of consecutive ids as one range update each: one seek instead of one per row.
+    if outbox_ids:
+        db.conn.executemany("UPDATE outbox SET enqueued_at = ? WHERE id BETWEEN ? AND ?",
+                            [(stamp, first, last) for first, last in id_runs(outbox_ids)])
+
+
+def id_runs(ids: list[int]) -> list[tuple[int, int]]:
+    """`ids` as (first, last) runs of consecutive integers: [3, 4, 5, 9] -> [(3, 5), (9, 9)]."""
+    runs: list[list[int]] = []
+    for value in sorted(set(ids)):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return [(first, last) for first, last in runs]
 
 
 def hand_over_again_at(db: sqlite_utils.Database, outbox_id: int, moment: datetime) -> None:

@@ -29,6 +29,7 @@ from bot.web import (
     twilio,
     verify,
 )
+from bot.web.db import make_writes_durable
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -55,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         db.conn.close()
 
     guards.install(app)
+    app.after_request(make_writes_durable)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(orders.bp)

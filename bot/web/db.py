@@ -8,7 +8,7 @@ from flask import current_app
 from bot.config import resolve_redis_url
 from bot.pipeline.dispatch import connect_redis, dispatch
 from bot.services.handover import Handover
-from bot.storage import open_database, request_autocheckpoint, utcnow
+from bot.storage import open_database, request_autocheckpoint, sync_if_written, utcnow
 
 
 def get_db():
@@ -23,8 +23,18 @@ def get_db():
     db = getattr(local, "db", None)
     if db is None:
         db = local.db = open_database(current_app.config["DATABASE_PATH"],
-                                      autocheckpoint=request_autocheckpoint(current_app.config))
+                                      autocheckpoint=request_autocheckpoint(current_app.config),
+                                      group_commit=True)
     return db
+
+
+def make_writes_durable(response):
+    """After every request, before its answer goes out: what this thread's connection wrote
+    outside `transaction()` is synced too (group commit, DECISIONS 264)."""
+    db = getattr(current_app.extensions["jembatan.db_local"], "db", None)
+    if db is not None:
+        sync_if_written(db)
+    return response
 
 
 def get_redis():

@@ -14,7 +14,7 @@ from rq import Queue
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
-from bot.pipeline.dispatch import dispatch, schedule_sweep
+from bot.pipeline.dispatch import dispatch, enqueue_deliveries, schedule_sweep
 from bot.services import outbox
 from bot.services.handover import Handover
 from bot.storage import transaction, utcnow
@@ -101,3 +101,24 @@ def test_handover_add_keeps_order_and_drops_repeats():
     combined = Handover(outbox_ids=[3, 1]).add(Handover(outbox_ids=[1, 5], relay_ids=[2])).add(None)
     assert (combined.outbox_ids, combined.relay_ids) == ([3, 1, 5], [2])
     assert not Handover() and combined
+
+
+def test_many_jobs_in_one_round_trip_refuse_the_live_and_replace_the_leftovers(migrated_db, redis_url):
+    """The pipelined enqueue (a broadcast's jobs in one round trip) keeps the one-by-one
+    rules: a queued job is not enqueued twice, a failed or finished leftover under the
+    same id is replaced, and every row is marked handed over."""
+    connection = redis_lib.Redis.from_url(redis_url)
+    rows = [{"id": _queue(migrated_db, phone=f"+62812345{n:05d}", lane="broadcast"), "lane": "broadcast"}
+            for n in range(250)]
+    assert enqueue_deliveries(connection, migrated_db, rows, utcnow(), batch_size=100)
+    queue = Queue("broadcasts", connection=connection)
+    first = queue.job_ids
+    assert len(first) == 3
+    assert sorted(i for job in queue.jobs for i in job.args[0]) == [row["id"] for row in rows]
+    failed = Job.fetch(first[1], connection=connection)
+    queue.remove(failed)
+    failed.set_status("failed")
+    assert enqueue_deliveries(connection, migrated_db, rows, utcnow(), batch_size=100)
+    assert sorted(queue.job_ids) == sorted(first)  # the two live ones once, the failed one again
+    assert Job.fetch(first[1], connection=connection).get_status() == "queued"
+    assert migrated_db.execute("SELECT COUNT(*) FROM outbox WHERE enqueued_at IS NULL").fetchone()[0] == 0
