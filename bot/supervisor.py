@@ -28,6 +28,10 @@ class Child:
     started_at: float = 0.0
     failures: int = 0
     restart_at: float | None = None
+    #: Others depend on it (Redis, NATS) or it must see their last writes (Litestream):
+    #: stopped only once the rest have exited, so a worker's warm shutdown can still
+    #: reach Redis and Litestream ships the final commits.
+    stops_last: bool = False
 
 
 def describe_exit(code: int) -> str:
@@ -92,18 +96,19 @@ class Supervisor:
             os.killpg(process.pid, sig)
 
     def stop_all(self, timeout: float = 10.0) -> None:
-        """SIGTERM every child (in reverse start order), then SIGKILL what is left."""
-        running = [c.process for c in reversed(self.children)
-                   if c.process is not None and c.process.poll() is None]
-        for process in running:
-            process.terminate()
+        """SIGTERM every child (in reverse start order) and wait, SIGKILL what is left of
+        it and its process group; children marked `stops_last` only after that."""
         deadline = time.monotonic() + timeout
-        for process in running:
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        for child in self.children:
-            if child.process is not None:
+        for last in (False, True):
+            wave = [c for c in reversed(self.children) if c.stops_last is last and c.process is not None]
+            running = [c.process for c in wave if c.process.poll() is None]
+            for process in running:
+                process.terminate()
+            for process in running:
+                try:
+                    process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            for child in wave:
                 self._end_group(child.process)

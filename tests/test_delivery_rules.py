@@ -29,6 +29,7 @@ from bot.services.outbox import LEASE
 from bot.storage import from_db_time, to_db_time, transaction, utcnow
 from bot.supervisor import Child, Supervisor
 from tests.providers import Late
+from tests.waiting import wait_until
 
 SITI = "+6281234567890"
 
@@ -197,6 +198,35 @@ def test_supervisor_backs_off_and_resets_after_a_stable_run():
     assert delays == ["0.01 s", "0.02 s", "0.04 s", "0.04 s"]
     assert said[0] == "jembatan up: flaky stopped (exit code 3); restarting in 0.01 s"
     supervisor.stop_all()
+
+
+def test_supervisor_stops_redis_and_nats_only_after_the_rest(tmp_path):
+    """Ctrl-C on `jembatan up`: the worker's warm shutdown still reaches Redis, because
+    children marked `stops_last` get SIGTERM only once the others have exited."""
+    infra_pid, seen = tmp_path / "infra.pid", tmp_path / "seen"
+    infra = [sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+             "time.sleep(120)", str(infra_pid)]
+    app = [sys.executable, "-c",
+           "import os, signal, sys, time\n"
+           "def stop(*_):\n"
+           "    pid = int(open(sys.argv[1]).read())\n"
+           "    try:\n"
+           "        os.kill(pid, 0); alive = 'alive'\n"
+           "    except ProcessLookupError:\n"
+           "        alive = 'gone'\n"
+           "    open(sys.argv[2], 'w').write(alive); sys.exit(0)\n"
+           "signal.signal(signal.SIGTERM, stop)\n"
+           "open(sys.argv[2] + '.ready', 'w').close()\n"
+           "time.sleep(120)\n", str(infra_pid), str(seen)]
+    children = [Child("redis", lambda: subprocess.Popen(infra, start_new_session=True), stops_last=True),
+                Child("worker", lambda: subprocess.Popen(app, start_new_session=True))]
+    supervisor = Supervisor(children, print)
+    supervisor.start_all()
+    wait_until(lambda: infra_pid.exists() and infra_pid.read_text() and Path(f"{seen}.ready").exists(),
+               timeout=30, what="both children to start")
+    supervisor.stop_all()
+    assert seen.read_text() == "alive"
+    assert all(child.process.poll() is not None for child in children)
 
 
 def test_a_row_put_back_after_its_lease_still_goes_first(migrated_db):

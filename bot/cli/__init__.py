@@ -121,7 +121,7 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
     if embedded:
         data_dir = Path(config["DATABASE_PATH"]).parent / "redis"
         redis_server = RedisServer(data_dir, free_port())
-        children.append(Child("redis", lambda: redis_server.start().process))
+        children.append(Child("redis", lambda: redis_server.start().process, stops_last=True))
         redis_url = redis_server.url
     else:
         redis_url = config["REDIS_URL"]
@@ -133,7 +133,8 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
         env.setdefault("SQLITE_CHECKPOINTS", "external")
         backup = replicate_command(env["DATABASE_PATH"], config["LITESTREAM_REPLICA_URL"])
         children.append(Child("litestream", lambda: subprocess.Popen(backup, env=env,
-                                                                     start_new_session=True)))
+                                                                     start_new_session=True),
+                              stops_last=True))
     bin_dir = Path(sys.executable).parent
     web = gunicorn_command(str(bin_dir / "gunicorn"), f"{host}:{port}", web_workers, web_threads)
     worker = [str(bin_dir / "rq"), "worker", "--with-scheduler", "--url", redis_url,

@@ -69,7 +69,7 @@ def add_federation(config: dict, env: dict, children: list[Child]) -> tuple[bool
     else:
         server = NatsServer(store, free_port(), hub_domain(config["JEMBATAN_HUB_ID"]),
                             leaf_remote=config.get("JEMBATAN_LEAF_URL"))
-    children.append(Child("nats", lambda: server.start().process))
+    children.append(Child("nats", lambda: server.start().process, stops_last=True))
     env["JEMBATAN_NATS_URL"] = server.url
     return True, server
 
