@@ -33,12 +33,18 @@ _TLDS = ("com|id|net|org|co|me|ly|io|info|biz|xyz|link|site|shop|store|app|my|on
 _LINK_RE = re.compile(
     rf"(?:https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b(?:/\S*)?",
     re.IGNORECASE)
-# Phone numbers as Indonesians write them: +62/62/0 and 7-13 more digits, separated by at
-# most one space, dot, dash or bracket between digits (0812-3456-7890, (021) 555 1234,
-# +62 812 3456 7890, 0 8 1 2 ...); or 8xx... of 9+ digits without spaces (WA 812-3456-789).
+# Phone numbers as Indonesians write them: +62/62/0 and 7-13 more digits, with up to three
+# separator characters between digits (space, dot, dash, en/em dash, slash, star,
+# bracket, colon: 0812-3456-7890, (021) 555 1234, +62 812 3456 7890, 0812 - 3456 - 7890,
+# 0812/3456/7890, 0 8 1 2 ...); or 8xx... of 9+ digits written the same ways (WA 812-3456-789,
+# 8123 4567 890). A comma never separates, so decimals (0,5 kg) stay.
+_PHONE_SEPARATORS = r"[\s.\-\u2010-\u2015/*()_:]"
 _PHONE_RE = re.compile(
-    r"(?<![\w])(?:\+\s?62|62|\(?0)(?:[\s.\-()]{0,2}\d){7,}(?![\w])"
-    r"|(?<![\w.,])8\d{2}(?:[.\-]?\d){6,}(?![\w])")
+    rf"(?<![\w])(?:\+\s?62|62|\(?0)(?:{_PHONE_SEPARATORS}{{0,3}}\d){{7,}}(?![\w])"
+    rf"|(?<![\w.,])8\d{{2}}(?:{_PHONE_SEPARATORS}{{0,3}}\d){{6,}}(?![\w])")
+# Social media handles (@tokositi) are a way to reach the seller off the platform, like a
+# link; an e-mail address is taken out before this runs.
+_HANDLE_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,30}\b")
 #: Format, private-use, unassigned and surrogate characters (an emoji's joiner is kept).
 _DROP = frozenset({"Cf", "Co", "Cn", "Cs"})
 _SPACES_RE = re.compile(r"[ \t]+")
@@ -66,10 +72,11 @@ def tidy(text: str) -> str:
 
 
 def clean_story(text: str) -> Cleaned:
-    """`text` without phone numbers, links and e-mail addresses (tidied)."""
+    """`text` without phone numbers, links, @handles and e-mail addresses (tidied)."""
     removed = []
     text = tidy(text)
-    for kind, pattern in (("email", _EMAIL_RE), ("link", _LINK_RE), ("phone", _PHONE_RE)):
+    for kind, pattern in (("email", _EMAIL_RE), ("link", _LINK_RE), ("link", _HANDLE_RE),
+                          ("phone", _PHONE_RE)):
         text, count = pattern.subn(" ", text)
         if count:
             removed.append(kind)
