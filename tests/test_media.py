@@ -14,7 +14,7 @@ import redis as redis_lib
 from PIL import Image
 from werkzeug import Request, Response
 
-from bot.pipeline.media import download_media
+from bot.pipeline.media import OLD_PHOTOS_CLEANED, clean_old_photos, download_media
 from bot.pipeline.sweep import sweep
 from bot.services import media
 from bot.services.images import MAX_SIDE, publishable
@@ -213,6 +213,29 @@ def test_photo_is_published_without_exif_upright_and_resized(client, db, redis_u
     # turned upright as the phone meant it (orientation 6), then fitted into MAX_SIDE
     assert photo.size == (MAX_SIDE * 2000 // 3000, MAX_SIDE)
     assert only_media(db)["size_bytes"] == len(served.data) < len(original)
+
+
+def test_photos_stored_before_cleaning_lose_their_gps_at_the_next_sweep(client, db, settings, redis_url,
+                                                                       httpserver, seller):
+    """A photo kept as sent (before DECISIONS 236) is redrawn once, by the sweep (or
+    `jembatan migrate`): its GPS position stops being served."""
+    provider = FakeTwilioMedia(httpserver, (200, "image/jpeg", jpeg(64, 48), True))
+    whatsapp(client, "JUAL cabai 50kg 12rb", provider.url)
+    run_worker(redis_url)
+    row = only_media(db)
+    stored = media_dir(settings) / row["file_name"]
+    stored.write_bytes(jpeg(3000, 2000, gps_exif()))  # as an older version kept it
+    (media_dir(settings) / OLD_PHOTOS_CLEANED).unlink(missing_ok=True)  # not cleaned yet
+    assert Image.open(io.BytesIO(client.get("/media/C2").data)).getexif().get_ifd(0x8825)
+
+    sweep(db, settings, redis_lib.from_url(redis_url))
+
+    served = client.get("/media/C2")
+    photo = Image.open(io.BytesIO(served.data))
+    assert dict(photo.getexif()) == {} and b"Pixel 7" not in served.data
+    assert max(photo.size) == MAX_SIDE and only_media(db)["size_bytes"] == len(served.data)
+    assert clean_old_photos(db, settings) == 0  # once: the marker makes it a stat
+    assert stored.read_bytes() == served.data
 
 
 def test_photo_that_does_not_decode_is_refused(client, db, redis_url, httpserver, fake_twilio, seller):

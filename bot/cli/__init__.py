@@ -23,6 +23,7 @@ from bot.config import embedded_nats_url_file, embedded_redis_url_file
 from bot.litestream import replicate_command
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
+from bot.pipeline.media import clean_old_photos
 from bot.pipeline.sweep import sweep
 from bot.redis_server import RedisServer, free_port
 from bot.storage import utcnow
@@ -44,6 +45,9 @@ def migrate_command() -> None:
     """Apply pending database migrations (the Procfile's release step)."""
     applied = apply_migrations(get_db())
     click.echo(f"applied: {', '.join(applied) if applied else 'nothing (up to date)'}")
+    redrawn = clean_old_photos(get_db(), current_app.config)
+    if redrawn:
+        click.echo(f"photos redrawn without their EXIF/GPS data: {redrawn}")
 
 
 @main.command("parse")

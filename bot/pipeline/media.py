@@ -97,6 +97,46 @@ def _refuse(db, config, row, refusal: MediaRefused, now) -> DownloadOutcome:
     return DownloadOutcome("refused", outbox_id=outbox_id)
 
 
+#: Written in MEDIA_DIR once every photo stored before cleaning existed was redrawn.
+OLD_PHOTOS_CLEANED = ".old-photos-cleaned-v1"
+
+
+def clean_old_photos(db: sqlite_utils.Database, config: dict) -> int:
+    """Redraw every stored photo that still carries EXIF (GPS!) or other metadata, as
+    `images.publishable` does for new ones; return how many were rewritten. Photos stored
+    before DECISIONS 236 were kept as sent. Runs once (`jembatan migrate`, else the first
+    sweep), then a marker file makes it a single `stat`."""
+    directory = media_dir(config)
+    marker = directory / OLD_PHOTOS_CLEANED
+    if marker.exists() or not directory.is_dir():
+        return 0
+    rewritten = 0
+    rows = list(db.query("SELECT id, file_name, content_type FROM media WHERE status = 'stored' "
+                         "AND file_name IS NOT NULL"))
+    for row in rows:
+        path = directory / row["file_name"]
+        try:
+            content = path.read_bytes()
+        except OSError:
+            continue
+        if not images.carries_metadata(content):
+            continue
+        try:
+            photo = images.publishable(content)
+        except images.NotAPicture:
+            continue
+        if photo.content_type != row["content_type"]:
+            continue  # the file name's extension says its type; such a file was never served
+        _write_atomically(path, photo.content)
+        with transaction(db):
+            db.execute("UPDATE media SET size_bytes = ? WHERE id = ?", [len(photo.content), row["id"]])
+        rewritten += 1
+    marker.write_text(f"{rewritten} photos redrawn\n")
+    if rewritten:
+        log.info("redrew %s stored photos without their metadata", rewritten)
+    return rewritten
+
+
 def _write_atomically(path: Path, content: bytes) -> None:
     """Write via a temporary file and rename, so a reader never sees half a photo."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ from bot.liveness import is_dead
 from bot.pipeline.demand import fold_search_counts, send_demand_signals
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries
 from bot.pipeline.hub import watch_hub
+from bot.pipeline.media import clean_old_photos
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
 from bot.pipeline.reports import send_weekly_reports
@@ -114,6 +115,10 @@ def sweep(
         send_weekly_reports(db, config, now)  # queued rows due now are among the due rows below
     except Exception:  # a summary must never stop the sweep
         log.exception("sending weekly reports failed")
+    try:
+        clean_old_photos(db, config)  # once: photos stored before they were cleaned (a stat after)
+    except Exception:  # a photo that cannot be redrawn must never stop the sweep
+        log.exception("cleaning old photos failed")
     try:
         watch_hub(db, config, now)  # its alerts are due now: handed over just below
     except Exception:  # the hub phone's troubles must never stop the sweep

@@ -42,6 +42,20 @@ class Published:
     height: int
 
 
+def carries_metadata(content: bytes) -> bool:
+    """Whether a stored photo still holds EXIF, XMP, an ICC profile, a comment or text
+    chunks, or is larger than `MAX_SIDE` (stored before photos were cleaned). A file
+    that does not decode counts as clean: there is nothing to redraw."""
+    try:
+        with Image.open(io.BytesIO(content)) as opened:
+            meta = set(opened.info) & {"exif", "xmp", "XML:com.adobe.xmp", "icc_profile", "comment",
+                                       "Description", "Comment", "Author", "parameters"}
+            return bool(meta or opened.getexif() or getattr(opened, "text", None)
+                        or max(opened.size) > MAX_SIDE)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return False
+
+
 def publishable(content: bytes) -> Published:
     """The photo as the storefront serves it: upright, resized, without metadata."""
     with warnings.catch_warnings():
