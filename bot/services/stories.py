@@ -33,14 +33,15 @@ _TLDS = ("com|id|net|org|co|me|ly|io|info|biz|xyz|link|site|shop|store|app|my|on
 _LINK_RE = re.compile(
     rf"(?:https?://|www\.)\S+|\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:{_TLDS})\b(?:/\S*)?",
     re.IGNORECASE)
-# Phone numbers as Indonesians write them: +62/62/0 and 7-13 more digits, with up to three
-# separator characters between digits (space, dot, dash, en/em dash, slash, star,
-# bracket, colon: 0812-3456-7890, (021) 555 1234, +62 812 3456 7890, 0812 - 3456 - 7890,
+# Phone numbers as Indonesians write them: +62/62/0 and 8-13 more digits (the shortest
+# landline, 0274 12345, has 8; a date 01/02/2019 or hours 08.00-17.00 have 7 and stay),
+# with up to three separator characters between digits (space, dot, dash, en/em dash,
+# slash, star, bracket: 0812-3456-7890, (021) 555 1234, +62 812 3456 7890, 0812 - 3456 - 7890,
 # 0812/3456/7890, 0 8 1 2 ...); or 8xx... of 9+ digits written the same ways (WA 812-3456-789,
 # 8123 4567 890). A comma never separates, so decimals (0,5 kg) stay.
-_PHONE_SEPARATORS = r"[\s.\-\u2010-\u2015/*()_:]"
+_PHONE_SEPARATORS = r"[\s.\-\u2010-\u2015/*()]"
 _PHONE_RE = re.compile(
-    rf"(?<![\w])(?:\+\s?62|62|\(?0)(?:{_PHONE_SEPARATORS}{{0,3}}\d){{7,}}(?![\w])"
+    rf"(?<![\w])(?:\+\s?62|62|\(?0)(?:{_PHONE_SEPARATORS}{{0,3}}\d){{8,}}(?![\w])"
     rf"|(?<![\w.,])8\d{{2}}(?:{_PHONE_SEPARATORS}{{0,3}}\d){{6,}}(?![\w])")
 # Social media handles (@tokositi) are a way to reach the seller off the platform, like a
 # link; an e-mail address is taken out before this runs.

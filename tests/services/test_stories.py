@@ -31,6 +31,8 @@ from conversations.flows.stories import fills_segments
     ("WA: 8123 4567 890", "WA", ("phone",)),
     ("IG @tokositi_tani ya", "IG ya", ("link",)),
     ("Panen 0,5 ton, 2 kali 1 tahun", None, ()),
+    ("Buka 08.00-17.00, sejak 01/02/2019", None, ()),
+    ("telp 0274 12345", "telp", ("phone",)),
     ("Harga Rp12.500.000 per ton, panen 2019 2020 2021, stok 50 kg", None, ()),
     ("Beras IR64 dan C2, 1.250,5 kg, sejak 1998", None, ()),
     ("Kopi\u00a0arabika\n\n\n\nenak \U0001F600 dari Gayo. R\u00e9sum\u00e9",
