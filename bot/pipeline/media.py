@@ -111,9 +111,7 @@ def clean_old_photos(db: sqlite_utils.Database, config: dict) -> int:
     if marker.exists() or not directory.is_dir():
         return 0
     rewritten = 0
-    rows = list(db.query("SELECT id, file_name, content_type FROM media WHERE status = 'stored' "
-                         "AND file_name IS NOT NULL"))
-    for row in rows:
+    for row in media.stored_photos(db):
         path = directory / row["file_name"]
         try:
             content = path.read_bytes()
@@ -129,7 +127,7 @@ def clean_old_photos(db: sqlite_utils.Database, config: dict) -> int:
             continue  # the file name's extension says its type; such a file was never served
         _write_atomically(path, photo.content)
         with transaction(db):
-            db.execute("UPDATE media SET size_bytes = ? WHERE id = ?", [len(photo.content), row["id"]])
+            media.record_redrawn(db, row["id"], len(photo.content))
         rewritten += 1
     marker.write_text(f"{rewritten} photos redrawn\n")
     if rewritten:

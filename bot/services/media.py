@@ -128,6 +128,17 @@ def record_stored(
     return bool(cursor.rowcount)
 
 
+def stored_photos(db: sqlite_utils.Database) -> list[dict]:
+    """Every stored photo's id, file name and content type, oldest first."""
+    return fetch_all(db, "SELECT id, file_name, content_type FROM media WHERE status = 'stored' "
+                     "AND file_name IS NOT NULL ORDER BY id")
+
+
+def record_redrawn(db: sqlite_utils.Database, media_id: int, size: int) -> None:
+    """A stored photo's file was rewritten in place (`size` bytes now)."""
+    db.execute("UPDATE media SET size_bytes = ? WHERE id = ?", [size, media_id])
+
+
 def record_refused(db: sqlite_utils.Database, media_id: int, reason: str, content_type: str | None
                    ) -> bool:
     """Mark a photo we will not keep (too big, not an image); False if already settled."""
