@@ -160,6 +160,9 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
             second, second_end = nxt.group(1).lower(), nxt.end()
             if (first, second) in kw.NOT_COMMANDS:
                 return {"command": "unknown"}  # "terima kasih" is thanks, not TERIMA
+            if first in kw.STOCK_CHANGE_LEADS and second in kw.STOCK_NOUNS:
+                # "tambah stok K5 20": STOK K5 tambah 20 (DECISIONS 381)
+                return _HANDLERS["stock"](f"{first} {text[second_end:]}")
             if (phrase := kw.PHRASE_COMMANDS.get((first, second))) is not None:
                 # "gak jadi", "ora sido", "teu jadi": never mind, i.e. BATAL
                 return _run(phrase, text, second_end)
@@ -191,7 +194,12 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
         elif (near := _suggest_second(first, second)) is not None:
             return {"command": "unknown", "suggestion": near}
     if command is None:
-        command = _SINGLE.get(first) or kw.INFLECTED_KEYWORDS.get(first)
+        command = _SINGLE.get(first) or kw.READ_AS_KEYWORD.get(first)
+    if command is None and first in kw.CODE_ANSWERS:
+        # "y P7", "tolak P12": acted on with the order code only (DECISIONS 380)
+        result = _run(kw.CODE_ANSWERS[first], text, end)
+        if "order" in result:
+            return result
     if command is None and first in kw.REGIONAL_ANSWERS:
         # "nggih P7", "muhun P7": yes with the order code; alone only a suggestion
         answer = kw.REGIONAL_ANSWERS[first]
@@ -208,6 +216,11 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
                 return {"command": "unknown", "suggestion": result["command"]}
             if result["command"] != "unknown" or "suggestion" in result:
                 return result
+    if command is None and first in kw.CODE_SUGGESTIONS:
+        # "ok P7": perhaps YA P7, perhaps "ok, I will look at P7"; only suggested
+        answer = kw.CODE_SUGGESTIONS[first]
+        if "order" in _run(answer, text, end):
+            return {"command": "unknown", "suggestion": answer}
     if command is None and first in kw.HELP_LEADS:
         # "cara" alone is "how?": help, never a suggestion of CARI
         return {"command": "help"} if first in kw.HELP_WORDS else {"command": "unknown"}
@@ -225,7 +238,7 @@ def _keyword_command(word: str, text: str, end: int) -> str | None:
         nxt = _NEXT_WORD_RE.match(text, end)
         if nxt is not None and (command := _TWO_WORD[word].get(nxt.group(1).lower())):
             return command
-    return _SINGLE.get(word) or kw.INFLECTED_KEYWORDS.get(word)
+    return _SINGLE.get(word) or kw.READ_AS_KEYWORD.get(word)
 
 
 def _run(command: str, text: str, end: int) -> Result:

@@ -49,9 +49,18 @@ def _unglue(tokens: list[str]) -> list[str]:
                  and _GLUED_QUANTITY_RE.fullmatch(tok))
         if match and (number := _number(match.group(2))) is not None and number.kind == "qty":
             out.extend(match.groups())
+        elif (tok[0].isdigit() and tok[-1].isalpha()
+              and (pair := _GLUED_PRICE_RE.fullmatch(tok.lower())) is not None
+              and _valid(_number(pair.group(1)), "qty") and _valid(_number(pair.group(2)), "money")):
+            out.extend(pair.groups())  # "10kg40rb" -> "10kg", "40rb" (DECISIONS 382)
         else:
             out.append(tok)
     return out
+
+
+_GLUED_PRICE_RE = re.compile(r"([0-9][0-9.,]*[a-z]+)([0-9][0-9.,]*[a-z]+)")
+#: "10-12rb", "10rb-12rb": a range of prices, in the price's place but never read
+_PRICE_RANGE_RE = re.compile(r"[0-9][0-9.,]*[a-z]*-[0-9][0-9.,]*(?:rb|rbu|ribu|rebu|k|jt|jta|juta)")
 
 
 class _Item:
@@ -92,6 +101,8 @@ def _sell_items(rest: str) -> tuple[list[list[str]], list[_Item]]:
         if number is None:
             runs[-1].append(tok)
         else:
+            if number.kind == "bad" and not number.money and _PRICE_RANGE_RE.fullmatch(tok.lower()):
+                number = _BAD_SPELLED_MONEY
             items.append(_Item(number, tok, len(items)))
             runs.append([])
         i += 1
@@ -163,6 +174,10 @@ def _sell(rest: str) -> Result:
 
     per_unit: int | None = None
     options: list[int] = []
+    approximate = _approximate(price_item, runs)
+    if approximate is not None:
+        # "40 ribuan", "40rb an": around forty thousand; asked, never listed at Rp40
+        price, options = None, approximate
     if price is not None and (price.unit is None or price.unit == unit):
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
@@ -187,7 +202,11 @@ def _sell(rest: str) -> Result:
             and (r := convert_price(tok.value, tok.factor)) is not None and r > 0}
         if len(readings) > 1:
             options = sorted(readings)
-    if per_unit is None and not options and price_item is not None:
+    too_small = (per_unit is not None and price_item is not None and not options
+                 and price_item.token.kind == "num" and per_unit < _LEAST_BARE_PRICE)
+    if too_small:
+        per_unit = None  # "10kg 40": forty rupiah? forty thousand? Asked (DECISIONS 378)
+    elif per_unit is None and not options and price_item is not None:
         if price_item.spelled is not None:
             options = [price_item.spelled]
         elif price_item.token.kind != "qty":
@@ -200,6 +219,28 @@ def _sell(rest: str) -> Result:
         result["price"] = per_unit
     return _finish(result, missing)
 
+
+def _approximate(price: _Item | None, runs: list[list[str]]) -> list[int] | None:
+    """The readings to offer back when the word right after the price makes it approximate
+    (``40 ribuan`` -> ``[40000]``, ``40 an`` -> ``[]``), else ``None`` (DECISIONS 376)."""
+    if price is None or price.spelled is not None:
+        return None
+    after = runs[price.index + 1] if price.index + 1 < len(runs) else []
+    multiplier = kw.APPROXIMATE_PRICE_WORDS.get(after[0].lower()) if after else None
+    if multiplier is None or price.token.value is None or price.token.unit is not None:
+        return None
+    if price.token.kind == "money" and multiplier == 1:
+        reading = convert_price(price.token.value, price.token.factor)
+        return [reading] if reading else []
+    if price.token.kind == "num" and multiplier > 1:
+        reading = convert_price(price.token.value * multiplier, price.token.factor)
+        return [reading] if reading else []
+    return []
+
+
+#: A price written as a bare number below this (``JUAL cabai 10kg 40``) is no price anyone
+#: means: the dialog asks it (DECISIONS 378). ``Rp40`` or ``40rb`` is read as written.
+_LEAST_BARE_PRICE = 100
 
 #: The other reading of a price is offered only from this many rupiah per unit on: "2 kw
 #: 12rb" read per kuintal would be Rp120/kg, which nobody means.
@@ -253,9 +294,16 @@ def _price_readings(
 def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
     tokens = _tokens(rest)
     code, at = _find_code(tokens)
+    if code is not None and not code[-1].isdigit():
+        # "K5 krg 5" was glued to "K5krg" (5 karung) by the number squeezing: the code is
+        # read from the words as typed and the amounts from what is left (DECISIONS 377)
+        plain = _tokens(rest, numbers=False)
+        code, used = _find_code(plain)
+        tokens = _tokens(" ".join(t for i, t in enumerate(plain) if i not in used))
+        at = frozenset()
     quantity = None
     change_sign = 0
-    sold_out = more_or_left = False
+    sold_out = more_or_left = unclear = False
     for i, tok in enumerate(tokens):
         if i in at or tok == _SEP:
             continue
@@ -274,6 +322,9 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
             if low[:1] in "+-" and len(low) > 1 and low[1].isdigit():
                 change_sign = 1 if low[0] == "+" else -1
                 tok = tok[1:]
+            elif (low not in kw.STOCK_NEUTRAL_WORDS and low not in kw.STOCK_LEFT_WORDS
+                  and _number(tok) is None):
+                unclear = True  # "STOK K5 tmbah2 15": what is 15? Asked, never set
         if (number := _number(tok)) is not None:
             quantity = number
             after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
@@ -289,7 +340,9 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
         missing.append("listing")
     else:
         result["listing"] = code
-    if (sold_out and quantity is not None) or more_or_left:
+    if quantity is not None and unclear:
+        missing.append("change" if change_sign else "quantity")
+    elif (sold_out and quantity is not None) or more_or_left:
         missing.append("quantity")  # "habis 5": five sold, or five left? Asked.
     elif sold_out:
         result["quantity"] = 0  # "STOK K5 habis"
