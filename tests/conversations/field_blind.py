@@ -20,6 +20,9 @@ ACTIONS = {
     "broadcast",
 }
 
+#: commands that act on the one waiting order when no code is given
+ACT_WITHOUT_CODE = frozenset({"accept", "decline"})
+
 
 def load() -> list[tuple[str, list[dict]]]:
     rows = []
@@ -35,6 +38,8 @@ def load() -> list[tuple[str, list[dict]]]:
 def matches(result: dict, expected: dict) -> bool:
     missing = set(result.get("missing", ()))
     for key, value in expected.items():
+        if key == "catalogue":
+            continue  # checked against the catalogue by the test, not the parse
         if key == "missing":
             if not set(value) <= missing:
                 return False
@@ -62,8 +67,12 @@ def classify(result: dict, alternatives: list[dict]) -> str:
             for expected in same
         ):
             return "critical"
+    if command in ACT_WITHOUT_CODE and all(
+            expected.get("order") and "order" not in result and "order" not in missing
+            for expected in same):
+        return "critical"  # "ya p 7" read as a bare YA accepts whichever order waits
     if any(
-        key in missing and value is not None and key != "missing"
+        key in missing and value is not None and key not in ("missing", "catalogue")
         for expected in same for key, value in expected.items()
     ):
         return "over-asking"
