@@ -333,7 +333,10 @@ STOCK_LEFT_WORDS: frozenset[str] = frozenset({"sisa", "tinggal", "tersisa", "lef
 
 #: words in JUAL that make the price one for everything ("2 ekor total 6jt")
 SELL_TOTAL_WORDS: frozenset[str] = frozenset(
-    {"total", "semua", "semuanya", "borong", "borongan", "sekaligus", "all"})
+    {"total", "semua", "semuanya", "borong", "borongan", "sekaligus", "all",
+     "tot", "ttl"})  # and "50kg = 600rb", "50kg jadi 600rb" (DECISIONS 386)
+#: a word between the quantity and the price that makes the price the total
+SELL_EQUALS_WORDS: frozenset[str] = frozenset({"=", "jadi", "jd", "menjadi"})
 
 #: words right after a price that make it approximate ("40 ribuan", "40 an": around
 #: forty thousand): the price is asked, the reading offered back (DECISIONS 376)
@@ -341,6 +344,11 @@ APPROXIMATE_PRICE_WORDS: dict[str, int] = {
     "an": 1, "an-an": 1, "ribuan": 1_000, "rbuan": 1_000, "rban": 1_000, "rbn": 1_000,
     "rebuan": 1_000, "jutaan": 1_000_000, "jtan": 1_000_000,
 }
+
+#: words right before a price that make it approximate ("sekitar 12rb", "kurang lebih
+#: 12rb"): asked, the reading offered back (DECISIONS 376)
+APPROXIMATE_BEFORE_PRICE: frozenset[str] = frozenset(
+    {"sekitar", "kisaran", "kira", "kira-kira", "kira2", "kurleb", "+-", "±", "lebih", "kurang"})
 
 #: `STOK kode habis`: nothing left
 STOCK_SOLD_OUT_WORDS: frozenset[str] = frozenset({"habis", "kosong", "abis", "sold-out", "soldout"})

@@ -38,7 +38,8 @@ ikat, karung, buah (bh), lembar (lbr), pcs, paket, botol, bungkus (bks).
 **Decision:** a few more count units village sellers use daily are accepted as well:
 ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus), and (issue
 14) sak/zak as karung, biji as buah, meter (cloth, rope) and kodi (a score of pieces, kept
-as its own unit: a kodi of sarongs is sold by the kodi).
+as its own unit: a kodi of sarongs is sold by the kodi); rak (a tray of eggs) and peti (a
+crate, krat) from the blind field trial.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ _WEIGHT_ALIASES: dict[str, Decimal] = {
 # canonical count unit -> aliases (the canonical name is an alias of itself).
 COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "liter": ("liter", "liters", "litre", "litres", "ltr", "lt", "l"),
-    "ikat": ("ikat", "bunch", "bundle", "bundles"),
+    "ikat": ("ikat", "iket", "ikt", "bunch", "bundle", "bundles"),
     "karung": ("karung", "krg", "sak", "zak", "sack", "sacks"),
     "buah": ("buah", "bh", "biji", "bj"),
     "lembar": ("lembar", "lbr", "sheet", "sheets"),
@@ -99,6 +100,9 @@ COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "kotak": ("kotak", "dus", "kardus", "box", "boxes"),
     "meter": ("meter", "mtr", "metre", "meters"),
     "kodi": ("kodi",),
+    # from the blind field trial (DECISIONS 385): eggs by the tray, fruit by the crate
+    "rak": ("rak", "tray"),
+    "peti": ("peti", "krat"),
 }
 
 # alias -> (canonical unit, factor to the canonical unit)

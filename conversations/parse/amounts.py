@@ -182,7 +182,10 @@ def _sell(rest: str) -> Result:
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
         if per_unit is not None and price.unit is None:
-            total = any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run) and not any(
+            between = runs[price_item.index] if price_item is not None else []
+            equals = (quantity_item is not None and quantity_item.index + 1 == price_item.index
+                      and len(between) == 1 and between[0].lower() in kw.SELL_EQUALS_WORDS)
+            total = (equals or any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run)) and not any(
                 item.token.kind == "money" and amount is not None
                 and item.token.value == per_unit * amount for item in items if item is not price_item)
             readings = _price_readings(per_unit, price_item, quantity_item, items, total)
@@ -227,6 +230,9 @@ def _approximate(price: _Item | None, runs: list[list[str]]) -> list[int] | None
         return None
     after = runs[price.index + 1] if price.index + 1 < len(runs) else []
     multiplier = kw.APPROXIMATE_PRICE_WORDS.get(after[0].lower()) if after else None
+    before = runs[price.index]
+    if multiplier is None and before and before[-1].lower() in kw.APPROXIMATE_BEFORE_PRICE:
+        multiplier = 1  # "sekitar 12rb", "kurang lebih 12rb"
     if multiplier is None or price.token.value is None or price.token.unit is not None:
         return None
     if price.token.kind == "money" and multiplier == 1:
@@ -238,8 +244,9 @@ def _approximate(price: _Item | None, runs: list[list[str]]) -> list[int] | None
     return []
 
 
-#: A price written as a bare number below this (``JUAL cabai 10kg 40``) is no price anyone
-#: means: the dialog asks it (DECISIONS 378). ``Rp40`` or ``40rb`` is read as written.
+#: A price written as a bare number below the smallest coin (``JUAL cabai 10kg 40``) is no
+#: price anyone means: it is asked (DECISIONS 378). ``Rp40`` is read as written; prices from
+#: Rp100 up meet the price sanity question instead when they are far from the usual one.
 _LEAST_BARE_PRICE = 100
 
 #: The other reading of a price is offered only from this many rupiah per unit on: "2 kw
