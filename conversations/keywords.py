@@ -202,7 +202,7 @@ KEYWORD_SUFFIXES: tuple[str, ...] = ("nya", "kan", "lah", "an", "in")
 #: ("dodol"/"adol" is Javanese for "sell", and dodol is also a sweet people sell)
 SYNONYM_SUGGESTIONS: dict[str, str] = {
     "beli": "order", "buy": "order", "jualan": "sell", "dodol": "sell", "adol": "sell",
-    "didol": "sell",
+    "didol": "sell", "cairkan": "withdraw", "pencairan": "withdraw",
 }
 
 #: inflected keywords read as the keyword itself: "langganan cabai", "batalkan"
@@ -216,7 +216,8 @@ INFLECTED_KEYWORDS: dict[str, str] = {
 #: ones that act need their code (HAPUS, KIRIM, TERIMA, BAYAR) or an amount (STOK, PESAN)
 SHORT_KEYWORDS: dict[str, str] = {
     "hps": "delete", "krm": "ship", "psn": "order", "pesen": "order", "trima": "receive",
-    "byr": "pay", "stk": "stock",
+    "byr": "pay", "stk": "stock", "trm": "receive", "pesanan": "status",
+    "selanjutnya": "more", "berikutnya": "more",
 }
 
 #: a first word read as the keyword: inflected or short
@@ -232,6 +233,10 @@ CODE_ANSWERS: dict[str, str] = {
 #: chat words that with an order code only get a suggestion ("ok P7": YA P7?), since
 #: "ok P7 saya cek dulu" is no decision (DECISIONS 380)
 CODE_SUGGESTIONS: dict[str, str] = dict.fromkeys(("ok", "oke", "okay", "okey", "siap", "sip"), "accept")
+
+#: "sudah kirim P12", "sdh terima P12": done already, i.e. KIRIM / TERIMA, with the code only
+PAST_LEADS: frozenset[str] = frozenset({"sudah", "sdh", "udah", "udh", "dah", "telah"})
+PAST_LEAD_COMMANDS: frozenset[str] = frozenset({"ship", "receive"})
 
 #: two-word phrases that are a command: "gak jadi" (never mind) is BATAL
 PHRASE_COMMANDS: dict[tuple[str, str], str] = {
@@ -292,7 +297,10 @@ REGISTER_BUYER_SEPARATORS: frozenset[str] = frozenset({"dari", "di", "kota", "fr
 
 #: leading words dropped from a name in DAFTAR ("nama saya Siti" -> "Siti")
 NAME_PREFIXES: frozenset[str] = frozenset({"nama", "saya", "namaku", "nama:", "aku", "sy", "name",
-                                           "my", "is", "penjual", "seller", "sebagai", "sbg"})
+                                           "my", "is", "penjual", "seller", "sebagai", "sbg",
+                                           "jadi"})
+#: of those, the role words that are no name even alone ("DAFTAR penjual")
+ROLE_WORDS: frozenset[str] = frozenset({"penjual", "seller", "sebagai", "sbg"})
 
 #: leading words dropped from a village / city ("Desa Sukamaju" -> "Sukamaju")
 PLACE_PREFIXES: frozenset[str] = frozenset({"desa", "ds", "kota", "kab", "kabupaten"})
@@ -326,7 +334,8 @@ STOCK_NOUNS: frozenset[str] = frozenset({"stok", "stock", "stoknya", "stoc"})
 STOCK_NEUTRAL_WORDS: frozenset[str] = frozenset(
     {"jadi", "jd", "menjadi", "=", ":", "stok", "stock", "ada", "skrg", "sekarang", "tersedia",
      "kode", "no", "nomor", "sudah", "sdh", "udah", "udh", "tolong", "mohon", "ya", "pak", "bu",
-     "update", "ubah", "ganti", "total", "to", "is", "now"})
+     "update", "ubah", "ganti", "diganti", "diubah", "dijadikan", "jadikan", "set", "total",
+     "masih", "msh", "ready", "redi", "to", "is", "now"})
 #: `STOK kode 20 lagi`: twenty more, or twenty left? Asked, unless `sisa`/`tinggal` says left
 STOCK_MORE_WORDS: frozenset[str] = frozenset({"lagi", "more"})
 STOCK_LEFT_WORDS: frozenset[str] = frozenset({"sisa", "tinggal", "tersisa", "left"})

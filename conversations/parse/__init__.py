@@ -216,6 +216,11 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
                 return {"command": "unknown", "suggestion": result["command"]}
             if result["command"] != "unknown" or "suggestion" in result:
                 return result
+    if command is None and first in kw.PAST_LEADS and lead_ins:
+        # "sudah kirim P12": shipped; acted on with the order code only (DECISIONS 387)
+        result = _parse_at(text, end, lead_ins - 1)
+        if result["command"] in kw.PAST_LEAD_COMMANDS and "order" in result:
+            return result
     if command is None and first in kw.CODE_SUGGESTIONS:
         # "ok P7": perhaps YA P7, perhaps "ok, I will look at P7"; only suggested
         answer = kw.CODE_SUGGESTIONS[first]

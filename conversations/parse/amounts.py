@@ -185,7 +185,8 @@ def _sell(rest: str) -> Result:
             between = runs[price_item.index] if price_item is not None else []
             equals = (quantity_item is not None and quantity_item.index + 1 == price_item.index
                       and len(between) == 1 and between[0].lower() in kw.SELL_EQUALS_WORDS)
-            total = (equals or any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run)) and not any(
+            total = (equals or any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run)
+                     ) and not any(
                 item.token.kind == "money" and amount is not None
                 and item.token.value == per_unit * amount for item in items if item is not price_item)
             readings = _price_readings(per_unit, price_item, quantity_item, items, total)
@@ -395,6 +396,8 @@ def _price(rest: str) -> Result:
 def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> Result:
     result: Result = {"command": "publish_price"}
     missing: list[str] = []
+    # "HARGA cabai pasar induk 40rb": the market may come before the amount (DECISIONS 388)
+    before, market_before = _split_place(before, kw.MARKET_WORDS)
     if product := _product(before):
         result["product"] = product
     else:
@@ -403,6 +406,8 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
     if amount.kind in ("num", "money"):
         assert amount.value is not None
         price = convert_price(amount.value, amount.factor)
+        if price is not None and amount.kind == "num" and price < _LEAST_BARE_PRICE:
+            price = None  # "HARGA cabai 40": never broadcast as Rp40 (DECISIONS 378)
     if price is None:
         missing.append("price")
     else:
@@ -416,26 +421,34 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
         result.pop("unit", None)
         missing.append("price")
         following = following[1:]
-    if market := _place(following):
+    if market := _place(market_before or following):
         result["market"] = market
     return _finish(result, missing)
 
 
-def _one_amount(tokens: list[str]) -> int | None:
+def _one_amount(tokens: list[str], *, least_bare: int = 0) -> int | None:
     """The one amount of money among ``tokens``, or None: "2jt 5" is not two million, and
-    an ambiguous or unreadable amount is asked, never guessed (DECISIONS 110)."""
+    an ambiguous or unreadable amount is asked, never guessed (DECISIONS 110). A bare
+    number (no ``Rp``/``rb``...) below ``least_bare`` is asked too (DECISIONS 378)."""
     numbers = [number for tok in tokens if (number := _number(tok)) is not None]
     if len(numbers) == 1 and numbers[0].kind in ("num", "money") and numbers[0].unit is None:
         assert numbers[0].value is not None
-        return convert_price(numbers[0].value, numbers[0].factor)
+        amount = convert_price(numbers[0].value, numbers[0].factor)
+        if amount is not None and numbers[0].kind == "num" and 0 < amount < least_bare:
+            return None
+        return amount
     return None
+
+
+#: `TARIK 500`: five hundred rupiah is no withdrawal anyone means; asked (DECISIONS 378)
+_LEAST_BARE_WITHDRAWAL = 1_000
 
 
 def _withdraw(rest: str) -> Result:
     tokens = _words(_tokens(rest))
     if tokens and tokens[0].lower() in kw.ALL_WORDS:
         return {"command": "withdraw", "all": True}
-    amount = _one_amount(tokens)
+    amount = _one_amount(tokens, least_bare=_LEAST_BARE_WITHDRAWAL)
     if amount is not None:
         return {"command": "withdraw", "amount": amount}
     no_digits = not any(_number(tok) is not None for tok in tokens)
