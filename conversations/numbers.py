@@ -61,6 +61,8 @@ __all__ = [
     "number_candidates",
     "spelled_number",
     "json_number",
+    "LEAST_BARE_PRICE",
+    "is_bare_number",
     "parse_money",
     "parse_price",
     "parse_quantity",
@@ -361,6 +363,18 @@ def convert_price(amount: Decimal | int, factor: Decimal) -> int | None:
     not round money; the dialog asks for the price per kg instead.
     """
     return _whole_rupiah(Decimal(amount) / factor)
+
+
+#: A price written as a bare number below the smallest coin (``40`` for a kilo of chilli)
+#: is no price anyone means: the parser and the price question ask it (DECISIONS 378).
+#: ``Rp40`` is read as written.
+LEAST_BARE_PRICE = 100
+
+
+def is_bare_number(text: str) -> bool:
+    """``"40"``, ``"12.000"``: digits only, without ``Rp``, ``rb``, ``@`` or a unit."""
+    tok = scan_number_token(_squeeze(text).lower())
+    return tok is not None and tok.kind == "num" and not tok.money
 
 
 def parse_price(text: str) -> tuple[int, str] | None:

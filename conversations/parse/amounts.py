@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from conversations import keywords as kw
 from conversations.numbers import (
+    LEAST_BARE_PRICE,
     NUMBER_WORDS,
     NumberToken,
     convert_price,
@@ -207,7 +208,7 @@ def _sell(rest: str) -> Result:
         if len(readings) > 1:
             options = sorted(readings)
     too_small = (per_unit is not None and price_item is not None and not options
-                 and price_item.token.kind == "num" and per_unit < _LEAST_BARE_PRICE)
+                 and price_item.token.kind == "num" and per_unit < LEAST_BARE_PRICE)
     if too_small:
         per_unit = None  # "10kg 40": forty rupiah? forty thousand? Asked (DECISIONS 378)
     elif per_unit is None and not options and price_item is not None:
@@ -244,11 +245,6 @@ def _approximate(price: _Item | None, runs: list[list[str]]) -> list[int] | None
         return [reading] if reading else []
     return []
 
-
-#: A price written as a bare number below the smallest coin (``JUAL cabai 10kg 40``) is no
-#: price anyone means: it is asked (DECISIONS 378). ``Rp40`` is read as written; prices from
-#: Rp100 up meet the price sanity question instead when they are far from the usual one.
-_LEAST_BARE_PRICE = 100
 
 #: The other reading of a price is offered only from this many rupiah per unit on: "2 kw
 #: 12rb" read per kuintal would be Rp120/kg, which nobody means.
@@ -406,7 +402,7 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
     if amount.kind in ("num", "money"):
         assert amount.value is not None
         price = convert_price(amount.value, amount.factor)
-        if price is not None and amount.kind == "num" and price < _LEAST_BARE_PRICE:
+        if price is not None and amount.kind == "num" and price < LEAST_BARE_PRICE:
             price = None  # "HARGA cabai 40": never broadcast as Rp40 (DECISIONS 378)
     if price is None:
         missing.append("price")
