@@ -12,7 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "field_blind_2026-12.tsv"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+CORPUS = FIXTURES / "field_blind_2026-12.tsv"
+#: written after the blind trial, with the parser read: not part of the trial's score
+PROBES = FIXTURES / "field_probes_2026-12.tsv"
 GUARDED = ("price", "amount", "quantity", "change", "all", "unit", "listing", "order", "payout")
 ACTIONS = {
     "sell", "stock", "withdraw", "order", "publish_price", "accept", "decline", "receive",
@@ -24,9 +27,9 @@ ACTIONS = {
 ACT_WITHOUT_CODE = frozenset({"accept", "decline"})
 
 
-def load() -> list[tuple[str, list[dict]]]:
+def load(path: Path = CORPUS) -> list[tuple[str, list[dict]]]:
     rows = []
-    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         text, expected = line.split("\t")

@@ -11,9 +11,10 @@ import pytest
 
 from bot.services import products
 from conversations.parse import parse
-from tests.conversations.field_blind import classify, load, matches, score
+from tests.conversations.field_blind import PROBES, classify, load, matches, score
 
 ROWS = load()
+PROBE_ROWS = load(PROBES)
 
 
 def test_the_trial_is_big_enough_and_scores_fully():
@@ -24,6 +25,12 @@ def test_the_trial_is_big_enough_and_scores_fully():
 
 @pytest.mark.parametrize("text,alternatives", ROWS, ids=[text for text, _ in ROWS])
 def test_field_line(text, alternatives):
+    result = parse(text)
+    assert any(matches(result, expected) for expected in alternatives), (result, alternatives)
+
+
+@pytest.mark.parametrize("text,alternatives", PROBE_ROWS, ids=[text for text, _ in PROBE_ROWS])
+def test_field_probe(text, alternatives):
     result = parse(text)
     assert any(matches(result, expected) for expected in alternatives), (result, alternatives)
 
