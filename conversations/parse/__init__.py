@@ -214,6 +214,9 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
         result = _run(kw.CODE_ANSWERS[first], text, end)
         if "order" in result:
             return result
+        if not text[end:].strip(" .!?"):
+            # "y", "gak" alone: a suggestion, which answers our own yes/no question
+            return {"command": "unknown", "suggestion": kw.CODE_ANSWERS[first]}
     if command is None and first in kw.REGIONAL_ANSWERS:
         # "nggih P7", "muhun P7": yes with the order code; alone only a suggestion
         answer = kw.REGIONAL_ANSWERS[first]

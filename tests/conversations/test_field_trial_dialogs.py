@@ -77,6 +77,21 @@ def test_about_a_price_is_read_back_and_a_yes_lists_it(chat):
     ])
 
 
+def test_a_short_y_confirms_and_gak_asks_the_price(chat):
+    chat.play([
+        (SITI, "JUAL cabai 50kg sekitar 12rb", "Harga cabai Rp12.000/kg? Balas YA bila benar, atau "
+                                               "kirim harganya dengan angka. Contoh: 20rb."),
+        (SITI, "gak", ASK_PRICE_ID),
+        (SITI, "13rb", listed_id("13.000")),
+    ])
+    chat.play([
+        (SITI, "JUAL tomat 20kg sekitar 6rb", "Harga tomat Rp6.000/kg? Balas YA bila benar, atau "
+                                              "kirim harganya dengan angka. Contoh: 20rb."),
+        (SITI, "y", "Terima kasih! Jualan tercatat: tomat 20 kg, Rp6.000/kg. Kode: T2. Ubah stok: "
+                    "STOK T2 jumlah. Hapus: HAPUS T2"),
+    ])
+
+
 def test_about_a_price_is_read_back_in_english(chat):
     in_english(chat)
     chat.play([
