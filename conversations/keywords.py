@@ -171,7 +171,10 @@ DEMAND_ON_WORDS: frozenset[str] = frozenset({"on", "mulai", "ya", "iya", "nyala"
 
 #: words after TARIK / WITHDRAW that mean "everything"
 ALL_WORDS: frozenset[str] = frozenset({"semua", "semuanya", "seluruh", "seluruhnya", "all",
-                                       "smua", "smuanya", "semuax", "semua2", "semuaa"})
+                                       "smua", "smuanya", "semuax", "semua2", "semuaa", "full"})
+#: words before the amount of TARIK that say what is withdrawn: "TARIK SALDO SEMUA"
+WITHDRAW_FILLERS: frozenset[str] = frozenset({"saldo", "saldonya", "uang", "uangnya", "dana",
+                                              "duit", "duitnya"})
 
 #: first-two-word phrases that start with a keyword but are not commands
 #: ("Terima kasih" is "thank you", "no rek" is "account number")
@@ -272,6 +275,7 @@ HELP_WORDS: frozenset[str] = frozenset({"cara", "caranya"})
 #: words inside a JUAL message that belong to neither product nor numbers
 SELL_FILLERS: frozenset[str] = frozenset(
     {"harga", "seharga", "rp", "idr", "@", "x", "per", "sebanyak", "jumlah", "total",
+     "hrg", "hrga", "harganya", "sekilo", "sakilo", "perkilo", "sekilonya",
      "dengan", "price", "at", "qty", "-", "/", "="}
 )
 

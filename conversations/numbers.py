@@ -77,7 +77,8 @@ _ONE = Decimal(1)
 
 # alias -> factor to kg. Canonical weight unit is always "kg".
 _WEIGHT_ALIASES: dict[str, Decimal] = {
-    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms"), _ONE),
+    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilonya", "kgnya"),
+                    _ONE),
     **dict.fromkeys(("g", "gr", "grm", "gram", "grams"), Decimal("0.001")),
     "ons": Decimal("0.1"),
     **dict.fromkeys(("kuintal", "kwintal", "kw", "quintal", "quintals"), Decimal(100)),
@@ -114,8 +115,9 @@ UNIT_ALIASES: dict[str, tuple[str, Decimal]] = {
 }
 
 MONEY_SUFFIXES: dict[str, Decimal] = {
-    **dict.fromkeys(("rb", "rbu", "ribu", "rebu", "k"), Decimal(1_000)),
-    **dict.fromkeys(("jt", "jta", "juta"), Decimal(1_000_000)),
+    # "ewu"/"yuta": Javanese (DECISIONS 385)
+    **dict.fromkeys(("rb", "rbu", "ribu", "rebu", "k", "ewu"), Decimal(1_000)),
+    **dict.fromkeys(("jt", "jta", "juta", "yuta"), Decimal(1_000_000)),
     **dict.fromkeys(("miliar", "milyar"), Decimal(1_000_000_000)),
 }
 

@@ -207,6 +207,11 @@ def _sell(rest: str) -> Result:
             and (r := convert_price(tok.value, tok.factor)) is not None and r > 0}
         if len(readings) > 1:
             options = sorted(readings)
+    if (per_unit is not None and price is not None and price.unit is None and any(
+            item is not quantity_item and item.token.kind == "qty" and item.token.unit != unit
+            for item in items)):
+        # "beras 25 kg 1 sak 325rb": per kg or per sak? Asked (DECISIONS 386)
+        per_unit, options = None, []
     too_small = (per_unit is not None and price_item is not None and not options
                  and price_item.token.kind == "num" and per_unit < LEAST_BARE_PRICE)
     if too_small:
@@ -442,7 +447,10 @@ _LEAST_BARE_WITHDRAWAL = 1_000
 
 def _withdraw(rest: str) -> Result:
     tokens = _words(_tokens(rest))
-    if tokens and tokens[0].lower() in kw.ALL_WORDS:
+    first = 0
+    while first < len(tokens) - 1 and tokens[first].lower() in kw.WITHDRAW_FILLERS:
+        first += 1  # "TARIK SALDO SEMUA"
+    if tokens and tokens[first].lower() in kw.ALL_WORDS:
         return {"command": "withdraw", "all": True}
     amount = _one_amount(tokens, least_bare=_LEAST_BARE_WITHDRAWAL)
     if amount is not None:
