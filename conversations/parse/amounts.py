@@ -50,7 +50,7 @@ def _unglue(tokens: list[str]) -> list[str]:
                  and _GLUED_QUANTITY_RE.fullmatch(tok))
         if match and (number := _number(match.group(2))) is not None and number.kind == "qty":
             out.extend(match.groups())
-        elif (tok[0].isdigit() and tok[-1].isalpha()
+        elif (tok[0].isdigit() and tok[-1].isalpha() and not tok.rstrip(_LETTERS).isdigit()
               and (pair := _GLUED_PRICE_RE.fullmatch(tok.lower())) is not None
               and _valid(_number(pair.group(1)), "qty") and _valid(_number(pair.group(2)), "money")):
             out.extend(pair.groups())  # "10kg40rb" -> "10kg", "40rb" (DECISIONS 382)
@@ -59,6 +59,7 @@ def _unglue(tokens: list[str]) -> list[str]:
     return out
 
 
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _GLUED_PRICE_RE = re.compile(r"([0-9][0-9.,]*[a-z]+)([0-9][0-9.,]*[a-z]+)")
 #: "10-12rb", "10rb-12rb": a range of prices, in the price's place but never read
 _PRICE_RANGE_RE = re.compile(r"[0-9][0-9.,]*[a-z]*-[0-9][0-9.,]*(?:rb|rbu|ribu|rebu|k|jt|jta|juta)")
@@ -175,7 +176,7 @@ def _sell(rest: str) -> Result:
 
     per_unit: int | None = None
     options: list[int] = []
-    approximate = _approximate(price_item, runs)
+    approximate = _approximate(price_item, runs) if price_item is not None else None
     if approximate is not None:
         # "40 ribuan", "40rb an": around forty thousand; asked, never listed at Rp40
         price, options = None, approximate
@@ -207,7 +208,7 @@ def _sell(rest: str) -> Result:
             and (r := convert_price(tok.value, tok.factor)) is not None and r > 0}
         if len(readings) > 1:
             options = sorted(readings)
-    if (per_unit is not None and price is not None and price.unit is None and any(
+    if (len(items) > 2 and per_unit is not None and price is not None and price.unit is None and any(
             item is not quantity_item and item.token.kind == "qty" and item.token.unit != unit
             for item in items)):
         # "beras 25 kg 1 sak 325rb": per kg or per sak? Asked (DECISIONS 386)
@@ -330,11 +331,14 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
                 continue
             if low[:1] in "+-" and len(low) > 1 and low[1].isdigit():
                 change_sign = 1 if low[0] == "+" else -1
-                tok = tok[1:]
-            elif (low not in kw.STOCK_NEUTRAL_WORDS and low not in kw.STOCK_LEFT_WORDS
-                  and _number(tok) is None):
-                unclear = True  # "STOK K5 tmbah2 15": what is 15? Asked, never set
-        if (number := _number(tok)) is not None:
+                number = _number(tok[1:])
+            elif (number := _number(tok)) is None:
+                if low not in kw.STOCK_NEUTRAL_WORDS and low not in kw.STOCK_LEFT_WORDS:
+                    unclear = True  # "STOK K5 kemarin 30": what is 30? Asked, never set
+                continue
+        else:
+            number = _number(tok)
+        if number is not None:
             quantity = number
             after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
             if command == "stock" and after in kw.STOCK_MORE_WORDS and not change_sign and not any(
