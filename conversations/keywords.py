@@ -206,6 +206,8 @@ KEYWORD_SUFFIXES: tuple[str, ...] = ("nya", "kan", "lah", "an", "in")
 SYNONYM_SUGGESTIONS: dict[str, str] = {
     "beli": "order", "buy": "order", "jualan": "sell", "dodol": "sell", "adol": "sell",
     "didol": "sell", "cairkan": "withdraw", "pencairan": "withdraw",
+    # WhatsApp selling posts: "Ready cabai 10kg 40rb" (DECISIONS 388)
+    "ready": "sell", "redi": "sell", "tersedia": "sell", "menjual": "sell",
 }
 
 #: inflected keywords read as the keyword itself: "langganan cabai", "batalkan"
@@ -264,7 +266,10 @@ LEAD_INS: frozenset[str] = frozenset(
     {"mau", "saya", "sy", "aku", "ak", "gw", "gue", "kami", "tolong", "tlg", "tolongin", "cek",
      "check", "brp", "berapa", "minta", "mohon", "ingin", "pengen", "pingin", "mo", "mw",
      "please", "pls", "i", "want", "to", "bisa", "bs", "pak", "bu", "kak", "mas", "mbak",
-     "halo", "hallo", "hai", "permisi", "lihat", "liat", "info", "coba", "ok", "oke"}
+     "halo", "hallo", "hai", "permisi", "lihat", "liat", "info", "coba", "ok", "oke",
+     # greetings before the command: "Assalamualaikum, JUAL ..." (DECISIONS 388)
+     "assalamualaikum", "asalamualaikum", "assalamu'alaikum", "assalamu", "alaikum", "salam",
+     "selamat", "pagi", "siang", "sore", "malam", "punten", "sugeng", "enjing", "permios"}
 )
 
 #: words that ask how to do something: "cara jual" is help for JUAL, never CARI
@@ -291,6 +296,13 @@ QUESTION_FILLERS: frozenset[str] = frozenset(
 
 #: words that start a place (CARI) or market (HARGA) after a product: "cabai di Bandung"
 PLACE_WORDS: frozenset[str] = frozenset({"di", "dekat", "sekitar", "daerah", "in", "near", "at"})
+
+#: words after a published price that are no market: "HARGA cabai 45 ribu rupiah per kilo"
+PUBLISH_PRICE_TAIL: frozenset[str] = frozenset({"rupiah", "idr", "rp", "sekilo", "perkilo", "/kg"})
+#: words at the end of the product in HARGA that tell the price moved: "HARGA cabai naik 45rb"
+PRICE_CHANGE_WORDS: frozenset[str] = frozenset(
+    {"naik", "turun", "jadi", "menjadi", "baru", "terbaru", "update", "rata-rata", "rata2",
+     "=", ":"})
 
 #: words that start a market name and are part of it: "HARGA cabai Pasar Induk"
 MARKET_WORDS: frozenset[str] = frozenset({"pasar", "market"})

@@ -102,7 +102,8 @@ BAHASA: ``id``/``indonesia``/``indo`` -> ``id``; ``en``/``english``/``inggris`` 
 BANTUAN topic: the canonical command of the topic keyword, any language.
 Not commands although they start with a keyword: ``terima kasih`` (thank you), ``no rek``/
   ``no hp``/``no wa`` ("number"). They parse as ``unknown`` without a suggestion.
-Ways of writing (DECISIONS 117): up to three lead-in words before the keyword are skipped
+Ways of writing (DECISIONS 117, 388): up to five lead-in words (greetings too) before the
+  keyword are skipped
   (``saya mau JUAL``, ``tolong cek SALDO``, ``brp HARGA``); markup around the keyword
   (``_JUAL_``); inflected keywords (``langganan``, ``batalkan``); ``gak jadi``/``ora
   sido``/``teu jadi`` are BATAL; ``nggih``/``muhun``/``mboten`` with an order code are
@@ -147,7 +148,7 @@ def _parse(text: str) -> Result:
     return _parse_at(text, 0, _MAX_LEAD_INS)
 
 
-_MAX_LEAD_INS = 3
+_MAX_LEAD_INS = 5  # "selamat pagi pak, saya mau JUAL ..." (DECISIONS 388)
 #: after a lead-in these act only with their order code
 _NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
 _MARKUP = "*_~"
@@ -246,6 +247,8 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
     if command is None and first in kw.HELP_LEADS:
         # "cara" alone is "how?": help, never a suggestion of CARI
         return {"command": "help"} if first in kw.HELP_WORDS else {"command": "unknown"}
+    if command is None and first in kw.LEAD_INS:
+        return {"command": "unknown"}  # "pagi" is a greeting, not a typo of LAGI
     if command is None:
         suggestion = _suggest(first)
         if suggestion is None:

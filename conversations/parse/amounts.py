@@ -403,6 +403,7 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
     missing: list[str] = []
     # "HARGA cabai pasar induk 40rb": the market may come before the amount (DECISIONS 388)
     before, market_before = _split_place(before, kw.MARKET_WORDS)
+    before = _trim(before, kw.PRICE_CHANGE_WORDS)  # "HARGA cabai naik 45rb" is cabai
     if product := _product(before):
         result["product"] = product
     else:
@@ -420,6 +421,18 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
         if amount.unit is not None:
             result["unit"] = amount.unit
     following = _words(after)
+    while following and following[0].lower() in kw.PUBLISH_PRICE_TAIL:
+        following = following[1:]  # "45 ribu rupiah per kilo": no market "Rupiah Per Kilo"
+    if following and following[0].lower() == "per" and len(following) > 1:
+        per = unit_of(following[1])
+        if price is not None and per is not None and "unit" not in result:
+            price = convert_price(price, per[1])
+            if price is None:
+                del result["price"]
+                missing.append("price")
+            else:
+                result["price"], result["unit"] = price, per[0]
+        following = following[2:]
     if price is not None and following and _number(following[0]) is not None:
         # "HARGA cabai 11 ribu 500": not one amount we can read; asked, never published
         del result["price"]
