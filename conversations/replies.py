@@ -443,6 +443,10 @@ _SPECS += [
     ReplySpec(N_("story.removed.and"), sms=False),
     ReplySpec(N_("desk.story_edited"), {"target": "jualan C289"}),
     ReplySpec(N_("desk.story_hidden"), {"target": "jualan C289"}),
+    # A photo sent alone during the CERITA dialog (DECISIONS 341).
+    ReplySpec(N_("story.photo_ask"), {"target": "jualan C289"}),
+    ReplySpec(N_("story.photo_ask_any")),
+    ReplySpec(N_("story.photo_added"), {"target": "jualan C289"}),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
