@@ -64,6 +64,11 @@ _SPECS = [
     ReplySpec(N_("register.done"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
     ReplySpec(N_("register.already"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
     ReplySpec(N_("register.is_buyer"), {"name": "Warung Bu Tini"}),
+    # A village name recorded in several provinces (DECISIONS 336).
+    ReplySpec(N_("register.ask_province"), {"village": "Sukamaju Kidul", "count": 3,
+                                            "items": "1 Jawa Barat; 2 Jawa Tengah; 3 Sulawesi Selatan"}),
+    ReplySpec(N_("register.ask_province_more"), {"village": "Sukamaju Kidul", "count": 9, "more": 7,
+                                                 "items": "1 Bali; 2 Jawa Barat"}),
     # Selling, stock, reference prices, subscriptions and photos (issue 3).
     ReplySpec(N_("help.sell")),
     ReplySpec(N_("help.stock")),

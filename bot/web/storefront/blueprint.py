@@ -199,6 +199,7 @@ def listing_context(item: dict, canonical: str) -> dict:
             "availability": f"https://schema.org/{'InStock' if in_stock else 'OutOfStock'}",
             "seller": {"@type": "Person", "name": item["seller_first_name"],
                        "address": {"@type": "PostalAddress", "addressLocality": item["village"],
+                                   **({"addressRegion": item["province"]} if item["province"] else {}),
                                    "addressCountry": "ID"}},
         },
     }
@@ -223,10 +224,12 @@ def seller(seller_id: int):
 def village(province: str, village: str):
     """Listings of the sellers of one village (names repeat across provinces)."""
     db = get_db()
-    name = storefront.find_village(db, province[:60], village[:60])
-    if name is None:
+    found = storefront.find_village(db, province[:60], village[:60])
+    if found is None:
         return render("not_found.html", status=404)
-    return render("village.html", village=name, items=storefront.village_listings(db, name))
+    name, province_name = found
+    return render("village.html", village=name, province=province_name,
+                  items=storefront.village_listings(db, name, province_name))
 
 
 @bp.get("/cari")
