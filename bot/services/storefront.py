@@ -108,6 +108,17 @@ def find_village(db: sqlite_utils.Database, province_slug: str,
     return None
 
 
+def moved_village(db: sqlite_utils.Database, village_slug: str) -> tuple[str, str] | None:
+    """Where `/desa/indonesia/<village>` went when its sellers got a province recorded
+    (one province for all of them): its path, for a permanent redirect; else None."""
+    guess = village_slug.replace("-", " ")
+    rows = fetch_all(db, "SELECT DISTINCT province FROM contacts WHERE village = ? COLLATE NOCASE "
+                         "AND role = 'seller'", [guess])
+    if len(rows) == 1 and rows[0]["province"]:
+        return village_path(rows[0]["province"], guess)
+    return None
+
+
 def villages_of(items: list[dict]) -> list[dict]:
     """The villages of some listings (name, province, path slugs, how many of them), most
     first; same-named villages of two provinces apart."""

@@ -80,10 +80,22 @@ def spelled_digits(run: str) -> tuple[str, bool]:
     return "".join(digits), worded
 
 
+#: A price just before a run (`Rp 12.500.000 lima ton`): its amount is no phone digit.
+_PRICE_BEFORE_RE = re.compile(r"\brp\.?\s?$", re.IGNORECASE)
+_FIRST_TOKEN_RE = re.compile(r"\S+")
+
+
 def _spelled_phone(match: re.Match) -> str:
     """The run taken out when it spells a number: with a word, 8 digits or more; in digits
     alone (grouped with commas, which the digit rule leaves to decimals), what the digit
-    rule would take: 0, 62 or 8 and 8 more digits."""
+    rule would take: 0, 62 or 8 and 8 more digits. A run right after `Rp` starts with a
+    price, which stays; the rest is judged alone."""
+    if _PRICE_BEFORE_RE.search(match.string, 0, match.start()):
+        price = _FIRST_TOKEN_RE.match(match.group(0))
+        rest = _SPELLED_PHONE_RE.search(match.group(0), price.end())
+        if rest is None:
+            return match.group(0)
+        return match.group(0)[:rest.start()] + _spelled_phone(rest) + match.group(0)[rest.end():]
     digits, worded = spelled_digits(match.group(0))
     if worded:
         return " " if len(digits) >= SPELLED_PHONE_DIGITS else match.group(0)

@@ -82,6 +82,7 @@ AROUND = ["Kopi", "kami", "dipetik", "merah", "di", "kebun", "Gayo.", "Hubungi",
     ("telp 0812 3456 tujuh delapan", "telp"),
     ("plus enam dua delapan satu dua tiga empat lima enam tujuh", ""),
     ("NOL DELAPAN SATU DUA TIGA EMPAT LIMA ENAM TUJUH", ""),
+    ("harga Rp 1.500.000 nol delapan satu dua tiga empat lima enam tujuh", "harga Rp 1.500.000"),
 ])
 def test_a_number_spelled_in_words_is_taken_out(text, published):
     cleaned = clean_story(text)
@@ -93,6 +94,7 @@ def test_a_number_spelled_in_words_is_taken_out(text, published):
     "Satu kilo dua ribu, tiga kilo lima ribu",
     "Saya punya satu dua tiga ekor sapi dan empat kambing",
     "Harga Rp12.500.000 per ton, lima ton siap",
+    "Harga Rp 12.500.000 lima ton, satu dua tiga",
     "Sejak tahun dua ribu sembilan belas, 2019 2020",
 ])
 def test_counted_things_in_words_stay(text):

@@ -47,6 +47,11 @@ def test_each_province_has_its_own_sukamaju(client, db):
     get(client, "/desa/indonesia/sukamaju", 404)  # nobody of Sukamaju is without a province
     get(client, "/desa/bali/sukamaju", 404)
     assert codes_on(client, "/desa/indonesia/cikole") == {codes["budi"]}  # kept where it was
+    with transaction(db):  # Cikole's province recorded: its sellers move, old links follow
+        schedule.set_village_province(db, "Cikole", "Jawa Barat")
+    moved = client.get("/desa/indonesia/cikole")
+    assert (moved.status_code, urlsplit(moved.headers["Location"]).path) == (301, "/desa/jawa-barat/cikole")
+    assert codes_on(client, "/desa/jawa-barat/cikole") == {codes["budi"]}
 
 
 def test_pages_link_each_seller_to_their_own_village(client, db):

@@ -15,7 +15,7 @@ import json
 import re
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 
 from bot.pipeline.demand import count_search
@@ -226,6 +226,10 @@ def village(province: str, village: str):
     db = get_db()
     found = storefront.find_village(db, province[:60], village[:60])
     if found is None:
+        unknown = province == storefront.UNKNOWN_PROVINCE
+        moved = storefront.moved_village(db, village[:60]) if unknown else None
+        if moved is not None and moved[1] == village:  # a link shared before the province was known
+            return redirect(url_for("store.village", province=moved[0], village=moved[1]), 301)
         return render("not_found.html", status=404)
     name, province_name = found
     return render("village.html", village=name, province=province_name,
