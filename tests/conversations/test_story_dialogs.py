@@ -183,7 +183,8 @@ def test_a_story_a_coordinator_hid_stays_hidden_when_the_seller_sends_another(ch
 
 def _photo(chat, n: int) -> dict:
     """A Twilio payload of a photo sent alone (no caption)."""
-    return {"NumMedia": "1", "MediaUrl0": f"https://api.twilio.com/media/ME{n}", "MediaContentType0": "image/jpeg"}
+    return {"NumMedia": "1", "MediaUrl0": f"https://api.twilio.com/media/ME{n}",
+            "MediaContentType0": "image/jpeg"}
 
 
 def _photos_of(chat) -> list[tuple]:
