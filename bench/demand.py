@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -26,24 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.desk import timed  # noqa: E402
 from bench.scale import cached_population, migrate_copy, sizes, village_name  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.pipeline.demand import send_demand_signals  # noqa: E402
 from bot.services import demand, products, storefront  # noqa: E402
 from bot.storage import open_database, transaction, utcnow  # noqa: E402
-
-
-def timed(calls: int, run) -> tuple[float, float]:
-    """p50 and p99 (ms) of `calls` runs of `run()`, after three warm-up runs."""
-    for _ in range(3):
-        run()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
 
 
 def fill_searches(db, now, product_rows: list[tuple[int, str]], areas: list[str]) -> int:
@@ -100,7 +87,7 @@ def main() -> None:
                             [cabai["id"]]).fetchone()[0]
         rows = [
             ("CARI by text: record_search (one write)", text_search),
-            ("/cari?q=jengkol: search_key (a product?)", lambda: storefront.search_key(db, "jengkol", 1)),
+            (f"/cari?q={jengkol['name']}: search_key", lambda: storefront.search_key(db, jengkol["name"], 1)),
             ("API ?product=&village=: search_key (village known?)",
              lambda: demand.search_key(db, product=jengkol, name=None, area=village, results=1,
                                        source="api")),
