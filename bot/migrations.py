@@ -1199,6 +1199,7 @@ def m025_federation_orders(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX federation_requests_unpublished ON federation_requests (id) "
                "WHERE published_at IS NULL")
+    db.execute("CREATE INDEX federation_requests_order ON federation_requests (order_id)")  # its FK
     # The hub: every city request it took, once (its id is the key), and what came of it.
     db.execute(
         """
@@ -1212,6 +1213,8 @@ def m025_federation_orders(db: sqlite_utils.Database) -> None:
         )
         """
     )
+    db.execute("CREATE INDEX federation_received_order ON federation_received (order_id)")  # its FK
+    db.execute("CREATE INDEX orders_city_order ON orders (city_order_id) WHERE city_order_id IS NOT NULL")
     hub = "(SELECT role FROM federation_identity WHERE id = 1) = 'hub' AND NEW.city_request IS NOT NULL"
     payload = (
         "json_object('id', NEW.id, 'code', NEW.code, 'status', NEW.status, "

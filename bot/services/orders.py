@@ -45,8 +45,10 @@ import sqlite_utils
 from bot.services import ledger, listings, webhooks
 from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction, where_in
 
-STATUSES = ("pending", "accepted", "shipped", "received", "declined", "cancelled", "expired",
-            "requested")
+STATUSES = ("pending", "accepted", "shipped", "received", "declined", "cancelled", "expired")
+#: A city's order for a hub's listing, until the hub answers (issue 18): never standalone.
+REQUESTED = "requested"
+ALL_STATUSES = (*STATUSES, REQUESTED)
 EVENTS = ("accept", "decline", "cancel", "expire", "ship", "receive")
 #: Orders still under way (STATUS lists these).
 OPEN_STATUSES = ("pending", "accepted", "shipped")
