@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.services import buyers, federation, listings, orders
+from bot.services import buyers, federation, orders
 from bot.storage import transaction
 from tests.dialogs import BUDI, SITI, Conversation
 from tests.federation.test_relay import WAIT, Federation
