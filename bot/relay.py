@@ -176,7 +176,7 @@ class Relay:
             raise RelayNotConfigured(
                 f"JEMBATAN_ROLE={self.role} needs a NATS server: set JEMBATAN_NATS_URL, or run "
                 f"`jembatan up`, which starts an embedded one")
-        self.db = open_database(self.config["DATABASE_PATH"])
+        self.db = await self._db(open_database, self.config["DATABASE_PATH"])
         try:
             await self._db(federation.sync_identity, self.db, self.config, utcnow())
             backoff = BACKOFF_MIN
