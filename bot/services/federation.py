@@ -319,7 +319,8 @@ def status(db: sqlite_utils.Database, now: datetime) -> dict:
                             if last_sent else None),
             last_published_at=last_sent["published_at"] if last_sent else None,
             lag_seconds=(int((now - from_db_time(oldest)).total_seconds()) if oldest else 0),
-            link=links(db).get("city"))
+            link=links(db).get("city"),
+            requests_taken=db.execute("SELECT COUNT(*) FROM federation_received").fetchone()[0])
     elif role == "city":
         applied = applied_counts(db)
         last = {hub_id: at for hub_id, at in db.execute(
@@ -329,6 +330,7 @@ def status(db: sqlite_utils.Database, now: datetime) -> dict:
         report["hubs"] = {hub_id: {**applied.get(hub_id, {"applied": 0, "stale": 0}),
                                    "last_applied_at": last.get(hub_id), "link": seen.get(hub_id)}
                           for hub_id in hubs}
+        report["requests"] = request_counts(db)  # orders and buyers' actions sent down
     return report
 
 

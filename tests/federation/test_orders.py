@@ -132,6 +132,8 @@ def test_a_city_order_is_asked_of_the_hub_seller_and_the_buyer_hears_each_answer
     assert phone == SITI and "P2" in paid
     assert fed.city.execute("SELECT COUNT(*) FROM ledger_transactions").fetchone()[0] == 0
     fed.wait_decided()
+    assert fed.status("city")["requests"] == {"requests": 2, "published": 2, "waiting": 0}
+    assert fed.status("hub")["requests_taken"] == 2
 
 
 def test_out_of_stock_at_the_hub_is_declined_at_the_city(fed):
@@ -203,3 +205,17 @@ def test_the_hub_relay_killed_mid_consume_still_decides_each_order_once(fed):
     assert statuses.count("pending") == 120 and statuses.count("declined") == 30
     assert len(fed.hub_orders()) == 120
     assert fed.hub_listings()["AC2"][1] == 0 == fed.city_listings()["AC2"][1]
+
+
+def test_the_city_relay_killed_mid_publish_still_makes_one_hub_order_each(fed):
+    _ready(fed, stock="80kg")
+    fed.kill_relay("city")
+    codes = _city_places(fed, 100)
+    fed.start_relay("city")
+    wait_until(lambda: federation.request_counts(fed.city)["published"] > 0, timeout=WAIT,
+               what="the city's relay to start publishing", detail=fed.logs)
+    fed.kill_relay("city")  # SIGKILL: acknowledged requests may not be marked published yet
+    fed.start_relay("city")
+    fed.wait_decided()
+    statuses = [fed.city_order(code)["status"] for code in codes]
+    assert statuses.count("pending") == 80 and statuses.count("declined") == 20
