@@ -369,8 +369,9 @@ def apply_hub_answer(db: sqlite_utils.Database, order_id: int, data: dict, versi
     moves = target != current and target in HUB_ANSWERS.get(current, ())
     stamp = to_db_time(now)
     values = {"origin_epoch": version[0], "origin_seq": version[1], "updated_at": stamp}
-    if data.get("id") is not None:
-        values.update(origin_id=data["id"], origin_code=data.get("code"))
+    if data.get("id") is not None:  # the hub's order: its code, and its price (the hub's)
+        values.update(origin_id=data["id"], origin_code=data.get("code"),
+                      unit_price=data["unit_price"], total=data["total"])
     if moves:
         values["status"] = target
         for column in ("expires_at", "accepted_at", "shipped_at", "received_at", "closed_at"):

@@ -170,3 +170,15 @@ def test_the_relay_waits_out_a_locked_database(tmp_path):
     asyncio.run(relay._db(federation.sync_identity, relay.db, HUB, NOW))
     assert federation.identity(db)["hub_id"] == "A"
     assert said and "locked" in said[0]
+
+
+def test_the_hubs_price_wins(client, db, hub, settings):
+    publish_events(hub, db, settings)
+    _, key = api_buyer(db, NOW, webhook_url="http://127.0.0.1:9/hook")
+    placed = client.post("/api/v1/orders", json={"listing": "AC2", "quantity": "5"}, headers=auth(key))
+    assert placed.get_json()["order"]["total"] == 60_000  # 5 kg at the city's Rp12.000
+    hub.execute("UPDATE listings SET price = 13000")  # the seller's new price, not yet heard of
+    take(hub, requests(db)[0], settings)
+    publish_events(hub, db, settings)
+    order = client.get("/api/v1/orders/AP2", headers=auth(key)).get_json()["order"]
+    assert (order["status"], order["unit_price"], order["total"]) == ("pending", 13_000, 65_000)
