@@ -182,3 +182,19 @@ def test_the_hubs_price_wins(client, db, hub, settings):
     publish_events(hub, db, settings)
     order = client.get("/api/v1/orders/AP2", headers=auth(key)).get_json()["order"]
     assert (order["status"], order["unit_price"], order["total"]) == ("pending", 13_000, 65_000)
+
+
+def test_a_first_time_buyer_texting_the_city_is_told_the_village_decides(tmp_path, hub):
+    from tests.dialogs import Conversation
+
+    city = Conversation(tmp_path / "city")
+    federation.sync_identity(city.db, CITY, NOW)
+    publish_events(hub, city.db, city.settings)
+    city.db.execute("UPDATE listings SET quantity_milli = 0")  # the city's copy may be old
+    phone = "+6281399990000"
+    assert "nama usaha" in city.send(phone, "PESAN AC2 10").lower()
+    reply = city.send(phone, "Warung Ani, Bandung")
+    assert reply == ("Pesanan AP2: 10 kg cabai @Rp12.000 = Rp120.000, penjual Siti, Sukamaju. Kami "
+                     "teruskan ke desa, mohon tunggu jawabannya. Batal: BATAL AP2")
+    assert "AP2 10 kg cabai (menunggu desa)" in city.send(phone, "STATUS")
+    assert city.notices() == []  # Siti lives at the hub: the city never texts her
