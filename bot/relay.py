@@ -169,6 +169,7 @@ class Relay:
         self.connected = False
         # Every SQLite call runs here, one at a time, off the event loop (DECISIONS 309).
         self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="relay-sqlite")
+        self._redis, self._redis_url = None, None  # for handing news to RQ (DECISIONS 310)
 
     async def run(self) -> None:
         url = resolve_nats_url(self.config)
@@ -335,7 +336,9 @@ class Relay:
         url = resolve_redis_url(self.config)
 
         def give() -> None:
-            dispatch(connect_redis(url) if url else None, self.db, handover, utcnow(), keep_sweep=True)
+            if url and self._redis_url != url:  # one client, made on first use
+                self._redis, self._redis_url = connect_redis(url), url
+            dispatch(self._redis if url else None, self.db, handover, utcnow(), keep_sweep=True)
 
         try:
             await self._db(give)
