@@ -219,3 +219,15 @@ def test_the_city_relay_killed_mid_publish_still_makes_one_hub_order_each(fed):
     fed.wait_decided()
     statuses = [fed.city_order(code)["status"] for code in codes]
     assert statuses.count("pending") == 80 and statuses.count("declined") == 20
+
+
+def test_the_city_relay_hands_the_buyers_news_to_the_workers_queue(fed, redis_url):
+    fed.hub_env["REDIS_URL"] = fed.city_env["REDIS_URL"] = redis_url
+    _ready(fed, stock="5kg")
+    fed.talk.send(BUDI, "PESAN AC2 10")
+    wait_until(lambda: fed.city_order("AP2")["status"] == "declined", timeout=WAIT,
+               what="the hub's refusal at the city", detail=fed.logs)
+    # The buyer's news row, committed with the answer, was handed to RQ by the relay itself.
+    wait_until(lambda: fed.city.execute("SELECT enqueued_at FROM outbox WHERE phone = ? AND kind <> 'reply'",
+                                        [BUDI]).fetchone()[0], timeout=WAIT,
+               what="the city relay to enqueue the buyer's news", detail=fed.logs)
