@@ -1184,3 +1184,86 @@ def m027_villages(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE contacts SET province = (SELECT v.province FROM villages v "
                "WHERE v.name = contacts.village) "
                "WHERE EXISTS (SELECT 1 FROM villages v WHERE v.name = contacts.village)")
+
+
+@migrations()
+def m025_federation_orders(db: sqlite_utils.Database) -> None:
+    """Orders flow down (issue 18): a city buyer's order for a hub listing is `requested`
+    at the city until the hub answers (DECISIONS 300-319). The city keeps where each such
+    order went and how far the hub's answers are applied; the city's request outbox is
+    published by the relay like the hub's event outbox; the hub records every request it
+    took (once, by request id) and its city-originated orders write their events by
+    trigger, in the same transaction as each change."""
+    # `requested` joins the lifecycle. SQLite cannot alter a CHECK constraint; widening
+    # one changes nothing on disk, which is the case SQLite documents for editing the
+    # schema text in place (https://sqlite.org/lang_altertable.html, "otherwise").
+    for column in ("origin_hub TEXT", "origin_id INTEGER", "origin_code TEXT",
+                   "origin_epoch INTEGER", "origin_seq INTEGER",
+                   "city_request TEXT", "city_order_id INTEGER"):
+        db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+    old = "'received', 'declined', 'cancelled', 'expired'))"
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'orders'").fetchone()[0]
+    if old not in sql:
+        raise RuntimeError("m025: the orders table's status CHECK is not the one m005 wrote")
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'orders'",
+               [sql.replace(old, "'received', 'declined', 'cancelled', 'expired', 'requested'))")])
+    db.execute(f"PRAGMA schema_version = {version + 1}")
+    db.execute("PRAGMA writable_schema = OFF")
+    # The hub: one order per city request, whatever redelivers it.
+    db.execute("CREATE UNIQUE INDEX orders_city_request ON orders (city_request) "
+               "WHERE city_request IS NOT NULL")
+    db.execute("CREATE INDEX orders_origin ON orders (origin_hub, origin_id) WHERE origin_hub IS NOT NULL")
+    # The city's outbox of requests to hubs (an order, a buyer's cancel or receipt).
+    db.execute(
+        """
+        CREATE TABLE federation_requests (
+            id INTEGER PRIMARY KEY,
+            epoch INTEGER NOT NULL,              -- the city's epoch when written
+            hub_id TEXT NOT NULL,                -- the hub it goes to
+            order_id INTEGER NOT NULL REFERENCES orders(id),  -- the city's order
+            kind TEXT NOT NULL,                  -- order.request, order.cancel, order.receive
+            payload TEXT NOT NULL,               -- JSON
+            created_at TEXT NOT NULL,
+            published_at TEXT                    -- JetStream acknowledged it
+        )
+        """
+    )
+    db.execute("CREATE INDEX federation_requests_unpublished ON federation_requests (id) "
+               "WHERE published_at IS NULL")
+    db.execute("CREATE INDEX federation_requests_order ON federation_requests (order_id)")  # its FK
+    # The hub: every city request it took, once (its id is the key), and what came of it.
+    db.execute(
+        """
+        CREATE TABLE federation_received (
+            id INTEGER PRIMARY KEY,
+            request_id TEXT NOT NULL UNIQUE,     -- 'city-1-17'
+            kind TEXT NOT NULL,
+            outcome TEXT NOT NULL,               -- placed, declined, applied, refused
+            order_id INTEGER REFERENCES orders(id),  -- the hub's order, when there is one
+            received_at TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX federation_received_order ON federation_received (order_id)")  # its FK
+    db.execute("CREATE INDEX orders_city_order ON orders (city_order_id) WHERE city_order_id IS NOT NULL")
+    hub = "(SELECT role FROM federation_identity WHERE id = 1) = 'hub' AND NEW.city_request IS NOT NULL"
+    payload = (
+        "json_object('id', NEW.id, 'code', NEW.code, 'status', NEW.status, "
+        "'request', NEW.city_request, 'city_order', NEW.city_order_id, "
+        "'quantity_milli', NEW.quantity_milli, 'unit_price', NEW.unit_price, 'total', NEW.total, "
+        "'expires_at', NEW.expires_at, 'accepted_at', NEW.accepted_at, 'shipped_at', NEW.shipped_at, "
+        "'received_at', NEW.received_at, 'closed_at', NEW.closed_at, 'updated_at', NEW.updated_at)"
+    )
+    now = "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'"
+    insert = (
+        "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+        "created_at) VALUES ((SELECT epoch FROM federation_identity WHERE id = 1), 'order', "
+        "NEW.id, (SELECT COALESCE(MAX(entity_seq), 0) + 1 FROM federation_events WHERE "
+        "entity = 'order' AND entity_id = NEW.id), 'order.' || NEW.status, " + payload + ", " + now + ");"
+    )
+    db.execute(f"CREATE TRIGGER federation_order_created AFTER INSERT ON orders WHEN {hub} "
+               f"BEGIN {insert} END")
+    db.execute(f"CREATE TRIGGER federation_order_changed AFTER UPDATE OF status ON orders "
+               f"WHEN {hub} AND NEW.status IS NOT OLD.status BEGIN {insert} END")

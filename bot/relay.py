@@ -14,6 +14,18 @@ durable pull consumer: each event in its own SQLite transaction, acknowledged to
 after the commit, so a crash before the acknowledgement redelivers an event the city
 recognises. Streams and the consumer are created at start-up, idempotently (DECISIONS 281).
 
+Orders flow down (DECISIONS 300-319): the city also publishes its request outbox
+(`federation_requests`) to its own stream `JEMBATAN_CITY_REQUESTS`, subject
+`jembatan.city.A.orders`; each hub's stream `JEMBATAN_HUB_A_REQUESTS` sources its own
+subject of it through the city's domain (`$JS.city.API`), so a request waits in the city's
+stream while the link is down; the hub takes each through its durable consumer
+`hub-requests`, in one transaction per request, acknowledged after the commit. The hub's
+answers are order events in its ordinary outbox.
+
+SQLite work runs on one thread of its own (`Relay._db`), never on the event loop, so a
+long write or a busy database never stalls heartbeats and acknowledgements; a database
+locked by another process is waited for with backoff, never a reason to exit (309).
+
 SQLite is the buffer of last resort: while the hub's nats-server is down events stay in the
 outbox; while the leaf link is down they wait in the hub's stream. The relay reconnects
 forever; nothing here gives up.
@@ -25,7 +37,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import nats
 import nats.errors
@@ -41,9 +55,12 @@ from nats.js.api import (
     StreamSource,
 )
 
-from bot.config import city_hubs, resolve_nats_url, role_of
+from bot.config import city_hubs, resolve_nats_url, resolve_redis_url, role_of
 from bot.nats_server import CITY_DOMAIN, hub_domain
+from bot.pipeline.dispatch import connect_redis, dispatch
+from bot.pipeline.federation import apply_hub_event, take_city_request
 from bot.services import federation
+from bot.services.handover import Handover
 from bot.storage import open_database, utcnow
 
 log = logging.getLogger("jembatan.relay")
@@ -105,12 +122,39 @@ async def ensure_stream(js, config: StreamConfig) -> None:
 
 async def ensure_city_consumer(js) -> None:
     """The city's durable consumer: explicit acknowledgements, redelivery after 30 s."""
+    await ensure_durable(js, federation.CITY_STREAM, federation.CITY_CONSUMER)
+
+
+async def ensure_durable(js, stream: str, durable: str) -> None:
+    """A durable pull consumer of `stream`: explicit acknowledgements, redelivery after
+    ACK_WAIT_SECONDS, at most MAX_DELIVER deliveries."""
     with contextlib.suppress(nats.js.errors.NotFoundError):
-        await js.consumer_info(federation.CITY_STREAM, federation.CITY_CONSUMER)
+        await js.consumer_info(stream, durable)
         return
-    await js.add_consumer(federation.CITY_STREAM, ConsumerConfig(
-        durable_name=federation.CITY_CONSUMER, ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_SECONDS,
+    await js.add_consumer(stream, ConsumerConfig(
+        durable_name=durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=ACK_WAIT_SECONDS,
         max_deliver=MAX_DELIVER, max_ack_pending=1000))
+
+
+def city_requests_stream_config() -> StreamConfig:
+    """The city's requests to every hub (`jembatan.city.A.orders`, ...)."""
+    return StreamConfig(
+        name=federation.CITY_REQUESTS_STREAM, subjects=[federation.CITY_REQUESTS_SUBJECTS],
+        retention=RetentionPolicy.LIMITS, storage=StorageType.FILE, discard=DiscardPolicy.OLD,
+        max_age=STREAM_MAX_AGE_SECONDS, duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        description="Jembatan city: its requests to the hubs (orders, buyers' actions)")
+
+
+def hub_requests_stream_config(hub_id: str) -> StreamConfig:
+    """Hub `hub_id`'s copy of the city's requests to it, sourced over the leaf link."""
+    return StreamConfig(
+        name=federation.hub_requests_stream(hub_id), retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE, discard=DiscardPolicy.OLD, max_age=STREAM_MAX_AGE_SECONDS,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        sources=[StreamSource(name=federation.CITY_REQUESTS_STREAM,
+                              filter_subject=federation.request_subject(hub_id),
+                              external=ExternalStream(api=f"$JS.{CITY_DOMAIN}.API"))],
+        description=f"Jembatan hub {hub_id}: the city's requests to it, sourced")
 
 
 class Relay:
@@ -123,6 +167,9 @@ class Relay:
         self.stop = asyncio.Event()
         self.db = None
         self.connected = False
+        # Every SQLite call runs here, one at a time, off the event loop (DECISIONS 309).
+        self._db_thread = ThreadPoolExecutor(1, thread_name_prefix="relay-sqlite")
+        self._redis, self._redis_url = None, None  # for handing news to RQ (DECISIONS 310)
 
     async def run(self) -> None:
         url = resolve_nats_url(self.config)
@@ -130,9 +177,9 @@ class Relay:
             raise RelayNotConfigured(
                 f"JEMBATAN_ROLE={self.role} needs a NATS server: set JEMBATAN_NATS_URL, or run "
                 f"`jembatan up`, which starts an embedded one")
-        self.db = open_database(self.config["DATABASE_PATH"])
+        self.db = await self._db(open_database, self.config["DATABASE_PATH"])
         try:
-            federation.sync_identity(self.db, self.config, utcnow())
+            await self._db(federation.sync_identity, self.db, self.config, utcnow())
             backoff = BACKOFF_MIN
             while not self.stop.is_set():
                 try:
@@ -144,7 +191,8 @@ class Relay:
                     await self._pause(backoff)
                     backoff = min(backoff * 2, BACKOFF_MAX)
         finally:
-            self.db.conn.close()
+            await self._db(self.db.conn.close)
+            self._db_thread.shutdown(wait=False)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(asyncio.TimeoutError):
@@ -163,9 +211,9 @@ class Relay:
             js = nc.jetstream(timeout=5)
             watcher = asyncio.create_task(self._watch_links(nc, js))
             if self.role == "hub":
-                await self._publish_forever(js)
+                await _first_failure(self._publish_forever(js), self._take_requests_forever(js))
             else:
-                await self._apply_forever(js)
+                await _first_failure(self._apply_forever(js), self._publish_requests_forever(js))
         finally:
             self.connected = False
             if watcher is not None:
@@ -194,7 +242,9 @@ class Relay:
             try:
                 if self.role == "hub":
                     up = await _domain_answers(nc, CITY_DOMAIN)
-                    federation.record_link(self.db, "city", up=up, now=utcnow())
+                    await self._db(federation.record_link, self.db, "city", up=up, now=utcnow())
+                    if up:
+                        await self._resource_hub_requests(js)
                     continue
                 info = await js.stream_info(federation.CITY_STREAM)
                 sources = {source.name: source for source in info.sources or []}
@@ -203,7 +253,7 @@ class Relay:
                     up = await _domain_answers(nc, hub_domain(hub))
                     source = sources.get(federation.hub_stream(hub))
                     lag = source.lag if source is not None else None
-                    federation.record_link(self.db, hub, up=up, now=utcnow(), lag=lag)
+                    await self._db(federation.record_link, self.db, hub, up=up, now=utcnow(), lag=lag)
                     if up and _stalled(source):
                         stalled.append(hub)
                 if stalled:
@@ -216,7 +266,7 @@ class Relay:
         await ensure_stream(js, hub_stream_config(hub_id))
         self.echo(f"relay: hub {hub_id} publishing to {federation.hub_stream(hub_id)}")
         while not self.stop.is_set():
-            rows = federation.unpublished(self.db, BATCH)
+            rows = await self._db(federation.unpublished, self.db, BATCH)
             if not rows:
                 await self._pause(POLL_SECONDS)
                 continue
@@ -229,7 +279,7 @@ class Relay:
                                      headers={"Nats-Msg-Id": message["id"]})
                     acknowledged.append(row["id"])
             finally:
-                federation.mark_published(self.db, acknowledged, utcnow())
+                await self._db(federation.mark_published, self.db, acknowledged, utcnow())
 
     async def _apply_forever(self, js) -> None:
         hubs = city_hubs(self.config)
@@ -249,13 +299,112 @@ class Relay:
         hub_id = federation.hub_of_subject(message.subject)
         try:
             event = json.loads(message.data)
-            federation.apply_event(self.db, event, from_hub=hub_id, now=utcnow())
+            _, handover = await self._db(apply_hub_event, self.db, self.config, event,
+                                         from_hub=hub_id, now=utcnow())
         except (ValueError, KeyError, TypeError) as error:  # InvalidEvent is a ValueError
             # Never applied, never retried: a hub that wrote it must be looked at.
             self.echo(f"relay: refused {message.subject} #{message.metadata.sequence.stream}: {error}")
             await message.term()
             return
         await message.ack()
+        await self._hand_over(handover)
+
+    # --- orders flow down (DECISIONS 300-319) ----------------------------------------------
+
+    async def _db(self, function, *args, **kwargs):
+        """Run one SQLite call on the relay's database thread. "database is locked" (a
+        long writer elsewhere past the busy timeout) is waited out with backoff and
+        logged; the call is one transaction, rolled back whole before it is tried again."""
+        loop = asyncio.get_running_loop()
+        backoff = BACKOFF_MIN
+        while True:
+            try:
+                return await loop.run_in_executor(self._db_thread, lambda: function(*args, **kwargs))
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                self.echo(f"relay: SQLite {error}; {getattr(function, '__name__', function)} "
+                          f"again in {backoff:g} s")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+
+    async def _hand_over(self, handover: Handover) -> None:
+        """The news a message caused, to the workers (RQ) when Redis is there; otherwise
+        the rows wait for the sweep, which finds them from SQLite alone."""
+        if not handover:
+            return
+        url = resolve_redis_url(self.config)
+
+        def give() -> None:
+            if url and self._redis_url != url:  # one client, made on first use
+                self._redis, self._redis_url = connect_redis(url), url
+            dispatch(self._redis if url else None, self.db, handover, utcnow(), keep_sweep=True)
+
+        try:
+            await self._db(give)
+        except Exception as error:  # noqa: BLE001 - the sweep hands the rows over anyway
+            log.info("relay: hand-over left to the sweep: %s", error)
+
+    async def _publish_requests_forever(self, js) -> None:
+        """At the city: the request outbox to `JEMBATAN_CITY_REQUESTS`, oldest first, each
+        marked published once JetStream acknowledged it (as the hub's events)."""
+        await ensure_stream(js, city_requests_stream_config())
+        while not self.stop.is_set():
+            rows = await self._db(federation.unpublished_requests, self.db, BATCH)
+            if not rows:
+                await self._pause(POLL_SECONDS)
+                continue
+            acknowledged: list[int] = []
+            try:
+                for row in rows:
+                    message = federation.request_message_of(row)
+                    await js.publish(federation.request_subject(row["hub_id"]),
+                                     json.dumps(message, ensure_ascii=False).encode(),
+                                     headers={"Nats-Msg-Id": message["id"]})
+                    acknowledged.append(row["id"])
+            finally:
+                await self._db(federation.mark_requests_published, self.db, acknowledged, utcnow())
+
+    async def _take_requests_forever(self, js) -> None:
+        """At a hub: the city's requests, sourced into the hub's own stream, through the
+        durable consumer `hub-requests`; each taken in one transaction, then acknowledged."""
+        hub_id = self.config["JEMBATAN_HUB_ID"]
+        await ensure_stream(js, hub_requests_stream_config(hub_id))
+        stream = federation.hub_requests_stream(hub_id)
+        await ensure_durable(js, stream, federation.HUB_CONSUMER)
+        subscription = await js.pull_subscribe_bind(federation.HUB_CONSUMER, stream)
+        self.echo(f"relay: hub {hub_id} taking requests from {stream}")
+        while not self.stop.is_set():
+            try:
+                messages = await subscription.fetch(BATCH, timeout=1)
+            except nats.errors.TimeoutError:
+                continue
+            for message in messages:
+                await self._take(hub_id, message)
+
+    async def _take(self, hub_id: str, message) -> None:
+        try:
+            request = json.loads(message.data)
+            _, handover = await self._db(take_city_request, self.db, self.config, request,
+                                         hub_id=hub_id, now=utcnow())
+        except (ValueError, KeyError, TypeError) as error:  # InvalidEvent is a ValueError
+            self.echo(f"relay: refused request #{message.metadata.sequence.stream}: {error}")
+            await message.term()
+            return
+        await message.ack()
+        await self._hand_over(handover)
+
+    async def _resource_hub_requests(self, js) -> None:
+        """At a hub whose link is up: a requests source silent too long is added again
+        (the city's server restarted, or the city stream appeared after the hub's)."""
+        config = hub_requests_stream_config(self.config["JEMBATAN_HUB_ID"])
+        try:
+            info = await js.stream_info(config.name)
+        except nats.js.errors.NotFoundError:
+            return
+        sources = info.sources or []
+        if not sources or _stalled(sources[0]):
+            await _resource_stream(js, config, {federation.CITY_REQUESTS_STREAM})
 
 
 def _stalled(source) -> bool:
@@ -275,10 +424,28 @@ async def _domain_answers(nc, domain: str) -> bool:
 async def _resource(js, hubs: list[str], stalled: list[str]) -> None:
     """Drop the stalled hubs' sources and add them back: sourcing resumes after the last
     message the city stream holds from each (the stream records where each copy came from)."""
-    config = city_stream_config(hubs)
+    await _resource_stream(js, city_stream_config(hubs), {federation.hub_stream(hub) for hub in stalled})
+
+
+async def _first_failure(*loops) -> None:
+    """Run the loops together until one ends or fails; cancel the others, re-raise."""
+    tasks = [asyncio.ensure_future(loop) for loop in loops]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _resource_stream(js, config: StreamConfig, stalled: set[str]) -> None:
+    """Drop the `stalled` sources of `config`'s stream and add them back."""
     everything = config.sources
-    config.sources = [source for source in everything
-                      if source.name not in {federation.hub_stream(hub) for hub in stalled}]
+    config.sources = [source for source in everything if source.name not in stalled]
     await js.update_stream(config)
     config.sources = everything
     await js.update_stream(config)

@@ -453,6 +453,15 @@ _SPECS += [
     ReplySpec(N_("story.photo_ask_any")),
     ReplySpec(N_("story.photo_added"), {"target": "jualan C289"}),
 ]
+# Orders for a hub's listings, at the city (issue 18): the code carries the hub's letter.
+_CITY_ORDER = {**_ORDER, "code": "AP2893", "listing": "AC289"}
+_SPECS += [
+    ReplySpec(N_("order.requested"), _CITY_ORDER),
+    ReplySpec(N_("order.cancel_forwarded"), {"code": "AP2893"}),
+    ReplySpec(N_("order.cancelled_by_hub"), _CITY_ORDER),
+    ReplySpec(N_("order.unavailable_at_hub"), _CITY_ORDER),
+    ReplySpec(N_("order.state.requested"), sms=False),
+]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 

@@ -10,6 +10,14 @@ writes the listing's newest state into the city's own `listings`, under the hub-
 code (`A` + `C7` = `AC7`). Events carry the whole entity, so applying the newest one is
 enough: an older one arriving late (epoch, then per-entity sequence) is recorded stale.
 
+Orders flow down (DECISIONS 300-319): a city buyer's order for a hub listing is
+`requested` at the city, its request written to the city's outbox `federation_requests`
+in the same transaction (`bot.services.orders`); the relay publishes it to the hub's
+subject, and the hub's relay hands it to `take_request`, which in one hub transaction
+records the request id (a redelivery changes nothing), reserves the stock and creates the
+hub order, or refuses it with a declined event. The hub's order events (m025's triggers)
+come back like listing events; `apply_event` moves the city order with them.
+
 The domain has no idea of NATS: the subjects and stream names are here only because the
 hub and city must agree on them, and they are plain strings.
 """
@@ -22,6 +30,7 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.config import role_of
+from bot.services import buyers, listings, orders
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: The city's stream: it sources every hub's stream (DECISIONS 277).
@@ -30,6 +39,15 @@ CITY_STREAM = "JEMBATAN_CITY"
 CITY_CONSUMER = "city-apply"
 #: Contacts the city holds for hub sellers: never texted, never a city seller (278).
 REMOTE_SELLER = "remote_seller"
+#: Contacts a hub holds for city buyers: never texted (their news goes up as events).
+REMOTE_BUYER = "remote_buyer"
+#: Contacts that live at another site: nothing here texts them.
+REMOTE_ROLES = frozenset({REMOTE_SELLER, REMOTE_BUYER})
+#: The city's stream of requests to hubs (`jembatan.city.A.orders`, ...).
+CITY_REQUESTS_STREAM = "JEMBATAN_CITY_REQUESTS"
+CITY_REQUESTS_SUBJECTS = "jembatan.city.>"
+#: A hub's durable consumer of its requests stream.
+HUB_CONSUMER = "hub-requests"
 
 
 class FederationMismatch(RuntimeError):
@@ -49,6 +67,16 @@ def hub_subjects(hub_id: str) -> str:
 def event_subject(hub_id: str, entity: str) -> str:
     """`jembatan.hub.A.events.listing`."""
     return f"jembatan.hub.{hub_id}.events.{entity}"
+
+
+def request_subject(hub_id: str) -> str:
+    """`jembatan.city.A.orders`: the city's requests to hub A."""
+    return f"jembatan.city.{hub_id}.orders"
+
+
+def hub_requests_stream(hub_id: str) -> str:
+    """`JEMBATAN_HUB_A_REQUESTS`: hub A's copy of the city's requests to it (sourced)."""
+    return f"JEMBATAN_HUB_{hub_id}_REQUESTS"
 
 
 def hub_of_subject(subject: str) -> str | None:
@@ -144,10 +172,18 @@ def apply_event(db: sqlite_utils.Database, message: dict, *, from_hub: str, now:
     """Apply one hub event at the city, in one transaction: `applied`, `stale` (a newer
     state of the entity is already there) or `duplicate` (this event id was applied).
     `from_hub` is the hub whose subject carried it; an event naming another is refused."""
+    return apply_event_change(db, message, from_hub=from_hub, now=now)[0]
+
+
+def apply_event_change(db: sqlite_utils.Database, message: dict, *, from_hub: str, now: datetime,
+                       settings: dict | None = None) -> tuple[str, orders.OrderChange | None]:
+    """`apply_event`, also returning the city order's change an order event made (for
+    its buyer's news, which the caller queues in this same transaction)."""
     if not isinstance(message, dict) or message.get("hub") != from_hub:
         raise InvalidEvent(f"event from hub {from_hub} names hub {message.get('hub')!r}"
                            if isinstance(message, dict) else "event is not an object")
-    if message.get("entity") != "listing" or not isinstance(message.get("data"), dict):
+    if (message.get("entity") not in ("listing", "order", "request")
+            or not isinstance(message.get("data"), dict)):
         raise InvalidEvent(f"unknown entity {message.get('entity')!r}")
     if not str(message.get("id", "")).startswith(f"{from_hub}-{message.get('epoch')}-"):
         raise InvalidEvent(f"event id {message.get('id')!r} is not hub {from_hub}'s")
@@ -157,12 +193,30 @@ def apply_event(db: sqlite_utils.Database, message: dict, *, from_hub: str, now:
             "VALUES (?, ?, ?, 'applied', ?) ON CONFLICT(event_id) DO NOTHING RETURNING 1",
             [message["id"], from_hub, message["kind"], to_db_time(now)]).fetchall()
         if not inserted:
-            return "duplicate"
-        if not _apply_listing(db, from_hub, message, now):
+            return "duplicate", None
+        change = None
+        if message["entity"] == "listing":
+            applied = _apply_listing(db, from_hub, message, now)
+        else:
+            change = _apply_order(db, from_hub, message, now, settings or {})
+            applied = change is not None
+        if not applied:
             db.execute("UPDATE federation_applied SET outcome = 'stale' WHERE event_id = ?",
                        [message["id"]])
-            return "stale"
-        return "applied"
+            return "stale", None
+        return "applied", change
+
+
+def _apply_order(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                 settings: dict) -> orders.OrderChange | None:
+    """A hub's answer about a city order: only one placed for that hub's listing."""
+    data = message["data"]
+    row = db.execute("SELECT id FROM orders WHERE id = ? AND origin_hub = ?",
+                     [data.get("city_order"), hub_id]).fetchone()
+    if row is None:
+        raise InvalidEvent(f"hub {hub_id} answers for order {data.get('city_order')!r}, not its own")
+    return orders.apply_hub_answer(db, row[0], data, (int(message["epoch"]), int(message["seq"])),
+                                   now, settings=settings)
 
 
 def _apply_listing(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime) -> bool:
@@ -265,7 +319,8 @@ def status(db: sqlite_utils.Database, now: datetime) -> dict:
                             if last_sent else None),
             last_published_at=last_sent["published_at"] if last_sent else None,
             lag_seconds=(int((now - from_db_time(oldest)).total_seconds()) if oldest else 0),
-            link=links(db).get("city"))
+            link=links(db).get("city"),
+            requests_taken=db.execute("SELECT COUNT(*) FROM federation_received").fetchone()[0])
     elif role == "city":
         applied = applied_counts(db)
         last = {hub_id: at for hub_id, at in db.execute(
@@ -275,4 +330,136 @@ def status(db: sqlite_utils.Database, now: datetime) -> dict:
         report["hubs"] = {hub_id: {**applied.get(hub_id, {"applied": 0, "stale": 0}),
                                    "last_applied_at": last.get(hub_id), "link": seen.get(hub_id)}
                           for hub_id in hubs}
+        report["requests"] = request_counts(db)  # orders and buyers' actions sent down
     return report
+
+
+# --- orders flow down: the city's requests and the hub taking them -----------------------
+
+
+def request_id(epoch: int, row_id: int) -> str:
+    """`city-1-17`: a city request's id, `Nats-Msg-Id` and the hub's key for it."""
+    return f"city-{epoch}-{row_id}"
+
+
+def unpublished_requests(db: sqlite_utils.Database, limit: int) -> list[dict]:
+    """The city's oldest requests JetStream has not acknowledged yet."""
+    return fetch_all(db, "SELECT * FROM federation_requests WHERE published_at IS NULL "
+                         "ORDER BY id LIMIT ?", [limit])
+
+
+def request_message_of(row: dict) -> dict:
+    """The published form of a city request row."""
+    return {"id": request_id(row["epoch"], row["id"]), "hub": row["hub_id"], "kind": row["kind"],
+            "at": row["created_at"], "data": json.loads(row["payload"])}
+
+
+def mark_requests_published(db: sqlite_utils.Database, row_ids: list[int], now: datetime) -> None:
+    """JetStream acknowledged these requests."""
+    if not row_ids:
+        return
+    with transaction(db):
+        db.execute(f"UPDATE federation_requests SET published_at = ? WHERE id IN "
+                   f"({', '.join('?' * len(row_ids))}) AND published_at IS NULL",
+                   [to_db_time(now), *row_ids])
+
+
+def request_counts(db: sqlite_utils.Database) -> dict:
+    """Requests written, published and waiting at a city."""
+    total, waiting = db.execute(
+        "SELECT COUNT(*), COUNT(*) - COUNT(published_at) FROM federation_requests").fetchone()
+    return {"requests": total, "published": total - waiting, "waiting": waiting}
+
+
+def take_request(db: sqlite_utils.Database, message: dict, *, hub_id: str, now: datetime,
+                 settings: dict) -> tuple[str, orders.OrderChange | None]:
+    """At hub `hub_id`, in one transaction: take one city request. Returns the outcome
+    (`duplicate`, `placed`, `declined`, `applied`, `refused`) and the hub order's change
+    (for its seller's news, which the caller queues in this transaction).
+
+    An order request reserves the stock and creates the hub order, whose clock starts
+    now; one it cannot take (out of stock, withdrawn, unknown) writes a declined event.
+    A buyer's cancel or receipt moves the hub order if its status allows, else is
+    `refused` (the hub's own events have told the city what happened instead)."""
+    if not isinstance(message, dict) or message.get("hub") != hub_id or not isinstance(
+            message.get("data"), dict) or not str(message.get("id", "")).startswith("city-"):
+        raise InvalidEvent(f"request for hub {message.get('hub') if isinstance(message, dict) else None!r}"
+                           f" reached hub {hub_id}")
+    kind, data = message["kind"], message["data"]
+    with transaction(db):
+        inserted = db.execute(
+            "INSERT INTO federation_received (request_id, kind, outcome, received_at) "
+            "VALUES (?, ?, 'placed', ?) ON CONFLICT(request_id) DO NOTHING RETURNING id",
+            [message["id"], kind, to_db_time(now)]).fetchall()
+        if not inserted:
+            return "duplicate", None
+        received = inserted[0][0]
+        if kind == "order.request":
+            outcome, change = _take_order(db, message["id"], received, data, now, settings)
+        elif kind in ("order.cancel", "order.receive"):
+            outcome, change = _take_action(db, message["id"], kind, data, now, settings)
+        else:
+            raise InvalidEvent(f"unknown request {kind!r}")
+        db.execute("UPDATE federation_received SET outcome = ?, order_id = ? WHERE id = ?",
+                   [outcome, change.order["id"] if change else None, received])
+        return outcome, change
+
+
+def _take_order(db, request: str, received: int, data: dict, now: datetime,
+                settings: dict) -> tuple[str, orders.OrderChange | None]:
+    row = db.execute("SELECT code FROM listings WHERE id = ?", [data["listing_id"]]).fetchone()
+    try:
+        if row is None:
+            raise orders.OrderRefused("listing_not_found", code=data.get("listing"))
+        with transaction(db):  # a savepoint: a refusal leaves the received row
+            change = orders.place_order(
+                db, buyer=_remote_buyer(db, data["buyer"], now), listing_code=row[0],
+                quantity=listings.from_milli(int(data["quantity_milli"])), unit=data["unit"],
+                now=now, settings=settings, source=data.get("source") or "text",
+                city_request=(request, int(data["city_order"])))
+    except orders.OrderRefused as refusal:
+        db.execute(
+            "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+            "created_at) VALUES ((SELECT epoch FROM federation_identity WHERE id = 1), 'request', "
+            "?, 1, 'order.declined', ?, ?)",
+            [received, json.dumps({"request": request, "city_order": data["city_order"],
+                                   "status": "declined", "reason": refusal.reason}), to_db_time(now)])
+        return "declined", None
+    return "placed", change
+
+
+def _take_action(db, request: str, kind: str, data: dict, now: datetime,
+                 settings: dict) -> tuple[str, orders.OrderChange | None]:
+    row = db.execute("SELECT id FROM orders WHERE city_order_id = ? AND city_request IS NOT NULL",
+                     [data["city_order"]]).fetchone()
+    if row is None:  # its order request was refused: nothing to act on
+        return "refused", None
+    event = "cancel" if kind == "order.cancel" else "receive"
+    try:
+        change = orders.apply_order_event(db, row[0], event, now, settings=settings, source="city")
+    except orders.IllegalOrderTransition:
+        return "refused", None
+    return "applied", change
+
+
+def _remote_buyer(db: sqlite_utils.Database, buyer: dict, now: datetime) -> dict:
+    """The hub's buyer row for a city buyer: its contact's phone is no phone
+    (`city:7`), so nothing at the hub texts them; their news goes up as events."""
+    phone = f"city:{int(buyer['id'])}"
+    stamp = to_db_time(now)
+    contact = db.execute("SELECT id FROM contacts WHERE phone = ?", [phone]).fetchone()
+    if contact is None:
+        contact_id = db.execute(
+            "INSERT INTO contacts (phone, role, name, created_at) VALUES (?, ?, ?, ?)",
+            [phone, REMOTE_BUYER, buyer["name"], stamp]).lastrowid
+    else:
+        contact_id = contact[0]
+    row = buyers.find_buyer_by_contact(db, contact_id)
+    if row is None:
+        db.execute("INSERT INTO buyers (contact_id, name, city, source, created_at, updated_at) "
+                   "VALUES (?, ?, ?, 'city', ?, ?)",
+                   [contact_id, buyer["name"], buyer["city"], stamp, stamp])
+    else:
+        db.execute("UPDATE buyers SET name = ?, city = ? WHERE id = ?",
+                   [buyer["name"], buyer["city"], row["id"]])
+    return buyers.find_buyer_by_contact(db, contact_id)

@@ -7,6 +7,17 @@ The lifecycle is the table TRANSITIONS, (status, event) -> status:
     pending --decline--> declined | --cancel--> cancelled | --expire--> expired
     accepted --receive--> received   (the goods came although the seller never sent KIRIM)
 
+At a city (issue 18) an order for a hub's listing starts `requested`: the hub alone
+reserves its stock and asks its seller, and the city order follows the hub's answers
+(`HUB_ANSWERS`, applied by `bot.services.federation`), never deciding for the hub:
+
+    requested --the hub took it--> pending --> (as above, each step the hub's)
+    requested --the hub refused it (out of stock, withdrawn)--> declined
+    requested | pending --the hub cancelled it for the buyer--> cancelled
+
+The city buyer's BATAL is asked of the hub (`forwarded`), their TERIMA applies at once
+(legal at the hub whenever the city saw it accepted or shipped) and goes down too.
+
 Anything else raises IllegalOrderTransition and changes nothing: a second YA, a BATAL
 after the seller accepted, a TERIMA before the seller accepted.
 
@@ -35,9 +46,14 @@ from bot.services import ledger, listings, webhooks
 from bot.storage import fetch_all, fetch_one, in_clause, to_db_time, transaction, where_in
 
 STATUSES = ("pending", "accepted", "shipped", "received", "declined", "cancelled", "expired")
+#: A city's order for a hub's listing, until the hub answers (issue 18): never standalone.
+REQUESTED = "requested"
+ALL_STATUSES = (*STATUSES, REQUESTED)
 EVENTS = ("accept", "decline", "cancel", "expire", "ship", "receive")
 #: Orders still under way (STATUS lists these).
 OPEN_STATUSES = ("pending", "accepted", "shipped")
+#: Also under way, at a city: sent to a hub that has not answered yet.
+WAITING_STATUSES = ("requested", *OPEN_STATUSES)
 FINAL_STATUSES = ("received", "declined", "cancelled", "expired")
 
 #: The order lifecycle: (current status, event) -> new status.
@@ -50,6 +66,19 @@ TRANSITIONS: dict[tuple[str, str], str] = {
     ("accepted", "receive"): "received",
     ("shipped", "receive"): "received",
 }
+#: At a city, what a hub's answer may move an order to from each status (the hub decided;
+#: a city order only ever follows). A final status stays: the buyer's TERIMA applied at
+#: the city is not undone by the hub's `shipped` that crossed it.
+HUB_ANSWERS: dict[str, frozenset[str]] = {
+    "requested": frozenset({"pending", "accepted", "shipped", "received", "declined", "cancelled",
+                            "expired"}),
+    "pending": frozenset({"accepted", "shipped", "received", "declined", "cancelled", "expired"}),
+    "accepted": frozenset({"shipped", "received"}),
+    "shipped": frozenset({"received"}),
+}
+#: A hub's status -> the event it is for the city's buyer (their news, the webhook's type).
+HUB_EVENTS = {"pending": "take", "accepted": "accept", "declined": "decline", "shipped": "ship",
+              "received": "receive", "cancelled": "cancel", "expired": "expire"}
 #: Reaching these gives the reserved quantity back to the listing.
 RELEASES_RESERVATION = frozenset({"declined", "cancelled", "expired"})
 _TIME_COLUMN = {"accepted": "accepted_at", "shipped": "shipped_at", "received": "received_at"}
@@ -100,6 +129,7 @@ class OrderChange:
     applied: bool = True
     webhook_ids: list[int] = field(default_factory=list)  # relays to enqueue after the commit
     credit: ledger.ReceiptCredit | None = None  # the seller's credit, on receipt
+    forwarded: bool = False  # a city order's action asked of its hub (nothing moved yet)
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -213,9 +243,14 @@ def request_fingerprint(listing_code: str, quantity: Decimal, unit: str | None) 
 def place_order(
     db: sqlite_utils.Database, *, buyer: dict, listing_code: str, quantity: Decimal,
     unit: str | None, now: datetime, settings: dict, source: str,
-    idempotency_key: str | None = None,
+    idempotency_key: str | None = None, city_request: tuple[str, int] | None = None,
 ) -> OrderChange:
     """Reserve `quantity` of the listing for `buyer` and create a pending order.
+
+    At a city, a hub's listing (`origin_hub`) is not reserved here: the order is
+    `requested`, coded with the hub's letter (`AP7`), and its request to the hub is
+    written to `federation_requests` in this transaction. At a hub, `city_request`
+    (request id, the city's order id) marks an order taken from the city.
 
     Raises OrderRefused (nothing changed) or, for a key reused with another request,
     IdempotencyConflict. With an `idempotency_key` seen before for the same request,
@@ -246,6 +281,9 @@ def place_order(
         if total <= 0:
             raise OrderRefused("invalid_quantity", code=listing["code"], unit=listing["unit"])
         stamp = to_db_time(now)
+        if listing.get("origin_hub"):
+            return _request_from_hub(db, settings, buyer, listing, milli, total, now, source,
+                                     idempotency_key, fingerprint)
         # The reservation: only succeeds while enough is available, under the write lock.
         reserved = db.execute(
             "UPDATE listings SET quantity_milli = quantity_milli - ?, updated_at = ? "
@@ -261,15 +299,91 @@ def place_order(
             """
             INSERT INTO orders (code, buyer_id, listing_id, seller_id, product_id, quantity_milli,
                 unit, unit_price, total, status, source, idempotency_key, request_fingerprint,
-                remind_at, expires_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)
+                remind_at, expires_at, created_at, updated_at, city_request, city_order_id)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [listings.sequential_code(db, "orders", ORDER_CODE_LETTER), buyer["id"], listing["id"],
              listing["seller_id"], listing["product_id"], milli, listing["unit"], listing["price"],
              total, source, idempotency_key, fingerprint, to_db_time(remind_at),
-             to_db_time(expires_at), stamp, stamp],
+             to_db_time(expires_at), stamp, stamp, *(city_request or (None, None))],
         )
         return _changed(db, settings, cursor.lastrowid, "place", None, "pending", source, now)
+
+
+# --- orders for a hub's listings (at a city) ---------------------------------------------
+
+
+def _request_from_hub(db, settings: dict, buyer: dict, listing: dict, milli: int, total: int,
+                      now: datetime, source: str, idempotency_key: str | None,
+                      fingerprint: str | None) -> OrderChange:
+    """A city order for hub `listing["origin_hub"]`'s listing: `requested`, nothing
+    reserved (the hub's stock is the hub's), its request in the city's outbox."""
+    hub_id, stamp = listing["origin_hub"], to_db_time(now)
+    # Not the order's clock (the hub starts it when it receives the request); the
+    # columns are NOT NULL and no timer looks at a requested order.
+    expires_at = to_db_time(now + timedelta(minutes=int(settings.get("ORDER_EXPIRY_MINUTES") or 360)))
+    cursor = db.execute(
+        """
+        INSERT INTO orders (code, buyer_id, listing_id, seller_id, product_id, quantity_milli,
+            unit, unit_price, total, status, source, idempotency_key, request_fingerprint,
+            remind_at, expires_at, created_at, updated_at, origin_hub)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'requested', ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [listings.sequential_code(db, "orders", ORDER_CODE_LETTER, prefix=hub_id), buyer["id"],
+         listing["id"], listing["seller_id"], listing["product_id"], milli, listing["unit"],
+         listing["price"], total, source, idempotency_key, fingerprint, expires_at, expires_at,
+         stamp, stamp, hub_id],
+    )
+    order_id = cursor.lastrowid
+    code = get_order(db, order_id)["code"]
+    request_hub(db, order_id, hub_id, "order.request", {
+        "listing_id": listing["origin_id"], "listing": listing["code"][len(hub_id):],
+        "quantity_milli": milli, "unit": listing["unit"], "unit_price": listing["price"],
+        "total": total, "code": code, "source": source,
+        "buyer": {"id": buyer["id"], "name": buyer["name"], "city": buyer["city"]},
+    }, now)
+    return _changed(db, settings, order_id, "place", None, "requested", source, now)
+
+
+def request_hub(db: sqlite_utils.Database, order_id: int, hub_id: str, kind: str, data: dict,
+                now: datetime) -> int:
+    """Write a request for hub `hub_id` to the city's outbox (`federation_requests`), in
+    the caller's transaction; the relay publishes it. Returns its row id."""
+    return db.execute(
+        "INSERT INTO federation_requests (epoch, hub_id, order_id, kind, payload, created_at) "
+        "VALUES (COALESCE((SELECT epoch FROM federation_identity WHERE id = 1), 1), ?, ?, ?, ?, ?)",
+        [hub_id, order_id, kind, json.dumps({"city_order": order_id, **data}, ensure_ascii=False),
+         to_db_time(now)]).lastrowid
+
+
+def apply_hub_answer(db: sqlite_utils.Database, order_id: int, data: dict, version: tuple[int, int],
+                     now: datetime, *, settings: dict) -> OrderChange | None:
+    """At a city, in the caller's transaction: move order `order_id` to the hub's state
+    `data` (its order event, or its refusal). None when `version` (epoch, sequence) is not
+    newer than what the city applied; a change with `applied=False` when the status stays
+    (a final one, or the same) and only the hub's details were taken."""
+    order = get_order(db, order_id)
+    if (order["origin_epoch"] or 0, order["origin_seq"] or 0) >= version:
+        return None
+    current, target = order["status"], data["status"]
+    moves = target != current and target in HUB_ANSWERS.get(current, ())
+    stamp = to_db_time(now)
+    values = {"origin_epoch": version[0], "origin_seq": version[1], "updated_at": stamp}
+    if data.get("id") is not None:  # the hub's order: its code, and its price (the hub's)
+        values.update(origin_id=data["id"], origin_code=data.get("code"),
+                      unit_price=data["unit_price"], total=data["total"])
+    if moves:
+        values["status"] = target
+        for column in ("expires_at", "accepted_at", "shipped_at", "received_at", "closed_at"):
+            if data.get(column):
+                values[column] = data[column]
+        if target in FINAL_STATUSES and not data.get("closed_at"):
+            values["closed_at"] = stamp
+    db.execute(f"UPDATE orders SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?",
+               [*values.values(), order_id])
+    if not moves:
+        return OrderChange(get_order(db, order_id), "hub", current, current, applied=False)
+    return _changed(db, settings, order_id, HUB_EVENTS[target], current, target, "hub", now)
 
 
 # --- the lifecycle -----------------------------------------------------------------------
@@ -285,8 +399,13 @@ def apply_order_event(
     with transaction(db):
         order = get_order(db, order_id)
         current = order["status"]
+        remote = order["origin_hub"]
+        if remote and event == "cancel" and current in ("requested", "pending"):
+            # Only the hub knows whether its seller answered meanwhile: asked, not done.
+            request_hub(db, order_id, remote, "order.cancel", {}, now)
+            return OrderChange(order, event, current, current, forwarded=True)
         target = TRANSITIONS.get((current, event))
-        if target is None:
+        if target is None or (remote and event != "receive"):
             raise IllegalOrderTransition(order, event)
         stamp = to_db_time(now)
         columns = ["status = ?", "updated_at = ?"]
@@ -299,11 +418,13 @@ def apply_order_event(
             values.append(stamp)
         db.execute(f"UPDATE orders SET {', '.join(columns)} WHERE id = ? AND status = ?",
                    [*values, order_id, current])
-        if target in RELEASES_RESERVATION:
+        if target in RELEASES_RESERVATION and not remote:
             db.execute("UPDATE listings SET quantity_milli = quantity_milli + ?, updated_at = ? "
                        "WHERE id = ?", [order["quantity_milli"], stamp, order["listing_id"]])
         credit = None
-        if target == "received":
+        if remote:  # the buyer's receipt goes down; the hub credits its seller
+            request_hub(db, order_id, remote, "order.receive", {}, now)
+        elif target == "received":
             credit = ledger.credit_order_receipt(
                 db, seller_contact_id=order["seller_id"], order_ref=order["code"],
                 amount=order["total"], now=now, fee_bps=int(settings.get("COOPERATIVE_FEE_BPS") or 0))
@@ -320,7 +441,10 @@ def _changed(db, settings: dict, order_id: int, event: str, from_status: str | N
     order = get_order(db, order_id)
     webhook_ids = []
     if order["buyer_channel"] == "webhook":
-        event_type = "order.created" if event == "place" else f"order.{to_status}"
+        if event == "place":
+            event_type = "order.requested" if to_status == "requested" else "order.created"
+        else:  # a hub taking a requested order is when it is created for the seller
+            event_type = "order.created" if event == "take" else f"order.{to_status}"
         webhook_ids.append(webhooks.queue_event(
             db, buyer_id=order["buyer_id"], order_id=order_id, event_type=event_type,
             order=order_document(order), now=now,
@@ -342,7 +466,8 @@ def due_reminders(db: sqlite_utils.Database, now: datetime) -> list[int]:
     stamp = to_db_time(now)
     return [row["id"] for row in fetch_all(
         db, "SELECT id FROM orders WHERE status = 'pending' AND reminded_at IS NULL "
-            "AND remind_at <= ? AND expires_at > ? ORDER BY id", [stamp, stamp])]
+            "AND remind_at <= ? AND expires_at > ? AND origin_hub IS NULL ORDER BY id",
+        [stamp, stamp])]
 
 
 def mark_reminded(db: sqlite_utils.Database, order_id: int, now: datetime) -> bool:
@@ -356,5 +481,6 @@ def mark_reminded(db: sqlite_utils.Database, order_id: int, now: datetime) -> bo
 def due_expiries(db: sqlite_utils.Database, now: datetime) -> list[int]:
     """Pending orders whose time to be answered has run out."""
     return [row["id"] for row in fetch_all(
-        db, "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= ? ORDER BY id",
+        db, "SELECT id FROM orders WHERE status = 'pending' AND expires_at <= ? "
+            "AND origin_hub IS NULL ORDER BY id",
         [to_db_time(now)])]

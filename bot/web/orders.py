@@ -190,7 +190,8 @@ def create_order():
                                                  "order request; use a new key for a new order.") from None
     hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
     response = jsonify(order=orders.order_document(change.order))
-    response.status_code = 201 if change.applied else 200
+    # A hub's listing: accepted for the hub to decide, not yet an order (DECISIONS 302).
+    response.status_code = (202 if change.to_status == "requested" else 201) if change.applied else 200
     response.headers["Location"] = f"/api/v1/orders/{change.order['code']}"
     if not change.applied:
         response.headers["Idempotent-Replayed"] = "true"
@@ -202,9 +203,9 @@ def list_orders():
     """The buyer's orders, newest first; `status` (comma-separated), `limit`, `offset`."""
     buyer = _buyer()
     statuses = tuple(s.strip() for s in (request.args.get("status") or "").split(",") if s.strip())
-    unknown = [s for s in statuses if s not in orders.STATUSES]
+    unknown = [s for s in statuses if s not in orders.ALL_STATUSES]
     if unknown:
-        raise ApiError("invalid_parameter", f"status must be among {', '.join(orders.STATUSES)}")
+        raise ApiError("invalid_parameter", f"status must be among {', '.join(orders.ALL_STATUSES)}")
     limit, offset = query_int("limit", 20, 1, 100), query_int("offset", 0, 0, None)
     rows, total = orders.buyer_orders(get_db(), buyer["id"], statuses or None, limit, offset)
     return jsonify(orders=[orders.order_document(row) for row in rows], total=total, limit=limit,
@@ -235,7 +236,10 @@ def act_on_order(code: str, action: str):
         raise ApiError("invalid_transition", f"Order {order['code']} is {exc.order['status']}: it cannot "
                                              f"be {reached} now.", status=exc.order["status"]) from None
     hand_over(Handover(outbox_ids=outbox_ids, relay_ids=change.webhook_ids))
-    return jsonify(order=orders.order_document(change.order))
+    response = jsonify(order=orders.order_document(change.order))
+    if change.forwarded:  # a hub's order: its cancel is asked of the hub (DECISIONS 305)
+        response.status_code = 202
+    return response
 
 
 @bp.post("/<code>/payments")

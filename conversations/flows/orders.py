@@ -95,6 +95,9 @@ def _move(turn: Turn, order: dict, event: str, refusal: str, done: str) -> None:
     except IllegalOrderTransition as exc:
         turn.reply(refusal, code=order["code"], state=state_word(exc.order["status"], turn.locale))
         return
+    if change.forwarded:  # a hub's order: asked of the hub, which answers (DECISIONS 305)
+        turn.reply("order.cancel_forwarded", code=order["code"])
+        return
     turn.reply(done, **order_values(change.order, turn.locale))
     tell(turn, change)
 
@@ -133,6 +136,8 @@ def _place(turn: Turn, code: str, quantity: Decimal | None, unit: str | None,
     except OrderRefused as refusal:
         _refused(turn, refusal)
         return END
+    if change.to_status == "requested":  # a hub's listing: the village decides (DECISIONS 302)
+        placed = "order.requested"
     turn.reply(placed, **order_values(change.order, turn.locale))
     tell(turn, change)
     return END
@@ -159,7 +164,8 @@ def _available_listing(turn: Turn, code: str) -> dict | None:
     if listing is None:
         _refused(turn, OrderRefused("listing_not_found", code=listings.normalize_code(code)))
         return None
-    if listing["status"] != "active" or listing["quantity_milli"] <= 0:
+    # A hub's listing is not refused here for its stock: only the hub can (DECISIONS 301).
+    if listing["status"] != "active" or (listing["quantity_milli"] <= 0 and not listing["origin_hub"]):
         _refused(turn, OrderRefused("listing_unavailable", code=listing["code"]))
         return None
     return listing
@@ -175,7 +181,7 @@ def _orderable(turn: Turn, listing: dict, quantity: Decimal | None, unit: str | 
             listing["price"], listings.to_milli(quantity)) <= 0:
         _refused(turn, OrderRefused("invalid_quantity", code=listing["code"]))
         return False
-    if listings.to_milli(quantity) > listing["quantity_milli"]:
+    if listings.to_milli(quantity) > listing["quantity_milli"] and not listing["origin_hub"]:
         _refused(turn, OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
                                     available=listings.quantity_of(listing)))
         return False
@@ -371,7 +377,7 @@ def status(turn: Turn) -> str:
             turn.reply(f"order.status_{side}", state=state_word(order["status"], turn.locale),
                        **order_values(order, turn.locale))
         return END
-    rows = _own_orders(turn, side, orders.OPEN_STATUSES)
+    rows = _own_orders(turn, side, orders.WAITING_STATUSES if side == "buyer" else orders.OPEN_STATUSES)
     if not rows:
         turn.reply("order.list_empty")
         return END

@@ -17,6 +17,7 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.services import buyers, contacts, listings
+from bot.services.federation import REMOTE_ROLES
 from bot.services.orders import OrderChange
 from bot.services.schedule import timezone_of
 from bot.sms import gsm_safe
@@ -35,6 +36,17 @@ _NOTICES: dict[str, tuple[tuple[str, str], ...]] = {
     "cancel": (("seller", "order.cancelled_seller"),),
     "receive": (("seller", "order.received_seller"),),
 }
+#: At a city, a hub's answer -> what its buyer hears (DECISIONS 303). Taking the order
+#: (`take`) and the buyer's own receipt need no news; a cancel the hub confirmed does.
+_HUB_NOTICES: dict[str, str] = {
+    "accept": "order.accepted_buyer",
+    "decline": "order.declined_buyer",
+    "ship": "order.shipped_buyer",
+    "expire": "order.expired_buyer",
+    "cancel": "order.cancelled_by_hub",
+}
+#: A request the hub could not take at all (out of stock, withdrawn) is its own news.
+_REFUSED_BY_HUB = "order.unavailable_at_hub"
 
 
 @dataclass(frozen=True)
@@ -63,18 +75,34 @@ def order_values(order: dict, locale: str) -> dict:
 
 
 def order_notices(db: sqlite_utils.Database, settings: dict, change: OrderChange) -> list[Notice]:
-    """The messages `change` causes (none for a replayed API request)."""
+    """The messages `change` causes (none for a replayed API request). Nobody who lives
+    at another site (a hub's seller at the city, a city buyer at the hub) is texted."""
     if not change.applied:
         return []
-    order = change.order
+    return _notices(db, settings, change.order, _NOTICES.get(change.event, ()), change)
+
+
+def hub_answer_notices(db: sqlite_utils.Database, settings: dict, change: OrderChange,
+                       data: dict | None = None) -> list[Notice]:
+    """At a city: what the buyer hears of a hub's answer about their order."""
+    if not change.applied:
+        return []
+    reply_id = _HUB_NOTICES.get(change.event)
+    if change.event == "decline" and (data or {}).get("reason"):
+        reply_id = _REFUSED_BY_HUB
+    return _notices(db, settings, change.order, (("buyer", reply_id),) if reply_id else (), change)
+
+
+def _notices(db: sqlite_utils.Database, settings: dict, order: dict,
+             parties: tuple[tuple[str, str], ...], change: OrderChange) -> list[Notice]:
     notices = []
-    for party, reply_id in _NOTICES.get(change.event, ()):
+    for party, reply_id in parties:
         if party == "seller":
             contact = contacts.get_contact(db, order["seller_id"])
         else:
             contact = buyers.message_contact(db, buyers.get_buyer(db, order["buyer_id"]))
-        if contact is None:
-            continue  # a webhook buyer: their relay is already written
+        if contact is None or contact.get("role") in REMOTE_ROLES:
+            continue  # a webhook buyer (their relay is written), or someone at another site
         locale = recipient_locale(contact, settings)
         values = order_values(order, locale)
         if change.credit is not None:

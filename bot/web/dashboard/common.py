@@ -40,7 +40,7 @@ DATA_WORDS = (
     N_("seller"), N_("buyer"), N_("coordinator"), N_("admin"), N_("viewer"), N_("sms"), N_("import"),
     N_("pending"), N_("sending"), N_("sent"), N_("failed"), N_("expired"), N_("new"), N_("processed"),
     N_("queued"), N_("delivered"), N_("read"), N_("accepted"), N_("shipped"), N_("received"),
-    N_("declined"), N_("cancelled"), N_("active"), N_("withdrawn"),
+    N_("declined"), N_("cancelled"), N_("active"), N_("withdrawn"), N_("requested"),
     N_("submitted"), N_("processing"), N_("succeeded"), N_("reversed"),
     N_("visible"), N_("hidden"),
 )
