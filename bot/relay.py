@@ -44,7 +44,7 @@ from nats.js.api import (
 from bot.config import city_hubs, resolve_nats_url, role_of
 from bot.nats_server import CITY_DOMAIN, hub_domain
 from bot.services import federation
-from bot.storage import open_database, utcnow
+from bot.storage import open_database, sync_wal, utcnow
 
 log = logging.getLogger("jembatan.relay")
 
@@ -220,6 +220,9 @@ class Relay:
             if not rows:
                 await self._pause(POLL_SECONDS)
                 continue
+            # An event is published once the commit that wrote it is on disk: a city must
+            # not hold what a power cut at the hub takes back (DECISIONS 361).
+            sync_wal(self.db)
             acknowledged: list[int] = []
             try:
                 for row in rows:
