@@ -162,7 +162,8 @@ def _refusal(turn: Turn, flow) -> str | None:
     if turn.contact.get("is_coordinator"):
         roles.add("coordinator")
     if flow.roles is not None and not roles & set(flow.roles):
-        return flow.unregistered_reply if not turn.contact.get("role") else "not_available"
+        role = turn.contact.get("role")
+        return flow.unregistered_reply if not role else flow.role_replies.get(role, "not_available")
     return None
 
 

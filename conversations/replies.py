@@ -443,6 +443,8 @@ _SPECS += [
     ReplySpec(N_("story.removed.and"), sms=False),
     ReplySpec(N_("desk.story_edited"), {"target": "jualan C289"}),
     ReplySpec(N_("desk.story_hidden"), {"target": "jualan C289"}),
+    ReplySpec(N_("order.coordinator_not_buyer")),
+    ReplySpec(N_("order.seller_not_buyer")),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

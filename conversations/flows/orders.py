@@ -120,6 +120,12 @@ def _newcomer(turn: Turn) -> bool:
     return not turn.contact.get("role")
 
 
+def _coordinator_not_buyer(turn: Turn) -> bool:
+    """A coordinator orders only once registered as a buyer (`DAFTAR PEMBELI`): their
+    PESAN never registers them on the way (DECISIONS 362)."""
+    return bool(turn.contact.get("is_coordinator")) and turn.contact.get("role") != "buyer"
+
+
 def _place(turn: Turn, code: str, quantity: Decimal | None, unit: str | None,
            placed: str = "order.placed") -> str:
     """Place the order, reply `placed`, and tell the seller; or explain what stands in the way."""
@@ -193,6 +199,9 @@ def order(turn: Turn) -> str:
     """`PESAN C7 20`: place it; `PESAN C7`: ask how much (showing what is available). From
     a number nobody registered, the business and city are asked first (after the quantity)."""
     code = turn.command.get("listing")
+    if _coordinator_not_buyer(turn):
+        turn.reply("order.coordinator_not_buyer")
+        return END
     if not code:
         turn.reply("order.format")
         return END
@@ -302,6 +311,7 @@ ORDERING = Flow(
     fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
     # "unregistered": a number with no role (a first-time buyer from a storefront page)
     roles=("buyer", "unregistered"),
+    role_replies={"seller": "order.seller_not_buyer"},
 )
 
 BUYER_ORDERS = Flow(

@@ -12,6 +12,7 @@ import pytest
 from bot.sms import BRAND_PREFIX, septets
 from tests.conversations.test_order_dialogs import market
 from tests.dialogs import BUDI, SITI, Conversation
+from tests.money import make_coordinator
 from tests.orders import listing_quantity
 
 NEWCOMER = "+6281311112222"  # Warung Bu Tini, Bandung, arriving from a storefront page
@@ -169,11 +170,52 @@ def test_stock_gone_while_the_newcomer_answered_registers_and_says_what_is_left(
 
 def test_sellers_still_cannot_order_and_strangers_cannot_cancel(chat):
     play(chat, [
-        (SITI, "PESAN C3 5", "Maaf, perintah PESAN belum tersedia untuk nomor ini. Ketik BANTUAN untuk "
-                             "melihat daftar perintah.", []),
+        (SITI, "PESAN C3 5", "Maaf, nomor ini terdaftar sebagai penjual, jadi tidak bisa memesan. "
+                             "Silakan pesan dari nomor lain yang terdaftar sebagai pembeli.", []),
         (NEWCOMER, "BATAL P2", "Untuk memesan, daftar dulu sebagai pembeli: DAFTAR PEMBELI usaha, kota. "
                                "Contoh: DAFTAR PEMBELI Warung Bu Tini, Bandung", []),
         (NEWCOMER, "TERIMA P2", "Untuk memesan, daftar dulu sebagai pembeli: DAFTAR PEMBELI usaha, kota. "
                                 "Contoh: DAFTAR PEMBELI Warung Bu Tini, Bandung", []),
     ])
     assert orders(chat) == []
+
+
+COORDINATOR = "+6281399990000"
+
+
+def test_a_coordinator_orders_only_once_registered_as_a_buyer(chat):
+    """Review finding 3 (DECISIONS 362): a coordinator's PESAN does not register them as a
+    buyer on the way; it says how to, and after `DAFTAR PEMBELI` they order like anyone."""
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    refusal = ("Maaf, nomor ini terdaftar sebagai koordinator, bukan pembeli. Bila ingin memesan, mohon "
+               "daftar dulu: DAFTAR PEMBELI usaha, kota")
+    play(chat, [
+        (COORDINATOR, "PESAN C2 5 (web)", refusal, []),
+        (COORDINATOR, "PESAN C2", refusal, []),
+        (COORDINATOR, "Warung Bu Tini, Bandung", "Selamat datang di Jembatan! Penjual: DAFTAR nama, desa. "
+                                                 "Pembeli: DAFTAR PEMBELI usaha, kota. Contoh: DAFTAR Siti, "
+                                                 "Sukamaju. Info: BANTUAN", []),
+    ])
+    assert buyers(chat) == [] and orders(chat) == []
+    chat.send(COORDINATOR, "DAFTAR PEMBELI Koperasi Tani Maju, Bandung")
+    play(chat, [
+        (COORDINATOR, "PESAN C2 5",
+         "Pesanan P2: 5 kg cabai @Rp12.000 = Rp60.000, penjual Siti Aminah, Sukamaju. Menunggu jawaban "
+         "penjual. Batal: BATAL P2",
+         [(SITI, "Pesanan P2: 5 kg cabai @Rp12.000 = Rp60.000 dari Koperasi Tani Maju, Bandung. Balas YA P2 "
+                 "atau TIDAK P2")]),
+    ])
+    assert buyers(chat) == [("Koperasi Tani Maju", "Bandung", "sms", "buyer")]
+
+
+def test_a_coordinator_or_a_seller_is_told_why_in_english(chat):
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    chat.send(COORDINATOR, "LANGUAGE en")
+    chat.send(SITI, "LANGUAGE en")
+    play(chat, [
+        (COORDINATOR, "PESAN C2 5", "Sorry, this number is registered as a coordinator, not a buyer. To "
+                                    "order, please register first: REGISTER BUYER business, city", []),
+        (SITI, "PESAN C3 5", "Sorry, this number is registered as a seller, so it cannot place orders. "
+                             "Please order from another number registered as a buyer.", []),
+    ])
+    assert buyers(chat) == [] and orders(chat) == []
