@@ -173,8 +173,8 @@ def test_only_buyers_order_and_only_sellers_answer(chat):
         (STRANGER, "PESAN C2 5", "Untuk memesan C2, Bapak/Ibu perlu terdaftar sebagai pembeli. Apa nama "
                                  "usaha Bapak/Ibu? Contoh: Warung Bu Tini. Ketik BATAL bila tidak jadi.", []),
         (STRANGER, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah.", []),
-        (SITI, "PESAN C3 5", "Maaf, perintah PESAN belum tersedia untuk nomor ini. Ketik BANTUAN untuk "
-                             "melihat daftar perintah.", []),
+        (SITI, "PESAN C3 5", "Maaf, nomor ini terdaftar sebagai penjual, jadi tidak bisa memesan. "
+                             "Silakan pesan dari nomor lain yang terdaftar sebagai pembeli.", []),
         (TINI, "YA", "Maaf, perintah YA belum tersedia untuk nomor ini. Ketik BANTUAN untuk melihat "
                      "daftar perintah.", []),
         (STRANGER, "STATUS", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "
