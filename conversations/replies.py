@@ -445,6 +445,8 @@ _SPECS += [
     ReplySpec(N_("desk.story_hidden"), {"target": "jualan C289"}),
     ReplySpec(N_("order.coordinator_not_buyer")),
     ReplySpec(N_("order.seller_not_buyer")),
+    ReplySpec(N_("order.new_buyer_limit"), {"code": "C1234", "limit": "12.500 kg"}),
+    ReplySpec(N_("order.new_buyer_pending"), {"count": 2}),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

@@ -155,6 +155,11 @@ def _refused(turn: Turn, refusal: OrderRefused) -> None:
     elif refusal.reason == "out_of_stock" and values["available"] > 0:
         turn.reply("order.out_of_stock", code=values["code"],
                    available=format_quantity(values["available"], values["unit"], turn.locale))
+    elif refusal.reason == "new_buyer_share":
+        turn.reply("order.new_buyer_limit", code=values["code"],
+                   limit=format_quantity(values["limit"], values["unit"], turn.locale))
+    elif refusal.reason == "new_buyer_pending":
+        turn.reply("order.new_buyer_pending", count=values["count"])
     else:  # withdrawn, or nothing left at all
         turn.reply("order.unavailable", code=values["code"])
 
@@ -184,6 +189,11 @@ def _orderable(turn: Turn, listing: dict, quantity: Decimal | None, unit: str | 
     if listings.to_milli(quantity) > listing["quantity_milli"]:
         _refused(turn, OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
                                     available=listings.quantity_of(listing)))
+        return False
+    try:  # a newcomer's limit, said before they are asked who they are
+        orders.check_new_buyer(turn.db, None, listing, listings.to_milli(quantity))
+    except OrderRefused as refusal:
+        _refused(turn, refusal)
         return False
     return True
 

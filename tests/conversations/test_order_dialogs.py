@@ -449,9 +449,9 @@ def test_stok_counts_what_is_on_hand_so_reserved_stock_is_never_sold_twice(chat)
     chat.send(SITI, "TIDAK")  # the reservation comes back: on hand is 30 again
     assert listing_quantity(chat.db, "C2") == Decimal("30")
     chat.play([(SITI, "STOK C2 25", "Stok C2 cabai sekarang 25 kg. Terima kasih.")])
-    chat.send(TINI, "PESAN C2 20")
+    chat.send(TINI, "PESAN C2 12")  # a new buyer takes at most half of what is left (DECISIONS 363)
     chat.notices()
-    chat.play([(SITI, "STOK C2 5", "Stok C2 tidak bisa kurang dari 20 kg yang sudah dipesan (P3). "
+    chat.play([(SITI, "STOK C2 5", "Stok C2 tidak bisa kurang dari 12 kg yang sudah dipesan (P3). "
                                    "Bila barang sudah tidak ada, balas TIDAK kode pesanan dulu.")])
     chat.send(SITI, "TIDAK P3")
     assert listing_quantity(chat.db, "C2") == Decimal("25")  # never more than she has
