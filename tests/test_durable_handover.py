@@ -57,3 +57,31 @@ def test_the_sweep_hands_over_a_reply_only_after_its_commit_is_on_disk(app, db, 
     assert committed.is_set() and report[0].enqueued == 1
     assert db.execute("SELECT enqueued_at FROM outbox WHERE id = ?", [row[0]]).fetchone()[0] is not None
     assert wal_sync.synced >= start + 2
+
+
+def test_a_gateway_reply_is_enqueued_only_after_the_webhooks_fsync(app, client, db, redis_url, fake_gateway):
+    """The web path itself: the webhook's reply job reaches Redis only once the commit
+    holding the message and its reply is on disk."""
+    from rq import Queue
+
+    from tests.conftest import gateway_post, sms_received
+
+    wal_sync = WalSync.of(app.config["DATABASE_PATH"])
+    replies = Queue("replies", connection=redis_lib.Redis.from_url(redis_url))
+    gateway_post(client, sms_received("warm-1", "+6281234567802", "BANTUAN"))  # the app's connection open
+    before = len(replies.job_ids)
+    answers: list[int] = []
+    wal_sync._lock.acquire()
+    start = wal_sync.issued
+    thread = threading.Thread(target=lambda: answers.append(
+        gateway_post(client, sms_received("held-1", "+6281234567801", "DAFTAR Siti, Sukamaju")).status_code))
+    try:
+        thread.start()
+        wait_until(lambda: wal_sync.issued > start, timeout=30,
+                   what="the webhook's commit waiting for its fsync")
+        assert db.execute("SELECT COUNT(*) FROM outbox WHERE phone = '+6281234567801'").fetchone()[0] == 1
+        assert len(replies.job_ids) == before and answers == []  # committed, not yet handed over
+    finally:
+        wal_sync._lock.release()
+    thread.join()
+    assert answers == [200] and len(replies.job_ids) == before + 1
