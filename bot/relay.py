@@ -61,7 +61,7 @@ from bot.pipeline.dispatch import connect_redis, dispatch
 from bot.pipeline.federation import apply_hub_event, take_city_request
 from bot.services import federation
 from bot.services.handover import Handover
-from bot.storage import open_database, utcnow
+from bot.storage import open_database, sync_wal, utcnow
 
 log = logging.getLogger("jembatan.relay")
 
@@ -270,6 +270,9 @@ class Relay:
             if not rows:
                 await self._pause(POLL_SECONDS)
                 continue
+            # An event is published once the commit that wrote it is on disk: a city must
+            # not hold what a power cut at the hub takes back (DECISIONS 361).
+            sync_wal(self.db)
             acknowledged: list[int] = []
             try:
                 for row in rows:

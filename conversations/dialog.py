@@ -112,6 +112,8 @@ class Flow:
     coordinator_only: bool = False
     #: What an unregistered number hears when `roles` shuts it out (how to register).
     unregistered_reply: str = "not_registered"
+    #: What a contact whose role `roles` shuts out hears, by role (else `not_available`).
+    role_replies: dict[str, str] = field(default_factory=dict)
     #: Whether its command may abandon another flow's open question (None: always). A
     #: bare `YA` is more likely an answer to that question than a new command.
     interrupts: Callable[[Turn], bool] | None = None

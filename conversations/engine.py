@@ -162,7 +162,8 @@ def _refusal(turn: Turn, flow) -> str | None:
     if turn.contact.get("is_coordinator"):
         roles.add("coordinator")
     if flow.roles is not None and not roles & set(flow.roles):
-        return flow.unregistered_reply if not turn.contact.get("role") else "not_available"
+        role = turn.contact.get("role")
+        return flow.unregistered_reply if not role else flow.role_replies.get(role, "not_available")
     return None
 
 
@@ -293,8 +294,9 @@ def _break_loop(db, row, contact, settings, now) -> Response:
     db.execute("UPDATE inbound SET error = 'loop: not answered' WHERE id = ?", [row["id"]])
     response = Response(None, None)
     if incidents.open_incident(db, "loop", row["phone"], now, {"text": row["body"][:160]}):
-        for coordinator in db.query("SELECT * FROM contacts WHERE is_coordinator = 1 "
-                                    "AND id <> ? ORDER BY id", [contact["id"]]):
+        # Whole first: the loop writes (notices) on this connection (DECISIONS 366).
+        for coordinator in list(db.query("SELECT * FROM contacts WHERE is_coordinator = 1 "
+                                         "AND id <> ? ORDER BY id", [contact["id"]])):
             response.handover.outbox_ids.append(queue_notification(
                 db, settings, coordinator, "loop.detected", now, phone=mask_phone(row["phone"]),
                 count=settings.get("LOOP_MAX_REPEATS"),

@@ -452,6 +452,10 @@ _SPECS += [
     ReplySpec(N_("story.photo_ask"), {"target": "jualan C289"}),
     ReplySpec(N_("story.photo_ask_any")),
     ReplySpec(N_("story.photo_added"), {"target": "jualan C289"}),
+    ReplySpec(N_("order.coordinator_not_buyer")),
+    ReplySpec(N_("order.seller_not_buyer")),
+    ReplySpec(N_("order.new_buyer_limit"), {"code": "C1234", "limit": "12.500 kg"}),
+    ReplySpec(N_("order.new_buyer_pending"), {"count": 2}),
 ]
 # Orders for a hub's listings, at the city (issue 18): the code carries the hub's letter.
 _CITY_ORDER = {**_ORDER, "code": "AP2893", "listing": "AC289"}

@@ -94,3 +94,41 @@ def test_bookkeeping_commits_do_not_wait_for_an_fsync_of_their_own(tmp_path):
         db.execute("INSERT INTO t VALUES (3)")
     sync_if_written(db)  # ... so the request's check still syncs
     assert wal_sync.fsyncs == before + 1
+
+
+def test_a_wal_removed_from_outside_is_not_taken_for_synced(tmp_path, caplog):
+    """Review finding (DECISIONS 360): with the WAL file unlinked under an open connection,
+    the commits live only in the removed file; the sync logs it and checkpoints them into
+    the database file, so the database file alone holds them."""
+    import shutil
+
+    path = tmp_path / "hub.db"
+    db = open_database(path, group_commit=True)
+    db.execute("CREATE TABLE t (x)")
+    with transaction(db):
+        db.execute("INSERT INTO t VALUES (1)")
+    (tmp_path / "hub.db-wal").unlink()  # the fault: a cleanup removes the WAL
+    with caplog.at_level("ERROR", logger="bot.storage"), transaction(db):
+        db.execute("INSERT INTO t VALUES (2)")
+    wal_sync = db.conn.wal_sync
+    assert wal_sync.missing == 1 and wal_sync.checkpoints == 1
+    assert "is missing" in caplog.text
+    # What a restart would find: the database file without the removed WAL.
+    copy = tmp_path / "after" / "hub.db"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)
+    assert [r[0] for r in open_database(copy).execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+
+
+def test_a_missing_wal_without_a_connection_to_checkpoint_is_not_durable(tmp_path):
+    import pytest
+
+    from bot.storage import NotDurable
+
+    path = tmp_path / "hub.db"
+    db = open_database(path, group_commit=True)
+    db.execute("CREATE TABLE t (x)")
+    (tmp_path / "hub.db-wal").unlink()
+    db.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(NotDurable):
+        db.conn.wal_sync.sync()

@@ -108,3 +108,40 @@ def test_the_secret_key_is_made_once_and_kept(tmp_path):
     assert len(first) == 64 and secret_key(config) == first
     assert (tmp_path / "hub" / "secret.key").stat().st_mode & 0o077 == 0  # its owner's only
     assert secret_key(dict(config, SECRET_KEY="from-the-environment")) == "from-the-environment"
+
+
+def test_two_coordinators_issuing_one_request_at_once_issue_it_once(db, settings, history):
+    """Review finding 6 (DECISIONS 365): two threads, each with its own connection, issue
+    the same request at the same moment; the conditional UPDATE lets one through."""
+    import threading
+
+    from bot.storage import open_database, utcnow
+
+    request_row, _ = statements.request_statement(db, history, utcnow())
+    path = db.execute("PRAGMA database_list").fetchone()[2]
+    start = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def coordinator(phone: str) -> None:
+        own = open_database(path, group_commit=True)
+        start.wait()
+        try:
+            statements.issue_statement(own, history, months=2, now=utcnow(), timezone="Asia/Jakarta",
+                                       secret=secret_key(settings), issued_by=phone,
+                                       request_id=request_row["id"])
+            outcomes.append("issued")
+        except statements.RequestAlreadyHandled:
+            outcomes.append("already handled")
+        finally:
+            own.conn.close()
+
+    threads = [threading.Thread(target=coordinator, args=(phone,))
+               for phone in ("+6281399990001", "+6281399990002")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["already handled", "issued"]
+    assert db.execute("SELECT COUNT(*) FROM statements").fetchone()[0] == 1
+    answered = statements.get_request(db, request_row["id"])
+    assert answered["status"] == "issued" and answered["statement_id"] is not None

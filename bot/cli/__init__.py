@@ -79,7 +79,7 @@ def chat_command(sender: str, text: str) -> None:
     )
     click.echo(f"> {text}")
     click.echo(f"< {response.reply if response else '(no reply yet: left for the sweep)'}")
-    for row in db.query("SELECT * FROM outbox WHERE id > ? ORDER BY id", [last_id]):
+    for row in list(db.query("SELECT * FROM outbox WHERE id > ? ORDER BY id", [last_id])):
         if response and row["id"] == response.reply_outbox_id:
             continue
         click.echo(f"  outbox #{row['id']} -> {row['phone']} via {row['channel']} "

@@ -11,8 +11,10 @@ after their morning picks them up, with that day's count.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import secrets
 from datetime import datetime, timedelta
 
 import redis
@@ -35,19 +37,63 @@ WRITE_BATCH = 500
 COUNTS_TTL = timedelta(days=8)
 
 
-def count_search(connection: redis.Redis | None, key: list | None, now: datetime) -> None:
+#: Who already searched for what today, as keyed digests (no address or browser kept).
+SEEN_KEY = "jembatan:demand-seen:{day}"
+#: The day's random key for those digests; gone with the day, so no digest can be matched
+#: to an address afterwards.
+SALT_KEY = "jembatan:demand-salt:{day}"
+DAY_TTL = timedelta(days=2)
+# Count a search unless this visitor's digest is already in the day's set (one round trip).
+_COUNT_ONCE = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[4])
+  return 1
+end
+return 0
+"""
+_salts: dict[str, bytes] = {}
+
+
+def count_search(connection: redis.Redis | None, key: list | None, now: datetime,
+                 visitor: str | None = None) -> None:
     """Count one anonymous search (`demand.search_key`) in Redis: a public page or API call
-    never takes the hub's write lock. Never raises: without Redis the count is lost."""
+    never takes the hub's write lock. Never raises: without Redis the count is lost.
+
+    `visitor` (the address and browser a request came from): a visitor's same search is
+    counted once per UTC day, however often the page is loaded. Only a digest keyed with
+    the day's random salt is kept, for the day (DECISIONS 364)."""
     if connection is None or key is None:
         return
-    name = COUNTS_KEY.format(day=now.date().isoformat())
+    day = now.date().isoformat()
+    name = COUNTS_KEY.format(day=day)
+    field = json.dumps(key, separators=(",", ":"))
     try:
-        with connection.pipeline(transaction=False) as pipe:
-            pipe.hincrby(name, json.dumps(key, separators=(",", ":")), 1)
-            pipe.expire(name, int(COUNTS_TTL.total_seconds()))
-            pipe.execute()
+        if visitor is None:
+            with connection.pipeline(transaction=False) as pipe:
+                pipe.hincrby(name, field, 1)
+                pipe.expire(name, int(COUNTS_TTL.total_seconds()))
+                pipe.execute()
+            return
+        digest = hashlib.blake2b(f"{visitor}\n{field}".encode(), key=_day_salt(connection, day),
+                                 digest_size=12).hexdigest()
+        connection.eval(_COUNT_ONCE, 2, SEEN_KEY.format(day=day), name, digest, field,
+                        int(DAY_TTL.total_seconds()), int(COUNTS_TTL.total_seconds()))
     except redis.exceptions.RedisError as exc:
         log.warning("demand: a search was not counted (%s)", exc)
+
+
+def _day_salt(connection: redis.Redis, day: str) -> bytes:
+    """The day's salt, shared by every web process through Redis (made by the first)."""
+    salt = _salts.get(day)
+    if salt is None:
+        name = SALT_KEY.format(day=day)
+        connection.set(name, secrets.token_bytes(16), nx=True, ex=int(DAY_TTL.total_seconds()))
+        salt = connection.get(name)
+        _salts.clear()  # only today's is needed
+        _salts[day] = salt
+    return salt
 
 
 def fold_search_counts(connection: redis.Redis | None, db: sqlite_utils.Database, now: datetime) -> int:

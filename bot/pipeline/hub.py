@@ -58,7 +58,8 @@ def watch_hub(db: sqlite_utils.Database, config: dict, now: datetime) -> list[in
     queued: list[int] = []
     with transaction(db):
         for kind, values in hub.new_incidents(db, config, now):
-            for coordinator in db.query("SELECT * FROM contacts WHERE is_coordinator = 1 ORDER BY id"):
+            # Whole first: the loop writes (alerts) on this connection (DECISIONS 366).
+            for coordinator in list(db.query("SELECT * FROM contacts WHERE is_coordinator = 1 ORDER BY id")):
                 channel = alert_channel(coordinator, config)
                 if channel is None:
                     log.warning("hub incident %s: coordinator %s has no way around the hub phone",

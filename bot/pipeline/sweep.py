@@ -24,7 +24,7 @@ from bot.pipeline.payouts import release_held_payouts
 from bot.pipeline.reports import send_weekly_reports
 from bot.services import broadcasts, delivery_status, demand, inbox, media, outbox, payouts, timing, webhooks
 from bot.services.handover import Handover
-from bot.storage import maintain, transaction, utcnow
+from bot.storage import maintain, sync_wal, transaction, utcnow
 from conversations.engine import respond_to_inbound
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,6 @@ def sweep(
     due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
     if redis_restarted and due:
         log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))
-    redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     others = Handover(
         outbox_ids=sorted(set(told.outbox_ids) - {row["id"] for row in due}),
         relay_ids=sorted(set(timers.handover.relay_ids) | set(webhooks.due_deliveries(db, now))),
@@ -141,6 +140,12 @@ def sweep(
         payout_ids=sorted(set(payouts.due_submissions(db, now)) | set(went_ahead.payout_ids)),
         broadcast_ids=broadcasts.unplanned_broadcasts(db, now - INBOUND_GRACE),
     )
+    if due or others:
+        # A row found here may be a web request's commit whose fsync is still running: a
+        # reply sent before it is on disk could be sent again after a power cut, when the
+        # provider retries the message the cut took back (DECISIONS 361).
+        sync_wal(db)
+    redis_ok = enqueue_deliveries(redis_connection, db, due, now)
     others_ok = dispatch(redis_connection, db, others, now)
     maintain(db, config, now)  # WAL checkpoint and planner statistics, off the request path
     report = SweepReport(

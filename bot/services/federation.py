@@ -278,7 +278,7 @@ def applied_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
     """At the city, per hub: events applied and stale."""
     counts: dict[str, dict[str, int]] = {}
     for hub_id, outcome, count in db.execute(
-            "SELECT hub_id, outcome, COUNT(*) FROM federation_applied GROUP BY 1, 2"):
+            "SELECT hub_id, outcome, COUNT(*) FROM federation_applied GROUP BY 1, 2").fetchall():
         counts.setdefault(hub_id, {"applied": 0, "stale": 0})[outcome] = count
     return counts
 

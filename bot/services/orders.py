@@ -104,7 +104,7 @@ class OrderRefused(ValueError):
     """An order that cannot be placed: `reason` says why, `values` what to tell.
 
     Reasons: listing_not_found, listing_unavailable, unit_mismatch, invalid_quantity,
-    out_of_stock.
+    out_of_stock, new_buyer_pending, new_buyer_share (DECISIONS 363).
     """
 
     def __init__(self, reason: str, **values):
@@ -240,6 +240,43 @@ def request_fingerprint(listing_code: str, quantity: Decimal, unit: str | None) 
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: A buyer who registered by text (`source = 'sms'`: anyone with a SIM) and has had no
+#: order received yet may have at most this many orders waiting for sellers at once, and
+#: one of their orders may take at most half of what a listing has left (whole units, at
+#: least one): an unknown number cannot hold a seller's whole stock (DECISIONS 363).
+NEW_BUYER_PENDING_ORDERS = 2
+NEW_BUYER_SHARE = 2  # one order takes at most 1/NEW_BUYER_SHARE of what is left
+
+
+def new_buyer_cap(listing: dict) -> int:
+    """The most (milli-units) one order of a new buyer may take from `listing` now."""
+    left = listing["quantity_milli"]
+    return max(left // NEW_BUYER_SHARE // 1000 * 1000, min(1000, left))
+
+
+def is_new_buyer(db: sqlite_utils.Database, buyer: dict) -> bool:
+    """Registered by text and nothing received yet: their orders are limited."""
+    return buyer.get("source") == "sms" and fetch_one(
+        db, "SELECT 1 FROM orders WHERE buyer_id = ? AND status = 'received' LIMIT 1",
+        [buyer["id"]]) is None
+
+
+def check_new_buyer(db: sqlite_utils.Database, buyer: dict | None, listing: dict, milli: int) -> None:
+    """Raise OrderRefused if a new buyer (or a newcomer, `buyer` None) may not take `milli`
+    of `listing` now; stock itself is checked by the caller first."""
+    if buyer is not None:
+        if not is_new_buyer(db, buyer):
+            return
+        waiting = db.execute("SELECT COUNT(*) FROM orders WHERE buyer_id = ? AND status = 'pending'",
+                             [buyer["id"]]).fetchone()[0]
+        if waiting >= NEW_BUYER_PENDING_ORDERS:
+            raise OrderRefused("new_buyer_pending", count=NEW_BUYER_PENDING_ORDERS)
+    cap = new_buyer_cap(listing)
+    if milli > cap:
+        raise OrderRefused("new_buyer_share", code=listing["code"], unit=listing["unit"],
+                           limit=listings.from_milli(cap))
+
+
 def place_order(
     db: sqlite_utils.Database, *, buyer: dict, listing_code: str, quantity: Decimal,
     unit: str | None, now: datetime, settings: dict, source: str,
@@ -280,6 +317,11 @@ def place_order(
         total = order_total(listing["price"], milli)
         if total <= 0:
             raise OrderRefused("invalid_quantity", code=listing["code"], unit=listing["unit"])
+        if milli > listing["quantity_milli"]:
+            raise OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
+                               available=listings.quantity_of(listing))
+        if source != "api":  # an API key is given by a coordinator: that buyer is known
+            check_new_buyer(db, buyer, listing, milli)
         stamp = to_db_time(now)
         if listing.get("origin_hub"):
             return _request_from_hub(db, settings, buyer, listing, milli, total, now, source,

@@ -79,7 +79,7 @@ def village_timezones(db: sqlite_utils.Database) -> dict[str, str]:
     """Village (lower case) -> zone, for planning many recipients at once; a name whose
     provinces lie in different zones is left out (its sellers' own provinces decide)."""
     zones: dict[str, set[str]] = {}
-    for name, zone in db.execute("SELECT name, timezone FROM villages"):
+    for name, zone in db.execute("SELECT name, timezone FROM villages").fetchall():
         zones.setdefault(name.lower(), set()).add(zone)
     return {name: next(iter(found)) for name, found in zones.items() if len(found) == 1}
 

@@ -34,6 +34,10 @@ class StatementRefused(ValueError):
     """No statement can be issued (not a seller, a period that makes no sense)."""
 
 
+class RequestAlreadyHandled(StatementRefused):
+    """The request was answered meanwhile (another coordinator issued its statement)."""
+
+
 @dataclass(frozen=True)
 class VerifiedStatement:
     """A statement whose figures are exactly as issued."""
@@ -44,9 +48,14 @@ class VerifiedStatement:
 
 
 def issue_statement(db: sqlite_utils.Database, seller_contact_id: int, *, months: int, now: datetime,
-                    timezone: str, secret: str, issued_by: str) -> VerifiedStatement:
+                    timezone: str, secret: str, issued_by: str,
+                    request_id: int | None = None) -> VerifiedStatement:
     """Compute and store the statement of the last `months` whole local months plus the
-    current one, and return it with its verification code."""
+    current one, and return it with its verification code.
+
+    `request_id`: the seller's request this answers. It is claimed by a conditional UPDATE
+    in the same transaction, so of two coordinators issuing it at once (by text and at
+    the desk) one issues and the other gets `RequestAlreadyHandled` (DECISIONS 365)."""
     seller = contacts.get_contact(db, seller_contact_id)
     if seller is None or seller.get("role") != "seller":
         raise StatementRefused("not a seller")
@@ -68,6 +77,11 @@ def issue_statement(db: sqlite_utils.Database, seller_contact_id: int, *, months
                          for key in ("orders", "sales", "credited", "buyer_payments", "paid_out")}
     canonical = _canonical(content)
     with transaction(db):
+        if request_id is not None and not db.execute(
+                "UPDATE statement_requests SET status = 'issued', handled_by = ?, handled_at = ? "
+                "WHERE id = ? AND seller_contact_id = ? AND status = 'open'",
+                [issued_by, to_db_time(now), request_id, seller_contact_id]).rowcount:
+            raise RequestAlreadyHandled(f"request {request_id} is no longer open")
         for _ in range(20):
             id_part = "".join(secrets.choice(CODE_ALPHABET) for _ in range(ID_PART))
             if fetch_one(db, "SELECT 1 AS taken FROM statements WHERE id_part = ?", [id_part]) is None:
@@ -79,8 +93,8 @@ def issue_statement(db: sqlite_utils.Database, seller_contact_id: int, *, months
              to_db_time(now)])
         # The seller's open request by text (if any) is answered by this statement.
         db.execute("UPDATE statement_requests SET status = 'issued', statement_id = ?, handled_by = ?, "
-                   "handled_at = ? WHERE seller_contact_id = ? AND status = 'open'",
-                   [cursor.lastrowid, issued_by, to_db_time(now), seller_contact_id])
+                   "handled_at = ? WHERE seller_contact_id = ? AND (status = 'open' OR id = ?)",
+                   [cursor.lastrowid, issued_by, to_db_time(now), seller_contact_id, request_id])
     return VerifiedStatement(f"{id_part}-{_check(secret, id_part, canonical)}", now, content)
 
 

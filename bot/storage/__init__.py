@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import itertools
+import logging
 import os
 import sqlite3
 import threading
@@ -22,6 +23,7 @@ from pathlib import Path
 import sqlite_utils
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+log = logging.getLogger(__name__)
 
 
 #: `synchronous` for connections that acknowledge something to the outside world (the web
@@ -39,6 +41,7 @@ class Connection(sqlite3.Connection):
 
     writer_gate = None
     writer_gate_key = None  # the gate file's (device, inode)
+    path = None  # the database file, for `sync_wal`
 
 
 def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
@@ -63,8 +66,11 @@ def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
     # of Python's implicit deferred BEGIN, which would upgrade locks mid-transaction.
     conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False,
                            factory=Connection)
-    conn.execute("PRAGMA journal_mode=WAL")
-    grouped = group_commit and synchronous == DURABLE_SYNCHRONOUS and str(path) != ":memory:"
+    mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    # Group commit syncs the WAL file: a database that is not in WAL mode (a file system
+    # without shared memory, another process holding it in another mode) keeps FULL.
+    grouped = (group_commit and synchronous == DURABLE_SYNCHRONOUS and str(path) != ":memory:"
+               and str(mode).lower() == "wal")
     # Grouped: SQLite syncs as with NORMAL (checkpoints, WAL resets) and we sync the WAL
     # after each commit, which is the one thing FULL adds.
     conn.execute(f"PRAGMA synchronous={WORKER_SYNCHRONOUS if grouped else synchronous}")
@@ -73,6 +79,7 @@ def open_database(path: str | Path, synchronous: str = DURABLE_SYNCHRONOUS, *,
     if autocheckpoint is not None:
         conn.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
     if str(path) != ":memory:":
+        conn.path = str(path)
         conn.writer_gate = open(f"{path}-writer", "a+b")  # noqa: SIM115 (lives with the connection)
         conn.writer_gate_key = _gate_key(conn.writer_gate)
         _gated.add(conn)
@@ -101,6 +108,8 @@ class WalSync:
         self._lock = threading.Lock()
         self.synced = 0  # every ticket up to this one is on disk
         self.fsyncs = 0
+        self.missing = 0  # syncs that found the WAL file gone (logged)
+        self.checkpoints = 0  # ... and made the commits durable by a checkpoint
 
     @classmethod
     def of(cls, path: str | Path) -> WalSync:
@@ -110,8 +119,16 @@ class WalSync:
                 cls._files[key] = cls(f"{key}-wal")
             return cls._files[key]
 
-    def sync(self) -> int:
-        """Return once every commit made before the call is on disk; the caller's ticket."""
+    def sync(self, conn: sqlite3.Connection | None = None) -> int:
+        """Return once every commit made before the call is on disk; the caller's ticket.
+
+        `conn` is the caller's connection (open, in WAL mode). While it is open SQLite never
+        removes the WAL, so a missing file means something else did (a cleanup script, a
+        restore): the commits live only in the unlinked file and would be lost at the next
+        restart. They are then made durable by a checkpoint through `conn` (SQLite copies
+        them into the database file and syncs it), and the incident is logged; if the
+        checkpoint cannot complete, `NotDurable` is raised, so that nothing is
+        acknowledged (DECISIONS 360)."""
         with self._issuing:
             self.issued += 1
             ticket = self.issued
@@ -122,8 +139,7 @@ class WalSync:
             try:
                 fd = os.open(self.wal, os.O_RDONLY)
             except FileNotFoundError:
-                # No WAL: the last connection checkpointed it into the database file (and
-                # synced that) and removed it.
+                self._checkpoint_without_wal(conn)
                 self.synced = covered
                 return ticket
             try:
@@ -133,6 +149,23 @@ class WalSync:
             self.fsyncs += 1
             self.synced = covered
             return ticket
+
+    def _checkpoint_without_wal(self, conn: sqlite3.Connection | None) -> None:
+        self.missing += 1
+        log.error("The WAL file %s is missing while the database is open (removed from outside "
+                  "SQLite?); making the commits durable by a checkpoint", self.wal)
+        if conn is None:
+            raise NotDurable(f"{self.wal} is missing and no connection was given to checkpoint")
+        busy, wal_frames, moved = conn.execute("PRAGMA wal_checkpoint(FULL)").fetchone()
+        if busy or moved < wal_frames:
+            raise NotDurable(f"{self.wal} is missing and the checkpoint could not complete "
+                             f"(busy={busy}, {moved}/{wal_frames} frames)")
+        self.checkpoints += 1
+
+
+class NotDurable(sqlite3.OperationalError):
+    """A commit could not be made durable (its WAL file was removed from outside SQLite and
+    a checkpoint could not complete): the caller must not acknowledge it."""
 
 
 def _new_wal_syncs_after_fork() -> None:
@@ -149,8 +182,19 @@ def sync_if_written(db: sqlite_utils.Database) -> None:
     conn = db.conn
     wal_sync = getattr(conn, "wal_sync", None)
     if wal_sync is not None and conn.total_changes != conn.synced_changes and not conn.in_transaction:
-        wal_sync.sync()
+        wal_sync.sync(conn)
         conn.synced_changes = conn.total_changes
+
+
+def sync_wal(db: sqlite_utils.Database) -> None:
+    """Make every commit in the database's WAL durable, whoever made it, before acting in the
+    outside world on what was read: a web request's commit is visible to other processes
+    from its COMMIT on, but on disk only once its fsync (`WalSync`) is done, and a power cut
+    in between takes it back. Any connection; one fsync shared like a commit's (DECISIONS
+    361)."""
+    path = getattr(db.conn, "path", None)
+    if path is not None:
+        WalSync.of(path).sync(db.conn)
 
 
 #: How long a writer outside the gate may hold the write lock before we give up (the
@@ -210,7 +254,7 @@ def transaction(db: sqlite_utils.Database, *, sync: bool = True) -> Iterator[sql
     if committed and wal_sync is not None:
         if sync:
             # Outside the write lock: the next writer goes on while this commit's fsync runs.
-            wal_sync.sync()
+            wal_sync.sync(conn)
             conn.synced_changes = conn.total_changes
         elif clean:
             # Nothing else unsynced was pending: `sync_if_written` need not sync for this.

@@ -16,7 +16,7 @@ from bot.services import demand, listings, media, products
 from bot.services.media import media_dir
 from bot.storage import utcnow
 from bot.web.db import get_db, get_redis
-from bot.web.guards import public_url
+from bot.web.guards import public_url, search_visitor
 from conversations.i18n import format_unit_price
 
 bp = Blueprint("api", __name__)
@@ -90,7 +90,8 @@ def listings_index():
     if wanted and not offset and total < demand.LOW_RESULTS:  # counted (in Redis) for the demand texts
         count_search(get_redis(), demand.search_key(
             db, product=product or products.find_product(db, wanted), name=wanted,
-            area=request.args.get("village"), results=total, source="api"), utcnow())
+            area=request.args.get("village"), results=total, source="api"), utcnow(),
+            visitor=search_visitor())
     photos = media.listing_photos(db, [row["id"] for row in rows])
     following = None
     if offset + limit < total:

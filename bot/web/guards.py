@@ -299,6 +299,12 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+def search_visitor() -> str:
+    """Who searched, for counting a search once a day (`count_search` keeps only a keyed
+    digest of it): the peer address and the browser's User-Agent."""
+    return f"{client_address()}\n{request.headers.get('User-Agent', '')}"
+
+
 def _throttle_key(client: str) -> str:
     return f"jembatan:api-key-failures:{client}"
 

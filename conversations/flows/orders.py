@@ -123,6 +123,12 @@ def _newcomer(turn: Turn) -> bool:
     return not turn.contact.get("role")
 
 
+def _coordinator_not_buyer(turn: Turn) -> bool:
+    """A coordinator orders only once registered as a buyer (`DAFTAR PEMBELI`): their
+    PESAN never registers them on the way (DECISIONS 362)."""
+    return bool(turn.contact.get("is_coordinator")) and turn.contact.get("role") != "buyer"
+
+
 def _place(turn: Turn, code: str, quantity: Decimal | None, unit: str | None,
            placed: str = "order.placed") -> str:
     """Place the order, reply `placed`, and tell the seller; or explain what stands in the way."""
@@ -154,6 +160,11 @@ def _refused(turn: Turn, refusal: OrderRefused) -> None:
     elif refusal.reason == "out_of_stock" and values["available"] > 0:
         turn.reply("order.out_of_stock", code=values["code"],
                    available=format_quantity(values["available"], values["unit"], turn.locale))
+    elif refusal.reason == "new_buyer_share":
+        turn.reply("order.new_buyer_limit", code=values["code"],
+                   limit=format_quantity(values["limit"], values["unit"], turn.locale))
+    elif refusal.reason == "new_buyer_pending":
+        turn.reply("order.new_buyer_pending", count=values["count"])
     else:  # withdrawn, or nothing left at all
         turn.reply("order.unavailable", code=values["code"])
 
@@ -185,6 +196,11 @@ def _orderable(turn: Turn, listing: dict, quantity: Decimal | None, unit: str | 
         _refused(turn, OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
                                     available=listings.quantity_of(listing)))
         return False
+    try:  # a newcomer's limit, said before they are asked who they are
+        orders.check_new_buyer(turn.db, None, listing, listings.to_milli(quantity))
+    except OrderRefused as refusal:
+        _refused(turn, refusal)
+        return False
     return True
 
 
@@ -199,6 +215,9 @@ def order(turn: Turn) -> str:
     """`PESAN C7 20`: place it; `PESAN C7`: ask how much (showing what is available). From
     a number nobody registered, the business and city are asked first (after the quantity)."""
     code = turn.command.get("listing")
+    if _coordinator_not_buyer(turn):
+        turn.reply("order.coordinator_not_buyer")
+        return END
     if not code:
         turn.reply("order.format")
         return END
@@ -308,6 +327,7 @@ ORDERING = Flow(
     fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
     # "unregistered": a number with no role (a first-time buyer from a storefront page)
     roles=("buyer", "unregistered"),
+    role_replies={"seller": "order.seller_not_buyer"},
 )
 
 BUYER_ORDERS = Flow(

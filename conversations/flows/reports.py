@@ -63,9 +63,9 @@ def _coordinator(turn: Turn) -> str:
         issued = statements.issue_statement(
             turn.db, request["seller_contact_id"], months=TEXT_STATEMENT_MONTHS, now=turn.now,
             timezone=turn.settings.get("DEFAULT_TIMEZONE") or "Asia/Jakarta",
-            secret=secret_key(turn.settings), issued_by=turn.contact["phone"])
-    except statements.StatementRefused:
-        turn.reply("statement.request_not_found", number=number)  # no longer a seller
+            secret=secret_key(turn.settings), issued_by=turn.contact["phone"], request_id=request["id"])
+    except statements.StatementRefused:  # no longer a seller, or issued at the desk meanwhile
+        turn.reply("statement.request_not_found", number=number)
         return END
     record_action(turn.db, turn.contact["phone"], "statement.issued",
                   {"contact": request["seller_contact_id"], "months": TEXT_STATEMENT_MONTHS,

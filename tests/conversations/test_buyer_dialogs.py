@@ -12,6 +12,7 @@ import pytest
 from bot.sms import BRAND_PREFIX, septets
 from tests.conversations.test_order_dialogs import market
 from tests.dialogs import BUDI, SITI, Conversation
+from tests.money import make_coordinator
 from tests.orders import listing_quantity
 
 NEWCOMER = "+6281311112222"  # Warung Bu Tini, Bandung, arriving from a storefront page
@@ -153,27 +154,126 @@ def test_first_order_for_nothing_orderable_asks_nothing(chat):
 
 def test_stock_gone_while_the_newcomer_answered_registers_and_says_what_is_left(chat):
     play(chat, [
-        (NEWCOMER, "PESAN C2 40", ASK_NAME_ID.format(listing="C2"), []),
-        (SITI, "STOK C2 30", "Stok C2 cabai sekarang 30 kg. Terima kasih.", []),
-        (NEWCOMER, "Warung Bu Tini, Bandung", "Maaf, stok C2 tinggal 30 kg. Ketik lagi PESAN C2 dengan "
-                                              "jumlah paling banyak 30 kg.", []),
-        (NEWCOMER, "PESAN C2 30 (web)",
-         "Pesanan P2: 30 kg cabai @Rp12.000 = Rp360.000, penjual Siti Aminah, Sukamaju. Menunggu jawaban "
+        (NEWCOMER, "PESAN C2 20", ASK_NAME_ID.format(listing="C2"), []),
+        (SITI, "STOK C2 10", "Stok C2 cabai sekarang 10 kg. Terima kasih.", []),
+        (NEWCOMER, "Warung Bu Tini, Bandung", "Maaf, stok C2 tinggal 10 kg. Ketik lagi PESAN C2 dengan "
+                                              "jumlah paling banyak 10 kg.", []),
+        (NEWCOMER, "PESAN C2 5 (web)",
+         "Pesanan P2: 5 kg cabai @Rp12.000 = Rp60.000, penjual Siti Aminah, Sukamaju. Menunggu jawaban "
          "penjual. Batal: BATAL P2",
-         [(SITI, "Pesanan P2: 30 kg cabai @Rp12.000 = Rp360.000 dari Warung Bu Tini, Bandung. Balas YA P2 "
+         [(SITI, "Pesanan P2: 5 kg cabai @Rp12.000 = Rp60.000 dari Warung Bu Tini, Bandung. Balas YA P2 "
                  "atau TIDAK P2")]),
     ])
     assert buyers(chat) == [("Warung Bu Tini", "Bandung", "sms", "buyer")]
-    assert orders(chat) == [("P2", 30000, "page", "Warung Bu Tini")]
+    assert orders(chat) == [("P2", 5000, "page", "Warung Bu Tini")]
 
 
 def test_sellers_still_cannot_order_and_strangers_cannot_cancel(chat):
     play(chat, [
-        (SITI, "PESAN C3 5", "Maaf, perintah PESAN belum tersedia untuk nomor ini. Ketik BANTUAN untuk "
-                             "melihat daftar perintah.", []),
+        (SITI, "PESAN C3 5", "Maaf, nomor ini terdaftar sebagai penjual, jadi tidak bisa memesan. "
+                             "Silakan pesan dari nomor lain yang terdaftar sebagai pembeli.", []),
         (NEWCOMER, "BATAL P2", "Untuk memesan, daftar dulu sebagai pembeli: DAFTAR PEMBELI usaha, kota. "
                                "Contoh: DAFTAR PEMBELI Warung Bu Tini, Bandung", []),
         (NEWCOMER, "TERIMA P2", "Untuk memesan, daftar dulu sebagai pembeli: DAFTAR PEMBELI usaha, kota. "
                                 "Contoh: DAFTAR PEMBELI Warung Bu Tini, Bandung", []),
     ])
     assert orders(chat) == []
+
+
+COORDINATOR = "+6281399990000"
+
+
+def test_a_coordinator_orders_only_once_registered_as_a_buyer(chat):
+    """Review finding 3 (DECISIONS 362): a coordinator's PESAN does not register them as a
+    buyer on the way; it says how to, and after `DAFTAR PEMBELI` they order like anyone."""
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    refusal = ("Maaf, nomor ini terdaftar sebagai koordinator, bukan pembeli. Bila ingin memesan, mohon "
+               "daftar dulu: DAFTAR PEMBELI usaha, kota")
+    play(chat, [
+        (COORDINATOR, "PESAN C2 5 (web)", refusal, []),
+        (COORDINATOR, "PESAN C2", refusal, []),
+        (COORDINATOR, "Warung Bu Tini, Bandung", "Selamat datang di Jembatan! Penjual: DAFTAR nama, desa. "
+                                                 "Pembeli: DAFTAR PEMBELI usaha, kota. Contoh: DAFTAR Siti, "
+                                                 "Sukamaju. Info: BANTUAN", []),
+    ])
+    assert buyers(chat) == [] and orders(chat) == []
+    chat.send(COORDINATOR, "DAFTAR PEMBELI Koperasi Tani Maju, Bandung")
+    play(chat, [
+        (COORDINATOR, "PESAN C2 5",
+         "Pesanan P2: 5 kg cabai @Rp12.000 = Rp60.000, penjual Siti Aminah, Sukamaju. Menunggu jawaban "
+         "penjual. Batal: BATAL P2",
+         [(SITI, "Pesanan P2: 5 kg cabai @Rp12.000 = Rp60.000 dari Koperasi Tani Maju, Bandung. Balas YA P2 "
+                 "atau TIDAK P2")]),
+    ])
+    assert buyers(chat) == [("Koperasi Tani Maju", "Bandung", "sms", "buyer")]
+
+
+def test_a_coordinator_or_a_seller_is_told_why_in_english(chat):
+    make_coordinator(chat.db, COORDINATOR, chat.now)
+    chat.send(COORDINATOR, "LANGUAGE en")
+    chat.send(SITI, "LANGUAGE en")
+    play(chat, [
+        (COORDINATOR, "PESAN C2 5", "Sorry, this number is registered as a coordinator, not a buyer. To "
+                                    "order, please register first: REGISTER BUYER business, city", []),
+        (SITI, "PESAN C3 5", "Sorry, this number is registered as a seller, so it cannot place orders. "
+                             "Please order from another number registered as a buyer.", []),
+    ])
+    assert buyers(chat) == [] and orders(chat) == []
+
+
+def test_a_new_number_cannot_hold_a_sellers_whole_stock(chat):
+    """Review finding 4 (DECISIONS 363): until one of their orders is received, a buyer who
+    registered by text takes at most half of what a listing has left per order and has at
+    most two orders waiting; the limit is said before they are asked who they are."""
+    play(chat, [
+        (NEWCOMER, "PESAN C2 50", "Maaf, pembeli baru hanya dapat memesan sampai 25 kg dari C2 sebelum "
+                                  "pesanan pertamanya diterima. Ketik lagi PESAN C2 dengan jumlah itu.", []),
+        (NEWCOMER, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya. "
+                               "Contoh: 20. Ketik BATAL bila tidak jadi.", []),
+        (NEWCOMER, "26", "Maaf, pembeli baru hanya dapat memesan sampai 25 kg dari C2 sebelum pesanan "
+                         "pertamanya diterima. Ketik lagi PESAN C2 dengan jumlah itu.", []),
+        (NEWCOMER, "PESAN C2 25", ASK_NAME_ID.format(listing="C2"), []),
+        (NEWCOMER, "Warung Bu Tini, Bandung",
+         "Terdaftar: Warung Bu Tini, Bandung. Pesanan P2: 25 kg cabai = Rp300.000, penjual Siti Aminah, "
+         "Sukamaju. Tunggu jawaban penjual. Batal: BATAL P2",
+         [(SITI, "Pesanan P2: 25 kg cabai @Rp12.000 = Rp300.000 dari Warung Bu Tini, Bandung. Balas YA P2 "
+                 "atau TIDAK P2")]),
+        (NEWCOMER, "PESAN C2 13", "Maaf, pembeli baru hanya dapat memesan sampai 12 kg dari C2 sebelum "
+                                  "pesanan pertamanya diterima. Ketik lagi PESAN C2 dengan jumlah itu.", []),
+        (NEWCOMER, "PESAN C3 10",
+         "Pesanan P3: 10 kg cabai @Rp11.500 = Rp115.000, penjual Budi, Cibodas. Menunggu jawaban "
+         "penjual. Batal: BATAL P3",
+         [(BUDI, "Pesanan P3: 10 kg cabai @Rp11.500 = Rp115.000 dari Warung Bu Tini, Bandung. Balas YA P3 "
+                 "atau TIDAK P3")]),
+        (NEWCOMER, "PESAN C2 1", "Maaf, pembeli baru dapat memiliki paling banyak 2 pesanan yang menunggu "
+                                 "jawaban penjual. Mohon tunggu jawaban penjual dulu, lalu pesan lagi.", []),
+    ])
+    assert listing_quantity(chat.db, "C2") == Decimal(25) and listing_quantity(chat.db, "C3") == Decimal(10)
+    # Once an order of theirs is received, they are a buyer like any other.
+    chat.send(BUDI, "YA P3")
+    chat.send(NEWCOMER, "TERIMA P3")
+    chat.notices()
+    play(chat, [
+        (NEWCOMER, "PESAN C2 25",
+         "Pesanan P4: 25 kg cabai @Rp12.000 = Rp300.000, penjual Siti Aminah, Sukamaju. Menunggu jawaban "
+         "penjual. Batal: BATAL P4",
+         [(SITI, "Pesanan P4: 25 kg cabai @Rp12.000 = Rp300.000 dari Warung Bu Tini, Bandung. Balas YA P4 "
+                 "atau TIDAK P4")]),
+    ])
+    assert listing_quantity(chat.db, "C2") == Decimal(0)
+
+
+def test_the_new_buyer_limits_in_english(chat):
+    chat.send(NEWCOMER, "LANGUAGE en")
+    play(chat, [
+        (NEWCOMER, "PESAN C3 11", "Sorry, until a first order is received, a new buyer can order at most "
+                                  "10 kg of C3. Send ORDER C3 again with that amount or less.", []),
+    ])
+    chat.send(NEWCOMER, "PESAN C3 1")
+    chat.send(NEWCOMER, "Kedai Kopi Senja, Jakarta")
+    chat.send(NEWCOMER, "PESAN C2 1")
+    chat.notices()
+    play(chat, [
+        (NEWCOMER, "PESAN C2 2", "Sorry, a new buyer can have at most 2 orders waiting for a seller's "
+                                 "answer. Please wait for the sellers to answer, then order again.", []),
+    ])

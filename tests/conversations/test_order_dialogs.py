@@ -173,8 +173,8 @@ def test_only_buyers_order_and_only_sellers_answer(chat):
         (STRANGER, "PESAN C2 5", "Untuk memesan C2, Bapak/Ibu perlu terdaftar sebagai pembeli. Apa nama "
                                  "usaha Bapak/Ibu? Contoh: Warung Bu Tini. Ketik BATAL bila tidak jadi.", []),
         (STRANGER, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah.", []),
-        (SITI, "PESAN C3 5", "Maaf, perintah PESAN belum tersedia untuk nomor ini. Ketik BANTUAN untuk "
-                             "melihat daftar perintah.", []),
+        (SITI, "PESAN C3 5", "Maaf, nomor ini terdaftar sebagai penjual, jadi tidak bisa memesan. "
+                             "Silakan pesan dari nomor lain yang terdaftar sebagai pembeli.", []),
         (TINI, "YA", "Maaf, perintah YA belum tersedia untuk nomor ini. Ketik BANTUAN untuk melihat "
                      "daftar perintah.", []),
         (STRANGER, "STATUS", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "
@@ -449,9 +449,9 @@ def test_stok_counts_what_is_on_hand_so_reserved_stock_is_never_sold_twice(chat)
     chat.send(SITI, "TIDAK")  # the reservation comes back: on hand is 30 again
     assert listing_quantity(chat.db, "C2") == Decimal("30")
     chat.play([(SITI, "STOK C2 25", "Stok C2 cabai sekarang 25 kg. Terima kasih.")])
-    chat.send(TINI, "PESAN C2 20")
+    chat.send(TINI, "PESAN C2 12")  # a new buyer takes at most half of what is left (DECISIONS 363)
     chat.notices()
-    chat.play([(SITI, "STOK C2 5", "Stok C2 tidak bisa kurang dari 20 kg yang sudah dipesan (P3). "
+    chat.play([(SITI, "STOK C2 5", "Stok C2 tidak bisa kurang dari 12 kg yang sudah dipesan (P3). "
                                    "Bila barang sudah tidak ada, balas TIDAK kode pesanan dulu.")])
     chat.send(SITI, "TIDAK P3")
     assert listing_quantity(chat.db, "C2") == Decimal("25")  # never more than she has

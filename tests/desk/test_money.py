@@ -165,3 +165,27 @@ def test_statements_page_issues_a_texted_request_and_lists_what_was_issued(app, 
     assert app.test_client().get(f"/verify/{code}").status_code == 404
     viewer_page = viewer.get("/dashboard/laporan")
     assert viewer_page.status_code == 200 and "Terbitkan laporan" not in viewer_page.get_data(as_text=True)
+
+
+def test_a_request_issued_by_text_meanwhile_is_not_issued_again_at_the_desk(app, client, db, settings, admin):
+    """Review finding 6 (DECISIONS 365): the desk shows the waiting request, a coordinator
+    issues it by text (`LAPORAN KEUANGAN 1`) before the desk's button is pressed: the desk
+    issues nothing and texts the seller nothing more."""
+    from tests.conftest import gateway_post, sms_received
+    from tests.money import make_coordinator
+
+    seller = make_seller_with_money(db, SELLER, "DANA", "081234567890", 300_000, utcnow())
+    request_row, _ = statements.request_statement(db, seller, utcnow())
+    page = admin.get("/dashboard/laporan").get_data(as_text=True)
+    assert f'name="request" value="{request_row["id"]}"' in page
+    make_coordinator(db, "+6281399990000", utcnow())
+    assert gateway_post(client, sms_received("lk-1", "+6281399990000",
+                                             f"LAPORAN KEUANGAN {request_row['id']}")).status_code == 200
+    assert statements.get_request(db, request_row["id"])["status"] == "issued"
+    answer = post(admin, f"/dashboard/orang/{seller}/laporan",
+                  {"months": "3", "next": "list", "request": str(request_row["id"])}, "/dashboard/laporan")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/dashboard/laporan")
+    assert "sudah dilayani koordinator lain" in admin.get("/dashboard/laporan").get_data(as_text=True)
+    assert db.execute("SELECT COUNT(*) FROM statements").fetchone()[0] == 1
+    assert db.execute("SELECT COUNT(*) FROM outbox WHERE phone = ? AND reply_id = 'statement.issued'",
+                      [SELLER]).fetchone()[0] == 1

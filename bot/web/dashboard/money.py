@@ -277,13 +277,21 @@ def issue_statement(contact_id: int):
     link (it also answers their request by text, if one waits), and open its printable
     page (the public verification page shows exactly what the statement shows)."""
     months = request.form.get("months", "")
+    answering = request.form.get("request", "")  # the waiting request the list showed
+    readable = answering.isascii() and answering.isdigit() and len(answering) <= 12  # SQLite's integers
+    request_id = int(answering) if readable else None
     db, now = get_db(), utcnow()
     try:
         with transaction(db):
             issued = statements.issue_statement(
                 db, contact_id, months=int(months) if months.isdigit() else 0, now=now,
-                timezone=_timezone(), secret=secret_key(current_app.config), issued_by=g.user["phone"])
+                timezone=_timezone(), secret=secret_key(current_app.config), issued_by=g.user["phone"],
+                request_id=request_id)
             told = notify_statement_issued(db, current_app.config, contact_id, issued.code, now)
+    except statements.RequestAlreadyHandled:
+        flash(gettext("Permintaan {number} sudah dilayani koordinator lain; laporan tidak diterbitkan "
+                      "dua kali.", number=request_id), "error")
+        return redirect(url_for("desk.statement_list"))
     except statements.StatementRefused:
         flash(gettext("Laporan hanya untuk penjual, 1 sampai 24 bulan."), "error")
         back = ("desk.statement_list", {}) if request.form.get("next") == "list" else (

@@ -22,7 +22,7 @@ from bot.pipeline.demand import count_search
 from bot.services import orders, storefront
 from bot.storage import utcnow
 from bot.web.db import get_db, get_redis
-from bot.web.guards import public_url
+from bot.web.guards import public_url, search_visitor
 from conversations.i18n import format_money, format_unit_price
 
 bp = Blueprint("store", __name__, template_folder="templates", static_folder="static",
@@ -242,7 +242,8 @@ def search():
     q = (request.args.get("q") or "").strip()[:80]
     items = storefront.search(get_db(), q) if q else []
     if q:  # found little: counted (in Redis) for the demand texts
-        count_search(get_redis(), storefront.search_key(get_db(), q, len(items)), utcnow())
+        count_search(get_redis(), storefront.search_key(get_db(), q, len(items)), utcnow(),
+                     visitor=search_visitor())
     page = render("search.html", q=q, items=items)
     page.headers["X-Robots-Tag"] = "noindex"
     return page
