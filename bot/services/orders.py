@@ -263,14 +263,20 @@ def is_new_buyer(db: sqlite_utils.Database, buyer: dict) -> bool:
 
 def check_new_buyer(db: sqlite_utils.Database, buyer: dict | None, listing: dict, milli: int) -> None:
     """Raise OrderRefused if a new buyer (or a newcomer, `buyer` None) may not take `milli`
-    of `listing` now; stock itself is checked by the caller first."""
+    of `listing` now; stock itself is checked by the caller first.
+
+    A hub's listing at a city (`origin_hub`) has no share limit here: the city's copy of
+    its stock may be old and only the hub reserves (DECISIONS 391); the limit on waiting
+    orders, `requested` ones included, holds everywhere."""
     if buyer is not None:
         if not is_new_buyer(db, buyer):
             return
-        waiting = db.execute("SELECT COUNT(*) FROM orders WHERE buyer_id = ? AND status = 'pending'",
-                             [buyer["id"]]).fetchone()[0]
+        waiting = db.execute("SELECT COUNT(*) FROM orders WHERE buyer_id = ? "
+                             "AND status IN ('pending', 'requested')", [buyer["id"]]).fetchone()[0]
         if waiting >= NEW_BUYER_PENDING_ORDERS:
             raise OrderRefused("new_buyer_pending", count=NEW_BUYER_PENDING_ORDERS)
+    if listing.get("origin_hub"):
+        return
     cap = new_buyer_cap(listing)
     if milli > cap:
         raise OrderRefused("new_buyer_share", code=listing["code"], unit=listing["unit"],
@@ -317,7 +323,8 @@ def place_order(
         total = order_total(listing["price"], milli)
         if total <= 0:
             raise OrderRefused("invalid_quantity", code=listing["code"], unit=listing["unit"])
-        if milli > listing["quantity_milli"]:
+        if milli > listing["quantity_milli"] and not listing.get("origin_hub"):
+            # A hub's listing: the city's copy of its stock may be old; the hub decides.
             raise OrderRefused("out_of_stock", code=listing["code"], unit=listing["unit"],
                                available=listings.quantity_of(listing))
         if source != "api":  # an API key is given by a coordinator: that buyer is known
