@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.storage import fetch_one, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction
 
 #: After this many failed processing attempts a message gets the apology reply instead.
 MAX_PROCESSING_ATTEMPTS = 3
@@ -32,21 +32,43 @@ def store_inbound(
     address (a number, or a WhatsApp BSUID); `bsuid` the BSUID Twilio gave beside a
     number. `status="ignored"` keeps a message nobody answers (an operator's notice).
     """
-    cursor = db.execute(
+    inbound_id, row = insert_inbound(db, channel=channel, provider_id=provider_id, phone=phone,
+                                     body=body, raw=raw, now=now, bsuid=bsuid, status=status)
+    return inbound_id, row is not None
+
+
+def insert_inbound(
+    db: sqlite_utils.Database,
+    *,
+    channel: str,
+    provider_id: str,
+    phone: str,
+    body: str,
+    raw: dict | None,
+    now: datetime,
+    bsuid: str | None = None,
+    status: str = "new",
+) -> tuple[int, dict | None]:
+    """`store_inbound`, returning (id, the stored row as `get_inbound` reads it) for a new
+    message and (existing id, None) for a repeat: the webhook hands the row on instead
+    of reading it back."""
+    stored = fetch_all(
+        db,
         """
         INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at, bsuid, status)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(channel, provider_id) DO NOTHING
+        RETURNING *
         """,
         [channel, provider_id, phone, body, json.dumps(raw or {}, ensure_ascii=False),
          to_db_time(now), bsuid, status],
     )
-    if cursor.rowcount:
-        return cursor.lastrowid, True
+    if stored:
+        return stored[0]["id"], stored[0]
     existing = db.execute(
         "SELECT id FROM inbound WHERE channel = ? AND provider_id = ?", [channel, provider_id]
     ).fetchone()
-    return existing[0], False
+    return existing[0], None
 
 
 def get_inbound(db: sqlite_utils.Database, inbound_id: int) -> dict:
