@@ -51,6 +51,7 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.webhook import (  # noqa: E402
     TOKEN,
+    cpu_seconds,
     disk_sync_latency,
     post_signed_sms,
     run_workers,
@@ -315,26 +316,6 @@ def drive(port: int, messages: list[tuple[str, str]], concurrency: int, prefix: 
     if failures:
         raise RuntimeError(failures[0])
     return elapsed, timings
-
-
-def cpu_seconds(process) -> float:
-    """CPU time (user + system) used so far by a gunicorn master and its workers (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    pids = [process.pid]
-    try:
-        with open(f"/proc/{process.pid}/task/{process.pid}/children") as handle:
-            pids += [int(p) for p in handle.read().split()]
-    except OSError:
-        return 0.0
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / ticks
 
 
 def percentile(values: list[float], p: int) -> float:

@@ -109,6 +109,26 @@ def run_workers(worker, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(process) -> float:
+    """CPU time (user + system) used so far by a gunicorn master and its workers (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [process.pid]
+    try:
+        with open(f"/proc/{process.pid}/task/{process.pid}/children") as handle:
+            pids += [int(p) for p in handle.read().split()]
+    except OSError:
+        return 0.0
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / ticks
+
+
 def disk_sync_latency(folder: Path, syncs: int = 200) -> str:
     """The disk's own fdatasync latency in `folder` (4 KiB appended before each, as a WAL
     commit does): the floor under every acknowledged message's wall clock, measured in the
@@ -175,13 +195,20 @@ def main() -> None:
         # Alternate the two apps round by round so that a noisy moment on this machine
         # hits both sides alike.
         full_rounds, bare_rounds = [], []
+        cpu = {"full": 0.0, "bare": 0.0}
         for n in range(args.rounds):
-            full_rounds.append(drive(ports["jembatan"], args.requests, args.concurrency, f"a{n}"))
-            bare_rounds.append(drive(ports["bare"], args.requests, args.concurrency, f"b{n}"))
+            for side, process, port, rounds in (("full", processes[0], ports["jembatan"], full_rounds),
+                                                 ("bare", processes[1], ports["bare"], bare_rounds)):
+                before = cpu_seconds(process)
+                rounds.append(drive(port, args.requests, args.concurrency, f"{side[0]}{n}"))
+                cpu[side] += cpu_seconds(process) - before
         print(disk_sync_latency(workdir) + ", after the rounds")
         full = report("full webhook path", full_rounds)
         bare = report("bare Flask TwiML", bare_rounds)
-        print(f"ratio full/bare: {full / bare:.0%}  (target >= 40%)")
+        total = args.rounds * args.requests
+        print(f"server CPU per request (gunicorn master + workers, from /proc): full "
+              f"{cpu['full'] / total * 1000:.2f} ms, bare {cpu['bare'] / total * 1000:.2f} ms")
+        print(f"ratio full/bare: {full / bare:.0%}  (target >= 60%)")
     finally:
         for process in processes:
             process.terminate()
