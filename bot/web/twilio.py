@@ -175,17 +175,21 @@ class InboundFastPath:
         channel, phone, bsuid = _sender(form, sender) if sid and sender else ("", None, None)
         if phone is None:
             return self.flask(environ, start_response)
-        app = self.app
+        app, db = self.app, None
         try:
             db = thread_db(app)
             text = _answer(app.config, db, app_redis(app), form, sid, channel, phone, bsuid)
-            sync_if_written(db)
+            status = "200 OK"
         except Exception:
+            # As Flask answers a view's exception: raised when testing or debugging, else
+            # logged and answered 500 (with the empty TwiML `guards.error_answer` gives).
             if app.config.get("PROPAGATE_EXCEPTIONS") or app.testing or app.debug:
                 raise
             app.logger.error(f"Exception on {self.PATH} [POST]", exc_info=True)
-            return self._send(start_response, "500 INTERNAL SERVER ERROR", guards.EMPTY_TWIML)
-        return self._send(start_response, "200 OK", text)
+            text, status = EMPTY_TWIML, "500 INTERNAL SERVER ERROR"
+        if db is not None:
+            sync_if_written(db)  # as `make_writes_durable` after every request
+        return self._send(start_response, status, text)
 
     def _verified_form(self, environ):
         """The parsed form of a plain, correctly signed request, or None (for Flask)."""

@@ -112,3 +112,15 @@ def test_a_host_not_trusted_goes_to_flask(settings):
     trusted = client.post(PATH, data=params, headers={"X-Twilio-Signature": sign(params)},
                           base_url=PUBLIC_BASE_URL)
     assert trusted.status_code == 200 and "<Message>" in trusted.get_data(as_text=True)
+
+
+def test_a_failure_answers_as_flask_does(settings, db):
+    """The store itself failing (its table gone): a 500 with the empty TwiML, logged, on
+    the fast path as through Flask."""
+    app = create_app(settings)
+    db.execute("DROP TABLE inbound")
+    fast = post(app.test_client(), inbound_params(sid="SM" + "7" * 32, body="BANTUAN"))
+    slow = post(Client(app.wsgi_app.flask, TestResponse), inbound_params(sid="SM" + "8" * 32, body="BANTUAN"))
+    assert fast.status_code == slow.status_code == 500
+    assert fast.get_data(as_text=True) == slow.get_data(as_text=True) == EMPTY_TWIML
+    assert sorted(fast.headers.items()) == sorted(slow.headers.items())
