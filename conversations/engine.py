@@ -231,7 +231,7 @@ def respond_to_inbound(
 ) -> Response | None:
     """Process one stored inbound message: effect, reply and "processed" mark, atomically.
 
-    `stored`: the row as `inbox.insert_inbound` returned it in this transaction (else it
+    `stored`: the row as `inbox.store_inbound` returned it in this transaction (else it
     is read).
 
     Returns None if the message was already processed (a duplicate, or a sweep racing

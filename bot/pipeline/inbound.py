@@ -44,7 +44,7 @@ def accept_inbound_message(
     # sweep; if the process dies before the commit, we never answered 200, and the
     # provider posts the message again.
     with transaction(db):
-        inbound_id, stored = inbox.insert_inbound(
+        inbound_id, stored = inbox.store_inbound(
             db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now,
             bsuid=bsuid,
         )

@@ -24,34 +24,15 @@ def store_inbound(
     now: datetime,
     bsuid: str | None = None,
     status: str = "new",
-) -> tuple[int, bool]:
+) -> tuple[int, dict | None]:
     """Insert the message unless (channel, provider_id) is already stored.
 
-    Returns (inbound id, True) for a new message and (existing id, False) for a repeat,
-    so a webhook retried by the provider has no second effect. `phone` is the sender's
-    address (a number, or a WhatsApp BSUID); `bsuid` the BSUID Twilio gave beside a
-    number. `status="ignored"` keeps a message nobody answers (an operator's notice).
+    Returns (inbound id, the stored row as `get_inbound` reads it) for a new message and
+    (existing id, None) for a repeat, so a webhook retried by the provider has no second
+    effect, and the webhook hands the row on instead of reading it back. `phone` is the
+    sender's address (a number, or a WhatsApp BSUID); `bsuid` the BSUID Twilio gave beside
+    a number. `status="ignored"` keeps a message nobody answers (an operator's notice).
     """
-    inbound_id, row = insert_inbound(db, channel=channel, provider_id=provider_id, phone=phone,
-                                     body=body, raw=raw, now=now, bsuid=bsuid, status=status)
-    return inbound_id, row is not None
-
-
-def insert_inbound(
-    db: sqlite_utils.Database,
-    *,
-    channel: str,
-    provider_id: str,
-    phone: str,
-    body: str,
-    raw: dict | None,
-    now: datetime,
-    bsuid: str | None = None,
-    status: str = "new",
-) -> tuple[int, dict | None]:
-    """`store_inbound`, returning (id, the stored row as `get_inbound` reads it) for a new
-    message and (existing id, None) for a repeat: the webhook hands the row on instead
-    of reading it back."""
     stored = fetch_all(
         db,
         """
