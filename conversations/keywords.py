@@ -170,7 +170,11 @@ DEMAND_ON_WORDS: frozenset[str] = frozenset({"on", "mulai", "ya", "iya", "nyala"
                                              "yes"})
 
 #: words after TARIK / WITHDRAW that mean "everything"
-ALL_WORDS: frozenset[str] = frozenset({"semua", "semuanya", "seluruh", "seluruhnya", "all"})
+ALL_WORDS: frozenset[str] = frozenset({"semua", "semuanya", "seluruh", "seluruhnya", "all",
+                                       "smua", "smuanya", "semuax", "semua2", "semuaa", "full"})
+#: words before the amount of TARIK that say what is withdrawn: "TARIK SALDO SEMUA"
+WITHDRAW_FILLERS: frozenset[str] = frozenset({"saldo", "saldonya", "uang", "uangnya", "dana",
+                                              "duit", "duitnya"})
 
 #: first-two-word phrases that start with a keyword but are not commands
 #: ("Terima kasih" is "thank you", "no rek" is "account number")
@@ -179,6 +183,8 @@ NOT_COMMANDS: frozenset[tuple[str, str]] = frozenset(
         ("terima", "kasih"),
         ("terima", "kasi"),
         ("terima", "kasihh"),
+        ("trima", "kasih"),
+        ("trima", "kasi"),
         ("no", "rek"),
         ("no", "rekening"),
         ("no", "hp"),
@@ -199,7 +205,9 @@ KEYWORD_SUFFIXES: tuple[str, ...] = ("nya", "kan", "lah", "an", "in")
 #: ("dodol"/"adol" is Javanese for "sell", and dodol is also a sweet people sell)
 SYNONYM_SUGGESTIONS: dict[str, str] = {
     "beli": "order", "buy": "order", "jualan": "sell", "dodol": "sell", "adol": "sell",
-    "didol": "sell",
+    "didol": "sell", "cairkan": "withdraw", "pencairan": "withdraw",
+    # WhatsApp selling posts: "Ready cabai 10kg 40rb" (DECISIONS 388)
+    "ready": "sell", "redi": "sell", "tersedia": "sell", "menjual": "sell",
 }
 
 #: inflected keywords read as the keyword itself: "langganan cabai", "batalkan"
@@ -208,6 +216,32 @@ INFLECTED_KEYWORDS: dict[str, str] = {
     "batalin": "cancel", "carikan": "search", "cariin": "search", "hapuskan": "delete",
     "hapusin": "delete",
 }
+
+#: short forms people type for a keyword, read as the keyword itself (DECISIONS 379): the
+#: ones that act need their code (HAPUS, KIRIM, TERIMA, BAYAR) or an amount (STOK, PESAN)
+SHORT_KEYWORDS: dict[str, str] = {
+    "hps": "delete", "krm": "ship", "psn": "order", "pesen": "order", "trima": "receive",
+    "byr": "pay", "stk": "stock", "trm": "receive", "pesanan": "status",
+    "selanjutnya": "more", "berikutnya": "more",
+}
+
+#: a first word read as the keyword: inflected or short
+READ_AS_KEYWORD: dict[str, str] = {**INFLECTED_KEYWORDS, **SHORT_KEYWORDS}
+
+#: yes/no words acted on only together with an order code ("y P7", "gak P12", "tolak
+#: P12"); alone they are read as before (DECISIONS 380)
+CODE_ANSWERS: dict[str, str] = {
+    "y": "accept",
+    **dict.fromkeys(("gak", "ga", "gk", "nggak", "ngga", "enggak", "ndak", "nda", "tolak",
+                     "ditolak", "tak"), "decline"),
+}
+#: chat words that with an order code only get a suggestion ("ok P7": YA P7?), since
+#: "ok P7 saya cek dulu" is no decision (DECISIONS 380)
+CODE_SUGGESTIONS: dict[str, str] = dict.fromkeys(("ok", "oke", "okay", "okey", "siap", "sip"), "accept")
+
+#: "sudah kirim P12", "sdh terima P12": done already, i.e. KIRIM / TERIMA, with the code only
+PAST_LEADS: frozenset[str] = frozenset({"sudah", "sdh", "udah", "udh", "dah", "telah"})
+PAST_LEAD_COMMANDS: frozenset[str] = frozenset({"ship", "receive"})
 
 #: two-word phrases that are a command: "gak jadi" (never mind) is BATAL
 PHRASE_COMMANDS: dict[tuple[str, str], str] = {
@@ -232,7 +266,10 @@ LEAD_INS: frozenset[str] = frozenset(
     {"mau", "saya", "sy", "aku", "ak", "gw", "gue", "kami", "tolong", "tlg", "tolongin", "cek",
      "check", "brp", "berapa", "minta", "mohon", "ingin", "pengen", "pingin", "mo", "mw",
      "please", "pls", "i", "want", "to", "bisa", "bs", "pak", "bu", "kak", "mas", "mbak",
-     "halo", "hallo", "hai", "permisi", "lihat", "liat", "info", "coba", "ok", "oke"}
+     "halo", "hallo", "hai", "permisi", "lihat", "liat", "info", "coba", "ok", "oke",
+     # greetings before the command: "Assalamualaikum, JUAL ..." (DECISIONS 388)
+     "assalamualaikum", "asalamualaikum", "assalamu'alaikum", "assalamu", "alaikum", "salam",
+     "selamat", "pagi", "siang", "sore", "malam", "punten", "sugeng", "enjing", "permios"}
 )
 
 #: words that ask how to do something: "cara jual" is help for JUAL, never CARI
@@ -243,6 +280,7 @@ HELP_WORDS: frozenset[str] = frozenset({"cara", "caranya"})
 #: words inside a JUAL message that belong to neither product nor numbers
 SELL_FILLERS: frozenset[str] = frozenset(
     {"harga", "seharga", "rp", "idr", "@", "x", "per", "sebanyak", "jumlah", "total",
+     "hrg", "hrga", "harganya", "sekilo", "sakilo", "perkilo", "sekilonya",
      "dengan", "price", "at", "qty", "-", "/", "="}
 )
 
@@ -259,6 +297,13 @@ QUESTION_FILLERS: frozenset[str] = frozenset(
 #: words that start a place (CARI) or market (HARGA) after a product: "cabai di Bandung"
 PLACE_WORDS: frozenset[str] = frozenset({"di", "dekat", "sekitar", "daerah", "in", "near", "at"})
 
+#: words after a published price that are no market: "HARGA cabai 45 ribu rupiah per kilo"
+PUBLISH_PRICE_TAIL: frozenset[str] = frozenset({"rupiah", "idr", "rp", "sekilo", "perkilo", "/kg"})
+#: words at the end of the product in HARGA that tell the price moved: "HARGA cabai naik 45rb"
+PRICE_CHANGE_WORDS: frozenset[str] = frozenset(
+    {"naik", "turun", "jadi", "menjadi", "baru", "terbaru", "update", "rata-rata", "rata2",
+     "=", ":"})
+
 #: words that start a market name and are part of it: "HARGA cabai Pasar Induk"
 MARKET_WORDS: frozenset[str] = frozenset({"pasar", "market"})
 
@@ -268,7 +313,10 @@ REGISTER_BUYER_SEPARATORS: frozenset[str] = frozenset({"dari", "di", "kota", "fr
 
 #: leading words dropped from a name in DAFTAR ("nama saya Siti" -> "Siti")
 NAME_PREFIXES: frozenset[str] = frozenset({"nama", "saya", "namaku", "nama:", "aku", "sy", "name",
-                                           "my", "is"})
+                                           "my", "is", "penjual", "seller", "sebagai", "sbg",
+                                           "jadi"})
+#: of those, the role words that are no name even alone ("DAFTAR penjual")
+ROLE_WORDS: frozenset[str] = frozenset({"penjual", "seller", "sebagai", "sbg"})
 
 #: leading words dropped from a village / city ("Desa Sukamaju" -> "Sukamaju")
 PLACE_PREFIXES: frozenset[str] = frozenset({"desa", "ds", "kota", "kab", "kabupaten"})
@@ -286,17 +334,46 @@ WEEKLY_OFF_WORDS: frozenset[str] = frozenset(
 
 #: words in `STOK kode ... N` that make N a change, not the new total
 STOCK_ADD_WORDS: frozenset[str] = frozenset(
-    {"tambah", "tambahkan", "tambahin", "nambah", "ditambah", "plus", "add", "+"})
+    {"tambah", "tambahkan", "tambahin", "nambah", "ditambah", "plus", "add", "+",
+     # short and inflected forms from the blind field trial (DECISIONS 377)
+     "tmbh", "tmbah", "tambh", "tbh", "nambahin", "ditambahkan", "bertambah", "masuk"})
 STOCK_REMOVE_WORDS: frozenset[str] = frozenset(
     {"kurang", "kurangi", "kurangin", "dikurangi", "minus", "laku", "terjual", "keluar",
-     "sold", "remove", "-"})
+     "sold", "remove", "-",
+     "krg", "krng", "kurng", "berkurang", "dikurang", "dikurangin", "kurangkan", "dijual"})
+#: `tambah stok K5 20`: a change word before the STOK keyword (DECISIONS 381)
+STOCK_CHANGE_LEADS: frozenset[str] = frozenset(
+    w for w in STOCK_ADD_WORDS | STOCK_REMOVE_WORDS if w.isalpha() and w not in {"laku", "sold"})
+STOCK_NOUNS: frozenset[str] = frozenset({"stok", "stock", "stoknya", "stoc"})
+#: words that may stand between the code and the number of `STOK kode N` without changing
+#: what N is; any other word there makes N unreadable and it is asked (DECISIONS 377)
+STOCK_NEUTRAL_WORDS: frozenset[str] = frozenset(
+    {"jadi", "jd", "menjadi", "=", ":", "stok", "stock", "ada", "skrg", "sekarang", "tersedia",
+     "kode", "no", "nomor", "sudah", "sdh", "udah", "udh", "tolong", "mohon", "ya", "pak", "bu",
+     "update", "ubah", "ganti", "diganti", "diubah", "dijadikan", "jadikan", "set", "total",
+     "masih", "msh", "ready", "redi", "to", "is", "now"})
 #: `STOK kode 20 lagi`: twenty more, or twenty left? Asked, unless `sisa`/`tinggal` says left
 STOCK_MORE_WORDS: frozenset[str] = frozenset({"lagi", "more"})
 STOCK_LEFT_WORDS: frozenset[str] = frozenset({"sisa", "tinggal", "tersisa", "left"})
 
 #: words in JUAL that make the price one for everything ("2 ekor total 6jt")
 SELL_TOTAL_WORDS: frozenset[str] = frozenset(
-    {"total", "semua", "semuanya", "borong", "borongan", "sekaligus", "all"})
+    {"total", "semua", "semuanya", "borong", "borongan", "sekaligus", "all",
+     "tot", "ttl"})  # and "50kg = 600rb", "50kg jadi 600rb" (DECISIONS 386)
+#: a word between the quantity and the price that makes the price the total
+SELL_EQUALS_WORDS: frozenset[str] = frozenset({"=", "jadi", "jd", "menjadi"})
+
+#: words right after a price that make it approximate ("40 ribuan", "40 an": around
+#: forty thousand): the price is asked, the reading offered back (DECISIONS 376)
+APPROXIMATE_PRICE_WORDS: dict[str, int] = {
+    "an": 1, "an-an": 1, "ribuan": 1_000, "rbuan": 1_000, "rban": 1_000, "rbn": 1_000,
+    "rebuan": 1_000, "jutaan": 1_000_000, "jtan": 1_000_000,
+}
+
+#: words right before a price that make it approximate ("sekitar 12rb", "kurang lebih
+#: 12rb"): asked, the reading offered back (DECISIONS 376)
+APPROXIMATE_BEFORE_PRICE: frozenset[str] = frozenset(
+    {"sekitar", "kisaran", "kira", "kira-kira", "kira2", "kurleb", "+-", "±", "lebih", "kurang"})
 
 #: `STOK kode habis`: nothing left
 STOCK_SOLD_OUT_WORDS: frozenset[str] = frozenset({"habis", "kosong", "abis", "sold-out", "soldout"})

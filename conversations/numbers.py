@@ -38,7 +38,8 @@ ikat, karung, buah (bh), lembar (lbr), pcs, paket, botol, bungkus (bks).
 **Decision:** a few more count units village sellers use daily are accepted as well:
 ekor (animals), butir (eggs), sisir and tandan (bananas), kotak (dus, kardus), and (issue
 14) sak/zak as karung, biji as buah, meter (cloth, rope) and kodi (a score of pieces, kept
-as its own unit: a kodi of sarongs is sold by the kodi).
+as its own unit: a kodi of sarongs is sold by the kodi); rak (a tray of eggs) and peti (a
+crate, krat) from the blind field trial.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ __all__ = [
     "number_candidates",
     "spelled_number",
     "json_number",
+    "LEAST_BARE_PRICE",
+    "is_bare_number",
     "parse_money",
     "parse_price",
     "parse_quantity",
@@ -74,7 +77,8 @@ _ONE = Decimal(1)
 
 # alias -> factor to kg. Canonical weight unit is always "kg".
 _WEIGHT_ALIASES: dict[str, Decimal] = {
-    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms"), _ONE),
+    **dict.fromkeys(("kg", "kgs", "kilo", "kilos", "kilogram", "kilograms", "kilonya", "kgnya"),
+                    _ONE),
     **dict.fromkeys(("g", "gr", "grm", "gram", "grams"), Decimal("0.001")),
     "ons": Decimal("0.1"),
     **dict.fromkeys(("kuintal", "kwintal", "kw", "quintal", "quintals"), Decimal(100)),
@@ -84,7 +88,7 @@ _WEIGHT_ALIASES: dict[str, Decimal] = {
 # canonical count unit -> aliases (the canonical name is an alias of itself).
 COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "liter": ("liter", "liters", "litre", "litres", "ltr", "lt", "l"),
-    "ikat": ("ikat", "bunch", "bundle", "bundles"),
+    "ikat": ("ikat", "iket", "ikt", "bunch", "bundle", "bundles"),
     "karung": ("karung", "krg", "sak", "zak", "sack", "sacks"),
     "buah": ("buah", "bh", "biji", "bj"),
     "lembar": ("lembar", "lbr", "sheet", "sheets"),
@@ -99,6 +103,9 @@ COUNT_UNITS: dict[str, tuple[str, ...]] = {
     "kotak": ("kotak", "dus", "kardus", "box", "boxes"),
     "meter": ("meter", "mtr", "metre", "meters"),
     "kodi": ("kodi",),
+    # from the blind field trial (DECISIONS 385): eggs by the tray, fruit by the crate
+    "rak": ("rak", "tray"),
+    "peti": ("peti", "krat"),
 }
 
 # alias -> (canonical unit, factor to the canonical unit)
@@ -108,8 +115,9 @@ UNIT_ALIASES: dict[str, tuple[str, Decimal]] = {
 }
 
 MONEY_SUFFIXES: dict[str, Decimal] = {
-    **dict.fromkeys(("rb", "rbu", "ribu", "rebu", "k"), Decimal(1_000)),
-    **dict.fromkeys(("jt", "jta", "juta"), Decimal(1_000_000)),
+    # "ewu"/"yuta": Javanese (DECISIONS 385)
+    **dict.fromkeys(("rb", "rbu", "ribu", "rebu", "k", "ewu"), Decimal(1_000)),
+    **dict.fromkeys(("jt", "jta", "juta", "yuta"), Decimal(1_000_000)),
     **dict.fromkeys(("miliar", "milyar"), Decimal(1_000_000_000)),
 }
 
@@ -357,6 +365,18 @@ def convert_price(amount: Decimal | int, factor: Decimal) -> int | None:
     not round money; the dialog asks for the price per kg instead.
     """
     return _whole_rupiah(Decimal(amount) / factor)
+
+
+#: A price written as a bare number below the smallest coin (``40`` for a kilo of chilli)
+#: is no price anyone means: the parser and the price question ask it (DECISIONS 378).
+#: ``Rp40`` is read as written.
+LEAST_BARE_PRICE = 100
+
+
+def is_bare_number(text: str) -> bool:
+    """``"40"``, ``"12.000"``: digits only, without ``Rp``, ``rb``, ``@`` or a unit."""
+    tok = scan_number_token(_squeeze(text).lower())
+    return tok is not None and tok.kind == "num" and not tok.money
 
 
 def parse_price(text: str) -> tuple[int, str] | None:

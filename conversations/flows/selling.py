@@ -15,9 +15,17 @@ from decimal import Decimal, InvalidOperation
 from statistics import median
 
 from bot.services import listings, media, prices, products, subscriptions
+from conversations import keywords as kw
 from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
 from conversations.i18n import format_money, format_number, format_quantity, format_unit_price
-from conversations.numbers import parse_price, parse_quantity, squeeze_numbers, unit_of
+from conversations.numbers import (
+    LEAST_BARE_PRICE,
+    is_bare_number,
+    parse_price,
+    parse_quantity,
+    squeeze_numbers,
+    unit_of,
+)
 from conversations.parse import parse
 
 #: A photo sent alone this soon after `JUAL` belongs to the listing just created.
@@ -270,7 +278,13 @@ def take_unit(turn: Turn) -> str:
 
 
 def _read_price(text: str, unit: str) -> int | None:
-    """`12rb`, `Rp 12.000`, `12rb/kg`, `harga 12 ribu saja` -> rupiah per `unit`."""
+    """`12rb`, `Rp 12.000`, `12rb/kg`, `harga 12 ribu saja` -> rupiah per `unit`.
+
+    An approximate price (`12 ribuan`, `sekitar 12rb`, `40 an`) or a bare number below the
+    smallest coin (`12`) is no price: asked again with the example (DECISIONS 376, 378)."""
+    words = text.lower().replace("-", " ").split()
+    if any(w in kw.APPROXIMATE_PRICE_WORDS or w in kw.APPROXIMATE_BEFORE_PRICE for w in words):
+        return None
     candidates = [text, *squeeze_numbers(text).split()]
     for candidate in candidates:
         read = parse_price(candidate)
@@ -278,6 +292,8 @@ def _read_price(text: str, unit: str) -> int | None:
             price, per = read
             if per and per != unit:
                 return None  # "3rb/kg" for something sold per ikat: ask again
+            if price < LEAST_BARE_PRICE and is_bare_number(candidate):
+                return None
             return price if listings.valid_price(price) else None
     return None
 

@@ -46,6 +46,11 @@ JUAL product quantity unit price[/unit]
     (``15rb 4 ikat`` -> ``[3750, 15000]``), ``15,000``/``17.5`` (-> ``[15000]``,
     ``[17500]``) and number words (``dua puluh ribu`` -> ``[20000]``). Compound amounts
     are one amount (``3 juta 750 ribu``, ``2jt350``, ``12rb500``).
+  * Not read as the price, but asked with the reading offered back (DECISIONS 376, 378,
+    386): an approximate price (``40 ribuan`` -> ``[40000]``, ``sekitar 12rb``, ``40 an``),
+    a bare number below Rp100 (``10kg 40``), a price range (``10-12rb``), and a total
+    after ``=``/``jadi`` right behind the quantity (``50kg = 600rb`` -> ``[12000,
+    600000]``). A quantity glued to its price is split (``10kg40rb``).
   * A quantity glued to the product is split off when it carries a unit (``bawang50kg``;
     ``IR42`` stays), a bare number just before the quantity belongs to the name (``beras
     IR 64 50kg``), the name ends at ``yang`` and loses emoji and punctuation.
@@ -55,9 +60,10 @@ HARGA / PRICE
   * With an amount after the product it is ``publish_price``; without, ``price``. The
     market is the words after the amount (``di`` dropped), or, in a query, the words
     after a comma, ``di``/``dekat``/``in``/``at``..., or from ``pasar``/``market`` on
-    (``HARGA cabai Pasar Induk``). Question words at the end of the product
-    (``berapa``, ``sekarang``, ``hari ini``) are dropped. A number that is a quantity
-    rather than an amount (``HARGA cabai 50kg``) gives ``publish_price`` with
+    (``HARGA cabai Pasar Induk``); a market before the amount is the market too
+    (``HARGA cabai pasar induk 40rb``). A bare amount below Rp100 is asked. Question
+    words at the end of the product (``berapa``, ``sekarang``, ``hari ini``) are dropped.
+    A number that is a quantity rather than an amount (``HARGA cabai 50kg``) gives ``publish_price`` with
     ``missing: ["price"]``.
 CARI product [place]: the place starts after a comma or ``di``/``dekat``/``in``/``near``
   (``CARI cabai di Bandung``); without one, all words are the product.
@@ -81,10 +87,14 @@ Codes (listing, order): a letter followed by letters/digits, containing a digit,
 STOK code quantity: both or neither; one of them alone reports the other missing.
   ``unit`` is returned for STOK and PESAN only when written. ``STOK code tambah/kurang
   N`` (also ``+N``/``-N``, ``laku``, ``add``/``minus``) gives ``change`` (negative for
-  kurang), never ``quantity``; ``STOK code habis`` (``kosong``, ``sold out``) gives
-  ``quantity: 0``; ``habis 5`` reports the quantity missing.
+  kurang; short forms ``tmbh``, ``krg``, ``berkurang``...), never ``quantity``; ``STOK code
+  habis`` (``kosong``, ``sold out``) gives ``quantity: 0``; ``habis 5`` reports the quantity
+  missing. Any other word between the code and the number than ``sisa``, ``jadi``,
+  ``masih``... makes the number unreadable (``STOK K5 kemarin 30``: missing quantity).
+  ``tambah stok K5 20`` is ``STOK K5 tambah 20``.
 LAGI / MORE: ``more``, the next page of the last STOK or CARI list.
-TARIK amount: ``semua``/``seluruh``/``all`` -> ``all: true``.
+TARIK amount: ``semua``/``smua``/``seluruh``/``all`` -> ``all: true``; a bare number below
+  Rp1.000 (``TARIK 500``) is asked.
 PIN old new: digit strings (leading zeros kept); other words are ignored.
 SIARAN group text: the group is the first word (lower-cased), the text the rest as typed
   (line breaks kept). ``SIARAN STATUS [id]`` -> ``broadcast_status`` with ``broadcast``.
@@ -92,11 +102,16 @@ BAHASA: ``id``/``indonesia``/``indo`` -> ``id``; ``en``/``english``/``inggris`` 
 BANTUAN topic: the canonical command of the topic keyword, any language.
 Not commands although they start with a keyword: ``terima kasih`` (thank you), ``no rek``/
   ``no hp``/``no wa`` ("number"). They parse as ``unknown`` without a suggestion.
-Ways of writing (DECISIONS 117): up to three lead-in words before the keyword are skipped
+Ways of writing (DECISIONS 117, 388): up to five lead-in words (greetings too) before the
+  keyword are skipped
   (``saya mau JUAL``, ``tolong cek SALDO``, ``brp HARGA``); markup around the keyword
   (``_JUAL_``); inflected keywords (``langganan``, ``batalkan``); ``gak jadi``/``ora
   sido``/``teu jadi`` are BATAL; ``nggih``/``muhun``/``mboten`` with an order code are
-  YA/TIDAK, alone a suggestion; ``cara``/``gimana`` + keyword is help for it.
+  YA/TIDAK, alone a suggestion; ``cara``/``gimana`` + keyword is help for it. Short
+  keywords (``hps``, ``krm``, ``psn``, ``pesen``, ``trima``, ``byr``, ``stk``, ``pesanan``
+  for STATUS) are the keyword; ``y``/``gak``/``tolak`` with an order code are YA/TIDAK,
+  ``ok``/``siap`` with one only a suggestion; ``sudah kirim P12``/``sudah terima P12`` are
+  KIRIM/TERIMA with the code only (DECISIONS 379-381, 387).
 Suggestions: for a first word of 4+ letters within 1 edit (2 for 6+ letters, with
   transpositions counting as one) of exactly one command's keywords; a keyword with an
   Indonesian suffix (``batalkan``, ``harganya``); ``beli``/``buy`` -> ``order``;
@@ -133,7 +148,7 @@ def _parse(text: str) -> Result:
     return _parse_at(text, 0, _MAX_LEAD_INS)
 
 
-_MAX_LEAD_INS = 3
+_MAX_LEAD_INS = 5  # "selamat pagi pak, saya mau JUAL ..." (DECISIONS 388)
 #: after a lead-in these act only with their order code
 _NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
 _MARKUP = "*_~"
@@ -160,6 +175,9 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
             second, second_end = nxt.group(1).lower(), nxt.end()
             if (first, second) in kw.NOT_COMMANDS:
                 return {"command": "unknown"}  # "terima kasih" is thanks, not TERIMA
+            if first in kw.STOCK_CHANGE_LEADS and second in kw.STOCK_NOUNS:
+                # "tambah stok K5 20": STOK K5 tambah 20 (DECISIONS 381)
+                return _HANDLERS["stock"](f"{first} {text[second_end:]}")
             if (phrase := kw.PHRASE_COMMANDS.get((first, second))) is not None:
                 # "gak jadi", "ora sido", "teu jadi": never mind, i.e. BATAL
                 return _run(phrase, text, second_end)
@@ -191,7 +209,15 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
         elif (near := _suggest_second(first, second)) is not None:
             return {"command": "unknown", "suggestion": near}
     if command is None:
-        command = _SINGLE.get(first) or kw.INFLECTED_KEYWORDS.get(first)
+        command = _SINGLE.get(first) or kw.READ_AS_KEYWORD.get(first)
+    if command is None and first in kw.CODE_ANSWERS:
+        # "y P7", "tolak P12": acted on with the order code only (DECISIONS 380)
+        result = _run(kw.CODE_ANSWERS[first], text, end)
+        if "order" in result:
+            return result
+        if not text[end:].strip(" .!?"):
+            # "y", "gak" alone: a suggestion, which answers our own yes/no question
+            return {"command": "unknown", "suggestion": kw.CODE_ANSWERS[first]}
     if command is None and first in kw.REGIONAL_ANSWERS:
         # "nggih P7", "muhun P7": yes with the order code; alone only a suggestion
         answer = kw.REGIONAL_ANSWERS[first]
@@ -208,9 +234,21 @@ def _parse_at(text: str, start: int, lead_ins: int) -> Result:
                 return {"command": "unknown", "suggestion": result["command"]}
             if result["command"] != "unknown" or "suggestion" in result:
                 return result
+    if command is None and first in kw.PAST_LEADS and lead_ins:
+        # "sudah kirim P12": shipped; acted on with the order code only (DECISIONS 387)
+        result = _parse_at(text, end, lead_ins - 1)
+        if result["command"] in kw.PAST_LEAD_COMMANDS and "order" in result:
+            return result
+    if command is None and first in kw.CODE_SUGGESTIONS:
+        # "ok P7": perhaps YA P7, perhaps "ok, I will look at P7"; only suggested
+        answer = kw.CODE_SUGGESTIONS[first]
+        if "order" in _run(answer, text, end):
+            return {"command": "unknown", "suggestion": answer}
     if command is None and first in kw.HELP_LEADS:
         # "cara" alone is "how?": help, never a suggestion of CARI
         return {"command": "help"} if first in kw.HELP_WORDS else {"command": "unknown"}
+    if command is None and first in kw.LEAD_INS:
+        return {"command": "unknown"}  # "pagi" is a greeting, not a typo of LAGI
     if command is None:
         suggestion = _suggest(first)
         if suggestion is None:
@@ -225,7 +263,7 @@ def _keyword_command(word: str, text: str, end: int) -> str | None:
         nxt = _NEXT_WORD_RE.match(text, end)
         if nxt is not None and (command := _TWO_WORD[word].get(nxt.group(1).lower())):
             return command
-    return _SINGLE.get(word) or kw.INFLECTED_KEYWORDS.get(word)
+    return _SINGLE.get(word) or kw.READ_AS_KEYWORD.get(word)
 
 
 def _run(command: str, text: str, end: int) -> Result:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from conversations import keywords as kw
 from conversations.numbers import (
+    LEAST_BARE_PRICE,
     NUMBER_WORDS,
     NumberToken,
     convert_price,
@@ -49,9 +50,19 @@ def _unglue(tokens: list[str]) -> list[str]:
                  and _GLUED_QUANTITY_RE.fullmatch(tok))
         if match and (number := _number(match.group(2))) is not None and number.kind == "qty":
             out.extend(match.groups())
+        elif (tok[0].isdigit() and tok[-1].isalpha() and not tok.rstrip(_LETTERS).isdigit()
+              and (pair := _GLUED_PRICE_RE.fullmatch(tok.lower())) is not None
+              and _valid(_number(pair.group(1)), "qty") and _valid(_number(pair.group(2)), "money")):
+            out.extend(pair.groups())  # "10kg40rb" -> "10kg", "40rb" (DECISIONS 382)
         else:
             out.append(tok)
     return out
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_GLUED_PRICE_RE = re.compile(r"([0-9][0-9.,]*[a-z]+)([0-9][0-9.,]*[a-z]+)")
+#: "10-12rb", "10rb-12rb": a range of prices, in the price's place but never read
+_PRICE_RANGE_RE = re.compile(r"[0-9][0-9.,]*[a-z]*-[0-9][0-9.,]*(?:rb|rbu|ribu|rebu|k|jt|jta|juta)")
 
 
 class _Item:
@@ -92,6 +103,8 @@ def _sell_items(rest: str) -> tuple[list[list[str]], list[_Item]]:
         if number is None:
             runs[-1].append(tok)
         else:
+            if number.kind == "bad" and not number.money and _PRICE_RANGE_RE.fullmatch(tok.lower()):
+                number = _BAD_SPELLED_MONEY
             items.append(_Item(number, tok, len(items)))
             runs.append([])
         i += 1
@@ -163,11 +176,19 @@ def _sell(rest: str) -> Result:
 
     per_unit: int | None = None
     options: list[int] = []
+    approximate = _approximate(price_item, runs) if price_item is not None else None
+    if approximate is not None:
+        # "40 ribuan", "40rb an": around forty thousand; asked, never listed at Rp40
+        price, options = None, approximate
     if price is not None and (price.unit is None or price.unit == unit):
         assert price.value is not None
         per_unit = convert_price(price.value, price.factor)
         if per_unit is not None and price.unit is None:
-            total = any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run) and not any(
+            between = runs[price_item.index] if price_item is not None else []
+            equals = (quantity_item is not None and quantity_item.index + 1 == price_item.index
+                      and len(between) == 1 and between[0].lower() in kw.SELL_EQUALS_WORDS)
+            total = (equals or any(w.lower() in kw.SELL_TOTAL_WORDS for run in runs for w in run)
+                     ) and not any(
                 item.token.kind == "money" and amount is not None
                 and item.token.value == per_unit * amount for item in items if item is not price_item)
             readings = _price_readings(per_unit, price_item, quantity_item, items, total)
@@ -187,7 +208,16 @@ def _sell(rest: str) -> Result:
             and (r := convert_price(tok.value, tok.factor)) is not None and r > 0}
         if len(readings) > 1:
             options = sorted(readings)
-    if per_unit is None and not options and price_item is not None:
+    if (len(items) > 2 and per_unit is not None and price is not None and price.unit is None and any(
+            item is not quantity_item and item.token.kind == "qty" and item.token.unit != unit
+            for item in items)):
+        # "beras 25 kg 1 sak 325rb": per kg or per sak? Asked (DECISIONS 386)
+        per_unit, options = None, []
+    too_small = (per_unit is not None and price_item is not None and not options
+                 and price_item.token.kind == "num" and per_unit < LEAST_BARE_PRICE)
+    if too_small:
+        per_unit = None  # "10kg 40": forty rupiah? forty thousand? Asked (DECISIONS 378)
+    elif per_unit is None and not options and price_item is not None:
         if price_item.spelled is not None:
             options = [price_item.spelled]
         elif price_item.token.kind != "qty":
@@ -199,6 +229,27 @@ def _sell(rest: str) -> Result:
     else:
         result["price"] = per_unit
     return _finish(result, missing)
+
+
+def _approximate(price: _Item | None, runs: list[list[str]]) -> list[int] | None:
+    """The readings to offer back when the word right after the price makes it approximate
+    (``40 ribuan`` -> ``[40000]``, ``40 an`` -> ``[]``), else ``None`` (DECISIONS 376)."""
+    if price is None or price.spelled is not None:
+        return None
+    after = runs[price.index + 1] if price.index + 1 < len(runs) else []
+    multiplier = kw.APPROXIMATE_PRICE_WORDS.get(after[0].lower()) if after else None
+    before = runs[price.index]
+    if multiplier is None and before and before[-1].lower() in kw.APPROXIMATE_BEFORE_PRICE:
+        multiplier = 1  # "sekitar 12rb", "kurang lebih 12rb"
+    if multiplier is None or price.token.value is None or price.token.unit is not None:
+        return None
+    if price.token.kind == "money" and multiplier == 1:
+        reading = convert_price(price.token.value, price.token.factor)
+        return [reading] if reading else []
+    if price.token.kind == "num" and multiplier > 1:
+        reading = convert_price(price.token.value * multiplier, price.token.factor)
+        return [reading] if reading else []
+    return []
 
 
 #: The other reading of a price is offered only from this many rupiah per unit on: "2 kw
@@ -253,9 +304,16 @@ def _price_readings(
 def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
     tokens = _tokens(rest)
     code, at = _find_code(tokens)
+    if code is not None and not code[-1].isdigit():
+        # "K5 krg 5" was glued to "K5krg" (5 karung) by the number squeezing: the code is
+        # read from the words as typed and the amounts from what is left (DECISIONS 377)
+        plain = _tokens(rest, numbers=False)
+        code, used = _find_code(plain)
+        tokens = _tokens(" ".join(t for i, t in enumerate(plain) if i not in used))
+        at = frozenset()
     quantity = None
     change_sign = 0
-    sold_out = more_or_left = False
+    sold_out = more_or_left = unclear = False
     for i, tok in enumerate(tokens):
         if i in at or tok == _SEP:
             continue
@@ -273,8 +331,14 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
                 continue
             if low[:1] in "+-" and len(low) > 1 and low[1].isdigit():
                 change_sign = 1 if low[0] == "+" else -1
-                tok = tok[1:]
-        if (number := _number(tok)) is not None:
+                number = _number(tok[1:])
+            elif (number := _number(tok)) is None:
+                if low not in kw.STOCK_NEUTRAL_WORDS and low not in kw.STOCK_LEFT_WORDS:
+                    unclear = True  # "STOK K5 kemarin 30": what is 30? Asked, never set
+                continue
+        else:
+            number = _number(tok)
+        if number is not None:
             quantity = number
             after = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
             if command == "stock" and after in kw.STOCK_MORE_WORDS and not change_sign and not any(
@@ -289,7 +353,9 @@ def _stock_or_order(command: str, rest: str, *, code_optional: bool) -> Result:
         missing.append("listing")
     else:
         result["listing"] = code
-    if (sold_out and quantity is not None) or more_or_left:
+    if quantity is not None and unclear:
+        missing.append("change" if change_sign else "quantity")
+    elif (sold_out and quantity is not None) or more_or_left:
         missing.append("quantity")  # "habis 5": five sold, or five left? Asked.
     elif sold_out:
         result["quantity"] = 0  # "STOK K5 habis"
@@ -335,6 +401,9 @@ def _price(rest: str) -> Result:
 def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> Result:
     result: Result = {"command": "publish_price"}
     missing: list[str] = []
+    # "HARGA cabai pasar induk 40rb": the market may come before the amount (DECISIONS 388)
+    before, market_before = _split_place(before, kw.MARKET_WORDS)
+    before = _trim(before, kw.PRICE_CHANGE_WORDS)  # "HARGA cabai naik 45rb" is cabai
     if product := _product(before):
         result["product"] = product
     else:
@@ -343,6 +412,8 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
     if amount.kind in ("num", "money"):
         assert amount.value is not None
         price = convert_price(amount.value, amount.factor)
+        if price is not None and amount.kind == "num" and price < LEAST_BARE_PRICE:
+            price = None  # "HARGA cabai 40": never broadcast as Rp40 (DECISIONS 378)
     if price is None:
         missing.append("price")
     else:
@@ -350,32 +421,55 @@ def _publish_price(before: list[str], amount: NumberToken, after: list[str]) -> 
         if amount.unit is not None:
             result["unit"] = amount.unit
     following = _words(after)
+    while following and following[0].lower() in kw.PUBLISH_PRICE_TAIL:
+        following = following[1:]  # "45 ribu rupiah per kilo": no market "Rupiah Per Kilo"
+    if following and following[0].lower() == "per" and len(following) > 1:
+        per = unit_of(following[1])
+        if price is not None and per is not None and "unit" not in result:
+            price = convert_price(price, per[1])
+            if price is None:
+                del result["price"]
+                missing.append("price")
+            else:
+                result["price"], result["unit"] = price, per[0]
+        following = following[2:]
     if price is not None and following and _number(following[0]) is not None:
         # "HARGA cabai 11 ribu 500": not one amount we can read; asked, never published
         del result["price"]
         result.pop("unit", None)
         missing.append("price")
         following = following[1:]
-    if market := _place(following):
+    if market := _place(market_before or following):
         result["market"] = market
     return _finish(result, missing)
 
 
-def _one_amount(tokens: list[str]) -> int | None:
+def _one_amount(tokens: list[str], *, least_bare: int = 0) -> int | None:
     """The one amount of money among ``tokens``, or None: "2jt 5" is not two million, and
-    an ambiguous or unreadable amount is asked, never guessed (DECISIONS 110)."""
+    an ambiguous or unreadable amount is asked, never guessed (DECISIONS 110). A bare
+    number (no ``Rp``/``rb``...) below ``least_bare`` is asked too (DECISIONS 378)."""
     numbers = [number for tok in tokens if (number := _number(tok)) is not None]
     if len(numbers) == 1 and numbers[0].kind in ("num", "money") and numbers[0].unit is None:
         assert numbers[0].value is not None
-        return convert_price(numbers[0].value, numbers[0].factor)
+        amount = convert_price(numbers[0].value, numbers[0].factor)
+        if amount is not None and numbers[0].kind == "num" and 0 < amount < least_bare:
+            return None
+        return amount
     return None
+
+
+#: `TARIK 500`: five hundred rupiah is no withdrawal anyone means; asked (DECISIONS 378)
+_LEAST_BARE_WITHDRAWAL = 1_000
 
 
 def _withdraw(rest: str) -> Result:
     tokens = _words(_tokens(rest))
-    if tokens and tokens[0].lower() in kw.ALL_WORDS:
+    first = 0
+    while first < len(tokens) - 1 and tokens[first].lower() in kw.WITHDRAW_FILLERS:
+        first += 1  # "TARIK SALDO SEMUA"
+    if tokens and tokens[first].lower() in kw.ALL_WORDS:
         return {"command": "withdraw", "all": True}
-    amount = _one_amount(tokens)
+    amount = _one_amount(tokens, least_bare=_LEAST_BARE_WITHDRAWAL)
     if amount is not None:
         return {"command": "withdraw", "amount": amount}
     no_digits = not any(_number(tok) is not None for tok in tokens)

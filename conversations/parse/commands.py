@@ -105,7 +105,8 @@ def _cancel(rest: str) -> Result:
 def _search(rest: str) -> Result:
     product_tokens, place_words = _split_place(_tokens(rest, numbers=False), frozenset())
     result: Result = {"command": "search"}
-    product = _product(product_tokens)
+    # "CARI cabai 50kg", "CARI cabai 40rb": the amounts are no part of the product
+    product = _product([t for t in product_tokens if not t[:1].isdigit()])
     if not product:
         return _finish(result, ["product"])
     result["product"] = product
@@ -136,8 +137,14 @@ def _demand(rest: str) -> Result:
 _FIELD_STRIP = " .,;:!?-*\"'"
 
 
+_SPACED_DASH_RE = re.compile(r"\s[-/|]\s")
+
+
 def _two_fields(rest: str, separators: frozenset[str]) -> tuple[str, str]:
-    """``"Siti Aminah, Sukamaju"`` -> ``("Siti Aminah", "Sukamaju")``."""
+    """``"Siti Aminah, Sukamaju"`` -> ``("Siti Aminah", "Sukamaju")``; a spaced dash or
+    slash separates too (``Siti - Sukamaju``)."""
+    if " " in rest and _FIELD_SEP_RE.search(rest) is None:
+        rest = _SPACED_DASH_RE.sub(", ", rest, count=1)
     match = _FIELD_SEP_RE.search(rest)
     if match:
         first, second = rest[: match.start()], rest[match.end() :]
@@ -152,9 +159,11 @@ def _two_fields(rest: str, separators: frozenset[str]) -> tuple[str, str]:
     name = first.split()
     while len(name) > 1 and name[0].lower().strip(":") in kw.NAME_PREFIXES:
         name = name[1:]  # "nama saya Siti" -> "Siti"
+    if len(name) == 1 and name[0].lower() in kw.ROLE_WORDS:
+        name = []  # "DAFTAR penjual": the name is still to be asked
     first = _title(" ".join(name).strip(_FIELD_STRIP))
     place = second.split()
-    if len(place) > 1 and place[0].lower().strip(".") in kw.PLACE_PREFIXES:
+    if len(place) > 1 and place[0].lower().strip(".:") in kw.PLACE_PREFIXES:
         place = place[1:]
     return first, _title(" ".join(place).strip(_FIELD_STRIP))
 

@@ -25,7 +25,8 @@ for _keywords in kw.KEYWORDS.values():
 _FUZZY_CHOICES: tuple[str, ...] = tuple(_SINGLE)
 # first words after which the second word matters
 _LOOK_AHEAD = (frozenset(_TWO_WORD) | {first for first, _ in kw.NOT_COMMANDS}
-               | {first for first, _ in kw.PHRASE_COMMANDS} | kw.HELP_LEADS)
+               | {first for first, _ in kw.PHRASE_COMMANDS} | kw.HELP_LEADS
+               | kw.STOCK_CHANGE_LEADS)
 
 _FIRST_WORD_RE = re.compile(r"[\W_]*([^\W\d_]+)")
 _NEXT_WORD_RE = re.compile(r"[^\w]*([^\W\d_]+)(?!\w)")
