@@ -49,7 +49,14 @@ sys.path.insert(0, str(ROOT))
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bench.webhook import TOKEN, post_signed_sms, run_workers, start_gunicorn  # noqa: E402
+from bench.webhook import (  # noqa: E402
+    TOKEN,
+    cpu_seconds,
+    disk_sync_latency,
+    post_signed_sms,
+    run_workers,
+    start_gunicorn,
+)
 from bot import create_app  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.migrations import apply_migrations, migrations  # noqa: E402
@@ -57,7 +64,7 @@ from bot.pipeline.inbound import accept_inbound_message  # noqa: E402
 from bot.redis_server import RedisServer, free_port  # noqa: E402
 from bot.services import ledger  # noqa: E402
 from bot.services.listings import code_letter, code_number  # noqa: E402
-from bot.storage import open_database, to_db_time, transaction, utcnow  # noqa: E402
+from bot.storage import open_database, request_autocheckpoint, to_db_time, transaction, utcnow  # noqa: E402
 
 #: Bump when the population's shape changes: the cache key.
 BUILD_VERSION = 1
@@ -311,26 +318,6 @@ def drive(port: int, messages: list[tuple[str, str]], concurrency: int, prefix: 
     return elapsed, timings
 
 
-def cpu_seconds(process) -> float:
-    """CPU time (user + system) used so far by a gunicorn master and its workers (Linux)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    pids = [process.pid]
-    try:
-        with open(f"/proc/{process.pid}/task/{process.pid}/children") as handle:
-            pids += [int(p) for p in handle.read().split()]
-    except OSError:
-        return 0.0
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / ticks
-
-
 def percentile(values: list[float], p: int) -> float:
     return statistics.quantiles(values, n=100)[p - 1] if len(values) > 1 else values[0]
 
@@ -399,7 +386,11 @@ def bench_mix(db_path: Path, size: dict, args, rng: random.Random) -> tuple[floa
 def bench_single(db_path: Path, size: dict, calls: int, rng: random.Random) -> float:
     """Time each command (and the catalog API) in-process, one call at a time."""
     config = load_config(dict(DATABASE_PATH=str(db_path), TWILIO_AUTH_TOKEN=TOKEN))
-    db = open_database(db_path)
+    # As the web opens its connections (`bot.web.db.thread_db`): group commit, and WAL
+    # checkpoints left to the sweep, which is timed below. A connection with SQLite's
+    # default auto-checkpoint ran a checkpoint inside every ~50th PESAN's COMMIT (10-15 ms
+    # wall, 3-4 ms CPU), a cost the webhook path never pays (DECISIONS 101, 351).
+    db = open_database(db_path, autocheckpoint=request_autocheckpoint(config), group_commit=True)
     listing_codes = [r[0] for r in db.execute(
         "SELECT code FROM listings WHERE status = 'active' AND quantity_milli >= 100000 "
         "ORDER BY random() LIMIT ?", [calls + 1])]
@@ -419,6 +410,7 @@ def bench_single(db_path: Path, size: dict, calls: int, rng: random.Random) -> f
             raise RuntimeError(f"no reply to {text!r}")
         return elapsed
 
+    print("  " + disk_sync_latency(db_path.parent) + " (before the calls)")
     results: dict[str, list[float]] = {}
     for text in ["STOK", "SALDO", "CARI cabai", "CARI cabai di " + village_name(1), "STATUS",
                  "JUAL cabai 10kg 12rb"]:
@@ -475,6 +467,12 @@ def bench_single(db_path: Path, size: dict, calls: int, rng: random.Random) -> f
             worst_cpu = max(worst_cpu, cpu_p99)
         print(f"  {label:<32} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms   CPU p50 "
               f"{percentile(spent, 50) * 1000 if spent else float('nan'):5.2f} / p99 {cpu_p99:5.2f} ms")
+    began, began_cpu = time.perf_counter(), time.thread_time()
+    busy, wal_pages, moved = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    print("  " + disk_sync_latency(db_path.parent) + " (after the calls)")
+    print(f"  the sweep's checkpoint of what these calls wrote (off the request path): {moved:,} of "
+          f"{wal_pages:,} WAL pages in {(time.perf_counter() - began) * 1000:.0f} ms "
+          f"(CPU {(time.thread_time() - began_cpu) * 1000:.0f} ms)")
     db.conn.close()
     print(f"  worst command p99: {worst:.1f} ms wall clock, {worst_cpu:.1f} ms CPU")
     return worst

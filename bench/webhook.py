@@ -109,6 +109,47 @@ def run_workers(worker, concurrency: int) -> float:
     return time.perf_counter() - started
 
 
+def cpu_seconds(process) -> float:
+    """CPU time (user + system) used so far by a gunicorn master and its workers (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [process.pid]
+    try:
+        with open(f"/proc/{process.pid}/task/{process.pid}/children") as handle:
+            pids += [int(p) for p in handle.read().split()]
+    except OSError:
+        return 0.0
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / ticks
+
+
+def disk_sync_latency(folder: Path, syncs: int = 200) -> str:
+    """The disk's own fdatasync latency in `folder` (4 KiB appended before each, as a WAL
+    commit does): the floor under every acknowledged message's wall clock, measured in the
+    same minutes as the calls, since the disk is shared with other work on this machine."""
+    path = folder / "fsync-probe"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    timings = []
+    try:
+        for _ in range(syncs):
+            os.write(fd, b"\0" * 4096)
+            began = time.perf_counter()
+            os.fdatasync(fd)
+            timings.append(time.perf_counter() - began)
+    finally:
+        os.close(fd)
+        path.unlink()
+    quantiles = statistics.quantiles(timings, n=100)
+    return (f"the disk's own fdatasync (4 KiB appended, {syncs} times): p50 "
+            f"{quantiles[49] * 1000:.2f} ms, p99 {quantiles[98] * 1000:.2f} ms")
+
+
 def report(name: str, rounds: list[tuple[float, list[float]]]) -> float:
     """Print the median rate over rounds and latency percentiles over all requests."""
     rates = [len(latencies) / elapsed for elapsed, latencies in rounds]
@@ -150,15 +191,24 @@ def main() -> None:
               f"{args.workers} gunicorn workers each"
               + (f" ({args.threads} threads, the Procfile's worker class)" if args.threads else "")
               + f", {os.cpu_count()} cores")
+        print(disk_sync_latency(workdir) + ", before the rounds")
         # Alternate the two apps round by round so that a noisy moment on this machine
         # hits both sides alike.
         full_rounds, bare_rounds = [], []
+        cpu = {"full": 0.0, "bare": 0.0}
         for n in range(args.rounds):
-            full_rounds.append(drive(ports["jembatan"], args.requests, args.concurrency, f"a{n}"))
-            bare_rounds.append(drive(ports["bare"], args.requests, args.concurrency, f"b{n}"))
+            for side, process, port, rounds in (("full", processes[0], ports["jembatan"], full_rounds),
+                                                 ("bare", processes[1], ports["bare"], bare_rounds)):
+                before = cpu_seconds(process)
+                rounds.append(drive(port, args.requests, args.concurrency, f"{side[0]}{n}"))
+                cpu[side] += cpu_seconds(process) - before
+        print(disk_sync_latency(workdir) + ", after the rounds")
         full = report("full webhook path", full_rounds)
         bare = report("bare Flask TwiML", bare_rounds)
-        print(f"ratio full/bare: {full / bare:.0%}  (target >= 40%)")
+        total = args.rounds * args.requests
+        print(f"server CPU per request (gunicorn master + workers, from /proc): full "
+              f"{cpu['full'] / total * 1000:.2f} ms, bare {cpu['bare'] / total * 1000:.2f} ms")
+        print(f"ratio full/bare: {full / bare:.0%}  (target >= 60%)")
     finally:
         for process in processes:
             process.terminate()

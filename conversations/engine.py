@@ -228,9 +228,12 @@ def _fallback(turn: Turn) -> None:
 
 def respond_to_inbound(
     db: sqlite_utils.Database, inbound_id: int, settings: dict, now: datetime,
-    *, reply_inline: bool = False,
+    *, reply_inline: bool = False, stored: dict | None = None,
 ) -> Response | None:
     """Process one stored inbound message: effect, reply and "processed" mark, atomically.
+
+    `stored`: the row as `inbox.store_inbound` returned it in this transaction (else it
+    is read).
 
     Returns None if the message was already processed (a duplicate, or a sweep racing
     the webhook). On a crash the transaction rolls back, the attempt is counted, and the
@@ -239,7 +242,7 @@ def respond_to_inbound(
     """
     try:
         with transaction(db):
-            row = inbox.get_inbound(db, inbound_id)
+            row = dict(stored) if stored is not None else inbox.get_inbound(db, inbound_id)
             if row["status"] != "new":
                 return None
             contact = contacts.resolve_contact(db, row["phone"], now, bsuid=row.get("bsuid"))

@@ -47,6 +47,12 @@ ALLOWED_STATEMENTS = {
     "SELECT * FROM outbox WHERE status = 'sending'": "the rows claimed right now (a handful)",
     "FROM outbox WHERE id BETWEEN ": "the rows one broadcast planning batch has just written "
     "(their ids allocated in one run under the write lock): the batch, at the table's end",
+    # An INSERT ... RETURNING of a row other tables refer to: its plan lists SQLite's scans of
+    # those tables for orphans, code guarded by FkIfZero that runs only when the statement
+    # itself has left a foreign-key violation (never for a new inbound message or contact).
+    "INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at, bsuid, status)":
+    "the stored message read back with RETURNING (no read of its own)",
+    "INSERT INTO contacts (phone, created_at) VALUES (": "a new contact read back with RETURNING",
     "UPDATE outbox SET enqueued_at = ": "rows handed to Redis, by runs of consecutive ids: each "
     "range holds only the rows named (outbox.id_runs)",
 }

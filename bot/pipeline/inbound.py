@@ -44,14 +44,15 @@ def accept_inbound_message(
     # sweep; if the process dies before the commit, we never answered 200, and the
     # provider posts the message again.
     with transaction(db):
-        inbound_id, is_new = inbox.store_inbound(
+        inbound_id, stored = inbox.store_inbound(
             db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now,
             bsuid=bsuid,
         )
-        if not is_new:
+        if stored is None:
             return None, False
         try:
-            response = respond_to_inbound(db, inbound_id, config, now, reply_inline=reply_inline)
+            response = respond_to_inbound(db, inbound_id, config, now, reply_inline=reply_inline,
+                                          stored=stored)
         except Exception:
             log.exception("inbound %s left for the sweep", inbound_id)
             return None, True

@@ -16,7 +16,7 @@ import sqlite_utils
 
 from bot.phones import is_bsuid
 from bot.services import schedule
-from bot.storage import fetch_one, to_db_time
+from bot.storage import fetch_all, fetch_one, to_db_time
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +39,15 @@ def get_or_create_contact(db: sqlite_utils.Database, phone: str, now: datetime) 
     existing = find_contact_by_phone(db, phone)
     if existing is not None:
         return existing
-    db.execute(
-        "INSERT INTO contacts (phone, created_at) VALUES (?, ?) ON CONFLICT(phone) DO NOTHING",
-        [phone, to_db_time(now)],
-    )
-    return find_contact_by_phone(db, phone)
+    return _create_contact(db, phone, now)
+
+
+def _create_contact(db: sqlite_utils.Database, phone: str, now: datetime) -> dict:
+    """An unregistered contact for `phone` (known to be absent a moment ago), as stored."""
+    created = fetch_all(
+        db, "INSERT INTO contacts (phone, created_at) VALUES (?, ?) ON CONFLICT(phone) DO NOTHING "
+        "RETURNING *", [phone, to_db_time(now)])
+    return created[0] if created else find_contact_by_phone(db, phone)
 
 
 def find_contact_by_bsuid(db: sqlite_utils.Database, bsuid: str) -> dict | None:
@@ -74,7 +78,7 @@ def resolve_contact(
         return find_contact_by_phone(db, bsuid)
     by_phone = find_contact_by_phone(db, address)
     if bsuid is None:
-        return by_phone or get_or_create_contact(db, address, now)
+        return by_phone or _create_contact(db, address, now)
     by_bsuid = find_contact_by_bsuid(db, bsuid)
     if by_phone is None and by_bsuid is not None:
         # A username user we knew only by the BSUID now shows the number: same person.

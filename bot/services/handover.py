@@ -24,15 +24,21 @@ class Handover:
 
     def add(self, other: Handover | None) -> Handover:
         """Take `other`'s ids in as well (order kept, no id twice); returns self."""
-        if other is not None:
-            for kind in fields(self):
-                mine = getattr(self, kind.name)
+        if other:
+            for name in KINDS:
+                mine = getattr(self, name)
                 seen = set(mine)
-                for item in getattr(other, kind.name):
+                for item in getattr(other, name):
                     if item not in seen:
                         mine.append(item)
                         seen.add(item)
         return self
 
     def __bool__(self) -> bool:
-        return any(getattr(self, kind.name) for kind in fields(self))
+        # Spelled out: this runs several times per message, and `fields()` is not cheap.
+        return bool(self.outbox_ids or self.relay_ids or self.media_ids or self.payout_ids
+                    or self.broadcast_ids)
+
+
+#: The kinds of work a handover names (its fields).
+KINDS = tuple(kind.name for kind in fields(Handover))

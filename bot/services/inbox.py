@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.storage import fetch_one, to_db_time, transaction
+from bot.storage import fetch_all, fetch_one, to_db_time, transaction
 
 #: After this many failed processing attempts a message gets the apology reply instead.
 MAX_PROCESSING_ATTEMPTS = 3
@@ -24,29 +24,32 @@ def store_inbound(
     now: datetime,
     bsuid: str | None = None,
     status: str = "new",
-) -> tuple[int, bool]:
+) -> tuple[int, dict | None]:
     """Insert the message unless (channel, provider_id) is already stored.
 
-    Returns (inbound id, True) for a new message and (existing id, False) for a repeat,
-    so a webhook retried by the provider has no second effect. `phone` is the sender's
-    address (a number, or a WhatsApp BSUID); `bsuid` the BSUID Twilio gave beside a
-    number. `status="ignored"` keeps a message nobody answers (an operator's notice).
+    Returns (inbound id, the stored row as `get_inbound` reads it) for a new message and
+    (existing id, None) for a repeat, so a webhook retried by the provider has no second
+    effect, and the webhook hands the row on instead of reading it back. `phone` is the
+    sender's address (a number, or a WhatsApp BSUID); `bsuid` the BSUID Twilio gave beside
+    a number. `status="ignored"` keeps a message nobody answers (an operator's notice).
     """
-    cursor = db.execute(
+    stored = fetch_all(
+        db,
         """
         INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at, bsuid, status)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT(channel, provider_id) DO NOTHING
+        RETURNING *
         """,
         [channel, provider_id, phone, body, json.dumps(raw or {}, ensure_ascii=False),
          to_db_time(now), bsuid, status],
     )
-    if cursor.rowcount:
-        return cursor.lastrowid, True
+    if stored:
+        return stored[0]["id"], stored[0]
     existing = db.execute(
         "SELECT id FROM inbound WHERE channel = ? AND provider_id = ?", [channel, provider_id]
     ).fetchone()
-    return existing[0], False
+    return existing[0], None
 
 
 def get_inbound(db: sqlite_utils.Database, inbound_id: int) -> dict:

@@ -77,4 +77,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         # Lets anyone act as any number: development only, never on by default.
         app.register_blueprint(simulator.bp)
     app.extensions["jembatan.db_local"] = threading.local()
+    if app.config.get("TWILIO_AUTH_TOKEN"):
+        app.wsgi_app = twilio.InboundFastPath(app)
     return app

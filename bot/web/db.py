@@ -12,6 +12,11 @@ from bot.storage import open_database, request_autocheckpoint, sync_if_written, 
 
 
 def get_db():
+    """This thread's database connection for the current app (`thread_db`)."""
+    return thread_db(current_app)
+
+
+def thread_db(app):
     """This thread's database connection for the app, opened once and then reused.
 
     Opening a SQLite connection costs PRAGMAs, and closing the last one checkpoints the
@@ -19,11 +24,11 @@ def get_db():
     keeps one connection for its lifetime. Its WAL checkpoints are left to the sweep
     (or Litestream): `bot.storage.request_autocheckpoint`.
     """
-    local = current_app.extensions["jembatan.db_local"]
+    local = app.extensions["jembatan.db_local"]
     db = getattr(local, "db", None)
     if db is None:
-        db = local.db = open_database(current_app.config["DATABASE_PATH"],
-                                      autocheckpoint=request_autocheckpoint(current_app.config),
+        db = local.db = open_database(app.config["DATABASE_PATH"],
+                                      autocheckpoint=request_autocheckpoint(app.config),
                                       group_commit=True)
     return db
 
@@ -38,11 +43,16 @@ def make_writes_durable(response):
 
 
 def get_redis():
+    """The current app's Redis client (`app_redis`)."""
+    return app_redis(current_app)
+
+
+def app_redis(app):
     """The app's Redis client, or None when no Redis is configured or embedded."""
-    if "jembatan.redis" not in current_app.extensions:
-        url = resolve_redis_url(current_app.config)
-        current_app.extensions["jembatan.redis"] = connect_redis(url) if url else None
-    return current_app.extensions["jembatan.redis"]
+    if "jembatan.redis" not in app.extensions:
+        url = resolve_redis_url(app.config)
+        app.extensions["jembatan.redis"] = connect_redis(url) if url else None
+    return app.extensions["jembatan.redis"]
 
 
 def hand_over(handover: Handover | None) -> bool:

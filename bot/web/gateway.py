@@ -102,10 +102,10 @@ def _received(payload: dict, event: dict, now):
         # An operator's notice or a short code: kept for the record, never answered (a
         # reply could not reach it), and 200 so the phone stops re-posting it.
         with transaction(db):
-            _, is_new = inbox.store_inbound(
+            _, stored = inbox.store_inbound(
                 db, channel="android_sms", provider_id=key, phone=sender, body=text,
                 raw=event, now=now, status="ignored")
-        return jsonify(status="stored" if is_new else "duplicate", reply=False)
+        return jsonify(status="stored" if stored is not None else "duplicate", reply=False)
     _, is_new = accept_inbound_message(
         db, current_app.config, get_redis(), channel="android_sms",
         provider_id=key, phone=address, body=text, raw=event, now=now,

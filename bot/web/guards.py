@@ -64,6 +64,10 @@ PAGE_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; f
                "frame-ancestors 'none'; base-uri 'none'")
 DATA_POLICY = "default-src 'none'; frame-ancestors 'none'; sandbox"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+#: What `security_headers` gives an answer that is not HTML and sets none of these itself.
+DATA_HEADERS = (("X-Content-Type-Options", "nosniff"), ("X-Frame-Options", "DENY"),
+                ("Referrer-Policy", "no-referrer"), ("Content-Security-Policy", DATA_POLICY),
+                ("Cache-Control", "no-store"))
 
 
 class Malformed(ValueError):
@@ -122,17 +126,15 @@ def _read_chunked(limit: int) -> None:
 # --- answers ----------------------------------------------------------------------------
 
 def security_headers(response: Response) -> Response:
-    """The headers every answer carries, errors included."""
+    """The headers every answer carries, errors included (`DATA_HEADERS`, with the page
+    policy on HTML). Cache-Control: order documents, webhook answers and pages are not for
+    caches, except what a view marks cacheable itself (the catalog's photos)."""
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Content-Security-Policy",
-                       PAGE_POLICY if response.mimetype == "text/html" else DATA_POLICY)
-    if "Cache-Control" not in headers:
-        # Order documents, webhook answers and pages: nothing here is for caches, except
-        # what a view marks cacheable itself (the catalog's photos).
-        headers["Cache-Control"] = "no-store"
+    present = {name.lower() for name, _ in headers}
+    html = response.mimetype == "text/html"
+    for name, value in DATA_HEADERS:
+        if name.lower() not in present:
+            headers.add(name, PAGE_POLICY if html and name == "Content-Security-Policy" else value)
     return response
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 import redis as redis_lib
 from rq import Queue
 from rq.job import Job
@@ -16,7 +17,7 @@ from rq.registry import ScheduledJobRegistry
 
 from bot.pipeline.dispatch import dispatch, enqueue_deliveries, schedule_sweep
 from bot.services import outbox
-from bot.services.handover import Handover
+from bot.services.handover import KINDS, Handover
 from bot.storage import transaction, utcnow
 from tests.conftest import run_worker
 
@@ -122,3 +123,11 @@ def test_many_jobs_in_one_round_trip_refuse_the_live_and_replace_the_leftovers(m
     assert sorted(queue.job_ids) == sorted(first)  # the two live ones once, the failed one again
     assert Job.fetch(first[1], connection=connection).get_status() == "queued"
     assert migrated_db.execute("SELECT COUNT(*) FROM outbox WHERE enqueued_at IS NULL").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_handover_with_ids_of_any_kind_is_work(kind):
+    assert Handover(**{kind: [7]})
+    assert not Handover()
+    merged = Handover().add(Handover(**{kind: [7, 8]})).add(Handover(**{kind: [8, 9]}))
+    assert getattr(merged, kind) == [7, 8, 9]
