@@ -44,6 +44,7 @@ from nats.js.api import (
 from bot.config import city_hubs, resolve_nats_url, role_of
 from bot.nats_server import CITY_DOMAIN, hub_domain
 from bot.services import federation
+from bot.services.media import media_dir
 from bot.storage import open_database, utcnow
 
 log = logging.getLogger("jembatan.relay")
@@ -66,6 +67,9 @@ LINK_CHECK_SECONDS = 2.0
 #: A healthy source hears from its hub about every second (heartbeats), idle or not; one
 #: silent this long while the hub's JetStream answers is stalled (nanoseconds).
 SOURCE_STALLED_NS = 5_000_000_000
+
+#: An event that came before what it needs is delivered again after this (seconds).
+NOT_READY_DELAY_SECONDS = 1
 
 _NATS_TROUBLE = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
@@ -223,13 +227,21 @@ class Relay:
             acknowledged: list[int] = []
             try:
                 for row in rows:
-                    message = federation.message_of(hub_id, row)
-                    await js.publish(federation.event_subject(hub_id, row["entity"]),
-                                     json.dumps(message, ensure_ascii=False).encode(),
-                                     headers={"Nats-Msg-Id": message["id"]})
+                    await self._publish_event(js, hub_id, row)
                     acknowledged.append(row["id"])
             finally:
                 federation.mark_published(self.db, acknowledged, utcnow())
+
+    async def _publish_event(self, js, hub_id: str, row: dict) -> None:
+        """One event; a photo's chunks first, each its own message (DECISIONS 321)."""
+        message = federation.message_of(hub_id, row)
+        if row["entity"] == "photo":
+            for index, part in enumerate(federation.photo_parts(media_dir(self.config), message)):
+                await js.publish(federation.chunk_subject(hub_id, message["id"], index), part,
+                                 headers={"Nats-Msg-Id": f"{message['id']}.{index}"})
+        await js.publish(federation.event_subject(hub_id, row["entity"]),
+                         json.dumps(message, ensure_ascii=False).encode(),
+                         headers={"Nats-Msg-Id": message["id"]})
 
     async def _apply_forever(self, js) -> None:
         hubs = city_hubs(self.config)
@@ -248,8 +260,15 @@ class Relay:
     async def _apply(self, message) -> None:
         hub_id = federation.hub_of_subject(message.subject)
         try:
-            event = json.loads(message.data)
-            federation.apply_event(self.db, event, from_hub=hub_id, now=utcnow())
+            if federation.chunk_of_subject(message.subject):
+                federation.store_chunk(self.db, media_dir(self.config), message.subject, message.data)
+            else:
+                federation.apply_event(self.db, json.loads(message.data), from_hub=hub_id,
+                                       now=utcnow(), media_root=media_dir(self.config))
+        except federation.EventNotReady as error:  # its chunks or its listing come first
+            log.debug("not yet: %s", error)
+            await message.nak(delay=NOT_READY_DELAY_SECONDS)
+            return
         except (ValueError, KeyError, TypeError) as error:  # InvalidEvent is a ValueError
             # Never applied, never retried: a hub that wrote it must be looked at.
             self.echo(f"relay: refused {message.subject} #{message.metadata.sequence.stream}: {error}")
