@@ -286,6 +286,8 @@ class Relay:
         so a crash before it redelivers events the city then finds applied or not at all."""
         with transaction(self.db):
             answers = [(message, self._apply(message)) for message in messages]
+        if any(message.subject.endswith(".photo") for message in messages):
+            federation.clear_applied_chunks(self.db, media_dir(self.config))
         for message, answer in answers:
             if answer == "nak":
                 await message.nak(delay=NOT_READY_DELAY_SECONDS)

@@ -521,9 +521,22 @@ def _apply_photo(db: sqlite_utils.Database, hub_id: str, message: dict, now: dat
                    "size_bytes = ?, stored_at = ?, status = 'stored', error = NULL WHERE id = ?",
                    [*values, local])
     _record_version(db, hub_id, "photo", data["id"], message, local)
-    for path in chunks:
-        path.unlink(missing_ok=True)
-    return True
+    return True  # its chunks are cleared after the commit (clear_applied_chunks)
+
+
+def clear_applied_chunks(db: sqlite_utils.Database, media_root: Path) -> int:
+    """Delete kept chunks whose photo event is applied: called after the commit, so a
+    rollback never leaves an event without the chunks it needs. Returns how many."""
+    folder = media_root / INCOMING
+    if not folder.is_dir():
+        return 0
+    cleared = 0
+    for path in folder.iterdir():
+        event = path.name.split(".")[0]
+        if db.execute("SELECT 1 FROM federation_applied WHERE event_id = ?", [event]).fetchone():
+            path.unlink(missing_ok=True)
+            cleared += 1
+    return cleared
 
 
 _EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}

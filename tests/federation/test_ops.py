@@ -36,6 +36,7 @@ def ship(hub, city, hub_media: Path, city_media: Path, hub_id="A") -> list[tuple
             message = json.loads(json.dumps(message))
         outcomes.append((row["kind"], federation.apply_event(city, message, from_hub=hub_id, now=NOW,
                                                              media_root=city_media)))
+    federation.clear_applied_chunks(city, city_media)  # what the city's relay does after its commit
     federation.mark_published(hub, [row["id"] for row in rows], NOW)
     return outcomes
 
