@@ -52,14 +52,19 @@ CITY_DOMAIN = "city"
 _HUB_LETTERS = "ABCDEFGHJKMNQRSTUVWXYZ"
 #: The city's own clients (its relay, `jembatan hub status`) log in as this user.
 LOCAL_USER = "local"
+#: The city's stream of requests to hubs, each hub's share on `jembatan.city.<letter>.orders`
+#: (bot.services.federation names them; this module imports nothing of ours).
+CITY_REQUESTS_STREAM = "JEMBATAN_CITY_REQUESTS"
 
 
 def leaf_permissions(hub_id: str) -> dict:
     """What hub `hub_id`'s leaf connection may do at the city (DECISIONS 323). Publish:
     its own subjects, replies to the city's requests (its JetStream's answers on `_INBOX`
     and `$JSC.R`, the city server's own requests that set up sourcing, and the sourced
-    messages themselves, delivered on `$JS.S` subjects), and one question, whether the
-    city's JetStream answers. It cannot publish
+    messages themselves, delivered on `$JS.S` subjects, with flow control on `$JS.FC`), one
+    question, whether the city's JetStream answers, and one request, the consumer that
+    sources its own share of the city's requests to hubs (the filter is in the subject, so
+    it cannot source another hub's orders). It cannot publish
     another hub's subjects, nor call the city's JetStream API otherwise. Subscribe: nothing
     of another hub (its subjects, its JetStream domain's API), so a hub configured with
     another's domain never hears the city's requests for that domain and cannot feed its
@@ -67,7 +72,10 @@ def leaf_permissions(hub_id: str) -> dict:
     others = [letter for letter in _HUB_LETTERS if letter != hub_id]
     return {
         "publish": {"allow": [f"jembatan.hub.{hub_id}.>", "_INBOX.>", "$JSC.R.>", "$JS.S.>",
-                              f"$JS.{CITY_DOMAIN}.API.INFO"]},
+                              f"$JS.{CITY_DOMAIN}.API.INFO", "$JS.FC.>",
+                              # sourcing its own share of the city's requests, and no other's
+                              f"$JS.{CITY_DOMAIN}.API.CONSUMER.CREATE.{CITY_REQUESTS_STREAM}.*."
+                              f"jembatan.city.{hub_id}.orders"]},
         "subscribe": {"allow": [">"],
                       "deny": [subject for letter in others
                                for subject in (f"jembatan.hub.{letter}.>",

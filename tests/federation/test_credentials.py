@@ -157,3 +157,45 @@ def test_a_hub_without_credentials_is_refused(tmp_path):
     finally:
         stranger.stop()
         city_server.stop()
+
+
+def test_a_hub_sources_its_own_share_of_the_citys_requests_and_no_other(tmp_path):
+    """Orders flow down by each hub sourcing its subject of the city's request stream; the
+    one consumer hub A may create there names its own filter."""
+    from nats.js.api import ExternalStream, StreamConfig, StreamSource
+
+    from bot.nats_server import CITY_REQUESTS_STREAM
+
+    leaf_port = free_port()
+    city_server = _city(tmp_path, leaf_port)
+    hub_a = _hub(tmp_path, "hub-a", leaf_port, domain=hub_domain("A"), user="hub-a", password="secret-a")
+
+    def source(name: str, letter: str) -> StreamConfig:
+        return StreamConfig(name=name, sources=[StreamSource(
+            name=CITY_REQUESTS_STREAM, filter_subject=f"jembatan.city.{letter}.orders",
+            external=ExternalStream(api=f"$JS.{CITY_DOMAIN}.API"))])
+
+    async def scenario():
+        city = await nats.connect(city_server.url)
+        hub = await nats.connect(hub_a.url)
+        try:
+            await _until_heard(city, hub, "jembatan.hub.A.ping")
+            js, hub_js = city.jetstream(timeout=5), hub.jetstream(timeout=5)
+            await js.add_stream(name=CITY_REQUESTS_STREAM, subjects=["jembatan.city.*.orders"])
+            await js.publish("jembatan.city.B.orders", b"for B")
+            await js.publish("jembatan.city.A.orders", b"for A")
+            await hub_js.add_stream(source("STOLEN", "B"))  # first: it had every chance
+            await hub_js.add_stream(source("JEMBATAN_HUB_A_REQUESTS", "A"))
+            async with asyncio.timeout(WAIT):
+                while (await hub_js.stream_info("JEMBATAN_HUB_A_REQUESTS")).state.messages < 1:
+                    await asyncio.sleep(0.05)
+            assert (await hub_js.stream_info("STOLEN")).state.messages == 0
+        finally:
+            await hub.close()
+            await city.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        hub_a.stop()
+        city_server.stop()
