@@ -56,8 +56,8 @@ def test_the_citys_hubs_on_the_overview(served, page):
     federation.record_link(db, "A", up=True, now=utcnow(), lag=12)
     federation.record_link(db, "B", up=False, now=utcnow())
     signed_in(page, base, db, ADMIN)
-    rows = page.locator("#federation tbody tr")
+    rows = page.locator("#federation [data-hub]")
     assert rows.count() == 2
-    assert page.locator('tr[data-hub="A"] [data-figure="lag"]').inner_text() == "12"
-    assert page.locator('tr[data-hub="B"] [data-figure="link"]').inner_text() == "Tidak tersambung"
+    assert page.locator('[data-hub="A"] [data-figure="lag"]').inner_text() == "12"
+    assert page.locator('[data-hub="B"] [data-figure="link"]').inner_text() == "Tidak tersambung"
     check_layout(page, "federation-city")

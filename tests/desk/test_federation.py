@@ -59,11 +59,11 @@ def test_the_city_shows_each_hub(settings):
     federation.record_link(db, "B", up=False, now=now, lag=None)
     page = client.get("/dashboard/").get_data(as_text=True)
     assert 'data-role="city"' in page and "Hub desa" in page
-    row_a = page[page.index('<tr data-hub="A">'):]
-    row_a = row_a[:row_a.index("</tr>")]
-    assert 'data-up="1"' in row_a and "Tersambung" in row_a and '<td data-figure="lag">3</td>' in row_a
-    row_b = page[page.index('<tr data-hub="B">'):]
-    assert 'data-up="0"' in row_b[:row_b.index("</tr>")]
+    row_a = page[page.index('<div data-hub="A">'):]
+    row_a = row_a[:row_a.index("</div>")]
+    assert 'data-up="1"' in row_a and "Tersambung" in row_a and '<dd data-figure="lag">3</dd>' in row_a
+    row_b = page[page.index('<div data-hub="B">'):]
+    assert 'data-up="0"' in row_b[:row_b.index("</div>")]
     assert client.get("/healthz").status_code == 200
 
 
