@@ -69,18 +69,25 @@ def add_messages(db, sellers: int, messages: int) -> None:
               to_db_time(start + timedelta(days=i))) for i in range(365)])
 
 
-def measure(client, path: str, requests: int) -> tuple[float, float]:
-    """p50 and p99 of `requests` GETs, after three to warm SQLite's page cache."""
+def timed(calls: int, run) -> tuple[float, float]:
+    """p50 and p99 (ms) of `calls` runs of `run()`, after three to warm SQLite's page cache."""
     for _ in range(3):
-        client.get(path)
+        run()
     times = []
-    for _ in range(requests):
+    for _ in range(calls):
         start = time.perf_counter()
-        answer = client.get(path)
+        run()
         times.append((time.perf_counter() - start) * 1000)
-        assert answer.status_code == 200, (path, answer.status_code)
     times.sort()
     return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def measure(client, path: str, requests: int) -> tuple[float, float]:
+    """p50 and p99 of `requests` GETs, after three to warm SQLite's page cache."""
+    def get() -> None:
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.status_code)
+    return timed(requests, get)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from sqlite_utils.migrations import Migrations
 
 from bot.phones import parse_bsuid
 from bot.services.products import seed_catalogue
+from bot.services.schedule import province_name
 from bot.storage import transaction, utcnow
 
 migrations = Migrations("jembatan")
@@ -1225,3 +1226,35 @@ def m026_federation_ops(db: sqlite_utils.Database) -> None:
         ) WITHOUT ROWID
         """
     )
+
+
+@migrations()
+def m027_villages(db: sqlite_utils.Database) -> None:
+    """Villages with the same name in different provinces (issue 17, DECISIONS 335-): a
+    village is its name and its province, and a seller keeps the province of theirs, so
+    `/desa/<province>/<village>` and the time zone never mix two same-named villages."""
+    db.execute(
+        """
+        CREATE TABLE villages_by_province (
+            name TEXT NOT NULL COLLATE NOCASE,
+            province TEXT NOT NULL COLLATE NOCASE,  -- as bot/data/provinces.csv spells it
+            timezone TEXT NOT NULL,
+            PRIMARY KEY (name, province)
+        ) WITHOUT ROWID
+        """
+    )
+    # Rows without a province carried only a zone; none was ever written that way. The
+    # province is spelled as provinces.csv does (it was stored as typed).
+    for name, province, zone in db.execute("SELECT name, province, timezone FROM villages "
+                                           "WHERE province IS NOT NULL").fetchall():
+        db.execute("INSERT OR REPLACE INTO villages_by_province (name, province, timezone) "
+                   "VALUES (?, ?, ?)", [name, province_name(province) or province, zone])
+    db.execute("DROP TABLE villages")
+    db.execute("ALTER TABLE villages_by_province RENAME TO villages")
+    # A seller's province (NULL: nobody recorded it; the storefront shows `indonesia`).
+    # Until now a village name had one province at most: every seller of a recorded
+    # village gets it.
+    db.execute("ALTER TABLE contacts ADD COLUMN province TEXT")
+    db.execute("UPDATE contacts SET province = (SELECT v.province FROM villages v "
+               "WHERE v.name = contacts.village) "
+               "WHERE EXISTS (SELECT 1 FROM villages v WHERE v.name = contacts.village)")

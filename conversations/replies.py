@@ -64,6 +64,11 @@ _SPECS = [
     ReplySpec(N_("register.done"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
     ReplySpec(N_("register.already"), {"name": "Siti Aminah", "village": "Sukamaju Kidul"}),
     ReplySpec(N_("register.is_buyer"), {"name": "Warung Bu Tini"}),
+    # A village name recorded in several provinces (DECISIONS 336).
+    ReplySpec(N_("register.ask_province"), {"village": "Sukamaju Kidul", "count": 3,
+                                            "items": "1 Jawa Barat; 2 Jawa Tengah; 3 Sulawesi Selatan"}),
+    ReplySpec(N_("register.ask_province_more"), {"village": "Sukamaju Kidul", "count": 9, "more": 7,
+                                                 "items": "1 Bali; 2 Jawa Barat"}),
     # Selling, stock, reference prices, subscriptions and photos (issue 3).
     ReplySpec(N_("help.sell")),
     ReplySpec(N_("help.stock")),
@@ -443,6 +448,10 @@ _SPECS += [
     ReplySpec(N_("story.removed.and"), sms=False),
     ReplySpec(N_("desk.story_edited"), {"target": "jualan C289"}),
     ReplySpec(N_("desk.story_hidden"), {"target": "jualan C289"}),
+    # A photo sent alone during the CERITA dialog (DECISIONS 341).
+    ReplySpec(N_("story.photo_ask"), {"target": "jualan C289"}),
+    ReplySpec(N_("story.photo_ask_any")),
+    ReplySpec(N_("story.photo_added"), {"target": "jualan C289"}),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

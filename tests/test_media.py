@@ -63,10 +63,10 @@ class FakeTwilioMedia:
                         status=status, content_type=content_type, direct_passthrough=True)
 
 
-def whatsapp(client, body, media_url=None, content_type="image/jpeg"):
+def whatsapp(client, body, media_url=None, content_type="image/jpeg", sender=SITI):
     params = {"MessageSid": f"MM{next(_sids):032d}", "AccountSid": TWILIO_SID,
-              "From": f"whatsapp:{SITI}", "To": "whatsapp:+14155238886", "Body": body,
-              "NumMedia": "0", "ProfileName": "Siti", "WaId": SITI[1:]}
+              "From": f"whatsapp:{sender}", "To": "whatsapp:+14155238886", "Body": body,
+              "NumMedia": "0", "ProfileName": "Siti", "WaId": sender[1:]}
     if media_url:
         params.update(NumMedia="1", MediaUrl0=media_url, MediaContentType0=content_type)
     response = twilio_post(client, "/twilio/messages", params)

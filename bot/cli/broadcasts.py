@@ -115,7 +115,9 @@ def village_group() -> None:
 @click.option("--province", required=True, help='e.g. "Sulawesi Selatan"')
 @with_appcontext
 def village_set(name: str, province: str) -> None:
-    """Record the province of village NAME (WIB/WITA/WIT follows from it)."""
+    """Record that a village NAME is in PROVINCE (WIB/WITA/WIT follows from it). A name
+    may be recorded in several provinces (same-named villages): sellers registering from
+    it are then asked which is theirs."""
     try:
         zone = set_village_province(get_db(), name, province)
     except ValueError as exc:

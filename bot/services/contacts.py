@@ -15,6 +15,7 @@ from datetime import datetime
 import sqlite_utils
 
 from bot.phones import is_bsuid
+from bot.services import schedule
 from bot.storage import fetch_one, to_db_time
 
 log = logging.getLogger(__name__)
@@ -114,15 +115,19 @@ def record_inbound_activity(
 
 
 def register_seller(
-    db: sqlite_utils.Database, contact_id: int, name: str, village: str, now: datetime
+    db: sqlite_utils.Database, contact_id: int, name: str, village: str, now: datetime,
+    province: str | None = None,
 ) -> dict:
-    """Make the contact a seller with `name` from `village`; return the updated row."""
+    """Make the contact a seller with `name` from `village` (in `province`; None: the
+    village's province when only one is recorded for the name, else unknown); return the
+    updated row. Callers ask the seller first when the name has several (DECISIONS 336)."""
+    province = schedule.province_name(province) if province else schedule.settled_province(db, village)
     # Registering is consenting to keep the name and number (the desk can erase them on request).
     db.execute(
-        "UPDATE contacts SET role = 'seller', name = ?, village = ?, registered_at = ?, "
+        "UPDATE contacts SET role = 'seller', name = ?, village = ?, province = ?, registered_at = ?, "
         "consent_at = COALESCE(consent_at, ?), consent_source = COALESCE(consent_source, 'sms') "
         "WHERE id = ?",
-        [name, village, to_db_time(now), to_db_time(now), contact_id],
+        [name, village, province, to_db_time(now), to_db_time(now), contact_id],
     )
     return get_contact(db, contact_id)
 

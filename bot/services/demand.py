@@ -130,6 +130,16 @@ def recipients(db: sqlite_utils.Database, product_id: int, now: datetime) -> lis
         [product_id, product_id, product_id, to_db_time(now - WEEK)])
 
 
+def still_to_tell(db: sqlite_utils.Database, contact_id: int, now: datetime) -> bool:
+    """Whether a seller `recipients` chose may still be told now (checked inside the write
+    that tells them): still a seller, not opted out, erased, nor told in the last week."""
+    return fetch_one(
+        db, "SELECT 1 FROM contacts c WHERE c.id = ? AND c.role = 'seller' AND c.opted_out = 0 "
+            "AND c.demand_opt_out_at IS NULL AND c.erased_at IS NULL AND NOT EXISTS (SELECT 1 FROM "
+            "demand_notices n WHERE n.contact_id = c.id AND n.created_at > ?)",
+        [contact_id, to_db_time(now - WEEK)]) is not None
+
+
 def record_notice(db: sqlite_utils.Database, contact_id: int, product_id: int, searches: int,
                   outbox_id: int | None, now: datetime) -> None:
     """Remember that the seller was told (the weekly cap counts from here)."""

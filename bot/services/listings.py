@@ -281,14 +281,16 @@ def _cheapest_of(
 def search_catalog(
     db: sqlite_utils.Database, *, product_id: int | None = None, village: str | None = None,
     q: str | None = None, limit: int = 20, offset: int = 0, order: str = "newest",
-    count: bool = True, product_ids: list[int] | None = None,
+    count: bool = True, product_ids: list[int] | None = None, province: str | None = None,
 ) -> tuple[list[dict], int | None]:
     """Active listings with stock, most recent first (or `order="cheapest"`), as (page of
     rows, total matching); the total is None with `count=False` (CARI shows no total, so
     it does not pay for one).
 
     `product_id` is an exact product (the caller resolves synonyms), `product_ids` any of
-    several (a product and its kinds); `village` the seller's village, any case; `q` free
+    several (a product and its kinds); `village` the seller's village, any case, and with
+    `province` only that province's village of the name ('' for sellers whose province
+    nobody recorded; None: any); `q` free
     text matched, any case, against the product's
     names, what the seller typed, and the seller's village. Rows carry `product_name`,
     `seller_name` and `seller_village` — never the seller's phone.
@@ -312,6 +314,9 @@ def search_catalog(
     if village:
         where.append("c.village = ? COLLATE NOCASE")
         params.append(" ".join(village.split()))
+        if province is not None:
+            where.append("COALESCE(c.province, '') = ? COLLATE NOCASE")
+            params.append(province)
     if q:
         pattern = _like(" ".join(q.lower().split()))
         where.append(
@@ -335,7 +340,7 @@ def search_catalog(
         db,
         f"SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "
         f"l.created_at, l.updated_at, p.name AS product_name, c.name AS seller_name, "
-        f"c.village AS seller_village "
+        f"c.village AS seller_village, c.province AS seller_province "
         f"{base} WHERE {condition} ORDER BY {CATALOG_ORDERS[order]} LIMIT ? OFFSET ?",
         [*params, limit, offset],
     )

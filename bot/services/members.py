@@ -21,10 +21,11 @@ from bot.services import listings as listings_service
 from bot.services.contacts import find_contact_by_phone, get_contact
 from bot.services.coordinators import record_action
 from bot.services.products import find_product, normalize_product_name, valid_product_name
+from bot.services.schedule import province_name, settled_province, village_provinces
 from bot.sms import BRAND_PREFIX, sms_segments
 from bot.storage import fetch_one, to_db_time, transaction
 
-IMPORT_COLUMNS = ("name", "phone", "village", "products")
+IMPORT_COLUMNS = ("name", "phone", "village", "province", "products")
 MAX_IMPORT_ROWS = 5000
 NAME_LIMIT = 60
 
@@ -49,6 +50,7 @@ class ImportRow:
     phone: str
     village: str
     products: list[str]
+    province: str | None = None       # as provinces.csv spells it; None: not known
     action: str = "create"            # create, update, refused
     reason: str | None = None         # refused: missing_name, bad_phone, duplicate, not_a_seller, ...
     contact_id: int | None = None
@@ -73,8 +75,10 @@ class ImportPlan:
 
 
 def plan_import(db: sqlite_utils.Database, text: str) -> ImportPlan:
-    """Read a CSV of sellers (name, phone, village, products separated by `;` or `|`) and
-    say what importing it would do, row by row, without changing anything."""
+    """Read a CSV of sellers (name, phone, village, optionally province, products separated
+    by `;` or `|`) and say what importing it would do, row by row, without changing
+    anything. A village whose name is recorded in several provinces needs the province
+    column (DECISIONS 336): the row is refused, never guessed."""
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     if not {"name", "phone", "village"} <= set(header):
@@ -84,7 +88,8 @@ def plan_import(db: sqlite_utils.Database, text: str) -> ImportPlan:
         values = {key.strip().lower(): (value or "").strip() for key, value in raw.items() if key}
         products = [p.strip() for p in values.get("products", "").replace("|", ";").split(";") if p.strip()]
         row = ImportRow(number, " ".join(values.get("name", "").split()), values.get("phone", ""),
-                        " ".join(values.get("village", "").split()), products)
+                        " ".join(values.get("village", "").split()), products,
+                        " ".join(values.get("province", "").split()) or None)
         plan.rows.append(row)
         if len(plan.rows) > MAX_IMPORT_ROWS:
             return ImportPlan(error="too_many_rows")
@@ -104,6 +109,14 @@ def _refusal(db, row: ImportRow, seen: set) -> str | None:
         return "missing_name"
     if not row.village or len(row.village) > NAME_LIMIT:
         return "missing_village"
+    if row.province:
+        row.province = province_name(row.province)
+        if row.province is None:
+            return "unknown_province"
+    elif len(village_provinces(db, row.village)) > 1:
+        return "ambiguous_village"
+    else:
+        row.province = settled_province(db, row.village)
     try:
         row.phone = normalize_phone(row.phone)
     except InvalidPhoneNumber:
@@ -137,18 +150,19 @@ def apply_import(db: sqlite_utils.Database, plan: ImportPlan, now: datetime, act
             existing = find_contact_by_phone(db, row.phone)
             if existing is None:
                 cursor = db.execute(
-                    "INSERT INTO contacts (phone, role, name, village, registered_at, created_at, "
-                    "consent_at, consent_source) VALUES (?, 'seller', ?, ?, ?, ?, ?, 'import')",
-                    [row.phone, row.name, row.village, stamp, stamp, stamp])
+                    "INSERT INTO contacts (phone, role, name, village, province, registered_at, "
+                    "created_at, consent_at, consent_source) "
+                    "VALUES (?, 'seller', ?, ?, ?, ?, ?, ?, 'import')",
+                    [row.phone, row.name, row.village, row.province, stamp, stamp, stamp])
                 contact_id = cursor.lastrowid
                 created.append(get_contact(db, contact_id))
             else:
                 contact_id = existing["id"]
-                db.execute("UPDATE contacts SET role = 'seller', name = ?, village = ?, "
+                db.execute("UPDATE contacts SET role = 'seller', name = ?, village = ?, province = ?, "
                            "registered_at = COALESCE(registered_at, ?), "
                            "consent_at = COALESCE(consent_at, ?), "
                            "consent_source = COALESCE(consent_source, 'import') WHERE id = ?",
-                           [row.name, row.village, stamp, stamp, contact_id])
+                           [row.name, row.village, row.province, stamp, stamp, contact_id])
             for name in row.products:
                 product = find_product(db, normalize_product_name(name))
                 if product is not None:
@@ -318,7 +332,8 @@ def erase_person(db: sqlite_utils.Database, contact_id: int, now: datetime, acto
             raise ChangeRefused("erased")
         stamp = to_db_time(now)
         db.execute(
-            "UPDATE contacts SET phone = ?, name = NULL, village = NULL, city = NULL, locale = NULL, "
+            "UPDATE contacts SET phone = ?, name = NULL, village = NULL, province = NULL, city = NULL, "
+            "locale = NULL, "
             "timezone = NULL, opted_out = 1, sms_channel = NULL, last_whatsapp_at = NULL, "
             "coordinator_region = NULL, is_coordinator = 0, erased_at = ? WHERE id = ?",
             [placeholder, stamp, contact_id])

@@ -16,41 +16,82 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from bot.storage import fetch_one, transaction
+from bot.storage import transaction
 
 PROVINCES_FILE = Path(__file__).resolve().parent.parent / "data" / "provinces.csv"
 
 
 @cache
+def _provinces() -> dict[str, tuple[str, str]]:
+    """Province name (lower case) -> (the name as provinces.csv spells it, IANA zone)."""
+    with PROVINCES_FILE.open(newline="") as handle:
+        return {row["province"].lower(): (row["province"], row["timezone"])
+                for row in csv.DictReader(handle)}
+
+
 def province_timezones() -> dict[str, str]:
     """Province name (lower case) -> IANA zone, from bot/data/provinces.csv."""
-    with PROVINCES_FILE.open(newline="") as handle:
-        return {row["province"].lower(): row["timezone"] for row in csv.DictReader(handle)}
+    return {key: zone for key, (_, zone) in _provinces().items()}
+
+
+def province_name(text: str | None) -> str | None:
+    """The province as provinces.csv spells it (`jawa  barat` -> `Jawa Barat`), or None."""
+    found = _provinces().get(" ".join((text or "").split()).lower())
+    return found[0] if found else None
 
 
 def set_village_province(db: sqlite_utils.Database, village: str, province: str) -> str:
-    """Record which province a village is in; return the time zone that gives it."""
-    zone = province_timezones().get(" ".join(province.split()).lower())
-    if zone is None:
+    """Record that a village of this name is in `province`; return the province's time
+    zone. A name may be recorded in several provinces (same-named villages, DECISIONS
+    335); sellers of the name who have no province yet get this one only while it is the
+    name's only one (with two, which is theirs is asked, never guessed)."""
+    found = _provinces().get(" ".join(province.split()).lower())
+    if found is None:
         raise ValueError(f"unknown province {province!r}")
+    name, zone = found
+    village = " ".join(village.split())
     with transaction(db):
         db.execute(
             "INSERT INTO villages (name, province, timezone) VALUES (?, ?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET province = excluded.province, timezone = excluded.timezone",
-            [" ".join(village.split()), province, zone],
+            "ON CONFLICT(name, province) DO UPDATE SET timezone = excluded.timezone",
+            [village, name, zone],
         )
+        if village_provinces(db, village) == [name]:
+            db.execute("UPDATE contacts SET province = ? WHERE village = ? COLLATE NOCASE "
+                       "AND province IS NULL", [name, village])
     return zone
 
 
+def village_provinces(db: sqlite_utils.Database, village: str | None) -> list[str]:
+    """The provinces recorded for villages of this name, in alphabetical order."""
+    return [row[0] for row in db.execute(
+        "SELECT province FROM villages WHERE name = ? ORDER BY province",
+        [" ".join((village or "").split())])]
+
+
+def settled_province(db: sqlite_utils.Database, village: str | None) -> str | None:
+    """The province of a village name when it has exactly one recorded, else None."""
+    provinces = village_provinces(db, village)
+    return provinces[0] if len(provinces) == 1 else None
+
+
 def village_timezones(db: sqlite_utils.Database) -> dict[str, str]:
-    """Village (lower case) -> zone, for planning many recipients at once."""
-    return {name.lower(): zone for name, zone in db.execute("SELECT name, timezone FROM villages")}
+    """Village (lower case) -> zone, for planning many recipients at once; a name whose
+    provinces lie in different zones is left out (its sellers' own provinces decide)."""
+    zones: dict[str, set[str]] = {}
+    for name, zone in db.execute("SELECT name, timezone FROM villages"):
+        zones.setdefault(name.lower(), set()).add(zone)
+    return {name: next(iter(found)) for name, found in zones.items() if len(found) == 1}
 
 
 def contact_timezone(contact: dict, villages: dict[str, str], default: str) -> str:
-    """The zone a contact lives in."""
+    """The zone a contact lives in: their own, else their province's, else their
+    village's (a name recorded in one zone), else `default`."""
     if contact.get("timezone"):
         return contact["timezone"]
+    zone = province_timezones().get((contact.get("province") or "").lower())
+    if zone:
+        return zone
     return villages.get((contact.get("village") or "").lower(), default)
 
 
@@ -81,5 +122,7 @@ def next_send_time(now: datetime, timezone: str, quiet: tuple[time, time] | None
 def timezone_of(db: sqlite_utils.Database, contact: dict, default: str) -> str:
     """The zone one contact lives in (the same rule as `contact_timezone`, looked up)."""
     village = (contact.get("village") or "").strip()
-    row = fetch_one(db, "SELECT timezone FROM villages WHERE name = ?", [village]) if village else None
-    return contact_timezone(contact, {village.lower(): row["timezone"]} if row else {}, default)
+    if contact.get("timezone") or contact.get("province") or not village:
+        return contact_timezone(contact, {}, default)
+    zones = {row[0] for row in db.execute("SELECT timezone FROM villages WHERE name = ?", [village])}
+    return contact_timezone(contact, {village.lower(): zones.pop()} if len(zones) == 1 else {}, default)

@@ -32,31 +32,24 @@ def first_name(name: str | None) -> str:
     return words[0] if words else ""
 
 
-def _province_of(db: sqlite_utils.Database, village: str | None) -> str | None:
-    row = fetch_one(db, "SELECT province FROM villages WHERE name = ?", [village or ""])
-    return row["province"] if row else None
-
-
-def village_slugs(db: sqlite_utils.Database, village: str | None) -> tuple[str, str]:
-    """(province slug, village slug) of a village, for `/desa/<province>/<village>`."""
-    return slugify(_province_of(db, village)) or UNKNOWN_PROVINCE, slugify(village)
+def village_path(province: str | None, village: str | None) -> tuple[str, str]:
+    """(province slug, village slug) of a seller's village, for `/desa/<province>/<village>`:
+    the seller's own province; `indonesia` when nobody recorded it (DECISIONS 190, 337)."""
+    return slugify(province) or UNKNOWN_PROVINCE, slugify(village)
 
 
 def _public(db: sqlite_utils.Database, rows: list[dict]) -> list[dict]:
     """Rows as pages show them: first name only, photos, village slugs."""
     photos = media.listing_photos(db, [row["id"] for row in rows])
-    provinces: dict[str, tuple[str, str]] = {}
     out = []
     for row in rows:
-        village = row.get("seller_village")
-        if village not in provinces:
-            provinces[village] = village_slugs(db, village)
+        village, province = row.get("seller_village"), row.get("seller_province")
         out.append({
             "id": row["id"], "code": row["code"], "product_id": row["product_id"],
             "product_name": row["product_name"], "product_text": row["product_text"],
             "quantity": listings.from_milli(row["quantity_milli"]), "unit": row["unit"],
             "price": row["price"], "seller_first_name": first_name(row.get("seller_name")),
-            "village": village, "village_path": provinces[village],
+            "village": village, "province": province, "village_path": village_path(province, village),
             "photo_ids": [photo["id"] for photo in photos.get(row["id"], [])],
             "updated_at": row["updated_at"], "created_at": row["created_at"],
             "status": row.get("status", "active"),
@@ -95,32 +88,54 @@ def reference_price(db: sqlite_utils.Database, product_id: int) -> dict | None:
     return prices.latest_reference_price(db, product_id)
 
 
-def find_village(db: sqlite_utils.Database, province_slug: str, village_slug: str) -> str | None:
-    """The village name behind the two slugs, among villages that have sellers. The
-    slug with spaces for dashes is tried first (through `contacts_village`); only a name
-    the slug does not spell back (`Desa O'ong`) costs a walk over the villages."""
+def find_village(db: sqlite_utils.Database, province_slug: str,
+                 village_slug: str) -> tuple[str, str | None] | None:
+    """The village behind the two slugs, among villages that have sellers: (name, province;
+    None for sellers whose province nobody recorded, under `indonesia`). Same-named
+    villages of two provinces are two villages. The slug with spaces for dashes is tried
+    first (through `contacts_village`); only a name the slug does not spell back (`Desa
+    O'ong`) costs a walk over the villages."""
     guess = village_slug.replace("-", " ")
-    rows = fetch_all(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
-                         "AND role = 'seller' LIMIT 1", [guess])
-    if not rows:
-        rows = fetch_all(db, "SELECT DISTINCT village FROM contacts WHERE role = 'seller' "
+    rows = fetch_all(db, "SELECT DISTINCT village, province FROM contacts WHERE village = ? COLLATE NOCASE "
+                         "AND role = 'seller'", [guess])
+    if not any(village_path(row["province"], row["village"]) == (province_slug, village_slug)
+               for row in rows):
+        rows = fetch_all(db, "SELECT DISTINCT village, province FROM contacts WHERE role = 'seller' "
                              "AND village IS NOT NULL")
     for row in rows:
-        if village_slugs(db, row["village"]) == (province_slug, village_slug):
-            return row["village"]
+        if village_path(row["province"], row["village"]) == (province_slug, village_slug):
+            return row["village"], row["province"]
+    return None
+
+
+def moved_village(db: sqlite_utils.Database, village_slug: str) -> tuple[str, str] | None:
+    """Where `/desa/indonesia/<village>` went when its sellers got a province recorded
+    (one province for all of them): its path, for a permanent redirect; else None."""
+    guess = village_slug.replace("-", " ")
+    rows = fetch_all(db, "SELECT DISTINCT province FROM contacts WHERE village = ? COLLATE NOCASE "
+                         "AND role = 'seller'", [guess])
+    if len(rows) == 1 and rows[0]["province"]:
+        return village_path(rows[0]["province"], guess)
     return None
 
 
 def villages_of(items: list[dict]) -> list[dict]:
-    """The villages of some listings (name, path slugs, how many of them), most first."""
-    groups = group_by(items, "village")
-    return sorted(({"name": name, "path": rows[0]["village_path"], "count": len(rows)}
-                   for name, rows in groups), key=lambda v: (-v["count"], v["name"]))
+    """The villages of some listings (name, province, path slugs, how many of them), most
+    first; same-named villages of two provinces apart."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for item in items:
+        groups.setdefault(item["village_path"], []).append(item)
+    return sorted(({"name": rows[0]["village"], "province": rows[0]["province"], "path": path,
+                    "count": len(rows)} for path, rows in groups.items()),
+                  key=lambda v: (-v["count"], v["name"] or "", v["province"] or ""))
 
 
-def village_listings(db: sqlite_utils.Database, village: str, limit: int = 50) -> list[dict]:
-    """Visible listings of sellers in the village, newest first."""
-    rows, _ = listings.search_catalog(db, village=village, limit=limit, count=False)
+def village_listings(db: sqlite_utils.Database, village: str, province: str | None = None,
+                     limit: int = 50) -> list[dict]:
+    """Visible listings of sellers in the village of that province (None: sellers of the
+    name whose province nobody recorded), newest first."""
+    rows, _ = listings.search_catalog(db, village=village, province=province or "", limit=limit,
+                                      count=False)
     return _public(db, rows)
 
 
@@ -138,8 +153,9 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> list[dict]:
     # every listing row by row.
     village = fetch_one(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
                             "AND role = 'seller' LIMIT 1", [q])
-    if village is not None:
-        return village_listings(db, village["village"], limit)
+    if village is not None:  # every village of that name, whatever its province
+        rows, _ = listings.search_catalog(db, village=village["village"], limit=limit, count=False)
+        return _public(db, rows)
     rows, _ = listings.search_catalog(db, q=q, limit=limit, count=False)
     return _public(db, rows)
 
@@ -165,7 +181,8 @@ def listing_page(db: sqlite_utils.Database, code: str) -> dict | None:
         db,
         "SELECT l.id, l.code, l.product_id, l.product_text, l.quantity_milli, l.unit, l.price, "
         "l.status, l.created_at, l.updated_at, l.seller_id, p.name AS product_name, "
-        "c.name AS seller_name, c.village AS seller_village FROM listings l "
+        "c.name AS seller_name, c.village AS seller_village, c.province AS seller_province "
+        "FROM listings l "
         "JOIN products p ON p.id = l.product_id "
         "JOIN contacts c ON c.id = l.seller_id WHERE l.code = ?",
         [listings.normalize_code(code)[:20]],
@@ -182,14 +199,15 @@ def seller_page(db: sqlite_utils.Database, seller_id: int, limit: int = 50) -> d
     photos), their listings on sale. None unless they are a seller with something to show
     (a listing on sale or a visible story): the page never confirms that a number id is
     a buyer or a coordinator (DECISIONS 239)."""
-    seller = fetch_one(db, "SELECT id, name, village FROM contacts WHERE id = ? AND role IN "
-                           "('seller', 'remote_seller')", [seller_id])  # a hub's, at a city
+    seller = fetch_one(db, "SELECT id, name, village, province FROM contacts WHERE id = ? "
+                           "AND role IN ('seller', 'remote_seller')", [seller_id])  # a hub's, at a city
     if seller is None:
         return None
     rows = fetch_all(
         db,
-        f"SELECT l.*, p.name AS product_name, c.name AS seller_name, c.village AS seller_village "
-        f"FROM listings l JOIN products p ON p.id = l.product_id JOIN contacts c ON c.id = l.seller_id "
+        f"SELECT l.*, p.name AS product_name, c.name AS seller_name, c.village AS seller_village, "
+        f"c.province AS seller_province FROM listings l JOIN products p ON p.id = l.product_id "
+        f"JOIN contacts c ON c.id = l.seller_id "
         f"WHERE l.seller_id = ? AND {listings.VISIBLE} ORDER BY l.id DESC LIMIT ?",
         [seller_id, limit])
     story = stories.story_of(db, seller_id, None)
@@ -197,7 +215,8 @@ def seller_page(db: sqlite_utils.Database, seller_id: int, limit: int = 50) -> d
     if not rows and visible is None:
         return None
     return {"id": seller["id"], "first_name": first_name(seller["name"]), "village": seller["village"],
-            "village_path": village_slugs(db, seller["village"]),
+            "province": seller["province"],
+            "village_path": village_path(seller["province"], seller["village"]),
             "story": visible["text"] if visible else None,
             "photo_ids": [photo["id"] for photo in media.story_photos(db, visible["id"])] if visible else [],
             "on_sale": _public(db, rows)}
@@ -230,13 +249,14 @@ def active_listing_count(db: sqlite_utils.Database) -> int:
 
 
 def villages_on_sale(db: sqlite_utils.Database) -> list[dict]:
-    """Villages with visible listings (name, path slugs, count)."""
+    """Villages with visible listings (name, province, path slugs, count); same-named
+    villages of two provinces apart."""
     rows = fetch_all(
-        db, f"SELECT c.village, COUNT(*) AS n FROM listings l JOIN contacts c ON c.id = l.seller_id "
-            f"WHERE {listings.VISIBLE} AND c.village IS NOT NULL GROUP BY c.village COLLATE NOCASE "
-            f"ORDER BY n DESC, c.village")
-    return [{"name": row["village"], "path": village_slugs(db, row["village"]), "count": row["n"]}
-            for row in rows]
+        db, f"SELECT c.village, c.province, COUNT(*) AS n FROM listings l JOIN contacts c "
+            f"ON c.id = l.seller_id WHERE {listings.VISIBLE} AND c.village IS NOT NULL "
+            f"GROUP BY c.village COLLATE NOCASE, c.province COLLATE NOCASE ORDER BY n DESC, c.village")
+    return [{"name": row["village"], "province": row["province"],
+             "path": village_path(row["province"], row["village"]), "count": row["n"]} for row in rows]
 
 
 def seller_sitemap_entries(db: sqlite_utils.Database) -> list[dict]:

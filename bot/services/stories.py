@@ -43,6 +43,66 @@ _PHONE_SEPARATORS = r"[\s.\-\u2010-\u2015/*()]"
 _PHONE_RE = re.compile(
     rf"(?<![\w])(?:\+\s?62|62|\(?0)(?:{_PHONE_SEPARATORS}{{0,3}}\d){{8,}}(?![\w])"
     rf"|(?<![\w.,])8\d{{2}}(?:{_PHONE_SEPARATORS}{{0,3}}\d){{6,}}(?![\w])")
+# Phone numbers spelled out digit by digit ("nol delapan satu dua ...", "kosong lapan ...",
+# "zero eight one two ..."), also mixed with digits ("0812 tiga empat ..."): a run of
+# digit words and digit groups, with the same separators (and commas) between them, that
+# spells 8 or more digits with at least one word is a number (DECISIONS 343). Indonesian,
+# Malay/colloquial, Javanese, Sundanese and English digit words; "plus" may open it (+62).
+DIGIT_WORDS = {
+    "nol": "0", "kosong": "0", "zero": "0", "oh": "0", "o": "0",
+    "satu": "1", "se": "1", "siji": "1", "hiji": "1", "one": "1",
+    "dua": "2", "loro": "2", "two": "2",
+    "tiga": "3", "telu": "3", "tilu": "3", "three": "3",
+    "empat": "4", "ampat": "4", "papat": "4", "opat": "4", "four": "4",
+    "lima": "5", "limo": "5", "five": "5",
+    "enam": "6", "anam": "6", "enem": "6", "genep": "6", "six": "6",
+    "tujuh": "7", "pitu": "7", "seven": "7",
+    "delapan": "8", "lapan": "8", "dlapan": "8", "wolu": "8", "dalapan": "8", "eight": "8",
+    "sembilan": "9", "semilan": "9", "songo": "9", "salapan": "9", "nine": "9",
+}
+_DIGIT_TOKEN = "|".join(sorted(DIGIT_WORDS, key=len, reverse=True)) + r"|\d+"
+_SPELLED_PHONE_RE = re.compile(
+    rf"(?<![\w])(?:(?:plus|\+)[\s]*)?(?:{_DIGIT_TOKEN})(?:[\s.,\-\u2010-\u2015/*()]{{1,3}}(?:{_DIGIT_TOKEN}))+(?![\w])",
+    re.IGNORECASE)
+#: How many digits a spelled-out run must carry to be taken for a phone number.
+SPELLED_PHONE_DIGITS = 8
+
+
+def spelled_digits(run: str) -> tuple[str, bool]:
+    """The digits a run of digit words and digit groups spells, and whether it had a word."""
+    digits, worded = [], False
+    for token in re.findall(r"[^\W\d_]+|\d+", run):
+        if token.isdigit():
+            digits.append(token)
+        elif token.lower() in DIGIT_WORDS:
+            digits.append(DIGIT_WORDS[token.lower()])
+            worded = True
+    return "".join(digits), worded
+
+
+#: A price just before a run (`Rp 12.500.000 lima ton`): its amount is no phone digit.
+_PRICE_BEFORE_RE = re.compile(r"\brp\.?\s?$", re.IGNORECASE)
+_FIRST_TOKEN_RE = re.compile(r"\S+")
+
+
+def _spelled_phone(match: re.Match) -> str:
+    """The run taken out when it spells a number: with a word, 8 digits or more; in digits
+    alone (grouped with commas, which the digit rule leaves to decimals), what the digit
+    rule would take: 0, 62 or 8 and 8 more digits. A run right after `Rp` starts with a
+    price, which stays; the rest is judged alone."""
+    if _PRICE_BEFORE_RE.search(match.string, 0, match.start()):
+        price = _FIRST_TOKEN_RE.match(match.group(0))
+        rest = _SPELLED_PHONE_RE.search(match.group(0), price.end())
+        if rest is None:
+            return match.group(0)
+        return match.group(0)[:rest.start()] + _spelled_phone(rest) + match.group(0)[rest.end():]
+    digits, worded = spelled_digits(match.group(0))
+    if worded:
+        return " " if len(digits) >= SPELLED_PHONE_DIGITS else match.group(0)
+    national = digits[2:] if digits.startswith("62") else digits[1:] if digits.startswith("0") else digits
+    return " " if national.startswith("8") and len(national) >= 9 else match.group(0)
+
+
 # Social media handles (@tokositi) are a way to reach the seller off the platform, like a
 # link; an e-mail address is taken out before this runs.
 _HANDLE_RE = re.compile(r"(?<![\w@])@[A-Za-z0-9_.]{2,30}\b")
@@ -77,9 +137,10 @@ def clean_story(text: str) -> Cleaned:
     removed = []
     text = tidy(text)
     for kind, pattern in (("email", _EMAIL_RE), ("link", _LINK_RE), ("link", _HANDLE_RE),
-                          ("phone", _PHONE_RE)):
-        text, count = pattern.subn(" ", text)
-        if count:
+                          ("phone", _SPELLED_PHONE_RE), ("phone", _PHONE_RE)):
+        before = text
+        text = pattern.sub(_spelled_phone if pattern is _SPELLED_PHONE_RE else " ", text)
+        if text != before:
             removed.append(kind)
     text = _EMPTY_BRACKETS_RE.sub(" ", text)
     if removed:  # the commas and colons around what went: "di a.com, b.id, ya" -> "di, ya"

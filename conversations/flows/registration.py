@@ -1,11 +1,18 @@
 """Registration: `DAFTAR nama, desa` (a seller) and `DAFTAR PEMBELI usaha, kota` (a city
 buyer), asking only for what is missing. A number has one role: a seller who sends
-`DAFTAR PEMBELI` (or a buyer `DAFTAR`) is told so, and a coordinator sorts it out."""
+`DAFTAR PEMBELI` (or a buyer `DAFTAR`) is told so, and a coordinator sorts it out.
+
+A village whose name is recorded in more than one province (`jembatan village set`) is
+asked about, never guessed: the question lists the provinces by number (as many as fit
+one SMS) and the seller answers with a number or a province's name (DECISIONS 336)."""
 
 from __future__ import annotations
 
-from bot.services import buyers, contacts
+import re
+
+from bot.services import buyers, contacts, schedule
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text, match_command
+from conversations.replies import fit_items
 
 NAME_LIMITS = (2, 40)
 
@@ -63,10 +70,19 @@ def _continue(turn: Turn) -> str:
         turn.contact.update(contact)
         turn.reply("register_buyer.done", name=contact["name"], city=contact["city"])
         return END
+    if not data.get("province"):
+        provinces = schedule.village_provinces(turn.db, data["village"])
+        if len(provinces) > 1:
+            data["provinces"] = provinces
+            _ask_province(turn)
+            return "ask_province"
     contact = contacts.register_seller(turn.db, turn.contact["id"], data["name"], data["village"],
-                                       turn.now)
+                                       turn.now, province=data.get("province"))
     turn.contact.update(contact)
-    turn.reply("register.done", name=contact["name"], village=contact["village"])
+    village = contact["village"]
+    if data.get("provinces"):  # asked: the answer is confirmed
+        village = f"{village}, {contact['province']}"
+    turn.reply("register.done", name=contact["name"], village=village)
     return END
 
 
@@ -132,16 +148,43 @@ def take_village(turn: Turn) -> str:
     return _continue(turn)
 
 
+def _ask_province(turn: Turn) -> None:
+    """"Sukamaju is in 3 provinces: reply with the number: 1 Jawa Barat; 2 ...", one SMS."""
+    lines = [f"{number} {province}" for number, province in enumerate(turn.data["provinces"], 1)]
+    reply_id, values = fit_items("register.ask_province", "register.ask_province_more", turn.locale,
+                                 lines, village=turn.data["village"], count=len(lines))
+    turn.reply(reply_id, **values)
+
+
+def take_province(turn: Turn) -> str:
+    """A number from the list, or a province's name (one the list had no room for, or
+    one no village of the name was recorded in yet)."""
+    answer = turn.text.strip().strip(".").strip()
+    provinces = turn.data["provinces"]
+    number = re.fullmatch(r"(?:nomor|number|no)?\.?\s*(\d{1,2})", answer, re.IGNORECASE)
+    if number and 1 <= int(number.group(1)) <= len(provinces):
+        turn.data["province"] = provinces[int(number.group(1)) - 1]
+    else:
+        turn.data["province"] = schedule.province_name(re.sub(r"^(?:provinsi|province)\s+", "", answer,
+                                                              flags=re.IGNORECASE))
+    if not turn.data["province"]:
+        _ask_province(turn)
+        return "ask_province"
+    return _continue(turn)
+
+
 def ask_again(turn: Turn) -> str:
     """Anything else while a question is open: repeat the question."""
-    if not turn.data.get("name"):
+    if turn.data.get("provinces") and not turn.data.get("province"):
+        _ask_province(turn)
+    elif not turn.data.get("name"):
         _say(turn, "ask_name")
     else:
         _say(turn, "ask_place", name=turn.data["name"])
     return SAME
 
 
-_NEXT = ("ask_name", "ask_village", END)
+_NEXT = ("ask_name", "ask_village", "ask_province", END)
 
 REGISTRATION = Flow(
     name="registration",
@@ -153,6 +196,7 @@ REGISTRATION = Flow(
     states={
         "ask_name": (Handler("name", match_any_text, take_name, _NEXT),),
         "ask_village": (Handler("village", match_any_text, take_village, _NEXT),),
+        "ask_province": (Handler("province", match_any_text, take_province, _NEXT),),
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
 )

@@ -74,11 +74,12 @@ def _save(turn: Turn, raw: str, *, joined: bool = False) -> str:
         return END
     story = stories.save_story(turn.db, turn.contact["id"], turn.data.get("listing_id"), cleaned,
                                turn.now)
+    ids = turn.data.pop("photos", [])
     if turn.media:
-        ids = media.record_media(turn.db, turn.contact["id"], turn.media, turn.now,
-                                 listing_id=turn.data.get("listing_id"))
-        if turn.data.get("listing_id") is None:
-            media.attach_to_story(turn.db, ids, story["id"])
+        ids += media.record_media(turn.db, turn.contact["id"], turn.media, turn.now,
+                                  listing_id=turn.data.get("listing_id"))
+    _give_photos(turn, ids, story["id"])
+    turn.data["story_id"] = story["id"]
     values = {"target": _target(turn), "count": len(cleaned.text)}
     if story["status"] == "hidden":
         turn.reply("story.saved_hidden", **values)
@@ -92,27 +93,81 @@ def _save(turn: Turn, raw: str, *, joined: bool = False) -> str:
     return MORE
 
 
+def _give_photos(turn: Turn, ids: list[int], story_id: int) -> None:
+    """Photos of a listing's story are the listing's (DECISIONS 237); of the seller's own
+    story, the story's."""
+    if not ids:
+        return
+    if turn.data.get("listing_id") is not None:
+        media.attach_media(turn.db, ids, turn.data["listing_id"])
+    else:
+        media.attach_to_story(turn.db, ids, story_id)
+
+
+def photo_only(turn: Turn) -> bool:
+    """A photo sent alone (MMS or WhatsApp media without a caption)."""
+    return bool(turn.media) and not turn.text.strip()
+
+
+def _record_photos(turn: Turn) -> list[int]:
+    return media.record_media(turn.db, turn.contact["id"], turn.media, turn.now,
+                              listing_id=turn.data.get("listing_id"))
+
+
+def photo_before_text(turn: Turn) -> str:
+    """A photo alone while the story's text is asked for (or while "save it as your
+    profile's story?" is open): kept, and given to the story once it is saved."""
+    turn.data["photos"] = [*turn.data.get("photos", []), *_record_photos(turn)]
+    if "pending" in turn.data:  # CONFIRM_PROFILE: the question stays
+        turn.reply("story.confirm_profile", code=turn.data["pending"].split(" ", 1)[0])
+        return CONFIRM_PROFILE
+    if turn.data.get("ask") == "any":
+        turn.reply("story.photo_ask_any")
+    else:
+        turn.reply("story.photo_ask", target=_target(turn))
+    return ASK_TEXT
+
+
+def photo_after_text(turn: Turn) -> str:
+    """A photo alone soon after the story was saved (or while "add this text?" is open):
+    it joins that story, and the open question, if any, stays open."""
+    ids = _record_photos(turn)
+    story_id = turn.data.get("story_id")
+    if story_id is None:  # saved before photos were kept: the story of the dialog's target
+        story = stories.story_of(turn.db, turn.contact["id"], turn.data.get("listing_id"))
+        story_id = story["id"] if story else None
+    if story_id is not None:
+        _give_photos(turn, ids, story_id)
+    turn.reply("story.photo_added", target=_target(turn))
+    return CONFIRM_ADD if "pending" in turn.data else MORE
+
+
+def _recent_photo(turn: Turn) -> bool:
+    return photo_only(turn) and _recent(turn)
+
+
 def _for(turn: Turn, code: str | None, text: str | None) -> str:
     """A story (or a question for it) once the code, if any, and the text are known."""
-    turn.data = {}
+    photos = turn.data.get("photos", [])
+    turn.data = {"photos": photos} if photos else {}
     if code is not None and listings.find_listing(turn.db, code) is None:
         if not text:
             turn.reply("listing.unknown", code=code)
             return END
         # `CERITA IR64 pulen`: a word shaped like a code that is no listing; ask.
-        turn.data = {"pending": f"{code} {text}"}
+        turn.data.update(pending=f"{code} {text}")
         turn.reply("story.confirm_profile", code=code)
         return CONFIRM_PROFILE
     if code is not None:
         listing = _own_listing(turn, code)
         if listing is None:
             return END
-        turn.data = {"listing_id": listing["id"], "code": listing["code"]}
+        turn.data.update(listing_id=listing["id"], code=listing["code"])
         if not text:
             turn.reply("story.ask_listing", code=listing["code"], product=listing["product_name"])
             return ASK_TEXT
     elif not text:
-        turn.data = {"ask": "any"}
+        turn.data.update(ask="any")
         turn.reply("story.ask")
         return ASK_TEXT
     return _save(turn, text)
@@ -132,7 +187,7 @@ def take_text(turn: Turn) -> str:
         listing = listings.find_listing(turn.db, code) if code else None
         if listing is not None and listing["seller_id"] == turn.contact["id"]:
             return _for(turn, listing["code"], rest.strip())
-        turn.data = {}
+        turn.data.pop("ask")
     if not text:
         turn.reply("story.ask")
         return ASK_TEXT
@@ -190,7 +245,7 @@ def do_not_add(turn: Turn) -> str:
 def as_profile(turn: Turn) -> str:
     """YA to "no listing IR64: the profile's story?"."""
     pending = turn.data["pending"]
-    turn.data = {}
+    turn.data = {"photos": turn.data.get("photos", [])}
     return _save(turn, pending)
 
 
@@ -203,14 +258,18 @@ STORIES = Flow(
     name="stories",
     entry={"story": Handler("start", match_command("story"), start, _NEXT)},
     states={
-        ASK_TEXT: (Handler("text", match_any_text, take_text, _NEXT),),
-        MORE: (Handler("more", _more_text, more, _NEXT),),
+        ASK_TEXT: (Handler("photo", photo_only, photo_before_text, _NEXT),
+                   Handler("text", match_any_text, take_text, _NEXT)),
+        MORE: (Handler("photo", _recent_photo, photo_after_text, _NEXT),
+               Handler("more", _more_text, more, _NEXT)),
         CONFIRM_ADD: (
+            Handler("photo", _recent_photo, photo_after_text, _NEXT),
             Handler("add", _bare("accept"), add, _NEXT),
             Handler("do_not_add", _bare("decline"), do_not_add, _NEXT),
             Handler("more_pending", _more_text, more_pending, _NEXT),
         ),
         CONFIRM_PROFILE: (
+            Handler("photo", photo_only, photo_before_text, _NEXT),
             Handler("as_profile", _bare("accept"), as_profile, _NEXT),
             Handler("not_saved", _bare("decline"), not_saved, _NEXT),
         ),

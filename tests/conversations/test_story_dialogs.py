@@ -179,3 +179,46 @@ def test_a_story_a_coordinator_hid_stays_hidden_when_the_seller_sends_another(ch
                 "Cerita untuk jualan C2 tersimpan (18 huruf), tetapi masih disembunyikan koordinator. "
                 "Tanyakan koordinator untuk menampilkannya.")])
     assert (story(chat, "C2")["text"], story(chat, "C2")["status"]) == ("Cabai merah segar.", "hidden")
+
+
+def _photo(chat, n: int) -> dict:
+    """A Twilio payload of a photo sent alone (no caption)."""
+    return {"NumMedia": "1", "MediaUrl0": f"https://api.twilio.com/media/ME{n}",
+            "MediaContentType0": "image/jpeg"}
+
+
+def _photos_of(chat) -> list[tuple]:
+    return chat.db.execute("SELECT listing_id, story_id FROM media ORDER BY id").fetchall()
+
+
+def test_a_photo_sent_alone_during_the_dialog_is_kept_with_the_story(chat):
+    """DECISIONS 341, in id: before the text (held), after it (joins that story)."""
+    assert chat.send(SITI, "CERITA").startswith("Ceritakan asal-usul")
+    assert chat.send(SITI, "", _photo(chat, 1)) == (
+        "Foto diterima. Sekarang mohon balas dengan ceritanya; untuk satu jualan, awali dengan kodenya. "
+        "Contoh: C3 Cabai dipetik pagi")
+    assert chat.send(SITI, "C2 Cabai dipetik pagi.") == SAVED_C2.format(n=19)
+    assert chat.send(SITI, "", _photo(chat, 2)) == (
+        "Foto ditambahkan ke cerita jualan C2 dan akan tampil di toko online setelah dipasang.")
+    listing = chat.db.execute("SELECT id FROM listings WHERE code = 'C2'").fetchone()[0]
+    assert _photos_of(chat) == [(listing, None), (listing, None)]
+    chat.play([
+        (SITI, "CERITA", "Ceritakan asal-usul produk atau cara membuatnya. Balas ceritanya; untuk "
+                         "satu jualan, awali dengan kodenya. Contoh: C3 Cabai dipetik pagi"),
+        (SITI, "Saya ibu tani dari Sukamaju.", SAVED_PROFILE.format(n=28)),
+    ])
+    assert chat.send(SITI, "", _photo(chat, 3)) == (
+        "Foto ditambahkan ke cerita profil Bapak/Ibu dan akan tampil di toko online setelah dipasang.")
+    assert _photos_of(chat)[-1] == (None, story(chat)["id"])
+
+
+def test_a_photo_sent_alone_in_english(chat):
+    in_english(chat)
+    assert chat.send(SITI, "STORY C2").startswith("Tell the story of")
+    assert chat.send(SITI, "", _photo(chat, 1)) == (
+        "Photo received for the story of listing C2. Now please reply with the story itself, or CANCEL.")
+    assert chat.send(SITI, "Picked at dawn.") == SAVED_C2_EN.format(n=15)
+    assert chat.send(SITI, "", _photo(chat, 2)) == (
+        "Photo added to the story of listing C2; it will show on the online shop once it is ready.")
+    listing = chat.db.execute("SELECT id FROM listings WHERE code = 'C2'").fetchone()[0]
+    assert _photos_of(chat) == [(listing, None), (listing, None)]

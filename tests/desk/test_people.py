@@ -104,6 +104,34 @@ def test_import_plan_reports_every_row_and_applying_twice_changes_nothing(chat):
     assert members.plan_import(chat.db, "nama;hp\nx;y\n").error == "missing_columns"
 
 
+def test_import_asks_for_the_province_of_a_village_named_in_several(chat):
+    """DECISIONS 336: a village name recorded in two provinces is never guessed; the
+    province column answers it (as provinces.csv spells it, any case)."""
+    from bot.services import schedule
+    with transaction(chat.db):
+        schedule.set_village_province(chat.db, "Sukamaju", "Jawa Barat")
+        schedule.set_village_province(chat.db, "Sukamaju", "Lampung")
+        schedule.set_village_province(chat.db, "Cibodas", "Jawa Barat")
+    csv_text = ("name,phone,village,province,products\n"
+                "Wayan,0812 1111 2222,Sukamaju,,cabai\n"
+                "Made,0812 1111 3333,Sukamaju,lampung,\n"
+                "Nyoman,0812 1111 4444,Sukamaju,Atlantis,\n"
+                "Ketut,0812 1111 5555,Cibodas,,\n"
+                "Putu,0812 1111 6666,Sindangsari,,\n")
+    plan = members.plan_import(chat.db, csv_text)
+    assert [(r.action, r.reason, r.province) for r in plan.rows] == [
+        ("refused", "ambiguous_village", None), ("create", None, "Lampung"),
+        ("refused", "unknown_province", None), ("create", None, "Jawa Barat"), ("create", None, None)]
+    members.apply_import(chat.db, plan, chat.now, *ACTOR)
+    rows = chat.db.execute("SELECT name, village, province FROM contacts WHERE name IN "
+                           "('Made', 'Ketut', 'Putu') ORDER BY name").fetchall()
+    assert rows == [("Ketut", "Cibodas", "Jawa Barat"), ("Made", "Sukamaju", "Lampung"),
+                    ("Putu", "Sindangsari", None)]
+    # Without the column, as before: a village with one province gets it.
+    assert members.plan_import(chat.db, "name,phone,village\nGede,0812 1111 7777,Cibodas\n"
+                               ).rows[0].province == "Jawa Barat"
+
+
 def test_listing_edit_and_withdraw(chat):
     (listing,) = listings.seller_listings(chat.db, seller_id(chat.db, SITI))
     edited = members.edit_listing(chat.db, listing["id"], price=15_000, quantity=Decimal("20.5"),

@@ -12,7 +12,7 @@ from PIL import Image
 from bot.services import stories
 from bot.storage import utcnow
 from tests.conftest import PUBLIC_BASE_URL, run_worker
-from tests.storefront.catalog import SELLER_PHONES, build
+from tests.storefront.catalog import SELLER_PHONES, build, png
 from tests.storefront.test_pages import Page, get
 from tests.test_media import FakeTwilioMedia, gps_exif, jpeg, whatsapp
 
@@ -94,3 +94,44 @@ def test_a_photo_with_the_sellers_story_is_published_without_exif(client, db, ht
     stories.set_hidden(db, db.execute("SELECT id FROM stories").fetchone()[0], True, utcnow(),
                        "+6281100000002", None)
     assert client.get(src).status_code == 404
+
+
+# --- A photo sent alone during the CERITA dialog (DECISIONS 341) ----------------------------
+
+def _media_rows(db) -> list[dict]:
+    return list(db.query("SELECT id, listing_id, story_id, status FROM media WHERE inbound_id IN "
+                         "(SELECT id FROM inbound WHERE body = '') ORDER BY id"))
+
+
+def test_a_photo_sent_alone_before_the_text_is_kept_with_the_sellers_story(client, db, httpserver,
+                                                                            redis_url, shop):
+    httpserver.clear_all_handlers()
+    provider = FakeTwilioMedia(httpserver, (200, "image/jpeg", jpeg(640, 480, gps_exif()), True))
+    assert "Ceritakan asal-usul" in whatsapp(client, "CERITA")
+    assert "Foto diterima. Sekarang mohon balas dengan ceritanya" in whatsapp(client, "", provider.url)
+    assert "Cerita untuk profil Bapak/Ibu tersimpan" in whatsapp(client, "Kebun kami di lereng gunung.")
+    run_worker(redis_url)
+    (photo,) = _media_rows(db)
+    assert photo["status"] == "stored" and photo["listing_id"] is None and photo["story_id"] is not None
+    images = Page(get(client, f"/penjual/{seller_id(db)}").get_data(as_text=True)).images
+    assert images[0] == f"/media/{photo['id']}"
+    assert dict(Image.open(io.BytesIO(client.get(images[0]).data)).getexif()) == {}
+
+
+def test_a_photo_sent_alone_after_a_listings_story_joins_that_listing(client, db, httpserver,
+                                                                     redis_url, shop):
+    """Not the newest listing (a photo alone outside the dialog would go there): the one
+    whose story was just told."""
+    code = shop["kangkung"]  # Budi's; he tells its story and then sends a photo alone
+    httpserver.clear_all_handlers()
+    provider = FakeTwilioMedia(httpserver, (200, "image/png", png(), True))
+    budi = SELLER_PHONES[1]
+    assert "tersimpan" in whatsapp(client, f"CERITA {code} Kangkung dari sawah sendiri.", sender=budi)
+    assert f"Foto ditambahkan ke cerita jualan {code}" in whatsapp(client, "", provider.url, "image/png",
+                                                                  sender=budi)
+    run_worker(redis_url)
+    (photo,) = _media_rows(db)
+    listing_id = db.execute("SELECT id FROM listings WHERE code = ?", [code]).fetchone()[0]
+    assert (photo["status"], photo["listing_id"], photo["story_id"]) == ("stored", listing_id, None)
+    page = get(client, f"/l/{code}").get_data(as_text=True)
+    assert f"/media/{photo['id']}" in Page(page).images and "Kangkung dari sawah sendiri." in page

@@ -588,6 +588,8 @@ for name, path, status in [
     ("store search with markup", "/cari?q=%3Cscript%3Ealert(1)%3C/script%3E", 200),
     ("store sitemap", "/sitemap.xml", 200),
     ("store sitemap pages", "/sitemap/pages.xml", 200),
+    ("store sitemap pages, first share", "/sitemap/pages-1.xml", 200),
+    ("store sitemap pages past the last", "/sitemap/pages-99.xml", 404),
     ("store sitemap listings", "/sitemap/listings-1.xml", 200),
     ("store sitemap listings past the last", "/sitemap/listings-99.xml", 404),
     ("store sitemap listings of 30 digits", "/sitemap/listings-" + "9" * 30 + ".xml", 404),

@@ -38,6 +38,8 @@ from conversations.replies import render
 REFUSALS = {
     "missing_name": N_("nama kosong atau terlalu panjang"),
     "missing_village": N_("desa kosong atau terlalu panjang"),
+    "ambiguous_village": N_("nama desa ini ada di beberapa provinsi: isi kolom province"),
+    "unknown_province": N_("provinsi tidak dikenal"),
     "bad_phone": N_("bukan nomor telepon"),
     "duplicate": N_("nomor sudah ada di baris sebelumnya"),
     "bad_product": N_("nama produk tidak sah"),

@@ -1,6 +1,6 @@
 """The public storefront: `/`, `/produk/<slug>`, `/l/<code>`, `/desa/<province>/<village>`,
-`/penjual/<id>`, `/cari?q=`, `/sitemap.xml` (an index of `/sitemap/pages.xml` and
-`/sitemap/listings-<n>.xml` past 50,000 URLs) and `/robots.txt`.
+`/penjual/<id>`, `/cari?q=`, `/sitemap.xml` (an index of `/sitemap/pages-<n>.xml` and
+`/sitemap/listings-<n>.xml` past 50,000 URLs or 50 MiB) and `/robots.txt`.
 
 Server-rendered, no JavaScript, every asset served here. Pages show a seller's first
 name and village, never a phone number: buyers order through the bot's WhatsApp number
@@ -15,8 +15,8 @@ import json
 import re
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request, url_for
-from markupsafe import Markup
+from flask import Blueprint, Response, abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import Markup, escape
 
 from bot.pipeline.demand import count_search
 from bot.services import orders, storefront
@@ -199,6 +199,7 @@ def listing_context(item: dict, canonical: str) -> dict:
             "availability": f"https://schema.org/{'InStock' if in_stock else 'OutOfStock'}",
             "seller": {"@type": "Person", "name": item["seller_first_name"],
                        "address": {"@type": "PostalAddress", "addressLocality": item["village"],
+                                   **({"addressRegion": item["province"]} if item["province"] else {}),
                                    "addressCountry": "ID"}},
         },
     }
@@ -223,10 +224,16 @@ def seller(seller_id: int):
 def village(province: str, village: str):
     """Listings of the sellers of one village (names repeat across provinces)."""
     db = get_db()
-    name = storefront.find_village(db, province[:60], village[:60])
-    if name is None:
+    found = storefront.find_village(db, province[:60], village[:60])
+    if found is None:
+        unknown = province == storefront.UNKNOWN_PROVINCE
+        moved = storefront.moved_village(db, village[:60]) if unknown else None
+        if moved is not None and moved[1] == village:  # a link shared before the province was known
+            return redirect(url_for("store.village", province=moved[0], village=moved[1]), 301)
         return render("not_found.html", status=404)
-    return render("village.html", village=name, items=storefront.village_listings(db, name))
+    name, province_name = found
+    return render("village.html", village=name, province=province_name,
+                  items=storefront.village_listings(db, name, province_name))
 
 
 @bp.get("/cari")
@@ -241,62 +248,131 @@ def search():
     return page
 
 
-#: The sitemap protocol's limit of URLs in one file; past it `/sitemap.xml` is an index.
+#: The sitemap protocol's limits for one file: 50,000 URLs and 50 MiB uncompressed. Past
+#: either, `/sitemap.xml` is an index. Tests inject smaller ones through the app's config
+#: (`SITEMAP_MAX_URLS`, `SITEMAP_MAX_BYTES`); they are not environment settings.
 SITEMAP_MAX_URLS = 50_000
+SITEMAP_MAX_BYTES = 50 * 1024 * 1024
+#: The longest listing code a page answers for (`storefront.listing_page` cuts at 20):
+#: what bounds a listing entry's size, so listing files are cut by count alone.
+LONGEST_CODE = 20
+_URLSET_HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n')
+_URLSET_TAIL = "</urlset>\n"
 
 
-def _sitemap(template: str, **context) -> Response:
-    response = Response(render_template(f"storefront/{template}", **context), mimetype="application/xml")
+def _limits() -> tuple[int, int]:
+    config = current_app.config
+    return (int(config.get("SITEMAP_MAX_URLS") or SITEMAP_MAX_URLS),
+            int(config.get("SITEMAP_MAX_BYTES") or SITEMAP_MAX_BYTES))
+
+
+def _entry(loc: str, lastmod: str | None) -> str:
+    """One `<url>` line as the file carries it (its size is what the byte limit counts)."""
+    return (f"<url><loc>{escape(loc)}</loc>" + (f"<lastmod>{lastmod}</lastmod>" if lastmod else "")
+            + "</url>\n")
+
+
+def _xml(text: str) -> Response:
+    response = Response(text, mimetype="application/xml")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
-def _listing_urls(db, offset: int = 0, limit: int = -1) -> list[tuple[str, str]]:
-    return [(public_url(url_for("store.listing", code=row["code"])), row["updated_at"][:10])
+def _urlset(entries: list[str]) -> Response:
+    return _xml(_URLSET_HEAD + "".join(entries) + _URLSET_TAIL)
+
+
+def _listing_urls(db, offset: int = 0, limit: int = -1) -> list[str]:
+    return [_entry(public_url(url_for("store.listing", code=row["code"])), row["updated_at"][:10])
             for row in storefront.sitemap_entries(db, offset, limit)]
 
 
-def _page_urls(db) -> list[tuple[str, str | None]]:
+def _page_urls(db) -> list[str]:
     """The home page, the products and the villages on sale, the sellers' pages."""
-    urls = [(public_url("/"), None)]
-    urls += [(public_url(url_for("store.product", slug=row["slug"])), None)
+    urls = [_entry(public_url("/"), None)]
+    urls += [_entry(public_url(url_for("store.product", slug=row["slug"])), None)
              for row in storefront.products_on_sale(db)]
-    urls += [(public_url(url_for("store.village", province=row["path"][0], village=row["path"][1])),
-              None) for row in storefront.villages_on_sale(db)]
-    urls += [(public_url(url_for("store.seller", seller_id=row["seller_id"])), row["updated_at"][:10])
+    urls += [_entry(public_url(url_for("store.village", province=row["path"][0], village=row["path"][1])),
+                    None) for row in storefront.villages_on_sale(db)]
+    urls += [_entry(public_url(url_for("store.seller", seller_id=row["seller_id"])), row["updated_at"][:10])
              for row in storefront.seller_sitemap_entries(db)]
     return urls
 
 
+def split_entries(entries: list[str], max_urls: int, max_bytes: int) -> list[list[str]]:
+    """`entries` cut in order into files of at most `max_urls` entries and `max_bytes`
+    bytes each (with the urlset around them); never an empty file."""
+    room = max_bytes - len((_URLSET_HEAD + _URLSET_TAIL).encode())
+    parts: list[list[str]] = [[]]
+    size = 0
+    for entry in entries:
+        length = len(entry.encode())
+        if parts[-1] and (len(parts[-1]) >= max_urls or size + length > room):
+            parts.append([])
+            size = 0
+        parts[-1].append(entry)
+        size += length
+    return parts
+
+
+def _listings_per_file(max_urls: int, max_bytes: int) -> int:
+    """Listings in one file: the URL limit, or fewer when the longest entry a listing can
+    have would pass the byte limit first."""
+    longest = len(_entry(public_url(url_for("store.listing", code="W" * LONGEST_CODE)), "2026-01-01")
+                  .encode())
+    return max(1, min(max_urls, (max_bytes - len((_URLSET_HEAD + _URLSET_TAIL).encode())) // longest))
+
+
 @bp.get("/sitemap.xml")
 def sitemap():
-    """Every active listing (sold-out ones too), never a withdrawn one; plus products and
-    villages. Past SITEMAP_MAX_URLS it is a sitemap index: `/sitemap/pages.xml` and
-    `/sitemap/listings-<n>.xml`, each within the limit (DECISIONS 252)."""
+    """Every active listing (sold-out ones too), never a withdrawn one; plus products,
+    villages and sellers' pages. Past either of the protocol's limits (50,000 URLs, 50 MiB)
+    it is a sitemap index of `/sitemap/pages-<n>.xml` and `/sitemap/listings-<n>.xml`, each
+    within both (DECISIONS 252, 340)."""
     db = get_db()
+    max_urls, max_bytes = _limits()
     pages, listed = _page_urls(db), storefront.active_listing_count(db)
-    if len(pages) + listed <= SITEMAP_MAX_URLS:
-        return _sitemap("sitemap.xml", urls=pages + _listing_urls(db))
-    files = [public_url(url_for("store.sitemap_pages"))]
+    if len(pages) + listed <= max_urls:
+        entries = pages + _listing_urls(db)
+        if len(split_entries(entries, max_urls, max_bytes)) == 1:
+            return _urlset(entries)
+    per_file = _listings_per_file(max_urls, max_bytes)
+    files = [public_url(url_for("store.sitemap_pages", number=n))
+             for n in range(1, len(split_entries(pages, max_urls, max_bytes)) + 1)]
     files += [public_url(url_for("store.sitemap_listings", number=n))
-              for n in range(1, -(-listed // SITEMAP_MAX_URLS) + 1)]
-    return _sitemap("sitemap_index.xml", files=files)
+              for n in range(1, -(-listed // per_file) + 1)]
+    return _xml('<?xml version="1.0" encoding="UTF-8"?>\n'
+                '<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+                + "".join(f"<sitemap><loc>{escape(loc)}</loc></sitemap>\n" for loc in files)
+                + "</sitemapindex>\n")
+
+
+@bp.get("/sitemap/pages-<int:number>.xml")
+def sitemap_pages(number: int):
+    """The index's `number`th share of home, products, villages and sellers' pages (404
+    past the last)."""
+    max_urls, max_bytes = _limits()
+    parts = split_entries(_page_urls(get_db()), max_urls, max_bytes)
+    if not 1 <= number <= len(parts):
+        abort(404)
+    return _urlset(parts[number - 1])
 
 
 @bp.get("/sitemap/pages.xml")
-def sitemap_pages():
-    """The index's share of home, products and villages."""
-    return _sitemap("sitemap.xml", urls=_page_urls(get_db()))
+def sitemap_pages_first():
+    """The first share of pages, under the name indexes used before pages were split."""
+    return sitemap_pages(1)
 
 
 @bp.get("/sitemap/listings-<int:number>.xml")
 def sitemap_listings(number: int):
     """The index's `number`th share of listings, oldest first (404 past the last)."""
     db = get_db()
-    if number < 1 or (number - 1) * SITEMAP_MAX_URLS >= max(storefront.active_listing_count(db), 1):
+    per_file = _listings_per_file(*_limits())
+    if number < 1 or (number - 1) * per_file >= max(storefront.active_listing_count(db), 1):
         abort(404)  # like any unknown path: not a page for people
-    return _sitemap("sitemap.xml", urls=_listing_urls(db, (number - 1) * SITEMAP_MAX_URLS,
-                                                      SITEMAP_MAX_URLS))
+    return _urlset(_listing_urls(db, (number - 1) * per_file, per_file))
 
 
 @bp.get("/robots.txt")
