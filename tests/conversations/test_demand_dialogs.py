@@ -147,3 +147,32 @@ def test_old_counts_are_dropped_by_the_sweep(chat):
     at(chat, 7 * 8 + 1, 3)
     swept(chat)
     assert chat.db.execute("SELECT COUNT(*) FROM demand_searches").fetchone()[0] == 0
+
+
+def test_many_sellers_are_told_in_several_short_transactions_each_once(chat, monkeypatch):
+    """The texts are queued in batches (a week's first sweep at 100% tells ~25,000 sellers:
+    one transaction would hold the write lock for seconds); a batch size of one still tells
+    everyone exactly once, and the next sweep nobody."""
+    from bot.pipeline import demand as demand_pipeline
+    monkeypatch.setattr(demand_pipeline, "WRITE_BATCH", 1)
+    at(chat, 0, 23, 5)             # 06.05 WIB, 08.05 WIT: nobody in quiet hours
+    search(chat, 3)
+    statements: list[str] = []
+    chat.db.conn.set_trace_callback(statements.append)
+    told_now = swept(chat)
+    chat.db.conn.set_trace_callback(None)
+    assert sorted(told_now) == sorted([(SITI, SIGNAL.format(n=3)), (DEWI, SIGNAL.format(n=3)),
+                                       (BUDI, SIGNAL.format(n=3))])
+    # Every notice is committed before the next one is written.
+    def kind(statement: str) -> str | None:
+        word = statement.split()[0].upper()
+        if word == "COMMIT" or (word == "INSERT" and "demand_notices" in statement):
+            return word
+        return None
+    writes = [word for word in map(kind, statements) if word]
+    notices = [i for i, word in enumerate(writes) if word == "INSERT"]
+    assert len(notices) == 3
+    assert all("COMMIT" in writes[a:b] for a, b in zip(notices, notices[1:], strict=False))
+    assert swept(chat) == []
+    told = [row["contact_id"] for row in chat.db.query("SELECT contact_id FROM demand_notices")]
+    assert len(told) == len(set(told)) == 3
