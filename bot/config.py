@@ -96,6 +96,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "JEMBATAN_LEAF_USERS": None,
     # Continuous backup of the database with Litestream (file:///... or s3://...).
     "LITESTREAM_REPLICA_URL": None,
+    # Days a hub keeps events JetStream acknowledged (the newest of each entity stays).
+    "JEMBATAN_EVENTS_RETENTION_DAYS": "7",
 }
 
 #: Roles a deployment may take (DECISIONS 275).
@@ -135,6 +137,7 @@ _INT_SETTINGS = {
     "API_KEY_FAILURE_WINDOW_SECONDS",
     "DESK_IDLE_MINUTES",
     "JEMBATAN_LEAF_PORT",
+    "JEMBATAN_EVENTS_RETENTION_DAYS",
 }
 
 

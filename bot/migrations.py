@@ -992,6 +992,20 @@ def m021_stories(db: sqlite_utils.Database) -> None:
 
 
 
+#: Federation SQL shared by m024's triggers and m026's snapshot views (one definition).
+_IS_HUB = "(SELECT role FROM federation_identity WHERE id = 1) = 'hub'"
+_SELLER_OF = ("(SELECT json_object('id', c.id, 'name', c.name, 'village', c.village) "
+              "FROM contacts c WHERE c.id = NEW.seller_id)")
+_LISTING_PAYLOAD = (
+    "json_object('id', NEW.id, 'code', NEW.code, 'status', NEW.status, "
+    "'product', (SELECT name FROM products WHERE id = NEW.product_id), "
+    "'product_text', NEW.product_text, 'quantity_milli', NEW.quantity_milli, 'unit', NEW.unit, "
+    "'price', NEW.price, 'created_at', NEW.created_at, 'updated_at', NEW.updated_at, "
+    f"'withdrawn_at', NEW.withdrawn_at, 'seller', {_SELLER_OF})"
+)
+_SQL_NOW = "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'"  # bot.storage.to_db_time's width
+
+
 @migrations()
 def m024_federation(db: sqlite_utils.Database) -> None:
     """Hubs and a city (issue 18): who this deployment is in the federation, the hub's
@@ -1028,16 +1042,9 @@ def m024_federation(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX federation_events_entity ON federation_events (entity, entity_id, entity_seq)")
     db.execute("CREATE INDEX federation_events_unpublished ON federation_events (id) "
                "WHERE published_at IS NULL")
-    hub = "(SELECT role FROM federation_identity WHERE id = 1) = 'hub'"
-    payload = (
-        "json_object('id', NEW.id, 'code', NEW.code, 'status', NEW.status, "
-        "'product', (SELECT name FROM products WHERE id = NEW.product_id), "
-        "'product_text', NEW.product_text, 'quantity_milli', NEW.quantity_milli, 'unit', NEW.unit, "
-        "'price', NEW.price, 'created_at', NEW.created_at, 'updated_at', NEW.updated_at, "
-        "'withdrawn_at', NEW.withdrawn_at, 'seller', (SELECT json_object('id', c.id, 'name', c.name, "
-        "'village', c.village) FROM contacts c WHERE c.id = NEW.seller_id))"
-    )
-    now = "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'"  # bot.storage.to_db_time's width
+    hub = _IS_HUB
+    payload = _LISTING_PAYLOAD
+    now = _SQL_NOW
 
     def insert(kind: str) -> str:
         return (
@@ -1152,6 +1159,73 @@ def m022_buyers_demand(db: sqlite_utils.Database) -> None:
     )
     db.execute("CREATE INDEX demand_notices_contact ON demand_notices (contact_id, created_at)")
     db.execute("ALTER TABLE contacts ADD COLUMN demand_opt_out_at TEXT")  # MINAT OFF
+
+
+@migrations()
+def m026_federation_ops(db: sqlite_utils.Database) -> None:
+    """Federation operations (issue 18): sellers' profiles, stories and photos become hub
+    events too (triggers, like listings'), one view per entity gives each event's payload
+    to both its triggers and a snapshot (a database that becomes a hub, a restored hub:
+    DECISIONS 320-324), the snapshot's epoch is remembered so it is written once, and at the
+    city which hub seller, story or photo each local row stands for, at which version."""
+    db.execute("ALTER TABLE federation_identity ADD COLUMN snapshot_epoch INTEGER")
+    db.execute("CREATE INDEX federation_events_published ON federation_events (published_at) "
+               "WHERE published_at IS NOT NULL")
+    story = ("json_object('id', NEW.id, 'seller', " + _SELLER_OF + ", 'listing_id', NEW.listing_id, "
+             "'text', NEW.text, 'status', NEW.status, 'updated_at', NEW.updated_at)")
+    photo = ("json_object('id', NEW.id, 'seller_id', NEW.contact_id, 'listing_id', NEW.listing_id, "
+             "'story_id', NEW.story_id, 'content_type', NEW.content_type, 'file_name', NEW.file_name, "
+             "'size', NEW.size_bytes, 'stored_at', NEW.stored_at)")
+    seller = ("json_object('id', NEW.id, 'name', NEW.name, 'village', NEW.village, "
+              "'erased', NEW.erased_at IS NOT NULL)")
+    for entity, table, payload in (("listing", "listings", _LISTING_PAYLOAD),
+                                   ("seller", "contacts", seller), ("story", "stories", story),
+                                   ("photo", "media", photo)):
+        db.execute(f"CREATE VIEW federation_{entity}_payload AS SELECT NEW.id AS id, {payload} AS payload "
+                   f"FROM {table} AS NEW")
+
+    def insert(entity: str, kind: str) -> str:
+        return (
+            "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+            f"created_at) VALUES ((SELECT epoch FROM federation_identity WHERE id = 1), '{entity}', "
+            "NEW.id, (SELECT COALESCE(MAX(entity_seq), 0) + 1 FROM federation_events WHERE "
+            f"entity = '{entity}' AND entity_id = NEW.id), '{kind}', "
+            f"(SELECT payload FROM federation_{entity}_payload WHERE id = NEW.id), {_SQL_NOW});"
+        )
+
+    seller_changed = "NEW.name IS NOT OLD.name OR NEW.village IS NOT OLD.village OR NEW.role IS NOT OLD.role"
+    photo_ready = "NEW.status = 'stored' AND (NEW.listing_id IS NOT NULL OR NEW.story_id IS NOT NULL)"
+    photo_changed = ("OLD.status IS NOT 'stored' OR NEW.listing_id IS NOT OLD.listing_id OR "
+                     "NEW.story_id IS NOT OLD.story_id OR NEW.size_bytes IS NOT OLD.size_bytes")
+    for name, when, what in (
+        ("seller_created", "AFTER INSERT ON contacts", "NEW.role = 'seller'"),
+        ("seller_changed", "AFTER UPDATE OF name, village, role ON contacts",
+         f"NEW.role = 'seller' AND ({seller_changed})"),
+        ("story_created", "AFTER INSERT ON stories", "1"),
+        ("story_changed", "AFTER UPDATE OF text, status, listing_id ON stories",
+         "NEW.text IS NOT OLD.text OR NEW.status IS NOT OLD.status OR NEW.listing_id IS NOT OLD.listing_id"),
+        ("photo_stored", "AFTER UPDATE OF status, listing_id, story_id, size_bytes ON media",
+         f"{photo_ready} AND ({photo_changed})"),
+    ):
+        entity, change = name.split("_")
+        kind = f"{entity}.{'updated' if change == 'changed' else change}"
+        db.execute(f"CREATE TRIGGER federation_{name} {when} WHEN {_IS_HUB} AND ({what}) "
+                   f"BEGIN {insert(entity, kind)} END")
+    # The city: which local row stands for a hub's seller, story or photo, at which version
+    # (listings keep theirs on the row, m024).
+    db.execute(
+        """
+        CREATE TABLE federation_versions (
+            hub_id TEXT NOT NULL,
+            entity TEXT NOT NULL,                -- seller, story, photo
+            origin_id INTEGER NOT NULL,          -- the hub's id
+            epoch INTEGER NOT NULL,
+            seq INTEGER NOT NULL,
+            local_id INTEGER,                    -- contacts, stories or media id here
+            PRIMARY KEY (hub_id, entity, origin_id)
+        ) WITHOUT ROWID
+        """
+    )
 
 
 @migrations()

@@ -12,6 +12,7 @@ on PATH is used.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import socket
 import subprocess
@@ -47,6 +48,39 @@ def hub_domain(hub_id: str) -> str:
 
 #: The city server's JetStream domain.
 CITY_DOMAIN = "city"
+#: The letters a hub may have (bot.config.HUB_ID_LETTERS: this module imports nothing of ours).
+_HUB_LETTERS = "ABCDEFGHJKMNQRSTUVWXYZ"
+#: The city's own clients (its relay, `jembatan hub status`) log in as this user.
+LOCAL_USER = "local"
+#: The city's stream of requests to hubs, each hub's share on `jembatan.city.<letter>.orders`
+#: (bot.services.federation names them; this module imports nothing of ours).
+CITY_REQUESTS_STREAM = "JEMBATAN_CITY_REQUESTS"
+
+
+def leaf_permissions(hub_id: str) -> dict:
+    """What hub `hub_id`'s leaf connection may do at the city (DECISIONS 323). Publish:
+    its own subjects, replies to the city's requests (its JetStream's answers on `_INBOX`
+    and `$JSC.R`, the city server's own requests that set up sourcing, and the sourced
+    messages themselves, delivered on `$JS.S` subjects, with flow control on `$JS.FC`), one
+    question, whether the city's JetStream answers, and one request, the consumer that
+    sources its own share of the city's requests to hubs (the filter is in the subject, so
+    it cannot source another hub's orders). It cannot publish
+    another hub's subjects, nor call the city's JetStream API otherwise. Subscribe: nothing
+    of another hub (its subjects, its JetStream domain's API), so a hub configured with
+    another's domain never hears the city's requests for that domain and cannot feed its
+    source."""
+    others = [letter for letter in _HUB_LETTERS if letter != hub_id]
+    return {
+        "publish": {"allow": [f"jembatan.hub.{hub_id}.>", "_INBOX.>", "$JSC.R.>", "$JS.S.>",
+                              f"$JS.{CITY_DOMAIN}.API.INFO", "$JS.FC.>",
+                              # sourcing its own share of the city's requests, and no other's
+                              f"$JS.{CITY_DOMAIN}.API.CONSUMER.CREATE.{CITY_REQUESTS_STREAM}.*."
+                              f"jembatan.city.{hub_id}.orders"]},
+        "subscribe": {"allow": [">"],
+                      "deny": [subject for letter in others
+                               for subject in (f"jembatan.hub.{letter}.>",
+                                               f"$JS.{hub_domain(letter)}.API.>")]},
+    }
 
 
 @dataclass
@@ -66,9 +100,13 @@ class NatsServer:
     leaf_user: str | None = None
     leaf_password: str | None = None
     process: subprocess.Popen | None = None
+    #: With `users`, the city's own clients need a password too (made up here).
+    local_password: str = field(default_factory=lambda: secrets.token_urlsafe(18))
 
     @property
     def url(self) -> str:
+        if self.users:  # users and permissions per hub: the city's clients log in as well
+            return f"nats://{LOCAL_USER}:{self.local_password}@127.0.0.1:{self.port}"
         return f"nats://127.0.0.1:{self.port}"
 
     def config_text(self) -> str:
@@ -78,11 +116,15 @@ class NatsServer:
             "jetstream": {"store_dir": str(self.store_dir), "domain": self.domain},  # adds jetstream/
         }
         if self.leaf_port is not None:
-            leaf: dict = {"host": "127.0.0.1", "port": self.leaf_port}
+            config["leafnodes"] = {"host": "127.0.0.1", "port": self.leaf_port}
             if self.users:
-                leaf["authorization"] = {"users": [{"user": user, "password": password}
-                                                   for user, password in sorted(self.users.items())]}
-            config["leafnodes"] = leaf
+                # Leaf connections log in against the accounts' users, which (unlike the
+                # leafnodes block's own) carry permissions: one user per hub, `hub-a`.
+                users = [{"user": LOCAL_USER, "password": self.local_password}]
+                users += [{"user": user, "password": password,
+                           "permissions": leaf_permissions(user.removeprefix("hub-").upper())}
+                          for user, password in sorted(self.users.items())]
+                config["accounts"] = {"JEMBATAN": {"jetstream": "enabled", "users": users}}
         if self.leaf_remote:
             url = self.leaf_remote
             if self.leaf_user:

@@ -61,7 +61,8 @@ from bot.pipeline.dispatch import connect_redis, dispatch
 from bot.pipeline.federation import apply_hub_event, take_city_request
 from bot.services import federation
 from bot.services.handover import Handover
-from bot.storage import open_database, sync_wal, utcnow
+from bot.services.media import media_dir
+from bot.storage import open_database, sync_wal, transaction, utcnow
 
 log = logging.getLogger("jembatan.relay")
 
@@ -83,6 +84,9 @@ LINK_CHECK_SECONDS = 2.0
 #: A healthy source hears from its hub about every second (heartbeats), idle or not; one
 #: silent this long while the hub's JetStream answers is stalled (nanoseconds).
 SOURCE_STALLED_NS = 5_000_000_000
+
+#: An event that came before what it needs is delivered again after this (seconds).
+NOT_READY_DELAY_SECONDS = 1
 
 _NATS_TROUBLE = (nats.errors.Error, asyncio.TimeoutError, OSError)
 
@@ -272,17 +276,49 @@ class Relay:
                 continue
             # An event is published once the commit that wrote it is on disk: a city must
             # not hold what a power cut at the hub takes back (DECISIONS 361).
-            sync_wal(self.db)
+            await self._db(sync_wal, self.db)
             acknowledged: list[int] = []
             try:
-                for row in rows:
-                    message = federation.message_of(hub_id, row)
-                    await js.publish(federation.event_subject(hub_id, row["entity"]),
-                                     json.dumps(message, ensure_ascii=False).encode(),
-                                     headers={"Nats-Msg-Id": message["id"]})
-                    acknowledged.append(row["id"])
+                await self._publish_rows(js, hub_id, rows, acknowledged)
             finally:
                 await self._db(federation.mark_published, self.db, acknowledged, utcnow())
+
+    async def _publish_rows(self, js, hub_id: str, rows: list[dict], acknowledged: list[int]) -> None:
+        """Publish rows without waiting for each acknowledgement before sending the next
+        (they go out in order on one connection; DECISIONS 331); a photo waits for what
+        went before it and goes alone, chunks first. `acknowledged` gets the row ids
+        JetStream acknowledged, also when one fails (the rest are sent again)."""
+        pending: list[tuple[int, asyncio.Future]] = []
+
+        async def settle() -> None:
+            results = await asyncio.gather(*(future for _, future in pending), return_exceptions=True)
+            acknowledged.extend(row_id for (row_id, _), result in zip(pending, results, strict=True)
+                                if not isinstance(result, BaseException))
+            pending.clear()
+            failed = next((result for result in results if isinstance(result, BaseException)), None)
+            if failed is not None:
+                raise failed
+
+        for row in rows:
+            if row["entity"] == "photo":
+                await settle()
+                await self._publish_event(js, hub_id, row)
+                acknowledged.append(row["id"])
+                continue
+            pending.append((row["id"], asyncio.ensure_future(self._publish_event(js, hub_id, row))))
+            await asyncio.sleep(0)  # let it send before the next one is made
+        await settle()
+
+    async def _publish_event(self, js, hub_id: str, row: dict) -> None:
+        """One event; a photo's chunks first, each its own message (DECISIONS 321)."""
+        message = federation.message_of(hub_id, row)
+        if row["entity"] == "photo":
+            for index, part in enumerate(federation.photo_parts(media_dir(self.config), message)):
+                await js.publish(federation.chunk_subject(hub_id, message["id"], index), part,
+                                 headers={"Nats-Msg-Id": f"{message['id']}.{index}"})
+        await js.publish(federation.event_subject(hub_id, row["entity"]),
+                         json.dumps(message, ensure_ascii=False).encode(),
+                         headers={"Nats-Msg-Id": message["id"]})
 
     async def _apply_forever(self, js) -> None:
         hubs = city_hubs(self.config)
@@ -295,22 +331,54 @@ class Relay:
                 messages = await subscription.fetch(BATCH, timeout=1)
             except nats.errors.TimeoutError:
                 continue
-            for message in messages:
-                await self._apply(message)
+            await self._apply_batch(messages)
 
-    async def _apply(self, message) -> None:
+    async def _apply_batch(self, messages: list) -> None:
+        """A fetched batch in one transaction on the database thread, each event in its own
+        savepoint (one commit, one fsync, instead of one per event: DECISIONS 331);
+        acknowledged after the commit, so a crash before it redelivers events the city
+        then finds applied or not at all. The news the order events caused goes to the
+        workers after the commit."""
+        answers, handover = await self._db(self._apply_all, messages)
+        if any(message.subject.endswith(".photo") for message in messages):
+            await self._db(federation.clear_applied_chunks, self.db, media_dir(self.config))
+        for message, answer in answers:
+            if answer == "nak":
+                await message.nak(delay=NOT_READY_DELAY_SECONDS)
+            elif answer == "term":
+                await message.term()
+            else:
+                await message.ack()
+        await self._hand_over(handover)
+
+    def _apply_all(self, messages: list) -> tuple[list, Handover]:
+        """On the database thread: the batch's transaction; (message, answer) pairs and the
+        news to hand over. A locked database raises out of it whole (`_db` retries)."""
+        handover = Handover()
+        with transaction(self.db):
+            answers = [(message, self._apply(message, handover)) for message in messages]
+        return answers, handover
+
+    def _apply(self, message, handover: Handover) -> str:
+        """Apply one message in a savepoint: `ack`, `nak` (not ready yet) or `term`."""
         hub_id = federation.hub_of_subject(message.subject)
         try:
-            event = json.loads(message.data)
-            _, handover = await self._db(apply_hub_event, self.db, self.config, event,
-                                         from_hub=hub_id, now=utcnow())
+            with transaction(self.db):
+                if federation.chunk_of_subject(message.subject):
+                    federation.store_chunk(self.db, media_dir(self.config), message.subject, message.data)
+                else:
+                    _, news = apply_hub_event(self.db, self.config, json.loads(message.data),
+                                              from_hub=hub_id, now=utcnow(),
+                                              media_root=media_dir(self.config))
+                    handover.add(news)
+        except federation.EventNotReady as error:  # its chunks or its listing come first
+            log.debug("not yet: %s", error)
+            return "nak"
         except (ValueError, KeyError, TypeError) as error:  # InvalidEvent is a ValueError
             # Never applied, never retried: a hub that wrote it must be looked at.
             self.echo(f"relay: refused {message.subject} #{message.metadata.sequence.stream}: {error}")
-            await message.term()
-            return
-        await message.ack()
-        await self._hand_over(handover)
+            return "term"
+        return "ack"
 
     # --- orders flow down (DECISIONS 300-319) ----------------------------------------------
 

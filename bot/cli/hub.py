@@ -94,9 +94,12 @@ def hub_restore_command(replica: str | None, force: bool) -> None:
     try:
         apply_migrations(db)
         epoch = federation.advance_epoch(db, utcnow()) if federation.identity(db) else None
+        # Everything it holds, republished under the new epoch (DECISIONS 324).
+        snapshot = federation.write_snapshot(db, utcnow()) if epoch else 0
     finally:
         db.conn.close()
-    click.echo(json.dumps({"restored": str(path), "from": replica, "epoch": epoch}))
+    click.echo(json.dumps({"restored": str(path), "from": replica, "epoch": epoch,
+                           "snapshot_events": snapshot}))
 
 
 def register(main: click.Group) -> None:

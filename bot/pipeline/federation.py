@@ -11,6 +11,7 @@ hands them to RQ when it can, and the sweep finds them otherwise.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import sqlite_utils
 
@@ -21,11 +22,12 @@ from conversations.news.orders import hub_answer_notices, order_notices, queue_n
 
 
 def apply_hub_event(db: sqlite_utils.Database, settings: dict, message: dict, *, from_hub: str,
-                    now: datetime) -> tuple[str, Handover]:
-    """At the city: one hub event (a listing, or an answer about a city order)."""
+                    now: datetime, media_root: Path | None = None) -> tuple[str, Handover]:
+    """At the city: one hub event (a listing, seller, story or photo, or an answer about a
+    city order; photos' files under `media_root`)."""
     with transaction(db):
         outcome, change = federation.apply_event_change(db, message, from_hub=from_hub, now=now,
-                                                        settings=settings)
+                                                        settings=settings, media_root=media_root)
         if change is None:
             return outcome, Handover()
         notices = hub_answer_notices(db, settings, change, message.get("data"))

@@ -22,7 +22,18 @@ from bot.pipeline.media import clean_old_photos
 from bot.pipeline.order_timers import run_order_timers
 from bot.pipeline.payouts import release_held_payouts
 from bot.pipeline.reports import send_weekly_reports
-from bot.services import broadcasts, delivery_status, demand, inbox, media, outbox, payouts, timing, webhooks
+from bot.services import (
+    broadcasts,
+    delivery_status,
+    demand,
+    federation,
+    inbox,
+    media,
+    outbox,
+    payouts,
+    timing,
+    webhooks,
+)
 from bot.services.handover import Handover
 from bot.storage import maintain, sync_wal, transaction, utcnow
 from conversations.engine import respond_to_inbound
@@ -89,7 +100,8 @@ def sweep(
     6. Withdrawals held back by PAYOUT_ADVANCE_LIMIT go ahead as payments allow; weekly
        seller summaries that are due are queued (`bot.pipeline.reports`); sellers hear
        that buyers are looking for what they sold (`bot.pipeline.demand`).
-    7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics.
+    7. Housekeeping (`bot.storage.maintain`): a WAL checkpoint, planner statistics; at a
+       hub, acknowledged federation events past `JEMBATAN_EVENTS_RETENTION_DAYS` go.
     """
 
     now = now or utcnow()
@@ -130,6 +142,10 @@ def sweep(
     except Exception:  # demand texts are a nicety: never a reason to stop the sweep
         log.exception("demand signals failed")
         told = Handover()
+    try:  # a hub's acknowledged catalog events, past their retention (DECISIONS 322)
+        federation.prune_events(db, now, int(config.get("JEMBATAN_EVENTS_RETENTION_DAYS") or 7))
+    except Exception:  # housekeeping must never stop the sweep
+        log.exception("pruning federation events failed")
     due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)
     if redis_restarted and due:
         log.warning("sweep: Redis restarted since the last sweep; handing %d due rows over again", len(due))

@@ -24,13 +24,16 @@ hub and city must agree on them, and they are plain strings.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from datetime import datetime
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import sqlite_utils
 
 from bot.config import role_of
-from bot.services import buyers, listings, orders
+from bot.services import buyers, images, listings, orders
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: The city's stream: it sources every hub's stream (DECISIONS 277).
@@ -100,6 +103,7 @@ def sync_identity(db: sqlite_utils.Database, config: dict, now: datetime) -> dic
     if current is None and role == "standalone":
         return None
     if current is not None and (current["role"], current["hub_id"]) == (role, hub_id):
+        write_snapshot(db, now)
         return current
     with transaction(db):
         current = identity(db)
@@ -112,6 +116,7 @@ def sync_identity(db: sqlite_utils.Database, config: dict, now: datetime) -> dic
             "INSERT INTO federation_identity (id, role, hub_id, updated_at) VALUES (1, ?, ?, ?) "
             "ON CONFLICT(id) DO UPDATE SET role = excluded.role, hub_id = excluded.hub_id, "
             "updated_at = excluded.updated_at", [role, hub_id, to_db_time(now)])
+    write_snapshot(db, now)
     return identity(db)
 
 
@@ -168,22 +173,25 @@ class InvalidEvent(ValueError):
     """An event the city cannot apply (malformed, or from another hub than its subject's)."""
 
 
-def apply_event(db: sqlite_utils.Database, message: dict, *, from_hub: str, now: datetime) -> str:
+def apply_event(db: sqlite_utils.Database, message: dict, *, from_hub: str, now: datetime,
+                media_root: Path | None = None) -> str:
     """Apply one hub event at the city, in one transaction: `applied`, `stale` (a newer
     state of the entity is already there) or `duplicate` (this event id was applied).
     `from_hub` is the hub whose subject carried it; an event naming another is refused."""
-    return apply_event_change(db, message, from_hub=from_hub, now=now)[0]
+    return apply_event_change(db, message, from_hub=from_hub, now=now, media_root=media_root)[0]
 
 
 def apply_event_change(db: sqlite_utils.Database, message: dict, *, from_hub: str, now: datetime,
-                       settings: dict | None = None) -> tuple[str, orders.OrderChange | None]:
+                       settings: dict | None = None, media_root: Path | None = None,
+                       ) -> tuple[str, orders.OrderChange | None]:
     """`apply_event`, also returning the city order's change an order event made (for
     its buyer's news, which the caller queues in this same transaction)."""
     if not isinstance(message, dict) or message.get("hub") != from_hub:
         raise InvalidEvent(f"event from hub {from_hub} names hub {message.get('hub')!r}"
                            if isinstance(message, dict) else "event is not an object")
-    if (message.get("entity") not in ("listing", "order", "request")
-            or not isinstance(message.get("data"), dict)):
+    entity = message.get("entity")
+    apply = _APPLIERS.get(entity)
+    if (apply is None and entity not in _ORDER_ENTITIES) or not isinstance(message.get("data"), dict):
         raise InvalidEvent(f"unknown entity {message.get('entity')!r}")
     if not str(message.get("id", "")).startswith(f"{from_hub}-{message.get('epoch')}-"):
         raise InvalidEvent(f"event id {message.get('id')!r} is not hub {from_hub}'s")
@@ -195,8 +203,8 @@ def apply_event_change(db: sqlite_utils.Database, message: dict, *, from_hub: st
         if not inserted:
             return "duplicate", None
         change = None
-        if message["entity"] == "listing":
-            applied = _apply_listing(db, from_hub, message, now)
+        if apply is not None:
+            applied = apply(db, from_hub, message, now, media_root)
         else:
             change = _apply_order(db, from_hub, message, now, settings or {})
             applied = change is not None
@@ -219,7 +227,8 @@ def _apply_order(db: sqlite_utils.Database, hub_id: str, message: dict, now: dat
                                    now, settings=settings)
 
 
-def _apply_listing(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime) -> bool:
+def _apply_listing(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                   media_root: Path | None = None) -> bool:
     data = message["data"]
     version = (int(message["epoch"]), int(message["seq"]))
     current = fetch_one(db, "SELECT id, origin_epoch, origin_seq FROM listings "
@@ -463,3 +472,293 @@ def _remote_buyer(db: sqlite_utils.Database, buyer: dict, now: datetime) -> dict
         db.execute("UPDATE buyers SET name = ?, city = ? WHERE id = ?",
                    [buyer["name"], buyer["city"], row["id"]])
     return buyers.find_buyer_by_contact(db, contact_id)
+
+
+# --- Operations (DECISIONS 320-334): sellers, stories and photos; snapshots; pruning. ---
+
+#: A photo travels as chunks of this many bytes, each its own message before its event
+#: (JetStream's default message limit is 1 MiB; a published photo is a few hundred kB).
+CHUNK_BYTES = 256 * 1024
+#: Where the city keeps chunks of photos whose event has not arrived yet (in MEDIA_DIR).
+INCOMING = "federation-incoming"
+#: Deleted at most this many pruned events per transaction (the write lock stays short).
+PRUNE_BATCH = 5000
+
+
+class EventNotReady(RuntimeError):
+    """An event the city cannot apply yet (a photo whose chunks, or a story whose listing,
+    have not arrived): redelivered later, never recorded."""
+
+
+def write_snapshot(db: sqlite_utils.Database, now: datetime) -> int:
+    """At a hub whose current epoch has no snapshot yet (it just became a hub, or was
+    restored and its epoch advanced): write every seller, active listing, story and photo
+    as an event, then, after a restore, a `hub.snapshot` marker that tells the city to
+    withdraw what this hub no longer has. Once per epoch; returns the events written."""
+    me = identity(db)
+    if me is None or me["role"] != "hub" or _snapshot_epoch(db) == me["epoch"]:
+        return 0
+    with transaction(db):
+        me = identity(db)
+        if _snapshot_epoch(db) == me["epoch"]:
+            return 0
+        before = db.execute("SELECT COALESCE(MAX(id), 0) FROM federation_events").fetchone()[0]
+        for entity, table, where in (
+                ("seller", "contacts", "role = 'seller'"),
+                ("listing", "listings", "status = 'active'"),
+                ("story", "stories", "listing_id IS NULL OR listing_id IN "
+                                     "(SELECT id FROM listings WHERE status = 'active')"),
+                ("photo", "media", "status = 'stored' AND (story_id IS NOT NULL OR listing_id IN "
+                                   "(SELECT id FROM listings WHERE status = 'active'))")):
+            db.execute(
+                f"INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+                f"created_at) SELECT ?, '{entity}', v.id, (SELECT COALESCE(MAX(entity_seq), 0) + 1 "
+                f"FROM federation_events e WHERE e.entity = '{entity}' AND e.entity_id = v.id), "
+                f"'{entity}.snapshot', v.payload, ? FROM federation_{entity}_payload v "
+                f"WHERE v.id IN (SELECT id FROM {table} WHERE {where}) ORDER BY v.id",
+                [me["epoch"], to_db_time(now)])
+        if me["epoch"] > 1:  # at epoch 1 the city has nothing older to withdraw
+            db.execute(
+                "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+                "created_at) VALUES (?, 'hub', 0, (SELECT COALESCE(MAX(entity_seq), 0) + 1 FROM "
+                "federation_events WHERE entity = 'hub'), 'hub.snapshot', ?, ?)",
+                [me["epoch"], json.dumps({"epoch": me["epoch"]}), to_db_time(now)])
+        db.execute("UPDATE federation_identity SET snapshot_epoch = epoch WHERE id = 1")
+        return db.execute("SELECT COALESCE(MAX(id), 0) FROM federation_events").fetchone()[0] - before
+
+
+def _snapshot_epoch(db: sqlite_utils.Database) -> int | None:
+    return db.execute("SELECT snapshot_epoch FROM federation_identity WHERE id = 1").fetchone()[0]
+
+
+def prune_events(db: sqlite_utils.Database, now: datetime, retention_days: int) -> int:
+    """Delete events JetStream acknowledged more than `retention_days` ago, except each
+    entity's newest (its `entity_seq` is where the next event's count goes on). The hub's
+    stream keeps them a month more; the city needs only the newest. Returns how many."""
+    cutoff = to_db_time(now - timedelta(days=retention_days))
+    pruned = 0
+    while True:
+        with transaction(db, sync=False):
+            deleted = db.execute(
+                "DELETE FROM federation_events WHERE id IN (SELECT e.id FROM federation_events e "
+                "WHERE e.published_at IS NOT NULL AND e.published_at < ? AND EXISTS (SELECT 1 FROM "
+                "federation_events newer WHERE newer.entity = e.entity AND newer.entity_id = e.entity_id "
+                "AND newer.entity_seq > e.entity_seq) LIMIT ?)", [cutoff, PRUNE_BATCH]).rowcount
+        pruned += deleted
+        if deleted < PRUNE_BATCH:
+            return pruned
+
+
+def photo_parts(media_root: Path, message: dict) -> list[bytes]:
+    """At a hub, a photo event's bytes in chunks, its `data` given their count and
+    SHA-256 (the file as stored, already without EXIF: DECISIONS 236). A file that is gone
+    is sent as `missing`, with no chunks."""
+    data = message["data"]
+    try:
+        content = (media_root / Path(data.get("file_name") or "").name).read_bytes()
+    except OSError:
+        data.update(missing=True, chunks=0)
+        return []
+    parts = [content[i:i + CHUNK_BYTES] for i in range(0, len(content), CHUNK_BYTES)] or [b""]
+    data.update(chunks=len(parts), sha256=hashlib.sha256(content).hexdigest())
+    return parts
+
+
+def chunk_subject(hub_id: str, event: str, index: int) -> str:
+    """`jembatan.hub.A.chunks.A-1-17.0`: chunk 0 of event A-1-17's photo."""
+    return f"jembatan.hub.{hub_id}.chunks.{event}.{index}"
+
+
+def chunk_of_subject(subject: str) -> tuple[str, int] | None:
+    """(event id, chunk index) of a chunk subject, None for any other subject."""
+    parts = subject.split(".")
+    if len(parts) != 6 or parts[3] != "chunks" or not parts[5].isdigit():
+        return None
+    return parts[4], int(parts[5])
+
+
+def store_chunk(db: sqlite_utils.Database, media_root: Path, subject: str, content: bytes) -> None:
+    """At the city, keep a chunk until its photo event arrives (a chunk of an event
+    already applied, redelivered, is dropped)."""
+    event, index = chunk_of_subject(subject)
+    if db.execute("SELECT 1 FROM federation_applied WHERE event_id = ?", [event]).fetchone():
+        return
+    folder = media_root / INCOMING
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_atomically(folder / f"{event}.{index}", content)
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
+
+
+def _version_newer(db: sqlite_utils.Database, hub_id: str, entity: str, origin_id: int,
+                   message: dict) -> tuple[bool, int | None]:
+    """Whether the event is newer than what the city holds of the entity, and the local
+    row that stands for it (None: none yet)."""
+    row = fetch_one(db, "SELECT epoch, seq, local_id FROM federation_versions WHERE hub_id = ? "
+                        "AND entity = ? AND origin_id = ?", [hub_id, entity, origin_id])
+    if row is None:
+        return True, None
+    return (row["epoch"], row["seq"]) < (int(message["epoch"]), int(message["seq"])), row["local_id"]
+
+
+def _record_version(db: sqlite_utils.Database, hub_id: str, entity: str, origin_id: int,
+                    message: dict, local_id: int | None) -> None:
+    db.execute("INSERT INTO federation_versions (hub_id, entity, origin_id, epoch, seq, local_id) "
+               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET epoch = excluded.epoch, "
+               "seq = excluded.seq, local_id = excluded.local_id",
+               [hub_id, entity, origin_id, int(message["epoch"]), int(message["seq"]), local_id])
+
+
+def _apply_seller(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                  media_root: Path | None = None) -> bool:
+    data = message["data"]
+    newer, _ = _version_newer(db, hub_id, "seller", data["id"], message)
+    if not newer:
+        return False
+    local = _remote_seller(db, hub_id, data, now)
+    _record_version(db, hub_id, "seller", data["id"], message, local)
+    return True
+
+
+def _local_listing(db: sqlite_utils.Database, hub_id: str, origin_id: int | None) -> int | None:
+    if origin_id is None:
+        return None
+    row = db.execute("SELECT id FROM listings WHERE origin_hub = ? AND origin_id = ?",
+                     [hub_id, origin_id]).fetchone()
+    if row is None:
+        raise EventNotReady(f"hub {hub_id}'s listing {origin_id} is not here yet")
+    return row[0]
+
+
+def _apply_story(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                 media_root: Path | None = None) -> bool:
+    data = message["data"]
+    newer, local = _version_newer(db, hub_id, "story", data["id"], message)
+    if not newer:
+        return False
+    seller = _remote_seller(db, hub_id, data["seller"], now)
+    listing = _local_listing(db, hub_id, data["listing_id"])
+    values = [seller, listing, data["text"], data["status"], data["updated_at"]]
+    if local is None:
+        local = db.execute("INSERT INTO stories (seller_id, listing_id, text, status, updated_at, "
+                           "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           [*values, data["updated_at"]]).lastrowid
+    else:
+        db.execute("UPDATE stories SET seller_id = ?, listing_id = ?, text = ?, status = ?, "
+                   "updated_at = ? WHERE id = ?", [*values, local])
+    _record_version(db, hub_id, "story", data["id"], message, local)
+    return True
+
+
+def _apply_photo(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                 media_root: Path | None = None) -> bool:
+    """A hub's photo, assembled from its chunks, cleaned again (whatever a hub sends, the
+    city publishes no EXIF) and stored as the city's own media row of the listing or story."""
+    data = message["data"]
+    newer, local = _version_newer(db, hub_id, "photo", data["id"], message)
+    if not newer:
+        return False
+    if media_root is None:
+        raise InvalidEvent("a photo needs the city's media folder")
+    listing = _local_listing(db, hub_id, data.get("listing_id"))
+    story = None
+    if data.get("story_id") is not None:
+        known = fetch_one(db, "SELECT local_id FROM federation_versions WHERE hub_id = ? AND "
+                              "entity = 'story' AND origin_id = ?", [hub_id, data["story_id"]])
+        if known is None:
+            raise EventNotReady(f"hub {hub_id}'s story {data['story_id']} is not here yet")
+        story = known["local_id"]
+    if data.get("missing"):
+        if local is not None:
+            db.execute("UPDATE media SET status = 'failed', error = 'gone at the hub' WHERE id = ?", [local])
+        _record_version(db, hub_id, "photo", data["id"], message, local)
+        return True
+    chunks = [media_root / INCOMING / f"{message['id']}.{i}" for i in range(int(data["chunks"]))]
+    if not all(path.exists() for path in chunks):
+        raise EventNotReady(f"photo {message['id']}: chunks still on their way")
+    content = b"".join(path.read_bytes() for path in chunks)
+    if hashlib.sha256(content).hexdigest() != data.get("sha256"):
+        raise InvalidEvent(f"photo {message['id']}: its bytes do not match its SHA-256")
+    try:
+        published = images.publishable(content)
+    except images.NotAPicture as error:
+        raise InvalidEvent(f"photo {message['id']}: {error.reason}") from error
+    file_name = f"hub-{hub_id}-{data['id']}{_EXTENSIONS.get(published.content_type, '.jpg')}"
+    media_root.mkdir(parents=True, exist_ok=True)
+    _write_atomically(media_root / file_name, published.content)
+    seller = db.execute("SELECT id FROM contacts WHERE origin_hub = ? AND origin_id = ?",
+                        [hub_id, data["seller_id"]]).fetchone()
+    seller_id = seller[0] if seller else _remote_seller(
+        db, hub_id, {"id": data["seller_id"], "name": None, "village": None}, now)
+    stamp = to_db_time(now)
+    values = [listing, story, published.content_type, file_name, len(published.content), stamp]
+    if local is None:
+        local = db.execute(
+            "INSERT INTO media (contact_id, inbound_id, media_index, provider_url, listing_id, story_id, "
+            "content_type, file_name, size_bytes, stored_at, status, next_attempt_at, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'stored', ?, ?)",
+            [seller_id, _hub_inbound(db, hub_id, now), data["id"], f"hub:{hub_id}:media:{data['id']}",
+             *values, stamp, stamp]).lastrowid
+    else:
+        db.execute("UPDATE media SET listing_id = ?, story_id = ?, content_type = ?, file_name = ?, "
+                   "size_bytes = ?, stored_at = ?, status = 'stored', error = NULL WHERE id = ?",
+                   [*values, local])
+    _record_version(db, hub_id, "photo", data["id"], message, local)
+    return True  # its chunks are cleared after the commit (clear_applied_chunks)
+
+
+def clear_applied_chunks(db: sqlite_utils.Database, media_root: Path) -> int:
+    """Delete kept chunks whose photo event is applied: called after the commit, so a
+    rollback never leaves an event without the chunks it needs. Returns how many."""
+    folder = media_root / INCOMING
+    if not folder.is_dir():
+        return 0
+    cleared = 0
+    for path in folder.iterdir():
+        event = path.name.split(".")[0]
+        if db.execute("SELECT 1 FROM federation_applied WHERE event_id = ?", [event]).fetchone():
+            path.unlink(missing_ok=True)
+            cleared += 1
+    return cleared
+
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
+
+
+def _hub_inbound(db: sqlite_utils.Database, hub_id: str, now: datetime) -> int:
+    """The one inbound row the city's media of hub photos hang on (a media row names the
+    message that brought it; these came over the federation, `media_index` = the hub's id)."""
+    row = db.execute("SELECT id FROM inbound WHERE channel = 'federation' AND provider_id = ?",
+                     [f"photos-{hub_id}"]).fetchone()
+    if row is not None:
+        return row[0]
+    stamp = to_db_time(now)
+    return db.execute("INSERT INTO inbound (channel, provider_id, phone, body, received_at, status, "
+                      "processed_at) VALUES ('federation', ?, ?, '', ?, 'processed', ?)",
+                      [f"photos-{hub_id}", f"hub:{hub_id}", stamp, stamp]).lastrowid
+
+
+def _apply_snapshot_marker(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                           media_root: Path | None = None) -> bool:
+    """A restored hub has republished all it holds under its new epoch: what the city
+    still shows of it from older epochs, the hub no longer has (lost with the disk)."""
+    epoch = int(message["data"]["epoch"])
+    stamp = to_db_time(now)
+    db.execute("UPDATE listings SET status = 'withdrawn', withdrawn_at = ?, updated_at = ? "
+               "WHERE origin_hub = ? AND status = 'active' AND origin_epoch < ?",
+               [stamp, stamp, hub_id, epoch])
+    db.execute("UPDATE stories SET status = 'hidden', updated_at = ? WHERE id IN (SELECT local_id "
+               "FROM federation_versions WHERE hub_id = ? AND entity = 'story' AND epoch < ?)",
+               [stamp, hub_id, epoch])
+    return True
+
+
+#: How the city applies each entity's events: True applied, False stale.
+#: Entities applied by `_apply_order` (they need the settings and give an order change).
+_ORDER_ENTITIES = ("order", "request")
+_APPLIERS = {"listing": _apply_listing, "seller": _apply_seller, "story": _apply_story,
+             "photo": _apply_photo, "hub": _apply_snapshot_marker}

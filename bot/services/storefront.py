@@ -200,7 +200,7 @@ def seller_page(db: sqlite_utils.Database, seller_id: int, limit: int = 50) -> d
     (a listing on sale or a visible story): the page never confirms that a number id is
     a buyer or a coordinator (DECISIONS 239)."""
     seller = fetch_one(db, "SELECT id, name, village, province FROM contacts WHERE id = ? "
-                           "AND role = 'seller'", [seller_id])
+                           "AND role IN ('seller', 'remote_seller')", [seller_id])  # a hub's, at a city
     if seller is None:
         return None
     rows = fetch_all(

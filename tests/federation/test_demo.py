@@ -76,11 +76,11 @@ def test_the_federation_demo_runs_a_city_and_two_hubs(tmp_path):
             wait_until(lambda hub=hub: (status(hub).get("link") or {}).get("link_up"), timeout=WAIT,
                        what=f"{hub}'s status to see its link to the city up", detail=log.read_text)
         assert {k: status("hub-a")[k] for k in ("role", "hub_id", "events", "waiting")} == {
-            "role": "hub", "hub_id": "A", "events": 1, "waiting": 0}
+            "role": "hub", "hub_id": "A", "events": 2, "waiting": 0}  # Siti, then C2
         wait_until(lambda: all((status("city")["hubs"].get(h, {}).get("link") or {}).get("link_up")
                                for h in "AB"), timeout=WAIT, what="the city to see both hubs' links up",
                    detail=log.read_text)
-        assert status("city")["hubs"]["A"]["applied"] == 1
+        assert status("city")["hubs"]["A"]["applied"] == 2
     finally:
         demo.send_signal(signal.SIGTERM)
         try:

@@ -160,19 +160,20 @@ def test_a_listing_texted_to_the_hub_appears_in_the_city_and_leaves_when_withdra
     wait_until(lambda: fed.city_catalog() == [], timeout=WAIT, what="AC2 gone from the city catalog",
                detail=fed.logs)
     fed.wait_converged()
-    assert fed.counts() == {"hub_events": 2, "hub_waiting": 0, "city_applied": 2}
+    # Siti's profile, C2 listed, C2 withdrawn.
+    assert fed.counts() == {"hub_events": 3, "hub_waiting": 0, "city_applied": 3}
     wait_until(lambda: (fed.status("hub").get("link") or {}).get("link_up"), timeout=WAIT,
                what="hub status to see the link up", detail=fed.logs)
     hub = fed.status("hub")
     assert {k: hub[k] for k in ("role", "hub_id", "epoch", "events", "published", "waiting",
                                 "lag_seconds")} == {
-        "role": "hub", "hub_id": "A", "epoch": 1, "events": 2, "published": 2, "waiting": 0,
+        "role": "hub", "hub_id": "A", "epoch": 1, "events": 3, "published": 3, "waiting": 0,
         "lag_seconds": 0}
-    assert hub["last_published"] == "A-1-2"
+    assert hub["last_published"] == "A-1-3"
     wait_until(lambda: (fed.status("city")["hubs"].get("A", {}).get("link") or {}).get("link_up"),
                timeout=WAIT, what="city status to see hub A's link up", detail=fed.logs)
     city = fed.status("city")["hubs"]["A"]
-    assert (city["applied"], city["stale"], city["link"]["lag"]) == (2, 0, 0)
+    assert (city["applied"], city["stale"], city["link"]["lag"]) == (3, 0, 0)
 
 
 def test_a_day_without_the_city_converges_with_nothing_lost_or_doubled(fed):
@@ -195,7 +196,7 @@ def test_a_day_without_the_city_converges_with_nothing_lost_or_doubled(fed):
     fed.city_nats.start()
     fed.wait_converged()
     assert "AT2" in fed.city_catalog() and "AB2" not in fed.city_catalog()
-    assert fed.counts()["hub_events"] == 1 + 4 + 20
+    assert fed.counts()["hub_events"] == 2 + 4 + 20  # Siti and C2, the day's four, 20 more
 
 
 def test_the_hubs_own_server_down_keeps_events_in_sqlite(fed):

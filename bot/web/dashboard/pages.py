@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 
+from bot.config import role_of
 from bot.phones import InvalidPhoneNumber, display_address, mask_phone, normalize_phone
-from bot.services import broadcasts, demand, desk, desk_auth, groups, members, products, stories
+from bot.services import broadcasts, demand, desk, desk_auth, federation, groups, members, products, stories
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
 from bot.services.coordinators import grant_coordinator
@@ -140,7 +141,15 @@ def overview():
                                max_backlog_age=config["DELIVERY_MAX_BACKLOG_AGE_SECONDS"])
     return render_template("desk/overview.html", f=figures, open_orders=desk.open_order_counts(get_db()),
                            delivery=delivery, last_sweep=to_db_time(delivery.last_sweep_at),
-                           unmet=demand.top_unmet(get_db(), now))
+                           unmet=demand.top_unmet(get_db(), now), federation=_federation(now))
+
+
+def _federation(now: datetime) -> dict | None:
+    """The hub's link to the city, or the city's to each hub (None when standalone): the
+    report of `jembatan hub status` and `/healthz/delivery` (DECISIONS 325)."""
+    if role_of(current_app.config) == "standalone":
+        return None
+    return federation.status(get_db(), now)
 
 
 # --- people ----------------------------------------------------------------------------
