@@ -13,7 +13,7 @@ import sqlite_utils
 from bot.phones import InvalidPhoneNumber, normalize_phone
 from bot.services import hub, ledger
 from bot.services.masking import mask_rows
-from bot.services.orders import OPEN_STATUSES, STATUSES
+from bot.services.orders import ALL_STATUSES, WAITING_STATUSES
 from bot.services.payouts import OPEN_STATUSES as PAYOUT_OPEN
 from bot.storage import fetch_all, fetch_one, in_clause, to_db_time
 
@@ -62,7 +62,7 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
                                       [since]).fetchone()[0],
             "messages_out": db.execute("SELECT COUNT(*) FROM outbox WHERE created_at >= ?",
                                        [since]).fetchone()[0],
-            "orders": {status: orders.get(status, 0) for status in STATUSES},
+            "orders": {status: orders.get(status, 0) for status in ALL_STATUSES},
             # Counted by a trigger too (m022): page, text, api.
             "sources": {source: n for source, n in db.execute(
                 "SELECT source, SUM(orders) FROM desk_order_sources WHERE hour >= ? GROUP BY source",
@@ -328,7 +328,7 @@ def audit_trail(db: sqlite_utils.Database, offset: int = 0) -> list[dict]:
 
 
 def open_order_counts(db: sqlite_utils.Database) -> dict[str, int]:
-    """Orders now open, by status."""
-    where, params = in_clause("status", OPEN_STATUSES)
+    """Orders now open, by status: at a city `requested` ones too (waiting for their hub)."""
+    where, params = in_clause("status", WAITING_STATUSES)
     return dict(db.execute(f"SELECT status, COUNT(*) FROM orders WHERE {where} GROUP BY status",
                            params).fetchall())

@@ -14,7 +14,7 @@ import pytest
 from bot.migrations import apply_migrations
 from bot.pipeline.federation import apply_hub_event, take_city_request
 from bot.relay import Relay
-from bot.services import contacts, federation, orders
+from bot.services import contacts, desk, federation, orders
 from bot.storage import open_database, transaction, utcnow
 from tests.federation.test_outbox import HUB, NOW, listing, seller
 from tests.orders import api_buyer
@@ -81,6 +81,10 @@ def test_api_order_for_a_hub_listing_is_requested_then_follows_the_hub(client, d
     assert webhook_types(db) == ["order.requested"]
     listed = client.get("/api/v1/orders?status=requested", headers=auth(key)).get_json()
     assert [o["code"] for o in listed["orders"]] == ["AP2"]
+    # The desk counts it: among today's orders and the open ones (waiting for its hub).
+    assert desk.open_order_counts(db) == {"requested": 1}
+    today = desk.overview(db, utcnow(), "Asia/Jakarta", False)["periods"]["today"]["orders"]
+    assert today["requested"] == 1
 
     [request] = requests(db)
     data = request["data"]
