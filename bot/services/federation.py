@@ -154,19 +154,29 @@ def message_of(hub_id: str, row: dict) -> dict:
 
 def mark_published(db: sqlite_utils.Database, row_ids: list[int], now: datetime) -> None:
     """JetStream acknowledged these events."""
-    if not row_ids:
-        return
-    with transaction(db):
-        db.execute(f"UPDATE federation_events SET published_at = ? WHERE id IN "
-                   f"({', '.join('?' * len(row_ids))}) AND published_at IS NULL",
-                   [to_db_time(now), *row_ids])
+    _mark_published(db, "federation_events", row_ids, now)
 
 
 def outbox_counts(db: sqlite_utils.Database) -> dict:
     """Events written, published and waiting at a hub."""
+    return _published_counts(db, "federation_events", "events")
+
+
+def _mark_published(db: sqlite_utils.Database, table: str, row_ids: list[int], now: datetime) -> None:
+    """Set `published_at` on these rows of an outbox table (events or requests)."""
+    if not row_ids:
+        return
+    with transaction(db):
+        db.execute(f"UPDATE {table} SET published_at = ? WHERE id IN "
+                   f"({', '.join('?' * len(row_ids))}) AND published_at IS NULL",
+                   [to_db_time(now), *row_ids])
+
+
+def _published_counts(db: sqlite_utils.Database, table: str, total_key: str) -> dict:
+    """Rows written, published and waiting in an outbox table, the total under `total_key`."""
     total, waiting = db.execute(
-        "SELECT COUNT(*), COUNT(*) - COUNT(published_at) FROM federation_events").fetchone()
-    return {"events": total, "published": total - waiting, "waiting": waiting}
+        f"SELECT COUNT(*), COUNT(*) - COUNT(published_at) FROM {table}").fetchone()
+    return {total_key: total, "published": total - waiting, "waiting": waiting}
 
 
 class InvalidEvent(ValueError):
@@ -365,19 +375,12 @@ def request_message_of(row: dict) -> dict:
 
 def mark_requests_published(db: sqlite_utils.Database, row_ids: list[int], now: datetime) -> None:
     """JetStream acknowledged these requests."""
-    if not row_ids:
-        return
-    with transaction(db):
-        db.execute(f"UPDATE federation_requests SET published_at = ? WHERE id IN "
-                   f"({', '.join('?' * len(row_ids))}) AND published_at IS NULL",
-                   [to_db_time(now), *row_ids])
+    _mark_published(db, "federation_requests", row_ids, now)
 
 
 def request_counts(db: sqlite_utils.Database) -> dict:
     """Requests written, published and waiting at a city."""
-    total, waiting = db.execute(
-        "SELECT COUNT(*), COUNT(*) - COUNT(published_at) FROM federation_requests").fetchone()
-    return {"requests": total, "published": total - waiting, "waiting": waiting}
+    return _published_counts(db, "federation_requests", "requests")
 
 
 def take_request(db: sqlite_utils.Database, message: dict, *, hub_id: str, now: datetime,
