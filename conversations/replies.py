@@ -465,6 +465,8 @@ _SPECS += [
     ReplySpec(N_("order.cancelled_by_hub"), _CITY_ORDER),
     ReplySpec(N_("order.unavailable_at_hub"), _CITY_ORDER),
     ReplySpec(N_("order.state.requested"), sms=False),
+    # Its village has not taken it in time (DECISIONS 421).
+    ReplySpec(N_("order.hub_silent"), _CITY_ORDER),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
