@@ -11,13 +11,16 @@ import subprocess
 from pathlib import Path
 
 from bot.litestream import replicate_command
-from bot.services import federation, ledger, orders, payments
-from bot.storage import open_database, transaction, utcnow
+from bot.services import federation, ledger, orders
+from bot.storage import open_database
 from tests.dialogs import BUDI, SITI
 from tests.federation.test_orders import OrderFederation, _ready
 from tests.federation.test_relay import BIN, WAIT
 from tests.federation.test_restore import _events_in_replica
+from tests.money import make_coordinator
 from tests.waiting import wait_until
+
+ANI = "+6281377778888"  # the city's coordinator
 
 
 def _payment_status(fed: OrderFederation) -> str | None:
@@ -37,10 +40,14 @@ def test_a_payment_made_while_the_link_is_cut_reaches_the_hubs_ledger_once(tmp_p
                    what="the city to hear AP2 accepted", detail=fed.logs)
         fed.hub_nats.stop(kill=True)  # the link is cut
         assert "AP2" in fed.talk.send(BUDI, "TERIMA AP2")
-        with transaction(fed.city):
-            paid = payments.record_order_payment(fed.city, fed.city_order("AP2"), amount=120_000,
-                                                 reference="TRF-77", now=utcnow())
-        assert (paid.status, paid.created, paid.amount_due) == ("forwarded", True, 0)
+        # The city's coordinator records the buyer's transfer by text, as for any order.
+        make_coordinator(fed.city, ANI, fed.talk.now)
+        assert fed.talk.send(ANI, "LUNAS AP2 120rb") == (
+            "Catat pembayaran Rp120.000 untuk pesanan AP2 dari Warung Budi? Balas YA AP2 atau BATAL")
+        assert fed.talk.send(ANI, "YA AP2") == (
+            "Tercatat: pembayaran Rp120.000 dari Warung Budi untuk pesanan AP2. Kami teruskan ke desa "
+            "penjual untuk dibukukan di sana.")
+        assert fed.talk.send(ANI, "LUNAS AP2 1rb").startswith("Pesanan AP2 sudah lunas")
         wait_until(lambda: federation.request_counts(fed.city)["waiting"] == 0, timeout=WAIT,
                    what="the city's requests to wait in its own stream", detail=fed.logs)
         assert fed.hub.db.execute("SELECT COUNT(*) FROM ledger_transactions WHERE kind = "
@@ -52,7 +59,8 @@ def test_a_payment_made_while_the_link_is_cut_reaches_the_hubs_ledger_once(tmp_p
         fed.wait_decided()
         hub_payments = list(fed.hub.db.query(
             "SELECT t.idempotency_key FROM ledger_transactions t WHERE t.kind = 'buyer_payment'"))
-        assert hub_payments == [{"idempotency_key": "buyer_payment:city-TRF-77"}]
+        assert len(hub_payments) == 1
+        assert hub_payments[0]["idempotency_key"].startswith("buyer_payment:city-sms-AP2-120000-")
         assert ledger.order_receivable(fed.hub.db, "P2") == 0
         assert fed.city.execute("SELECT COUNT(*) FROM ledger_transactions").fetchone()[0] == 0
         taken = {row["kind"]: row["outcome"] for row in fed.hub.db.query(
