@@ -399,6 +399,13 @@ def status(db: sqlite_utils.Database, now: datetime) -> dict:
                                    "last_applied_at": last.get(hub_id), "link": seen.get(hub_id)}
                           for hub_id in hubs}
         report["requests"] = request_counts(db)  # orders and buyers' actions sent down
+        # Orders past the time their hub had to take them by (DECISIONS 422), and buyers'
+        # payments sent down, by the hub's answer (420).
+        report["requests_overdue"] = db.execute(
+            "SELECT COUNT(*) FROM orders WHERE status = 'requested' AND expires_at <= ?",
+            [to_db_time(now)]).fetchone()[0]
+        report["payments"] = dict(db.execute(
+            "SELECT status, COUNT(*) FROM federation_payments GROUP BY 1").fetchall())
     return report
 
 

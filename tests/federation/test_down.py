@@ -94,6 +94,8 @@ def test_a_city_buyers_payment_reaches_the_hubs_ledger_once_and_its_answer_comes
     answered = client.post("/api/v1/orders/AP2/payments", json={"amount": 60_000, "reference": "TRF-1"},
                            headers=auth(key)).get_json()
     assert answered["payment"]["status"] == "recorded"
+    report = federation.status(db, utcnow())
+    assert (report["payments"], report["requests_overdue"]) == ({"recorded": 1}, 0)
 
 
 def test_a_payment_the_hub_refuses_stays_out_of_every_ledger_and_a_new_one_can_follow(
