@@ -11,8 +11,9 @@ import subprocess
 from pathlib import Path
 
 from bot.litestream import replicate_command
+from bot.pipeline.order_timers import run_order_timers
 from bot.services import federation, ledger, orders
-from bot.storage import open_database
+from bot.storage import open_database, utcnow
 from tests.dialogs import BUDI, SITI
 from tests.federation.test_orders import OrderFederation, _ready
 from tests.federation.test_relay import BIN, WAIT
@@ -120,4 +121,29 @@ def test_a_hub_restored_from_litestream_takes_again_once_the_orders_it_lost(tmp_
         if backup is not None and backup.poll() is None:
             backup.kill()
             backup.wait()
+        fed.close()
+
+
+def test_a_request_that_reaches_its_hub_too_late_is_never_taken(tmp_path):
+    fed = OrderFederation(tmp_path)
+    try:
+        _ready(fed)
+        fed.hub_nats.stop(kill=True)  # the link is cut before the hub can take it
+        fed.talk.settings["JEMBATAN_REQUEST_WAIT_HOURS"] = "0"  # its time is up at once
+        assert "teruskan ke desa" in fed.talk.send(BUDI, "PESAN AC2 10")
+        report = run_order_timers(fed.city, fed.talk.settings, utcnow())
+        assert report.unanswered == 1
+        [(phone, told)] = fed.talk.notices()
+        assert phone == BUDI and told.startswith("Maaf, desa belum menjawab pesanan AP2")
+
+        fed.hub_nats.start()
+        wait_until(lambda: fed.city_order("AP2")["status"] == "expired", timeout=WAIT,
+                   what="the hub's too-late answer at the city", detail=fed.logs)
+        fed.wait_decided()
+        assert fed.hub_orders() == [] and fed.hub.notices() == []  # Siti was never asked
+        assert fed.hub_listings()["AC2"][1] == 50_000
+        [(_, expired)] = fed.talk.notices()
+        assert expired.startswith("Maaf, pesanan AP2")
+        assert run_order_timers(fed.city, fed.talk.settings, utcnow()).unanswered == 0
+    finally:
         fed.close()
