@@ -98,7 +98,7 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "LITESTREAM_REPLICA_URL": None,
     # Days a hub keeps events JetStream acknowledged (the newest of each entity stays).
     "JEMBATAN_EVENTS_RETENTION_DAYS": "7",
-    # Hours a city order waits for its hub to take it; later the hub refuses it (DECISIONS 421).
+    # Hours a city order waits for its hub to take it; later the hub refuses it (DECISIONS 422).
     "JEMBATAN_REQUEST_WAIT_HOURS": "24",
 }
 

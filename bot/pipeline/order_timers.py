@@ -68,7 +68,7 @@ def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -
         report.expired += 1
         report.handover.relay_ids += change.webhook_ids
     # At a city, a request its hub did not take in time: the buyer is told once; the order
-    # stays `requested`, since only the hub knows whether it took it (DECISIONS 421).
+    # stays `requested`, since only the hub knows whether it took it (DECISIONS 422).
     for order_id in orders.due_unanswered(db, now):
         try:
             with transaction(db):

@@ -143,7 +143,7 @@ def sweep(
         log.exception("demand signals failed")
         told = Handover()
     try:  # a hub's acknowledged catalog events, past their retention (DECISIONS 322), and
-        # at a city the record of events applied as long ago (DECISIONS 423)
+        # at a city the record of events applied as long ago (DECISIONS 424)
         retention = int(config.get("JEMBATAN_EVENTS_RETENTION_DAYS") or 7)
         federation.prune_events(db, now, retention)
         federation.prune_applied(db, now, retention)

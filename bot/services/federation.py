@@ -16,7 +16,10 @@ in the same transaction (`bot.services.orders`); the relay publishes it to the h
 subject, and the hub's relay hands it to `take_request`, which in one hub transaction
 records the request id (a redelivery changes nothing), reserves the stock and creates the
 hub order, or refuses it with a declined event. The hub's order events (m025's triggers)
-come back like listing events; `apply_event` moves the city order with them.
+come back like listing events; `apply_event` moves the city order with them. Buyers'
+payments for such orders go down the same way and the hub's ledger books them; a request
+carries the time its hub must take it by; a hub's new epoch (a restore) makes the city
+replay what the restored copy may have lost (DECISIONS 420-424).
 
 The domain has no idea of NATS: the subjects and stream names are here only because the
 hub and city must agree on them, and they are plain strings.
@@ -243,7 +246,7 @@ def replay_requests(db: sqlite_utils.Database, hub_id: str, now: datetime) -> in
     """At the city, in the caller's transaction: send hub `hub_id` again every published
     request of the orders still waiting on it (requested, pending, accepted, shipped) and
     of payments it has not answered, oldest first, each under its first id, so the hub's
-    `federation_received` takes once what it lost and drops what it kept (DECISIONS 422).
+    `federation_received` takes once what it lost and drops what it kept (DECISIONS 423).
     Returns how many were queued."""
     waiting = ", ".join(f"'{status}'" for status in orders.WAITING_STATUSES)
     return db.execute(
@@ -424,7 +427,7 @@ def unpublished_requests(db: sqlite_utils.Database, limit: int) -> list[dict]:
 
 
 def request_message_of(row: dict) -> dict:
-    """The published form of a city request row. A replay (DECISIONS 422) carries the id
+    """The published form of a city request row. A replay (DECISIONS 423) carries the id
     of the request it sends again, the hub's key for it; its `Nats-Msg-Id` is its own
     (`request_msg_id`), so JetStream's duplicate window does not drop it."""
     return {"id": row.get("replay_of") or request_id(row["epoch"], row["id"]), "hub": row["hub_id"],
@@ -486,7 +489,7 @@ def _take_order(db, request: str, received: int, data: dict, now: datetime,
                 settings: dict) -> tuple[str, orders.OrderChange | None]:
     if data.get("take_by") and to_db_time(now) > data["take_by"]:
         # The city's buyer was told the village had not answered; taking it now would be
-        # an order the city no longer waits for (DECISIONS 421). Never taken, once.
+        # an order the city no longer waits for (DECISIONS 422). Never taken, once.
         _answer_request(db, received, "order.expired", {
             "request": request, "city_order": data["city_order"], "status": "expired",
             "reason": "too_late"}, now)
@@ -661,7 +664,7 @@ def prune_applied(db: sqlite_utils.Database, now: datetime, retention_days: int)
     (their counts kept in `federation_applied_totals`). Safe because each entity's
     version (epoch, sequence) is kept where it was applied (`listings`, `orders`,
     `federation_versions`, a payment's answered status): such an event redelivered later
-    is recorded again and found `stale`, never applied twice (DECISIONS 423)."""
+    is recorded again and found `stale`, never applied twice (DECISIONS 424)."""
     cutoff = to_db_time(now - timedelta(days=retention_days))
     pruned = 0
     while True:

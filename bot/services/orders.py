@@ -369,7 +369,7 @@ def _request_from_hub(db, settings: dict, buyer: dict, listing: dict, milli: int
     reserved (the hub's stock is the hub's), its request in the city's outbox."""
     hub_id, stamp = listing["origin_hub"], to_db_time(now)
     # Not the order's clock (the hub starts it when it receives the request): the time
-    # the hub must take it by, or refuse it as too late (DECISIONS 421). At that time the
+    # the hub must take it by, or refuse it as too late (DECISIONS 422). At that time the
     # city tells its buyer the village has not answered yet (`due_unanswered`).
     expires_at = to_db_time(request_deadline(now, settings))
     cursor = db.execute(
@@ -396,7 +396,7 @@ def _request_from_hub(db, settings: dict, buyer: dict, listing: dict, milli: int
 
 
 def request_deadline(now: datetime, settings: dict) -> datetime:
-    """When a city order placed `now` must have been taken by its hub (DECISIONS 421)."""
+    """When a city order placed `now` must have been taken by its hub (DECISIONS 422)."""
     return now + timedelta(hours=int(settings.get("JEMBATAN_REQUEST_WAIT_HOURS") or 24))
 
 
@@ -422,7 +422,7 @@ def apply_hub_answer(db: sqlite_utils.Database, order_id: int, data: dict, versi
         return None
     current, target = order["status"], data["status"]
     # A hub restored from a backup (a newer epoch) decided again what the city replayed
-    # to it (DECISIONS 422): its word wins over what the lost copy had said, until final.
+    # to it (DECISIONS 423): its word wins over what the lost copy had said, until final.
     redecided = current in OPEN_STATUSES and version[0] > (order["origin_epoch"] or 0)
     moves = target != current and (target in HUB_ANSWERS.get(current, ())
                                    or (redecided and target in HUB_EVENTS))
@@ -539,7 +539,7 @@ def mark_reminded(db: sqlite_utils.Database, order_id: int, now: datetime) -> bo
 
 def due_unanswered(db: sqlite_utils.Database, now: datetime) -> list[int]:
     """At a city: requested orders past the time their hub had to take them by, whose
-    buyer has not been told yet that the village has not answered (DECISIONS 421)."""
+    buyer has not been told yet that the village has not answered (DECISIONS 422)."""
     return [row["id"] for row in fetch_all(
         db, "SELECT id FROM orders WHERE status = 'requested' AND reminded_at IS NULL "
             "AND expires_at <= ? ORDER BY id", [to_db_time(now)])]

@@ -126,7 +126,7 @@ def reminder_notice(db: sqlite_utils.Database, settings: dict, order: dict) -> N
 
 def unanswered_notices(db: sqlite_utils.Database, settings: dict, order: dict) -> list[Notice]:
     """At a city: a requested order's buyer hears once that its village has not answered
-    in time (DECISIONS 421); a webhook buyer's system sees `status: requested` instead."""
+    in time (DECISIONS 422); a webhook buyer's system sees `status: requested` instead."""
     contact = buyers.message_contact(db, buyers.get_buyer(db, order["buyer_id"]))
     if contact is None or contact.get("role") in REMOTE_ROLES:
         return []

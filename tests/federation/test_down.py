@@ -1,4 +1,4 @@
-"""What still flows down (issue 18, DECISIONS 420-423), message by message with no NATS:
+"""What still flows down (issue 18, DECISIONS 420-424), message by message with no NATS:
 a city buyer's payment for a hub order reaches the hub's ledger once and the hub's answer
 comes back (recorded, or refused and kept out of every ledger); a request the hub did not
 take in time is refused by the hub and its buyer told once; a hub restored from a backup

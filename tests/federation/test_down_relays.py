@@ -1,4 +1,4 @@
-"""What still flows down (issue 18, DECISIONS 420-422) over real nats-server processes and
+"""What still flows down (issue 18, DECISIONS 420-423) over real nats-server processes and
 `jembatan relay` processes: a city buyer's payment for a hub order, made while the link
 is cut, reaches the hub's ledger once and the hub's answer comes back; a hub restored
 through Litestream from a backup older than the orders it took is sent them again and
