@@ -224,3 +224,24 @@ def test_m028_payments_table_keeps_money_whole(db):
     with pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO federation_payments (order_id, reference, amount, created_at) "
                    "VALUES (1, 'x', 1.5, 'now')")
+
+
+def test_jembatan_payment_record_at_a_city_sends_a_hub_orders_payment_down(
+        client, app, db, hub, settings, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import main
+
+    _received_hub_order(client, db, hub, settings)
+    for name, value in CITY.items():  # the CLI reads the deployment's own settings
+        monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, ["payment", "record", "AP2", "60rb", "--ref", "BCA-1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("sent to hub A: Rp60.000 for order AP2 (ref BCA-1)")
+    again = CliRunner().invoke(main, ["payment", "record", "ap2", "60000", "--ref", "BCA-1"])
+    assert again.output.startswith("already forwarded")
+    more = CliRunner().invoke(main, ["payment", "record", "AP2", "1", "--ref", "BCA-2"])
+    assert more.exit_code != 0 and "still owed" in more.output
+    [request] = requests(db)
+    assert take(hub, request, settings) == "applied" and _buyer_payments(hub) == 1
+    assert _buyer_payments(db) == 0
