@@ -467,6 +467,12 @@ _SPECS += [
     ReplySpec(N_("order.state.requested"), sms=False),
 ]
 
+# Help for commands BANTUAN lists that had none (a new user's trial, DECISIONS 450).
+_SPECS += [
+    ReplySpec(N_("help.more")),
+    ReplySpec(N_("help.broadcast")),
+    ReplySpec(N_("help.publish_price")),
+]
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 
 

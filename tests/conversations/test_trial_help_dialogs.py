@@ -1,0 +1,80 @@
+"""A newcomer's trial (DECISIONS 450): every command BANTUAN / HELP lists has its own help,
+for sellers, buyers and coordinators, in Indonesian and English; a coordinator asking about
+HARGA is shown how to publish a price."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.services.coordinators import grant_coordinator
+from conversations.replies import render
+from tests.dialogs import BUDI, SITI, Conversation
+
+KOORD = "+6281311112222"
+PEMBELI = "+6281355556666"
+
+
+@pytest.fixture
+def chat(tmp_path):
+    conversation = Conversation(tmp_path, QUIET_HOURS="off")
+    grant_coordinator(conversation.db, KOORD, "Sukamaju", conversation.now)
+    conversation.send(SITI, "DAFTAR Siti, Sukamaju")
+    conversation.send(BUDI, "DAFTAR Budi, Sukamaju")
+    conversation.send(BUDI, "BAHASA en")
+    conversation.send(PEMBELI, "DAFTAR PEMBELI Warung Bu Tini, Bandung")
+    return conversation
+
+
+def test_help_for_paging_and_broadcasts(chat):
+    chat.play([
+        (SITI, "BANTUAN LAGI", render("help.more", "id")),
+        (BUDI, "HELP MORE", render("help.more", "en")),
+        (KOORD, "BANTUAN SIARAN", render("help.broadcast", "id")),
+        (KOORD, "BANTUAN SIARAN STATUS", render("help.broadcast", "id")),
+        (SITI, "BANTUAN MULAI", render("help.stop", "id")),
+    ])
+    assert "SIARAN sukamaju Panen raya Sabtu" in render("help.broadcast", "id")
+    assert "balas LAGI" in render("help.more", "id")
+
+
+def test_a_coordinator_is_shown_how_to_publish_a_price(chat):
+    chat.play([
+        (KOORD, "BANTUAN HARGA",
+         "HARGA produk harga [pasar] - terbitkan harga acuan untuk pelanggan produk itu. "
+         "Contoh: HARGA cabai 11500 Pasar Induk. Lihat: HARGA cabai"),
+        (SITI, "BANTUAN HARGA", render("help.price", "id")),
+    ])
+
+
+def _listed_keywords(help_text: str) -> list[str]:
+    """The commands a help text lists: 'Perintah: JUAL, YA/TIDAK, ... Contoh: ...' ->
+    ['JUAL', 'YA', 'TIDAK', ...]; a coordinator's 'HARGA produk harga [pasar]' -> 'HARGA'."""
+    listing = help_text.rsplit(". ", 1)[0]
+    listing = listing.split(":", 1)[-1]  # 'Perintah:' / 'Commands:', where there is one
+    keywords = []
+    for item in listing.split(","):
+        words = []
+        for word in item.split():
+            if not re.fullmatch(r"[A-Z/]+", word):
+                break
+            words.append(word)
+        for keyword in " ".join(words).split("/"):
+            if keyword:
+                keywords.append(keyword.strip())
+    return keywords
+
+
+@pytest.mark.parametrize("locale", ["id", "en"])
+@pytest.mark.parametrize("who,help_id", [(SITI, "help.seller"), (PEMBELI, "help.buyer"),
+                                         (KOORD, "help.coordinator")])
+def test_every_listed_command_has_its_own_help(chat, locale, who, help_id):
+    chat.send(who, "BAHASA en" if locale == "en" else "BAHASA id")
+    help_word = "HELP" if locale == "en" else "BANTUAN"
+    keywords = _listed_keywords(render(help_id, locale))
+    assert len(keywords) >= 5, keywords
+    unknown = render("help.topic_unknown", locale, topic="XYZ").split("XYZ")[0]
+    for keyword in keywords:
+        reply = chat.send(who, f"{help_word} {keyword}")
+        assert not reply.startswith(unknown), f"{help_word} {keyword}: {reply}"
