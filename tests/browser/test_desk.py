@@ -30,6 +30,7 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
     text_in(db, app, SITI, "DAFTAR Siti Aminah, Sukamaju")
     text_in(db, app, SITI, "JUAL cabai 50kg 12rb")
     text_in(db, app, BUDI, "BANTUAN")
+    text_in(db, app, BUDI, "CARI cabai")  # found one listing: little, not nothing
     page.goto(f"{base}/dashboard/")
     page.wait_for_url(re.compile(r".*/dashboard/masuk.*"))
     check_layout(page, "sign-in")
@@ -48,7 +49,7 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
     count = lambda sql: db.execute(sql, [since]).fetchone()[0]  # noqa: E731
     expected = {"messages_in": count("SELECT COUNT(*) FROM inbound WHERE received_at >= ?"),
                 "messages_out": count("SELECT COUNT(*) FROM outbox WHERE created_at >= ?")}
-    assert expected["messages_in"] == 3
+    assert expected["messages_in"] == 4
     today = page.locator('[data-period="today"]')
     for name, value in expected.items():
         assert today.locator(f'[data-figure="{name}"]').inner_text() == str(value)
@@ -56,6 +57,10 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
     assert page.locator('[data-figure="outbox_failed"]').inner_text() == str(failed)
     # Delivery status from the heartbeat: no sweep ran in this test, so it reads stalled.
     assert "no sweep has run yet" in page.locator("#delivery").inner_text()
+    # A newcomer's trial (DECISIONS 453): a search that found one listing is not "not found".
+    unmet = page.locator("#unmet-searches")
+    assert unmet.locator("h3").inner_text() == "Dicari pembeli, sedikit atau belum ada (7 hari)"
+    assert re.search(r"cabai · dicari 1 · tanpa hasil 0", unmet.inner_text())
     check_layout(page, "overview")
     page.get_by_role("button", name="Keluar").click()
     page.wait_for_url(re.compile(r".*/dashboard/masuk"))
