@@ -472,6 +472,7 @@ _SPECS += [
     ReplySpec(N_("help.more")),
     ReplySpec(N_("help.broadcast")),
     ReplySpec(N_("help.publish_price")),
+    ReplySpec(N_("not_registered.seller"), {"keyword": "WITHDRAW"}),
 ]
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 

@@ -78,3 +78,16 @@ def test_every_listed_command_has_its_own_help(chat, locale, who, help_id):
     for keyword in keywords:
         reply = chat.send(who, f"{help_word} {keyword}")
         assert not reply.startswith(unknown), f"{help_word} {keyword}: {reply}"
+
+
+def test_a_strangers_seller_command_names_itself_in_both_languages(chat):
+    stranger = "+6281377778888"
+    chat.play([
+        (stranger, "JUAL cabai 5kg 10rb",
+         "Perintah JUAL untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR Siti, "
+         "Sukamaju. Lalu kirim lagi JUAL Bapak/Ibu."),
+        (stranger, "BAHASA en", render("language.set", "en")),
+        (stranger, "SELL chili 5kg 10k",
+         "SELL is for sellers. Please register first: REGISTER name, village. Example: REGISTER Siti, "
+         "Sukamaju. Then send your SELL again."),
+    ])
