@@ -473,6 +473,8 @@ _SPECS += [
     ReplySpec(N_("help.broadcast")),
     ReplySpec(N_("help.publish_price")),
     ReplySpec(N_("not_registered.seller"), {"keyword": "WITHDRAW"}),
+    ReplySpec(N_("publish_price.check"), {"product": "bawang merah", "price": "Rp1.500.000/kuintal",
+                                          "usual": "Rp1.250.000/kuintal"}),
 ]
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 

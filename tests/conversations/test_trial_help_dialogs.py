@@ -91,3 +91,33 @@ def test_a_strangers_seller_command_names_itself_in_both_languages(chat):
          "SELL is for sellers. Please register first: REGISTER name, village. Example: REGISTER Siti, "
          "Sukamaju. Then send your SELL again."),
     ])
+
+
+def test_a_far_off_reference_price_is_asked_about_before_it_reaches_subscribers(chat):
+    """The trial's coordinator typed `HARGA cabai 1,5jt` (meaning per kuintal, or a slip):
+    it was published at Rp1.500.000/kg and broadcast at once (DECISIONS 456)."""
+    chat.send(SITI, "LANGGAN cabai")
+    chat.play([
+        (KOORD, "HARGA cabai 11500 Pasar Induk",
+         "Harga cabai Rp11.500/kg di Pasar Induk tercatat. Dikirim ke 1 pelanggan. Cek: SIARAN STATUS 1"),
+        (KOORD, "HARGA cabai 1,5jt",
+         "Harga acuan cabai Rp1.500.000/kg? Biasanya sekitar Rp11.500/kg. Balas YA untuk menerbitkan "
+         "dan menyiarkannya, atau BATAL."),
+        (KOORD, "halo", "Harga acuan cabai Rp1.500.000/kg? Biasanya sekitar Rp11.500/kg. Balas YA untuk "
+                        "menerbitkan dan menyiarkannya, atau BATAL."),
+        (KOORD, "BATAL", "Baik, dibatalkan. Ketik BANTUAN untuk melihat daftar perintah."),
+    ])
+    assert chat.db.execute("SELECT COUNT(*) FROM reference_prices").fetchone()[0] == 1
+    assert chat.db.execute("SELECT COUNT(*) FROM broadcasts").fetchone()[0] == 1
+    chat.play([
+        (KOORD, "HARGA cabai 12500", "Harga cabai Rp12.500/kg tercatat. Dikirim ke 1 pelanggan. "
+                                     "Cek: SIARAN STATUS 2"),  # near the usual: no question
+        (KOORD, "HARGA cabai 40rb",
+         "Harga acuan cabai Rp40.000/kg? Biasanya sekitar Rp12.000/kg. Balas YA untuk menerbitkan dan "
+         "menyiarkannya, atau BATAL."),
+        (KOORD, "YA", "Harga cabai Rp40.000/kg tercatat. Dikirim ke 1 pelanggan. Cek: SIARAN STATUS 3"),
+    ])
+    chat.send(KOORD, "BAHASA en")
+    chat.play([(KOORD, "PRICE cabai 2rb",
+                "Reference price of cabai Rp2.000/kg? It is usually about Rp12.500/kg. Reply YES to publish "
+                "and broadcast it, or CANCEL.")])
