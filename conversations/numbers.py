@@ -46,8 +46,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple
 
 __all__ = [
     "COUNT_UNITS",
@@ -67,6 +68,8 @@ __all__ = [
     "parse_price",
     "parse_quantity",
     "scan_number_token",
+    "scan_number_token_cached",
+    "CACHED_TOKEN_LENGTH",
     "squeeze_numbers",
     "unit_of",
 ]
@@ -149,6 +152,8 @@ _RP_GAP_RE = re.compile(r"\b(rp|idr)\.?\s*(?=[0-9])", re.IGNORECASE)
 _NUMBER_WORD_GAP_RE = re.compile(
     rf"(?<=[0-9])\s+(?=(?:{_SUFFIX_WORDS}|{_UNIT_WORDS}){_WORD_END})", re.IGNORECASE
 )
+#: the cheap trigger of _NUMBER_WORD_GAP_RE (whose lookbehind is tried at every position)
+_DIGIT_GAP_RE = re.compile(r"[0-9]\s+[^\W\d_]")
 _PER_UNIT_RE = re.compile(
     rf"([0-9](?:{_SUFFIX_WORDS})?)\s*(?:/|\bper\b)\s*(?=(?:{_UNIT_WORDS}){_WORD_END})",
     re.IGNORECASE,
@@ -176,7 +181,8 @@ def squeeze_numbers(text: str) -> str:
         text = _RUPIAH_TAIL_RE.sub("", text)
     if "rp" in lowered or "idr" in lowered:
         text = _RP_GAP_RE.sub(r"\1", text)
-    text = _NUMBER_WORD_GAP_RE.sub("", text)
+    if _DIGIT_GAP_RE.search(text) is not None:  # "50 kg": a digit, a space, a letter
+        text = _NUMBER_WORD_GAP_RE.sub("", text)
     if "j" in lowered or "mil" in lowered:
         text = _COMPOUND_GAP_RE.sub(r"\1", text)
         text = _COMPOUND_BARE_RE.sub(r"\1", text)
@@ -228,9 +234,9 @@ def unit_of(word: str) -> tuple[str, Decimal] | None:
     return UNIT_ALIASES.get(word.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class NumberToken:
-    """One number-bearing token, classified.
+class NumberToken(NamedTuple):
+    """One number-bearing token, classified (immutable: a tuple, cheap to build, and
+    shared by the cache of :func:`scan_number_token`).
 
     kind:
       ``"num"``   a bare number (``50``, ``12.000``): quantity or price by position;
@@ -295,6 +301,13 @@ def scan_number_token(token: str) -> NumberToken | None:
     if not marked:
         return NumberToken("num", value)
     return _money_token(value * multiplier, per)
+
+
+#: The parser's way in: the same few tokens (``50kg``, ``12rb``, ``12.000``) make up most
+#: messages and the result is immutable, so it is cached. Only short tokens are (see
+#: :data:`CACHED_TOKEN_LENGTH`): a long one is junk and must not sit in memory.
+scan_number_token_cached = lru_cache(maxsize=4096)(scan_number_token)
+CACHED_TOKEN_LENGTH = 24
 
 
 def _money_token(value: Decimal, per: str | None) -> NumberToken:

@@ -8,7 +8,13 @@ from __future__ import annotations
 import re
 
 from conversations import keywords as kw
-from conversations.numbers import NumberToken, scan_number_token, squeeze_numbers
+from conversations.numbers import (
+    CACHED_TOKEN_LENGTH,
+    NumberToken,
+    scan_number_token,
+    scan_number_token_cached,
+    squeeze_numbers,
+)
 
 Result = dict[str, object]
 
@@ -41,6 +47,8 @@ def _number(tok: str) -> NumberToken | None:
     first = tok[0]
     # cheap pre-check: most tokens are words and need no regex
     if first.isdigit() or first == "@" or first in "rRiI":
+        if len(tok) <= CACHED_TOKEN_LENGTH:
+            return scan_number_token_cached(tok.lower())
         return scan_number_token(tok.lower())
     return None
 
