@@ -152,6 +152,7 @@ _MAX_LEAD_INS = 5  # "selamat pagi pak, saya mau JUAL ..." (DECISIONS 388)
 #: after a lead-in these act only with their order code
 _NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
 _MARKUP = "*_~"
+_LEAD_PUNCT = frozenset(":;,.!?*_~=>\"')]}-")  # _LEAD_PUNCT_RE's characters besides \s
 
 
 def _parse_at(text: str, start: int, lead_ins: int) -> Result:
@@ -267,10 +268,9 @@ def _keyword_command(word: str, text: str, end: int) -> str | None:
 
 
 def _run(command: str, text: str, end: int) -> Result:
-    rest = text[end:]
-    lead = _LEAD_PUNCT_RE.match(rest)
-    if lead is not None:
-        rest = rest[lead.end() :]
+    rest = text[end:].lstrip()  # str.isspace is the regex's \s
+    if rest[:1] in _LEAD_PUNCT:  # the regex only when there is punctuation
+        rest = rest[_LEAD_PUNCT_RE.match(rest).end() :]
     return _HANDLERS[command](rest.rstrip())
 
 
