@@ -60,6 +60,8 @@ __all__ = [
     "interpret_number",
     "NUMBER_WORDS",
     "number_candidates",
+    "compound_candidates",
+    "SLANG_AMOUNTS",
     "spelled_number",
     "json_number",
     "LEAST_BARE_PRICE",
@@ -476,9 +478,16 @@ _SE_WORDS = {"sepuluh": 10, "sebelas": 11, "seratus": 100}
 _TENS_WORDS = {"belas": 10, "puluh": 10, "ratus": 100}
 _SCALE_WORDS = {"ribu": 1_000, "rb": 1_000, "juta": 1_000_000, "jt": 1_000_000}
 _SE_SCALE_WORDS = {"seribu": 1_000, "sejuta": 1_000_000}
+#: Betawi/Jakarta slang for amounts of money (DECISIONS 412): read only alone, and like
+#: every number word only ever offered back in digits
+SLANG_AMOUNTS: dict[str, int] = {
+    "cepek": 100, "gopek": 500, "seceng": 1_000, "ceceng": 1_000, "noceng": 2_000,
+    "goceng": 5_000, "ceban": 10_000, "goban": 50_000,
+}
 #: Indonesian number words ``spelled_number`` reads (``rupiah`` may end an amount).
 NUMBER_WORDS: frozenset[str] = frozenset(
-    {*_DIGIT_WORDS, *_SE_WORDS, *_TENS_WORDS, *_SCALE_WORDS, *_SE_SCALE_WORDS, "rupiah"}
+    {*_DIGIT_WORDS, *_SE_WORDS, *_TENS_WORDS, *_SCALE_WORDS, *_SE_SCALE_WORDS, "rupiah",
+     *SLANG_AMOUNTS}
 )
 
 
@@ -489,6 +498,9 @@ def spelled_number(words: list[str]) -> int | None:
     ever *offered* back in digits ("Rp20.000?"), never used unconfirmed: a word read
     wrongly must not become a price.
     """
+    slang = [w.lower() for w in words if w.lower() != "rupiah"]
+    if len(slang) == 1 and slang[0] in SLANG_AMOUNTS:
+        return SLANG_AMOUNTS[slang[0]]  # "goceng": 5.000; "2 goceng" is not read
     total = small = 0
     pending: int | None = None
     last_scale = 10**12
@@ -522,6 +534,21 @@ def spelled_number(words: list[str]) -> int | None:
 
 
 _DOT_DECIMAL_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,2}")
+#: "3jt5", "12rb5": a compound amount with one or two digits after the multiplier
+_SHORT_COMPOUND_RE = re.compile(r"(?:rp|idr)?([0-9]{1,3})(jt|jta|juta|rb|rbu|ribu|rebu)([0-9]{1,2})")
+
+
+def compound_candidates(token: str) -> list[int]:
+    """``"3jt5"`` -> [3500000] (said "tiga juta lima": 3,5 juta), ``"12rb5"`` -> [12500],
+    ``"3jt75"`` -> [3750000]: the reading to offer back of a compound amount that is not
+    read by itself (it could also be 3.005.000; DECISIONS 412). Empty for anything else."""
+    match = _SHORT_COMPOUND_RE.fullmatch(token.lower())
+    if match is None:
+        return []
+    whole, suffix, part = match.groups()
+    big = int(MONEY_SUFFIXES[suffix])
+    return [int(whole) * big + int(part) * big // 10 ** len(part)]
+
 _COMMA_THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 
 
@@ -536,5 +563,5 @@ def number_candidates(token: str) -> list[int]:
     if _DOT_DECIMAL_RE.fullmatch(token):
         value = Decimal(token) * 1000
         return [int(value)] if value == value.to_integral_value() else []
-    return []
+    return compound_candidates(token)
 
