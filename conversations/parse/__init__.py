@@ -44,8 +44,9 @@ JUAL product quantity unit price[/unit]
     after a quantity in ons/gram/kuintal/ton (``5 ons 8rb`` -> ``[8000, 80000]``; the
     other reading is only offered from Rp500), a price before a small count
     (``15rb 4 ikat`` -> ``[3750, 15000]``), ``15,000``/``17.5`` (-> ``[15000]``,
-    ``[17500]``) and number words (``dua puluh ribu`` -> ``[20000]``). Compound amounts
-    are one amount (``3 juta 750 ribu``, ``2jt350``, ``12rb500``).
+    ``[17500]``), number words (``dua puluh ribu`` -> ``[20000]``), slang alone
+    (``goceng`` -> ``[5000]``) and short compounds (``3jt5`` -> ``[3500000]``; DECISIONS
+    412). Compound amounts are one amount (``3 juta 750 ribu``, ``2jt350``, ``12rb500``).
   * Not read as the price, but asked with the reading offered back (DECISIONS 376, 378,
     386): an approximate price (``40 ribuan`` -> ``[40000]``, ``sekitar 12rb``, ``40 an``),
     a bare number below Rp100 (``10kg 40``), a price range (``10-12rb``), and a total
@@ -94,7 +95,8 @@ STOK code quantity: both or neither; one of them alone reports the other missing
   ``tambah stok K5 20`` is ``STOK K5 tambah 20``.
 LAGI / MORE: ``more``, the next page of the last STOK or CARI list.
 TARIK amount: ``semua``/``smua``/``seluruh``/``all`` -> ``all: true``; a bare number below
-  Rp1.000 (``TARIK 500``) is asked.
+  Rp1.000 (``TARIK 500``) is asked; number words, ``goceng`` and ``3jt5`` are asked with
+  ``amount_options`` (the reading offered back for a YA).
 PIN old new: digit strings (leading zeros kept); other words are ignored.
 SIARAN group text: the group is the first word (lower-cased), the text the rest as typed
   (line breaks kept). ``SIARAN STATUS [id]`` -> ``broadcast_status`` with ``broadcast``.
@@ -110,7 +112,7 @@ Ways of writing (DECISIONS 117, 388): up to five lead-in words (greetings too) b
   YA/TIDAK, alone a suggestion; ``cara``/``gimana`` + keyword is help for it. Short
   keywords (``hps``, ``krm``, ``psn``, ``pesen``, ``trima``, ``byr``, ``stk``, ``pesanan``
   for STATUS) are the keyword; ``y``/``gak``/``tolak`` with an order code are YA/TIDAK,
-  ``ok``/``siap`` with one only a suggestion; ``sudah kirim P12``/``sudah terima P12`` are
+  ``ok``/``siap``/``bisa`` with one only a suggestion (``butuh`` suggests CARI); ``sudah kirim P12``/``sudah terima P12`` are
   KIRIM/TERIMA with the code only (DECISIONS 379-381, 387).
 Suggestions: for a first word of 4+ letters within 1 edit (2 for 6+ letters, with
   transpositions counting as one) of exactly one command's keywords; a keyword with an
