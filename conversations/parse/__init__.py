@@ -112,8 +112,9 @@ Ways of writing (DECISIONS 117, 388): up to five lead-in words (greetings too) b
   YA/TIDAK, alone a suggestion; ``cara``/``gimana`` + keyword is help for it. Short
   keywords (``hps``, ``krm``, ``psn``, ``pesen``, ``trima``, ``byr``, ``stk``, ``pesanan``
   for STATUS) are the keyword; ``y``/``gak``/``tolak`` with an order code are YA/TIDAK,
-  ``ok``/``siap``/``bisa`` with one only a suggestion (``butuh`` suggests CARI); ``sudah kirim P12``/``sudah terima P12`` are
-  KIRIM/TERIMA with the code only (DECISIONS 379-381, 387).
+  ``ok``/``siap``/``bisa`` with one only a suggestion (``butuh`` suggests CARI); ``sudah
+  kirim P12``/``sudah terima P12`` are KIRIM/TERIMA with the code only (DECISIONS 379-381,
+  387, 411, 413).
 Suggestions: for a first word of 4+ letters within 1 edit (2 for 6+ letters, with
   transpositions counting as one) of exactly one command's keywords; a keyword with an
   Indonesian suffix (``batalkan``, ``harganya``); ``beli``/``buy`` -> ``order``;
