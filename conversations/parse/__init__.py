@@ -146,11 +146,6 @@ __all__ = ["COMMAND_FIELDS", "KEYWORDS_BY_COMMAND", "keyword_for", "normalise", 
 _log = logging.getLogger(__name__)
 
 
-def _parse(text: str) -> Result:
-    text = normalise(text)
-    return _parse_at(text, 0, _MAX_LEAD_INS)
-
-
 _MAX_LEAD_INS = 5  # "selamat pagi pak, saya mau JUAL ..." (DECISIONS 388)
 #: after a lead-in these act only with their order code
 _NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
@@ -285,7 +280,7 @@ def parse(text: str) -> Result:
     if not isinstance(text, str):  # defensive: the contract is str, callers may slip
         text = text.decode("utf-8", "replace") if isinstance(text, bytes) else ""
     try:
-        return _parse(text)
+        return _parse_at(normalise(text), 0, _MAX_LEAD_INS)
     except Exception:  # noqa: BLE001 - a bad message must never take the webhook down
         _log.exception("parse failed for a %d-character message", len(text))
         return {"command": "unknown"}
