@@ -146,6 +146,11 @@ __all__ = ["COMMAND_FIELDS", "KEYWORDS_BY_COMMAND", "keyword_for", "normalise", 
 _log = logging.getLogger(__name__)
 
 
+def _parse(text: str) -> Result:
+    """``parse`` without its safety net (property tests want to see any exception)."""
+    return _parse_at(normalise(text), 0, _MAX_LEAD_INS)
+
+
 _MAX_LEAD_INS = 5  # "selamat pagi pak, saya mau JUAL ..." (DECISIONS 388)
 #: after a lead-in these act only with their order code
 _NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
