@@ -208,6 +208,8 @@ SYNONYM_SUGGESTIONS: dict[str, str] = {
     "didol": "sell", "cairkan": "withdraw", "pencairan": "withdraw",
     # WhatsApp selling posts: "Ready cabai 10kg 40rb" (DECISIONS 388)
     "ready": "sell", "redi": "sell", "tersedia": "sell", "menjual": "sell",
+    # a buyer's "butuh cabai 1 ton" (need): perhaps CARI; suggested (DECISIONS 413)
+    "butuh": "search",
 }
 
 #: inflected keywords read as the keyword itself: "langganan cabai", "batalkan"
@@ -237,7 +239,9 @@ CODE_ANSWERS: dict[str, str] = {
 }
 #: chat words that with an order code only get a suggestion ("ok P7": YA P7?), since
 #: "ok P7 saya cek dulu" is no decision (DECISIONS 380)
-CODE_SUGGESTIONS: dict[str, str] = dict.fromkeys(("ok", "oke", "okay", "okey", "siap", "sip"), "accept")
+CODE_SUGGESTIONS: dict[str, str] = dict.fromkeys(
+    # "bisa P12" (can do P12; or a buyer's "is P12 possible?"): a suggestion (DECISIONS 411)
+    ("ok", "oke", "okay", "okey", "siap", "sip", "bisa", "bs"), "accept")
 
 #: "sudah kirim P12", "sdh terima P12": done already, i.e. KIRIM / TERIMA, with the code only
 PAST_LEADS: frozenset[str] = frozenset({"sudah", "sdh", "udah", "udh", "dah", "telah"})

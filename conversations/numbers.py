@@ -46,8 +46,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import NamedTuple
 
 __all__ = [
     "COUNT_UNITS",
@@ -59,6 +60,8 @@ __all__ = [
     "interpret_number",
     "NUMBER_WORDS",
     "number_candidates",
+    "compound_candidates",
+    "SLANG_AMOUNTS",
     "spelled_number",
     "json_number",
     "LEAST_BARE_PRICE",
@@ -67,6 +70,8 @@ __all__ = [
     "parse_price",
     "parse_quantity",
     "scan_number_token",
+    "scan_number_token_cached",
+    "CACHED_TOKEN_LENGTH",
     "squeeze_numbers",
     "unit_of",
 ]
@@ -149,6 +154,36 @@ _RP_GAP_RE = re.compile(r"\b(rp|idr)\.?\s*(?=[0-9])", re.IGNORECASE)
 _NUMBER_WORD_GAP_RE = re.compile(
     rf"(?<=[0-9])\s+(?=(?:{_SUFFIX_WORDS}|{_UNIT_WORDS}){_WORD_END})", re.IGNORECASE
 )
+#: a digit, spaces, a word: where _NUMBER_WORD_GAP_RE may apply. That regex tries its
+#: lookbehind and its long alternation at every position; this one starts with a digit,
+#: so the regex engine skips to the digits, and the word is then looked up in a set.
+_DIGIT_GAP_WORD_RE = re.compile(r"[0-9](\s+)([^\W\d_]+)")
+_GAP_WORDS = frozenset(UNIT_ALIASES) | frozenset(MONEY_SUFFIXES)  # all ASCII letters
+
+
+def _glue_number_words(text: str) -> str:
+    """``"50 kg"`` -> ``"50kg"``, ``"40 ribu"`` -> ``"40ribu"``: exactly
+    ``_NUMBER_WORD_GAP_RE.sub("", text)``, faster. Since the words of the alternation are
+    letters only and must not be followed by a letter, the whole word after the gap must
+    be one of them; an ASCII word is compared lower-cased, any other (where the regex's
+    case folding differs from ``str.lower``: ``ſ`` matches ``s``) by the regex itself."""
+    pieces: list[str] = []
+    last = 0
+    for match in _DIGIT_GAP_WORD_RE.finditer(text):
+        word = match.group(2)
+        if word.isascii():
+            glue = word.lower() in _GAP_WORDS
+        else:
+            glue = _NUMBER_WORD_GAP_RE.match(text, match.start(1)) is not None
+        if glue:
+            pieces.append(text[last : match.start(1)])
+            last = match.end(1)
+    if not pieces:
+        return text
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 _PER_UNIT_RE = re.compile(
     rf"([0-9](?:{_SUFFIX_WORDS})?)\s*(?:/|\bper\b)\s*(?=(?:{_UNIT_WORDS}){_WORD_END})",
     re.IGNORECASE,
@@ -176,7 +211,7 @@ def squeeze_numbers(text: str) -> str:
         text = _RUPIAH_TAIL_RE.sub("", text)
     if "rp" in lowered or "idr" in lowered:
         text = _RP_GAP_RE.sub(r"\1", text)
-    text = _NUMBER_WORD_GAP_RE.sub("", text)
+    text = _glue_number_words(text)
     if "j" in lowered or "mil" in lowered:
         text = _COMPOUND_GAP_RE.sub(r"\1", text)
         text = _COMPOUND_BARE_RE.sub(r"\1", text)
@@ -228,9 +263,9 @@ def unit_of(word: str) -> tuple[str, Decimal] | None:
     return UNIT_ALIASES.get(word.lower())
 
 
-@dataclass(frozen=True, slots=True)
-class NumberToken:
-    """One number-bearing token, classified.
+class NumberToken(NamedTuple):
+    """One number-bearing token, classified (immutable: a tuple, cheap to build, and
+    shared by the cache of :func:`scan_number_token`).
 
     kind:
       ``"num"``   a bare number (``50``, ``12.000``): quantity or price by position;
@@ -295,6 +330,13 @@ def scan_number_token(token: str) -> NumberToken | None:
     if not marked:
         return NumberToken("num", value)
     return _money_token(value * multiplier, per)
+
+
+#: The parser's way in: the same few tokens (``50kg``, ``12rb``, ``12.000``) make up most
+#: messages and the result is immutable, so it is cached. Only short tokens are (see
+#: :data:`CACHED_TOKEN_LENGTH`): a long one is junk and must not sit in memory.
+scan_number_token_cached = lru_cache(maxsize=4096)(scan_number_token)
+CACHED_TOKEN_LENGTH = 24
 
 
 def _money_token(value: Decimal, per: str | None) -> NumberToken:
@@ -436,9 +478,16 @@ _SE_WORDS = {"sepuluh": 10, "sebelas": 11, "seratus": 100}
 _TENS_WORDS = {"belas": 10, "puluh": 10, "ratus": 100}
 _SCALE_WORDS = {"ribu": 1_000, "rb": 1_000, "juta": 1_000_000, "jt": 1_000_000}
 _SE_SCALE_WORDS = {"seribu": 1_000, "sejuta": 1_000_000}
+#: Betawi/Jakarta slang for amounts of money (DECISIONS 412): read only alone, and like
+#: every number word only ever offered back in digits
+SLANG_AMOUNTS: dict[str, int] = {
+    "cepek": 100, "gopek": 500, "seceng": 1_000, "ceceng": 1_000, "noceng": 2_000,
+    "goceng": 5_000, "ceban": 10_000, "goban": 50_000,
+}
 #: Indonesian number words ``spelled_number`` reads (``rupiah`` may end an amount).
 NUMBER_WORDS: frozenset[str] = frozenset(
-    {*_DIGIT_WORDS, *_SE_WORDS, *_TENS_WORDS, *_SCALE_WORDS, *_SE_SCALE_WORDS, "rupiah"}
+    {*_DIGIT_WORDS, *_SE_WORDS, *_TENS_WORDS, *_SCALE_WORDS, *_SE_SCALE_WORDS, "rupiah",
+     *SLANG_AMOUNTS}
 )
 
 
@@ -449,6 +498,9 @@ def spelled_number(words: list[str]) -> int | None:
     ever *offered* back in digits ("Rp20.000?"), never used unconfirmed: a word read
     wrongly must not become a price.
     """
+    slang = [w.lower() for w in words if w.lower() != "rupiah"]
+    if len(slang) == 1 and slang[0] in SLANG_AMOUNTS:
+        return SLANG_AMOUNTS[slang[0]]  # "goceng": 5.000; "2 goceng" is not read
     total = small = 0
     pending: int | None = None
     last_scale = 10**12
@@ -482,6 +534,21 @@ def spelled_number(words: list[str]) -> int | None:
 
 
 _DOT_DECIMAL_RE = re.compile(r"[0-9]{1,3}\.[0-9]{1,2}")
+#: "3jt5", "12rb5": a compound amount with one or two digits after the multiplier
+_SHORT_COMPOUND_RE = re.compile(r"(?:rp|idr)?([0-9]{1,3})(jt|jta|juta|rb|rbu|ribu|rebu)([0-9]{1,2})")
+
+
+def compound_candidates(token: str) -> list[int]:
+    """``"3jt5"`` -> [3500000] (said "tiga juta lima": 3,5 juta), ``"12rb5"`` -> [12500],
+    ``"3jt75"`` -> [3750000]: the reading to offer back of a compound amount that is not
+    read by itself (it could also be 3.005.000; DECISIONS 412). Empty for anything else."""
+    match = _SHORT_COMPOUND_RE.fullmatch(token.lower())
+    if match is None:
+        return []
+    whole, suffix, part = match.groups()
+    big = int(MONEY_SUFFIXES[suffix])
+    return [int(whole) * big + int(part) * big // 10 ** len(part)]
+
 _COMMA_THOUSANDS_RE = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")
 
 
@@ -496,5 +563,5 @@ def number_candidates(token: str) -> list[int]:
     if _DOT_DECIMAL_RE.fullmatch(token):
         value = Decimal(token) * 1000
         return [int(value)] if value == value.to_integral_value() else []
-    return []
+    return compound_candidates(token)
 

@@ -44,8 +44,9 @@ JUAL product quantity unit price[/unit]
     after a quantity in ons/gram/kuintal/ton (``5 ons 8rb`` -> ``[8000, 80000]``; the
     other reading is only offered from Rp500), a price before a small count
     (``15rb 4 ikat`` -> ``[3750, 15000]``), ``15,000``/``17.5`` (-> ``[15000]``,
-    ``[17500]``) and number words (``dua puluh ribu`` -> ``[20000]``). Compound amounts
-    are one amount (``3 juta 750 ribu``, ``2jt350``, ``12rb500``).
+    ``[17500]``), number words (``dua puluh ribu`` -> ``[20000]``), slang alone
+    (``goceng`` -> ``[5000]``) and short compounds (``3jt5`` -> ``[3500000]``; DECISIONS
+    412). Compound amounts are one amount (``3 juta 750 ribu``, ``2jt350``, ``12rb500``).
   * Not read as the price, but asked with the reading offered back (DECISIONS 376, 378,
     386): an approximate price (``40 ribuan`` -> ``[40000]``, ``sekitar 12rb``, ``40 an``),
     a bare number below Rp100 (``10kg 40``), a price range (``10-12rb``), and a total
@@ -94,7 +95,8 @@ STOK code quantity: both or neither; one of them alone reports the other missing
   ``tambah stok K5 20`` is ``STOK K5 tambah 20``.
 LAGI / MORE: ``more``, the next page of the last STOK or CARI list.
 TARIK amount: ``semua``/``smua``/``seluruh``/``all`` -> ``all: true``; a bare number below
-  Rp1.000 (``TARIK 500``) is asked.
+  Rp1.000 (``TARIK 500``) is asked; number words, ``goceng`` and ``3jt5`` are asked with
+  ``amount_options`` (the reading offered back for a YA).
 PIN old new: digit strings (leading zeros kept); other words are ignored.
 SIARAN group text: the group is the first word (lower-cased), the text the rest as typed
   (line breaks kept). ``SIARAN STATUS [id]`` -> ``broadcast_status`` with ``broadcast``.
@@ -110,8 +112,9 @@ Ways of writing (DECISIONS 117, 388): up to five lead-in words (greetings too) b
   YA/TIDAK, alone a suggestion; ``cara``/``gimana`` + keyword is help for it. Short
   keywords (``hps``, ``krm``, ``psn``, ``pesen``, ``trima``, ``byr``, ``stk``, ``pesanan``
   for STATUS) are the keyword; ``y``/``gak``/``tolak`` with an order code are YA/TIDAK,
-  ``ok``/``siap`` with one only a suggestion; ``sudah kirim P12``/``sudah terima P12`` are
-  KIRIM/TERIMA with the code only (DECISIONS 379-381, 387).
+  ``ok``/``siap``/``bisa`` with one only a suggestion (``butuh`` suggests CARI); ``sudah
+  kirim P12``/``sudah terima P12`` are KIRIM/TERIMA with the code only (DECISIONS 379-381,
+  387, 411, 413).
 Suggestions: for a first word of 4+ letters within 1 edit (2 for 6+ letters, with
   transpositions counting as one) of exactly one command's keywords; a keyword with an
   Indonesian suffix (``batalkan``, ``harganya``); ``beli``/``buy`` -> ``order``;
@@ -144,14 +147,15 @@ _log = logging.getLogger(__name__)
 
 
 def _parse(text: str) -> Result:
-    text = normalise(text)
-    return _parse_at(text, 0, _MAX_LEAD_INS)
+    """``parse`` without its safety net (property tests want to see any exception)."""
+    return _parse_at(normalise(text), 0, _MAX_LEAD_INS)
 
 
 _MAX_LEAD_INS = 5  # "selamat pagi pak, saya mau JUAL ..." (DECISIONS 388)
 #: after a lead-in these act only with their order code
 _NEEDS_CODE_AFTER_LEAD_IN = frozenset({"accept", "decline", "ship", "receive"})
 _MARKUP = "*_~"
+_LEAD_PUNCT = frozenset(":;,.!?*_~=>\"')]}-")  # _LEAD_PUNCT_RE's characters besides \s
 
 
 def _parse_at(text: str, start: int, lead_ins: int) -> Result:
@@ -267,10 +271,9 @@ def _keyword_command(word: str, text: str, end: int) -> str | None:
 
 
 def _run(command: str, text: str, end: int) -> Result:
-    rest = text[end:]
-    lead = _LEAD_PUNCT_RE.match(rest)
-    if lead is not None:
-        rest = rest[lead.end() :]
+    rest = text[end:].lstrip()  # str.isspace is the regex's \s
+    if rest[:1] in _LEAD_PUNCT:  # the regex only when there is punctuation
+        rest = rest[_LEAD_PUNCT_RE.match(rest).end() :]
     return _HANDLERS[command](rest.rstrip())
 
 
@@ -282,7 +285,7 @@ def parse(text: str) -> Result:
     if not isinstance(text, str):  # defensive: the contract is str, callers may slip
         text = text.decode("utf-8", "replace") if isinstance(text, bytes) else ""
     try:
-        return _parse(text)
+        return _parse_at(normalise(text), 0, _MAX_LEAD_INS)
     except Exception:  # noqa: BLE001 - a bad message must never take the webhook down
         _log.exception("parse failed for a %d-character message", len(text))
         return {"command": "unknown"}

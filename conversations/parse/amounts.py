@@ -14,7 +14,9 @@ from conversations import keywords as kw
 from conversations.numbers import (
     LEAST_BARE_PRICE,
     NUMBER_WORDS,
+    SLANG_AMOUNTS,
     NumberToken,
+    compound_candidates,
     convert_price,
     json_number,
     number_candidates,
@@ -74,7 +76,7 @@ class _Item:
         self.token, self.raw, self.index, self.spelled = token, raw, index, spelled
 
 
-_SPELLED_MONEY = frozenset({"ribu", "rb", "juta", "jt", "seribu", "sejuta", "rupiah"})
+_SPELLED_MONEY = frozenset({"ribu", "rb", "juta", "jt", "seribu", "sejuta", "rupiah", *SLANG_AMOUNTS})
 _BAD_SPELLED = NumberToken("bad", None)
 _BAD_SPELLED_MONEY = NumberToken("bad", None, money=True)
 
@@ -472,10 +474,14 @@ def _withdraw(rest: str) -> Result:
     amount = _one_amount(tokens, least_bare=_LEAST_BARE_WITHDRAWAL)
     if amount is not None:
         return {"command": "withdraw", "amount": amount}
-    no_digits = not any(_number(tok) is not None for tok in tokens)
-    if no_digits and (spelled := spelled_number(tokens)) is not None:
-        # "TARIK dua ratus ribu": offered back in digits for a YA, never used unasked
+    numbers = [tok for tok in tokens if _number(tok) is not None]
+    if not numbers and (spelled := spelled_number(tokens)) is not None:
+        # "TARIK dua ratus ribu", "TARIK goceng": offered back in digits for a YA, never
+        # used unasked
         return {"command": "withdraw", "missing": ["amount"], "amount_options": [spelled]}
+    if len(numbers) == 1 and (options := compound_candidates(numbers[0])):
+        # "TARIK 3jt5": 3,5 juta? Offered back for a YA (DECISIONS 412)
+        return {"command": "withdraw", "missing": ["amount"], "amount_options": options}
     return {"command": "withdraw", "missing": ["amount"]}
 
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 import re
 
 from conversations import keywords as kw
-from conversations.numbers import NumberToken, scan_number_token, squeeze_numbers
+from conversations.numbers import (
+    CACHED_TOKEN_LENGTH,
+    NumberToken,
+    scan_number_token,
+    scan_number_token_cached,
+    squeeze_numbers,
+)
 
 Result = dict[str, object]
 
@@ -28,7 +34,8 @@ def _tokens(rest: str, *, numbers: bool = True) -> list[str]:
     """
     if numbers:
         rest = squeeze_numbers(rest)
-    rest = _FIELD_SEP_RE.sub(" , ", rest)
+    if "," in rest or ";" in rest or "\n" in rest:
+        rest = _FIELD_SEP_RE.sub(" , ", rest)
     out = []
     for raw in rest.split():
         tok = raw.strip(_TOKEN_STRIP).rstrip("-")
@@ -41,6 +48,8 @@ def _number(tok: str) -> NumberToken | None:
     first = tok[0]
     # cheap pre-check: most tokens are words and need no regex
     if first.isdigit() or first == "@" or first in "rRiI":
+        if len(tok) <= CACHED_TOKEN_LENGTH:
+            return scan_number_token_cached(tok.lower())
         return scan_number_token(tok.lower())
     return None
 
@@ -118,8 +127,11 @@ def _split_place(tokens: list[str], starters: frozenset[str]) -> tuple[list[str]
     return tokens, []
 
 
+_PLACE_FILLERS = kw.QUESTION_FILLERS | kw.PLACE_WORDS  # built once: a union costs a set
+
+
 def _place(words: list[str]) -> str:
-    words = _trim(words, kw.QUESTION_FILLERS | kw.PLACE_WORDS, leading=True)
+    words = _trim(words, _PLACE_FILLERS, leading=True)
     return _title(" ".join(words))
 
 
@@ -133,7 +145,8 @@ def _clean_product(words: list[str]) -> list[str]:
     for word in words:
         if word.lower() == "yang" and cleaned:
             break
-        word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")
+        if not word.isalpha():  # a letters-only word (nearly all) has nothing to drop
+            word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")
         if word:
             cleaned.append(word)
     return cleaned
