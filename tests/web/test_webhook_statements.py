@@ -5,8 +5,13 @@ for the sweep."""
 
 from __future__ import annotations
 
+import pytest
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
+
 from bot.storage import SAVEPOINT
 from bot.web.db import thread_db
+from tests.conftest import TWILIO_TOKEN
 from tests.web.test_twilio_fast_path import post
 from tests.web.test_twilio_webhooks import inbound_params
 
@@ -61,3 +66,16 @@ def test_a_failed_processing_leaves_the_row_as_a_new_message(app, client, db):
     assert recorded(app, client, "SM" + "4" * 32, "BANTUAN")[0] == 200
     (row,) = db.query("SELECT status, contact_id, processed_at, attempts FROM inbound")
     assert row == {"status": "new", "contact_id": None, "processed_at": None, "attempts": 1}
+
+
+@pytest.mark.parametrize("pairs", [
+    [],
+    [("Body", "JUAL cabai 50kg 12rb"), ("From", "+6281200000077"), ("MessageSid", "SM1")],
+    [("b", "2"), ("a", "1"), ("b", "1"), ("b", "2"), ("a", "")],  # repeats, a blank, unsorted
+    [("Body", "Harga naik ☺ “kutip” é"), ("Zz", "x"), ("ZZ", "y"), ("_", "&=+%")],
+])
+def test_the_fast_signature_is_twilios(app, pairs):
+    fast_path = app.wsgi_app
+    url = "https://jembatan.example/twilio/messages?x=1"
+    expected = RequestValidator(TWILIO_TOKEN).compute_signature(url, MultiDict(pairs))
+    assert fast_path._signature(url, pairs) == expected
