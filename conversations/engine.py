@@ -243,17 +243,19 @@ def respond_to_inbound(
     """Process one stored inbound message: effect, reply and "processed" mark, atomically.
 
     `stored`: the row as `inbox.store_inbound` returned it in this transaction (else it
-    is read).
+    is read). A row stored as already processed (`status="processed"`, the webhook's one
+    transaction) is handled as new; if handling fails it is made new again for the sweep.
 
     Returns None if the message was already processed (a duplicate, or a sweep racing
     the webhook). On a crash the transaction rolls back, the attempt is counted, and the
     message stays for the sweep; after too many crashes the sender gets an apology
     instead of silence.
     """
+    premarked = stored is not None and stored["status"] == "processed"
     try:
         with transaction(db):
             row = dict(stored) if stored is not None else inbox.get_inbound(db, inbound_id)
-            if row["status"] != "new":
+            if row["status"] != "new" and not premarked:
                 return None
             contact = contacts.resolve_contact(db, row["phone"], now, bsuid=row.get("bsuid"))
             contacts.record_inbound_activity(db, contact["id"], row["channel"], now)
@@ -278,6 +280,8 @@ def respond_to_inbound(
             return response
     except Exception as exc:
         log.exception("processing inbound %s failed", inbound_id)
+        if premarked:
+            inbox.unmark_processed(db, inbound_id)
         attempts = inbox.record_processing_failure(db, inbound_id, repr(exc))
         if attempts < inbox.MAX_PROCESSING_ATTEMPTS:
             raise
@@ -325,7 +329,7 @@ def _store_reply(db, row, contact, reply_id, body, now, reply_inline, settings) 
         contact_id=contact["id"], reply_id=reply_id, inbound_id=row["id"], sent_inline=inline,
         per_minute_cap=settings.get("OUTBOUND_PER_NUMBER_PER_MINUTE"),
     )
-    inbox.mark_processed(db, row["id"], contact["id"], now)
+    inbox.mark_processed_once(db, row, contact["id"], now)
     return Response(body, outbox_id, Handover(outbox_ids=[] if inline else [outbox_id]))
 
 

@@ -50,8 +50,9 @@ ALLOWED_STATEMENTS = {
     # An INSERT ... RETURNING of a row other tables refer to: its plan lists SQLite's scans of
     # those tables for orphans, code guarded by FkIfZero that runs only when the statement
     # itself has left a foreign-key violation (never for a new inbound message or contact).
-    "INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at, bsuid, status)":
-    "the stored message read back with RETURNING (no read of its own)",
+    "INSERT INTO inbound (channel, provider_id, phone, body, raw, received_at, bsuid, status":
+    "the stored message read back with RETURNING (no read of its own; stored as processed, "
+    "its contact by the phone's unique index)",
     "INSERT INTO contacts (phone, created_at) VALUES (": "a new contact read back with RETURNING",
     "UPDATE outbox SET enqueued_at = ": "rows handed to Redis, by runs of consecutive ids: each "
     "range holds only the rows named (outbox.id_runs)",

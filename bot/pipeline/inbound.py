@@ -46,7 +46,7 @@ def accept_inbound_message(
     with transaction(db):
         inbound_id, stored = inbox.store_inbound(
             db, channel=channel, provider_id=provider_id, phone=phone, body=body, raw=raw, now=now,
-            bsuid=bsuid,
+            bsuid=bsuid, status="processed",
         )
         if stored is None:
             return None, False

@@ -9,7 +9,6 @@ before they write go through `transaction()`, which takes the write lock up fron
 from __future__ import annotations
 
 import fcntl
-import itertools
 import logging
 import os
 import sqlite3
@@ -200,7 +199,12 @@ def sync_wal(db: sqlite_utils.Database) -> None:
 #: How long a writer outside the gate may hold the write lock before we give up (the
 #: connection's busy timeout, seconds).
 WRITE_LOCK_TIMEOUT = 30.0
-_savepoints = itertools.count()
+#: One name for every savepoint: they nest strictly (one `with` inside another, one thread
+#: per connection) and SQLite's `ROLLBACK TO` / `RELEASE` take the most recent savepoint of
+#: a name, so each block still reaches its own. A fixed text is compiled once and then
+#: found in the connection's statement cache; a fresh name per savepoint was compiled
+#: (and cached, pushing out others) every time, twice per message (DECISIONS 400).
+SAVEPOINT = "jembatan_sp"
 
 
 @contextmanager
@@ -217,17 +221,16 @@ def transaction(db: sqlite_utils.Database, *, sync: bool = True) -> Iterator[sql
     """
     conn = db.conn
     if conn.in_transaction:
-        name = f"sp_{next(_savepoints)}"
-        conn.execute(f"SAVEPOINT {name}")
+        conn.execute(f"SAVEPOINT {SAVEPOINT}")
         try:
             yield db
         except BaseException:
             if conn.in_transaction:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
+                conn.execute(f"ROLLBACK TO {SAVEPOINT}")
+                conn.execute(f"RELEASE {SAVEPOINT}")
             raise
         else:
-            conn.execute(f"RELEASE {name}")
+            conn.execute(f"RELEASE {SAVEPOINT}")
         return
     wal_sync = getattr(conn, "wal_sync", None)
     clean = wal_sync is not None and conn.total_changes == conn.synced_changes

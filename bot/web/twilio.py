@@ -7,6 +7,7 @@ notice. A forged request gets 403 and nothing is stored.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import io
 import json
@@ -159,7 +160,7 @@ class InboundFastPath:
         self.app = app
         self.flask = app.wsgi_app
         self.limit = guards.body_limit("twilio.inbound_message")
-        self.validator = RequestValidator(app.config["TWILIO_AUTH_TOKEN"])
+        self.token = app.config["TWILIO_AUTH_TOKEN"].encode()
         trusted = app.config.get("TRUSTED_HOSTS")
         self.trusted = list(trusted) if trusted else None
         base = app.config.get("PUBLIC_BASE_URL")
@@ -215,14 +216,25 @@ class InboundFastPath:
             text = body.decode()
         except UnicodeDecodeError:
             return None
-        form = ImmutableMultiDict(parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote"))
+        pairs = parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")
         query = environ.get("QUERY_STRING")
         suffix = f"{environ.get('PATH_INFO')}" + (f"?{query}" if query else "")
         url = (self.base + suffix if self.base is not None else
                f"{environ['wsgi.url_scheme']}://{host}{environ.get('SCRIPT_NAME', '')}{suffix}")
-        if not hmac.compare_digest(self.validator.compute_signature(url, form), signature):
+        if not hmac.compare_digest(self._signature(url, pairs), signature):
             return None
-        return form
+        return ImmutableMultiDict(pairs)
+
+    def _signature(self, url: str, pairs: list[tuple[str, str]]) -> str:
+        """`RequestValidator.compute_signature(url, form)` (HMAC-SHA1) over the parsed pairs:
+        the URL, then each name with each of its distinct values, both sorted. The same
+        text and key, made in one pass and hashed by `hmac.digest`, at a fraction of the
+        cost (DECISIONS 402); a test compares the two over odd forms."""
+        values: dict[str, set[str]] = {}
+        for name, value in pairs:
+            values.setdefault(name, set()).add(value)
+        text = url + "".join(name + value for name in sorted(values) for value in sorted(values[name]))
+        return base64.b64encode(hmac.digest(self.token, text.encode(), "sha1")).decode()
 
     @staticmethod
     def _send(start_response, status: str, text: str):

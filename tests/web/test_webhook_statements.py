@@ -1,0 +1,81 @@
+"""The webhook's one transaction, statement by statement (DECISIONS 400-401): a message is
+stored already processed (no `UPDATE inbound` afterwards), savepoints reuse one compiled
+statement, and a processing that fails leaves the row exactly as a new message is stored,
+for the sweep."""
+
+from __future__ import annotations
+
+import pytest
+from twilio.request_validator import RequestValidator
+from werkzeug.datastructures import MultiDict
+
+from bot.storage import SAVEPOINT
+from bot.web.db import thread_db
+from tests.conftest import TWILIO_TOKEN
+from tests.web.test_twilio_fast_path import post
+from tests.web.test_twilio_webhooks import inbound_params
+
+SENDER = "+6281200000077"
+
+
+def recorded(app, client, sid: str, body: str, sender: str = SENDER) -> tuple[int, list[str]]:
+    """POST one signed message; its HTTP status and the statements its connection ran."""
+    conn = thread_db(app).conn  # the test client serves on this thread: the same connection
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        status = post(client, inbound_params(sid=sid, sender=sender, body=body)).status_code
+    finally:
+        conn.set_trace_callback(None)
+    return status, [" ".join(sql.split()) for sql in statements]
+
+
+def test_a_handled_message_is_stored_processed_without_an_update(app, client, db):
+    assert recorded(app, client, "SM" + "1" * 32, "BANTUAN")[0] == 200  # a new sender
+    status, statements = recorded(app, client, "SM" + "2" * 32, "BANTUAN")  # a known one
+    assert status == 200
+    assert [sql for sql in statements if sql.startswith("UPDATE inbound")] == []
+    assert [sql.split(" (")[0] for sql in statements if sql.startswith("INSERT")] == [
+        "INSERT INTO inbound", "INSERT INTO outbox"]
+    rows = db.execute("SELECT i.status, i.contact_id = c.id, i.processed_at = i.received_at "
+                      "FROM inbound i JOIN contacts c ON c.phone = i.phone ORDER BY i.id").fetchall()
+    assert rows == [("processed", 1, 1), ("processed", 1, 1)]
+
+
+def test_a_new_sender_gets_the_contact_on_the_message(app, client, db):
+    status, statements = recorded(app, client, "SM" + "3" * 32, "BANTUAN", sender="+6281200000078")
+    assert status == 200
+    # Unknown at the insert: the contact is made while processing, then named on the row.
+    assert sum(sql.startswith("UPDATE inbound SET status = 'processed'") for sql in statements) == 1
+    (row,) = db.query("SELECT i.status, i.contact_id, c.id AS contact FROM inbound i "
+                      "JOIN contacts c ON c.phone = i.phone")
+    assert (row["status"], row["contact_id"]) == ("processed", row["contact"])
+
+
+def test_every_savepoint_is_one_statement_text(app, client):
+    savepoints = set()
+    for n in range(3):
+        _, statements = recorded(app, client, f"SM{n:032d}", "BANTUAN")
+        savepoints |= {sql for sql in statements if "SAVEPOINT" in sql or sql.startswith("RELEASE")}
+    assert savepoints == {f"SAVEPOINT {SAVEPOINT}", f"RELEASE {SAVEPOINT}"}
+
+
+def test_a_failed_processing_leaves_the_row_as_a_new_message(app, client, db):
+    db.execute("CREATE TRIGGER outbox_down BEFORE INSERT ON outbox "
+               "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    assert recorded(app, client, "SM" + "4" * 32, "BANTUAN")[0] == 200
+    (row,) = db.query("SELECT status, contact_id, processed_at, attempts FROM inbound")
+    assert row == {"status": "new", "contact_id": None, "processed_at": None, "attempts": 1}
+
+
+@pytest.mark.parametrize("pairs", [
+    [],
+    [("Body", "JUAL cabai 50kg 12rb"), ("From", "+6281200000077"), ("MessageSid", "SM1")],
+    [("b", "2"), ("a", "1"), ("b", "1"), ("b", "2"), ("a", "")],  # repeats, a blank, unsorted
+    [("Body", "Harga naik ☺ “kutip” é"), ("Zz", "x"), ("ZZ", "y"), ("_", "&=+%")],
+])
+def test_the_fast_signature_is_twilios(app, pairs):
+    fast_path = app.wsgi_app
+    url = "https://jembatan.example/twilio/messages?x=1"
+    expected = RequestValidator(TWILIO_TOKEN).compute_signature(url, MultiDict(pairs))
+    assert fast_path._signature(url, pairs) == expected
