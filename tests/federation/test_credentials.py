@@ -125,35 +125,38 @@ def test_hub_as_credentials_reach_nothing_of_hub_b(tmp_path):
 
             # B's stream, on B's server, through B's JetStream domain: not there for A.
             api_b = f"$JS.{hub_domain('B')}.API"
-            for client in (attacker, hub["A"]):
-                for action in (f"STREAM.INFO.{hub_b_stream}", f"STREAM.PURGE.{hub_b_stream}",
-                               f"STREAM.DELETE.{hub_b_stream}", f"STREAM.MSG.GET.{hub_b_stream}",
-                               f"STREAM.MSG.DELETE.{hub_b_stream}", f"CONSUMER.CREATE.{hub_b_stream}",
-                               f"CONSUMER.CREATE.{b_requests}", f"STREAM.PURGE.{b_requests}"):
-                    assert await _refused(client, f"{api_b}.{action}", b'{"seq": 1}'), action
+            attempts = [(client, f"{api_b}.{action}", b'{"seq": 1}')
+                        for client in (attacker, hub["A"])
+                        for action in (f"STREAM.INFO.{hub_b_stream}", f"STREAM.PURGE.{hub_b_stream}",
+                                       f"STREAM.DELETE.{hub_b_stream}", f"STREAM.MSG.GET.{hub_b_stream}",
+                                       f"STREAM.MSG.DELETE.{hub_b_stream}",
+                                       f"CONSUMER.CREATE.{hub_b_stream}",
+                                       f"CONSUMER.CREATE.{b_requests}", f"STREAM.PURGE.{b_requests}")]
             # The city's JetStream: the link check and A's own consumer, nothing else.
             assert not await _refused(attacker, f"{CITY_API}.INFO")
-            for prefix in (CITY_API, f"$JS.{CITY_DOMAIN}.API", "$JS.API"):
-                for action in (f"STREAM.INFO.{federation.CITY_STREAM}",
-                               f"STREAM.PURGE.{federation.CITY_STREAM}",
-                               f"STREAM.DELETE.{federation.CITY_STREAM}",
-                               f"STREAM.MSG.GET.{federation.CITY_STREAM}",
-                               f"STREAM.MSG.DELETE.{federation.CITY_STREAM}",
-                               f"STREAM.UPDATE.{federation.CITY_STREAM}",
-                               f"STREAM.PURGE.{federation.CITY_REQUESTS_STREAM}",
-                               f"STREAM.MSG.GET.{federation.CITY_REQUESTS_STREAM}",
-                               f"CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.stolen."
-                               f"{federation.request_subject('B')}",
-                               f"CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.stolen",
-                               f"CONSUMER.CREATE.{federation.CITY_STREAM}.stolen",
-                               f"CONSUMER.LIST.{federation.CITY_REQUESTS_STREAM}",
-                               f"CONSUMER.DELETE.{federation.CITY_REQUESTS_STREAM}.x",
-                               "STREAM.LIST", "STREAM.NAMES"):
-                    body = (b'{"seq": 1}' if "MSG" in action else
-                            b'{"stream_name": "%s", "config": {"name": "stolen", "filter_subject": '
-                            b'"jembatan.city.B.orders", "deliver_subject": "jembatan.down.A.x"}}'
-                            % federation.CITY_REQUESTS_STREAM.encode())
-                    assert await _refused(attacker, f"{prefix}.{action}", body), (prefix, action)
+            stolen = (b'{"stream_name": "%s", "config": {"name": "stolen", "filter_subject": '
+                      b'"jembatan.city.B.orders", "deliver_subject": "jembatan.down.A.x"}}'
+                      % federation.CITY_REQUESTS_STREAM.encode())
+            attempts += [(attacker, f"{prefix}.{action}", b'{"seq": 1}' if "MSG" in action else stolen)
+                         for prefix in (CITY_API, f"$JS.{CITY_DOMAIN}.API", "$JS.API")
+                         for action in (f"STREAM.INFO.{federation.CITY_STREAM}",
+                                        f"STREAM.PURGE.{federation.CITY_STREAM}",
+                                        f"STREAM.DELETE.{federation.CITY_STREAM}",
+                                        f"STREAM.MSG.GET.{federation.CITY_STREAM}",
+                                        f"STREAM.MSG.DELETE.{federation.CITY_STREAM}",
+                                        f"STREAM.UPDATE.{federation.CITY_STREAM}",
+                                        f"STREAM.PURGE.{federation.CITY_REQUESTS_STREAM}",
+                                        f"STREAM.MSG.GET.{federation.CITY_REQUESTS_STREAM}",
+                                        f"CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.stolen."
+                                        f"{federation.request_subject('B')}",
+                                        f"CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.stolen",
+                                        f"CONSUMER.CREATE.{federation.CITY_STREAM}.stolen",
+                                        f"CONSUMER.LIST.{federation.CITY_REQUESTS_STREAM}",
+                                        f"CONSUMER.DELETE.{federation.CITY_REQUESTS_STREAM}.x",
+                                        "STREAM.LIST", "STREAM.NAMES")]
+            refusals = await asyncio.gather(*(_refused(*attempt) for attempt in attempts))
+            assert [subject for (_, subject, _), refused in zip(attempts, refusals, strict=True)
+                    if not refused] == []
             # Publishing as B, into the city's copies and its requests for B, and into B's
             # deliveries both ways.
             forged = {federation.event_subject("B", "listing"), f"{up_prefix('B')}.x",
@@ -257,19 +260,18 @@ def test_a_hub_without_credentials_is_refused(tmp_path):
 
 def test_a_hub_sources_its_own_share_of_the_citys_requests_and_no_other(tmp_path):
     """Orders flow down by each hub sourcing its subject of the city's request stream; the
-    one consumer hub A may create there names its own filter."""
+    one consumer hub A may create there names its own filter, whatever deliver subject or
+    API prefix its stream's source names."""
     from nats.js.api import ExternalStream, StreamConfig, StreamSource
-
-    from bot.nats_server import CITY_REQUESTS_STREAM
 
     leaf_port = free_port()
     city_server = _city(tmp_path, leaf_port)
     hub_a = _hub(tmp_path, "hub-a", leaf_port, domain=hub_domain("A"), user="hub-a", password="secret-a")
 
-    def source(name: str, letter: str) -> StreamConfig:
+    def stolen(name: str, api: str, deliver: str) -> StreamConfig:
         return StreamConfig(name=name, sources=[StreamSource(
-            name=CITY_REQUESTS_STREAM, filter_subject=f"jembatan.city.{letter}.orders",
-            external=ExternalStream(api=f"$JS.{CITY_DOMAIN}.API"))])
+            name=federation.CITY_REQUESTS_STREAM, filter_subject=federation.request_subject("B"),
+            external=ExternalStream(api=api, deliver=deliver))])
 
     async def scenario():
         city = await nats.connect(city_server.url)
@@ -277,15 +279,21 @@ def test_a_hub_sources_its_own_share_of_the_citys_requests_and_no_other(tmp_path
         try:
             await _until_heard(city, hub, "jembatan.hub.A.ping")
             js, hub_js = city.jetstream(timeout=5), hub.jetstream(timeout=5)
-            await js.add_stream(name=CITY_REQUESTS_STREAM, subjects=["jembatan.city.*.orders"])
-            await js.publish("jembatan.city.B.orders", b"for B")
-            await js.publish("jembatan.city.A.orders", b"for A")
-            await hub_js.add_stream(source("STOLEN", "B"))  # first: it had every chance
-            await hub_js.add_stream(source("JEMBATAN_HUB_A_REQUESTS", "A"))
-            async with asyncio.timeout(WAIT):
-                while (await hub_js.stream_info("JEMBATAN_HUB_A_REQUESTS")).state.messages < 1:
-                    await asyncio.sleep(0.05)
-            assert (await hub_js.stream_info("STOLEN")).state.messages == 0
+            await relay.ensure_stream(js, relay.city_requests_stream_config())
+            await js.publish(federation.request_subject("B"), b"for B")
+            await js.publish(federation.request_subject("A"), b"for A")
+            # first: they had every chance
+            await hub_js.add_stream(stolen("STOLEN", CITY_API, down_prefix("A")))
+            await hub_js.add_stream(stolen("STOLEN_B", CITY_API, down_prefix("B")))
+            await hub_js.add_stream(stolen("STOLEN_DOMAIN", f"$JS.{CITY_DOMAIN}.API", down_prefix("A")))
+            await relay.ensure_stream(hub_js, relay.hub_requests_stream_config("A"))
+
+            async def taken() -> bool:
+                return await _messages(hub_js, federation.hub_requests_stream("A")) == 1
+
+            await _until(taken, "hub A to source its own request")
+            for name in ("STOLEN", "STOLEN_B", "STOLEN_DOMAIN"):
+                assert await _messages(hub_js, name) == 0, name
         finally:
             await hub.close()
             await city.close()
