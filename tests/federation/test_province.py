@@ -87,18 +87,25 @@ def test_the_snapshot_carries_the_province(tmp_path):
     assert [(seller["name"], seller["province"]) for seller in sellers] == [("Siti Aminah", "Jawa Barat")]
 
 
-@pytest.fixture
-def city_client(settings):
+def city_with_hub_seller(settings) -> tuple[object, str]:
     """The city's app, its database holding hub A's seller Siti of Sukamaju, Jawa Barat, and
-    her listing, shipped from a hub's database as the relay would; (client, code)."""
+    her listing, shipped from a hub's database as the relay would; (app, city code)."""
     app = create_app(dict(settings, **CITY))
     city = open_database(settings["DATABASE_PATH"])
     hub = database(Path(settings["DATABASE_PATH"]).parent, "hub", HUB)
-    item = listing(hub, hub_seller(hub))
-    ship(hub, city)
-    yield app.test_client(), "A" + item["code"]
-    city.conn.close()
-    hub.conn.close()
+    try:
+        item = listing(hub, hub_seller(hub))
+        ship(hub, city)
+    finally:
+        city.conn.close()
+        hub.conn.close()
+    return app, "A" + item["code"]
+
+
+@pytest.fixture
+def city_client(settings):
+    app, code = city_with_hub_seller(settings)
+    return app.test_client(), code
 
 
 def test_the_citys_village_page_and_sitemaps_list_hub_sellers(city_client):
