@@ -5,8 +5,9 @@ The federation's embedded NATS, like the embedded Redis (`bot.redis_server`): wi
 A city's server listens for leaf connections; a hub's server is a leaf node of the city
 (it dials out, so a village PC behind any NAT can join) with its own JetStream domain, so
 its stream keeps taking events while the link is down and the city's stream sources it
-when the link is back (DECISIONS 280). Where the package has no binary, a `nats-server`
-on PATH is used.
+when the link is back (DECISIONS 280). With hubs' credentials, each hub's leaf connection
+lands in an account of its own at the city, sharing only what sourcing needs (DECISIONS
+430). Where the package has no binary, a `nats-server` on PATH is used.
 """
 
 from __future__ import annotations
@@ -118,11 +119,11 @@ def city_accounts(hubs: list[str], local_password: str, passwords: dict[str, str
                             {"stream": {"account": account, "subject": f"jembatan.hub.{hub}.>"}},
                             {"service": {"account": account,
                                          "subject": f"$JS.FC.{_HUB_STREAM_PREFIX}{hub}.>"}}]
-        city["exports"] += [{"service": "$JS.API.INFO", "accounts": [account]},
-                            {"service": consumer, "accounts": [account]},
+        city["exports"] += [{"service": consumer, "accounts": [account]},
                             {"stream": f"{down_prefix(hub)}.>", "accounts": [account]}]
-    city["exports"] += [{"service": f"$JS.FC.{CITY_REQUESTS_STREAM}.>",
-                         "accounts": [hub_account(hub) for hub in hubs]}]
+    everyone = [hub_account(hub) for hub in hubs]  # one export per subject, every hub named
+    city["exports"] += [{"service": "$JS.API.INFO", "accounts": everyone},
+                        {"service": f"$JS.FC.{CITY_REQUESTS_STREAM}.>", "accounts": everyone}]
     return accounts
 
 

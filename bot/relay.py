@@ -17,8 +17,8 @@ recognises. Streams and the consumer are created at start-up, idempotently (DECI
 Orders flow down (DECISIONS 300-319): the city also publishes its request outbox
 (`federation_requests`) to its own stream `JEMBATAN_CITY_REQUESTS`, subject
 `jembatan.city.A.orders`; each hub's stream `JEMBATAN_HUB_A_REQUESTS` sources its own
-subject of it through the city's domain (`$JS.city.API`), so a request waits in the city's
-stream while the link is down; the hub takes each through its durable consumer
+subject of it through the city's API as hubs see it (`jembatan.api.city`, DECISIONS 431),
+so a request waits in the city's stream while the link is down; the hub takes each through its durable consumer
 `hub-requests`, in one transaction per request, acknowledged after the commit. The hub's
 answers are order events in its ordinary outbox.
 

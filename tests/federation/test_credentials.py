@@ -133,7 +133,8 @@ def test_hub_as_credentials_reach_nothing_of_hub_b(tmp_path):
                                        f"CONSUMER.CREATE.{hub_b_stream}",
                                        f"CONSUMER.CREATE.{b_requests}", f"STREAM.PURGE.{b_requests}")]
             # The city's JetStream: the link check and A's own consumer, nothing else.
-            assert not await _refused(attacker, f"{CITY_API}.INFO")
+            for client in (attacker, hub["A"], hub["B"]):  # every hub's link check answers
+                assert not await _refused(client, f"{CITY_API}.INFO")
             stolen = (b'{"stream_name": "%s", "config": {"name": "stolen", "filter_subject": '
                       b'"jembatan.city.B.orders", "deliver_subject": "jembatan.down.A.x"}}'
                       % federation.CITY_REQUESTS_STREAM.encode())
