@@ -18,8 +18,8 @@ Orders flow down (DECISIONS 300-319): the city also publishes its request outbox
 (`federation_requests`) to its own stream `JEMBATAN_CITY_REQUESTS`, subject
 `jembatan.city.A.orders`; each hub's stream `JEMBATAN_HUB_A_REQUESTS` sources its own
 subject of it through the city's API as hubs see it (`jembatan.api.city`, DECISIONS 431),
-so a request waits in the city's stream while the link is down; the hub takes each through its durable consumer
-`hub-requests`, in one transaction per request, acknowledged after the commit. The hub's
+so a request waits in the city's stream while the link is down; the hub takes each through
+its durable consumer `hub-requests`, in one transaction per request, acknowledged after the commit. The hub's
 answers are order events in its ordinary outbox.
 
 SQLite work runs on one thread of its own (`Relay._db`), never on the event loop, so a
