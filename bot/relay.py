@@ -19,8 +19,8 @@ Orders flow down (DECISIONS 300-319): the city also publishes its request outbox
 `jembatan.city.A.orders`; each hub's stream `JEMBATAN_HUB_A_REQUESTS` sources its own
 subject of it through the city's API as hubs see it (`jembatan.api.city`, DECISIONS 431),
 so a request waits in the city's stream while the link is down; the hub takes each through
-its durable consumer `hub-requests`, in one transaction per request, acknowledged after the commit. The hub's
-answers are order events in its ordinary outbox.
+its durable consumer `hub-requests`, in one transaction per request, acknowledged after the
+commit. The hub's answers are order events in its ordinary outbox.
 
 SQLite work runs on one thread of its own (`Relay._db`), never on the event loop, so a
 long write or a busy database never stalls heartbeats and acknowledgements; a database
