@@ -98,6 +98,8 @@ ENV_DEFAULTS: dict[str, str | None] = {
     "LITESTREAM_REPLICA_URL": None,
     # Days a hub keeps events JetStream acknowledged (the newest of each entity stays).
     "JEMBATAN_EVENTS_RETENTION_DAYS": "7",
+    # Hours a city order waits for its hub to take it; later the hub refuses it (DECISIONS 422).
+    "JEMBATAN_REQUEST_WAIT_HOURS": "24",
 }
 
 #: Roles a deployment may take (DECISIONS 275).
@@ -138,6 +140,7 @@ _INT_SETTINGS = {
     "DESK_IDLE_MINUTES",
     "JEMBATAN_LEAF_PORT",
     "JEMBATAN_EVENTS_RETENTION_DAYS",
+    "JEMBATAN_REQUEST_WAIT_HOURS",
 }
 
 

@@ -1344,6 +1344,57 @@ def m025_federation_orders(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m028_federation_down(db: sqlite_utils.Database) -> None:
+    """Issue 18, what still flows down (DECISIONS 420-429): buyers' payments for hub orders,
+    requests replayed to a hub restored from a backup, and the city's applied-event record
+    pruned with its counts kept."""
+    # The city: a buyer's payment for a hub's order, sent down to the hub's ledger, and
+    # the hub's answer (recorded, or refused with its reason).
+    db.execute(
+        """
+        CREATE TABLE federation_payments (
+            id INTEGER PRIMARY KEY,
+            order_id INTEGER NOT NULL REFERENCES orders(id),
+            reference TEXT NOT NULL UNIQUE,      -- as the ledger would key it (namespaced)
+            amount INTEGER NOT NULL CHECK (typeof(amount) = 'integer' AND amount > 0),
+            note TEXT,
+            status TEXT NOT NULL DEFAULT 'forwarded'
+                CHECK (status IN ('forwarded', 'recorded', 'refused')),
+            reason TEXT,                         -- the hub's refusal: not_received, overpayment, ...
+            amount_due INTEGER,                  -- what the hub's ledger says is still owed
+            created_at TEXT NOT NULL,
+            answered_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE INDEX federation_payments_order ON federation_payments (order_id)")  # its FK
+    # The city: a replayed request names the request it sends again (the hub's key for it).
+    db.execute("ALTER TABLE federation_requests ADD COLUMN replay_of TEXT")
+    # The city: the newest epoch seen of each hub (a higher one means it was restored).
+    db.execute(
+        """
+        CREATE TABLE federation_hub_epochs (
+            hub_id TEXT PRIMARY KEY,
+            epoch INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """
+    )
+    # The city: counts of pruned `federation_applied` rows, so the report's totals stay.
+    db.execute(
+        """
+        CREATE TABLE federation_applied_totals (
+            hub_id TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (hub_id, outcome)
+        ) WITHOUT ROWID
+        """
+    )
+    db.execute("CREATE INDEX federation_applied_age ON federation_applied (applied_at)")
+
+
+@migrations()
 def m029_federation_province(db: sqlite_utils.Database) -> None:
     """A hub's seller events carry the seller's province (issue 18 after issue 17, DECISIONS
     434): a village is its name and its province, so the city can put a hub seller on the

@@ -433,7 +433,7 @@ class Relay:
                     message = federation.request_message_of(row)
                     await js.publish(federation.request_subject(row["hub_id"]),
                                      json.dumps(message, ensure_ascii=False).encode(),
-                                     headers={"Nats-Msg-Id": message["id"]})
+                                     headers={"Nats-Msg-Id": federation.request_msg_id(row)})
                     acknowledged.append(row["id"])
             finally:
                 await self._db(federation.mark_requests_published, self.db, acknowledged, utcnow())

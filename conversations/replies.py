@@ -465,6 +465,10 @@ _SPECS += [
     ReplySpec(N_("order.cancelled_by_hub"), _CITY_ORDER),
     ReplySpec(N_("order.unavailable_at_hub"), _CITY_ORDER),
     ReplySpec(N_("order.state.requested"), sms=False),
+    # Its village has not taken it in time (DECISIONS 422).
+    ReplySpec(N_("order.hub_silent"), _CITY_ORDER),
+    # LUNAS at a city for a hub's order: its ledger is the hub's (DECISIONS 420).
+    ReplySpec(N_("lunas.forwarded"), {"code": "AP12K3", "amount": "Rp12.500.000", "buyer": _BUSINESS}),
 ]
 
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}

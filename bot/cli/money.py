@@ -19,7 +19,7 @@ from flask.cli import with_appcontext
 from bot.cli.common import phone_argument
 from bot.config import secret_key
 from bot.pipeline.payouts import release_held_payouts, report_change, report_payout_event
-from bot.services import contacts, exports, ledger, payouts, statements
+from bot.services import contacts, exports, ledger, orders, payments, payouts, statements
 from bot.services.coordinators import record_action
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, SecondApprovalNeeded
@@ -59,6 +59,17 @@ def payment_record(order_ref: str, amount: str, reference: str, note: str | None
     if rupiah is None or rupiah <= 0:
         raise click.BadParameter(f"not an amount of rupiah: {amount}", param_hint="AMOUNT")
     db = get_db()
+    order = orders.find_order(db, order_ref)
+    if order is not None and order["origin_hub"]:  # a hub's order at a city (DECISIONS 420)
+        try:
+            sent = payments.record_order_payment(db, order, amount=rupiah, reference=reference,
+                                                 now=utcnow(), note=note)
+        except payments.PaymentRefused as refusal:
+            raise click.ClickException(refusal.message) from None
+        word = f"sent to hub {order['origin_hub']}" if sent.created else f"already {sent.status}"
+        click.echo(f"{word}: {_rupiah(rupiah)} for order {order['code']} (ref {reference}); its ledger "
+                   f"books it; still owed {_rupiah(sent.amount_due)}")
+        return
     try:
         posting = ledger.record_buyer_payment(db, order_ref=order_ref, amount=rupiah,
                                               reference=reference, now=utcnow(), note=note)

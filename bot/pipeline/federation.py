@@ -19,6 +19,7 @@ from bot.services import federation
 from bot.services.handover import Handover
 from bot.storage import transaction
 from conversations.news.orders import hub_answer_notices, order_notices, queue_notices
+from conversations.news.payouts import release_and_tell
 
 
 def apply_hub_event(db: sqlite_utils.Database, settings: dict, message: dict, *, from_hub: str,
@@ -37,10 +38,13 @@ def apply_hub_event(db: sqlite_utils.Database, settings: dict, message: dict, *,
 
 def take_city_request(db: sqlite_utils.Database, settings: dict, message: dict, *, hub_id: str,
                       now: datetime) -> tuple[str, Handover]:
-    """At a hub: one city request (an order, a buyer's cancel or receipt)."""
+    """At a hub: one city request (an order, a buyer's cancel, receipt or payment)."""
     with transaction(db):
         outcome, change = federation.take_request(db, message, hub_id=hub_id, now=now,
                                                   settings=settings)
+        if message.get("kind") == "order.payment" and outcome == "applied":
+            # A city buyer's money reached the ledger: withdrawals held for it may go ahead.
+            return outcome, release_and_tell(db, settings, now)
         if change is None:
             return outcome, Handover()
         notices = order_notices(db, settings, change)

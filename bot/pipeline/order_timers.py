@@ -23,7 +23,7 @@ from bot.services import orders
 from bot.services.handover import Handover
 from bot.services.orders import IllegalOrderTransition
 from bot.storage import transaction
-from conversations.news.orders import order_notices, queue_notices, reminder_notice
+from conversations.news.orders import order_notices, queue_notices, reminder_notice, unanswered_notices
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class TimerReport:
 
     reminded: int = 0
     expired: int = 0
+    unanswered: int = 0  # at a city: buyers told their village has not answered in time
     handover: Handover = field(default_factory=Handover)
 
 
@@ -66,4 +67,16 @@ def run_order_timers(db: sqlite_utils.Database, settings: dict, now: datetime) -
             continue
         report.expired += 1
         report.handover.relay_ids += change.webhook_ids
+    # At a city, a request its hub did not take in time: the buyer is told once; the order
+    # stays `requested`, since only the hub knows whether it took it (DECISIONS 422).
+    for order_id in orders.due_unanswered(db, now):
+        try:
+            with transaction(db):
+                if not orders.mark_told_unanswered(db, order_id, now):
+                    continue  # the hub answered a moment ago
+                notices = unanswered_notices(db, settings, orders.get_order(db, order_id))
+                report.handover.outbox_ids += queue_notices(db, settings, notices, now)
+                report.unanswered += 1
+        except Exception:
+            log.exception("telling the buyer of unanswered order %s failed", order_id)
     return report

@@ -142,8 +142,11 @@ def sweep(
     except Exception:  # demand texts are a nicety: never a reason to stop the sweep
         log.exception("demand signals failed")
         told = Handover()
-    try:  # a hub's acknowledged catalog events, past their retention (DECISIONS 322)
-        federation.prune_events(db, now, int(config.get("JEMBATAN_EVENTS_RETENTION_DAYS") or 7))
+    try:  # a hub's acknowledged catalog events, past their retention (DECISIONS 322), and
+        # at a city the record of events applied as long ago (DECISIONS 424)
+        retention = int(config.get("JEMBATAN_EVENTS_RETENTION_DAYS") or 7)
+        federation.prune_events(db, now, retention)
+        federation.prune_applied(db, now, retention)
     except Exception:  # housekeeping must never stop the sweep
         log.exception("pruning federation events failed")
     due = outbox.due_unqueued(db, now, grace=timedelta(0) if redis_restarted else outbox.ENQUEUE_GRACE)

@@ -16,7 +16,10 @@ in the same transaction (`bot.services.orders`); the relay publishes it to the h
 subject, and the hub's relay hands it to `take_request`, which in one hub transaction
 records the request id (a redelivery changes nothing), reserves the stock and creates the
 hub order, or refuses it with a declined event. The hub's order events (m025's triggers)
-come back like listing events; `apply_event` moves the city order with them.
+come back like listing events; `apply_event` moves the city order with them. Buyers'
+payments for such orders go down the same way and the hub's ledger books them; a request
+carries the time its hub must take it by; a hub's new epoch (a restore) makes the city
+replay what the restored copy may have lost (DECISIONS 420-424).
 
 The domain has no idea of NATS: the subjects and stream names are here only because the
 hub and city must agree on them, and they are plain strings.
@@ -33,7 +36,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bot.config import role_of
-from bot.services import buyers, images, listings, orders
+from bot.services import buyers, images, listings, orders, payments
 from bot.storage import fetch_all, fetch_one, from_db_time, to_db_time, transaction
 
 #: The city's stream: it sources every hub's stream (DECISIONS 277).
@@ -212,6 +215,7 @@ def apply_event_change(db: sqlite_utils.Database, message: dict, *, from_hub: st
             [message["id"], from_hub, message["kind"], to_db_time(now)]).fetchall()
         if not inserted:
             return "duplicate", None
+        _note_epoch(db, from_hub, int(message["epoch"]), now)
         change = None
         if apply is not None:
             applied = apply(db, from_hub, message, now, media_root)
@@ -223,6 +227,52 @@ def apply_event_change(db: sqlite_utils.Database, message: dict, *, from_hub: st
                        [message["id"]])
             return "stale", None
         return "applied", change
+
+
+def _note_epoch(db: sqlite_utils.Database, hub_id: str, epoch: int, now: datetime) -> None:
+    """Remember the newest epoch of each hub; the first event of a higher one (the hub was
+    restored from a backup) replays the requests the restored copy may have lost."""
+    known = db.execute("SELECT epoch FROM federation_hub_epochs WHERE hub_id = ?", [hub_id]).fetchone()
+    if known is not None and known[0] >= epoch:
+        return
+    db.execute("INSERT INTO federation_hub_epochs (hub_id, epoch, updated_at) VALUES (?, ?, ?) "
+               "ON CONFLICT(hub_id) DO UPDATE SET epoch = excluded.epoch, updated_at = excluded.updated_at",
+               [hub_id, epoch, to_db_time(now)])
+    if known is not None:
+        replay_requests(db, hub_id, now)
+
+
+def replay_requests(db: sqlite_utils.Database, hub_id: str, now: datetime) -> int:
+    """At the city, in the caller's transaction: send hub `hub_id` again every published
+    request of the orders still waiting on it (requested, pending, accepted, shipped) and
+    of payments it has not answered, oldest first, each under its first id, so the hub's
+    `federation_received` takes once what it lost and drops what it kept (DECISIONS 423).
+    Returns how many were queued."""
+    waiting = ", ".join(f"'{status}'" for status in orders.WAITING_STATUSES)
+    return db.execute(
+        f"INSERT INTO federation_requests (epoch, hub_id, order_id, kind, payload, created_at, replay_of) "
+        f"SELECT COALESCE((SELECT epoch FROM federation_identity WHERE id = 1), 1), r.hub_id, "
+        f"r.order_id, r.kind, r.payload, ?, 'city-' || r.epoch || '-' || r.id "
+        f"FROM federation_requests r JOIN orders o ON o.id = r.order_id "
+        f"WHERE r.hub_id = ? AND r.replay_of IS NULL AND r.published_at IS NOT NULL "
+        f"AND (o.status IN ({waiting}) OR (r.kind = 'order.payment' AND EXISTS (SELECT 1 FROM "
+        f"federation_payments p WHERE p.id = json_extract(r.payload, '$.payment') "
+        f"AND p.status = 'forwarded'))) ORDER BY r.id", [to_db_time(now), hub_id]).rowcount
+
+
+def _apply_payment(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
+                   media_root: Path | None = None) -> bool:
+    """The hub's answer about a payment the city sent down: recorded in its ledger, or
+    refused (DECISIONS 420). Once: a payment already answered stays as it is."""
+    data = message["data"]
+    row = db.execute("SELECT p.id FROM federation_payments p JOIN orders o ON o.id = p.order_id "
+                     "WHERE p.id = ? AND o.origin_hub = ?", [data.get("payment"), hub_id]).fetchone()
+    if row is None or data.get("status") not in ("recorded", "refused"):
+        raise InvalidEvent(f"hub {hub_id} answers for payment {data.get('payment')!r}, not its own")
+    return bool(db.execute(
+        "UPDATE federation_payments SET status = ?, reason = ?, amount_due = ?, answered_at = ? "
+        "WHERE id = ? AND status = 'forwarded'",
+        [data["status"], data.get("reason"), data.get("amount_due"), to_db_time(now), row[0]]).rowcount)
 
 
 def _apply_order(db: sqlite_utils.Database, hub_id: str, message: dict, now: datetime,
@@ -301,7 +351,9 @@ def applied_counts(db: sqlite_utils.Database) -> dict[str, dict[str, int]]:
     """At the city, per hub: events applied and stale."""
     counts: dict[str, dict[str, int]] = {}
     for hub_id, outcome, count in db.execute(
-            "SELECT hub_id, outcome, COUNT(*) FROM federation_applied GROUP BY 1, 2").fetchall():
+            "SELECT hub_id, outcome, SUM(n) FROM (SELECT hub_id, outcome, COUNT(*) AS n FROM "
+            "federation_applied GROUP BY 1, 2 UNION ALL SELECT hub_id, outcome, count FROM "
+            "federation_applied_totals) GROUP BY 1, 2").fetchall():
         counts.setdefault(hub_id, {"applied": 0, "stale": 0})[outcome] = count
     return counts
 
@@ -354,6 +406,13 @@ def status(db: sqlite_utils.Database, now: datetime) -> dict:
                                    "last_applied_at": last.get(hub_id), "link": seen.get(hub_id)}
                           for hub_id in hubs}
         report["requests"] = request_counts(db)  # orders and buyers' actions sent down
+        # Orders past the time their hub had to take them by (DECISIONS 422), and buyers'
+        # payments sent down, by the hub's answer (420).
+        report["requests_overdue"] = db.execute(
+            "SELECT COUNT(*) FROM orders WHERE status = 'requested' AND expires_at <= ?",
+            [to_db_time(now)]).fetchone()[0]
+        report["payments"] = dict(db.execute(
+            "SELECT status, COUNT(*) FROM federation_payments GROUP BY 1").fetchall())
     return report
 
 
@@ -372,9 +431,16 @@ def unpublished_requests(db: sqlite_utils.Database, limit: int) -> list[dict]:
 
 
 def request_message_of(row: dict) -> dict:
-    """The published form of a city request row."""
-    return {"id": request_id(row["epoch"], row["id"]), "hub": row["hub_id"], "kind": row["kind"],
-            "at": row["created_at"], "data": json.loads(row["payload"])}
+    """The published form of a city request row. A replay (DECISIONS 423) carries the id
+    of the request it sends again, the hub's key for it; its `Nats-Msg-Id` is its own
+    (`request_msg_id`), so JetStream's duplicate window does not drop it."""
+    return {"id": row.get("replay_of") or request_id(row["epoch"], row["id"]), "hub": row["hub_id"],
+            "kind": row["kind"], "at": row["created_at"], "data": json.loads(row["payload"])}
+
+
+def request_msg_id(row: dict) -> str:
+    """The `Nats-Msg-Id` a request row is published with: its own row's id."""
+    return request_id(row["epoch"], row["id"])
 
 
 def mark_requests_published(db: sqlite_utils.Database, row_ids: list[int], now: datetime) -> None:
@@ -414,6 +480,8 @@ def take_request(db: sqlite_utils.Database, message: dict, *, hub_id: str, now: 
             outcome, change = _take_order(db, message["id"], received, data, now, settings)
         elif kind in ("order.cancel", "order.receive"):
             outcome, change = _take_action(db, message["id"], kind, data, now, settings)
+        elif kind == "order.payment":
+            outcome, change = _take_payment(db, message["id"], received, data, now)
         else:
             raise InvalidEvent(f"unknown request {kind!r}")
         db.execute("UPDATE federation_received SET outcome = ?, order_id = ? WHERE id = ?",
@@ -423,6 +491,13 @@ def take_request(db: sqlite_utils.Database, message: dict, *, hub_id: str, now: 
 
 def _take_order(db, request: str, received: int, data: dict, now: datetime,
                 settings: dict) -> tuple[str, orders.OrderChange | None]:
+    if data.get("take_by") and to_db_time(now) > data["take_by"]:
+        # The city's buyer was told the village had not answered; taking it now would be
+        # an order the city no longer waits for (DECISIONS 422). Never taken, once.
+        _answer_request(db, received, "order.expired", {
+            "request": request, "city_order": data["city_order"], "status": "expired",
+            "reason": "too_late"}, now)
+        return "declined", None
     row = db.execute("SELECT code FROM listings WHERE id = ?", [data["listing_id"]]).fetchone()
     try:
         if row is None:
@@ -434,14 +509,46 @@ def _take_order(db, request: str, received: int, data: dict, now: datetime,
                 now=now, settings=settings, source=data.get("source") or "text",
                 city_request=(request, int(data["city_order"])))
     except orders.OrderRefused as refusal:
-        db.execute(
-            "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
-            "created_at) VALUES ((SELECT epoch FROM federation_identity WHERE id = 1), 'request', "
-            "?, 1, 'order.declined', ?, ?)",
-            [received, json.dumps({"request": request, "city_order": data["city_order"],
-                                   "status": "declined", "reason": refusal.reason}), to_db_time(now)])
+        _answer_request(db, received, "order.declined", {
+            "request": request, "city_order": data["city_order"], "status": "declined",
+            "reason": refusal.reason}, now)
         return "declined", None
     return "placed", change
+
+
+def _answer_request(db, received: int, kind: str, payload: dict, now: datetime,
+                    entity: str = "request") -> None:
+    """The hub's answer to a request that made no order change (a refusal, a payment):
+    an event of its own, numbered by the received request's row."""
+    db.execute(
+        "INSERT INTO federation_events (epoch, entity, entity_id, entity_seq, kind, payload, "
+        "created_at) VALUES ((SELECT epoch FROM federation_identity WHERE id = 1), ?, ?, 1, ?, ?, ?)",
+        [entity, received, kind, json.dumps(payload), to_db_time(now)])
+
+
+def _take_payment(db, request: str, received: int, data: dict,
+                  now: datetime) -> tuple[str, orders.OrderChange | None]:
+    """A city buyer's payment for a hub order, into the hub's ledger once (the request id
+    here, the ledger's reference `city-<reference>` there), and the hub's answer."""
+    row = db.execute("SELECT id FROM orders WHERE city_order_id = ? AND city_request IS NOT NULL",
+                     [data["city_order"]]).fetchone()
+    answer = {"request": request, "city_order": data["city_order"], "payment": data["payment"],
+              "reference": data["reference"], "amount": data["amount"]}
+    try:
+        if row is None:
+            raise payments.PaymentRefused("order_not_found", "no such order here")
+        with transaction(db):  # a savepoint: a refusal leaves the received row
+            recorded = payments.record_order_payment(
+                db, orders.get_order(db, row[0]), amount=int(data["amount"]),
+                reference=f"city-{data['reference']}", now=now,
+                note=data.get("note") or "reported at the city")
+    except payments.PaymentRefused as refusal:
+        _answer_request(db, received, "payment.refused", {**answer, "status": "refused",
+                                                           "reason": refusal.reason}, now, "payment")
+        return "refused", None
+    _answer_request(db, received, "payment.recorded", {**answer, "status": "recorded",
+                                                        "amount_due": recorded.amount_due}, now, "payment")
+    return "applied", None
 
 
 def _take_action(db, request: str, kind: str, data: dict, now: datetime,
@@ -551,6 +658,29 @@ def prune_events(db: sqlite_utils.Database, now: datetime, retention_days: int) 
                 "WHERE e.published_at IS NOT NULL AND e.published_at < ? AND EXISTS (SELECT 1 FROM "
                 "federation_events newer WHERE newer.entity = e.entity AND newer.entity_id = e.entity_id "
                 "AND newer.entity_seq > e.entity_seq) LIMIT ?)", [cutoff, PRUNE_BATCH]).rowcount
+        pruned += deleted
+        if deleted < PRUNE_BATCH:
+            return pruned
+
+
+def prune_applied(db: sqlite_utils.Database, now: datetime, retention_days: int) -> int:
+    """At the city: forget which events were applied more than `retention_days` ago
+    (their counts kept in `federation_applied_totals`). Safe because each entity's
+    version (epoch, sequence) is kept where it was applied (`listings`, `orders`,
+    `federation_versions`, a payment's answered status): such an event redelivered later
+    is recorded again and found `stale`, never applied twice (DECISIONS 424)."""
+    cutoff = to_db_time(now - timedelta(days=retention_days))
+    pruned = 0
+    while True:
+        with transaction(db, sync=False):  # one writer: both statements see the same batch
+            batch = ("SELECT event_id FROM federation_applied WHERE applied_at < ? "
+                     "ORDER BY applied_at, event_id LIMIT ?")
+            db.execute(
+                f"INSERT INTO federation_applied_totals (hub_id, outcome, count) SELECT hub_id, outcome, "
+                f"COUNT(*) FROM federation_applied WHERE event_id IN ({batch}) GROUP BY 1, 2 "
+                f"ON CONFLICT DO UPDATE SET count = count + excluded.count", [cutoff, PRUNE_BATCH])
+            deleted = db.execute(f"DELETE FROM federation_applied WHERE event_id IN ({batch})",
+                                 [cutoff, PRUNE_BATCH]).rowcount
         pruned += deleted
         if deleted < PRUNE_BATCH:
             return pruned
@@ -753,6 +883,10 @@ def _apply_snapshot_marker(db: sqlite_utils.Database, hub_id: str, message: dict
                            media_root: Path | None = None) -> bool:
     """A restored hub has republished all it holds under its new epoch: what the city
     still shows of it from older epochs, the hub no longer has (lost with the disk)."""
+    newer, _ = _version_newer(db, hub_id, "hub", 0, message)
+    if not newer:  # an old marker again (redelivered after its record was pruned)
+        return False
+    _record_version(db, hub_id, "hub", 0, message, None)
     epoch = int(message["data"]["epoch"])
     stamp = to_db_time(now)
     db.execute("UPDATE listings SET status = 'withdrawn', withdrawn_at = ?, updated_at = ? "
@@ -768,4 +902,4 @@ def _apply_snapshot_marker(db: sqlite_utils.Database, hub_id: str, message: dict
 #: Entities applied by `_apply_order` (they need the settings and give an order change).
 _ORDER_ENTITIES = ("order", "request")
 _APPLIERS = {"listing": _apply_listing, "seller": _apply_seller, "story": _apply_story,
-             "photo": _apply_photo, "hub": _apply_snapshot_marker}
+             "photo": _apply_photo, "hub": _apply_snapshot_marker, "payment": _apply_payment}

@@ -368,9 +368,10 @@ def _request_from_hub(db, settings: dict, buyer: dict, listing: dict, milli: int
     """A city order for hub `listing["origin_hub"]`'s listing: `requested`, nothing
     reserved (the hub's stock is the hub's), its request in the city's outbox."""
     hub_id, stamp = listing["origin_hub"], to_db_time(now)
-    # Not the order's clock (the hub starts it when it receives the request); the
-    # columns are NOT NULL and no timer looks at a requested order.
-    expires_at = to_db_time(now + timedelta(minutes=int(settings.get("ORDER_EXPIRY_MINUTES") or 360)))
+    # Not the order's clock (the hub starts it when it receives the request): the time
+    # the hub must take it by, or refuse it as too late (DECISIONS 422). At that time the
+    # city tells its buyer the village has not answered yet (`due_unanswered`).
+    expires_at = to_db_time(request_deadline(now, settings))
     cursor = db.execute(
         """
         INSERT INTO orders (code, buyer_id, listing_id, seller_id, product_id, quantity_milli,
@@ -388,10 +389,15 @@ def _request_from_hub(db, settings: dict, buyer: dict, listing: dict, milli: int
     request_hub(db, order_id, hub_id, "order.request", {
         "listing_id": listing["origin_id"], "listing": listing["code"][len(hub_id):],
         "quantity_milli": milli, "unit": listing["unit"], "unit_price": listing["price"],
-        "total": total, "code": code, "source": source,
+        "total": total, "code": code, "source": source, "take_by": expires_at,
         "buyer": {"id": buyer["id"], "name": buyer["name"], "city": buyer["city"]},
     }, now)
     return _changed(db, settings, order_id, "place", None, "requested", source, now)
+
+
+def request_deadline(now: datetime, settings: dict) -> datetime:
+    """When a city order placed `now` must have been taken by its hub (DECISIONS 422)."""
+    return now + timedelta(hours=int(settings.get("JEMBATAN_REQUEST_WAIT_HOURS") or 24))
 
 
 def request_hub(db: sqlite_utils.Database, order_id: int, hub_id: str, kind: str, data: dict,
@@ -415,7 +421,11 @@ def apply_hub_answer(db: sqlite_utils.Database, order_id: int, data: dict, versi
     if (order["origin_epoch"] or 0, order["origin_seq"] or 0) >= version:
         return None
     current, target = order["status"], data["status"]
-    moves = target != current and target in HUB_ANSWERS.get(current, ())
+    # A hub restored from a backup (a newer epoch) decided again what the city replayed
+    # to it (DECISIONS 423): its word wins over what the lost copy had said, until final.
+    redecided = current in OPEN_STATUSES and version[0] > (order["origin_epoch"] or 0)
+    moves = target != current and (target in HUB_ANSWERS.get(current, ())
+                                   or (redecided and target in HUB_EVENTS))
     stamp = to_db_time(now)
     values = {"origin_epoch": version[0], "origin_seq": version[1], "updated_at": stamp}
     if data.get("id") is not None:  # the hub's order: its code, and its price (the hub's)
@@ -524,6 +534,22 @@ def mark_reminded(db: sqlite_utils.Database, order_id: int, now: datetime) -> bo
     sent or the order is no longer pending."""
     return bool(db.execute(
         "UPDATE orders SET reminded_at = ? WHERE id = ? AND status = 'pending' AND reminded_at IS NULL",
+        [to_db_time(now), order_id]).rowcount)
+
+
+def due_unanswered(db: sqlite_utils.Database, now: datetime) -> list[int]:
+    """At a city: requested orders past the time their hub had to take them by, whose
+    buyer has not been told yet that the village has not answered (DECISIONS 422)."""
+    return [row["id"] for row in fetch_all(
+        db, "SELECT id FROM orders WHERE status = 'requested' AND reminded_at IS NULL "
+            "AND expires_at <= ? ORDER BY id", [to_db_time(now)])]
+
+
+def mark_told_unanswered(db: sqlite_utils.Database, order_id: int, now: datetime) -> bool:
+    """Note that the buyer was told (in the transaction that queues it); False if the
+    hub answered meanwhile or the buyer was told already."""
+    return bool(db.execute(
+        "UPDATE orders SET reminded_at = ? WHERE id = ? AND status = 'requested' AND reminded_at IS NULL",
         [to_db_time(now), order_id]).rowcount)
 
 

@@ -5,6 +5,7 @@
     GET  /api/v1/orders/<code>            one of them
     POST /api/v1/orders/<code>/cancel     cancel it while the seller has not answered
     POST /api/v1/orders/<code>/received   the goods arrived (the seller is credited)
+    POST /api/v1/orders/<code>/payments   a payment for a received order (a hub's: 202, sent down)
 
 Every request carries an API key (`Authorization: Bearer jbk_...`, `jembatan buyer key
 create`). Errors are JSON `{"error": <stable code>, "message": <for people>}` (ERRORS).
@@ -264,12 +265,15 @@ def record_payment(code: str):
             now=utcnow(), note="reported by the buyer's system")
     except payments.PaymentRefused as refusal:
         raise ApiError(refusal.reason, refusal.message, **refusal.values) from None
-    if recorded.created:  # withdrawals that waited for buyers' money may go ahead now
+    forwarded = bool(order["origin_hub"])  # a hub's order: its ledger is the hub's (DECISIONS 420)
+    if recorded.created and not forwarded:  # withdrawals that waited for buyers' money may go ahead
         hand_over(release_held_payouts(get_db(), current_app.config, utcnow()))
-    response = jsonify(payment={"order": recorded.order_code, "amount": recorded.amount,
-                                "reference": reference.strip(), "currency": "IDR"},
-                       amount_due=recorded.amount_due)
-    response.status_code = 201 if recorded.created else 200
+    payment = {"order": recorded.order_code, "amount": recorded.amount,
+               "reference": reference.strip(), "currency": "IDR"}
+    if forwarded:  # forwarded until the hub answers, then recorded or refused (with its reason)
+        payment.update(status=recorded.status, reason=recorded.reason)
+    response = jsonify(payment=payment, amount_due=recorded.amount_due)
+    response.status_code = (202 if forwarded else 201) if recorded.created else 200
     if not recorded.created:
         response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -11,7 +11,7 @@ lets withdrawals held by PAYOUT_ADVANCE_LIMIT go ahead at once, as the desk's do
 
 from __future__ import annotations
 
-from bot.services import ledger, orders, payments
+from bot.services import orders, payments
 from bot.services.coordinators import record_action
 from bot.services.payments import PaymentRefused
 from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text, match_command
@@ -49,7 +49,7 @@ def _owed(turn: Turn, order: dict) -> int | None:
     if order["status"] != "received":
         turn.reply("lunas.not_received", code=order["code"])
         return None
-    owed = ledger.order_receivable(turn.db, order["code"])
+    owed = payments.amount_due(turn.db, order)
     if owed <= 0:
         turn.reply("lunas.already_paid", code=order["code"])
         return None
@@ -62,13 +62,13 @@ def take_amount(turn: Turn) -> str:
     amount = parse_money(turn.text.strip())
     if amount is None or amount <= 0:
         turn.reply("lunas.invalid_amount", code=order["code"],
-                   owed=format_money(ledger.order_receivable(turn.db, order["code"]), turn.locale))
+                   owed=format_money(payments.amount_due(turn.db, order), turn.locale))
         return ASK_AMOUNT
     return _confirm(turn, order, amount)
 
 
 def _confirm(turn: Turn, order: dict, amount: int) -> str:
-    owed = ledger.order_receivable(turn.db, order["code"])
+    owed = payments.amount_due(turn.db, order)
     if amount > owed:
         turn.reply("lunas.too_much", code=order["code"], amount=format_money(amount, turn.locale),
                    owed=format_money(owed, turn.locale))
@@ -94,13 +94,17 @@ def record(turn: Turn) -> str:
                                                  now=turn.now, note=f"LUNAS by {turn.contact['phone']}")
     except PaymentRefused:
         turn.reply("lunas.too_much", code=order["code"], amount=format_money(amount, turn.locale),
-                   owed=format_money(ledger.order_receivable(turn.db, order["code"]), turn.locale))
+                   owed=format_money(payments.amount_due(turn.db, order), turn.locale))
         return END
     record_action(turn.db, turn.contact["phone"], "payment.recorded",
                   {"order": order["code"], "amount": amount}, turn.now, turn.contact["id"])
     if recorded.created:
         # Withdrawals waiting for buyers' payments go ahead now, not at the next sweep.
         turn.handover.add(release_and_tell(turn.db, turn.settings, turn.now))
+    if recorded.status == "forwarded":  # a hub's order: the hub's ledger books it (DECISIONS 420)
+        turn.reply("lunas.forwarded", code=order["code"], amount=format_money(amount, turn.locale),
+                   buyer=order["buyer_name"])
+        return END
     turn.reply("lunas.done" if recorded.amount_due == 0 else "lunas.done_partly", code=order["code"],
                amount=format_money(amount, turn.locale), buyer=order["buyer_name"],
                owed=format_money(recorded.amount_due, turn.locale))

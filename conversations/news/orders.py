@@ -124,6 +124,15 @@ def reminder_notice(db: sqlite_utils.Database, settings: dict, order: dict) -> N
     return Notice(seller, "order.reminder_seller", values)
 
 
+def unanswered_notices(db: sqlite_utils.Database, settings: dict, order: dict) -> list[Notice]:
+    """At a city: a requested order's buyer hears once that its village has not answered
+    in time (DECISIONS 422); a webhook buyer's system sees `status: requested` instead."""
+    contact = buyers.message_contact(db, buyers.get_buyer(db, order["buyer_id"]))
+    if contact is None or contact.get("role") in REMOTE_ROLES:
+        return []
+    return [Notice(contact, "order.hub_silent", order_values(order, recipient_locale(contact, settings)))]
+
+
 def tell(turn: Turn, change: OrderChange) -> None:
     """From a dialog: notify the people `change` concerns (in the message's transaction)
     and have its webhook relays posted after the commit."""

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from bot.services import buyers, federation, orders
-from bot.storage import transaction
+from bot.storage import transaction, utcnow
 from tests.dialogs import BUDI, SITI, Conversation
 from tests.federation.test_relay import WAIT, Federation
 from tests.services.test_codes_and_counts import NOW
@@ -28,6 +28,9 @@ class OrderFederation(Federation):
         super().__init__(tmp_path)
         self.city.conn.close()
         self.talk = Conversation(tmp_path / "citytalk")
+        # The city's clock is the real one, as the hub relay's is: a request carries the
+        # time its hub must take it by (DECISIONS 422).
+        self.talk.now = utcnow()
         self.city = self.talk.db
         self.city_env["DATABASE_PATH"] = str(tmp_path / "citytalk" / "dialogs.db")
         federation.sync_identity(self.city, self.city_env, NOW)
@@ -62,8 +65,8 @@ class OrderFederation(Federation):
             if order_id in hub:
                 assert row["status"] == hub[order_id]["status"], (row["code"], hub[order_id]["code"])
                 assert row["origin_code"] == hub[order_id]["code"]
-            else:
-                assert row["status"] == "declined"
+            else:  # refused: out of stock, withdrawn, or reached the hub too late (expired)
+                assert row["status"] in ("declined", "expired")
 
 
 @pytest.fixture
@@ -94,7 +97,8 @@ def _city_places(fed: OrderFederation, count: int, kg: int = 1) -> list[str]:
     for _ in range(count):
         with transaction(fed.city):
             change = orders.place_order(fed.city, buyer=buyer, listing_code="AC2", quantity=Decimal(kg),
-                                        unit=None, now=NOW, settings=fed.talk.settings, source="api")
+                                        unit=None, now=fed.talk.now, settings=fed.talk.settings,
+                                        source="api")
         assert change.to_status == "requested"
         codes.append(change.order["code"])
     return codes

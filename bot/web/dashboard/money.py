@@ -32,7 +32,7 @@ from flask import (
 
 from bot.config import secret_key
 from bot.pipeline.payouts import release_held_payouts, report_change, report_payout_event
-from bot.services import exports, ledger, orders, payments, payouts, statements
+from bot.services import exports, orders, payments, payouts, statements
 from bot.services.coordinators import record_action
 from bot.services.handover import Handover
 from bot.services.payouts import IllegalPayoutTransition, PayoutHeld, SecondApprovalNeeded
@@ -335,7 +335,7 @@ def record_payment():
             recorded = payments.record_order_payment(db, order, amount=amount if amount else 0,
                                                      reference=reference, now=now, note=note)
     except payments.PaymentRefused as refused:
-        owed = ledger.order_receivable(db, order["code"]) if order else 0
+        owed = payments.amount_due(db, order) if order else 0
         flash(gettext(PAYMENT_REFUSALS[refused.reason], code=code, owed=format_money(owed),
                       status=gettext(order["status"]) if order else ""), "error")
         return redirect(url_for("desk.payout_queue"))
