@@ -314,6 +314,18 @@ def _configured_or_embedded(config: dict, setting: str, url_file: Path) -> str |
     return None
 
 
+def web_url_file(config: dict) -> Path:
+    """Where `jembatan up` writes the address its web server listens on, beside the database."""
+    return Path(config["DATABASE_PATH"]).parent / "web.url"
+
+
+def local_base_url(config: dict) -> str:
+    """The base of links the CLI prints (`jembatan desk link`): `PUBLIC_BASE_URL`, else
+    the address a running `jembatan up` serves (its `--port` included), else its default."""
+    url = _configured_or_embedded(config, "PUBLIC_BASE_URL", web_url_file(config))
+    return (url or "http://127.0.0.1:5000").rstrip("/")
+
+
 def embedded_nats_url_file(config: dict) -> Path:
     """Where `jembatan up` writes the embedded nats-server's URL, beside the database."""
     return Path(config["DATABASE_PATH"]).parent / "nats.url"

@@ -195,9 +195,19 @@ def _run_global(turn: Turn, name: str, dialog: dict | None) -> None:
         turn.reply("start.done")
 
 
+#: help topics answered by another topic's text (the commands share one keyword or one
+#: help line): MULAI is explained with BERHENTI, SIARAN STATUS with SIARAN.
+_HELP_SHARED = {"start": "stop", "broadcast_status": "broadcast", "cancel_order": "cancel"}
+#: what a coordinator means by a keyword that is also a seller's (HARGA cabai 11500)
+_HELP_COORDINATOR = {"price": "publish_price"}
+
+
 def _help(turn: Turn) -> None:
     topic = turn.command.get("topic")
     if topic:
+        topic = _HELP_SHARED.get(topic, topic)
+        if turn.contact.get("is_coordinator"):
+            topic = _HELP_COORDINATOR.get(topic, topic)
         reply_id = f"help.{topic}"
         if reply_id in REPLIES:
             turn.reply(reply_id)

@@ -471,6 +471,15 @@ _SPECS += [
     ReplySpec(N_("lunas.forwarded"), {"code": "AP12K3", "amount": "Rp12.500.000", "buyer": _BUSINESS}),
 ]
 
+# Help for commands BANTUAN lists that had none (a new user's trial, DECISIONS 450).
+_SPECS += [
+    ReplySpec(N_("help.more")),
+    ReplySpec(N_("help.broadcast")),
+    ReplySpec(N_("help.publish_price")),
+    ReplySpec(N_("not_registered.seller"), {"keyword": "WITHDRAW"}),
+    ReplySpec(N_("publish_price.check"), {"product": "bawang merah", "price": "Rp1.500.000/kuintal",
+                                          "usual": "Rp1.250.000/kuintal"}),
+]
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 
 

@@ -24,6 +24,7 @@ from bot.migrations import apply_migrations
 from bot.services import inbox, prices, products
 from bot.storage import open_database, transaction, utcnow
 from conversations.engine import respond_to_inbound
+from tests.conftest import migrated_copy
 
 SITI = "+6281234567890"
 BUDI = "+6285711112222"
@@ -35,8 +36,8 @@ class Conversation:
     _ids = itertools.count(1)
 
     def __init__(self, tmp_path, channel: str = "android_sms", **settings):
-        self.db = open_database(tmp_path / "dialogs.db")
-        apply_migrations(self.db)
+        self.db = open_database(migrated_copy(tmp_path / "dialogs.db"))
+        apply_migrations(self.db)  # nothing pending in the copy
         self.settings = load_config({}) | settings
         self.channel = channel
         self.now = datetime(2026, 11, 28, 2, 0, tzinfo=utcnow().tzinfo)

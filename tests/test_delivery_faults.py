@@ -231,6 +231,14 @@ def test_jembatan_up_restarts_a_killed_child_and_the_bot_answers_again(
 
     try:
         wait_for(healthy, 60, "jembatan up to answer /healthz", log)
+        # A newcomer's trial (DECISIONS 452): the desk link names the port `up` serves, and
+        # commands do not warn about webhooks as if they were the server.
+        for command in (["desk", "grant", "+6281211110009", "--role", "admin"],
+                        ["desk", "link", "+6281211110009"]):
+            done = subprocess.run([str(BIN / "jembatan"), *command], env=env, cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=60)
+            assert done.returncode == 0 and "WARNING" not in done.stderr, done.stderr
+        assert done.stdout.startswith(f"{base}/dashboard/masuk/tautan/"), done.stdout
         worker = wait_for(lambda: child_pid(up, "rq worker"), 30, "the worker child", log)
         texted("+6281211110001", 1)
 
@@ -263,6 +271,7 @@ def test_jembatan_up_restarts_a_killed_child_and_the_bot_answers_again(
             raise
     assert up.returncode == 0
     assert not children_of(up.pid)
+    assert not (tmp_path / "var" / "web.url").exists()  # a stopped `up` leaves no address
 
 
 def gateway_post_http(session: requests.Session, base: str, event: dict) -> requests.Response:

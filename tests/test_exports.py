@@ -79,15 +79,16 @@ from datetime import UTC, datetime
 from bot.migrations import apply_migrations
 from bot.services import exports
 from tests.test_lint import ROOT
-from bot.storage import open_database
+from bot.storage import open_database, transaction
 
 path, count, target, file_format = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 db = open_database(path)
 apply_migrations(db)
-db.conn.executemany(
-    "INSERT INTO contacts (phone, role, name, village, locale, opted_out, created_at) "
-    "VALUES (?, 'seller', ?, 'Sukamaju', 'id', 0, '2026-01-01T00:00:00.000000Z')",
-    ((f"+62812{i:08d}", f"Petani nomor {i} dari desa yang jauh") for i in range(count)))
+with transaction(db):  # one commit: row by row, 100,000 fsyncs took minutes (the same rows)
+    db.conn.executemany(
+        "INSERT INTO contacts (phone, role, name, village, locale, opted_out, created_at) "
+        "VALUES (?, 'seller', ?, 'Sukamaju', 'id', 0, '2026-01-01T00:00:00.000000Z')",
+        ((f"+62812{i:08d}", f"Petani nomor {i} dari desa yang jauh") for i in range(count)))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 rows = exports.export_rows(db, "members", datetime(2025, 12, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))
 if file_format == "csv":

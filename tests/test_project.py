@@ -68,3 +68,32 @@ def test_pot_template_matches_declared_replies():
     with (ROOT / "locales" / "messages.pot").open("rb") as handle:
         ids = {m.id for m in read_po(handle) if m.id}
     assert ids == set(REPLIES), "run the pybabel extract command in docs/TRANSLATING.md"
+
+
+def _broken_tables(text: str) -> list[str]:
+    """Markdown tables that do not render as one table: a row after a blank line with no
+    header above it, or a paragraph line glued to the last row (GitHub makes it a row)."""
+    problems, in_fence, block = [], False, []
+    lines = text.splitlines() + [""]
+    for number, line in enumerate(lines, 1):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        if not in_fence and line.startswith("|"):
+            block.append((number, line))
+            continue
+        if block:
+            start, _ = block[0]
+            if len(block) < 2 or not re.fullmatch(r"\|[\s:|-]+\|", block[1][1].strip()):
+                problems.append(f"line {start}: table rows without a header")
+            if line.strip():
+                problems.append(f"line {number}: text glued to the table above")
+            block = []
+    return problems
+
+
+def test_markdown_tables_render_whole():
+    """A newcomer's trial (DECISIONS 451): a blank line had split the configuration table
+    (its last row, API_KEY_MAX_FAILURES, rendered as a paragraph of pipes) and a sentence
+    was glued to the `parse` keys table as an extra row."""
+    for path in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        assert not _broken_tables(path.read_text()), (path.name, _broken_tables(path.read_text()))

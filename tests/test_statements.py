@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -90,10 +91,14 @@ def test_a_wrong_check_part_is_404(client, db, settings, history):
     assert client.get(f"/verify/{id_part}-{wrong}").status_code == 404
 
 
-def test_the_cli_issues_a_statement(db, history):
+def test_the_cli_issues_a_statement(db, history, monkeypatch):
+    # Without PUBLIC_BASE_URL, a running `jembatan up --port 5450` wrote where it listens
+    # (DECISIONS 452).
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    (Path(db_path(db)).parent / "web.url").write_text("http://127.0.0.1:5450")
     result = CliRunner().invoke(main, ["statement", "issue", SITI, "--months", "1"])
     assert result.exit_code == 0, result.output
-    assert "for Siti Aminah" in result.output and "/verify/" in result.output
+    assert "for Siti Aminah" in result.output and "http://127.0.0.1:5450/verify/" in result.output
     code = result.output.rsplit("/verify/", 1)[1].strip()
     assert statements.verify_statement(db, code, secret=secret_key({"DATABASE_PATH": db_path(db)}))
 

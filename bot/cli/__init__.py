@@ -19,7 +19,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from bot.cli.common import phone_argument, supervise
 from bot.cli.federation import add_federation, federation_demo_command
-from bot.config import embedded_nats_url_file, embedded_redis_url_file
+from bot.config import embedded_nats_url_file, embedded_redis_url_file, web_url_file
 from bot.litestream import replicate_command
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
@@ -34,7 +34,12 @@ from bot.web.server import gunicorn_command
 from conversations.parse import parse
 
 
-@click.group(cls=FlaskGroup, create_app=create_app, add_default_commands=True)
+def _create_cli_app():
+    """The app as commands see it: no warnings about webhooks on every `jembatan chat`."""
+    return create_app(quiet=True)
+
+
+@click.group(cls=FlaskGroup, create_app=_create_cli_app, add_default_commands=True)
 def main() -> None:
     """Jembatan: the SMS and WhatsApp bridge between village sellers and city buyers."""
 
@@ -151,7 +156,10 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
         relay = [str(bin_dir / "jembatan"), "relay"]
         children.append(Child("relay", lambda: subprocess.Popen(relay, env=env, start_new_session=True)))
 
+    local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
     def started() -> None:
+        web_url_file(config).write_text(f"http://{local_host}:{port}")
         if embedded:
             url_file.write_text(redis_url)
             click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
@@ -164,6 +172,7 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
     try:
         supervise(children, started)
     finally:
+        web_url_file(config).unlink(missing_ok=True)
         if embedded:
             url_file.unlink(missing_ok=True)
         if nats_server:
@@ -175,7 +184,8 @@ def _print_endpoints(config, host: str, port: int, env: dict) -> None:
     click.echo(f"Jembatan is up on http://{host}:{port}")
     click.echo(f"  Twilio messages webhook:  {base}/twilio/messages"
                + ("" if config.get("TWILIO_AUTH_TOKEN") else "  (off: set TWILIO_AUTH_TOKEN)"))
-    click.echo(f"  Twilio status callback:   {base}/twilio/status")
+    click.echo(f"  Twilio status callback:   {base}/twilio/status"
+               + ("" if config.get("TWILIO_AUTH_TOKEN") else "  (off: set TWILIO_AUTH_TOKEN)"))
     click.echo(f"  Android gateway webhook:  {base}/gateway/android"
                + ("" if config.get("ANDROID_GATEWAY_SIGNING_KEY")
                   else "  (off: set ANDROID_GATEWAY_SIGNING_KEY)"))

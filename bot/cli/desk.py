@@ -7,6 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
+from bot.config import local_base_url
 from bot.services import desk_auth
 from bot.storage import utcnow
 from bot.web.db import get_db
@@ -57,8 +58,7 @@ def desk_link(phone: str) -> None:
     except LookupError:
         raise click.ClickException(f"{phone} has no desk role: first `jembatan desk grant {phone} "
                                    "--role admin`") from None
-    base = (current_app.config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
-    click.echo(f"{base}/dashboard/masuk/tautan/{token}")
+    click.echo(f"{local_base_url(current_app.config)}/dashboard/masuk/tautan/{token}")
 
 
 def register(main: click.Group) -> None:

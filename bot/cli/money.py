@@ -17,7 +17,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from bot.cli.common import phone_argument
-from bot.config import secret_key
+from bot.config import local_base_url, secret_key
 from bot.pipeline.payouts import release_held_payouts, report_change, report_payout_event
 from bot.services import contacts, exports, ledger, orders, payments, payouts, statements
 from bot.services.coordinators import record_action
@@ -337,7 +337,7 @@ def statement_issue(phone: str, months: int, by: str | None) -> None:
     except statements.StatementRefused as exc:
         raise click.ClickException(str(exc)) from exc
     _audit("statement.issued", {"seller": seller["id"], "code": statement.code, "by": actor})
-    base = (config.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    base = local_base_url(config)
     totals = statement.content["totals"]
     click.echo(f"statement {statement.code} for {seller['name']} ({statement.content['period']['from']} to "
                f"{statement.content['period']['to']}): {totals['orders']} orders, sales "

@@ -193,10 +193,11 @@ def buyer_orders(db: sqlite_utils.Database, buyer_id: int, statuses: tuple[str, 
 
 
 def list_orders(db: sqlite_utils.Database, statuses: tuple[str, ...] | None = None,
-                limit: int = 200) -> list[dict]:
-    """Orders newest first, for coordinators (`jembatan order list`)."""
+                limit: int = 200, offset: int = 0) -> list[dict]:
+    """Orders newest first, for coordinators (`jembatan order list`, the desk's Pesanan)."""
     where, params = where_in("o.status", statuses)
-    return fetch_all(db, f"{_SELECT} {where} ORDER BY o.id DESC LIMIT ?", [*params, limit])
+    return fetch_all(db, f"{_SELECT} {where} ORDER BY o.id DESC LIMIT ? OFFSET ?",
+                     [*params, limit, offset])
 
 
 def order_document(order: dict) -> dict:

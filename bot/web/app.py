@@ -32,8 +32,11 @@ from bot.web import (
 from bot.web.db import make_writes_durable
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    """Build the Flask app. `test_config` replaces settings from the environment."""
+def create_app(test_config: dict | None = None, *, quiet: bool = False) -> Flask:
+    """Build the Flask app. `test_config` replaces settings from the environment.
+
+    `quiet`: no warnings about webhooks left unserved (the CLI: `jembatan chat` is not a
+    server, and `jembatan up` says the same in its banner)."""
     if test_config is None:
         load_dotenv_if_present()
     app = Flask("bot")
@@ -65,11 +68,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(storefront.bp)
     if app.config.get("TWILIO_AUTH_TOKEN"):
         app.register_blueprint(twilio.bp)
-    else:
+    elif not quiet:
         app.logger.warning("TWILIO_AUTH_TOKEN unset: /twilio/* webhooks are not served")
     if app.config.get("ANDROID_GATEWAY_SIGNING_KEY"):
         app.register_blueprint(gateway.bp)
-    else:
+    elif not quiet:
         app.logger.warning("ANDROID_GATEWAY_SIGNING_KEY unset: /gateway/android is not served")
     if app.config.get("XENDIT_CALLBACK_TOKEN"):
         app.register_blueprint(payouts.bp)

@@ -32,4 +32,5 @@ BALANCE = Flow(
     states={},
     fallback=NO_DIALOG,
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
 )

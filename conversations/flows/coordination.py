@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from bot.services import broadcasts, products
 from bot.services.groups import PRODUCT_PREFIX, UnknownGroup
-from conversations.dialog import END, NO_DIALOG, Flow, Handler, Turn, match_command
+from conversations.dialog import END, SAME, Flow, Handler, Turn, match_command
+from conversations.flows.selling import PRICE_SANITY_FACTOR, usual_price
 from conversations.i18n import format_local_time, format_unit_price
 from conversations.news.prices import publish_reference_price
 
 #: Reference prices are written per kg unless the coordinator names a unit (`3rb/ikat`).
 DEFAULT_PRICE_UNIT = "kg"
+#: the dialog state while a far-off reference price is asked about
+CHECK_PRICE = "check_price"
 
 
 def broadcast(turn: Turn) -> str:
@@ -82,14 +85,41 @@ def broadcast_status(turn: Turn) -> str:
 
 def publish_price(turn: Turn) -> str:
     """`HARGA cabai 11500 Pasar Induk`: record the reference price, broadcast it to the
-    product's subscribers (valid for PRICE_BROADCAST_TTL_HOURS), confirm with the count."""
+    product's subscribers (valid for PRICE_BROADCAST_TTL_HOURS), confirm with the count.
+    A price far from the product's usual one (`1,5jt` for cabai at Rp11.500/kg) is asked
+    about first, as a seller's listing is: it would reach every subscriber (DECISIONS 456)."""
     name, price = turn.command.get("product"), turn.command.get("price")
     if not name or not price or turn.command.get("missing"):
         turn.reply("publish_price.missing")
         return END
     unit = turn.command.get("unit") or DEFAULT_PRICE_UNIT
-    market = turn.command.get("market")
-    product, _ = products.resolve_product(turn.db, name, turn.now, contact_id=turn.contact["id"])
+    turn.data = {"product": name, "price": price, "unit": unit, "market": turn.command.get("market")}
+    usual = usual_price(turn, name, unit)
+    if usual is not None and not usual / PRICE_SANITY_FACTOR <= price <= usual * PRICE_SANITY_FACTOR:
+        turn.data["usual"] = usual
+        _ask_to_check(turn)
+        return CHECK_PRICE
+    return _publish(turn)
+
+
+def _ask_to_check(turn: Turn) -> None:
+    data = turn.data
+    product = products.find_product(turn.db, data["product"])
+    turn.reply("publish_price.check", product=product["name"] if product else data["product"],
+               price=format_unit_price(data["price"], data["unit"], turn.locale),
+               usual=format_unit_price(data["usual"], data["unit"], turn.locale))
+
+
+def check_again(turn: Turn) -> str:
+    """Anything but YA (or BATAL, which the engine handles) while the price is asked about."""
+    _ask_to_check(turn)
+    return SAME
+
+
+def _publish(turn: Turn) -> str:
+    data = turn.data
+    price, unit, market = data["price"], data["unit"], data.get("market")
+    product, _ = products.resolve_product(turn.db, data["product"], turn.now, contact_id=turn.contact["id"])
     published = publish_reference_price(
         turn.db, turn.settings, product=product, price=price, unit=unit, market=market, now=turn.now,
         actor=turn.contact["phone"], contact_id=turn.contact["id"])
@@ -114,9 +144,11 @@ COORDINATION = Flow(
         "broadcast_status": Handler("broadcast_status", match_command("broadcast_status"),
                                     broadcast_status, (END,)),
         "publish_price": Handler("publish_price", match_command("publish_price"), publish_price,
-                                 (END,)),
+                                 (END, CHECK_PRICE)),
     },
-    states={},
-    fallback=NO_DIALOG,
+    # Bare YA publishes the price asked about; `YA P7` is an order code, not an answer.
+    states={CHECK_PRICE: (Handler("yes", lambda turn: turn.command.get("command") == "accept"
+                                  and "order" not in turn.command, _publish, (END,)),)},
+    fallback=Handler("check_again", lambda turn: True, check_again, (SAME,)),
     coordinator_only=True,
 )

@@ -92,4 +92,5 @@ PAYOUT_ACCOUNT = Flow(
     states=pin_states(change_account),
     fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
 )

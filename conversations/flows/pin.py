@@ -55,4 +55,5 @@ PIN = Flow(
     states={},
     fallback=NO_DIALOG,
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
 )

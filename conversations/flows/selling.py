@@ -423,4 +423,5 @@ SELLING = Flow(
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, _NEXT),
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
 )

@@ -156,5 +156,6 @@ STOCK = Flow(
     states={MORE: (Handler("more", match_command("more"), more_stock, (END, MORE)),)},
     fallback=NO_DIALOG,
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
     passive=True,
 )

@@ -276,6 +276,7 @@ STORIES = Flow(
     },
     fallback=NO_DIALOG,
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
     # Any other message is handled as if no dialog were open: the story is saved already.
     passive=True,
 )

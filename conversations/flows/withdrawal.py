@@ -168,4 +168,5 @@ WITHDRAWAL = Flow(
     },
     fallback=Handler("ask_again", lambda turn: True, ask_again, (SAME,)),
     roles=("seller",),
+    unregistered_reply="not_registered.seller",  # DECISIONS 454
 )

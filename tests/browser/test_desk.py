@@ -30,6 +30,7 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
     text_in(db, app, SITI, "DAFTAR Siti Aminah, Sukamaju")
     text_in(db, app, SITI, "JUAL cabai 50kg 12rb")
     text_in(db, app, BUDI, "BANTUAN")
+    text_in(db, app, BUDI, "CARI cabai")  # found one listing: little, not nothing
     page.goto(f"{base}/dashboard/")
     page.wait_for_url(re.compile(r".*/dashboard/masuk.*"))
     check_layout(page, "sign-in")
@@ -48,7 +49,7 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
     count = lambda sql: db.execute(sql, [since]).fetchone()[0]  # noqa: E731
     expected = {"messages_in": count("SELECT COUNT(*) FROM inbound WHERE received_at >= ?"),
                 "messages_out": count("SELECT COUNT(*) FROM outbox WHERE created_at >= ?")}
-    assert expected["messages_in"] == 3
+    assert expected["messages_in"] == 4
     today = page.locator('[data-period="today"]')
     for name, value in expected.items():
         assert today.locator(f'[data-figure="{name}"]').inner_text() == str(value)
@@ -56,6 +57,10 @@ def test_sign_in_with_the_code_from_the_provider_and_the_overview_matches_the_da
     assert page.locator('[data-figure="outbox_failed"]').inner_text() == str(failed)
     # Delivery status from the heartbeat: no sweep ran in this test, so it reads stalled.
     assert "no sweep has run yet" in page.locator("#delivery").inner_text()
+    # A newcomer's trial (DECISIONS 453): a search that found one listing is not "not found".
+    unmet = page.locator("#unmet-searches")
+    assert unmet.locator("h3").inner_text() == "Dicari pembeli, sedikit atau belum ada (7 hari)"
+    assert re.search(r"cabai · dicari 1 · tanpa hasil 0", unmet.inner_text())
     check_layout(page, "overview")
     page.get_by_role("button", name="Keluar").click()
     page.wait_for_url(re.compile(r".*/dashboard/masuk"))
@@ -230,3 +235,40 @@ def test_a_viewer_gets_403_on_changes_and_a_form_without_csrf_is_refused(live, p
     refused = admin_page.request.post(f"{base}/dashboard/orang/{siti['id']}/reset-pin", form={})
     assert refused.status == 400
     admin.close()
+
+
+def test_the_orders_page_lists_open_orders_filters_by_state_and_finds_a_code(live, page, db, browser):
+    """A newcomer's trial (DECISIONS 455): the desk had no page for orders."""
+    base, app = live
+    text_in(db, app, SITI, "DAFTAR Siti Aminah, Sukamaju")
+    text_in(db, app, SITI, "JUAL cabai 50kg 12rb")
+    text_in(db, app, BUDI, "DAFTAR PEMBELI Warung Budi, Bandung")
+    text_in(db, app, BUDI, "PESAN C2 5")
+    text_in(db, app, BUDI, "PESAN C2 3")
+    text_in(db, app, BUDI, "BATAL P3")
+    codes = {row["code"]: row["status"] for row in db.query("SELECT code, status FROM orders")}
+    assert codes == {"P2": "pending", "P3": "cancelled"}
+    signed_in(page, base, db, ADMIN)
+    page.get_by_role("link", name="Pesanan").click()
+    page.wait_for_url(f"{base}/dashboard/pesanan")
+    assert page.locator("[data-order]").evaluate_all("rows => rows.map(r => r.dataset.order)") == ["P2"]
+    row = page.locator('[data-order="P2"]').inner_text()
+    assert "menunggu" in row and "pending" not in row  # the state in Indonesian
+    assert "5 kg cabai" in row and "Rp60.000" in row and "Warung Budi" in row and "Siti Aminah" in row
+    check_layout(page, "orders")
+    page.get_by_label("Status").select_option("all")
+    page.get_by_role("button", name="Cari").click()
+    page.wait_for_url(re.compile(r".*status=all.*"))
+    assert page.locator("[data-order]").count() == 2
+    page.get_by_label("Kode pesanan").fill("p3")
+    page.get_by_role("button", name="Cari").click()
+    page.wait_for_url(re.compile(r".*q=p3.*"))
+    assert page.locator("[data-order]").evaluate_all("rows => rows.map(r => r.dataset.order)") == ["P3"]
+    check_layout(page, "orders-found")
+    # Without JavaScript the same form filters (a GET form).
+    context = browser.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False,
+                                  storage_state=page.context.storage_state())
+    plain = context.new_page()
+    plain.goto(f"{base}/dashboard/pesanan?status=cancelled")
+    assert plain.locator("[data-order]").evaluate_all("rows => rows.map(r => r.dataset.order)") == ["P3"]
+    context.close()

@@ -113,8 +113,8 @@ def test_stranger_gets_the_welcome_for_anything_else(chat):
     chat.play([
         (BUDI, "halo pak", WELCOME_ID),
         (BUDI, "", WELCOME_ID),
-        (BUDI, "SALDO", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI "
-                        "usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
+        (BUDI, "SALDO", "Perintah SALDO untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. Contoh: "
+                        "DAFTAR Siti, Sukamaju. Lalu kirim lagi SALDO Bapak/Ibu."),
         (BUDI, "BANTUAN", "Perintah: DAFTAR nama, desa (penjual); DAFTAR PEMBELI usaha, kota "
                           "(pembeli); BAHASA en; BERHENTI (tanpa siaran). Contoh: BANTUAN DAFTAR"),
     ])

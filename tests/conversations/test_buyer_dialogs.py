@@ -227,19 +227,20 @@ def test_a_new_number_cannot_hold_a_sellers_whole_stock(chat):
     most two orders waiting; the limit is said before they are asked who they are."""
     play(chat, [
         (NEWCOMER, "PESAN C2 50", "Maaf, pembeli baru hanya dapat memesan sampai 25 kg dari C2 sebelum "
-                                  "pesanan pertamanya diterima. Ketik lagi PESAN C2 dengan jumlah itu.", []),
+                                  "pesanan pertamanya diterima. Contoh: PESAN C2 25 kg", []),
         (NEWCOMER, "PESAN C2", "Berapa kg cabai (C2) yang mau dipesan? Tersedia 50 kg. Balas angkanya. "
                                "Contoh: 20. Ketik BATAL bila tidak jadi.", []),
         (NEWCOMER, "26", "Maaf, pembeli baru hanya dapat memesan sampai 25 kg dari C2 sebelum pesanan "
-                         "pertamanya diterima. Ketik lagi PESAN C2 dengan jumlah itu.", []),
-        (NEWCOMER, "PESAN C2 25", ASK_NAME_ID.format(listing="C2"), []),
+                         "pertamanya diterima. Contoh: PESAN C2 25 kg", []),
+        # The example in the answer is a command that goes through (DECISIONS 450).
+        (NEWCOMER, "PESAN C2 25 kg", ASK_NAME_ID.format(listing="C2"), []),
         (NEWCOMER, "Warung Bu Tini, Bandung",
          "Terdaftar: Warung Bu Tini, Bandung. Pesanan P2: 25 kg cabai = Rp300.000, penjual Siti Aminah, "
          "Sukamaju. Tunggu jawaban penjual. Batal: BATAL P2",
          [(SITI, "Pesanan P2: 25 kg cabai @Rp12.000 = Rp300.000 dari Warung Bu Tini, Bandung. Balas YA P2 "
                  "atau TIDAK P2")]),
         (NEWCOMER, "PESAN C2 13", "Maaf, pembeli baru hanya dapat memesan sampai 12 kg dari C2 sebelum "
-                                  "pesanan pertamanya diterima. Ketik lagi PESAN C2 dengan jumlah itu.", []),
+                                  "pesanan pertamanya diterima. Contoh: PESAN C2 12 kg", []),
         (NEWCOMER, "PESAN C3 10",
          "Pesanan P3: 10 kg cabai @Rp11.500 = Rp115.000, penjual Budi, Cibodas. Menunggu jawaban "
          "penjual. Batal: BATAL P3",
@@ -267,7 +268,7 @@ def test_the_new_buyer_limits_in_english(chat):
     chat.send(NEWCOMER, "LANGUAGE en")
     play(chat, [
         (NEWCOMER, "PESAN C3 11", "Sorry, until a first order is received, a new buyer can order at most "
-                                  "10 kg of C3. Send ORDER C3 again with that amount or less.", []),
+                                  "10 kg of C3. Example: ORDER C3 10 kg", []),
     ])
     chat.send(NEWCOMER, "PESAN C3 1")
     chat.send(NEWCOMER, "Kedai Kopi Senja, Jakarta")

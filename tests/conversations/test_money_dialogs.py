@@ -49,9 +49,11 @@ def test_balance_in_english_and_paid_out_this_month(chat):
 
 
 def test_money_commands_need_a_registered_seller(chat):
-    not_registered = ("Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI "
-                      "usaha, kota. Contoh: DAFTAR Siti, Sukamaju")
-    chat.play([(BUDI, text, not_registered) for text in ("SALDO", "TARIK 50rb", "REK", f"PIN {PIN}")])
+    not_registered = ("Perintah {} untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR "
+                      "Siti, Sukamaju. Lalu kirim lagi {} Bapak/Ibu.")
+    chat.play([(BUDI, text, not_registered.format(keyword, keyword))
+               for keyword, text in (("SALDO", "SALDO"), ("TARIK", "TARIK 50rb"), ("REK", "REK"),
+                                     ("PIN", f"PIN {PIN}"))])
 
 
 # --- REK ---------------------------------------------------------------------------------

@@ -299,10 +299,11 @@ def test_near_miss_in_english(chat_en):
 
 def test_only_registered_sellers_sell(chat):
     chat.play([
-        (ANI, "JUAL cabai 50kg 12rb", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: "
-                                      "DAFTAR PEMBELI usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
-        (ANI, "STOK", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR PEMBELI "
-                      "usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
+        # A seller's command names itself and says to send it again (DECISIONS 454).
+        (ANI, "JUAL cabai 50kg 12rb", "Perintah JUAL untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. "
+                                      "Contoh: DAFTAR Siti, Sukamaju. Lalu kirim lagi JUAL Bapak/Ibu."),
+        (ANI, "STOK", "Perintah STOK untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR "
+                      "Siti, Sukamaju. Lalu kirim lagi STOK Bapak/Ibu."),
         (ANI, "HARGA cabai", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "
                              "PEMBELI usaha, kota. Contoh: DAFTAR Siti, Sukamaju"),
     ])

@@ -21,6 +21,8 @@ from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 WAIT = 120  # three sites of six processes each on two shared cores
+STATUS_POLL = 0.5  # seconds between `jembatan hub status` runs: each is a process, and the
+# sites' own processes need the cores more than a poll every 0.05 s does
 
 
 def _answers(url: str) -> bool:
@@ -74,12 +76,13 @@ def test_the_federation_demo_runs_a_city_and_two_hubs(tmp_path):
                    detail=log.read_text)
         for hub in ("hub-a", "hub-b"):
             wait_until(lambda hub=hub: (status(hub).get("link") or {}).get("link_up"), timeout=WAIT,
-                       what=f"{hub}'s status to see its link to the city up", detail=log.read_text)
+                       what=f"{hub}'s status to see its link to the city up", detail=log.read_text,
+                       interval=STATUS_POLL)
         assert {k: status("hub-a")[k] for k in ("role", "hub_id", "events", "waiting")} == {
             "role": "hub", "hub_id": "A", "events": 2, "waiting": 0}  # Siti, then C2
         wait_until(lambda: all((status("city")["hubs"].get(h, {}).get("link") or {}).get("link_up")
                                for h in "AB"), timeout=WAIT, what="the city to see both hubs' links up",
-                   detail=log.read_text)
+                   detail=log.read_text, interval=STATUS_POLL)
         assert status("city")["hubs"]["A"]["applied"] == 2
     finally:
         demo.send_signal(signal.SIGTERM)

@@ -29,6 +29,7 @@ from tests.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 WAIT = 60  # seconds: only bounds a hang on a loaded 2-core machine
+STATUS_POLL = 0.5  # seconds between `jembatan hub status` runs (a process each), not 0.05
 
 
 class Federation:
@@ -163,7 +164,7 @@ def test_a_listing_texted_to_the_hub_appears_in_the_city_and_leaves_when_withdra
     # Siti's profile, C2 listed, C2 withdrawn.
     assert fed.counts() == {"hub_events": 3, "hub_waiting": 0, "city_applied": 3}
     wait_until(lambda: (fed.status("hub").get("link") or {}).get("link_up"), timeout=WAIT,
-               what="hub status to see the link up", detail=fed.logs)
+               what="hub status to see the link up", detail=fed.logs, interval=STATUS_POLL)
     hub = fed.status("hub")
     assert {k: hub[k] for k in ("role", "hub_id", "epoch", "events", "published", "waiting",
                                 "lag_seconds")} == {
@@ -171,7 +172,8 @@ def test_a_listing_texted_to_the_hub_appears_in_the_city_and_leaves_when_withdra
         "lag_seconds": 0}
     assert hub["last_published"] == "A-1-3"
     wait_until(lambda: (fed.status("city")["hubs"].get("A", {}).get("link") or {}).get("link_up"),
-               timeout=WAIT, what="city status to see hub A's link up", detail=fed.logs)
+               timeout=WAIT, what="city status to see hub A's link up", detail=fed.logs,
+               interval=STATUS_POLL)
     city = fed.status("city")["hubs"]["A"]
     assert (city["applied"], city["stale"], city["link"]["lag"]) == (3, 0, 0)
 
@@ -191,7 +193,7 @@ def test_a_day_without_the_city_converges_with_nothing_lost_or_doubled(fed):
                what="hub A's relay to publish into its own stream", detail=fed.logs)
     assert fed.city_catalog() == ["AC2"]  # the city still shows what it knew
     wait_until(lambda: (fed.status("hub").get("link") or {}).get("link_up") == 0, timeout=WAIT,
-               what="hub status to see the link down", detail=fed.logs)
+               what="hub status to see the link down", detail=fed.logs, interval=STATUS_POLL)
 
     fed.city_nats.start()
     fed.wait_converged()

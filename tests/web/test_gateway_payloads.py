@@ -82,7 +82,7 @@ CASES = [
      [(SITI, DAFTAR, "processed")], [(SITI, "register.done")]),
     ("multipart SMS arrives joined",
      [current(SITI, LONG)], [STORED],
-     [(SITI, LONG, "processed")], [(SITI, "not_registered")]),
+     [(SITI, LONG, "processed")], [(SITI, "not_registered.seller")]),
     ("emoji in the text: stored as sent, answered in GSM-7",
      [current(SITI, "Halo pak \U0001f44b\U0001f33e")], [STORED],
      [(SITI, "Halo pak \U0001f44b\U0001f33e", "processed")], [(SITI, "welcome")]),

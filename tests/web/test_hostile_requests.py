@@ -540,7 +540,8 @@ case("GET /api/v1/listings 200 MB declared", "GET", "/api/v1/listings", 413, b""
 # The coordinators' desk, without a session: pages send to sign-in, forms without a CSRF
 # token are refused, bodies over the limit are refused unread.
 DESK_PAGES = ["/dashboard/", "/dashboard/orang", "/dashboard/orang/1", "/dashboard/orang/impor",
-              "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/produk", "/dashboard/pesan",
+              "/dashboard/iklan", "/dashboard/iklan/1", "/dashboard/pesanan", "/dashboard/produk",
+              "/dashboard/pesan",
               "/dashboard/siaran", "/dashboard/harga", "/dashboard/tim", "/dashboard/jejak",
               "/dashboard/penarikan", "/dashboard/unduh", "/dashboard/unduh/berkas", "/dashboard/laporan"]
 DESK_FORMS = ["/dashboard/masuk/kode", "/dashboard/keluar", "/dashboard/orang/1/pindah-nomor",

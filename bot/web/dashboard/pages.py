@@ -17,7 +17,18 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 
 from bot.config import role_of
 from bot.phones import InvalidPhoneNumber, display_address, mask_phone, normalize_phone
-from bot.services import broadcasts, demand, desk, desk_auth, federation, groups, members, products, stories
+from bot.services import (
+    broadcasts,
+    demand,
+    desk,
+    desk_auth,
+    federation,
+    groups,
+    members,
+    orders,
+    products,
+    stories,
+)
 from bot.services.broadcasts import BroadcastTooLong
 from bot.services.contacts import get_contact
 from bot.services.coordinators import grant_coordinator
@@ -280,6 +291,27 @@ def listings():
     query, status = request.args.get("q", "").strip(), request.args.get("status", "active")
     rows, total = desk.listings(get_db(), query=query, status=status, offset=_offset())
     return render_template("desk/listings.html", rows=rows, total=total, q=query, status=status,
+                           offset=_offset(), page_size=desk.PAGE_SIZE)
+
+
+#: the Pesanan page's state filter: open (default), each state, or all
+ORDER_FILTERS = ("open", "requested", *orders.STATUSES, "all")
+
+
+@bp.get("/pesanan")
+def order_list():
+    """Orders newest first: the open ones unless another state is chosen, or the one whose
+    code is typed (a trial found the desk had no page for them, DECISIONS 455)."""
+    status = request.args.get("status", "open")
+    status = status if status in ORDER_FILTERS else "open"
+    code = request.args.get("q", "").strip()
+    if code:
+        found = orders.find_order(get_db(), code)
+        rows = [found] if found else []
+    else:
+        statuses = {"open": orders.OPEN_STATUSES, "all": None}.get(status, (status,))
+        rows = orders.list_orders(get_db(), statuses, desk.PAGE_SIZE, offset=_offset())
+    return render_template("desk/orders.html", rows=rows, q=code, status=status, filters=ORDER_FILTERS,
                            offset=_offset(), page_size=desk.PAGE_SIZE)
 
 
