@@ -1392,3 +1392,30 @@ def m028_federation_down(db: sqlite_utils.Database) -> None:
         """
     )
     db.execute("CREATE INDEX federation_applied_age ON federation_applied (applied_at)")
+
+
+@migrations()
+def m029_federation_province(db: sqlite_utils.Database) -> None:
+    """A hub's seller events carry the seller's province (issue 18 after issue 17, DECISIONS
+    434): a village is its name and its province, so the city can put a hub seller on the
+    right `/desa/<province>/<village>` page. The seller payload view (read by the seller
+    triggers and the snapshot) gains `province`, and a change of province alone is an
+    event too. Listing and story events keep their embedded seller as it was (id, name,
+    village): the city takes the province from seller events only."""
+    db.execute("DROP VIEW federation_seller_payload")
+    db.execute("CREATE VIEW federation_seller_payload AS SELECT NEW.id AS id, "
+               "json_object('id', NEW.id, 'name', NEW.name, 'village', NEW.village, "
+               "'province', NEW.province, 'erased', NEW.erased_at IS NOT NULL) AS payload "
+               "FROM contacts AS NEW")
+    trigger = db.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND "
+                         "name = 'federation_seller_changed'").fetchone()[0]
+    widened = trigger
+    for old, new in (("AFTER UPDATE OF name, village, role ON contacts",
+                      "AFTER UPDATE OF name, village, province, role ON contacts"),
+                     ("OR NEW.role IS NOT OLD.role",
+                      "OR NEW.province IS NOT OLD.province OR NEW.role IS NOT OLD.role")):
+        if trigger.count(old) != 1:
+            raise RuntimeError("federation_seller_changed is not the trigger m026 wrote")
+        widened = widened.replace(old, new)
+    db.execute("DROP TRIGGER federation_seller_changed")
+    db.execute(widened)

@@ -5,8 +5,9 @@ The federation's embedded NATS, like the embedded Redis (`bot.redis_server`): wi
 A city's server listens for leaf connections; a hub's server is a leaf node of the city
 (it dials out, so a village PC behind any NAT can join) with its own JetStream domain, so
 its stream keeps taking events while the link is down and the city's stream sources it
-when the link is back (DECISIONS 280). Where the package has no binary, a `nats-server`
-on PATH is used.
+when the link is back (DECISIONS 280). With hubs' credentials, each hub's leaf connection
+lands in an account of its own at the city, sharing only what sourcing needs (DECISIONS
+430). Where the package has no binary, a `nats-server` on PATH is used.
 """
 
 from __future__ import annotations
@@ -55,32 +56,75 @@ LOCAL_USER = "local"
 #: The city's stream of requests to hubs, each hub's share on `jembatan.city.<letter>.orders`
 #: (bot.services.federation names them; this module imports nothing of ours).
 CITY_REQUESTS_STREAM = "JEMBATAN_CITY_REQUESTS"
+#: Hub A's stream is `JEMBATAN_HUB_A` (bot.services.federation.hub_stream).
+_HUB_STREAM_PREFIX = "JEMBATAN_HUB_"
 
 
-def leaf_permissions(hub_id: str) -> dict:
-    """What hub `hub_id`'s leaf connection may do at the city (DECISIONS 323). Publish:
-    its own subjects, replies to the city's requests (its JetStream's answers on `_INBOX`
-    and `$JSC.R`, the city server's own requests that set up sourcing, and the sourced
-    messages themselves, delivered on `$JS.S` subjects, with flow control on `$JS.FC`), one
-    question, whether the city's JetStream answers, and one request, the consumer that
-    sources its own share of the city's requests to hubs (the filter is in the subject, so
-    it cannot source another hub's orders). It cannot publish
-    another hub's subjects, nor call the city's JetStream API otherwise. Subscribe: nothing
-    of another hub (its subjects, its JetStream domain's API), so a hub configured with
-    another's domain never hears the city's requests for that domain and cannot feed its
-    source."""
-    others = [letter for letter in _HUB_LETTERS if letter != hub_id]
-    return {
-        "publish": {"allow": [f"jembatan.hub.{hub_id}.>", "_INBOX.>", "$JSC.R.>", "$JS.S.>",
-                              f"$JS.{CITY_DOMAIN}.API.INFO", "$JS.FC.>",
-                              # sourcing its own share of the city's requests, and no other's
-                              f"$JS.{CITY_DOMAIN}.API.CONSUMER.CREATE.{CITY_REQUESTS_STREAM}.*."
-                              f"jembatan.city.{hub_id}.orders"]},
-        "subscribe": {"allow": [">"],
-                      "deny": [subject for letter in others
-                               for subject in (f"jembatan.hub.{letter}.>",
-                                               f"$JS.{hub_domain(letter)}.API.>")]},
-    }
+def hub_account(hub_id: str) -> str:
+    """The city server's account for hub A's leaf connection: `HUB_A`."""
+    return f"HUB_{hub_id}"
+
+
+def up_prefix(hub_id: str) -> str:
+    """Where hub A's stream delivers what the city's stream sources from it: `jembatan.up.A`
+    (the city's source names it as its deliver prefix; only HUB_A exports it)."""
+    return f"jembatan.up.{hub_id}"
+
+
+def down_prefix(hub_id: str) -> str:
+    """Where the city's requests stream delivers hub A's share of it: `jembatan.down.A`
+    (hub A's source names it; the city exports it to HUB_A alone)."""
+    return f"jembatan.down.{hub_id}"
+
+
+#: Where a hub reaches the city's JetStream API, at the city: not `$JS.city.API`, which in
+#: a hub's account would be that account's own (JetStream-less) API.
+CITY_API = "jembatan.api.city"
+#: The city's own account: its JetStream, its clients (the relay, `jembatan hub status`).
+CITY_ACCOUNT = "JEMBATAN"
+
+
+def city_accounts(hubs: list[str], local_password: str, passwords: dict[str, str]) -> dict:
+    """The city server's accounts (DECISIONS 430): `JEMBATAN`, the city's, with JetStream,
+    and one account per hub (`HUB_A`), no JetStream of its own, where hub A's leaf
+    connection lands. Accounts share nothing but what they export and import, subject by
+    subject, so hub A's credentials reach, at the city: its own JetStream domain's API (the
+    city calls it to source A's stream), A's deliveries to the city, A's own subjects, and
+    of the city's JetStream only the link check and the creation of the one consumer that
+    sources A's share of the requests stream, whose deliveries (`jembatan.down.A`) reach
+    HUB_A alone. Nothing of hub B, nor of B's domain, exists in HUB_A."""
+    city: dict = {"jetstream": "enabled", "users": [{"user": LOCAL_USER, "password": local_password}],
+                  "imports": [], "exports": []}
+    accounts = {CITY_ACCOUNT: city}
+    for hub in hubs:
+        account, api = hub_account(hub), f"$JS.{hub_domain(hub)}.API.>"
+        consumer = (f"$JS.API.CONSUMER.CREATE.{CITY_REQUESTS_STREAM}.*."
+                    f"jembatan.city.{hub}.orders")
+        accounts[account] = {
+            "users": [{"user": hub_domain(hub), "password": passwords[hub]}],
+            "exports": [{"service": api, "accounts": [CITY_ACCOUNT]},
+                        {"stream": f"{up_prefix(hub)}.>", "accounts": [CITY_ACCOUNT]},
+                        {"stream": f"jembatan.hub.{hub}.>", "accounts": [CITY_ACCOUNT]},
+                        {"service": f"$JS.FC.{_HUB_STREAM_PREFIX}{hub}.>", "accounts": [CITY_ACCOUNT]}],
+            "imports": [{"service": {"account": CITY_ACCOUNT, "subject": "$JS.API.INFO"},
+                         "to": f"{CITY_API}.INFO"},
+                        {"service": {"account": CITY_ACCOUNT, "subject": consumer},
+                         "to": consumer.replace("$JS.API", CITY_API, 1)},
+                        {"stream": {"account": CITY_ACCOUNT, "subject": f"{down_prefix(hub)}.>"}},
+                        {"service": {"account": CITY_ACCOUNT,
+                                     "subject": f"$JS.FC.{CITY_REQUESTS_STREAM}.>"}}],
+        }
+        city["imports"] += [{"service": {"account": account, "subject": api}},
+                            {"stream": {"account": account, "subject": f"{up_prefix(hub)}.>"}},
+                            {"stream": {"account": account, "subject": f"jembatan.hub.{hub}.>"}},
+                            {"service": {"account": account,
+                                         "subject": f"$JS.FC.{_HUB_STREAM_PREFIX}{hub}.>"}}]
+        city["exports"] += [{"service": consumer, "accounts": [account]},
+                            {"stream": f"{down_prefix(hub)}.>", "accounts": [account]}]
+    everyone = [hub_account(hub) for hub in hubs]  # one export per subject, every hub named
+    city["exports"] += [{"service": "$JS.API.INFO", "accounts": everyone},
+                        {"service": f"$JS.FC.{CITY_REQUESTS_STREAM}.>", "accounts": everyone}]
+    return accounts
 
 
 @dataclass
@@ -117,14 +161,16 @@ class NatsServer:
         }
         if self.leaf_port is not None:
             config["leafnodes"] = {"host": "127.0.0.1", "port": self.leaf_port}
+            # Without accounts, hubs reach the city's API at the same prefix as with them.
+            config["mappings"] = {f"{CITY_API}.>": "$JS.API.>"}
             if self.users:
-                # Leaf connections log in against the accounts' users, which (unlike the
-                # leafnodes block's own) carry permissions: one user per hub, `hub-a`.
-                users = [{"user": LOCAL_USER, "password": self.local_password}]
-                users += [{"user": user, "password": password,
-                           "permissions": leaf_permissions(user.removeprefix("hub-").upper())}
-                          for user, password in sorted(self.users.items())]
-                config["accounts"] = {"JEMBATAN": {"jetstream": "enabled", "users": users}}
+                # One account per hub (DECISIONS 430), users `hub-a`; the city's own in
+                # JEMBATAN, which holds its JetStream.
+                hubs = sorted(user.removeprefix("hub-").upper() for user in self.users)
+                passwords = {user.removeprefix("hub-").upper(): password
+                             for user, password in self.users.items()}
+                config["accounts"] = city_accounts(hubs, self.local_password, passwords)
+                del config["mappings"]
         if self.leaf_remote:
             url = self.leaf_remote
             if self.leaf_user:

@@ -17,10 +17,10 @@ recognises. Streams and the consumer are created at start-up, idempotently (DECI
 Orders flow down (DECISIONS 300-319): the city also publishes its request outbox
 (`federation_requests`) to its own stream `JEMBATAN_CITY_REQUESTS`, subject
 `jembatan.city.A.orders`; each hub's stream `JEMBATAN_HUB_A_REQUESTS` sources its own
-subject of it through the city's domain (`$JS.city.API`), so a request waits in the city's
-stream while the link is down; the hub takes each through its durable consumer
-`hub-requests`, in one transaction per request, acknowledged after the commit. The hub's
-answers are order events in its ordinary outbox.
+subject of it through the city's API as hubs see it (`jembatan.api.city`, DECISIONS 431),
+so a request waits in the city's stream while the link is down; the hub takes each through
+its durable consumer `hub-requests`, in one transaction per request, acknowledged after the
+commit. The hub's answers are order events in its ordinary outbox.
 
 SQLite work runs on one thread of its own (`Relay._db`), never on the event loop, so a
 long write or a busy database never stalls heartbeats and acknowledgements; a database
@@ -56,7 +56,7 @@ from nats.js.api import (
 )
 
 from bot.config import city_hubs, resolve_nats_url, resolve_redis_url, role_of
-from bot.nats_server import CITY_DOMAIN, hub_domain
+from bot.nats_server import CITY_API, down_prefix, hub_domain, up_prefix
 from bot.pipeline.dispatch import connect_redis, dispatch
 from bot.pipeline.federation import apply_hub_event, take_city_request
 from bot.services import federation
@@ -109,7 +109,8 @@ def city_stream_config(hubs: list[str]) -> StreamConfig:
         discard=DiscardPolicy.OLD, max_age=STREAM_MAX_AGE_SECONDS,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         sources=[StreamSource(name=federation.hub_stream(hub),
-                              external=ExternalStream(api=f"$JS.{hub_domain(hub)}.API"))
+                              external=ExternalStream(api=f"$JS.{hub_domain(hub)}.API",
+                                                       deliver=up_prefix(hub)))
                  for hub in hubs],
         description="Jembatan city: every hub's events, sourced")
 
@@ -157,7 +158,8 @@ def hub_requests_stream_config(hub_id: str) -> StreamConfig:
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         sources=[StreamSource(name=federation.CITY_REQUESTS_STREAM,
                               filter_subject=federation.request_subject(hub_id),
-                              external=ExternalStream(api=f"$JS.{CITY_DOMAIN}.API"))],
+                              external=ExternalStream(api=CITY_API,
+                                                       deliver=down_prefix(hub_id)))],
         description=f"Jembatan hub {hub_id}: the city's requests to it, sourced")
 
 
@@ -245,7 +247,7 @@ class Relay:
             await self._pause(LINK_CHECK_SECONDS)
             try:
                 if self.role == "hub":
-                    up = await _domain_answers(nc, CITY_DOMAIN)
+                    up = await _api_answers(nc, CITY_API)
                     await self._db(federation.record_link, self.db, "city", up=up, now=utcnow())
                     if up:
                         await self._resource_hub_requests(js)
@@ -254,7 +256,7 @@ class Relay:
                 sources = {source.name: source for source in info.sources or []}
                 stalled = []
                 for hub in city_hubs(self.config):
-                    up = await _domain_answers(nc, hub_domain(hub))
+                    up = await _api_answers(nc, f"$JS.{hub_domain(hub)}.API")
                     source = sources.get(federation.hub_stream(hub))
                     lag = source.lag if source is not None else None
                     await self._db(federation.record_link, self.db, hub, up=up, now=utcnow(), lag=lag)
@@ -483,10 +485,10 @@ def _stalled(source) -> bool:
     return source is None or source.active is None or not 0 <= source.active < SOURCE_STALLED_NS
 
 
-async def _domain_answers(nc, domain: str) -> bool:
-    """Whether the JetStream of `domain` answers (its API over the leaf link)."""
+async def _api_answers(nc, api: str) -> bool:
+    """Whether the JetStream API at prefix `api` answers (over the leaf link)."""
     try:
-        await nc.request(f"$JS.{domain}.API.INFO", b"", timeout=1)
+        await nc.request(f"{api}.INFO", b"", timeout=1)
     except _NATS_TROUBLE:
         return False
     return True

@@ -315,19 +315,23 @@ def _apply_listing(db: sqlite_utils.Database, hub_id: str, message: dict, now: d
 
 
 def _remote_seller(db: sqlite_utils.Database, hub_id: str, seller: dict, now: datetime) -> int:
-    """The city's contact for a hub's seller: name and village for the catalog, a phone
-    column that is no phone (`hub:A:12`), so nothing at the city can text them."""
+    """The city's contact for a hub's seller: name, village and province for the catalog, a
+    phone column that is no phone (`hub:A:12`), so nothing at the city can text them. A
+    seller without `province` (listing and story events, a hub before m029) keeps the
+    province the city holds (DECISIONS 434)."""
     row = db.execute("SELECT id FROM contacts WHERE origin_hub = ? AND origin_id = ?",
                      [hub_id, seller["id"]]).fetchone()
     if row is not None:
-        db.execute("UPDATE contacts SET name = ?, village = ? WHERE id = ?",
-                   [seller["name"], seller["village"], row[0]])
+        db.execute("UPDATE contacts SET name = ?, village = ?, province = CASE WHEN ? THEN ? "
+                   "ELSE province END WHERE id = ?",
+                   [seller["name"], seller["village"], "province" in seller, seller.get("province"),
+                    row[0]])
         return row[0]
     return db.execute(
-        "INSERT INTO contacts (phone, role, name, village, origin_hub, origin_id, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [f"hub:{hub_id}:{seller['id']}", REMOTE_SELLER, seller["name"], seller["village"], hub_id,
-         seller["id"], to_db_time(now)]).lastrowid
+        "INSERT INTO contacts (phone, role, name, village, province, origin_hub, origin_id, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [f"hub:{hub_id}:{seller['id']}", REMOTE_SELLER, seller["name"], seller["village"],
+         seller.get("province"), hub_id, seller["id"], to_db_time(now)]).lastrowid
 
 
 def _product(db: sqlite_utils.Database, name: str, now: datetime) -> int:

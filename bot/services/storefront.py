@@ -17,6 +17,8 @@ from bot.storage import fetch_all, fetch_one
 
 #: The province slug of a village whose province nobody recorded (DECISIONS 190).
 UNKNOWN_PROVINCE = "indonesia"
+#: Who counts as a seller on the public pages: a hub's sellers too, at a city (DECISIONS 435).
+_SELLERS = "role IN ('seller', 'remote_seller')"
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -97,10 +99,10 @@ def find_village(db: sqlite_utils.Database, province_slug: str,
     O'ong`) costs a walk over the villages."""
     guess = village_slug.replace("-", " ")
     rows = fetch_all(db, "SELECT DISTINCT village, province FROM contacts WHERE village = ? COLLATE NOCASE "
-                         "AND role = 'seller'", [guess])
+                         f"AND {_SELLERS}", [guess])
     if not any(village_path(row["province"], row["village"]) == (province_slug, village_slug)
                for row in rows):
-        rows = fetch_all(db, "SELECT DISTINCT village, province FROM contacts WHERE role = 'seller' "
+        rows = fetch_all(db, f"SELECT DISTINCT village, province FROM contacts WHERE {_SELLERS} "
                              "AND village IS NOT NULL")
     for row in rows:
         if village_path(row["province"], row["village"]) == (province_slug, village_slug):
@@ -113,7 +115,7 @@ def moved_village(db: sqlite_utils.Database, village_slug: str) -> tuple[str, st
     (one province for all of them): its path, for a permanent redirect; else None."""
     guess = village_slug.replace("-", " ")
     rows = fetch_all(db, "SELECT DISTINCT province FROM contacts WHERE village = ? COLLATE NOCASE "
-                         "AND role = 'seller'", [guess])
+                         f"AND {_SELLERS}", [guess])
     if len(rows) == 1 and rows[0]["province"]:
         return village_path(rows[0]["province"], guess)
     return None
@@ -152,7 +154,7 @@ def search(db: sqlite_utils.Database, q: str, limit: int = 50) -> list[dict]:
     # A village's name (through contacts_village): matching it as free text would test
     # every listing row by row.
     village = fetch_one(db, "SELECT village FROM contacts WHERE village = ? COLLATE NOCASE "
-                            "AND role = 'seller' LIMIT 1", [q])
+                            f"AND {_SELLERS} LIMIT 1", [q])
     if village is not None:  # every village of that name, whatever its province
         rows, _ = listings.search_catalog(db, village=village["village"], limit=limit, count=False)
         return _public(db, rows)
@@ -169,7 +171,7 @@ def search_key(db: sqlite_utils.Database, q: str, found: int) -> list | None:
         return None
     product = products.find_product(db, q)
     if product is None and fetch_one(db, "SELECT 1 FROM contacts WHERE village = ? COLLATE NOCASE "
-                                         "AND role = 'seller' LIMIT 1", [q]):
+                                         f"AND {_SELLERS} LIMIT 1", [q]):
         return None
     return demand.search_key(db, product=product, name=q, area=None, results=found, source="page")
 
@@ -200,7 +202,7 @@ def seller_page(db: sqlite_utils.Database, seller_id: int, limit: int = 50) -> d
     (a listing on sale or a visible story): the page never confirms that a number id is
     a buyer or a coordinator (DECISIONS 239)."""
     seller = fetch_one(db, "SELECT id, name, village, province FROM contacts WHERE id = ? "
-                           "AND role IN ('seller', 'remote_seller')", [seller_id])  # a hub's, at a city
+                           f"AND {_SELLERS}", [seller_id])
     if seller is None:
         return None
     rows = fetch_all(
@@ -263,4 +265,4 @@ def seller_sitemap_entries(db: sqlite_utils.Database) -> list[dict]:
     """Sellers whose own story is visible (their page says more than the listings do)."""
     return fetch_all(db, "SELECT s.seller_id, s.updated_at FROM stories s JOIN contacts c "
                          "ON c.id = s.seller_id WHERE s.listing_id IS NULL AND s.status = 'visible' "
-                         "AND c.role = 'seller' ORDER BY s.seller_id")
+                         f"AND c.{_SELLERS} ORDER BY s.seller_id")

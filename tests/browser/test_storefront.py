@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser.conftest import WIDTHS, check_layout
+from tests.federation.test_province import city_with_hub_seller
 from tests.storefront.catalog import build
 from tests.test_media import whatsapp
 
@@ -79,3 +80,40 @@ def test_a_story_texted_in_this_test_shows_on_the_listing_page(page, live, clien
     assert "bertani cabai sejak 1998" in page.locator("section.story").inner_text()
     no_sideways_scroll(page)
     check_layout(page, "store-seller")
+
+
+@pytest.fixture
+def city_live(settings):
+    """A city's storefront on a free port, hub A's seller Siti of Sukamaju (Jawa Barat) and
+    her listing in its catalog; (base URL, the listing's city code)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    app, code = city_with_hub_seller(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", code
+    server.shutdown()
+    thread.join()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_hub_sellers_listing_on_the_citys_village_page(page, city_live, width):
+    """At the city, a hub's seller is on her village's page (DECISIONS 435): from the home
+    page's village link to the page, to her listing, and in the sitemap."""
+    base, code = city_live
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"{base}/")
+    page.locator("a[href='/desa/jawa-barat/sukamaju']").first.click()
+    page.wait_for_url(f"{base}/desa/jawa-barat/sukamaju")
+    page.get_by_role("heading", name="Desa Sukamaju, Jawa Barat").wait_for()
+    card = page.locator(f"a[href='/l/{code}']").first
+    card.wait_for()
+    no_sideways_scroll(page)
+    check_layout(page, "store-village-hub-seller")
+    card.click()
+    page.wait_for_url(f"{base}/l/{code}")
+    page.goto(f"{base}/sitemap.xml")
+    assert f"/l/{code}" in page.content() and "/desa/jawa-barat/sukamaju" in page.content()

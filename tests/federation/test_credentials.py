@@ -1,8 +1,9 @@
-"""Credentials per hub (issue 18, DECISIONS 323): at the city's nats-server each hub logs
-in as its own user, whose permissions let it publish only its own subjects (and the
-replies sourcing needs) and hear nothing meant for another hub's JetStream domain. Real
-nats-server processes; a hub is played by its own server with a client on it, as the
-relay would be."""
+"""Credentials per hub (issue 18, DECISIONS 323, 430-433): at the city's nats-server each
+hub logs in as its own user in an account of its own (`HUB_A`), which shares with the
+city's account only what sourcing needs, subject by subject, and nothing with another
+hub's. Real nats-server processes; a hub is played by its own server with a client on it,
+as the relay would be, and by the strongest attacker its credentials make: a client of
+its own, logged in at the city as hub A (what a modified nats-server at A could do)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import contextlib
 import nats
 import nats.errors
 
-from bot.nats_server import CITY_DOMAIN, NatsServer, hub_domain
+from bot import relay
+from bot.nats_server import CITY_API, CITY_DOMAIN, NatsServer, down_prefix, hub_domain, up_prefix
 from bot.redis_server import free_port
+from bot.services import federation
 from tests.waiting import wait_until
 
 WAIT = 60  # seconds: bounds a hang on a loaded machine, measures nothing
@@ -54,56 +57,148 @@ async def _answers(client, domain: str) -> bool:
     return True
 
 
-def test_hub_a_cannot_publish_on_hub_bs_subjects_nor_touch_the_citys_streams(tmp_path):
+async def _refused(client, subject: str, body: bytes = b"") -> bool:
+    """A request nobody answers, or answered with an error (a JetStream API that is not
+    the one asked for: a hub's account has none of its own)."""
+    try:
+        answer = await client.request(subject, body, timeout=1)
+    except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+        return True
+    return b'"error"' in answer.data
+
+
+async def _messages(js, stream: str) -> int:
+    return (await js.stream_info(stream)).state.messages
+
+
+async def _until(predicate, what: str) -> None:
+    async with asyncio.timeout(WAIT):
+        while not await predicate():
+            await asyncio.sleep(0.05)
+
+
+def test_hub_as_credentials_reach_nothing_of_hub_b(tmp_path):
+    """Hubs A and B source into the city and take their requests from it, as the relays set
+    them up; then hub A's credentials, at the city, try to publish into, read, purge and
+    delete B's stream (on B's server and the city's copy), publish on B's subjects, and act
+    on the city's requests stream for B. Every attempt is refused and changes nothing;
+    sourcing carries on for both hubs."""
     leaf_port = free_port()
     city_server = _city(tmp_path, leaf_port)
-    hub_a = _hub(tmp_path, "hub-a", leaf_port, domain=hub_domain("A"), user="hub-a", password="secret-a")
+    hubs = {letter: _hub(tmp_path, f"hub-{letter.lower()}", leaf_port, domain=hub_domain(letter),
+                         user=hub_domain(letter), password=f"secret-{letter.lower()}")
+            for letter in "AB"}
+    attacker_url = f"nats://hub-a:secret-a@127.0.0.1:{city_server.port}"
 
     async def scenario():
         city = await nats.connect(city_server.url)
-        hub = await nats.connect(hub_a.url)
+        hub = {letter: await nats.connect(server.url) for letter, server in hubs.items()}
+        attacker = await nats.connect(attacker_url)  # hub A's password, at the city
+        js, hub_js = city.jetstream(timeout=5), {h: c.jetstream(timeout=5) for h, c in hub.items()}
+        heard: list[str] = []
+
+        async def overheard(message) -> None:
+            heard.append(message.subject)
+
         try:
-            got: list[str] = []
-            done = asyncio.Event()
+            for letter in "AB":
+                await _until_heard(city, hub[letter], f"jembatan.hub.{letter}.ping")
+                await relay.ensure_stream(hub_js[letter], relay.hub_stream_config(letter))
+                await hub_js[letter].publish(federation.event_subject(letter, "listing"), letter.encode())
+            await relay.ensure_stream(js, relay.city_requests_stream_config())
+            await relay.ensure_stream(js, relay.city_stream_config(["A", "B"]))
+            for letter in "AB":
+                await js.publish(federation.request_subject(letter), f"for {letter}".encode())
+                await relay.ensure_stream(hub_js[letter], relay.hub_requests_stream_config(letter))
+            hub_b_stream, b_requests = federation.hub_stream("B"), federation.hub_requests_stream("B")
 
-            async def heard(message):
-                if message.subject.endswith(".ping"):
-                    return  # the link probe below, not one of the messages checked
-                got.append(message.subject)
-                if message.subject.endswith(".last"):
-                    done.set()
+            async def settled() -> bool:
+                return (await _messages(js, federation.CITY_STREAM) == 2
+                        and all([await _messages(hub_js[h], federation.hub_requests_stream(h)) == 1
+                                 for h in "AB"]))
 
-            # Subscribed before the probe: the city tells the hub of its interests in order,
-            # so once the probe is heard the hub knows this one too (subscribed after it, a
-            # publish could beat the interest to the hub and be dropped: a 60 s hang).
-            await city.subscribe("jembatan.hub.>", cb=heard)
-            await city.flush()
-            await _until_heard(city, hub, "jembatan.hub.A.ping")
-            # One connection, one link: had B's gone through, it would arrive before A's.
-            await hub.publish("jembatan.hub.B.events.listing", b'{"hub": "B"}')
-            await hub.publish("jembatan.hub.A.events.last", b'{"hub": "A"}')
-            await hub.flush()
-            await asyncio.wait_for(done.wait(), WAIT)
-            assert got == ["jembatan.hub.A.events.last"]
+            await _until(settled, "both hubs sourced both ways")
+            # Hub A listens to everything its account could carry, its own server too.
+            for client in (attacker, hub["A"]):
+                await client.subscribe(">", cb=overheard)
+                await client.flush()
 
-            # The city's JetStream: hub A may ask whether it answers, nothing more.
-            js = city.jetstream(timeout=5)
-            await js.add_stream(name="JEMBATAN_CITY", subjects=["city.only"])
-            assert await _answers(hub, CITY_DOMAIN)
-            try:
-                await hub.request(f"$JS.{CITY_DOMAIN}.API.STREAM.DELETE.JEMBATAN_CITY", b"", timeout=1)
-                raise AssertionError("hub A deleted the city's stream")
-            except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
-                pass
-            assert (await js.stream_info("JEMBATAN_CITY")).config.name == "JEMBATAN_CITY"
+            # B's stream, on B's server, through B's JetStream domain: not there for A.
+            api_b = f"$JS.{hub_domain('B')}.API"
+            attempts = [(client, f"{api_b}.{action}", b'{"seq": 1}')
+                        for client in (attacker, hub["A"])
+                        for action in (f"STREAM.INFO.{hub_b_stream}", f"STREAM.PURGE.{hub_b_stream}",
+                                       f"STREAM.DELETE.{hub_b_stream}", f"STREAM.MSG.GET.{hub_b_stream}",
+                                       f"STREAM.MSG.DELETE.{hub_b_stream}",
+                                       f"CONSUMER.CREATE.{hub_b_stream}",
+                                       f"CONSUMER.CREATE.{b_requests}", f"STREAM.PURGE.{b_requests}")]
+            # The city's JetStream: the link check and A's own consumer, nothing else.
+            for client in (attacker, hub["A"], hub["B"]):  # every hub's link check answers
+                assert not await _refused(client, f"{CITY_API}.INFO")
+            stolen = (b'{"stream_name": "%s", "config": {"name": "stolen", "filter_subject": '
+                      b'"jembatan.city.B.orders", "deliver_subject": "jembatan.down.A.x"}}'
+                      % federation.CITY_REQUESTS_STREAM.encode())
+            attempts += [(attacker, f"{prefix}.{action}", b'{"seq": 1}' if "MSG" in action else stolen)
+                         for prefix in (CITY_API, f"$JS.{CITY_DOMAIN}.API", "$JS.API")
+                         for action in (f"STREAM.INFO.{federation.CITY_STREAM}",
+                                        f"STREAM.PURGE.{federation.CITY_STREAM}",
+                                        f"STREAM.DELETE.{federation.CITY_STREAM}",
+                                        f"STREAM.MSG.GET.{federation.CITY_STREAM}",
+                                        f"STREAM.MSG.DELETE.{federation.CITY_STREAM}",
+                                        f"STREAM.UPDATE.{federation.CITY_STREAM}",
+                                        f"STREAM.PURGE.{federation.CITY_REQUESTS_STREAM}",
+                                        f"STREAM.MSG.GET.{federation.CITY_REQUESTS_STREAM}",
+                                        f"CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.stolen."
+                                        f"{federation.request_subject('B')}",
+                                        f"CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.stolen",
+                                        f"CONSUMER.CREATE.{federation.CITY_STREAM}.stolen",
+                                        f"CONSUMER.LIST.{federation.CITY_REQUESTS_STREAM}",
+                                        f"CONSUMER.DELETE.{federation.CITY_REQUESTS_STREAM}.x",
+                                        "STREAM.LIST", "STREAM.NAMES")]
+            refusals = await asyncio.gather(*(_refused(*attempt) for attempt in attempts))
+            assert [subject for (_, subject, _), refused in zip(attempts, refusals, strict=True)
+                    if not refused] == []
+            # Publishing as B, into the city's copies and its requests for B, and into B's
+            # deliveries both ways.
+            forged = {federation.event_subject("B", "listing"), f"{up_prefix('B')}.x",
+                      f"{down_prefix('B')}.x", federation.request_subject("B"),
+                      federation.chunk_subject("B", "B-1-1", 0)}
+            for subject in forged:
+                await attacker.publish(subject, b'{"hub": "B"}')
+            await attacker.flush()
+
+            # Still flowing for B, and hub A heard nothing of B's.
+            await hub_js["B"].publish(federation.event_subject("B", "listing"), b"B again")
+            await js.publish(federation.request_subject("B"), b"for B again")
+            await js.publish(federation.request_subject("A"), b"for A again")
+
+            async def flowed() -> bool:
+                return (await _messages(js, federation.CITY_STREAM) == 3
+                        and await _messages(hub_js["B"], b_requests) == 2
+                        and await _messages(hub_js["A"], federation.hub_requests_stream("A")) == 2)
+
+            await _until(flowed, "B's events and requests flowing after the attacks")
+            await hub["A"].flush()
+            await attacker.flush()
+            assert await _messages(hub_js["B"], hub_b_stream) == 2
+            assert await _messages(js, federation.CITY_REQUESTS_STREAM) == 4  # nothing forged
+            # B's data: its events, its deliveries both ways, the city's requests for it
+            # (what hub A itself forged aside).
+            of_b = ("jembatan.hub.B.", f"{up_prefix('B')}.", f"{down_prefix('B')}.", "jembatan.city.B.")
+            assert [subject for subject in heard if subject.startswith(of_b) and subject not in forged] == []
+            # The listeners did listen: hub A's own requests reached both of them.
+            assert sum(subject.startswith(f"{down_prefix('A')}.") for subject in heard) >= 2
         finally:
-            await hub.close()
+            await attacker.close()
+            for client in hub.values():
+                await client.close()
             await city.close()
 
     try:
         asyncio.run(scenario())
     finally:
-        hub_a.stop()
+        for server in hubs.values():
+            server.stop()
         city_server.stop()
 
 
@@ -166,19 +261,18 @@ def test_a_hub_without_credentials_is_refused(tmp_path):
 
 def test_a_hub_sources_its_own_share_of_the_citys_requests_and_no_other(tmp_path):
     """Orders flow down by each hub sourcing its subject of the city's request stream; the
-    one consumer hub A may create there names its own filter."""
+    one consumer hub A may create there names its own filter, whatever deliver subject or
+    API prefix its stream's source names."""
     from nats.js.api import ExternalStream, StreamConfig, StreamSource
-
-    from bot.nats_server import CITY_REQUESTS_STREAM
 
     leaf_port = free_port()
     city_server = _city(tmp_path, leaf_port)
     hub_a = _hub(tmp_path, "hub-a", leaf_port, domain=hub_domain("A"), user="hub-a", password="secret-a")
 
-    def source(name: str, letter: str) -> StreamConfig:
+    def stolen(name: str, api: str, deliver: str) -> StreamConfig:
         return StreamConfig(name=name, sources=[StreamSource(
-            name=CITY_REQUESTS_STREAM, filter_subject=f"jembatan.city.{letter}.orders",
-            external=ExternalStream(api=f"$JS.{CITY_DOMAIN}.API"))])
+            name=federation.CITY_REQUESTS_STREAM, filter_subject=federation.request_subject("B"),
+            external=ExternalStream(api=api, deliver=deliver))])
 
     async def scenario():
         city = await nats.connect(city_server.url)
@@ -186,15 +280,21 @@ def test_a_hub_sources_its_own_share_of_the_citys_requests_and_no_other(tmp_path
         try:
             await _until_heard(city, hub, "jembatan.hub.A.ping")
             js, hub_js = city.jetstream(timeout=5), hub.jetstream(timeout=5)
-            await js.add_stream(name=CITY_REQUESTS_STREAM, subjects=["jembatan.city.*.orders"])
-            await js.publish("jembatan.city.B.orders", b"for B")
-            await js.publish("jembatan.city.A.orders", b"for A")
-            await hub_js.add_stream(source("STOLEN", "B"))  # first: it had every chance
-            await hub_js.add_stream(source("JEMBATAN_HUB_A_REQUESTS", "A"))
-            async with asyncio.timeout(WAIT):
-                while (await hub_js.stream_info("JEMBATAN_HUB_A_REQUESTS")).state.messages < 1:
-                    await asyncio.sleep(0.05)
-            assert (await hub_js.stream_info("STOLEN")).state.messages == 0
+            await relay.ensure_stream(js, relay.city_requests_stream_config())
+            await js.publish(federation.request_subject("B"), b"for B")
+            await js.publish(federation.request_subject("A"), b"for A")
+            # first: they had every chance
+            await hub_js.add_stream(stolen("STOLEN", CITY_API, down_prefix("A")))
+            await hub_js.add_stream(stolen("STOLEN_B", CITY_API, down_prefix("B")))
+            await hub_js.add_stream(stolen("STOLEN_DOMAIN", f"$JS.{CITY_DOMAIN}.API", down_prefix("A")))
+            await relay.ensure_stream(hub_js, relay.hub_requests_stream_config("A"))
+
+            async def taken() -> bool:
+                return await _messages(hub_js, federation.hub_requests_stream("A")) == 1
+
+            await _until(taken, "hub A to source its own request")
+            for name in ("STOLEN", "STOLEN_B", "STOLEN_DOMAIN"):
+                assert await _messages(hub_js, name) == 0, name
         finally:
             await hub.close()
             await city.close()
