@@ -236,6 +236,9 @@ CODE_ANSWERS: dict[str, str] = {
     "y": "accept",
     **dict.fromkeys(("gak", "ga", "gk", "nggak", "ngga", "enggak", "ndak", "nda", "tolak",
                      "ditolak", "tak"), "decline"),
+    # "dikirim P12", "sdh dikirim P12": shipped (DECISIONS 394). Never "diterima", which a
+    # seller may mean as accepted and a buyer as received.
+    **dict.fromkeys(("dikirim", "dikirimkan", "terkirim"), "ship"),
 }
 #: chat words that with an order code only get a suggestion ("ok P7": YA P7?), since
 #: "ok P7 saya cek dulu" is no decision (DECISIONS 380)
@@ -273,7 +276,11 @@ LEAD_INS: frozenset[str] = frozenset(
      "halo", "hallo", "hai", "permisi", "lihat", "liat", "info", "coba", "ok", "oke",
      # greetings before the command: "Assalamualaikum, JUAL ..." (DECISIONS 388)
      "assalamualaikum", "asalamualaikum", "assalamu'alaikum", "assalamu", "alaikum", "salam",
-     "selamat", "pagi", "siang", "sore", "malam", "punten", "sugeng", "enjing", "permios"}
+     "selamat", "pagi", "siang", "sore", "malam", "punten", "sugeng", "enjing", "permios",
+     # "bade jual ...", "arep jual ...", "meh cari ...": Sundanese and Javanese "want" (394)
+     "bade", "arep", "ape", "meh", "kepingin",
+     # "sisa saldo": what is left, i.e. SALDO (394)
+     "sisa"}
 )
 
 #: words that ask how to do something: "cara jual" is help for JUAL, never CARI

@@ -470,6 +470,17 @@ _SPECS += [
     # LUNAS at a city for a hub's order: its ledger is the hub's (DECISIONS 420).
     ReplySpec(N_("lunas.forwarded"), {"code": "AP12K3", "amount": "Rp12.500.000", "buyer": _BUSINESS}),
 ]
+# A payment sent down that the hub refused: the city's coordinators are told (DECISIONS 393).
+_SPECS += [
+    ReplySpec(N_("payment.refused_by_hub"), {"amount": "Rp12.500.000", "code": "AP12K3",
+                                             "reference": "api-1234-TRF-202",
+                                             "why": "pesanan tidak ada di desa"}),
+    ReplySpec(N_("payment.refusal.not_received"), sms=False),
+    ReplySpec(N_("payment.refusal.overpayment"), sms=False),
+    ReplySpec(N_("payment.refusal.payment_reference_reused"), sms=False),
+    ReplySpec(N_("payment.refusal.order_not_found"), sms=False),
+    ReplySpec(N_("payment.refusal.other"), sms=False),
+]
 
 # Help for commands BANTUAN lists that had none (a new user's trial, DECISIONS 450).
 _SPECS += [

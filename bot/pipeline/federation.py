@@ -18,7 +18,12 @@ import sqlite_utils
 from bot.services import federation
 from bot.services.handover import Handover
 from bot.storage import transaction
-from conversations.news.orders import hub_answer_notices, order_notices, queue_notices
+from conversations.news.orders import (
+    hub_answer_notices,
+    order_notices,
+    queue_notices,
+    refused_payment_notices,
+)
 from conversations.news.payouts import release_and_tell
 
 
@@ -29,9 +34,14 @@ def apply_hub_event(db: sqlite_utils.Database, settings: dict, message: dict, *,
     with transaction(db):
         outcome, change = federation.apply_event_change(db, message, from_hub=from_hub, now=now,
                                                         settings=settings, media_root=media_root)
+        data = message.get("data") or {}
+        if outcome == "applied" and message.get("entity") == "payment" and data.get("status") == "refused":
+            # Money recorded at the city that is in no ledger: a person must act (DECISIONS 393).
+            notices = refused_payment_notices(db, settings, data.get("payment"))
+            return outcome, Handover(outbox_ids=queue_notices(db, settings, notices, now))
         if change is None:
             return outcome, Handover()
-        notices = hub_answer_notices(db, settings, change, message.get("data"))
+        notices = hub_answer_notices(db, settings, change, data)
         return outcome, Handover(outbox_ids=queue_notices(db, settings, notices, now),
                                  relay_ids=list(change.webhook_ids))
 

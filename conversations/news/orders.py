@@ -25,6 +25,7 @@ from bot.storage import from_db_time
 from conversations.dialog import Turn
 from conversations.i18n import format_local_time, format_money, format_quantity
 from conversations.news.notify import queue_notification, recipient_locale
+from conversations.replies import render
 
 #: event -> (who, reply id) told about it.
 _NOTICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -146,3 +147,29 @@ def queue_notices(db: sqlite_utils.Database, settings: dict, notices: list[Notic
     """Outside a dialog (API, timers): write the notices to the outbox, in the caller's
     transaction; return the outbox ids to hand to the workers after the commit."""
     return [queue_notification(db, settings, n.contact, n.reply_id, now, **n.values) for n in notices]
+
+
+#: Why a hub refused a payment the city sent down (DECISIONS 420), as a coordinator reads it.
+_PAYMENT_REFUSALS = frozenset({"not_received", "overpayment", "payment_reference_reused",
+                               "order_not_found"})
+
+
+def refused_payment_notices(db: sqlite_utils.Database, settings: dict, payment_id: int) -> list[Notice]:
+    """At a city: every coordinator hears once that a hub refused a payment sent down. The
+    money is in no ledger, and only a person can refund it or record it again (DECISIONS 393)."""
+    payment = db.execute(
+        "SELECT p.amount, p.reference, p.reason, o.code FROM federation_payments p "
+        "JOIN orders o ON o.id = p.order_id WHERE p.id = ?", [payment_id]).fetchone()
+    if payment is None:
+        return []
+    amount, reference, reason, code = payment
+    reason = reason if reason in _PAYMENT_REFUSALS else "other"
+    notices = []
+    for coordinator in list(db.query("SELECT * FROM contacts WHERE is_coordinator = 1 ORDER BY id")):
+        locale = recipient_locale(coordinator, settings)
+        notices.append(Notice(coordinator, "payment.refused_by_hub", {
+            "amount": format_money(amount, locale), "code": code,
+            # As the ledger would key it (the desk and the API show it so); cut for one SMS.
+            "reference": gsm_safe(reference)[:16],
+            "why": render(f"payment.refusal.{reason}", locale)}))
+    return notices

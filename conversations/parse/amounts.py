@@ -211,9 +211,11 @@ def _sell(rest: str) -> Result:
         if len(readings) > 1:
             options = sorted(readings)
     if (len(items) > 2 and per_unit is not None and price is not None and price.unit is None and any(
-            item is not quantity_item and item.token.kind == "qty" and item.token.unit != unit
+            item is not quantity_item and item.token.kind == "qty" and not (
+                item.token.unit == unit and item.token.value * item.token.factor == 1)
             for item in items)):
-        # "beras 25 kg 1 sak 325rb": per kg or per sak? Asked (DECISIONS 386)
+        # "beras 25 kg 1 sak 325rb": per kg or per sak? Asked (DECISIONS 386); and so is
+        # "kangkung 40 ikat 10rb 3 ikat": each, or for 3? (393). "10kg 1 kg 80rb" is clear.
         per_unit, options = None, []
     too_small = (per_unit is not None and price_item is not None and not options
                  and price_item.token.kind == "num" and per_unit < LEAST_BARE_PRICE)

@@ -136,14 +136,16 @@ def _place(words: list[str]) -> str:
 
 
 _NOT_PRODUCT_RE = re.compile(r"[^\w'&.-]|_")
+#: Words that end a product name: what follows describes it (DECISIONS 394).
+_PRODUCT_ENDS = frozenset({"yang", "yg"})
 
 
 def _clean_product(words: list[str]) -> list[str]:
-    """Emoji and punctuation out of product words; the name ends at ``yang``
-    (``cabai yang bagus`` is cabai)."""
+    """Emoji and punctuation out of product words; the name ends at ``yang`` or ``yg``
+    (``cabai yang bagus``, ``cabai rawit yg bagus`` are cabai, cabai rawit)."""
     cleaned = []
     for word in words:
-        if word.lower() == "yang" and cleaned:
+        if word.lower() in _PRODUCT_ENDS and cleaned:
             break
         if not word.isalpha():  # a letters-only word (nearly all) has nothing to drop
             word = _NOT_PRODUCT_RE.sub("", word).strip(".-'")

@@ -79,3 +79,27 @@ def test_can_do_and_need_in_english(chat):
         (BUDI, "butuh cabai 1 ton", "Sorry, unknown command. Did you mean SEARCH? Send HELP SEARCH "
                                     "for an example."),
     ])
+
+
+# The second blind trial's one wrong action (DECISIONS 393): a price between the stock and
+# a bundle ("40 ikat 10rb 3 ikat": each? or for 3?) is asked, never stored per ikat.
+def test_a_price_beside_a_second_bundle_is_asked(chat):
+    chat.play([
+        (SITI, "JUAL kangkung 40 ikat 10rb 3 ikat",
+         "Berapa harga kangkung per ikat? Balas harganya. Contoh: 12rb. Ketik BATAL bila tidak jadi."),
+    ])
+    assert chat.db.execute("SELECT COUNT(*) FROM listings").fetchone()[0] == 0
+    chat.play([
+        (SITI, "3500", "Terima kasih! Jualan tercatat: kangkung 40 ikat, Rp3.500/ikat. Kode: K2. "
+                       "Ubah stok: STOK K2 jumlah. Hapus: HAPUS K2"),
+    ])
+
+
+def test_a_price_beside_a_second_bundle_is_asked_in_english(chat):
+    in_english(chat).play([
+        (SITI, "JUAL kangkung 40 ikat 3 ikat 10rb",
+         "What is the price of kangkung per ikat? Reply with the price. Example: 12000. "
+         "Send CANCEL if you change your mind."),
+        (SITI, "3500", "Thank you! Listed: kangkung 40 ikat, Rp3.500/ikat. Code: K2. "
+                       "Change stock: STOCK K2 quantity. Remove: DELETE K2"),
+    ])

@@ -15,6 +15,7 @@ import pytest
 from bot.pipeline.federation import apply_hub_event
 from bot.pipeline.order_timers import run_order_timers
 from bot.services import federation, ledger, orders
+from bot.services.coordinators import grant_coordinator
 from bot.storage import open_database, transaction, utcnow
 from tests.federation.test_order_requests import CITY, auth, publish_events, requests, take
 from tests.federation.test_outbox import HUB, NOW, listing, seller
@@ -104,11 +105,20 @@ def test_a_payment_the_hub_refuses_stays_out_of_every_ledger_and_a_new_one_can_f
     client.post("/api/v1/orders/AP2/payments", json={"amount": 60_000, "reference": "TRF-1"},
                 headers=auth(key))
     [payment] = requests(db)
+    coordinator = grant_coordinator(db, "+6281300001111", None, NOW)
     assert take(hub, payment, settings) == "refused"  # the hub has not heard of the receipt
     publish_events(hub, db, settings)
     [row] = db.query("SELECT * FROM federation_payments")
     assert (row["status"], row["reason"]) == ("refused", "not_received")
     assert _buyer_payments(hub) == _buyer_payments(db) == 0
+    # Money in no ledger: the city's coordinators are told, once (DECISIONS 393).
+    [answer] = [r for r in hub.query("SELECT * FROM federation_events ORDER BY id")
+                if r["entity"] == "payment"]
+    assert apply_hub_event(db, settings, federation.message_of("A", answer), from_hub="A",
+                           now=utcnow())[0] == "duplicate"
+    [told] = db.query("SELECT * FROM outbox WHERE reply_id = 'payment.refused_by_hub'")
+    assert told["contact_id"] == coordinator["id"]
+    assert "Rp60.000" in told["body"] and "AP2 ditolak desa: belum tercatat diterima" in told["body"]
     # The city owes the hub the whole total again; paying again needs a new reference.
     retry = client.post("/api/v1/orders/AP2/payments", json={"amount": 60_000, "reference": "TRF-1"},
                         headers=auth(key))
