@@ -16,6 +16,8 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 CORPUS = FIXTURES / "field_blind_2026-12.tsv"
 #: written after the blind trial, with the parser read: not part of the trial's score
 PROBES = FIXTURES / "field_probes_2026-12.tsv"
+#: the second blind trial (2026-12-04, DECISIONS 393-394)
+SECOND = FIXTURES / "field_blind2_2026-12.tsv"
 GUARDED = ("price", "amount", "quantity", "change", "all", "unit", "listing", "order", "payout")
 ACTIONS = {
     "sell", "stock", "withdraw", "order", "publish_price", "accept", "decline", "receive",
@@ -82,8 +84,8 @@ def classify(result: dict, alternatives: list[dict]) -> str:
     return "not understood"
 
 
-def score(parse) -> dict:
-    rows = load()
+def score(parse, path: Path = CORPUS) -> dict:
+    rows = load(path)
     report: dict = {"total": len(rows), "ok": 0, "misses": []}
     for text, alternatives in rows:
         result = parse(text)
