@@ -252,7 +252,11 @@ def replay_requests(db: sqlite_utils.Database, hub_id: str, now: datetime) -> in
     return db.execute(
         f"INSERT INTO federation_requests (epoch, hub_id, order_id, kind, payload, created_at, replay_of) "
         f"SELECT COALESCE((SELECT epoch FROM federation_identity WHERE id = 1), 1), r.hub_id, "
-        f"r.order_id, r.kind, r.payload, ?, 'city-' || r.epoch || '-' || r.id "
+        # An order the hub had taken in time (pending, accepted, shipped) is replayed with no
+        # deadline: a restore later than take_by must place it again, not expire it (395).
+        f"r.order_id, r.kind, CASE WHEN r.kind = 'order.request' AND o.status != 'requested' "
+        f"THEN json_remove(r.payload, '$.take_by') ELSE r.payload END, ?, "
+        f"'city-' || r.epoch || '-' || r.id "
         f"FROM federation_requests r JOIN orders o ON o.id = r.order_id "
         f"WHERE r.hub_id = ? AND r.replay_of IS NULL AND r.published_at IS NOT NULL "
         f"AND (o.status IN ({waiting}) OR (r.kind = 'order.payment' AND EXISTS (SELECT 1 FROM "

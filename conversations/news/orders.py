@@ -16,7 +16,7 @@ from datetime import datetime
 
 import sqlite_utils
 
-from bot.services import buyers, contacts, listings
+from bot.services import buyers, contacts, coordinators, listings
 from bot.services.federation import REMOTE_ROLES
 from bot.services.orders import OrderChange
 from bot.services.schedule import timezone_of
@@ -165,7 +165,7 @@ def refused_payment_notices(db: sqlite_utils.Database, settings: dict, payment_i
     amount, reference, reason, code = payment
     reason = reason if reason in _PAYMENT_REFUSALS else "other"
     notices = []
-    for coordinator in list(db.query("SELECT * FROM contacts WHERE is_coordinator = 1 ORDER BY id")):
+    for coordinator in coordinators.list_coordinators(db):
         locale = recipient_locale(coordinator, settings)
         notices.append(Notice(coordinator, "payment.refused_by_hub", {
             "amount": format_money(amount, locale), "code": code,

@@ -12,6 +12,7 @@ import contextlib
 
 import nats
 import nats.errors
+import nats.js.errors
 
 from bot import relay
 from bot.nats_server import CITY_API, CITY_DOMAIN, NatsServer, down_prefix, hub_domain, up_prefix
@@ -158,6 +159,27 @@ def test_hub_as_credentials_reach_nothing_of_hub_b(tmp_path):
             refusals = await asyncio.gather(*(_refused(*attempt) for attempt in attempts))
             assert [subject for (_, subject, _), refused in zip(attempts, refusals, strict=True)
                     if not refused] == []
+            # A's own consumer of its requests, delivering into B's JetStream API: the
+            # city's account must not carry it there (a purge of B's stream, review 2026-12-04).
+            evil = (b'{"stream_name": "%s", "config": {"name": "evil", "filter_subject": '
+                    b'"jembatan.city.A.orders", "deliver_policy": "all", "ack_policy": "none", '
+                    b'"deliver_subject": "%s.STREAM.PURGE.%s"}}'
+                    % (federation.CITY_REQUESTS_STREAM.encode(), api_b.encode(), hub_b_stream.encode()))
+            created = await attacker.request(
+                f"{CITY_API}.CONSUMER.CREATE.{federation.CITY_REQUESTS_STREAM}.evil."
+                f"{federation.request_subject('A')}", evil, timeout=5)
+            assert b'"error"' not in created.data  # A's own share: allowed
+
+            async def tried() -> bool:  # delivered, or dropped for want of interest (5 s)
+                try:
+                    info = await js.consumer_info(federation.CITY_REQUESTS_STREAM, "evil")
+                except nats.js.errors.NotFoundError:
+                    return True
+                return info.delivered.stream_seq >= 1
+
+            await _until(tried, "the consumer delivered into B's API or was dropped")
+            assert await _messages(hub_js["B"], hub_b_stream) == 1  # not purged
+
             # Publishing as B, into the city's copies and its requests for B, and into B's
             # deliveries both ways.
             forged = {federation.event_subject("B", "listing"), f"{up_prefix('B')}.x",
