@@ -259,3 +259,21 @@ def test_jembatan_payment_record_at_a_city_sends_a_hub_orders_payment_down(
     [request] = requests(db)
     assert take(hub, request, settings) == "applied" and _buyer_payments(hub) == 1
     assert _buyer_payments(db) == 0
+
+
+def test_the_citys_desk_lists_orders_waiting_on_a_hub_and_says_a_payment_went_down(
+        client, db, hub, settings):
+    from tests.desk.conftest import ADMIN, post, sign_in
+
+    key = _received_hub_order(client, db, hub, settings)
+    client.post("/api/v1/orders", json={"listing": "AC2", "quantity": "3"}, headers=auth(key))
+    assert orders.find_order(db, "AP3")["status"] == "requested"
+    desk = sign_in(client, db, ADMIN, "admin")
+    # Open orders by default include those the hub has not answered yet (DECISIONS 396).
+    assert "AP3" in desk.get("/dashboard/pesanan").get_data(as_text=True)
+    post(desk, "/dashboard/pembayaran", {"order": "AP2", "amount": "60000", "reference": "BRI-9"},
+         "/dashboard/penarikan")
+    page = desk.get("/dashboard/penarikan").get_data(as_text=True)
+    assert "Pembayaran Rp60.000 untuk AP2 diteruskan ke desa" in page and "AP2 dicatat" not in page
+    [payment] = db.query("SELECT * FROM federation_payments")
+    assert payment["status"] == "forwarded"

@@ -343,9 +343,14 @@ def record_payment():
         _audit("payment.recorded", {"order": recorded.order_code, "amount": recorded.amount,
                                     "reference": reference, "note": note})
         dispatch_handover(release_held_payouts(db, current_app.config, now))
-        flash(gettext("Pembayaran {amount} untuk {code} dicatat; sisa tagihan {owed}.",
-                      amount=format_money(recorded.amount), code=recorded.order_code,
-                      owed=format_money(recorded.amount_due)), "ok")
+        if recorded.status == "forwarded":  # a hub's order: its ledger is the hub's (420)
+            flash(gettext("Pembayaran {amount} untuk {code} diteruskan ke desa; desa yang "
+                          "mencatatnya. Bila desa menolak, koordinator diberi tahu.",
+                          amount=format_money(recorded.amount), code=recorded.order_code), "ok")
+        else:
+            flash(gettext("Pembayaran {amount} untuk {code} dicatat; sisa tagihan {owed}.",
+                          amount=format_money(recorded.amount), code=recorded.order_code,
+                          owed=format_money(recorded.amount_due)), "ok")
     else:
         flash(gettext("Pembayaran dengan referensi itu sudah tercatat; tidak ada yang berubah."), "ok")
     return redirect(url_for("desk.payout_queue"))

@@ -309,7 +309,8 @@ def order_list():
         found = orders.find_order(get_db(), code)
         rows = [found] if found else []
     else:
-        statuses = {"open": orders.OPEN_STATUSES, "all": None}.get(status, (status,))
+        # "open" includes orders a city still waits on its hub for (DECISIONS 422, 396)
+        statuses = {"open": orders.WAITING_STATUSES, "all": None}.get(status, (status,))
         rows = orders.list_orders(get_db(), statuses, desk.PAGE_SIZE, offset=_offset())
     return render_template("desk/orders.html", rows=rows, q=code, status=status, filters=ORDER_FILTERS,
                            offset=_offset(), page_size=desk.PAGE_SIZE)
