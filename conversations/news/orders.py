@@ -25,7 +25,7 @@ from bot.storage import from_db_time
 from conversations.dialog import Turn
 from conversations.i18n import format_local_time, format_money, format_quantity
 from conversations.news.notify import queue_notification, recipient_locale
-from conversations.replies import render
+from conversations.replies import REPLIES, render
 
 #: event -> (who, reply id) told about it.
 _NOTICES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -149,11 +149,6 @@ def queue_notices(db: sqlite_utils.Database, settings: dict, notices: list[Notic
     return [queue_notification(db, settings, n.contact, n.reply_id, now, **n.values) for n in notices]
 
 
-#: Why a hub refused a payment the city sent down (DECISIONS 420), as a coordinator reads it.
-_PAYMENT_REFUSALS = frozenset({"not_received", "overpayment", "payment_reference_reused",
-                               "order_not_found"})
-
-
 def refused_payment_notices(db: sqlite_utils.Database, settings: dict, payment_id: int) -> list[Notice]:
     """At a city: every coordinator hears once that a hub refused a payment sent down. The
     money is in no ledger, and only a person can refund it or record it again (DECISIONS 393)."""
@@ -163,7 +158,9 @@ def refused_payment_notices(db: sqlite_utils.Database, settings: dict, payment_i
     if payment is None:
         return []
     amount, reference, reason, code = payment
-    reason = reason if reason in _PAYMENT_REFUSALS else "other"
+    # The hub's reason in words: each one it gives (DECISIONS 420) is declared in REPLIES.
+    why = f"payment.refusal.{reason}"
+    why = why if why in REPLIES else "payment.refusal.other"
     notices = []
     for coordinator in coordinators.list_coordinators(db):
         locale = recipient_locale(coordinator, settings)
@@ -171,5 +168,5 @@ def refused_payment_notices(db: sqlite_utils.Database, settings: dict, payment_i
             "amount": format_money(amount, locale), "code": code,
             # As the ledger would key it (the desk and the API show it so); cut for one SMS.
             "reference": gsm_safe(reference)[:16],
-            "why": render(f"payment.refusal.{reason}", locale)}))
+            "why": render(why, locale)}))
     return notices
