@@ -132,3 +132,39 @@ def test_a_missing_wal_without_a_connection_to_checkpoint_is_not_durable(tmp_pat
     db.execute("INSERT INTO t VALUES (1)")
     with pytest.raises(NotDurable):
         db.conn.wal_sync.sync()
+
+
+def test_the_wal_stays_open_between_syncs_and_is_reopened_when_replaced(tmp_path):
+    """The WAL's descriptor is kept for its fsyncs; when the path names another file (SQLite
+    deletes the WAL as the last connection closes, the next one makes a new file), the
+    next sync opens that file: an fsync of the old one would make nothing durable."""
+    import os
+
+    path = tmp_path / "hub.db"
+    wal = tmp_path / "hub.db-wal"
+    db = open_database(path, group_commit=True)
+    db.execute("CREATE TABLE t (x)")
+    wal_sync = db.conn.wal_sync
+    with transaction(db):
+        db.execute("INSERT INTO t VALUES (1)")
+    held = wal_sync._fd
+    with transaction(db):
+        db.execute("INSERT INTO t VALUES (2)")
+    assert wal_sync._fd == held  # no open and close per commit
+    assert os.fstat(held).st_ino == os.stat(wal).st_ino
+    db.conn.close()  # the last connection: SQLite checkpoints and deletes the WAL
+    assert not wal.exists()
+    again = open_database(path, group_commit=True)
+    assert again.conn.wal_sync is wal_sync
+    with transaction(again):
+        again.execute("INSERT INTO t VALUES (3)")
+    # The new file's descriptor (the old, unlinked file would have no link left; while
+    # it was held open its inode could not be reused for the new one).
+    assert os.fstat(wal_sync._fd).st_ino == os.stat(wal).st_ino
+    assert os.fstat(wal_sync._fd).st_nlink == 1
+    assert wal_sync.missing == 0
+    # A WAL moved away (not deleted) under an open connection is no longer the one synced.
+    os.rename(wal, tmp_path / "moved-wal")
+    with transaction(again):
+        again.execute("INSERT INTO t VALUES (4)")
+    assert wal_sync.missing == 1 and wal_sync._fd is None

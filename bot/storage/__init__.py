@@ -15,7 +15,7 @@ import sqlite3
 import threading
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -109,6 +109,10 @@ class WalSync:
         self.fsyncs = 0
         self.missing = 0  # syncs that found the WAL file gone (logged)
         self.checkpoints = 0  # ... and made the commits durable by a checkpoint
+        # The WAL file kept open for its fsyncs (an open and a close less per commit),
+        # with its (device, inode): reopened when the path names another file.
+        self._fd: int | None = None
+        self._fd_key: tuple[int, int] | None = None
 
     @classmethod
     def of(cls, path: str | Path) -> WalSync:
@@ -135,19 +139,45 @@ class WalSync:
             if self.synced >= ticket:
                 return ticket  # another thread's fsync started after our commit
             covered = self.issued  # every commit that has taken a ticket so far
-            try:
-                fd = os.open(self.wal, os.O_RDONLY)
-            except FileNotFoundError:
+            fd = self._wal_fd()
+            if fd is None:
                 self._checkpoint_without_wal(conn)
                 self.synced = covered
                 return ticket
-            try:
-                os.fdatasync(fd)
-            finally:
-                os.close(fd)
+            os.fdatasync(fd)
             self.fsyncs += 1
             self.synced = covered
             return ticket
+
+    def _wal_fd(self) -> int | None:
+        """A descriptor of the file the WAL's path names now, or None if there is none.
+
+        The descriptor is kept between syncs; a `stat` of the path tells whether it still
+        names that file (same device and inode). If the WAL was removed, moved away or
+        replaced (SQLite deletes it when the last connection closes and the next one
+        makes a new one), the old descriptor is closed and the new file opened: an fsync
+        of a file the path no longer names would make nothing durable."""
+        try:
+            stat = os.stat(self.wal)
+        except FileNotFoundError:
+            self._close_fd()
+            return None
+        if self._fd is not None and (stat.st_dev, stat.st_ino) == self._fd_key:
+            return self._fd
+        self._close_fd()
+        try:
+            fd = os.open(self.wal, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        opened = os.fstat(fd)
+        self._fd, self._fd_key = fd, (opened.st_dev, opened.st_ino)
+        return fd
+
+    def _close_fd(self) -> None:
+        if self._fd is not None:
+            fd, self._fd, self._fd_key = self._fd, None, None
+            with suppress(OSError):
+                os.close(fd)
 
     def _checkpoint_without_wal(self, conn: sqlite3.Connection | None) -> None:
         self.missing += 1
@@ -168,6 +198,8 @@ class NotDurable(sqlite3.OperationalError):
 
 
 def _new_wal_syncs_after_fork() -> None:
+    for inherited in WalSync._files.values():
+        inherited._close_fd()  # the child's copy of the descriptor; the parent's stays open
     WalSync._files = {}  # a lock held by a parent's thread at fork would never be released
     WalSync._files_lock = threading.Lock()
     for conn in list(_gated):
