@@ -56,13 +56,14 @@ class Response:
 
 def handle_text(
     db: sqlite_utils.Database, contact: dict, text: str, now: datetime, settings: dict,
-    media_items: list | None = None,
+    media_items: list | None = None, *, has_dialog: bool | None = None,
 ) -> Turn:
-    """Run one message through the dispatch order and return the finished turn."""
+    """Run one message through the dispatch order and return the finished turn.
+    `has_dialog=False`: the caller knows the contact has no dialog row (no look-up)."""
     turn = Turn(db=db, contact=contact, text=text, command=parse(text), now=now, settings=settings,
                 media=media_items or [])
     name = turn.command.get("command")
-    dialog = dialogs.load_dialog(db, contact["id"])
+    dialog = None if has_dialog is False else dialogs.load_dialog(db, contact["id"])
     expired = dialog is not None and dialog["expires_at"] <= now
     if expired:
         dialogs.clear_dialog(db, contact["id"])
@@ -257,13 +258,15 @@ def respond_to_inbound(
             row = dict(stored) if stored is not None else inbox.get_inbound(db, inbound_id)
             if row["status"] != "new" and not premarked:
                 return None
-            contact = contacts.resolve_contact(db, row["phone"], now, bsuid=row.get("bsuid"))
-            contacts.record_inbound_activity(db, contact["id"], row["channel"], now)
+            contact, loop_open, has_dialog = contacts.note_inbound(
+                db, row["phone"], row["channel"], now, bsuid=row.get("bsuid"))
             if loops.is_looping(db, row["phone"], row["body"], row["id"], now, settings):
                 return _break_loop(db, row, contact, settings, now)
-            incidents.close_incident(db, "loop", row["phone"], now)
+            if loop_open is not False:  # an UPDATE per message spared when none is open
+                incidents.close_incident(db, "loop", row["phone"], now)
             _lift_provider_block(db, contact, row)
-            turn = handle_text(db, contact, row["body"], now, settings, media.inbound_media(row))
+            turn = handle_text(db, contact, row["body"], now, settings, media.inbound_media(row),
+                               has_dialog=has_dialog)
             if turn.reply_id is None:
                 turn.reply("unknown")
             body = render(turn.reply_id, turn.locale, **turn.reply_values)

@@ -94,28 +94,68 @@ def resolve_contact(
     return contact
 
 
+def _activity_columns(channel: str) -> tuple[str, ...]:
+    """The columns an inbound message on `channel` sets besides `last_inbound_at`: the
+    WhatsApp time opens Meta's 24-hour free-text window; the SMS transport is where later
+    notifications to this person go."""
+    if channel == "twilio_whatsapp":
+        return ("last_whatsapp_at",)
+    if channel in ("twilio_sms", "android_sms", "simulator"):
+        # A number played in the simulator keeps getting its messages there (dev only).
+        return ("sms_channel",)
+    return ()
+
+
+#: `UPDATE contacts` of an inbound message, per channel (one compiled text each).
+_ACTIVITY = {
+    channel: "UPDATE contacts SET last_inbound_at = ?" + "".join(f", {c} = ?" for c in
+                                                                  _activity_columns(channel))
+    + " WHERE id = ?"
+    for channel in ("twilio_whatsapp", "twilio_sms", "android_sms", "simulator", "")
+}
+
+
 def record_inbound_activity(
     db: sqlite_utils.Database, contact_id: int, channel: str, now: datetime
 ) -> None:
-    """Remember when and how the contact last wrote.
-
-    The WhatsApp time opens Meta's 24-hour free-text window; the SMS transport is where
-    later notifications to this person go.
-    """
+    """Remember when and how the contact last wrote (see `_activity_columns`)."""
     stamp = to_db_time(now)
-    if channel == "twilio_whatsapp":
-        db.execute(
-            "UPDATE contacts SET last_inbound_at = ?, last_whatsapp_at = ? WHERE id = ?",
-            [stamp, stamp, contact_id],
-        )
-    elif channel in ("twilio_sms", "android_sms", "simulator"):
-        # A number played in the simulator keeps getting its messages there (dev only).
-        db.execute(
-            "UPDATE contacts SET last_inbound_at = ?, sms_channel = ? WHERE id = ?",
-            [stamp, channel, contact_id],
-        )
+    columns = _activity_columns(channel)
+    values = [stamp] + [stamp if column == "last_whatsapp_at" else channel for column in columns]
+    db.conn.execute(_ACTIVITY[channel if columns else ""], [*values, contact_id])
+
+
+#: The contact of an inbound message's number, and whether a loop incident is open for
+#: it and a dialog for the contact (a probe of a unique index each).
+_INBOUND_CONTACT = (
+    "SELECT *, EXISTS (SELECT 1 FROM incidents WHERE kind = 'loop' AND subject = ?1 "
+    "AND closed_at IS NULL) AS _loop_open, "
+    "EXISTS (SELECT 1 FROM dialogs WHERE contact_id = contacts.id) AS _has_dialog "
+    "FROM contacts WHERE phone = ?1"
+)
+
+
+def note_inbound(
+    db: sqlite_utils.Database, address: str, channel: str, now: datetime, bsuid: str | None = None
+) -> tuple[dict, bool | None, bool | None]:
+    """`resolve_contact` and `record_inbound_activity` for a message from `address`; also
+    whether a loop incident is open for the address and whether the contact has an open
+    dialog (None: not asked, the caller looks).
+
+    For a known number with no BSUID beside it (nearly every message) the flags come
+    with the contact's row, sparing the two look-ups (or the incident's `UPDATE`) that
+    would each be a statement. Call inside the write transaction: the flags stay exact
+    only while nothing else can write."""
+    if bsuid is None and not is_bsuid(address):
+        contact = fetch_one(db, _INBOUND_CONTACT, [address])
+        if contact is not None:
+            record_inbound_activity(db, contact["id"], channel, now)
+            return contact, bool(contact.pop("_loop_open")), bool(contact.pop("_has_dialog"))
+        contact = _create_contact(db, address, now)
     else:
-        db.execute("UPDATE contacts SET last_inbound_at = ? WHERE id = ?", [stamp, contact_id])
+        contact = resolve_contact(db, address, now, bsuid=bsuid)
+    record_inbound_activity(db, contact["id"], channel, now)
+    return contact, None, None
 
 
 def register_seller(

@@ -98,6 +98,30 @@ def test_a_ping_pong_of_50_identical_texts_gets_at_most_the_configured_answers(c
     assert _post(chat, AUTO, "BANTUAN").reply is not None
 
 
+def test_the_loop_incident_closes_when_the_number_writes_normally_and_can_open_again(chat):
+    """The close is skipped when no loop incident is open (DECISIONS 470): one that is
+    open is still closed by the next answered message, so a later loop is told again."""
+    chat.now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+
+    def loop_incidents():
+        return chat.db.execute("SELECT closed_at IS NULL FROM incidents WHERE kind = 'loop' "
+                               "AND subject = ? ORDER BY id", [AUTO]).fetchall()
+
+    for _ in range(12):
+        _post(chat, AUTO, "Maaf, nomor ini tidak menerima SMS.")
+        chat.advance(seconds=3)
+    assert loop_incidents() == [(1,)]
+    chat.advance(minutes=10)
+    assert _post(chat, AUTO, "BANTUAN").reply is not None
+    assert loop_incidents() == [(0,)]
+    for _ in range(12):
+        _post(chat, AUTO, "Pesan otomatis: sedang di luar kantor.")
+        chat.advance(seconds=3)
+    assert loop_incidents() == [(0,), (1,)]
+    told = [body for phone, body in chat.notices() if phone == KOORD]
+    assert len(told) == 2
+
+
 def test_ten_different_commands_in_a_minute_all_get_answers(chat):
     chat.now = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
     commands = ["BANTUAN", "HARGA cabai", "STOK", "SALDO", "BANTUAN JUAL", "CARI cabai",

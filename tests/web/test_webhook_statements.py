@@ -52,6 +52,21 @@ def test_a_new_sender_gets_the_contact_on_the_message(app, client, db):
     assert (row["status"], row["contact_id"]) == ("processed", row["contact"])
 
 
+def test_a_known_number_brings_its_loop_and_dialog_flags_with_it(app, client, db):
+    """DECISIONS 470: the contact's row comes with whether a loop incident or a dialog is
+    open, so neither is looked up (nor the incident closed) when there is none: one read
+    and one update of the contact, nothing else about it."""
+    recorded(app, client, "SM" + "5" * 32, "DAFTAR Siti, Sukamaju")  # asks for nothing more
+    status, statements = recorded(app, client, "SM" + "6" * 32, "BANTUAN")
+    assert status == 200
+    about_contact = ("SELECT *, EXISTS", "UPDATE contacts", "SELECT * FROM contacts")
+    contact_statements = [sql[:22] for sql in statements if sql.startswith(about_contact)]
+    assert contact_statements == ["SELECT *, EXISTS", "UPDATE contacts SET la"]
+    assert not [sql for sql in statements if sql.startswith(("UPDATE incidents", "SELECT * FROM dialogs"))]
+    (row,) = db.query("SELECT last_inbound_at, sms_channel FROM contacts WHERE phone = ?", [SENDER])
+    assert row["sms_channel"] == "twilio_sms" and row["last_inbound_at"]
+
+
 def test_every_savepoint_is_one_statement_text(app, client):
     savepoints = set()
     for n in range(3):
