@@ -28,6 +28,11 @@ _STORE_PROCESSED = """
 """
 
 
+#: `json.dumps(raw, ensure_ascii=False)` with one encoder made once (`dumps` builds a new
+#: `JSONEncoder` for every call that passes an option).
+_raw_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def store_inbound(
     db: sqlite_utils.Database,
     *,
@@ -57,7 +62,7 @@ def store_inbound(
     stored = fetch_all(
         db,
         _STORE_PROCESSED if status == "processed" else _STORE,
-        [channel, provider_id, phone, body, json.dumps(raw or {}, ensure_ascii=False),
+        [channel, provider_id, phone, body, _raw_json(raw or {}),
          to_db_time(now), bsuid, status] + ([phone] if status == "processed" else []),
     )
     if stored:
