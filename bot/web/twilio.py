@@ -195,7 +195,9 @@ class InboundFastPath:
         self.app = app
         self.flask = app.wsgi_app
         self.limit = guards.body_limit("twilio.inbound_message")
-        self.token = app.config["TWILIO_AUTH_TOKEN"].encode()
+        # The key's HMAC state made once; each signature copies it (cheaper than `hmac.digest`
+        # setting the key up again).
+        self.keyed = hmac.new(app.config["TWILIO_AUTH_TOKEN"].encode(), digestmod="sha1")
         trusted = app.config.get("TRUSTED_HOSTS")
         self.trusted = list(trusted) if trusted else None
         base = app.config.get("PUBLIC_BASE_URL")
@@ -268,7 +270,7 @@ class InboundFastPath:
     def _signature(self, url: str, raw: dict) -> str:
         """`RequestValidator.compute_signature(url, form)` (HMAC-SHA1) over the parameters:
         the URL, then each name with each of its distinct values, both sorted. The same
-        text and key, made in one pass and hashed by `hmac.digest`, at a fraction of the
+        text and key, made in one pass and hashed from a keyed HMAC made once, at a fraction of the
         cost (DECISIONS 402); a test compares the two over odd forms."""
         parts = [url]
         for name, values in sorted(raw.items()):
@@ -276,7 +278,9 @@ class InboundFastPath:
                 parts.append(name + values)
             else:
                 parts.extend(name + value for value in sorted(set(values)))
-        return base64.b64encode(hmac.digest(self.token, "".join(parts).encode(), "sha1")).decode()
+        signer = self.keyed.copy()
+        signer.update("".join(parts).encode())
+        return base64.b64encode(signer.digest()).decode()
 
     @staticmethod
     def _send(start_response, status: str, text: str):
