@@ -38,13 +38,10 @@ ALLOWED_STATEMENTS = {
     "l.quantity_milli > 0 ORDER BY l.id DESC LIMIT": "the newest listings: the primary key "
     "walked backwards, stopping at the page (most listings are visible)",
     "c.village = ": "a village's listings are its sellers' (~150 at 100%), sorted in memory",
-    "WHERE status = 'pending' AND next_attempt_at <= ": "the sweep's due rows (off the "
-    "request path, bounded by the backlog), sorted by id",
+    "WHERE status <> 'sent' AND status = 'pending' AND next_attempt_at <= ": "the sweep's due "
+    "rows (off the request path, bounded by the backlog), sorted by id",
     "FROM media WHERE listing_id IN (": "the photos of one page's listings, sorted in memory",
     "FROM orders WHERE status = 'pending' AND ": "the order timers: the orders due now, sorted",
-    "FROM outbox WHERE status IN ('pending', 'sending', 'failed') GROUP BY": "/healthz counts "
-    "the backlog and the failures in the index, never the rows sent",
-    "SELECT * FROM outbox WHERE status = 'sending'": "the rows claimed right now (a handful)",
     "FROM outbox WHERE id BETWEEN ": "the rows one broadcast planning batch has just written "
     "(their ids allocated in one run under the write lock): the batch, at the table's end",
     # An INSERT ... RETURNING of a row other tables refer to: its plan lists SQLite's scans of
@@ -115,12 +112,14 @@ def problems(db, statements: list[str]) -> list[str]:
                 found.append(f"{line}\n    in: {sql}")
             if "TEMP B-TREE" in line:
                 found.append(f"{line}\n    in: {sql}")
-            search = re.match(r"SEARCH \w+ USING .*?\((.*)\)", line)
-            if search:
+            search = re.match(r"SEARCH \w+ USING (?:COVERING )?(?:INDEX (\w+) )?.*?\((.*)\)", line)
+            # A partial index holds only the rows it was made for (the unsent messages...):
+            # searching it on a status is not reading a large part of the table.
+            if search and search.group(1) not in partial:
                 # An index searched only on a column of a few values (the channel, a status),
                 # or a range of ids alone, reads a large part of the table: a scan in effect.
                 selective = False
-                for term in search.group(1).split(" AND "):
+                for term in search.group(2).split(" AND "):
                     name = re.split(r"[=<>]", term)[0].strip()
                     ranged = "<" in term or ">" in term
                     if (name == "rowid" and not ranged) or name not in LOW_CARDINALITY:
@@ -223,8 +222,9 @@ def test_worker_and_sweep_queries_use_indexes(population, config):
         orders.due_reminders(population, now)
         orders.due_expiries(population, now)
         inbox.unprocessed_inbound_ids(population, now)
-    health = ["SELECT status, COUNT(*) FROM outbox WHERE status IN ('pending', 'sending', 'failed') "
-              "GROUP BY status", "SELECT COUNT(*) FROM inbound WHERE status = 'new'"]
+    health = ["SELECT status, COUNT(*) FROM outbox WHERE status <> 'sent' AND "
+              "status IN ('pending', 'sending', 'failed') GROUP BY status",
+              "SELECT COUNT(*) FROM inbound WHERE status = 'new'"]
     assert problems(population, health) == []
     assert problems(population, recorded.statements) == []
 
