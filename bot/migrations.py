@@ -1423,7 +1423,7 @@ def m029_federation_province(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m030_narrow_message_indexes(db: sqlite_utils.Database) -> None:
-    """Fewer B-trees written per message (issue 13, DECISIONS 460-465). The webhook's commit
+    """Fewer B-trees written per message (issue 13, DECISIONS 460-464). The webhook's commit
     stores an inbound row (processed) and its reply (sent inline, no provider id); each
     index either row enters costs a WAL page and, with two workers emptying each other's
     page cache, the reads of its root and leaf. After this, each row enters its table, its
