@@ -60,6 +60,9 @@ def test_the_kept_jual_gets_the_same_questions_as_any(chat):
         (WATI, "jual tomat 3kg", KEPT),
         (WATI, "DAFTAR", "Siapa nama Bapak/Ibu? Balas dengan nama saja. Contoh: Siti. Ketik BATAL bila "
                          "tidak jadi."),
+        # a bare YA is no name: the registration's question again, the JUAL still kept
+        (WATI, "YA", "Siapa nama Bapak/Ibu? Balas dengan nama saja. Contoh: Siti. Ketik BATAL bila "
+                     "tidak jadi."),
         (WATI, "Wati", "Terima kasih, Wati. Dari desa mana? Balas dengan nama desa. Contoh: Sukamaju. "
                        "Ketik BATAL bila tidak jadi."),
         (WATI, "Cibodas", 'Terima kasih, Wati dari Cibodas. Bapak/Ibu terdaftar sebagai penjual. Lanjutkan '
