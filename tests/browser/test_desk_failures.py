@@ -28,3 +28,7 @@ def test_failed_deliveries_read_as_words_at_both_widths(live, page, db):
     page.goto(f"{base}/dashboard/bahasa/en?next=/dashboard/")
     assert "SMS via the hub phone: the sender is not set up (settings empty)" in card.inner_text()
     check_layout(page, "overview-failed-en")
+    page.goto(f"{base}/dashboard/pesan?status=failed")
+    log = page.locator("#message-log").inner_text()
+    assert "the sender is not set up (settings empty) not_configured" in log
+    check_layout(page, "messages-failed-en")

@@ -74,6 +74,10 @@ def test_the_overview_says_why_in_words_with_the_code_small(admin, db):
             '<span class="small">android_sms · not_configured</span>') in card
     assert "SMS via Twilio: the carrier does not know the number" in card
     assert "not delivered (code RESULT_ERROR_RADIO_OFF)" in card
+    # the message log says it the same way for a failed message
+    log = admin.get("/dashboard/pesan?status=failed&direction=out").get_data(as_text=True)
+    assert ('<span class="bad">the carrier does not know the number</span> '
+            '<span class="small">30005</span>') in log
 
 
 def _card(page: str) -> str:
