@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.services import schedule
+from bot.storage import transaction
 from tests.dialogs import SITI, siti_and_budi, with_chili_reference_price
 
 ANI = "+6281399998888"  # not registered
@@ -134,4 +136,21 @@ def test_in_english(chat):
                      "if you change your mind."),
         (ANI, "9000", "Thank you! Listed: cabai 5 kg, Rp9.000/kg. Code: {code}. Change stock: STOCK {code} "
                       "quantity. Remove: DELETE {code}"),
+    ])
+
+
+def test_a_village_in_two_provinces_is_asked_about_and_the_jual_still_waits(chat):
+    with transaction(chat.db):
+        for province in ("Jawa Barat", "Lampung"):
+            schedule.set_village_province(chat.db, "Sukamaju", province)
+    chat.play([
+        (ANI, "JUAL cabai 50kg 12rb", KEPT),
+        (ANI, "DAFTAR Ani, Sukamaju", "Desa Sukamaju ada di 2 provinsi. Mohon balas nomor provinsi "
+                                      "Bapak/Ibu: 1 Jawa Barat; 2 Lampung"),
+        (ANI, "halo", "Desa Sukamaju ada di 2 provinsi. Mohon balas nomor provinsi Bapak/Ibu: 1 Jawa "
+                      "Barat; 2 Lampung"),
+        (ANI, "2", 'Terima kasih, Ani dari Sukamaju, Lampung. Bapak/Ibu terdaftar sebagai penjual. '
+                   'Lanjutkan "JUAL cabai 50kg 12rb"? Balas YA, atau TIDAK.'),
+        (ANI, "ya", "Terima kasih! Jualan tercatat: cabai 50 kg, Rp12.000/kg. Kode: {code}. Ubah stok: "
+                    "STOK {code} jumlah. Hapus: HAPUS {code}"),
     ])
