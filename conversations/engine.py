@@ -260,7 +260,7 @@ def respond_to_inbound(
                 return None
             contact, loop_open, has_dialog = contacts.note_inbound(
                 db, row["phone"], row["channel"], now, bsuid=row.get("bsuid"))
-            if loops.is_looping(db, row["phone"], row["body"], row["id"], now, settings):
+            if loops.is_looping(db, contact["id"], row["body"], row["id"], now, settings):
                 return _break_loop(db, row, contact, settings, now)
             if loop_open is not False:  # an UPDATE per message spared when none is open
                 incidents.close_incident(db, "loop", row["phone"], now)
