@@ -246,3 +246,28 @@ def test_the_check_catches_a_scan(population):
                                  "AND body = 'x'"])
     assert problems(population, ["SELECT * FROM orders WHERE total = 5"])
     assert problems(population, ["SELECT * FROM listings WHERE seller_id = 3 ORDER BY price"])
+
+
+def _plan(db, sql: str) -> list[str]:
+    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()]
+
+
+def test_cari_and_saldo_read_their_answers_from_indexes(population, config):
+    """With two web workers every transaction reads its pages again (DECISIONS 480): CARI
+    of a product and its kinds walks each kind's cheapest-first index alone and reads only
+    the page's listings (481); SALDO sums a seller's accounts from the entries' index (482)."""
+    from conversations.flows.search import SEARCH_LIMIT
+
+    with Recorder(population) as recorded:
+        send(population, config, buyer_phone(5), "CARI cabai")
+    walks = [sql for sql in recorded.statements if sql.startswith("SELECT l.price, l.quantity_milli, l.id ")]
+    assert len(walks) > 1  # cabai and its kinds
+    for sql in walks:
+        assert any("COVERING INDEX listings_cheapest" in line for line in _plan(population, sql)), sql
+    pages = [sql for sql in recorded.statements if "WHERE l.id IN (" in sql]
+    assert len(pages) == 1 and pages[0].count(",", pages[0].index("l.id IN (")) < SEARCH_LIMIT
+    with Recorder(population) as recorded:
+        send(population, config, seller_phone(12), "SALDO")
+    sums = [sql for sql in recorded.statements if "FROM ledger_accounts a JOIN ledger_entries e" in sql]
+    assert len(sums) == 1
+    assert any("COVERING INDEX ledger_entries_account" in line for line in _plan(population, sums[0]))
