@@ -116,6 +116,12 @@ def bench_syscalls(db_path: Path, requests: int, rng: random.Random) -> None:
         redis_server.stop()
 
 
+def read_io() -> dict[str, int]:
+    """This process's I/O counters (`syscr`: read system calls, pread64 included)."""
+    return {name: int(value) for name, value in
+            (line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())}
+
+
 _TOGGLE_C = """#include <valgrind/callgrind.h>
 void toggle(void) { CALLGRIND_TOGGLE_COLLECT; }
 """
@@ -163,17 +169,19 @@ def run_calls(db_path: Path, command: str, calls: int, alternate: bool, rng: ran
     for n in range(50):  # warm-up: imports, catalogs, statement caches
         call(n)
     toggle()
-    began, usage = time.thread_time(), resource.getrusage(resource.RUSAGE_SELF)
+    began, usage, io = time.thread_time(), resource.getrusage(resource.RUSAGE_SELF), read_io()
     for n in range(calls):
         call(n)
     toggle()
     if calls:
-        after = resource.getrusage(resource.RUSAGE_SELF)
+        after, io_after = resource.getrusage(resource.RUSAGE_SELF), read_io()
         print(f"{command}: {calls} calls on {len(dbs)} connection(s), "
               f"{(time.thread_time() - began) / calls * 1e6:.0f} µs CPU each (user "
               f"{(after.ru_utime - usage.ru_utime) / calls * 1e6:.0f}, system "
               f"{(after.ru_stime - usage.ru_stime) / calls * 1e6:.0f}), "
-              f"{(after.ru_minflt - usage.ru_minflt) / calls:.1f} minor faults each "
+              f"{(after.ru_minflt - usage.ru_minflt) / calls:.1f} minor faults, "
+              f"{(io_after['syscr'] - io['syscr']) / calls:.1f} read and "
+              f"{(io_after['syscw'] - io['syscw']) / calls:.1f} write system calls each "
               f"(load {os.getloadavg()[0]:.1f})")
 
 

@@ -266,16 +266,15 @@ def _cheapest_of(
     product's own cheapest-first index walked up to the page's end, the few merged here,
     so no listing beyond the page is read or sorted.
 
-    The walk reads the index alone (`listings_cheapest` holds the price, the stock and
-    the id it is sorted by), and only the page's own listings are then read with their
-    sellers: at 100% a `CARI cabai` (cabai and three kinds) read 20 listing rows and 20
+    The walks (one statement) read the index alone (`listings_cheapest` holds the price,
+    the stock and the id it is sorted by), and only the page's own listings are then read
+    with their sellers: at 100% a `CARI cabai` (cabai and three kinds) read 20 listing rows and 20
     sellers' rows, scattered over the tables, to show five (DECISIONS 481)."""
-    ranked: list[tuple[int, int, int]] = []
-    for product_id in product_ids:
-        ranked += db.execute(
-            f"SELECT l.price, l.quantity_milli, l.id FROM listings l WHERE {VISIBLE} "
-            f"AND l.product_id = ? ORDER BY {CATALOG_ORDERS['cheapest']} LIMIT ?",
-            [product_id, offset + limit]).fetchall()
+    walk = (f"SELECT * FROM (SELECT l.price, l.quantity_milli, l.id FROM listings l WHERE {VISIBLE} "
+            f"AND l.product_id = ? ORDER BY {CATALOG_ORDERS['cheapest']} LIMIT ?)")
+    ranked = db.execute(" UNION ALL ".join([walk] * len(product_ids)),
+                        [value for product_id in product_ids for value in (product_id, offset + limit)],
+                        ).fetchall()
     ranked.sort(key=lambda row: (row[0], -row[1], -row[2]))
     ids = [row[2] for row in ranked[offset : offset + limit]]
     total = None
