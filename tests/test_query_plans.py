@@ -272,3 +272,28 @@ def test_cari_and_saldo_read_their_answers_from_indexes(population, config):
     sums = [sql for sql in recorded.statements if "FROM ledger_accounts a JOIN ledger_entries e" in sql]
     assert len(sums) == 1
     assert any("COVERING INDEX ledger_entries_account" in line for line in _plan(population, sums[0]))
+
+
+def test_status_lines_read_only_what_they_show(population, config):
+    """A seller's STATUS lists each open order from the order and its product alone
+    (DECISIONS 483), in the words the full order gives, and reads no listing or buyer."""
+    from bot.services import orders as order_service
+    from conversations.flows.orders import _line
+    from conversations.news.orders import order_values
+
+    seller = population.execute("SELECT seller_id FROM orders WHERE status = 'pending' "
+                                "ORDER BY id LIMIT 1").fetchone()[0]
+    lines = order_service.seller_order_lines(population, seller)
+    full = order_service.seller_orders(population, seller)
+    assert lines and [row["id"] for row in lines] == [row["id"] for row in full]
+    for row, order in zip(lines, full, strict=True):
+        values = order_values(order, "id")
+        assert _line(row, "id") == f"{order['code']} {values['quantity']} {values['product']}"
+        assert row["status"] == order["status"]
+    phone = population.execute("SELECT phone FROM contacts WHERE id = ?", [seller]).fetchone()[0]
+    with Recorder(population) as recorded:
+        reply = send(population, config, phone, "STATUS")
+    assert lines[0]["code"] in reply
+    listed = [sql for sql in recorded.statements if "o.seller_id = " in sql]
+    assert len(listed) == 1 and "JOIN listings" not in listed[0] and "JOIN buyers" not in listed[0]
+    assert problems(population, listed) == []
