@@ -2,11 +2,13 @@
 
 Figures that a loaded machine does not move (issue 13, DECISIONS 480):
 
-- `--syscalls N`: the mix's app under gunicorn (2 sync workers, as the Procfile), `strace -c`
-  attached to both workers while N signed webhooks of one command are sent (concurrency 4,
-  random registered sellers), for each command of the mix and then the mix itself; prints
-  `pread64`, `pwrite64` and all system calls per request. With two workers every commit
-  of one empties the other's page cache, so each transaction reads its B-trees' pages again.
+- `--syscalls N`: the mix's app under gunicorn (2 sync workers, as the Procfile) while N
+  signed webhooks of one command are sent (concurrency 4, random registered sellers), for
+  each command of the mix and then the mix itself; prints the workers' read and write
+  system calls per request (`/proc/<pid>/io`: every page SQLite reads is one `pread64`)
+  and the server CPU. With two workers every commit of one empties the other's page
+  cache, so each transaction reads its B-trees' pages again. (`strace -c` on the workers
+  counted the same calls but slowed the traced worker, moving the interleaving.)
 - `--calls N --command TEXT`: N calls of one command in-process (after a warm-up), through
   `accept_inbound_message` on the web's kind of connection; run it under
   `valgrind --tool=callgrind --collect-atstart=no`: only the N calls are counted
@@ -30,7 +32,6 @@ import os
 import random
 import resource
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -59,15 +60,11 @@ def worker_pids(master: int) -> list[int]:
     return found
 
 
-def strace_counts(path: Path) -> dict[str, int]:
-    """System call -> calls, from an `strace -c` summary file."""
-    counts = {}
-    for line in path.read_text().splitlines():
-        fields = line.split()
-        if (len(fields) >= 5 and fields[-1].isidentifier() and fields[0][0].isdigit()
-                and fields[-1] != "total"):
-            counts[fields[-1]] = int(fields[3])
-    return counts
+def process_io(pid: int) -> dict[str, int]:
+    """A process's I/O counters (`syscr`: read system calls, `pread64` included; socket
+    reads are not counted)."""
+    return {name: int(value) for name, value in
+            (line.split(": ") for line in Path(f"/proc/{pid}/io").read_text().splitlines())}
 
 
 def bench_syscalls(db_path: Path, requests: int, rng: random.Random) -> None:
@@ -82,44 +79,24 @@ def bench_syscalls(db_path: Path, requests: int, rng: random.Random) -> None:
         drive(port, mix_messages(rng, sellers, 400), 4, "w")
         pids = worker_pids(process.pid)
         print(f"{requests} signed webhooks per command, 2 gunicorn workers ({len(pids)} found), "
-              "concurrency 4; system calls of the workers per request (strace -c), and the "
-              f"server CPU per request of the same number untraced (load {os.getloadavg()[0]:.1f})")
+              "concurrency 4; the workers' read and write system calls per request (from "
+              f"/proc/<pid>/io) and the server CPU per request (load {os.getloadavg()[0]:.1f})")
         for n, command in enumerate([*MIX, "mix"]):
-            def batch():
-                return (mix_messages(rng, sellers, requests) if command == "mix" else  # noqa: B023
-                        [(seller_phone(rng.randrange(sellers)), command)  # noqa: B023
-                         for _ in range(requests)])
-            before = cpu_seconds(process)
-            drive(port, batch(), 4, f"u{n}")
-            cpu = (cpu_seconds(process) - before) / requests * 1000
-            summary = workdir / f"strace-{n}.txt"
-            tracer = subprocess.Popen(["strace", "-c", "-f", "-o", str(summary),
-                                       *(arg for pid in pids for arg in ("-p", str(pid)))],
-                                      stderr=subprocess.DEVNULL)
-            time.sleep(1.0)  # strace attaches
-            drive(port, batch(), 4, f"c{n}")
-            tracer.send_signal(signal.SIGINT)
-            tracer.wait()
-            counts = strace_counts(summary)
-            total = sum(counts.values())
-            print(f"  {command:<22} pread64 {counts.get('pread64', 0) / requests:5.1f}   pwrite64 "
-                  f"{counts.get('pwrite64', 0) / requests:5.1f}   fdatasync "
-                  f"{counts.get('fdatasync', 0) / requests:4.2f}   all {total / requests:5.1f}   "
-                  f"server CPU {cpu:.2f} ms (untraced)")
-            if command == "mix":
-                print("    mix, every call: " + ", ".join(
-                    f"{name} {count / requests:.2f}" for name, count in
-                    sorted(counts.items(), key=lambda item: -item[1])))
+            messages = (mix_messages(rng, sellers, requests) if command == "mix" else
+                        [(seller_phone(rng.randrange(sellers)), command) for _ in range(requests)])
+            before, cpu = [process_io(pid) for pid in pids], cpu_seconds(process)
+            drive(port, messages, 4, f"c{n}")
+            cpu = (cpu_seconds(process) - cpu) / requests * 1000
+            after = [process_io(pid) for pid in pids]
+            if sorted(worker_pids(process.pid)) != sorted(pids):
+                raise RuntimeError("a gunicorn worker was replaced during the run")
+            reads, writes = (sum(a[key] - b[key] for a, b in zip(after, before, strict=True)) / requests
+                             for key in ("syscr", "syscw"))
+            print(f"  {command:<22} reads {reads:5.1f}   writes {writes:5.1f}   server CPU {cpu:.2f} ms")
     finally:
         process.terminate()
         process.wait()
         redis_server.stop()
-
-
-def read_io() -> dict[str, int]:
-    """This process's I/O counters (`syscr`: read system calls, pread64 included)."""
-    return {name: int(value) for name, value in
-            (line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())}
 
 
 _TOGGLE_C = """#include <valgrind/callgrind.h>
@@ -169,12 +146,12 @@ def run_calls(db_path: Path, command: str, calls: int, alternate: bool, rng: ran
     for n in range(50):  # warm-up: imports, catalogs, statement caches
         call(n)
     toggle()
-    began, usage, io = time.thread_time(), resource.getrusage(resource.RUSAGE_SELF), read_io()
+    began, usage, io = time.thread_time(), resource.getrusage(resource.RUSAGE_SELF), process_io(os.getpid())
     for n in range(calls):
         call(n)
     toggle()
     if calls:
-        after, io_after = resource.getrusage(resource.RUSAGE_SELF), read_io()
+        after, io_after = resource.getrusage(resource.RUSAGE_SELF), process_io(os.getpid())
         print(f"{command}: {calls} calls on {len(dbs)} connection(s), "
               f"{(time.thread_time() - began) / calls * 1e6:.0f} µs CPU each (user "
               f"{(after.ru_utime - usage.ru_utime) / calls * 1e6:.0f}, system "
@@ -208,6 +185,7 @@ def main() -> None:
     parser.add_argument("--mmap", type=int, default=None,
                         help="PRAGMA mmap_size (bytes) on the --calls connections, to compare")
     args = parser.parse_args()
+    args.db = args.db.resolve()  # gunicorn runs in the checkout's folder, not here
     rng = random.Random(7)
     if args.pages:
         print_pages(args.db)
