@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from bot.liveness import read_owned
+
 #: Every environment variable the application reads, with its default. The README's
 #: configuration table mirrors this dict; a test keeps them in step.
 ENV_DEFAULTS: dict[str, str | None] = {
@@ -309,9 +311,7 @@ def resolve_redis_url(config: dict) -> str | None:
 def _configured_or_embedded(config: dict, setting: str, url_file: Path) -> str | None:
     if config.get(setting):
         return config[setting]
-    if url_file.exists():
-        return url_file.read_text().strip() or None
-    return None
+    return read_owned(url_file)
 
 
 def web_url_file(config: dict) -> Path:

@@ -61,3 +61,23 @@ def is_dead(identity: str | None) -> bool:
     if len(parts) != 3 or parts[0] != _namespace() or not parts[1].isdigit():
         return False
     return _start_time(int(parts[1])) != parts[2]
+
+
+def write_owned(path: Path, text: str) -> None:
+    """Write `text` to `path` with this process's identity under it, so a reader can tell
+    when the writer died without removing it (a SIGKILLed `jembatan up`, DECISIONS 493)."""
+    path.write_text(f"{text}\n{process_identity() or ''}\n")
+
+
+def read_owned(path: Path) -> str | None:
+    """What `write_owned` put in `path`; None when it is missing or empty, or when its writer
+    is definitely dead (then it names a server nobody runs). A file with no identity (written
+    by hand, or where /proc does not tell) is believed, as before."""
+    try:
+        lines = path.read_text().splitlines()
+    except FileNotFoundError:
+        return None
+    text = lines[0].strip() if lines else ""
+    if not text or (len(lines) > 1 and is_dead(lines[1].strip())):
+        return None
+    return text

@@ -490,6 +490,12 @@ _SPECS += [
     ReplySpec(N_("not_registered.seller"), {"keyword": "WITHDRAW"}),
     ReplySpec(N_("publish_price.check"), {"product": "bawang merah", "price": "Rp1.500.000/kuintal",
                                           "usual": "Rp1.250.000/kuintal"}),
+    # A stranger's JUAL kept through DAFTAR and offered back (DECISIONS 490).
+    ReplySpec(N_("not_registered.sell_kept"), {"keyword": "JUAL"}),
+    ReplySpec(N_("register.done_sell_kept"), {"name": "Siti Aminah", "village": "Sukamaju Kidul",
+                                               "text": "JUAL cabai merah keriting 50kg 12rb"}),
+    ReplySpec(N_("sell.kept_ask"), {"text": "JUAL cabai merah keriting 50kg 12rb"}),
+    ReplySpec(N_("sell.kept_dropped")),
 ]
 REPLIES: dict[str, ReplySpec] = {spec.id: spec for spec in _SPECS}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import json
 import shutil
+import socket
 import tempfile
 import time
 from functools import cache
@@ -212,3 +213,14 @@ def run_worker(redis_url: str) -> None:
     connection = redis_lib.Redis.from_url(redis_url)
     queues = [Queue(name, connection=connection) for name in QUEUES]
     BurstWorker(queues, connection=connection).work(burst=True)
+
+
+@pytest.fixture
+def closed_port():
+    """A port on 127.0.0.1 that refuses connections for the whole test: bound and never
+    listening. `free_port()` only finds a port free *now*; another xdist worker's server
+    could take it before the test connects, and the test would reach that server instead
+    of nothing (DECISIONS 494). A port this socket holds cannot be bound by anyone else."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]

@@ -68,7 +68,8 @@ def test_product_add_folds_in_what_sellers_wrote(runner, db):
         "cabe keriting ijo [seller, 1 listings]\n")
     result = runner.invoke(main, ["product", "add", "cabai keriting", "-s", "cabe keriting ijo"])
     assert result.exit_code == 0, result.output
-    assert runner.invoke(main, ["product", "list", "--new"]).output == ""
+    assert runner.invoke(main, ["product", "list", "--new"]).output == (
+        "no products written by sellers to review\n")
     assert "cabai keriting (" in runner.invoke(main, ["product", "list"]).output
     assert "[catalogue, 1 listings]" in next(
         line for line in runner.invoke(main, ["product", "list"]).output.splitlines()

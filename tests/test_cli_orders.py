@@ -81,7 +81,7 @@ def test_order_list_for_coordinators(runner, db, client):
                 headers={"Authorization": f"Bearer {key}"})
     (line,) = invoke(runner, "order", "list").splitlines()
     assert line.startswith("P2\tpending\t2.5 kg cabai\tRp30000\tResto Sunda\tSiti Aminah\t")
-    assert invoke(runner, "order", "list", "--status", "received") == ""
+    assert invoke(runner, "order", "list", "--status", "received") == "no received orders\n"
 
 
 @pytest.mark.parametrize("preferred,expected", [("whatsapp", "twilio_whatsapp"), ("sms", "android_sms")])

@@ -22,7 +22,6 @@ from bot.liveness import is_dead, process_identity
 from bot.pipeline.delivery import deliver_outbox_message
 from bot.pipeline.dispatch import dispatch
 from bot.pipeline.sweep import sweep
-from bot.redis_server import free_port
 from bot.services import outbox
 from bot.services.handover import Handover
 from bot.services.outbox import LEASE
@@ -101,8 +100,8 @@ def test_a_claim_whose_process_died_is_recovered_at_the_next_sweep(migrated_db, 
     assert [outbox.get_outbox_row(db, i)["status"] for i in (outbox_id, alive)] == ["pending", "sending"]
 
 
-def test_twilio_refusing_the_connection_is_retried_without_a_lookup(db, app):
-    config = dict(app.config, TWILIO_API_BASE_URL=f"http://127.0.0.1:{free_port()}")  # nothing listens
+def test_twilio_refusing_the_connection_is_retried_without_a_lookup(db, app, closed_port):
+    config = dict(app.config, TWILIO_API_BASE_URL=f"http://127.0.0.1:{closed_port}")  # nothing listens
     outbox_id = queue(db, channel="twilio_sms")
     assert deliver_outbox_message(db, config, outbox_id).status == "retry"
     row = outbox.get_outbox_row(db, outbox_id)

@@ -11,7 +11,6 @@ import pytest
 from bot.pipeline.delivery import deliver_outbox_message
 from bot.pipeline.dispatch import connect_redis
 from bot.pipeline.sweep import sweep
-from bot.redis_server import free_port
 from bot.services import outbox
 from bot.services.coordinators import grant_coordinator
 from bot.storage import to_db_time, transaction, utcnow
@@ -39,11 +38,11 @@ def alerts(db):
         "SELECT * FROM outbox WHERE reply_id LIKE 'hub.%' ORDER BY id")]
 
 
-def test_silent_hub_phone_gives_one_alert_per_incident(app, db, redis_url, fake_gateway,
+def test_silent_hub_phone_gives_one_alert_per_incident(app, db, redis_url, fake_gateway, closed_port,
                                                        fake_twilio, coordinator):
     config = dict(app.config)
     redis = connect_redis(redis_url)
-    dead = dict(config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{free_port()}")
+    dead = dict(config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{closed_port}")
     sweep(db, config, redis, now=T0)
     assert fake_gateway.health_checks == 1
     device = next(db.query("SELECT * FROM hub_devices"))
@@ -73,9 +72,9 @@ def test_low_battery_is_told_once(app, db, redis_url, fake_gateway, coordinator)
     assert fake_gateway.health_checks == 3
 
 
-def test_ping_keeps_the_phone_counted_as_alive(client, app, db, redis_url, coordinator):
+def test_ping_keeps_the_phone_counted_as_alive(client, app, db, redis_url, coordinator, closed_port):
     redis = connect_redis(redis_url)
-    dead = dict(app.config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{free_port()}")
+    dead = dict(app.config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{closed_port}")
     ping = {"id": "p1", "webhookId": "w", "deviceId": "hub-phone-1", "event": "system:ping",
             "payload": {}}
     gateway_post(client, ping)
@@ -170,12 +169,12 @@ def test_a_message_the_phone_dropped_at_its_ttl_is_marked_expired(client, app, d
 
 
 def test_the_delivery_status_shows_the_hub_phone(client, app, db, redis_url, fake_gateway,
-                                                 coordinator):
+                                                 coordinator, closed_port):
     redis = connect_redis(redis_url)
     sweep(db, app.config, redis)
     report = client.get("/healthz/delivery").get_json()
     assert report["hub"]["devices"][0]["battery_level"] == 80 and report["hub"]["incidents"] == []
-    dead = dict(app.config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{free_port()}")
+    dead = dict(app.config, ANDROID_GATEWAY_URL=f"http://127.0.0.1:{closed_port}")
     sweep(db, dead, redis, now=utcnow() + timedelta(minutes=20))
     with transaction(db):  # the silence is real now: shift the heartbeat with the clock
         db.execute("UPDATE heartbeats SET at = ?", [to_db_time(utcnow())])

@@ -21,6 +21,7 @@ from bot.cli.common import phone_argument, supervise
 from bot.cli.federation import add_federation, federation_demo_command
 from bot.config import embedded_nats_url_file, embedded_redis_url_file, web_url_file
 from bot.litestream import replicate_command
+from bot.liveness import write_owned
 from bot.migrations import apply_migrations
 from bot.pipeline.inbound import accept_inbound_message
 from bot.pipeline.media import clean_old_photos
@@ -159,12 +160,13 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
     local_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
     def started() -> None:
-        web_url_file(config).write_text(f"http://{local_host}:{port}")
+        # Each with `up`'s identity: killed before it could remove them, they are ignored.
+        write_owned(web_url_file(config), f"http://{local_host}:{port}")
         if embedded:
-            url_file.write_text(redis_url)
+            write_owned(url_file, redis_url)
             click.echo(f"embedded Redis: {redis_url} (data in {data_dir})")
         if nats_server:
-            embedded_nats_url_file(config).write_text(nats_server.url)
+            write_owned(embedded_nats_url_file(config), nats_server.url)
             click.echo(f"embedded NATS: {nats_server.url} (JetStream domain {nats_server.domain}, "
                        f"data in {nats_server.store_dir})")
         _print_endpoints(config, host, port, env)

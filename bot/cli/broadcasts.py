@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.cli.common import phone_argument
+from bot.cli.common import echo_lines, phone_argument
 from bot.phones import display_address
 from bot.pipeline.dispatch import enqueue_deliveries
 from bot.services.broadcasts import (
@@ -58,9 +58,9 @@ def coordinator_remove(phone: str) -> None:
 @with_appcontext
 def coordinator_list() -> None:
     """List coordinators."""
-    for contact in list_coordinators(get_db()):
-        click.echo(f"{display_address(contact['phone'])}\t{contact['coordinator_region'] or '-'}"
-                   f"\t{contact['name'] or ''}")
+    echo_lines((f"{display_address(contact['phone'])}\t{contact['coordinator_region'] or '-'}"
+                f"\t{contact['name'] or ''}" for contact in list_coordinators(get_db())),
+               "no coordinators yet (add one: jembatan coordinator add PHONE)")
 
 
 @coordinator_group.command("log")
@@ -68,8 +68,8 @@ def coordinator_list() -> None:
 @with_appcontext
 def coordinator_log(limit: int) -> None:
     """Show the newest coordinator actions (who, what, when)."""
-    for action in recent_actions(get_db(), limit):
-        click.echo(f"{action['created_at']}\t{action['actor']}\t{action['action']}\t{action['details']}")
+    echo_lines((f"{action['created_at']}\t{action['actor']}\t{action['action']}\t{action['details']}"
+                for action in recent_actions(get_db(), limit)), "no coordinator actions yet")
 
 
 @click.group("group")
@@ -101,8 +101,8 @@ def group_remove(name: str, phones: tuple[str, ...]) -> None:
 @with_appcontext
 def group_list() -> None:
     """List named groups with their sizes."""
-    for name, size in group_sizes(get_db()):
-        click.echo(f"{name}\t{size}")
+    echo_lines((f"{name}\t{size}" for name, size in group_sizes(get_db())),
+               "no groups yet (make one: jembatan group add NAME PHONES...)")
 
 
 @click.group("village")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from bot.cli.common import echo_lines
 from bot.services.coordinators import record_action
 from bot.services.products import ProductNameTaken, add_product, list_products, product_names, seed_catalogue
 from bot.storage import transaction, utcnow
@@ -47,10 +48,15 @@ def product_add(name: str, synonyms: tuple[str, ...]) -> None:
 @with_appcontext
 def product_list(only_new: bool) -> None:
     """Every product with its synonyms and the number of active listings."""
-    for product in list_products(get_db(), source="seller" if only_new else None):
-        synonyms = f" ({', '.join(product['synonyms'])})" if product["synonyms"] else ""
-        click.echo(f"{product['name']}{synonyms} [{product['source']}, "
-                   f"{product['listings']} listings]")
+    products = list_products(get_db(), source="seller" if only_new else None)
+    echo_lines((f"{product['name']}{_synonyms(product)} [{product['source']}, "
+                f"{product['listings']} listings]" for product in products),
+               "no products written by sellers to review" if only_new
+               else "no products yet (add the usual ones: jembatan product seed)")
+
+
+def _synonyms(product: dict) -> str:
+    return f" ({', '.join(product['synonyms'])})" if product["synonyms"] else ""
 
 
 @product_group.command("seed")

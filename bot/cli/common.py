@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import click
 
@@ -18,6 +18,17 @@ def phone_argument(value: str) -> str:
         return normalize_phone(value)
     except InvalidPhoneNumber as exc:
         raise click.BadParameter(f"not a phone number: {value}") from exc
+
+
+def echo_lines(lines: Iterable[str], empty: str) -> None:
+    """Print each of `lines`, or `empty` when there is none: a list command that prints
+    nothing reads as a hung or broken command (DECISIONS 492)."""
+    printed = False
+    for line in lines:
+        click.echo(line)
+        printed = True
+    if not printed:
+        click.echo(empty)
 
 
 def supervise(children: list[Child], started: Callable[[], None]) -> None:

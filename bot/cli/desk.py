@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.cli.common import phone_argument
+from bot.cli.common import echo_lines, phone_argument
 from bot.config import local_base_url
 from bot.services import desk_auth
 from bot.storage import utcnow
@@ -43,8 +43,9 @@ def desk_revoke(phone: str) -> None:
 @with_appcontext
 def desk_list() -> None:
     """Everyone who may use the desk, with their role."""
-    for user in desk_auth.desk_users(get_db()):
-        click.echo(f"{user['phone']}\t{user['role']}\t{user['name'] or ''}")
+    echo_lines((f"{user['phone']}\t{user['role']}\t{user['name'] or ''}"
+                for user in desk_auth.desk_users(get_db())),
+               "no desk users yet (let someone in: jembatan desk grant PHONE admin)")
 
 
 @desk_group.command("link")

@@ -14,7 +14,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from bot.cli.common import phone_argument
+from bot.cli.common import echo_lines, phone_argument
 from bot.phones import display_address
 from bot.services import buyers, listings, orders, webhooks
 from bot.services.handover import Handover
@@ -72,12 +72,15 @@ def buyer_add(name: str, city: str, phone: str | None, channel: str | None, webh
 @with_appcontext
 def buyer_list() -> None:
     """List buyers: id, name, city, channel, phone, active API keys."""
-    for b in buyers.list_buyers(get_db()):
-        channel = b["channel"] or "where they write"
-        if b["channel"] == "webhook":
-            channel = f"webhook {b['webhook_url']}"
-        click.echo(f"{b['id']}\t{b['name']}\t{b['city']}\t{channel}\t{display_address(b['phone'])}\t"
-                   f"{b['active_keys']} key(s)")
+    echo_lines((f"{b['id']}\t{b['name']}\t{b['city']}\t{_buyer_channel(b)}\t{display_address(b['phone'])}\t"
+                f"{b['active_keys']} key(s)" for b in buyers.list_buyers(get_db())),
+               "no buyers yet (add one: jembatan buyer add NAME CITY)")
+
+
+def _buyer_channel(buyer: dict) -> str:
+    if buyer["channel"] == "webhook":
+        return f"webhook {buyer['webhook_url']}"
+    return buyer["channel"] or "where they write"
 
 
 @buyer_group.command("webhook")
@@ -118,9 +121,10 @@ def key_create(buyer: str, label: str | None) -> None:
 @with_appcontext
 def key_list(buyer: str) -> None:
     """List BUYER's keys (id, prefix, label, created, revoked)."""
-    for key in buyers.list_api_keys(get_db(), _buyer(buyer)["id"]):
-        click.echo(f"{key['id']}\t{key['prefix']}...\t{key['label'] or '-'}\t{key['created_at']}\t"
-                   f"{key['revoked_at'] or 'active'}")
+    keys = buyers.list_api_keys(get_db(), _buyer(buyer)["id"])
+    echo_lines((f"{key['id']}\t{key['prefix']}...\t{key['label'] or '-'}\t{key['created_at']}\t"
+                f"{key['revoked_at'] or 'active'}" for key in keys),
+               f"no API keys for buyer {buyer} yet (make one: jembatan buyer key create {buyer})")
 
 
 @key_group.command("revoke")
@@ -147,10 +151,11 @@ def order_group() -> None:
 @with_appcontext
 def order_list(statuses: tuple[str, ...], limit: int) -> None:
     """Newest orders first: code, status, quantity, product, total, buyer, seller, created."""
-    for o in orders.list_orders(get_db(), statuses or orders.OPEN_STATUSES, limit):
-        click.echo(f"{o['code']}\t{o['status']}\t{listings.from_milli(o['quantity_milli'])} {o['unit']} "
-                   f"{o['product_name']}\tRp{o['total']}\t{o['buyer_name']}\t{o['seller_name']}\t"
-                   f"{o['created_at']}")
+    rows = orders.list_orders(get_db(), statuses or orders.OPEN_STATUSES, limit)
+    echo_lines((f"{o['code']}\t{o['status']}\t{listings.from_milli(o['quantity_milli'])} {o['unit']} "
+                f"{o['product_name']}\tRp{o['total']}\t{o['buyer_name']}\t{o['seller_name']}\t"
+                f"{o['created_at']}" for o in rows),
+               f"no {'/'.join(statuses)} orders" if statuses else "no orders under way")
 
 
 @click.group("webhook")
@@ -166,10 +171,11 @@ def webhook_group() -> None:
 @with_appcontext
 def webhook_list(status: str, limit: int) -> None:
     """Relays (newest first): id, order, event, status, tries, last answer, buyer, event id."""
-    for w in webhooks.list_deliveries(get_db(), None if status == "all" else (status,), limit):
-        click.echo(f"{w['id']}\t{w['order_code']}#{w['sequence']}\t{w['event_type']}\t{w['status']}\t"
-                   f"{w['attempts']} tries\t{w['last_error'] or w['last_status_code'] or '-'}\t"
-                   f"{w['buyer_name']}\t{w['event_id']}")
+    relays = webhooks.list_deliveries(get_db(), None if status == "all" else (status,), limit)
+    echo_lines((f"{w['id']}\t{w['order_code']}#{w['sequence']}\t{w['event_type']}\t{w['status']}\t"
+                f"{w['attempts']} tries\t{w['last_error'] or w['last_status_code'] or '-'}\t"
+                f"{w['buyer_name']}\t{w['event_id']}" for w in relays),
+               "no webhook relays yet" if status == "all" else f"no {status} webhook relays")
 
 
 @webhook_group.command("retry")

@@ -82,7 +82,11 @@ def _continue(turn: Turn) -> str:
     village = contact["village"]
     if data.get("provinces"):  # asked: the answer is confirmed
         village = f"{village}, {contact['province']}"
-    turn.reply("register.done", name=contact["name"], village=village)
+    if data.get("kept_sell"):  # the JUAL a stranger sent first, offered back (DECISIONS 490)
+        turn.reply("register.done_sell_kept", name=contact["name"], village=village,
+                   text=data["kept_sell"])
+    else:
+        turn.reply("register.done", name=contact["name"], village=village)
     return END
 
 

@@ -6,6 +6,10 @@ holds is taken, and only what is still missing is asked next. Values that cannot
 or make no sense (a price of 0, 3 million tons) are asked for again, never guessed.
 Photos sent with `JUAL`, during its dialog, or alone within `PHOTO_WINDOW` after a
 listing was created are attached to that listing (downloaded later by a job).
+
+A `JUAL` from a number nobody registered is kept (DECISIONS 490): the stranger is told to
+register, `DAFTAR` runs the registration's own steps inside this dialog, and once they are
+a seller the JUAL is offered back; only `YA` runs it, through the same steps as any JUAL.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ from statistics import median
 
 from bot.services import listings, media, prices, products, subscriptions
 from conversations import keywords as kw
-from conversations.dialog import END, Flow, Handler, Turn, match_any_text, match_command
+from conversations.dialog import END, SAME, Flow, Handler, Turn, match_any_text, match_command
+from conversations.flows import registration
 from conversations.i18n import format_money, format_number, format_quantity, format_unit_price
 from conversations.numbers import (
     LEAST_BARE_PRICE,
@@ -33,7 +38,13 @@ PHOTO_WINDOW = timedelta(minutes=10)
 
 ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE = "ask_product", "ask_quantity", "ask_unit", "ask_price"
 CHECK_PRICE, ASK_DUPLICATE = "check_price", "ask_duplicate"
+#: A stranger's JUAL waits for DAFTAR, then the registration's questions, then a YA.
+AWAIT_REGISTER, OFFER_KEPT = "await_register", "offer_kept"
+#: The registration's states as they are inside this dialog.
+_REGISTERING = {"ask_name": "register_name", "ask_village": "register_village",
+                "ask_province": "register_province"}
 _NEXT = (ASK_PRODUCT, ASK_QUANTITY, ASK_UNIT, ASK_PRICE, CHECK_PRICE, ASK_DUPLICATE, END)
+_KEEPING = (AWAIT_REGISTER, OFFER_KEPT, *_REGISTERING.values(), END)
 
 #: answers to "add to C2 or a new listing?"
 ADD_WORDS = frozenset({"tambah", "tambahkan", "gabung", "add", "1"})
@@ -218,7 +229,10 @@ def _create_listing(turn: Turn, product: dict | None) -> None:
 
 
 def start_selling(turn: Turn) -> str:
-    """`JUAL …`: take what the message says, then ask for the rest."""
+    """`JUAL …`: take what the message says, then ask for the rest. From a number nobody
+    registered, the JUAL is kept until the number has registered."""
+    if not turn.contact.get("role"):
+        return _keep_for_registration(turn)
     _collect_media(turn)
     _take(turn, turn.command)
     if "product" not in turn.data and turn.command.get("product"):
@@ -393,7 +407,63 @@ def _is_bare_price(turn: Turn) -> bool:
 
 def ask_again(turn: Turn) -> str:
     """Another command that starts nothing (`YA`, `STATUS`) while a question is open."""
+    if "kept_sell" in turn.data:
+        return _ask_kept_again(turn)
     return _continue(turn)
+
+
+# --- a stranger's JUAL, kept through DAFTAR (DECISIONS 490) ------------------------------
+
+
+def _keep_for_registration(turn: Turn) -> str:
+    """Keep the text of the JUAL (not its photos: nothing is fetched for a number nobody
+    registered) and say to register first."""
+    turn.data["kept_sell"] = " ".join(turn.text.split())
+    turn.reply("not_registered.sell_kept", keyword=kw.keyword_for("sell", turn.locale))
+    return AWAIT_REGISTER
+
+
+def _registering(step):
+    """A registration step run inside this dialog: its states renamed, and its end (the
+    number is now a seller) turned into the offer of the kept JUAL."""
+
+    def run(turn: Turn) -> str:
+        state = step(turn)
+        if state == END:
+            return OFFER_KEPT if turn.contact.get("role") == "seller" else END
+        return _REGISTERING.get(state, state)
+
+    return run
+
+
+def _ask_kept_again(turn: Turn) -> str:
+    """Anything else while the kept JUAL waits: repeat what it waits for."""
+    if turn.contact.get("role") == "seller":
+        turn.reply("sell.kept_ask", text=turn.data["kept_sell"])
+    elif turn.data.get("role"):  # registering: its own question again
+        return registration.ask_again(turn)
+    else:
+        turn.reply("not_registered.sell_kept", keyword=kw.keyword_for("sell", turn.locale))
+    return SAME
+
+
+def take_kept(turn: Turn) -> str:
+    """`YA` to "Lanjutkan JUAL cabai 50kg 12rb?": the JUAL runs as if just sent, with
+    every question a seller's JUAL gets (price check, duplicate)."""
+    kept = turn.data["kept_sell"]
+    turn.data.clear()
+    turn.command = parse(kept)
+    return start_selling(turn)
+
+
+def drop_kept(turn: Turn) -> str:
+    """`TIDAK`: nothing is listed."""
+    turn.reply("sell.kept_dropped")
+    return END
+
+
+_start_registering = Handler("register", match_command("register"),
+                             _registering(registration.start_registration), _KEEPING)
 
 
 def attach_recent_photo(turn: Turn) -> None:
@@ -409,7 +479,7 @@ def attach_recent_photo(turn: Turn) -> None:
 
 SELLING = Flow(
     name="selling",
-    entry={"sell": Handler("start", match_command("sell"), start_selling, _NEXT)},
+    entry={"sell": Handler("start", match_command("sell"), start_selling, (*_NEXT, AWAIT_REGISTER))},
     states={
         ASK_PRODUCT: (Handler("product", match_any_text, take_product, _NEXT),),
         ASK_QUANTITY: (Handler("quantity", match_any_text, take_quantity, _NEXT),),
@@ -428,8 +498,17 @@ SELLING = Flow(
             Handler("new_price_with_keyword", _is_bare_price, take_price, _NEXT),
         ),
         ASK_DUPLICATE: (Handler("duplicate", match_any_text, take_duplicate, _NEXT),),
+        AWAIT_REGISTER: (_start_registering,),
+        "register_name": (_start_registering, Handler("name", match_any_text,
+                                                      _registering(registration.take_name), _KEEPING)),
+        "register_village": (_start_registering, Handler(
+            "village", match_any_text, _registering(registration.take_village), _KEEPING)),
+        "register_province": (_start_registering, Handler(
+            "province", match_any_text, _registering(registration.take_province), _KEEPING)),
+        OFFER_KEPT: (Handler("take_kept", _bare("accept"), take_kept, _NEXT),
+                     Handler("drop_kept", _bare("decline"), drop_kept, (END,))),
     },
-    fallback=Handler("ask_again", lambda turn: True, ask_again, _NEXT),
-    roles=("seller",),
-    unregistered_reply="not_registered.seller",  # DECISIONS 454
+    fallback=Handler("ask_again", lambda turn: True, ask_again, (*_NEXT, SAME)),
+    # A stranger's JUAL is kept through DAFTAR (DECISIONS 490); a buyer's is refused.
+    roles=("seller", "unregistered"),
 )

@@ -299,9 +299,11 @@ def test_near_miss_in_english(chat_en):
 
 def test_only_registered_sellers_sell(chat):
     chat.play([
-        # A seller's command names itself and says to send it again (DECISIONS 454).
+        # A seller's command names itself and says to send it again (DECISIONS 454); a JUAL
+        # is kept until the number has registered (490, tests/conversations/test_kept_sell_dialogs.py).
         (ANI, "JUAL cabai 50kg 12rb", "Perintah JUAL untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. "
-                                      "Contoh: DAFTAR Siti, Sukamaju. Lalu kirim lagi JUAL Bapak/Ibu."),
+                                      "Contoh: DAFTAR Siti, Sukamaju. JUAL Bapak/Ibu kami simpan sampai "
+                                      "terdaftar."),
         (ANI, "STOK", "Perintah STOK untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR "
                       "Siti, Sukamaju. Lalu kirim lagi STOK Bapak/Ibu."),
         (ANI, "HARGA cabai", "Nomor ini belum terdaftar. Penjual: DAFTAR nama, desa. Pembeli: DAFTAR "

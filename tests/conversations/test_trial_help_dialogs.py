@@ -83,13 +83,16 @@ def test_every_listed_command_has_its_own_help(chat, locale, who, help_id):
 def test_a_strangers_seller_command_names_itself_in_both_languages(chat):
     stranger = "+6281377778888"
     chat.play([
-        (stranger, "JUAL cabai 5kg 10rb",
+        (stranger, "JUAL cabai 5kg 10rb",  # kept until DAFTAR (DECISIONS 490)
          "Perintah JUAL untuk penjual. Mohon daftar dulu: DAFTAR nama, desa. Contoh: DAFTAR Siti, "
-         "Sukamaju. Lalu kirim lagi JUAL Bapak/Ibu."),
+         "Sukamaju. JUAL Bapak/Ibu kami simpan sampai terdaftar."),
         (stranger, "BAHASA en", render("language.set", "en")),
         (stranger, "SELL chili 5kg 10k",
          "SELL is for sellers. Please register first: REGISTER name, village. Example: REGISTER Siti, "
-         "Sukamaju. Then send your SELL again."),
+         "Sukamaju. We keep your SELL until you are registered."),
+        (stranger, "BALANCE",
+         "BALANCE is for sellers. Please register first: REGISTER name, village. Example: REGISTER Siti, "
+         "Sukamaju. Then send your BALANCE again."),
     ])
 
 

@@ -82,7 +82,7 @@ CASES = [
      [(SITI, DAFTAR, "processed")], [(SITI, "register.done")]),
     ("multipart SMS arrives joined",
      [current(SITI, LONG)], [STORED],
-     [(SITI, LONG, "processed")], [(SITI, "not_registered.seller")]),
+     [(SITI, LONG, "processed")], [(SITI, "not_registered.sell_kept")]),
     ("emoji in the text: stored as sent, answered in GSM-7",
      [current(SITI, "Halo pak \U0001f44b\U0001f33e")], [STORED],
      [(SITI, "Halo pak \U0001f44b\U0001f33e", "processed")], [(SITI, "welcome")]),

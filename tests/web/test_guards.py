@@ -78,10 +78,8 @@ def test_a_counter_without_expiry_is_given_one(settings, db, key, redis_url):
     assert 0 < connection.ttl(throttle_key(GUESSER["REMOTE_ADDR"])) <= 300
 
 
-def test_without_redis_keys_still_work(settings, db, key):
-    from bot.redis_server import free_port
-
-    web = create_app(dict(settings, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+def test_without_redis_keys_still_work(settings, db, key, closed_port):
+    web = create_app(dict(settings, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0",
                           API_KEY_MAX_FAILURES=1)).test_client()
     for _ in range(3):
         assert web.get("/api/v1/orders", headers=auth("jbk_guess"), environ_base=GUESSER).status_code == 401

@@ -13,10 +13,8 @@ def test_healthy(client):
     assert body["outbox"] == {"pending": 0, "sending": 0, "failed": 0}
 
 
-def test_redis_unreachable_is_degraded_not_down(settings):
-    from bot.redis_server import free_port
-
-    app = create_app(dict(settings, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"))
+def test_redis_unreachable_is_degraded_not_down(settings, closed_port):
+    app = create_app(dict(settings, REDIS_URL=f"redis://127.0.0.1:{closed_port}/0"))
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "degraded"

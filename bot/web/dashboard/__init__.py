@@ -9,7 +9,7 @@ call `bot.services`, and hand the resulting outbox rows to the workers after the
 
 from __future__ import annotations
 
-from bot.web.dashboard import auth, money, pages  # noqa: F401  (the views register themselves on bp)
+from bot.web.dashboard import auth, delivery_words, money, pages  # noqa: F401  (they register on bp)
 from bot.web.dashboard.blueprint import bp
 
 __all__ = ["bp"]
