@@ -259,6 +259,10 @@ CATALOG_ORDERS = {
 }
 
 
+#: Kinds walked per statement: SQLite allows 500 terms in one compound SELECT.
+WALKS_PER_STATEMENT = 100
+
+
 def _cheapest_of(
     db: sqlite_utils.Database, product_ids: list[int], limit: int, offset: int, count: bool
 ) -> tuple[list[dict], int | None]:
@@ -272,9 +276,12 @@ def _cheapest_of(
     sellers' rows, scattered over the tables, to show five (DECISIONS 481)."""
     walk = (f"SELECT * FROM (SELECT l.price, l.quantity_milli, l.id FROM listings l WHERE {VISIBLE} "
             f"AND l.product_id = ? ORDER BY {CATALOG_ORDERS['cheapest']} LIMIT ?)")
-    ranked = db.execute(" UNION ALL ".join([walk] * len(product_ids)),
-                        [value for product_id in product_ids for value in (product_id, offset + limit)],
-                        ).fetchall()
+    ranked = []
+    for start in range(0, len(product_ids), WALKS_PER_STATEMENT):
+        chunk = product_ids[start : start + WALKS_PER_STATEMENT]
+        ranked += db.execute(" UNION ALL ".join([walk] * len(chunk)),
+                             [value for product_id in chunk for value in (product_id, offset + limit)],
+                             ).fetchall()
     ranked.sort(key=lambda row: (row[0], -row[1], -row[2]))
     ids = [row[2] for row in ranked[offset : offset + limit]]
     total = None

@@ -23,7 +23,7 @@ def _reference(db, product_ids, limit, offset):
         [*product_ids, limit, offset])
 
 
-def test_the_merged_page_is_the_cheapest_page_of_all_the_kinds(migrated_db):
+def test_the_merged_page_is_the_cheapest_page_of_all_the_kinds(migrated_db, monkeypatch):
     db, rng = migrated_db, random.Random(481)
     names = ["cabai", "cabai merah", "cabai rawit", "cabai hijau"]
     with transaction(db):
@@ -57,3 +57,8 @@ def test_the_merged_page_is_the_cheapest_page_of_all_the_kinds(migrated_db):
             assert row["seller_village"].startswith("Desa ")
     assert listings.search_catalog(db, product_ids=ids, limit=5, offset=0, order="cheapest",
                                    count=False)[1] is None
+    # More kinds than one statement walks: the same page.
+    monkeypatch.setattr(listings, "WALKS_PER_STATEMENT", 2)
+    for offset in (0, 17):
+        rows, _ = listings.search_catalog(db, product_ids=ids, limit=5, offset=offset, order="cheapest")
+        assert [row["id"] for row in rows] == [row["id"] for row in _reference(db, ids, 5, offset)]
