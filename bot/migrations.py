@@ -1422,6 +1422,42 @@ def m029_federation_province(db: sqlite_utils.Database) -> None:
 
 
 @migrations()
+def m030_narrow_message_indexes(db: sqlite_utils.Database) -> None:
+    """Fewer B-trees written per message (issue 13, DECISIONS 460-464). The webhook's commit
+    stores an inbound row (processed) and its reply (sent inline, no provider id); each
+    index either row enters costs a WAL page and, with two workers emptying each other's
+    page cache, the reads of its root and leaf. After this, each row enters its table, its
+    (channel, provider_id) key and one index of its contact:
+
+    - `inbound_contact_time (contact_id, received_at)` replaces `desk_inbound_contact
+      (contact_id, id)` and `inbound_sender_recent (phone, received_at)`: a person's
+      conversation on the desk, and the loop breaker's look-back, by contact.
+    - `outbox_contact_due (contact_id, lane, next_attempt_at)` replaces `desk_outbox_contact
+      (contact_id, id)` and `outbox_recipient_recent (phone, lane, next_attempt_at)`: a
+      person's rows on the desk, and the per-address cap, by contact.
+    - `outbox_unsent (status, next_attempt_at) WHERE status <> 'sent'` replaces `outbox_due`:
+      the sweep, the leases, `/healthz` and the desk's rare statuses never read sent rows.
+    - `desk_inbound_time` and `desk_outbox_time` go: ids grow with time, so the desk walks
+      the primary key newest first and finds "the first row since T" by halving it.
+
+    Index builds and drops only (no table is rebuilt), then `ANALYZE` of the two tables
+    within the usual bound."""
+    db.execute("CREATE INDEX inbound_contact_time ON inbound (contact_id, received_at)")
+    db.execute("DROP INDEX desk_inbound_contact")
+    db.execute("DROP INDEX inbound_sender_recent")
+    db.execute("DROP INDEX desk_inbound_time")
+    db.execute("CREATE INDEX outbox_contact_due ON outbox (contact_id, lane, next_attempt_at)")
+    db.execute("DROP INDEX desk_outbox_contact")
+    db.execute("DROP INDEX outbox_recipient_recent")
+    db.execute("CREATE INDEX outbox_unsent ON outbox (status, next_attempt_at) WHERE status <> 'sent'")
+    db.execute("DROP INDEX outbox_due")
+    db.execute("DROP INDEX desk_outbox_time")
+    db.execute("PRAGMA analysis_limit = 1000")
+    db.execute("ANALYZE inbound")
+    db.execute("ANALYZE outbox")
+
+
+@migrations()
 def m031_big_reads(db: sqlite_utils.Database) -> None:
     """Two commands of the 100% mix read their answers from an index alone (issue 13,
     DECISIONS 481-482). With two web workers each transaction reads its B-trees' pages

@@ -259,7 +259,7 @@ def respond_to_inbound(
                 return None
             contact = contacts.resolve_contact(db, row["phone"], now, bsuid=row.get("bsuid"))
             contacts.record_inbound_activity(db, contact["id"], row["channel"], now)
-            if loops.is_looping(db, row["phone"], row["body"], row["id"], now, settings):
+            if loops.is_looping(db, contact["id"], row["body"], row["id"], now, settings):
                 return _break_loop(db, row, contact, settings, now)
             incidents.close_incident(db, "loop", row["phone"], now)
             _lift_provider_block(db, contact, row)

@@ -77,7 +77,7 @@ def delivery_status(db: sqlite_utils.Database, now: datetime, *, max_sweep_age: 
     for row in fetch_all(
         db,
         "SELECT channel, lane, COUNT(*) AS due, MIN(next_attempt_at) AS oldest FROM outbox "
-        "WHERE status = 'pending' AND next_attempt_at <= ? GROUP BY channel, lane",
+        "WHERE status <> 'sent' AND status = 'pending' AND next_attempt_at <= ? GROUP BY channel, lane",
         [to_db_time(now)],
     ):
         age = round((now - from_db_time(row["oldest"])).total_seconds(), 1)
@@ -93,7 +93,7 @@ def delivery_status(db: sqlite_utils.Database, now: datetime, *, max_sweep_age: 
                            f"for {max_backlog_age:.0f} s")
     sending, stuck_since = db.execute(
         "SELECT COUNT(*), MIN(CASE WHEN lease_until < ? THEN lease_until END) FROM outbox "
-        "WHERE status = 'sending'", [to_db_time(now)]).fetchone()
+        "WHERE status <> 'sent' AND status = 'sending'", [to_db_time(now)]).fetchone()
     if stuck_since is not None:
         stuck_age = (now - from_db_time(stuck_since)).total_seconds()
         if stuck_age > max_backlog_age:

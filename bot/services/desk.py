@@ -49,6 +49,43 @@ def period_starts(now: datetime, timezone: str) -> dict[str, datetime]:
     return {"today": today, "week": today - timedelta(days=today.weekday())}
 
 
+#: Halving the primary key: the first id whose row (or the next one there is) has `column`
+#: at or after :since; MAX(id) + 1 when none has. Ids grow with time (rows are written with
+#: the time they are written, under the write lock), so that is the first row since then.
+#: Each step of `half` keeps [lo, hi) around the answer and whether the row at its middle
+#: is `later` (a recursive step may name `half` only once, so the next middle is spelled out).
+_LO = "CASE WHEN later THEN lo ELSE (lo + hi) / 2 + 1 END"
+_HI = "CASE WHEN later THEN (lo + hi) / 2 ELSE hi END"
+_LATER = ("COALESCE((SELECT {column} >= :since FROM {table} WHERE id >= ({lo} + {hi}) / 2 "
+          "ORDER BY id LIMIT 1), 1)")
+_FIRST_ID_SINCE = f"""
+WITH RECURSIVE half(lo, hi, later) AS (
+    SELECT lo, hi, {_LATER.format(lo="lo", hi="hi", column="{column}", table="{table}")}
+      FROM (SELECT COALESCE((SELECT MIN(id) FROM {{table}}), 1) AS lo,
+                   COALESCE((SELECT MAX(id) FROM {{table}}), 0) + 1 AS hi)
+    UNION ALL
+    SELECT {_LO}, {_HI}, {_LATER.format(lo=_LO, hi=_HI, column="{column}", table="{table}")}
+      FROM half WHERE lo < hi
+)
+SELECT COALESCE((SELECT id FROM {{table}} WHERE id >= lo ORDER BY id LIMIT 1), lo) FROM half WHERE lo >= hi
+"""
+
+
+def first_id_since(db: sqlite_utils.Database, table: str, column: str, since: str) -> int:
+    """The first id of `table` (inbound, outbox) whose `column` (the time it was written) is
+    at or after `since`, without an index on that time (m030): some 20 primary-key
+    lookups for a million rows."""
+    return db.execute(_FIRST_ID_SINCE.format(table=table, column=column), {"since": since}).fetchone()[0]
+
+
+def rows_since(db: sqlite_utils.Database, table: str, column: str, since: str) -> int:
+    """How many rows of `table` were written since `since`: ids are dense (messages are
+    never deleted; erasure blanks them), so the ids from the first one since then."""
+    first = first_id_since(db, table, column, since)
+    last = db.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
+    return max(last - first + 1, 0)
+
+
 def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_configured: bool) -> dict:
     """The overview's figures for today and this week, and what needs attention."""
     figures: dict = {"periods": {}}
@@ -58,10 +95,8 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
         orders = dict(db.execute("SELECT status, SUM(orders) FROM desk_order_hours WHERE hour >= ? "
                                  "GROUP BY status", [since[:13]]).fetchall())
         figures["periods"][name] = {
-            "messages_in": db.execute("SELECT COUNT(*) FROM inbound WHERE received_at >= ?",
-                                      [since]).fetchone()[0],
-            "messages_out": db.execute("SELECT COUNT(*) FROM outbox WHERE created_at >= ?",
-                                       [since]).fetchone()[0],
+            "messages_in": rows_since(db, "inbound", "received_at", since),
+            "messages_out": rows_since(db, "outbox", "created_at", since),
             "orders": {status: orders.get(status, 0) for status in ALL_STATUSES},
             # Counted by a trigger too (m022): page, text, api.
             "sources": {source: n for source, n in db.execute(
@@ -74,12 +109,14 @@ def overview(db: sqlite_utils.Database, now: datetime, timezone: str, gateway_co
     figures["payouts_pending"] = dict(zip(("count", "amount"), db.execute(
         f"SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payouts WHERE {where}", params).fetchone(),
         strict=True))
-    figures["outbox"] = dict(db.execute("SELECT status, COUNT(*) FROM outbox WHERE status IN "
-                                        "('pending', 'sending', 'failed') GROUP BY status").fetchall())
+    figures["outbox"] = dict(db.execute("SELECT status, COUNT(*) FROM outbox WHERE status <> 'sent' "
+                                        "AND status IN ('pending', 'sending', 'failed') GROUP BY status"
+                                        ).fetchall())
     day_ago = to_db_time(now - timedelta(days=1))
     figures["failed_recent"] = fetch_all(
         db, "SELECT id, phone, channel, error_code, error_message, created_at FROM outbox "
-            "WHERE status = 'failed' AND created_at >= ? ORDER BY created_at DESC LIMIT 10", [day_ago])
+            "WHERE status <> 'sent' AND status = 'failed' AND created_at >= ? ORDER BY created_at DESC "
+            "LIMIT 10", [day_ago])
     figures["expiring"] = fetch_all(
         db, "SELECT o.code, o.expires_at, c.name AS seller, c.id AS seller_id FROM orders o "
             "JOIN contacts c ON c.id = o.seller_id WHERE o.status = 'pending' AND o.expires_at <= ? "
@@ -276,30 +313,35 @@ def message_log(db: sqlite_utils.Database, *, phone: str = "", channel: str = ""
         # only usable when the query says its condition in the same words.
         filters.append(f"status = '{status}'")
     where = (" WHERE " + " AND ".join(filters)) if filters else ""
+    where_out = where
     # Which index finds the rows, named (the planner's guess changes with the data): a person's
     # or a rare status's rows through their index, then sorted; anything else by walking the
-    # time index newest first until a page is full.
+    # primary key newest first until a page is full (ids grow with time, m030).
+    newest = "NOT INDEXED", "NOT INDEXED", "id DESC", "id DESC"
     if "contact" in params or "phone" in params:
-        by_in, by_out, sort_in, sort_out = "desk_inbound_contact", "desk_outbox_contact", "+", "+"
+        # One person's messages come in time order from their index; several people's are sorted.
+        by_in, by_out = "INDEXED BY inbound_contact_time", "INDEXED BY outbox_contact_due"
+        sort_in = "received_at DESC" if "contact" in params else "+received_at DESC"
+        sort_out = "+created_at DESC"
     else:
-        by_in, by_out, sort_in, sort_out = "desk_inbound_time", "desk_outbox_time", "", ""
+        by_in, by_out, sort_in, sort_out = newest
         if status == "new":
-            by_in, sort_in = "inbound_new", "+"  # partial index of unprocessed messages
+            by_in, sort_in = "INDEXED BY inbound_new", "+received_at DESC"  # partial: unprocessed
         elif status == "failed":
-            by_in = "desk_inbound_failed"  # partial, in time order
+            by_in, sort_in = "INDEXED BY desk_inbound_failed", "received_at DESC"  # partial, by time
         if status in RARE_STATUSES:
-            by_out, sort_out = "outbox_due", "+"
+            # Partial index of the rows not sent (m030): its condition said.
+            by_out, sort_out = "INDEXED BY outbox_unsent", "+created_at DESC"
+            where_out = where + " AND status <> 'sent'"
     parts = []
     if direction in ("", "in") and (not status or status in INBOUND_STATUSES):
         parts.append("SELECT 'in' AS direction, id, phone, contact_id, channel, body, NULL AS reply_id, "
                      "status, NULL AS provider_status, error AS error_code, NULL AS error_message, "
-                     f"received_at AS at FROM inbound INDEXED BY {by_in}{where} "
-                     f"ORDER BY {sort_in}received_at DESC")
+                     f"received_at AS at FROM inbound {by_in}{where} ORDER BY {sort_in}")
     if direction in ("", "out") and (not status or status in OUTBOX_STATUSES):
         parts.append("SELECT 'out' AS direction, id, phone, contact_id, channel, body, reply_id, status, "
                      "provider_status, error_code, error_message, created_at AS at "
-                     f"FROM outbox INDEXED BY {by_out}{where} "
-                     f"ORDER BY {sort_out}created_at DESC")
+                     f"FROM outbox {by_out}{where_out} ORDER BY {sort_out}")
     if not parts:
         return []
     sql = " UNION ALL ".join(f"SELECT * FROM ({part} LIMIT :limit + :offset)" for part in parts)

@@ -24,17 +24,19 @@ def normalise(text: str | None) -> str:
     return " ".join((text or "").casefold().split()).strip(_EDGES)
 
 
-def is_looping(db: sqlite_utils.Database, phone: str, text: str, inbound_id: int,
+def is_looping(db: sqlite_utils.Database, contact_id: int, text: str, inbound_id: int,
                now: datetime, settings: dict) -> bool:
-    """True when `text` from `phone` repeats more often than the breaker allows."""
+    """True when `text` from the contact `contact_id` repeats more often than the breaker
+    allows. By contact, through the index the desk lists a person's messages with (m030):
+    one index fewer for every message to enter."""
     limit = int(settings.get("LOOP_MAX_REPEATS") or 0)
     key = normalise(text)
     if limit <= 0 or not key or key == "[redacted]":
         return False
     since = now - timedelta(minutes=int(settings.get("LOOP_WINDOW_MINUTES") or 5))
     earlier = db.execute(
-        "SELECT body FROM inbound WHERE phone = ? AND received_at >= ? AND id < ? "
+        "SELECT body FROM inbound WHERE contact_id = ? AND received_at >= ? AND id < ? "
         "ORDER BY received_at DESC LIMIT ?",
-        [phone, to_db_time(since), inbound_id, limit * 10],
+        [contact_id, to_db_time(since), inbound_id, limit * 10],
     ).fetchall()
     return sum(normalise(body) == key for (body,) in earlier) >= limit

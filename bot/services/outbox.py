@@ -68,7 +68,7 @@ def queue_message(
     """
     stamp = to_db_time(now)
     if per_minute_cap and not sent_inline and lane != "broadcast":
-        not_before = _capped_start(db, phone, not_before or now, per_minute_cap)
+        not_before = _capped_start(db, contact_id, phone, not_before or now, per_minute_cap)
     cursor = db.execute(
         """
         INSERT INTO outbox (contact_id, phone, channel, lane, kind, body, reply_id, inbound_id,
@@ -86,13 +86,17 @@ def queue_message(
     return cursor.lastrowid
 
 
-def _capped_start(db: sqlite_utils.Database, phone: str, start: datetime, cap: int) -> datetime:
-    """The earliest time at or after `start` that keeps `phone` at most `cap` conversation
-    rows per minute (counting when rows are due, so delayed rows are spaced too)."""
+def _capped_start(db: sqlite_utils.Database, contact_id: int | None, phone: str, start: datetime,
+                  cap: int) -> datetime:
+    """The earliest time at or after `start` that keeps the contact (`contact_id`, else the
+    one with `phone`) at most `cap` conversation rows per minute (counting when rows are
+    due, so delayed rows are spaced too). By contact, through the index the desk lists a
+    person's rows with (m030): one index fewer for every row to enter."""
     rows = db.execute(
-        "SELECT next_attempt_at FROM outbox WHERE phone = ? AND lane = 'conversation' "
-        "AND next_attempt_at > ? ORDER BY next_attempt_at DESC LIMIT ?",
-        [phone, to_db_time(start - timedelta(minutes=1)), cap],
+        "SELECT next_attempt_at FROM outbox WHERE contact_id = COALESCE(?, (SELECT id FROM contacts "
+        "WHERE phone = ?)) AND lane = 'conversation' AND next_attempt_at > ? "
+        "ORDER BY next_attempt_at DESC LIMIT ?",
+        [contact_id, phone, to_db_time(start - timedelta(minutes=1)), cap],
     ).fetchall()
     if len(rows) < cap:
         return start
@@ -466,7 +470,8 @@ def expired_leases(db: sqlite_utils.Database, now: datetime,
                    is_dead: Callable[[str | None], bool] | None = None) -> list[dict]:
     """Rows a worker claimed and never finished: their lease ran out, or (with `is_dead`)
     the process that claimed them is known to be gone."""
-    rows = fetch_all(db, "SELECT * FROM outbox WHERE status = 'sending'")
+    # `status <> 'sent'` is the condition of the partial index `outbox_unsent` (m030).
+    rows = fetch_all(db, "SELECT * FROM outbox WHERE status <> 'sent' AND status = 'sending'")
     stamp = to_db_time(now)
     return [r for r in rows if (r["lease_until"] or "") < stamp
             or (is_dead is not None and is_dead(r["claimed_by"]))]
@@ -483,12 +488,13 @@ def release_leases(db: sqlite_utils.Database, outbox_ids: list[int]) -> None:
 
 def due_unqueued(db: sqlite_utils.Database, now: datetime, limit: int = 1000,
                  grace: timedelta = ENQUEUE_GRACE) -> list[dict]:
-    """Pending rows that are due and not handed to a worker within `grace`: the sweep's work."""
+    """Pending rows that are due and not handed to a worker within `grace`: the sweep's work
+    (through the partial index `outbox_unsent`, whose condition the query says, m030)."""
     return fetch_all(
         db,
         """
         SELECT id, lane, attempts FROM outbox
-         WHERE status = 'pending' AND next_attempt_at <= :now
+         WHERE status <> 'sent' AND status = 'pending' AND next_attempt_at <= :now
            AND (enqueued_at IS NULL OR enqueued_at < :grace)
          ORDER BY id LIMIT :limit
         """,
