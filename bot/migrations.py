@@ -1455,3 +1455,29 @@ def m030_narrow_message_indexes(db: sqlite_utils.Database) -> None:
     db.execute("PRAGMA analysis_limit = 1000")
     db.execute("ANALYZE inbound")
     db.execute("ANALYZE outbox")
+
+
+@migrations()
+def m031_big_reads(db: sqlite_utils.Database) -> None:
+    """Two commands of the 100% mix read their answers from an index alone (issue 13,
+    DECISIONS 481-482). With two web workers each transaction reads its B-trees' pages
+    again (the other's commit emptied the page cache), so every table row an index walk
+    visits is a page read from disk or WAL:
+
+    - `listings_cheapest` also holds `status`: SQLite (3.40) reads a partial index as
+      covering only if it holds every column the query names, and `CARI`'s walk names
+      the status the index's WHERE already implies. The walk then reads index pages
+      only, and only the listings shown are read from the table.
+    - `ledger_entries_account` also holds `amount`: SALDO sums a seller's three accounts
+      from the index, not from entry rows scattered over the table (a seller's history
+      grows with every order; the index keeps a few hundred entries per page).
+
+    Both are rebuilt with the statistics the planner needs (`ANALYZE` of each index)."""
+    visible = "status = 'active' AND quantity_milli > 0"
+    db.execute("DROP INDEX listings_cheapest")
+    db.execute(f"CREATE INDEX listings_cheapest ON listings "
+               f"(product_id, price, quantity_milli DESC, id DESC, status) WHERE {visible}")
+    db.execute("DROP INDEX ledger_entries_account")
+    db.execute("CREATE INDEX ledger_entries_account ON ledger_entries (account_id, created_at, amount)")
+    db.execute("ANALYZE listings_cheapest")
+    db.execute("ANALYZE ledger_entries_account")

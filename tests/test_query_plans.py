@@ -348,3 +348,54 @@ def test_message_reads_use_the_indexes_m030_left(with_messages):
     assert "SEARCH inbound USING INDEX inbound_contact_time (contact_id=? AND received_at>?)" in plans
     assert ("SEARCH outbox USING COVERING INDEX outbox_contact_due (contact_id=? AND lane=? AND "
             "next_attempt_at>?)") in plans
+
+
+def _plan(db, sql: str) -> list[str]:
+    return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()]
+
+
+def test_cari_and_saldo_read_their_answers_from_indexes(population, config):
+    """With two web workers every transaction reads its pages again (DECISIONS 480): CARI
+    of a product and its kinds walks each kind's cheapest-first index alone and reads only
+    the page's listings (481); SALDO sums a seller's accounts from the entries' index (482)."""
+    from conversations.flows.search import SEARCH_LIMIT
+
+    with Recorder(population) as recorded:
+        send(population, config, buyer_phone(5), "CARI cabai")
+    walks = [sql for sql in recorded.statements if "SELECT l.price, l.quantity_milli, l.id " in sql]
+    assert len(walks) == 1  # cabai and its kinds, one statement
+    plan = _plan(population, walks[0])
+    searches = [line for line in plan if line.startswith("SEARCH")]
+    assert len(searches) > 1 and all("COVERING INDEX listings_cheapest" in line for line in searches), plan
+    pages = [sql for sql in recorded.statements if "WHERE l.id IN (" in sql]
+    assert len(pages) == 1 and pages[0].count(",", pages[0].index("l.id IN (")) < SEARCH_LIMIT
+    with Recorder(population) as recorded:
+        send(population, config, seller_phone(12), "SALDO")
+    sums = [sql for sql in recorded.statements if "FROM ledger_accounts a JOIN ledger_entries e" in sql]
+    assert len(sums) == 1
+    assert any("COVERING INDEX ledger_entries_account" in line for line in _plan(population, sums[0]))
+
+
+def test_status_lines_read_only_what_they_show(population, config):
+    """A seller's STATUS lists each open order from the order and its product alone
+    (DECISIONS 483), in the words the full order gives, and reads no listing or buyer."""
+    from bot.services import orders as order_service
+    from conversations.flows.orders import _line
+    from conversations.news.orders import order_values
+
+    seller = population.execute("SELECT seller_id FROM orders WHERE status = 'pending' "
+                                "ORDER BY id LIMIT 1").fetchone()[0]
+    lines = order_service.seller_order_lines(population, seller)
+    full = order_service.seller_orders(population, seller)
+    assert lines and [row["id"] for row in lines] == [row["id"] for row in full]
+    for row, order in zip(lines, full, strict=True):
+        values = order_values(order, "id")
+        assert _line(row, "id") == f"{order['code']} {values['quantity']} {values['product']}"
+        assert row["status"] == order["status"]
+    phone = population.execute("SELECT phone FROM contacts WHERE id = ?", [seller]).fetchone()[0]
+    with Recorder(population) as recorded:
+        reply = send(population, config, phone, "STATUS")
+    assert lines[0]["code"] in reply
+    listed = [sql for sql in recorded.statements if "o.seller_id = " in sql]
+    assert len(listed) == 1 and "JOIN listings" not in listed[0] and "JOIN buyers" not in listed[0]
+    assert problems(population, listed) == []

@@ -41,9 +41,10 @@ def state_word(status: str, locale: str) -> str:
 
 
 def _line(order: dict, locale: str) -> str:
-    """`P7 20 kg cabai`: how an order is listed."""
-    values = order_values(order, locale)
-    return f"{order['code']} {values['quantity']} {values['product']}"
+    """`P7 20 kg cabai`: how an order is listed (its code, quantity and product, as
+    `order_values` writes them; a row of `orders.seller_order_lines` is enough)."""
+    quantity = format_quantity(listings.from_milli(order["quantity_milli"]), order["unit"], locale)
+    return f"{order['code']} {quantity} {order['product_name']}"
 
 
 def _find_own(turn: Turn, code: str, owner: str) -> dict | None:
@@ -397,7 +398,8 @@ def status(turn: Turn) -> str:
             turn.reply(f"order.status_{side}", state=state_word(order["status"], turn.locale),
                        **order_values(order, turn.locale))
         return END
-    rows = _own_orders(turn, side, orders.WAITING_STATUSES if side == "buyer" else orders.OPEN_STATUSES)
+    rows = (_own_orders(turn, side, orders.WAITING_STATUSES) if side == "buyer"
+            else orders.seller_order_lines(turn.db, turn.contact["id"]))
     if not rows:
         turn.reply("order.list_empty")
         return END

@@ -46,10 +46,12 @@ def search(turn: Turn) -> str:
     turn.data = {"product_id": product["id"] if product else None,
                  "product_ids": products.kinds_of(turn.db, product) if product else None,
                  "q": None if product else shown, "place": place, "shown": shown, "offset": 0}
-    return _page(turn)
+    return _page(turn, product)
 
 
-def _page(turn: Turn) -> str:
+def _page(turn: Turn, product: dict | None = None) -> str:
+    """A page of the search in `turn.data`; `product` is the one searched for, when the
+    caller has it already (a new search), so it is not read again for the demand count."""
     data = turn.data
     offset = int(data["offset"])
     ids = data["product_ids"] or []
@@ -60,7 +62,8 @@ def _page(turn: Turn) -> str:
         limit=SEARCH_LIMIT, offset=offset, order="cheapest")
     total = total or 0
     if not offset:  # a new search that found little tells sellers buyers are looking
-        product = products.get_product(turn.db, data["product_id"]) if data["product_id"] else None
+        if product is None and data["product_id"]:
+            product = products.get_product(turn.db, data["product_id"])
         demand.record_search(turn.db, product=product, name=data["shown"], area=data["place"],
                              results=total, source="text", now=turn.now)
     if not rows:

@@ -129,27 +129,29 @@ def _continue(turn: Turn) -> str:
         else:
             turn.reply("sell.ask_price", product=data["product"], unit=data["unit"])
         return ASK_PRICE
+    # The product is looked up once for the price check, the duplicate and the listing.
+    product = products.find_product(turn.db, data["product"])
     if data.get("price_confirmed") != data["price"]:
-        usual = usual_price(turn, data["product"], data["unit"])
+        usual = _usual_price_of(turn, product, data["unit"])
         low, high = (usual / PRICE_SANITY_FACTOR, usual * PRICE_SANITY_FACTOR) if usual else (0, 0)
         if usual is not None and not low <= data["price"] <= high:
             turn.reply("sell.price_check",
                        price=format_unit_price(data["price"], data["unit"], turn.locale),
                        usual=format_unit_price(usual, data["unit"], turn.locale))
             return CHECK_PRICE
-    if "duplicate" not in data and (same := _same_listing(turn)) is not None:
+    if "duplicate" not in data and (same := _same_listing(turn, product)) is not None:
         data["duplicate"] = same["code"]
         turn.reply("sell.duplicate", product=same["product_name"], code=same["code"],
                    quantity=format_quantity(listings.quantity_of(same), same["unit"], turn.locale),
                    added=format_quantity(Decimal(data["quantity"]), data["unit"], turn.locale))
         return ASK_DUPLICATE
-    _create_listing(turn)
+    _create_listing(turn, product)
     return END
 
 
-def _same_listing(turn: Turn) -> dict | None:
-    """The seller's active listing of this product in this unit, if any (DECISIONS 115)."""
-    product = products.find_product(turn.db, turn.data["product"])
+def _same_listing(turn: Turn, product: dict | None) -> dict | None:
+    """The seller's active listing of `product` (the one named) in this unit, if any
+    (DECISIONS 115)."""
     if product is None:
         return None
     return listings.seller_listing_of(turn.db, turn.contact["id"], product["id"], turn.data["unit"])
@@ -189,7 +191,10 @@ def _alternatives(options: list[int], locale: str) -> str:
 def usual_price(turn: Turn, product_name: str, unit: str) -> int | None:
     """The product's usual price per `unit`: the median of its latest reference prices
     and active listings in that unit, or None when too little is known (a new product)."""
-    product = products.find_product(turn.db, product_name)
+    return _usual_price_of(turn, products.find_product(turn.db, product_name), unit)
+
+
+def _usual_price_of(turn: Turn, product: dict | None, unit: str) -> int | None:
     if product is None:
         return None
     known = [row["price"] for row in prices.price_history(turn.db, product["id"], limit=10)
@@ -200,10 +205,13 @@ def usual_price(turn: Turn, product_name: str, unit: str) -> int | None:
     return int(median(known)) if known else None
 
 
-def _create_listing(turn: Turn) -> None:
+def _create_listing(turn: Turn, product: dict | None) -> None:
+    """List what `turn.data` says; `product` is the one it names, None if nobody knows
+    it yet (then it is created as new)."""
     data, contact = turn.data, turn.contact
-    product, _ = products.resolve_product(turn.db, data["product"], turn.now,
-                                          contact_id=contact["id"])
+    if product is None:
+        product, _ = products.resolve_product(turn.db, data["product"], turn.now,
+                                              contact_id=contact["id"])
     listing = listings.create_listing(
         turn.db, seller_id=contact["id"], product=product, product_text=data["product"],
         quantity=Decimal(data["quantity"]), unit=data["unit"], price=data["price"], now=turn.now,
