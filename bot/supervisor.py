@@ -17,6 +17,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+#: Seconds `stop_all` gives its children before killing what is left.
+STOP_TIMEOUT = 10.0
+
 
 @dataclass
 class Child:
@@ -95,7 +98,7 @@ class Supervisor:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, sig)
 
-    def stop_all(self, timeout: float = 10.0) -> None:
+    def stop_all(self, timeout: float = STOP_TIMEOUT) -> None:
         """SIGTERM every child (in reverse start order) and wait, SIGKILL what is left of
         it and its process group; children marked `stops_last` only after that."""
         deadline = time.monotonic() + timeout

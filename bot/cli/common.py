@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 import click
 
 from bot.phones import InvalidPhoneNumber, normalize_phone
-from bot.supervisor import Child, Supervisor
+from bot.supervisor import STOP_TIMEOUT, Child, Supervisor
 
 
 def phone_argument(value: str) -> str:
@@ -31,9 +31,9 @@ def echo_lines(lines: Iterable[str], empty: str) -> None:
         click.echo(empty)
 
 
-def supervise(children: list[Child], started: Callable[[], None]) -> None:
+def supervise(children: list[Child], started: Callable[[], None], stop_timeout: float = STOP_TIMEOUT) -> None:
     """Start `children`, call `started`, restart any that dies until SIGTERM or Ctrl-C, then
-    stop them all (`jembatan up`)."""
+    stop them all within `stop_timeout` seconds (`jembatan up`)."""
     supervisor = Supervisor(children, lambda text: click.echo(text, err=True))
     stopping = False
 
@@ -50,4 +50,4 @@ def supervise(children: list[Child], started: Callable[[], None]) -> None:
             supervisor.poll()
             time.sleep(0.2)
     finally:
-        supervisor.stop_all()
+        supervisor.stop_all(stop_timeout)

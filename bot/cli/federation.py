@@ -19,7 +19,7 @@ from bot.config import leaf_users, role_of
 from bot.nats_server import CITY_DOMAIN, NatsServer, hub_domain
 from bot.redis_server import free_port
 from bot.relay import RelayNotConfigured, run_relay
-from bot.supervisor import Child
+from bot.supervisor import STOP_TIMEOUT, Child
 
 
 @click.command("relay")
@@ -113,4 +113,6 @@ def federation_demo_command(config: dict, host: str, port: int, web_workers: int
                        f"status: DATABASE_PATH={root / name / 'jembatan.db'} "
                        f"JEMBATAN_ROLE={'city' if name == 'city' else 'hub'} jembatan hub status")
 
-    supervise(children, started)
+    # Each site's `jembatan up` takes up to STOP_TIMEOUT to stop its own processes (its
+    # Redis and NATS last, in their own sessions): killing it sooner would orphan those.
+    supervise(children, started, stop_timeout=2 * STOP_TIMEOUT + 5)

@@ -91,6 +91,24 @@ def test_the_federation_demo_runs_a_city_and_two_hubs(tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(demo.pid, signal.SIGKILL)
             raise
+    # Every site's Redis and NATS stopped with it (each runs in its own session, so a site
+    # killed before it stopped them would leave them running).
+    assert _processes_under(tmp_path) == []
+
+
+def _processes_under(folder: Path) -> list[str]:
+    """Running processes whose command line or working folder (Redis changes to its data
+    folder and renames itself) is under `folder`."""
+    found, inside = [], f"{folder}/"
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            text = " ".join(w.decode(errors="replace") for w in (proc / "cmdline").read_bytes().split(b"\0"))
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue  # ended meanwhile, or not ours to read
+        if inside in text or f"{cwd}/".startswith(inside):
+            found.append(text)
+    return found
 
 
 def _free(port: int) -> bool:
