@@ -51,10 +51,13 @@ from twilio.request_validator import RequestValidator  # noqa: E402
 
 from bench.webhook import (  # noqa: E402
     TOKEN,
+    add_engine_options,
     cpu_seconds,
     disk_sync_latency,
     post_signed_sms,
     run_workers,
+    server_cpu_line,
+    start_engine,
     start_gunicorn,
 )
 from bot import create_app  # noqa: E402
@@ -332,31 +335,38 @@ def bench_mix(db_path: Path, size: dict, args, rng: random.Random) -> tuple[floa
     env = dict(os.environ, DATABASE_PATH=str(db_path), REDIS_URL=redis_server.url,
                TWILIO_AUTH_TOKEN=TOKEN, TWILIO_ACCOUNT_SID="AC" + "0" * 32, PYTHONPATH=str(ROOT))
     ports = {"jembatan": free_port(), "bare": free_port()}
-    processes = []
+    processes, engine = [], None
     try:
-        processes.append(start_gunicorn("bot:create_app()", ports["jembatan"], args.workers, env))
-        processes.append(start_gunicorn("bench.bare_app:app", ports["bare"], args.workers, env))
+        if args.engine:
+            engine = start_engine(env)
+        for app, port in (("bot:create_app()", ports["jembatan"]), ("bench.bare_app:app", ports["bare"])):
+            processes.append(start_gunicorn(app, port, args.workers, env, args.threads))
         drive(ports["jembatan"], mix_messages(rng, size["sellers"], 200), args.concurrency, "w")
         drive(ports["bare"], mix_messages(rng, size["sellers"], 200), args.concurrency, "w")
         full_rounds, bare_rounds = [], []
-        cpu = {"full": 0.0, "bare": 0.0}
+        cpu = {"full": 0.0, "bare": 0.0, "engine": 0.0}
         for n in range(args.rounds):
-            before = cpu_seconds(processes[0])
+            before = cpu_seconds(processes[0]), cpu_seconds(engine) if engine else 0.0
             full_rounds.append(drive(ports["jembatan"], mix_messages(rng, size["sellers"], args.requests),
                                      args.concurrency, f"a{n}"))
-            cpu["full"] += cpu_seconds(processes[0]) - before
+            cpu["full"] += cpu_seconds(processes[0]) - before[0]
+            if engine:
+                cpu["engine"] += cpu_seconds(engine) - before[1]
             before = cpu_seconds(processes[1])
             bare_rounds.append(drive(ports["bare"], mix_messages(rng, size["sellers"], args.requests),
                                      args.concurrency, f"b{n}"))
             cpu["bare"] += cpu_seconds(processes[1]) - before
     finally:
-        for process in processes:
+        for process in processes + ([engine] if engine else []):
             process.terminate()
             process.wait()
         redis_server.stop()
     print(f"mix: {args.rounds} x {args.requests} signed POST /twilio/messages per app "
           f"({' / '.join(MIX)} in equal parts, random registered sellers), concurrency "
-          f"{args.concurrency}, {args.workers} gunicorn workers each, {os.cpu_count()} cores")
+          f"{args.concurrency}, {args.workers} gunicorn workers each"
+          + (f" ({args.threads} threads, the Procfile's worker class), " if args.threads else ", ")
+          + ("the inbound engine beside the full app" if args.engine else "no inbound engine")
+          + f", {os.cpu_count()} cores")
     rates = {}
     for name, rounds in (("full webhook path", full_rounds), ("bare Flask TwiML", bare_rounds)):
         per_round = [len(timings) / elapsed for elapsed, timings in rounds]
@@ -376,8 +386,7 @@ def bench_mix(db_path: Path, size: dict, args, rng: random.Random) -> tuple[floa
                 f"{c} p50 {percentile(v, 50) * 1000:.1f} / p99 {percentile(v, 99) * 1000:.1f} ms"
                 for c, v in by_command.items()))
     total = args.rounds * args.requests
-    print(f"  server CPU per request (gunicorn master + workers, from /proc): full "
-          f"{cpu['full'] / total * 1000:.2f} ms, bare {cpu['bare'] / total * 1000:.2f} ms")
+    print("  " + server_cpu_line(cpu, total))
     ratio = rates["full webhook path"] / rates["bare Flask TwiML"]
     print(f"  ratio full/bare: {ratio:.0%}  (target >= 40% at scale 1.0, p99 <= 25 ms)")
     return rates["full webhook path"], ratio, full_p99
@@ -486,8 +495,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for each app")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="threads per gunicorn worker, with the Procfile's worker class "
+                        "(0: sync workers)")
     parser.add_argument("--calls", type=int, default=300, help="single calls per command")
     parser.add_argument("--skip-mix", action="store_true")
+    add_engine_options(parser)
     args = parser.parse_args()
 
     rng = random.Random(1)

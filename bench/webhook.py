@@ -4,7 +4,8 @@ Starts, under gunicorn, (1) Jembatan with a temporary SQLite file and a real Red
 (2) a bare Flask app returning the same TwiML; then drives each with the same signed
 `POST /twilio/messages` requests (every one a new MessageSid, so each is stored, parsed,
 answered and written to the outbox) and prints messages/s and p50/p99 latency for both,
-and the ratio.
+and the ratio. The inbound engine runs beside the full app as the Procfile runs it
+(`--no-engine` to compare without).
 
     .venv/bin/python bench/webhook.py --requests 3000 --rounds 3 --concurrency 4
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -56,6 +58,30 @@ def start_gunicorn(app: str, port: int, workers: int, env: dict, threads: int = 
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"{app} did not start")
+
+
+def start_engine(env: dict) -> subprocess.Popen:
+    """`jembatan engine` (the Procfile's `engine`) for the database in `env`, once it listens."""
+    socket_path = f"{env['DATABASE_PATH']}-engine.sock"
+    process = subprocess.Popen([str(Path(sys.executable).parent / "jembatan"), "engine"], env=env,
+                               cwd=ROOT, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(socket_path)
+            return process
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            probe.close()
+    process.kill()
+    raise RuntimeError("the inbound engine did not start")
+
+
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engine", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the inbound engine beside the full app, as the Procfile does")
 
 
 def drive(port: int, total: int, concurrency: int, prefix: str) -> tuple[float, list[float]]:
@@ -110,14 +136,15 @@ def run_workers(worker, concurrency: int) -> float:
 
 
 def cpu_seconds(process) -> float:
-    """CPU time (user + system) used so far by a gunicorn master and its workers (Linux)."""
+    """CPU time (user + system) used so far by a gunicorn master and its workers, or by
+    any process and its children (Linux)."""
     ticks = os.sysconf("SC_CLK_TCK")
     pids = [process.pid]
     try:
         with open(f"/proc/{process.pid}/task/{process.pid}/children") as handle:
             pids += [int(p) for p in handle.read().split()]
     except OSError:
-        return 0.0
+        pass
     total = 0
     for pid in pids:
         try:
@@ -127,6 +154,13 @@ def cpu_seconds(process) -> float:
         except OSError:
             pass
     return total / ticks
+
+
+def server_cpu_line(cpu: dict, total: int) -> str:
+    """The servers' CPU per request, from `cpu` (seconds: full, bare, engine) over `total`."""
+    engine = (f" + inbound engine {cpu['engine'] / total * 1000:.2f} ms" if cpu.get("engine") else "")
+    return (f"server CPU per request (gunicorn master + workers, from /proc): full "
+            f"{cpu['full'] / total * 1000:.2f} ms{engine}, bare {cpu['bare'] / total * 1000:.2f} ms")
 
 
 def disk_sync_latency(folder: Path, syncs: int = 200) -> str:
@@ -171,6 +205,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0,
                         help="threads per gunicorn worker, with the Procfile's worker class "
                         "(0: sync workers)")
+    add_engine_options(parser)
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="jembatan-bench-"))
@@ -180,7 +215,10 @@ def main() -> None:
                PYTHONPATH=str(ROOT))
     ports = {"jembatan": free_port(), "bare": free_port()}
     processes: list[subprocess.Popen] = []
+    engine = None
     try:
+        if args.engine:
+            engine = start_engine(env)
         for app, port in (("bot:create_app()", ports["jembatan"]), ("bench.bare_app:app", ports["bare"])):
             processes.append(start_gunicorn(app, port, args.workers, env, args.threads))
         # Warm up both (imports, first SQLite pages), then measure in alternation.
@@ -190,27 +228,29 @@ def main() -> None:
               f"concurrency {args.concurrency}, "
               f"{args.workers} gunicorn workers each"
               + (f" ({args.threads} threads, the Procfile's worker class)" if args.threads else "")
+              + (", the inbound engine beside the full app" if engine else ", no inbound engine")
               + f", {os.cpu_count()} cores")
         print(disk_sync_latency(workdir) + ", before the rounds")
         # Alternate the two apps round by round so that a noisy moment on this machine
         # hits both sides alike.
         full_rounds, bare_rounds = [], []
-        cpu = {"full": 0.0, "bare": 0.0}
+        cpu = {"full": 0.0, "bare": 0.0, "engine": 0.0}
         for n in range(args.rounds):
             for side, process, port, rounds in (("full", processes[0], ports["jembatan"], full_rounds),
                                                  ("bare", processes[1], ports["bare"], bare_rounds)):
-                before = cpu_seconds(process)
+                before = cpu_seconds(process), cpu_seconds(engine) if engine else 0.0
                 rounds.append(drive(port, args.requests, args.concurrency, f"{side[0]}{n}"))
-                cpu[side] += cpu_seconds(process) - before
+                cpu[side] += cpu_seconds(process) - before[0]
+                if engine and side == "full":
+                    cpu["engine"] += cpu_seconds(engine) - before[1]
         print(disk_sync_latency(workdir) + ", after the rounds")
         full = report("full webhook path", full_rounds)
         bare = report("bare Flask TwiML", bare_rounds)
         total = args.rounds * args.requests
-        print(f"server CPU per request (gunicorn master + workers, from /proc): full "
-              f"{cpu['full'] / total * 1000:.2f} ms, bare {cpu['bare'] / total * 1000:.2f} ms")
+        print(server_cpu_line(cpu, total))
         print(f"ratio full/bare: {full / bare:.0%}  (target >= 60%)")
     finally:
-        for process in processes:
+        for process in processes + ([engine] if engine else []):
             process.terminate()
             process.wait()
         redis_server.stop()

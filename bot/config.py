@@ -17,6 +17,10 @@ from bot.liveness import read_owned
 ENV_DEFAULTS: dict[str, str | None] = {
     "DATABASE_PATH": "var/jembatan.db",
     "SQLITE_CHECKPOINTS": "sweep",  # or "external" (Litestream checkpoints; we never do)
+    # The inbound engine (`jembatan engine`, DECISIONS 496): `on` = web workers hand verified
+    # Twilio messages to it when it runs (and process them themselves when it does not).
+    "INBOUND_ENGINE": "on",
+    "INBOUND_ENGINE_SOCKET": None,  # unset: `<DATABASE_PATH>-engine.sock`
     "MEDIA_DIR": None,  # unset: media/ beside DATABASE_PATH (bot.services.media.media_dir)
     "REDIS_URL": None,
     "TWILIO_ACCOUNT_SID": None,
@@ -209,6 +213,8 @@ def check_config(config: dict) -> None:
             "ANDROID_GATEWAY_URL is set but ANDROID_GATEWAY_SIGNING_KEY is not: gateway "
             "webhooks could not be verified. Set the key from the app's webhook settings."
         )
+    if (config.get("INBOUND_ENGINE") or "on") not in ("on", "off"):
+        raise ConfigError("INBOUND_ENGINE must be `on` or `off`.")
     if (config.get("SQLITE_CHECKPOINTS") or "sweep") not in ("sweep", "external"):
         raise ConfigError("SQLITE_CHECKPOINTS must be `sweep` or `external` (Litestream).")
     provider = config.get("PAYOUT_PROVIDER") or "manual"

@@ -252,6 +252,11 @@ def test_jembatan_up_restarts_a_killed_child_and_the_bot_answers_again(
         wait_for(healthy, 60, "the new web to answer", log)
         texted("+6281211110003", 3)
 
+        engine = wait_for(lambda: child_pid(up, "jembatan engine"), 30, "the engine child", log)
+        os.kill(engine, signal.SIGKILL)
+        wait_for(lambda: child_pid(up, "jembatan engine") not in (None, engine), 60, "a new engine child",
+                 log)
+
         redis, worker = child_pid(up, "redis-server"), child_pid(up, "rq worker")
         os.kill(redis, signal.SIGKILL)  # the worker waits for it; `up` restarts it on its port
         wait_for(lambda: "jembatan up: redis restarted" in log.read_text(), 60, "Redis restarted", log)
@@ -261,6 +266,7 @@ def test_jembatan_up_restarts_a_killed_child_and_the_bot_answers_again(
         assert "jembatan up: worker stopped (killed by SIGKILL); restarting in 1 s" in output
         assert "jembatan up: web stopped (killed by SIGKILL)" in output
         assert "jembatan up: redis stopped (killed by SIGKILL)" in output
+        assert "jembatan up: engine stopped (killed by SIGKILL)" in output
         assert up.poll() is None
     finally:
         up.send_signal(signal.SIGTERM)

@@ -41,7 +41,7 @@ def test_procfile_processes():
     processes = dict(
         line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
     )
-    assert set(processes) == {"release", "web", "worker", "relay"}
+    assert set(processes) == {"release", "web", "worker", "engine", "relay"}
     assert shlex.split(processes["release"]) == ["jembatan", "migrate"]
     assert "'bot:create_app()'" in processes["web"]
     # The same server as `jembatan up` (bot.web.server.gunicorn_command): the buffering
@@ -62,6 +62,8 @@ def test_procfile_processes():
     assert Worker
     # The federation relay (issue 18): idle in standalone, NATS in the hub and city roles.
     assert shlex.split(processes["relay"]) == ["jembatan", "relay"]
+    # The inbound engine (DECISIONS 496), beside the web on its machine.
+    assert shlex.split(processes["engine"]) == ["jembatan", "engine"]
 
 
 def test_pot_template_matches_declared_replies():

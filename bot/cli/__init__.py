@@ -31,6 +31,7 @@ from bot.storage import utcnow
 from bot.supervisor import Child
 from bot.web.app import create_app
 from bot.web.db import get_db, get_redis
+from bot.web.engine import Engine, EngineRunning
 from bot.web.server import gunicorn_command
 from conversations.parse import parse
 
@@ -100,6 +101,26 @@ def sweep_command() -> None:
     click.echo(json.dumps(report.__dict__))
 
 
+@main.command("engine")
+@with_appcontext
+def engine_command() -> None:
+    """Run the inbound engine (the Procfile's `engine`): it stores and answers the web
+    workers' verified Twilio messages on one database connection, so their page caches are
+    not emptied by each other's commits. Without it the workers do the same work
+    themselves, slower at a large cooperative's size (DECISIONS 496). Stops on SIGTERM."""
+    config = current_app.config
+    if (config.get("INBOUND_ENGINE") or "on") != "on":
+        raise click.ClickException("INBOUND_ENGINE=off: the web workers would not use the engine")
+    engine = Engine(current_app._get_current_object())
+    try:
+        engine.listen()
+    except EngineRunning as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"inbound engine: listening on {engine.path}")
+    engine.serve_forever()
+    click.echo(f"inbound engine: stopped after {engine.messages} messages in {engine.rounds} rounds")
+
+
 @main.command("up")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the web server listens on")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port the web server listens on")
@@ -111,9 +132,9 @@ def sweep_command() -> None:
                    "Redis, embedded NATS and simulator, on PORT, PORT+1 and PORT+2")
 @with_appcontext
 def up_command(host: str, port: int, web_workers: int, web_threads: int, federation_demo: bool) -> None:
-    """Run everything: Redis (embedded unless REDIS_URL is set), web (gunicorn), RQ worker,
-    and in the hub and city roles NATS (embedded unless JEMBATAN_NATS_URL is set) and the
-    federation relay.
+    """Run everything: Redis (embedded unless REDIS_URL is set), the inbound engine, web
+    (gunicorn), RQ worker, and in the hub and city roles NATS (embedded unless
+    JEMBATAN_NATS_URL is set) and the federation relay.
 
     A child that dies is restarted (backoff from 1 s doubling to 30 s; the message says
     which and why). Ctrl-C or SIGTERM stops all of it. With REDIS_URL unset, the embedded
@@ -151,6 +172,9 @@ def up_command(host: str, port: int, web_workers: int, web_threads: int, federat
               "--worker-class", "bot.worker.Worker", "--maintenance-interval", "30",
               "--worker-ttl", "60", "replies", "default", "broadcasts"]
     # Own process groups: a restart can end what a dead child left (see bot.supervisor).
+    if (config.get("INBOUND_ENGINE") or "on") == "on":
+        engine = [str(bin_dir / "jembatan"), "engine"]
+        children.append(Child("engine", lambda: subprocess.Popen(engine, env=env, start_new_session=True)))
     children.append(Child("web", lambda: subprocess.Popen(web, env=env, start_new_session=True)))
     children.append(Child("worker", lambda: subprocess.Popen(worker, env=env, start_new_session=True)))
     if relayed:  # hub or city: the relay, started last and stopped first

@@ -218,6 +218,20 @@ def sync_if_written(db: sqlite_utils.Database) -> None:
         conn.synced_changes = conn.total_changes
 
 
+@contextmanager
+def syncs_deferred(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Within the block, a group-commit connection's commits do not wait for their fsync
+    and stay unsynced; the caller then makes them all durable with one `sync_if_written`
+    before it acknowledges any of them or acts on them outside the database (the inbound
+    engine's batches, DECISIONS 496). Not nestable."""
+    conn = db.conn
+    conn.defer_sync = True
+    try:
+        yield db
+    finally:
+        conn.defer_sync = False
+
+
 def sync_wal(db: sqlite_utils.Database) -> None:
     """Make every commit in the database's WAL durable, whoever made it, before acting in the
     outside world on what was read: a web request's commit is visible to other processes
@@ -287,7 +301,7 @@ def transaction(db: sqlite_utils.Database, *, sync: bool = True) -> Iterator[sql
         committed = True
     finally:
         _release_gate(conn)
-    if committed and wal_sync is not None:
+    if committed and wal_sync is not None and not getattr(conn, "defer_sync", False):
         if sync:
             # Outside the write lock: the next writer goes on while this commit's fsync runs.
             wal_sync.sync(conn)

@@ -25,6 +25,7 @@ from bot.sms import sms_body
 from bot.storage import sync_if_written, transaction, utcnow
 from bot.web import guards
 from bot.web.db import app_redis, get_db, get_redis, thread_db
+from bot.web.engine import EngineClient, EngineLost, EngineUnavailable, engine_socket_path
 from bot.web.guards import EMPTY_TWIML, ascii_header
 
 bp = Blueprint("twilio", __name__, url_prefix="/twilio")
@@ -131,11 +132,16 @@ def _answer(config, db, redis_connection, raw: dict, body: str, sid: str, channe
         db, config, redis_connection, channel=channel, provider_id=sid, phone=phone,
         body=body, raw=raw, now=utcnow(), reply_inline=True, bsuid=bsuid,
     )
-    if response is None or response.reply is None:
-        # A repeat of a message we already answered, or one left for the sweep (whose
-        # reply then goes out through the REST API): an empty TwiML answer.
+    return _reply_twiml(channel, None if response is None else response.reply)
+
+
+def _reply_twiml(channel: str, reply: str | None) -> str:
+    """The TwiML answer carrying `reply` inline (empty without one: a repeat of a message
+    we already answered, or one left for the sweep, whose reply then goes out through the
+    REST API)."""
+    if reply is None:
         return _twiml_text(None)
-    return _twiml_text(sms_body(response.reply) if channel == "twilio_sms" else response.reply)
+    return _twiml_text(sms_body(reply) if channel == "twilio_sms" else reply)
 
 
 def form_pairs(text: str) -> list[tuple[str, str]]:
@@ -202,6 +208,28 @@ class InboundFastPath:
         self.trusted = list(trusted) if trusted else None
         base = app.config.get("PUBLIC_BASE_URL")
         self.base = base.rstrip("/") if base else None
+        # The inbound engine, when it runs, stores and answers for every worker on one warm
+        # connection (DECISIONS 496); this worker processes the message itself otherwise.
+        self.engine = EngineClient(engine_socket_path(app.config)) \
+            if (app.config.get("INBOUND_ENGINE") or "on") == "on" else None
+
+    def _answer_by_engine(self, raw: dict, body: str, sid: str, channel: str, phone: str,
+                          bsuid: str | None) -> tuple[str, str] | None:
+        """(status, TwiML) from the engine, or None when it is not running (the message is
+        then processed here). No answer from an engine that took the message is a 500: the
+        provider posts it again, and the inbox's key makes the repeat harmless."""
+        try:
+            answer = self.engine.process({"channel": channel, "provider_id": sid, "phone": phone,
+                                          "body": body, "raw": raw, "bsuid": bsuid})
+        except EngineUnavailable:
+            return None
+        except EngineLost:
+            self.app.logger.error("the inbound engine gave no answer for %s", sid, exc_info=True)
+            return "500 INTERNAL SERVER ERROR", EMPTY_TWIML
+        if not isinstance(answer, dict) or "error" in answer:
+            self.app.logger.error("the inbound engine failed on %s: %s", sid, answer)
+            return "500 INTERNAL SERVER ERROR", EMPTY_TWIML
+        return "200 OK", _reply_twiml(channel, answer.get("reply"))
 
     def __call__(self, environ, start_response):
         if environ.get("PATH_INFO") != self.PATH or environ.get("REQUEST_METHOD") != "POST":
@@ -216,6 +244,10 @@ class InboundFastPath:
         channel, phone, bsuid = _sender(form, sender) if sid and sender else ("", None, None)
         if phone is None:
             return self.flask(environ, start_response)
+        if self.engine is not None:
+            answered = self._answer_by_engine(raw, form.get("Body", ""), sid, channel, phone, bsuid)
+            if answered is not None:
+                return self._send(start_response, *answered)
         app, db = self.app, None
         try:
             db = thread_db(app)
